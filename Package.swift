@@ -1,0 +1,137 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The path of a request, module by module:
+//   Gateway (listener → TLS/hostname → HTTP → route) → Policies (pipeline) → Gateway (backend)
+// PolicyExpressions and ClientCertificates know nothing about sockets.
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+var targets: [Target] = [
+    .target(
+        name: "PolicyExpressions",
+        dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+        swiftSettings: swiftSettings),
+    .target(
+        name: "ClientCertificates",
+        dependencies: [
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: swiftSettings),
+    .target(
+        name: "Policies",
+        dependencies: ["PolicyExpressions", "ClientCertificates"],
+        swiftSettings: swiftSettings),
+    .target(
+        name: "GatewayConfiguration",
+        dependencies: [
+            "Policies", "ClientCertificates",
+            .product(name: "Yams", package: "Yams"),
+        ],
+        swiftSettings: swiftSettings),
+    .target(
+        name: "Gateway",
+        dependencies: [
+            "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ],
+        swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "drawbridge",
+        dependencies: [
+            "Gateway", "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "PolicyExpressionsTests",
+        dependencies: ["PolicyExpressions"],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ClientCertificatesTests",
+        dependencies: [
+            "ClientCertificates",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "PoliciesTests",
+        dependencies: ["Policies", "PolicyExpressions", "ClientCertificates"],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GatewayTests",
+        dependencies: [
+            "Gateway", "GatewayConfiguration",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: swiftSettings),
+]
+
+// Focused development: DRAWBRIDGE_ONLY=PolicyExpressions (comma-separated) keeps only the named
+// library targets, their dependencies among our targets, and their test targets, so a library can be
+// built and tested without compiling the whole gateway. Unset (CI, README), everything is built.
+if let only = Context.environment["DRAWBRIDGE_ONLY"], !only.isEmpty {
+    var keep = Set(only.split(separator: ",").map(String.init))
+    var changed = true
+    while changed {
+        changed = false
+        for target in targets where keep.contains(target.name) {
+            for dependency in target.dependencies {
+                if case .byNameItem(let name, _) = dependency, !keep.contains(name) {
+                    keep.insert(name); changed = true
+                }
+            }
+        }
+    }
+    targets = targets.filter { keep.contains($0.name) || ($0.isTest && keep.contains(String($0.name.dropLast(5)))) }
+}
+
+let package = Package(
+    name: "Drawbridge",
+    platforms: [.macOS(.v14)],
+    products: (Context.environment["DRAWBRIDGE_ONLY"] ?? "").isEmpty
+        ? [.executable(name: "drawbridge", targets: ["drawbridge"])] : [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: targets
+)

@@ -1,0 +1,1 @@
+// Placeholder: the ClientCertificates module grows here.

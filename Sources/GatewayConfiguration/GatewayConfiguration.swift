@@ -1,0 +1,1 @@
+// Placeholder: the GatewayConfiguration module grows here.

@@ -1,0 +1,1 @@
+// Placeholder: the Policies module grows here.

@@ -1,0 +1,1 @@
+// Placeholder: the PolicyExpressions module grows here.

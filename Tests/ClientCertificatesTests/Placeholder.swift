@@ -1,0 +1,1 @@
+// Tests for ClientCertificates grow here.
