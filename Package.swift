@@ -63,6 +63,11 @@ var targets: [Target] = [
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
+    // Offline runner for the public X.509 conformance suites (../shared/conformance).
+    .executableTarget(
+        name: "ConformanceRunner",
+        dependencies: ["ClientCertificates"],
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "PolicyExpressionsTests",
         dependencies: ["PolicyExpressions"],
