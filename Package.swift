@@ -68,6 +68,17 @@ var targets: [Target] = [
         name: "ConformanceRunner",
         dependencies: ["ClientCertificates"],
         swiftSettings: swiftSettings),
+    // Release-mode micro-benchmarks: `swift run -c release <name>` prints figures.
+    .executableTarget(
+        name: "ExpressionBenchmarks",
+        dependencies: ["PolicyExpressions"],
+        path: "Benchmarks/ExpressionBenchmarks",
+        swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "CertificateBenchmarks",
+        dependencies: ["ClientCertificates"],
+        path: "Benchmarks/CertificateBenchmarks",
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "PolicyExpressionsTests",
         dependencies: ["PolicyExpressions"],

@@ -1,0 +1,1 @@
+print("expression benchmarks: not implemented yet")
