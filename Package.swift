@@ -41,6 +41,8 @@ var targets: [Target] = [
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -61,6 +63,7 @@ var targets: [Target] = [
             "Gateway", "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ],
         swiftSettings: swiftSettings),
     // Offline runner for the public X.509 conformance suites (../shared/conformance).
@@ -98,10 +101,20 @@ var targets: [Target] = [
         dependencies: ["Policies", "PolicyExpressions", "ClientCertificates"],
         swiftSettings: swiftSettings),
     .testTarget(
+        name: "GatewayConfigurationTests",
+        dependencies: ["GatewayConfiguration"],
+        swiftSettings: swiftSettings),
+    .testTarget(
         name: "GatewayTests",
         dependencies: [
             "Gateway", "GatewayConfiguration",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

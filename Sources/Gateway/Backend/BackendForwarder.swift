@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayConfiguration
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Sends requests to backends through one pooled AsyncHTTPClient and streams answers back.
+/// Bodies stream both ways with back-pressure: nothing here buffers a whole body.
+final class BackendForwarder: Sendable {
+    private let client: HTTPClient
+    private let timeout: TimeAmount
+    private let logger: Logger
+
+    init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if !config.trustedCAFiles.isEmpty {
+            let certificates = try config.trustedCAFiles.flatMap { path -> [NIOSSLCertificate] in
+                do {
+                    return try NIOSSLCertificate.fromPEMFile(path)
+                } catch {
+                    throw GatewayStartupError.file(path: path, reason: "cannot read backend CA certificates: \(error)")
+                }
+            }
+            tls.trustRoots = .certificates(certificates)
+        }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(Int64(config.connectTimeout * 1000)), read: nil),
+            connectionPool: .init(idleTimeout: .seconds(60),
+                                  concurrentHTTP1ConnectionsPerHostSoftLimit: config.maxConnectionsPerHost),
+            proxy: nil,
+            ignoreUncleanSSLShutdown: false,
+            decompression: .disabled)
+        // A refused connection is a dead backend: answer 502 at once instead of retrying until the
+        // connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        self.client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        self.timeout = .milliseconds(Int64(config.timeout * 1000))
+        self.logger = logger
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
+    /// the client went away mid-response.
+    func forward(_ request: GatewayRequest, route: RouteMatch, writer: ResponseWriter) async -> Int? {
+        let head = request.head
+        let path = head.path ?? "/"
+        let query = path.firstIndex(of: "?").map { String(path[path.index(after: $0)...]) }
+        let url = route.api.backend.url(remainingPath: route.remainingPath, query: query)
+
+        var outbound = HTTPClientRequest(url: url)
+        outbound.method = HTTPMethod(rawValue: head.method.rawValue)
+        outbound.headers = forwardedHeaders(request)
+        let length = request.body.declaredLength
+        if length != 0 {
+            outbound.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+        }
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(outbound, timeout: timeout, logger: logger)
+        } catch {
+            let failure = Self.classify(error)
+            logger.warning("backend request failed", metadata: [
+                "api": "\(route.api.config.name)", "backend": "\(route.api.backend.host):\(route.api.backend.port)",
+                "error": "\(error)",
+            ])
+            do {
+                try await writer.write(failure)
+                return failure.status.code
+            } catch {
+                return nil
+            }
+        }
+
+        var fields = HTTPFields()
+        fields.reserveCapacity(response.headers.count)
+        var connectionListed = Set<String>()
+        for value in response.headers["connection"] {
+            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
+        for (name, value) in response.headers {
+            let lower = name.lowercased()
+            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        let status = Int(response.status.code)
+        do {
+            try await writer.writeHead(HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields))
+            for try await chunk in response.body {
+                try await writer.writeBody(chunk)
+            }
+            try await writer.writeEnd()
+        } catch {
+            // Either side went away mid-body; the response head is out, so the stream is cut.
+            logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
+            return nil
+        }
+        return status
+    }
+
+    private func forwardedHeaders(_ request: GatewayRequest) -> HTTPHeaders {
+        let head = request.head
+        var headers = HTTPHeaders()
+        let fields = HopByHop.strip(head.headerFields)
+        headers.reserveCapacity(fields.count + 4)
+        var priorForwardedFor: String?
+        for field in fields {
+            switch field.name.canonicalName {
+            case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
+                continue
+            case "x-forwarded-for":
+                priorForwardedFor = priorForwardedFor.map { $0 + ", " + field.value } ?? field.value
+                continue
+            default:
+                headers.add(name: field.name.rawName, value: field.value)
+            }
+        }
+        // Content-Length is set by the client library from the body's declared length.
+        if let address = request.connection.remoteAddress {
+            headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + address } ?? address)
+        } else if let priorForwardedFor {
+            headers.add(name: "X-Forwarded-For", value: priorForwardedFor)
+        }
+        headers.add(name: "X-Forwarded-Proto", value: "https")
+        if let authority = head.authority ?? request.connection.serverName {
+            headers.add(name: "X-Forwarded-Host", value: authority)
+        }
+        return headers
+    }
+
+    static func classify(_ error: any Error) -> GatewayError {
+        if let clientError = error as? HTTPClientError {
+            switch clientError {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return .gatewayTimeout
+            default:
+                return .badGateway
+            }
+        }
+        return .badGateway
+    }
+}

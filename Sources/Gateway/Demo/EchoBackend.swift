@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The demo's built-in backend, on a loopback port: answers every request with a JSON description of
+/// what it received (method, path, headers, body size and SHA-256), reading the body as a stream.
+///
+/// Two request headers make it misbehave on purpose, for demonstrations and tests:
+/// `x-echo-delay-ms` (wait before answering) and `x-echo-read-delay-ms` (pause after each body chunk
+/// it reads: a slow backend).
+public final class EchoBackend: Sendable {
+    private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    public let port: Int
+
+    private init(channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>, port: Int) {
+        self.channel = channel
+        self.port = port
+    }
+
+    /// Binds to 127.0.0.1 (port 0 = any free port) and starts serving in the background.
+    public static func start(group: any EventLoopGroup, port: Int = 0) async throws -> EchoBackend {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
+                }
+            }
+        let backend = EchoBackend(channel: channel, port: channel.channel.localAddress?.port ?? port)
+        Task { await backend.serve() }
+        return backend
+    }
+
+    public func stop() async {
+        try? await channel.channel.close()
+    }
+
+    private func serve() async {
+        try? await withThrowingDiscardingTaskGroup { group in
+            try await channel.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await Self.serveConnection(connection) }
+                }
+            }
+        }
+    }
+
+    private static func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            var hasher = SHA256()
+            var bytes = 0
+            var readDelay = 0
+            for try await part in inbound {
+                switch part {
+                case .head(let requestHead):
+                    head = requestHead
+                    hasher = SHA256()
+                    bytes = 0
+                    readDelay = requestHead.headers.first(name: "x-echo-read-delay-ms").flatMap(Int.init) ?? 0
+                case .body(let buffer):
+                    bytes += buffer.readableBytes
+                    buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                    if readDelay > 0 { try await Task.sleep(for: .milliseconds(readDelay)) }
+                case .end:
+                    guard let requestHead = head else { continue }
+                    if let delay = requestHead.headers.first(name: "x-echo-delay-ms").flatMap(Int.init), delay > 0 {
+                        try await Task.sleep(for: .milliseconds(delay))
+                    }
+                    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    var headers: [String: String] = [:]
+                    for (name, value) in requestHead.headers {
+                        let key = name.lowercased()
+                        headers[key] = headers[key].map { $0 + ", " + value } ?? value
+                    }
+                    let description: [String: Any] = [
+                        "method": requestHead.method.rawValue,
+                        "path": requestHead.uri,
+                        "headers": headers,
+                        "bodyBytes": bytes,
+                        "bodySHA256": digest,
+                    ]
+                    let json = (try? JSONSerialization.data(withJSONObject: description, options: [.sortedKeys])) ?? Data("{}".utf8)
+                    var responseHeaders = HTTPHeaders()
+                    responseHeaders.add(name: "Content-Type", value: "application/json")
+                    responseHeaders.add(name: "Content-Length", value: String(json.count))
+                    responseHeaders.add(name: "X-Echo-Backend", value: "drawbridge-demo")
+                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: responseHeaders)))
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: json))))
+                    try await outbound.write(.end(nil))
+                    head = nil
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: the Gateway module grows here.

@@ -1,0 +1,378 @@
+import GatewayConfiguration
+import HTTPTypes
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOHTTPTypesHTTP2
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+typealias HTTPStreamChannel = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+typealias HTTP2Connection = (multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<HTTPStreamChannel>, info: ConnectionInfo)
+typealias NegotiatedConnection = NIONegotiatedHTTPVersion<(HTTPStreamChannel, ConnectionInfo), HTTP2Connection>
+
+/// Why a connection was refused before TLS.
+enum ConnectionRefused: Error {
+    case unrecognizedName(String?)
+}
+
+/// What the accept loop receives per TCP connection.
+enum AcceptedConnection: Sendable {
+    /// Refused before TLS (connection limit, unknown server name): already being closed.
+    case refused
+    /// TLS and ALPN under way; the future completes with the negotiated HTTP version.
+    case negotiating(ConnectionRegistry.Tracked, EventLoopFuture<NegotiatedConnection>)
+}
+
+/// One listening port serving every configured hostname: SNI picks the hostname's TLS context
+/// (server certificate and client-certificate mode), ALPN picks HTTP/2 or HTTP/1.1.
+public final class GatewayServer: Sendable {
+    public let snapshot: GatewaySnapshot
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let registry: ConnectionRegistry
+    private let forwarder: BackendForwarder
+    private let handler: RequestHandler
+    private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let stopped = NIOLockedValueBox(false)
+
+    public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger) throws {
+        self.snapshot = try GatewaySnapshot(config: config)
+        self.group = group
+        self.logger = logger
+        self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
+        self.forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger)
+        self.handler = RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger)
+    }
+
+    /// Binds the port and serves until `shutdown` is called; then drains and returns. `onListening`
+    /// receives the bound port (useful with port 0).
+    public func run(onListening: @Sendable (Int) -> Void = { _ in }) async throws {
+        let config = snapshot.config
+        let channel: NIOAsyncChannel<AcceptedConnection, Never>
+        do {
+            // (serverChannel is set once bound; shutdown() before that is remembered in `stopped`.)
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.autoRead, value: true)
+                .bind(host: config.listen.address, port: config.listen.port) { channel in
+                    self.initializeConnection(channel)
+                }
+        } catch {
+            await forwarder.shutdown()
+            throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port, reason: "\(error)")
+        }
+        let port = channel.channel.localAddress?.port ?? config.listen.port
+        serverChannel.withLockedValue { $0 = channel.channel }
+        if stopped.withLockedValue({ $0 }) { try? await channel.channel.close() }
+        logger.info("listening", metadata: [
+            "address": "\(config.listen.address)", "port": "\(port)",
+            "hostnames": "\(snapshot.hostnames.all.map { "\($0.name) (client certificate: \($0.clientCertificateMode.rawValue))" }.joined(separator: ", "))",
+        ])
+        onListening(port)
+
+        try await withThrowingDiscardingTaskGroup { group in
+            try await channel.executeThenClose { inbound in
+                for try await accepted in inbound {
+                    group.addTask { await self.serveConnection(accepted) }
+                }
+            }
+            // The listener is closed (shutdown): connections drain, bounded by the grace period.
+            registry.beginDraining()
+            let grace = config.limits.drainGracePeriod
+            let registry = self.registry
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(grace * 1000)))
+                registry.closeAll()
+            }
+            while registry.count > 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
+        }
+        await forwarder.shutdown()
+        logger.info("stopped")
+    }
+
+    /// Stops accepting connections and starts draining those in flight.
+    public func shutdown() {
+        stopped.withLockedValue { $0 = true }
+        serverChannel.withLockedValue { $0 }?.close(promise: nil)
+    }
+
+    // MARK: - Connection set-up (on the event loop)
+
+    private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
+        guard let tracked = registry.admit(channel) else {
+            logger.warning("connection refused: limit reached or draining", metadata: ["limit": "\(registry.maxConnections)"])
+            return channel.close().map { .refused }
+        }
+        channel.closeFuture.whenComplete { _ in self.registry.remove(channel) }
+
+        let limits = snapshot.config.limits
+        let handshakeDone = NIOLockedValueBox(false)
+        channel.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.handshakeTimeout * 1000))) {
+            if !handshakeDone.withLockedValue({ $0 }) { channel.close(promise: nil) }
+        }
+
+        // The child initializer must complete at once: NIO registers the channel (and so starts
+        // reading) only after it. The SNI callback, which needs those reads, completes `negotiated`.
+        let negotiated = channel.eventLoop.makePromise(of: NegotiatedConnection.self)
+        logger.trace("connection accepted", metadata: ["remote": "\(channel.remoteAddress?.description ?? "?")"])
+        let sniHandler = ByteToMessageHandler(SNIHandler { result in
+            let serverName: String?
+            switch result {
+            case .hostname(let name): serverName = name.lowercased()
+            case .fallback: serverName = nil
+            }
+            let hostname = serverName.map { self.snapshot.hostnames.lookup($0) } ?? self.snapshot.hostnames.defaultHostname
+            guard let hostname else {
+                self.logger.info("TLS refused: unrecognized server name", metadata: ["sni": "\(serverName ?? "<none>")"])
+                let alert = TLSAlert.unrecognizedName(allocator: channel.allocator)
+                channel.writeAndFlush(alert).whenComplete { _ in channel.close(promise: nil) }
+                negotiated.fail(ConnectionRefused.unrecognizedName(serverName))
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            do {
+                let future = try self.configureTLSAndHTTP(channel, hostname: hostname, serverName: serverName, handshakeDone: handshakeDone)
+                future.cascade(to: negotiated)
+            } catch {
+                negotiated.fail(error)
+                channel.close(promise: nil)
+            }
+            return channel.eventLoop.makeSucceededVoidFuture()
+        })
+        do {
+            try channel.pipeline.syncOperations.addHandler(sniHandler)
+        } catch {
+            negotiated.fail(error)
+            return channel.close().map { .refused }
+        }
+        return channel.eventLoop.makeSucceededFuture(.negotiating(tracked, negotiated.futureResult))
+    }
+
+    private func configureTLSAndHTTP(
+        _ channel: any Channel, hostname: TLSHostname, serverName: String?, handshakeDone: NIOLockedValueBox<Bool>
+    ) throws -> EventLoopFuture<NegotiatedConnection> {
+        let recorder = PresentedChainRecorder()
+        let tlsHandler: NIOSSLServerHandler
+        if hostname.clientCertificateMode == .negotiate {
+            tlsHandler = NIOSSLServerHandler(context: hostname.sslContext, customVerificationCallback: recorder.acceptAndRecord)
+        } else {
+            tlsHandler = NIOSSLServerHandler(context: hostname.sslContext)
+        }
+        try channel.pipeline.syncOperations.addHandler(tlsHandler)
+        let limits = snapshot.config.limits
+
+        let makeInfo: @Sendable (any Channel) throws -> ConnectionInfo = { channel in
+            handshakeDone.withLockedValue { $0 = true }
+            let ssl = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            var chain = recorder.presentedChain
+            if chain.isEmpty, let leaf = try ssl.peerCertificate?.toDERBytes() {
+                // Resumed session: no verification callback ran, but the session remembers the leaf.
+                chain = [leaf]
+            }
+            return ConnectionInfo(
+                serverName: serverName, hostname: hostname, alpn: nil,
+                tlsVersion: ssl.tlsVersion?.displayName ?? "unknown", presentedChainDER: chain,
+                remoteAddress: channel.remoteAddress?.ipAddress)
+        }
+
+        let http1Initializer: NIOChannelInitializerWithOutput<(HTTPStreamChannel, ConnectionInfo)> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let info = try makeInfo(channel).withALPN("http/1.1")
+                let sync = channel.pipeline.syncOperations
+                let deadlines = HTTP1RequestDeadlines(headerReadTimeout: limits.headerReadTimeout, idleTimeout: limits.idleTimeout)
+                try sync.addHandler(deadlines)
+                try sync.addHandler(HTTPResponseEncoder())
+                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                try sync.addHandler(HTTP1ProtocolErrorResponder(deadlines: deadlines))
+                try sync.addHandler(HTTPServerPipelineHandler())
+                try sync.addHandler(HTTP1ToHTTPServerCodec(secure: true))
+                let asyncChannel = try HTTPStreamChannel(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+                return (asyncChannel, info)
+            }
+        }
+        let http2Initializer: NIOChannelInitializerWithOutput<HTTP2Connection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let info = try makeInfo(channel).withALPN("h2")
+                try channel.pipeline.syncOperations.addHandler(
+                    IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
+                try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
+                var settings = NIOHTTP2Handler.Configuration()
+                settings.connection.initialSettings = [
+                    HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
+                    HTTP2Setting(parameter: .maxHeaderListSize, value: max(65_536, 2 * limits.maxHeaderBytes + 64 * limits.maxHeaderCount)),
+                    HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                ]
+                let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
+                    mode: .server, configuration: settings
+                ) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
+                        return try HTTPStreamChannel(
+                            wrappingChannelSynchronously: stream,
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+                    }
+                }
+                return (multiplexer, info)
+            }
+        }
+
+        // A hostname without HTTP/2 offers only http/1.1 in ALPN, so negotiation never picks h2 there.
+        return channel.configureHTTP2AsyncSecureUpgrade(
+            http1ConnectionInitializer: http1Initializer,
+            http2ConnectionInitializer: http2Initializer
+        ).flatMap { $0 }
+    }
+
+    // MARK: - Serving
+
+    private func serveConnection(_ accepted: AcceptedConnection) async {
+        guard case .negotiating(let tracked, let future) = accepted else { return }
+        let negotiated: NegotiatedConnection
+        do {
+            negotiated = try await future.get()
+        } catch {
+            logger.debug("TLS handshake failed", metadata: ["error": "\(error)"])
+            try? await tracked.channel.close()
+            return
+        }
+        switch negotiated {
+        case .http1_1(let (channel, info)):
+            await serveHTTP1(channel, info: info, tracked: tracked)
+        case .http2(let connection):
+            tracked.isHTTP2.withLockedValue { $0 = true }
+            if registry.isDraining {
+                registry.beginDraining()
+            }
+            await serveHTTP2(connection, tracked: tracked)
+        }
+    }
+
+    private func serveHTTP1(_ channel: HTTPStreamChannel, info: ConnectionInfo, tracked: ConnectionRegistry.Tracked) async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let reader = RequestPartReader(inbound)
+                let writer = ResponseWriter(outbound: outbound)
+                while let part = try await reader.next() {
+                    guard case .head(let head) = part else {
+                        // A body part without a head: the previous request's body was not drained.
+                        break
+                    }
+                    tracked.requestStarted()
+                    let body = Self.makeHTTP1Body(head: head, reader: reader, writer: writer)
+                    await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer)
+                    let reusable = await body.drain(limit: 1 << 20)
+                    let closeNow = tracked.requestFinished(draining: self.registry.isDraining)
+                    if !reusable || closeNow || Self.wantsClose(head) { break }
+                }
+            }
+        } catch {
+            logger.debug("HTTP/1.1 connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func serveHTTP2(_ connection: HTTP2Connection, tracked: ConnectionRegistry.Tracked) async {
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await stream in connection.multiplexer.inbound {
+                    tracked.requestStarted()
+                    group.addTask {
+                        do {
+                            try await stream.executeThenClose { inbound, outbound in
+                                let reader = RequestPartReader(inbound)
+                                let writer = ResponseWriter(outbound: outbound)
+                                guard case .head(let head)? = try await reader.next() else { return }
+                                let body = try await Self.makeHTTP2Body(head: head, reader: reader, writer: writer)
+                                await self.serveRequest(GatewayRequest(head: head, body: body, connection: connection.info, protocolName: "HTTP/2"), writer: writer)
+                            }
+                        } catch {
+                            self.logger.debug("HTTP/2 stream ended", metadata: ["error": "\(error)"])
+                        }
+                        if tracked.requestFinished(draining: self.registry.isDraining) {
+                            tracked.channel.close(promise: nil)
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("HTTP/2 connection ended", metadata: ["error": "\(error)"])
+        }
+        try? await tracked.channel.close()
+    }
+
+    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter) async {
+        let started = ContinuousClock.now
+        let status = await handler.handle(request, writer: writer)
+        if snapshot.config.accessLog {
+            let elapsed = ContinuousClock.now - started
+            let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            var metadata: Logger.Metadata = [
+                "method": "\(request.head.method.rawValue)",
+                "path": "\(request.head.path ?? "")",
+                "status": "\(status.map(String.init) ?? "aborted")",
+                "duration_ms": "\(Double(Int(millis * 1000)) / 1000)",
+                "protocol": "\(request.protocolName)",
+                "host": "\(request.connection.hostname.name)",
+            ]
+            if let thumbprint = request.connection.clientThumbprint {
+                metadata["client_cert"] = "\(thumbprint)"
+            }
+            logger.info("request", metadata: metadata)
+        }
+    }
+
+    /// Sends `100 Continue` when the body is first read, if the client asked for it.
+    private static func continueSender(_ head: HTTPRequest, _ writer: ResponseWriter) -> (@Sendable () async throws -> Void)? {
+        guard head.headerFields[.expect]?.lowercased() == "100-continue" else { return nil }
+        return { try await writer.writeContinue() }
+    }
+
+    /// HTTP/1.1 framing says whether a body follows: Content-Length, or chunked Transfer-Encoding.
+    private static func makeHTTP1Body(head: HTTPRequest, reader: RequestPartReader, writer: ResponseWriter) -> RequestBody {
+        let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
+        let chunked = head.headerFields[.transferEncoding] != nil
+        return RequestBody(
+            reader: reader, declaredLength: declared ?? (chunked ? nil : 0), prefetched: nil,
+            continueSender: continueSender(head, writer))
+    }
+
+    /// HTTP/2 may send a body without Content-Length: look at the next part (END_STREAM right after
+    /// HEADERS arrives with the head, so this does not wait on bodiless requests).
+    private static func makeHTTP2Body(head: HTTPRequest, reader: RequestPartReader, writer: ResponseWriter) async throws -> RequestBody {
+        let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
+        let sender = continueSender(head, writer)
+        if declared != nil || sender != nil {
+            return RequestBody(reader: reader, declaredLength: declared, prefetched: nil, continueSender: sender)
+        }
+        switch try await reader.next() {
+        case .end, nil:
+            return RequestBody.empty
+        case .body(let first):
+            return RequestBody(reader: reader, declaredLength: nil, prefetched: first, continueSender: nil)
+        case .head:
+            throw RequestBodyError.incomplete
+        }
+    }
+
+    private static func wantsClose(_ head: HTTPRequest) -> Bool {
+        head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
+    }
+}
+
+extension ConnectionInfo {
+    func withALPN(_ alpn: String) -> ConnectionInfo {
+        ConnectionInfo(serverName: serverName, hostname: hostname, alpn: alpn, tlsVersion: tlsVersion,
+                       presentedChainDER: presentedChainDER, remoteAddress: remoteAddress)
+    }
+}

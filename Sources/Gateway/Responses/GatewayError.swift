@@ -1,0 +1,60 @@
+import HTTPTypes
+import NIOCore
+
+/// Responses the gateway itself produces, with APIM's JSON body `{"statusCode":N,"message":"..."}`.
+public struct GatewayError: Sendable, Equatable {
+    public let status: HTTPResponse.Status
+    public let message: String
+
+    public init(status: HTTPResponse.Status, message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static let notFound = GatewayError(status: .notFound, message: "Resource not found")
+    public static let misdirected = GatewayError(
+        status: .misdirectedRequest,
+        message: "Misdirected request: this connection was established for another host name")
+    public static let badPath = GatewayError(status: .badRequest, message: "Bad request: malformed or dot-segment path")
+    public static let invalidClientCertificate = GatewayError(status: .forbidden, message: "Invalid client certificate")
+    public static let badGateway = GatewayError(status: .badGateway, message: "Bad gateway: the backend could not be reached")
+    public static let gatewayTimeout = GatewayError(status: .gatewayTimeout, message: "Gateway timeout: the backend did not answer in time")
+    public static let requestHeaderFieldsTooLarge = GatewayError(status: .requestHeaderFieldsTooLarge, message: "Request header fields too large")
+    public static let uriTooLong = GatewayError(status: .uriTooLong, message: "Request URI too long")
+    public static let requestTimeout = GatewayError(status: .requestTimeout, message: "Request timeout: the request head was not received in time")
+    public static let badRequest = GatewayError(status: .badRequest, message: "Bad request")
+    public static let serviceUnavailable = GatewayError(status: .serviceUnavailable, message: "Service unavailable: the gateway is shutting down")
+
+    /// The JSON body, escaped so any message text stays valid JSON.
+    public var body: String {
+        "{\"statusCode\":\(status.code),\"message\":\"\(JSONText.escape(message))\"}"
+    }
+
+    func response(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> (HTTPResponse, ByteBuffer) {
+        let buffer = allocator.buffer(string: body)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentLength] = String(buffer.readableBytes)
+        return (HTTPResponse(status: status, headerFields: fields), buffer)
+    }
+}
+
+enum JSONText {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import GatewayConfiguration
+
+/// An API ready for routing: its operations compiled, its backend URL parsed.
+public struct RoutableAPI: Sendable {
+    public let config: APIConfig
+    let prefixSegments: [String]
+    let operations: [(config: OperationConfig, template: URLTemplate)]
+    let backend: BackendTarget
+
+    init(config: APIConfig) throws {
+        self.config = config
+        self.prefixSegments = config.pathPrefix.split(separator: "/").map(String.init)
+        var operations = try config.operations.map { op -> (OperationConfig, URLTemplate) in
+            do {
+                return (op, try URLTemplate(op.urlTemplate))
+            } catch let error as URLTemplateError {
+                throw GatewayStartupError.route(api: config.name, reason: error.description)
+            }
+        }
+        if operations.isEmpty {
+            operations = [(OperationConfig(name: "all", method: "*", urlTemplate: "/*"), try URLTemplate("/*"))]
+        }
+        // Most specific first; among equals, the configuration order.
+        self.operations = operations.enumerated()
+            .sorted { ($0.element.1.specificity, -$0.offset) > ($1.element.1.specificity, -$1.offset) }
+            .map { (config: $0.element.0, template: $0.element.1) }
+        guard let backend = BackendTarget(config.backendURL) else {
+            throw GatewayStartupError.route(api: config.name, reason: "backend '\(config.backendURL)' is not an absolute http(s) URL")
+        }
+        self.backend = backend
+    }
+
+    func servesHost(_ hostname: TLSHostname?) -> Bool {
+        guard !config.hostnames.isEmpty else { return true }
+        guard let hostname else { return false }
+        return config.hostnames.contains(hostname.name)
+    }
+}
+
+/// The result of routing one request.
+public struct RouteMatch: Sendable {
+    public let api: RoutableAPI
+    public let operation: OperationConfig
+    /// Template parameters, percent-decoded (`context.Request.MatchedParameters`).
+    public let matchedParameters: [String: String]
+    /// The path below the API's prefix (still percent-encoded), starting with `/`.
+    public let remainingPath: String
+}
+
+/// Routes (hostname, method, path) to an API operation. Built once per configuration snapshot.
+public struct Router: Sendable {
+    private let apis: [RoutableAPI]
+
+    public init(apis: [APIConfig]) throws {
+        // Longest prefix first, so /echo/v2 wins over /echo.
+        self.apis = try apis.map(RoutableAPI.init).sorted { $0.prefixSegments.count > $1.prefixSegments.count }
+    }
+
+    public enum Outcome: Sendable {
+        case matched(RouteMatch)
+        case notFound
+        /// The path has `.`/`..` segments or malformed percent-encoding: refused, never normalised into
+        /// another route.
+        case badPath
+    }
+
+    public func route(hostname: TLSHostname?, method: String, path: String) -> Outcome {
+        let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard pathOnly.hasPrefix("/") else { return .badPath }
+        let segments = pathOnly.split(separator: "/", omittingEmptySubsequences: true)
+        for segment in segments {
+            guard let decoded = PercentDecoding.decode(segment) else { return .badPath }
+            if decoded == "." || decoded == ".." || decoded.contains("/") { return .badPath }
+        }
+        for api in apis where api.servesHost(hostname) {
+            guard segments.count >= api.prefixSegments.count,
+                  zip(api.prefixSegments, segments).allSatisfy({ $0 == $1 }) else { continue }
+            let rest = Array(segments.dropFirst(api.prefixSegments.count))
+            for operation in api.operations {
+                guard operation.config.method == "*" || operation.config.method == method else { continue }
+                if let parameters = operation.template.match(rest[...].map { $0 }) {
+                    var remaining = "/" + rest.joined(separator: "/")
+                    if pathOnly.hasSuffix("/") && !rest.isEmpty { remaining += "/" }
+                    return .matched(RouteMatch(api: api, operation: operation.config,
+                                               matchedParameters: parameters, remainingPath: remaining))
+                }
+            }
+            // APIM answers 404 when the API matches but no operation does.
+            return .notFound
+        }
+        return .notFound
+    }
+}

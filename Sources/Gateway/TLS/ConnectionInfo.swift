@@ -1,0 +1,53 @@
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+
+/// What the TLS handshake established for one client connection. Built once, right after the
+/// handshake, and shared (immutable) by every request on the connection — every HTTP/2 stream too.
+public struct ConnectionInfo: Sendable {
+    /// The server name the client sent (SNI), lower-cased; `nil` when it sent none.
+    public let serverName: String?
+    /// The hostname configuration that served the handshake.
+    public let hostname: TLSHostname
+    /// `h2` or `http/1.1` (or nil when the client offered no ALPN).
+    public let alpn: String?
+    public let tlsVersion: String
+    /// The certificates the client presented, leaf first, DER-encoded. With a resumed TLS session the
+    /// verification callback does not run, so this can be just the leaf (read from the session).
+    public let presentedChainDER: [[UInt8]]
+    public let remoteAddress: String?
+    /// The built-in certificate gate's last verdict for this connection.
+    let gateVerdict = NIOLockedValueBox<ClientCertificateGate.Verdict?>(nil)
+
+    /// The client certificate (leaf), DER; `nil` when the client presented none.
+    public var clientCertificateDER: [UInt8]? { presentedChainDER.first }
+
+    public init(serverName: String?, hostname: TLSHostname, alpn: String?, tlsVersion: String,
+                presentedChainDER: [[UInt8]], remoteAddress: String?) {
+        self.serverName = serverName
+        self.hostname = hostname
+        self.alpn = alpn
+        self.tlsVersion = tlsVersion
+        self.presentedChainDER = presentedChainDER
+        self.remoteAddress = remoteAddress
+        self.clientThumbprint = presentedChainDER.first.map { der in
+            Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined()
+        }
+    }
+
+    /// Uppercase hex SHA-1 of the client certificate (as .NET's `Thumbprint`), for logs.
+    public let clientThumbprint: String?
+}
+
+extension TLSVersion {
+    var displayName: String {
+        switch self {
+        case .tlsv1: return "TLSv1"
+        case .tlsv11: return "TLSv1.1"
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv13: return "TLSv1.3"
+        }
+    }
+}

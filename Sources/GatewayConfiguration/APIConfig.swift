@@ -1,0 +1,45 @@
+/// One API: where it is reachable (host names, path prefix), where it forwards to, and its operations.
+public struct APIConfig: Sendable, Equatable {
+    public var name: String
+    /// Host names this API answers on (exact or wildcard patterns as in `HostnameConfig`); empty = all.
+    public var hostnames: [String]
+    /// Path prefix such as `/echo`; `/` or empty serves from the root.
+    public var pathPrefix: String
+    /// Base URL of the backend service, e.g. `http://127.0.0.1:9000/v1`.
+    public var backendURL: String
+    /// Operations; empty means every method and path under the prefix.
+    public var operations: [OperationConfig]
+    /// Refuse (403) requests whose client certificate is missing or does not chain to the hostname's
+    /// trusted CAs. A built-in gate for deployments without policies; policies can do the same and more.
+    public var requireTrustedClientCertificate: Bool
+
+    public init(
+        name: String,
+        hostnames: [String] = [],
+        pathPrefix: String,
+        backendURL: String,
+        operations: [OperationConfig] = [],
+        requireTrustedClientCertificate: Bool = false
+    ) {
+        self.name = name
+        self.hostnames = hostnames
+        self.pathPrefix = pathPrefix
+        self.backendURL = backendURL
+        self.operations = operations
+        self.requireTrustedClientCertificate = requireTrustedClientCertificate
+    }
+}
+
+/// An operation: an HTTP method (or `*`) and a URL template relative to the API's prefix, such as
+/// `/users/{id}` or `/files/*`.
+public struct OperationConfig: Sendable, Equatable {
+    public var name: String
+    public var method: String
+    public var urlTemplate: String
+
+    public init(name: String? = nil, method: String, urlTemplate: String) {
+        self.name = name ?? "\(method) \(urlTemplate)"
+        self.method = method
+        self.urlTemplate = urlTemplate
+    }
+}

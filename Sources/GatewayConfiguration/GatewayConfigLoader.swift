@@ -1,0 +1,211 @@
+import Foundation
+import Yams
+
+/// Reads a gateway configuration from YAML, resolving relative file paths against the file's folder,
+/// and validates it as a whole. Nothing is half-loaded: either a complete `GatewayConfig` or an error.
+public enum GatewayConfigLoader {
+    public static func load(path: String) throws -> GatewayConfig {
+        let url = URL(fileURLWithPath: path)
+        let text: String
+        do {
+            let data = try Data(contentsOf: url)
+            guard data.count <= 16 * 1024 * 1024 else {
+                throw ConfigurationError(file: path, message: "configuration file is larger than 16 MiB")
+            }
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError(file: path, message: "configuration file is not valid UTF-8")
+            }
+            text = decoded
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: path, message: "cannot read configuration file: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, file: path, baseDirectory: url.deletingLastPathComponent().path)
+    }
+
+    public static func parse(yaml: String, file: String, baseDirectory: String) throws -> GatewayConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigurationError(file: file, message: "configuration is empty")
+            }
+            root = node
+        } catch let error as ConfigurationError {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigurationError(file: file, message: "invalid YAML: \(error)")
+        } catch {
+            throw ConfigurationError(file: file, message: "invalid YAML: \(error)")
+        }
+        let reader = YAMLReader(file: file)
+        let resolve = { (relative: String) -> String in
+            relative.hasPrefix("/") ? relative : (baseDirectory as NSString).appendingPathComponent(relative)
+        }
+        let top = try reader.mapping(
+            root, "configuration",
+            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog"])
+
+        var listen = ListenConfig()
+        if let node = top["listen"] {
+            let map = try reader.mapping(node, "listen", allowedKeys: ["address", "port"])
+            if let address = map["address"] { listen.address = try reader.nonEmptyString(address, "listen.address") }
+            if let port = map["port"] { listen.port = try reader.integer(port, "listen.port", range: 0...65535) }
+        }
+
+        guard let hostnamesNode = top["hostnames"] else {
+            throw reader.error(root, "configuration needs 'hostnames' (at least one TLS host name)")
+        }
+        var hostnames: [HostnameConfig] = []
+        var hostnameNodes: [String: Node] = [:]
+        for node in try reader.sequence(hostnamesNode, "hostnames") {
+            let hostname = try parseHostname(node, reader: reader, resolve: resolve)
+            if hostnameNodes[hostname.normalizedName] != nil {
+                throw reader.error(node, "hostname '\(hostname.name)' is configured twice")
+            }
+            hostnameNodes[hostname.normalizedName] = node
+            hostnames.append(hostname)
+        }
+        guard !hostnames.isEmpty else {
+            throw reader.error(hostnamesNode, "hostnames must list at least one host name")
+        }
+
+        var defaultHostname: String?
+        if let node = top["defaultHostname"] {
+            let name = try reader.nonEmptyString(node, "defaultHostname").lowercased()
+            guard hostnameNodes[name] != nil, !name.hasPrefix("*.") else {
+                throw reader.error(node, "defaultHostname '\(name)' must name one of the configured (non-wildcard) hostnames")
+            }
+            defaultHostname = name
+        }
+
+        var apis: [APIConfig] = []
+        var apiNames = Set<String>()
+        if let apisNode = top["apis"] {
+            for node in try reader.sequence(apisNode, "apis") {
+                let api = try parseAPI(node, reader: reader)
+                guard apiNames.insert(api.name).inserted else {
+                    throw reader.error(node, "API name '\(api.name)' is used twice")
+                }
+                apis.append(api)
+            }
+        }
+
+        var limits = LimitsConfig()
+        if let node = top["limits"] {
+            let map = try reader.mapping(node, "limits", allowedKeys: [
+                "maxHeaderBytes", "maxHeaderCount", "maxRequestTargetBytes", "headerReadTimeout",
+                "idleTimeout", "handshakeTimeout", "maxConnections", "maxConcurrentStreams", "drainGracePeriod",
+            ])
+            if let n = map["maxHeaderBytes"] { limits.maxHeaderBytes = try reader.integer(n, "limits.maxHeaderBytes", range: 1024...(1 << 20)) }
+            if let n = map["maxHeaderCount"] { limits.maxHeaderCount = try reader.integer(n, "limits.maxHeaderCount", range: 8...10_000) }
+            if let n = map["maxRequestTargetBytes"] { limits.maxRequestTargetBytes = try reader.integer(n, "limits.maxRequestTargetBytes", range: 256...(1 << 20)) }
+            if let n = map["headerReadTimeout"] { limits.headerReadTimeout = try reader.duration(n, "limits.headerReadTimeout") }
+            if let n = map["idleTimeout"] { limits.idleTimeout = try reader.duration(n, "limits.idleTimeout") }
+            if let n = map["handshakeTimeout"] { limits.handshakeTimeout = try reader.duration(n, "limits.handshakeTimeout") }
+            if let n = map["maxConnections"] { limits.maxConnections = try reader.integer(n, "limits.maxConnections", range: 1...1_000_000) }
+            if let n = map["maxConcurrentStreams"] { limits.maxConcurrentStreams = try reader.integer(n, "limits.maxConcurrentStreams", range: 1...10_000) }
+            if let n = map["drainGracePeriod"] { limits.drainGracePeriod = try reader.duration(n, "limits.drainGracePeriod") }
+        }
+
+        var backend = BackendConfig()
+        if let node = top["backend"] {
+            let map = try reader.mapping(node, "backend", allowedKeys: ["timeout", "connectTimeout", "trustedCAs", "maxConnectionsPerHost"])
+            if let n = map["timeout"] { backend.timeout = try reader.duration(n, "backend.timeout") }
+            if let n = map["connectTimeout"] { backend.connectTimeout = try reader.duration(n, "backend.connectTimeout") }
+            if let n = map["trustedCAs"] { backend.trustedCAFiles = try reader.stringList(n, "backend.trustedCAs").map(resolve) }
+            if let n = map["maxConnectionsPerHost"] { backend.maxConnectionsPerHost = try reader.integer(n, "backend.maxConnectionsPerHost", range: 1...10_000) }
+        }
+
+        let accessLog = try top["accessLog"].map { try reader.bool($0, "accessLog") } ?? true
+
+        return GatewayConfig(
+            listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
+            limits: limits, backend: backend, accessLog: accessLog)
+    }
+
+    private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
+        let map = try reader.mapping(node, "hostname", allowedKeys: [
+            "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2",
+        ])
+        guard let nameNode = map["name"] else { throw reader.error(node, "hostname needs 'name'") }
+        let name = try reader.nonEmptyString(nameNode, "hostname name").lowercased()
+        try validateHostPattern(name, node: nameNode, reader: reader)
+
+        let source: ServerCertificateSource
+        switch (map["certificate"], map["key"], map["pkcs12"]) {
+        case let (certificate?, key?, nil):
+            source = .pem(
+                certificateFile: resolve(try reader.nonEmptyString(certificate, "certificate")),
+                keyFile: resolve(try reader.nonEmptyString(key, "key")))
+        case let (nil, nil, pkcs12?):
+            let password = try map["password"].map { try reader.string($0, "password") } ?? ""
+            source = .pkcs12(file: resolve(try reader.nonEmptyString(pkcs12, "pkcs12")), password: password)
+        default:
+            throw reader.error(node, "hostname '\(name)' needs either 'certificate' and 'key' (PEM) or 'pkcs12' (with 'password')")
+        }
+
+        var mode = ClientCertificateMode.off
+        if let modeNode = map["clientCertificate"] {
+            let text = try reader.string(modeNode, "clientCertificate")
+            guard let parsed = ClientCertificateMode(rawValue: text) else {
+                throw reader.error(modeNode, "clientCertificate must be off, negotiate or required, got '\(text)'")
+            }
+            mode = parsed
+        }
+        let trusted = try map["trustedCAs"].map { try reader.stringList($0, "trustedCAs").map(resolve) } ?? []
+        if mode == .required && trusted.isEmpty {
+            throw reader.error(node, "hostname '\(name)': clientCertificate 'required' needs 'trustedCAs'")
+        }
+        let http2 = try map["http2"].map { try reader.bool($0, "http2") } ?? true
+        return HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+    }
+
+    static func validateHostPattern(_ name: String, node: Node, reader: YAMLReader) throws {
+        let labels = (name.hasPrefix("*.") ? String(name.dropFirst(2)) : name).split(separator: ".", omittingEmptySubsequences: false)
+        let valid = !labels.isEmpty && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+        guard valid, name.count <= 253 else {
+            throw reader.error(node, "'\(name)' is not a valid host name (letters, digits, '-', dots; optional leading '*.')")
+        }
+    }
+
+    private static func parseAPI(_ node: Node, reader: YAMLReader) throws -> APIConfig {
+        let map = try reader.mapping(node, "api", allowedKeys: [
+            "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate",
+        ])
+        guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
+        let name = try reader.nonEmptyString(nameNode, "api name")
+        guard let backendNode = map["backend"] else { throw reader.error(node, "api '\(name)' needs 'backend' (a URL)") }
+        let backend = try reader.nonEmptyString(backendNode, "backend")
+        guard let url = URL(string: backend), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            throw reader.error(backendNode, "api '\(name)': backend must be an absolute http:// or https:// URL, got '\(backend)'")
+        }
+        var prefix = try map["path"].map { try reader.string($0, "path") } ?? "/"
+        if !prefix.hasPrefix("/") { prefix = "/" + prefix }
+        while prefix.count > 1 && prefix.hasSuffix("/") { prefix.removeLast() }
+        let hostnames = try map["hostnames"].map { try reader.stringList($0, "api hostnames").map { $0.lowercased() } } ?? []
+        var operations: [OperationConfig] = []
+        if let opsNode = map["operations"] {
+            for opNode in try reader.sequence(opsNode, "operations") {
+                let op = try reader.mapping(opNode, "operation", allowedKeys: ["name", "method", "template"])
+                guard let methodNode = op["method"], let templateNode = op["template"] else {
+                    throw reader.error(opNode, "operation needs 'method' and 'template'")
+                }
+                let method = try reader.nonEmptyString(methodNode, "method").uppercased()
+                guard method == "*" || method.allSatisfy({ $0.isLetter }) else {
+                    throw reader.error(methodNode, "method must be an HTTP method name or '*', got '\(method)'")
+                }
+                var template = try reader.nonEmptyString(templateNode, "template")
+                if !template.hasPrefix("/") { template = "/" + template }
+                let opName = try op["name"].map { try reader.nonEmptyString($0, "operation name") }
+                operations.append(OperationConfig(name: opName, method: method, urlTemplate: template))
+            }
+        }
+        let gate = try map["requireTrustedClientCertificate"].map { try reader.bool($0, "requireTrustedClientCertificate") } ?? false
+        return APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
+                         operations: operations, requireTrustedClientCertificate: gate)
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: the GatewayConfiguration module grows here.

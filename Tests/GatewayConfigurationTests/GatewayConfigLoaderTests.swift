@@ -1,0 +1,94 @@
+import GatewayConfiguration
+import Testing
+
+struct GatewayConfigLoaderTests {
+    static let valid = """
+    listen: { address: 0.0.0.0, port: 9443 }
+    defaultHostname: api.example.com
+    hostnames:
+      - name: API.example.com
+        certificate: certs/server.pem
+        key: certs/server-key.pem
+        clientCertificate: required
+        trustedCAs: [ca/root.pem, /abs/intermediate.pem]
+      - name: "*.internal.example.com"
+        pkcs12: wild.pfx
+        password: secret
+        http2: false
+    apis:
+      - name: orders
+        hostnames: [api.example.com]
+        path: /orders/
+        backend: https://orders.internal:8443/v1
+        requireTrustedClientCertificate: true
+        operations:
+          - { method: get, template: "/{id}" }
+          - { name: everything, method: "*", template: "*" }
+    backend: { timeout: 1500ms, connectTimeout: 2s, trustedCAs: backend-ca.pem }
+    limits: { maxHeaderBytes: 4096, headerReadTimeout: 5s, idleTimeout: 2m }
+    accessLog: false
+    """
+
+    @Test func parsesEveryFieldAndResolvesRelativePaths() throws {
+        let config = try GatewayConfigLoader.parse(yaml: Self.valid, file: "gw.yaml", baseDirectory: "/etc/drawbridge")
+        #expect(config.listen == ListenConfig(address: "0.0.0.0", port: 9443))
+        #expect(config.defaultHostname == "api.example.com")
+        #expect(config.hostnames.count == 2)
+        #expect(config.hostnames[0].name == "api.example.com")
+        #expect(config.hostnames[0].serverCertificate == .pem(certificateFile: "/etc/drawbridge/certs/server.pem", keyFile: "/etc/drawbridge/certs/server-key.pem"))
+        #expect(config.hostnames[0].clientCertificate == .required)
+        #expect(config.hostnames[0].trustedCAFiles == ["/etc/drawbridge/ca/root.pem", "/abs/intermediate.pem"])
+        #expect(config.hostnames[1].serverCertificate == .pkcs12(file: "/etc/drawbridge/wild.pfx", password: "secret"))
+        #expect(config.hostnames[1].isWildcard)
+        #expect(config.hostnames[1].http2 == false)
+        #expect(config.apis[0].pathPrefix == "/orders")
+        #expect(config.apis[0].operations.map(\.method) == ["GET", "*"])
+        #expect(config.apis[0].operations[1].urlTemplate == "/*")
+        #expect(config.apis[0].operations[1].name == "everything")
+        #expect(config.backend.timeout == 1.5)
+        #expect(config.backend.trustedCAFiles == ["/etc/drawbridge/backend-ca.pem"])
+        #expect(config.limits.maxHeaderBytes == 4096)
+        #expect(config.limits.idleTimeout == 120)
+        #expect(config.accessLog == false)
+    }
+
+    @Test(arguments: [
+        ("hostnames:\n  - name: a.test\n    certificate: c.pem\n    key: k.pem\n    clientCertificate: sometimes\n",
+         "gw.yaml:5:24: clientCertificate must be off, negotiate or required, got 'sometimes'"),
+        ("hostnames:\n  - name: a.test\n    certificate: c.pem\n    key: k.pem\n    clientCertifcate: required\n",
+         "gw.yaml:5:5: hostname: unknown key 'clientCertifcate'"),
+        ("hostnames:\n  - name: a.test\n    certificate: c.pem\n",
+         "gw.yaml:2:5: hostname 'a.test' needs either 'certificate' and 'key' (PEM) or 'pkcs12' (with 'password')"),
+        ("hostnames:\n  - name: a.test\n    certificate: c.pem\n    key: k.pem\n    clientCertificate: required\n",
+         "gw.yaml:2:5: hostname 'a.test': clientCertificate 'required' needs 'trustedCAs'"),
+        ("hostnames:\n  - name: bad_host!\n    certificate: c.pem\n    key: k.pem\n",
+         "gw.yaml:2:11: 'bad_host!' is not a valid host name"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\napis:\n  - { name: x, backend: ftp://files }\n",
+         "gw.yaml:4:25: api 'x': backend must be an absolute http:// or https:// URL, got 'ftp://files'"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\nlimits: { idleTimeout: -3s }\n",
+         "gw.yaml:3:24: limits.idleTimeout must be a positive duration"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\ndefaultHostname: b.test\n",
+         "gw.yaml:3:18: defaultHostname 'b.test' must name one of the configured (non-wildcard) hostnames"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\n  - { name: A.test, certificate: c.pem, key: k.pem }\n",
+         "gw.yaml:3:5: hostname 'a.test' is configured twice"),
+        ("listen: { port: 70000 }\nhostnames: []\n", "gw.yaml:1:17: listen.port must be between 0 and 65535, got 70000"),
+        ("hostnames: [\n", "gw.yaml: invalid YAML"),
+        ("apis: []\n", "gw.yaml:1:1: configuration needs 'hostnames'"),
+    ])
+    func errorsNameTheirPlace(yaml: String, expectedPrefix: String) {
+        do {
+            _ = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/")
+            Issue.record("expected an error starting with \(expectedPrefix)")
+        } catch let error as ConfigurationError {
+            #expect(error.description.hasPrefix(expectedPrefix), "\(error.description)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func missingFileIsAClearError() {
+        #expect(throws: ConfigurationError.self) {
+            _ = try GatewayConfigLoader.load(path: "/nonexistent/drawbridge.yaml")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Gateway
+import GatewayConfiguration
+import Testing
+
+/// The same gateway seen through curl, the command-line client users paste from the README.
+@Suite(.serialized, .enabled(if: Curl.isAvailable, "needs /usr/bin/curl (.ci/run installs it)"))
+struct CurlTests {
+    /// Two hostnames besides localhost: a wildcard with its own API, and a certificate-free one.
+    static func multiHostConfig(pki: DemoPKI, echoPort: Int, defaultHostname: String?) -> GatewayConfig {
+        var config = DemoGateway.configuration(pki: pki, echoPort: echoPort, port: 0)
+        config.accessLog = false
+        config.defaultHostname = defaultHostname
+        config.hostnames.append(HostnameConfig(
+            name: "*.wild.test",
+            serverCertificate: .pem(certificateFile: pki.serverCertificate, keyFile: pki.serverKey),
+            clientCertificate: .negotiate, trustedCAFiles: [pki.rootCA, pki.intermediateCA]))
+        config.hostnames.append(HostnameConfig(
+            name: "other.example.test",
+            serverCertificate: .pem(certificateFile: pki.serverCertificate, keyFile: pki.serverKey),
+            clientCertificate: .off))
+        config.apis.append(APIConfig(name: "wild", hostnames: ["*.wild.test"], pathPrefix: "/wild",
+                                     backendURL: "http://127.0.0.1:\(echoPort)/base"))
+        config.apis.append(APIConfig(name: "dead", pathPrefix: "/dead", backendURL: "http://127.0.0.1:1"))
+        config.backend.timeout = 1
+        return config
+    }
+
+    func common(_ gateway: TestGateway, host: String = "localhost", cert: Bool = true) -> [String] {
+        var args = ["--cacert", gateway.pki.rootCA, "--resolve", "\(host):\(gateway.port):127.0.0.1"]
+        if cert { args += ["--cert", gateway.pki.clientCertificate, "--key", gateway.pki.clientKey] }
+        return args
+    }
+
+    @Test func curlWithAndWithoutCertificateOverBothProtocols() async throws {
+        let gateway = try await TestGateway.start()
+        for protocolFlag in ["--http1.1", "--http2"] {
+            let ok = try Curl.run(common(gateway) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
+            #expect(ok.httpCode == 200, "\(protocolFlag): \(ok.stderr)")
+            #expect(ok.body.contains("\"path\":\"/users/7\""))
+            let refused = try Curl.run(common(gateway, cert: false) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
+            #expect(refused.httpCode == 403)
+            #expect(refused.body == #"{"statusCode":403,"message":"Invalid client certificate"}"#)
+        }
+        try await gateway.stop()
+    }
+
+    @Test func wildcardHostnameServesItsAPIAndBackendBasePath() async throws {
+        let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
+        let result = try Curl.run(common(gateway, host: "a.wild.test") + ["https://a.wild.test:\(gateway.port)/wild/items/3"])
+        #expect(result.httpCode == 200, "\(result.stderr)")
+        #expect(result.body.contains("\"path\":\"/base/items/3\""))
+        // The wildcard API is not served on localhost.
+        let elsewhere = try Curl.run(common(gateway) + ["\(gateway.baseURL)/wild/items/3"])
+        #expect(elsewhere.httpCode == 404)
+        #expect(elsewhere.body == #"{"statusCode":404,"message":"Resource not found"}"#)
+        try await gateway.stop()
+    }
+
+    @Test func noSNIUsesTheDefaultHostnameOrIsRefusedWithAnAlert() async throws {
+        let withDefault = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
+        // curl sends no SNI to an IP address.
+        let served = try Curl.run(["--cacert", withDefault.pki.rootCA, "--cert", withDefault.pki.clientCertificate,
+                                   "--key", withDefault.pki.clientKey, "https://127.0.0.1:\(withDefault.port)/echo/users/1"])
+        #expect(served.httpCode == 200, "\(served.stderr)")
+        try await withDefault.stop()
+
+        let withoutDefault = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: nil) }
+        let refused = try Curl.run(["--cacert", withoutDefault.pki.rootCA, "https://127.0.0.1:\(withoutDefault.port)/public/x"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.lowercased().contains("unrecognized name"), "\(refused.stderr)")
+        let unknown = try Curl.run(common(withoutDefault, host: "unknown.test") + ["https://unknown.test:\(withoutDefault.port)/public/x"])
+        #expect(unknown.status != 0)
+        try await withoutDefault.stop()
+    }
+
+    @Test func hostThatDiffersFromTheHandshakeGets421() async throws {
+        let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
+        // TLS for localhost (client certificate negotiated), request for another configured hostname.
+        let misdirected = try Curl.run(common(gateway) + ["-H", "Host: other.example.test", "\(gateway.baseURL)/public/x"])
+        #expect(misdirected.httpCode == 421)
+        #expect(misdirected.body.contains("\"statusCode\":421"))
+        // HTTP/2 :authority is checked the same way.
+        let misdirected2 = try Curl.run(common(gateway) + ["--http2", "-H", "Host: a.wild.test", "\(gateway.baseURL)/public/x"])
+        #expect(misdirected2.httpCode == 421)
+        // A Host that names no configured hostname is served by the handshake's hostname.
+        let plain = try Curl.run(common(gateway) + ["-H", "Host: localhost:\(gateway.port)", "\(gateway.baseURL)/public/x"])
+        #expect(plain.httpCode == 200)
+        try await gateway.stop()
+    }
+
+    @Test func deadAndSlowBackendsGet502And504() async throws {
+        let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
+        let dead = try Curl.run(common(gateway) + ["\(gateway.baseURL)/dead/x"])
+        #expect(dead.httpCode == 502)
+        #expect(dead.body.hasPrefix(#"{"statusCode":502,"message":"#))
+        let slow = try Curl.run(common(gateway) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
+        #expect(slow.httpCode == 504)
+        #expect(slow.body.hasPrefix(#"{"statusCode":504,"message":"#))
+        try await gateway.stop()
+    }
+
+    @Test func oversizedHeadersAndTargetsAreRefused() async throws {
+        let gateway = try await TestGateway.start()
+        let big = String(repeating: "a", count: 40 * 1024)
+        for protocolFlag in ["--http1.1", "--http2"] {
+            let tooLarge = try Curl.run(common(gateway) + [protocolFlag, "-H", "X-Big: \(big)", "\(gateway.baseURL)/public/x"])
+            #expect(tooLarge.httpCode == 431, "\(protocolFlag): \(tooLarge.stderr)")
+        }
+        var manyHeaders: [String] = []
+        for index in 0..<120 { manyHeaders += ["-H", "X-H\(index): v"] }
+        let tooMany = try Curl.run(common(gateway) + manyHeaders + ["\(gateway.baseURL)/public/x"])
+        #expect(tooMany.httpCode == 431)
+        let longTarget = try Curl.run(common(gateway) + ["\(gateway.baseURL)/public/\(String(repeating: "p", count: 9000))"])
+        #expect(longTarget.httpCode == 414)
+        let dotted = try Curl.run(common(gateway) + ["--path-as-is", "\(gateway.baseURL)/echo/../public/x"])
+        #expect(dotted.httpCode == 400)
+        try await gateway.stop()
+    }
+
+    @Test func expectContinueIsAnswered() async throws {
+        let gateway = try await TestGateway.start()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-expect-\(UUID().uuidString).bin")
+        try Data(repeating: 7, count: 2 * 1024 * 1024).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try Curl.run(common(gateway) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
+                                                     "--data-binary", "@\(file.path)", "\(gateway.baseURL)/echo/upload"])
+        #expect(result.httpCode == 200)
+        #expect(result.stderr.contains("HTTP/1.1 100"), "curl -v did not see 100 Continue")
+        #expect(result.body.contains("\"bodyBytes\":2097152"))
+        // Refused before the body is read: no 100 Continue, a 403, and the body is never sent.
+        let refused = try Curl.run(common(gateway, cert: false) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
+                                                                   "--data-binary", "@\(file.path)", "\(gateway.baseURL)/echo/upload"])
+        #expect(refused.httpCode == 403)
+        #expect(!refused.stderr.contains("HTTP/1.1 100"))
+        try await gateway.stop()
+    }
+}
