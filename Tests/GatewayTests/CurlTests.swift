@@ -11,6 +11,7 @@ struct CurlTests {
         var config = DemoGateway.configuration(pki: pki, echoPort: echoPort, port: 0)
         config.accessLog = false
         config.defaultHostname = defaultHostname
+        config.apis[0].hostnames = ["localhost"]
         config.hostnames.append(HostnameConfig(
             name: "*.wild.test",
             serverCertificate: .pem(certificateFile: pki.serverCertificate, keyFile: pki.serverKey),
@@ -101,12 +102,30 @@ struct CurlTests {
     }
 
     @Test func oversizedHeadersAndTargetsAreRefused() async throws {
-        let gateway = try await TestGateway.start()
-        let big = String(repeating: "a", count: 40 * 1024)
+        let gateway = try await TestGateway.start { pki, port in
+            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
+            config.accessLog = false
+            config.limits.maxHeaderBytes = 8192
+            return config
+        }
+        // 12 KiB: over the configured limit, under HTTP/2's 16 KiB default that applies until the
+        // client acknowledges our SETTINGS.
+        let big = String(repeating: "a", count: 12 * 1024)
         for protocolFlag in ["--http1.1", "--http2"] {
             let tooLarge = try Curl.run(common(gateway) + [protocolFlag, "-H", "X-Big: \(big)", "\(gateway.baseURL)/public/x"])
             #expect(tooLarge.httpCode == 431, "\(protocolFlag): \(tooLarge.stderr)")
+            #expect(tooLarge.body.hasPrefix(#"{"statusCode":431,"#))
         }
+        // Beyond what the HTTP/1.1 parser accepts at all (80 KiB): still a clean 431.
+        let huge = String(repeating: "b", count: 100 * 1024)
+        let parserLimit = try Curl.run(common(gateway) + ["--http1.1", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
+        #expect(parserLimit.httpCode == 431, "\(parserLimit.stderr)")
+        // HTTP/2: an oversized header list is a connection error (GOAWAY) that ends the connection
+        // promptly rather than hanging the client.
+        let started = Date()
+        let h2Huge = try Curl.run(common(gateway) + ["--http2", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
+        #expect(h2Huge.httpCode != 200)
+        #expect(Date().timeIntervalSince(started) < 10)
         var manyHeaders: [String] = []
         for index in 0..<120 { manyHeaders += ["-H", "X-H\(index): v"] }
         let tooMany = try Curl.run(common(gateway) + manyHeaders + ["\(gateway.baseURL)/public/x"])

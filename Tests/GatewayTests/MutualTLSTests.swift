@@ -18,7 +18,7 @@ struct MutualTLSTests {
             #expect(response.status == .ok)
             #expect(response.version == (http2 ? .http2 : .http1_1))
             let body = try await response.body.collect(upTo: 1 << 20)
-            let echoed = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+            let echoed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
             #expect(echoed?["path"] as? String == "/users/42?x=1")
             let headers = echoed?["headers"] as? [String: String]
             #expect(headers?["x-forwarded-proto"] == "https")
@@ -97,7 +97,7 @@ struct MutualTLSTests {
         let response = try await client.execute(request, timeout: .seconds(60))
         #expect(response.status == .ok)
         let body = try await response.body.collect(upTo: 1 << 20)
-        let echoed = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+        let echoed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
         #expect(echoed?["bodyBytes"] as? Int == payload.count)
         #expect(echoed?["bodySHA256"] as? String == SHA256Hex.of(payload))
         try await client.shutdown()

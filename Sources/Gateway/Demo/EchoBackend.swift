@@ -86,7 +86,7 @@ public final class EchoBackend: Sendable {
                         "bodyBytes": bytes,
                         "bodySHA256": digest,
                     ]
-                    let json = (try? JSONSerialization.data(withJSONObject: description, options: [.sortedKeys])) ?? Data("{}".utf8)
+                    let json = (try? JSONSerialization.data(withJSONObject: description, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
                     var responseHeaders = HTTPHeaders()
                     responseHeaders.add(name: "Content-Type", value: "application/json")
                     responseHeaders.add(name: "Content-Length", value: String(json.count))

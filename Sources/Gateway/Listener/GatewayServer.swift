@@ -224,6 +224,7 @@ public final class GatewayServer: Sendable {
                             configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
                     }
                 }
+                try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
                 return (multiplexer, info)
             }
         }
