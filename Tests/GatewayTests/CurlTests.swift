@@ -36,10 +36,10 @@ struct CurlTests {
     @Test func curlWithAndWithoutCertificateOverBothProtocols() async throws {
         let gateway = try await TestGateway.start()
         for protocolFlag in ["--http1.1", "--http2"] {
-            let ok = try Curl.run(common(gateway) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
+            let ok = try await Curl.run(common(gateway) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
             #expect(ok.httpCode == 200, "\(protocolFlag): \(ok.stderr)")
             #expect(ok.body.contains("\"path\":\"/users/7\""))
-            let refused = try Curl.run(common(gateway, cert: false) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
+            let refused = try await Curl.run(common(gateway, cert: false) + [protocolFlag, "\(gateway.baseURL)/echo/users/7"])
             #expect(refused.httpCode == 403)
             #expect(refused.body == #"{"statusCode":403,"message":"Invalid client certificate"}"#)
         }
@@ -48,11 +48,11 @@ struct CurlTests {
 
     @Test func wildcardHostnameServesItsAPIAndBackendBasePath() async throws {
         let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
-        let result = try Curl.run(common(gateway, host: "a.wild.test") + ["https://a.wild.test:\(gateway.port)/wild/items/3"])
+        let result = try await Curl.run(common(gateway, host: "a.wild.test") + ["https://a.wild.test:\(gateway.port)/wild/items/3"])
         #expect(result.httpCode == 200, "\(result.stderr)")
         #expect(result.body.contains("\"path\":\"/base/items/3\""))
         // The wildcard API is not served on localhost.
-        let elsewhere = try Curl.run(common(gateway) + ["\(gateway.baseURL)/wild/items/3"])
+        let elsewhere = try await Curl.run(common(gateway) + ["\(gateway.baseURL)/wild/items/3"])
         #expect(elsewhere.httpCode == 404)
         #expect(elsewhere.body == #"{"statusCode":404,"message":"Resource not found"}"#)
         try await gateway.stop()
@@ -61,16 +61,16 @@ struct CurlTests {
     @Test func noSNIUsesTheDefaultHostnameOrIsRefusedWithAnAlert() async throws {
         let withDefault = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
         // curl sends no SNI to an IP address.
-        let served = try Curl.run(["--cacert", withDefault.pki.rootCA, "--cert", withDefault.pki.clientCertificate,
+        let served = try await Curl.run(["--cacert", withDefault.pki.rootCA, "--cert", withDefault.pki.clientCertificate,
                                    "--key", withDefault.pki.clientKey, "https://127.0.0.1:\(withDefault.port)/echo/users/1"])
         #expect(served.httpCode == 200, "\(served.stderr)")
         try await withDefault.stop()
 
         let withoutDefault = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: nil) }
-        let refused = try Curl.run(["--cacert", withoutDefault.pki.rootCA, "https://127.0.0.1:\(withoutDefault.port)/public/x"])
+        let refused = try await Curl.run(["--cacert", withoutDefault.pki.rootCA, "https://127.0.0.1:\(withoutDefault.port)/public/x"])
         #expect(refused.status != 0)
         #expect(refused.stderr.lowercased().contains("unrecognized name"), "\(refused.stderr)")
-        let unknown = try Curl.run(common(withoutDefault, host: "unknown.test") + ["https://unknown.test:\(withoutDefault.port)/public/x"])
+        let unknown = try await Curl.run(common(withoutDefault, host: "unknown.test") + ["https://unknown.test:\(withoutDefault.port)/public/x"])
         #expect(unknown.status != 0)
         try await withoutDefault.stop()
     }
@@ -78,24 +78,24 @@ struct CurlTests {
     @Test func hostThatDiffersFromTheHandshakeGets421() async throws {
         let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
         // TLS for localhost (client certificate negotiated), request for another configured hostname.
-        let misdirected = try Curl.run(common(gateway) + ["-H", "Host: other.example.test", "\(gateway.baseURL)/public/x"])
+        let misdirected = try await Curl.run(common(gateway) + ["-H", "Host: other.example.test", "\(gateway.baseURL)/public/x"])
         #expect(misdirected.httpCode == 421)
         #expect(misdirected.body.contains("\"statusCode\":421"))
         // HTTP/2 :authority is checked the same way.
-        let misdirected2 = try Curl.run(common(gateway) + ["--http2", "-H", "Host: a.wild.test", "\(gateway.baseURL)/public/x"])
+        let misdirected2 = try await Curl.run(common(gateway) + ["--http2", "-H", "Host: a.wild.test", "\(gateway.baseURL)/public/x"])
         #expect(misdirected2.httpCode == 421)
         // A Host that names no configured hostname is served by the handshake's hostname.
-        let plain = try Curl.run(common(gateway) + ["-H", "Host: localhost:\(gateway.port)", "\(gateway.baseURL)/public/x"])
+        let plain = try await Curl.run(common(gateway) + ["-H", "Host: localhost:\(gateway.port)", "\(gateway.baseURL)/public/x"])
         #expect(plain.httpCode == 200)
         try await gateway.stop()
     }
 
     @Test func deadAndSlowBackendsGet502And504() async throws {
         let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
-        let dead = try Curl.run(common(gateway) + ["\(gateway.baseURL)/dead/x"])
+        let dead = try await Curl.run(common(gateway) + ["\(gateway.baseURL)/dead/x"])
         #expect(dead.httpCode == 502)
         #expect(dead.body.hasPrefix(#"{"statusCode":502,"message":"#))
-        let slow = try Curl.run(common(gateway) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
+        let slow = try await Curl.run(common(gateway) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
         #expect(slow.httpCode == 504)
         #expect(slow.body.hasPrefix(#"{"statusCode":504,"message":"#))
         try await gateway.stop()
@@ -112,27 +112,27 @@ struct CurlTests {
         // client acknowledges our SETTINGS.
         let big = String(repeating: "a", count: 12 * 1024)
         for protocolFlag in ["--http1.1", "--http2"] {
-            let tooLarge = try Curl.run(common(gateway) + [protocolFlag, "-H", "X-Big: \(big)", "\(gateway.baseURL)/public/x"])
+            let tooLarge = try await Curl.run(common(gateway) + [protocolFlag, "-H", "X-Big: \(big)", "\(gateway.baseURL)/public/x"])
             #expect(tooLarge.httpCode == 431, "\(protocolFlag): \(tooLarge.stderr)")
             #expect(tooLarge.body.hasPrefix(#"{"statusCode":431,"#))
         }
         // Beyond what the HTTP/1.1 parser accepts at all (80 KiB): still a clean 431.
         let huge = String(repeating: "b", count: 100 * 1024)
-        let parserLimit = try Curl.run(common(gateway) + ["--http1.1", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
+        let parserLimit = try await Curl.run(common(gateway) + ["--http1.1", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
         #expect(parserLimit.httpCode == 431, "\(parserLimit.stderr)")
         // HTTP/2: an oversized header list is a connection error (GOAWAY) that ends the connection
         // promptly rather than hanging the client.
         let started = Date()
-        let h2Huge = try Curl.run(common(gateway) + ["--http2", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
+        let h2Huge = try await Curl.run(common(gateway) + ["--http2", "-H", "X-Huge: \(huge)", "\(gateway.baseURL)/public/x"])
         #expect(h2Huge.httpCode != 200)
         #expect(Date().timeIntervalSince(started) < 10)
         var manyHeaders: [String] = []
         for index in 0..<120 { manyHeaders += ["-H", "X-H\(index): v"] }
-        let tooMany = try Curl.run(common(gateway) + manyHeaders + ["\(gateway.baseURL)/public/x"])
+        let tooMany = try await Curl.run(common(gateway) + manyHeaders + ["\(gateway.baseURL)/public/x"])
         #expect(tooMany.httpCode == 431)
-        let longTarget = try Curl.run(common(gateway) + ["\(gateway.baseURL)/public/\(String(repeating: "p", count: 9000))"])
+        let longTarget = try await Curl.run(common(gateway) + ["\(gateway.baseURL)/public/\(String(repeating: "p", count: 9000))"])
         #expect(longTarget.httpCode == 414)
-        let dotted = try Curl.run(common(gateway) + ["--path-as-is", "\(gateway.baseURL)/echo/../public/x"])
+        let dotted = try await Curl.run(common(gateway) + ["--path-as-is", "\(gateway.baseURL)/echo/../public/x"])
         #expect(dotted.httpCode == 400)
         try await gateway.stop()
     }
@@ -142,13 +142,13 @@ struct CurlTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-expect-\(UUID().uuidString).bin")
         try Data(repeating: 7, count: 2 * 1024 * 1024).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try Curl.run(common(gateway) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
+        let result = try await Curl.run(common(gateway) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
                                                      "--data-binary", "@\(file.path)", "\(gateway.baseURL)/echo/upload"])
         #expect(result.httpCode == 200)
         #expect(result.stderr.contains("HTTP/1.1 100"), "curl -v did not see 100 Continue")
         #expect(result.body.contains("\"bodyBytes\":2097152"))
         // Refused before the body is read: no 100 Continue, a 403, and the body is never sent.
-        let refused = try Curl.run(common(gateway, cert: false) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
+        let refused = try await Curl.run(common(gateway, cert: false) + ["--http1.1", "-v", "-H", "Expect: 100-continue",
                                                                    "--data-binary", "@\(file.path)", "\(gateway.baseURL)/echo/upload"])
         #expect(refused.httpCode == 403)
         #expect(!refused.stderr.contains("HTTP/1.1 100"))

@@ -113,7 +113,13 @@ enum Curl {
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs on a Dispatch thread: blocking the few cooperative threads would starve the gateway
+    /// under test, which runs in the same process.
+    static func run(_ arguments: [String]) async throws -> Result {
+        try await OffPool.run { try runBlocking(arguments) }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["--silent", "--show-error", "--max-time", "60", "-w", "%{http_code}"] + arguments
@@ -129,5 +135,16 @@ enum Curl {
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// Runs blocking work (child processes) on a Dispatch thread instead of a cooperative one.
+enum OffPool {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 }

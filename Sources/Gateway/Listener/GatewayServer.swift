@@ -19,6 +19,7 @@ typealias NegotiatedConnection = NIONegotiatedHTTPVersion<(HTTPStreamChannel, Co
 /// Why a connection was refused before TLS.
 enum ConnectionRefused: Error {
     case unrecognizedName(String?)
+    case closedDuringHandshake
 }
 
 /// What the accept loop receives per TCP connection.
@@ -112,7 +113,10 @@ public final class GatewayServer: Sendable {
     private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
         guard let tracked = registry.admit(channel) else {
             logger.warning("connection refused: limit reached or draining", metadata: ["limit": "\(registry.maxConnections)"])
-            return channel.close().map { .refused }
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(CloseWhenActive())
+                return .refused
+            }
         }
         channel.closeFuture.whenComplete { _ in self.registry.remove(channel) }
 
@@ -125,6 +129,9 @@ public final class GatewayServer: Sendable {
         // The child initializer must complete at once: NIO registers the channel (and so starts
         // reading) only after it. The SNI callback, which needs those reads, completes `negotiated`.
         let negotiated = channel.eventLoop.makePromise(of: NegotiatedConnection.self)
+        // A client that leaves before TLS and ALPN finish must not leave its task waiting forever
+        // (a completed promise ignores this).
+        channel.closeFuture.whenComplete { _ in negotiated.fail(ConnectionRefused.closedDuringHandshake) }
         logger.trace("connection accepted", metadata: ["remote": "\(channel.remoteAddress?.description ?? "?")"])
         let sniHandler = ByteToMessageHandler(SNIHandler { result in
             let serverName: String?
@@ -153,7 +160,10 @@ public final class GatewayServer: Sendable {
             try channel.pipeline.syncOperations.addHandler(sniHandler)
         } catch {
             negotiated.fail(error)
-            return channel.close().map { .refused }
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(CloseWhenActive())
+                return .refused
+            }
         }
         return channel.eventLoop.makeSucceededFuture(.negotiating(tracked, negotiated.futureResult))
     }
