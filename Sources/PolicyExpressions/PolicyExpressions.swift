@@ -1,1 +1,0 @@
-// Placeholder: the PolicyExpressions module grows here.

@@ -1,0 +1,113 @@
+/// An object the embedding application (or the library itself) exposes to expressions:
+/// `context` and everything under it, `X509Certificate2`, `Match`, `Jwt`, ...
+/// The binder reads `hostType` members at compile time; the runtime calls the closures it captured.
+public protocol HostObject: AnyObject, Sendable {
+    var hostType: HostType { get }
+}
+
+/// Describes a host type to the binder: member names, member types and method signatures, each
+/// with the closure the compiled expression calls. Immutable once built, so it is `Sendable`.
+public final class HostType: Sendable, Hashable, CustomStringConvertible {
+    public let name: String
+    /// Types this one can be cast to (interfaces/base classes), e.g. `IResponse` for a send-request result.
+    public let conformances: [HostType]
+    let properties: [String: HostProperty]
+    let methods: [String: [HostMethod]]
+    /// For enumerable host types (`IEnumerable<IGroup>` etc. are modelled as lists, so rarely used).
+    let elementType: ExpressionType?
+    /// The `ToString()` a .NET object of this type would produce; defaults to the type's full name.
+    let toString: (@Sendable (any HostObject) -> String)?
+
+    public init(name: String, conformances: [HostType] = [], members: [HostMember],
+                toString: (@Sendable (any HostObject) -> String)? = nil) {
+        self.name = name
+        self.conformances = conformances
+        var properties: [String: HostProperty] = [:]
+        var methods: [String: [HostMethod]] = [:]
+        for base in conformances {
+            properties.merge(base.properties) { own, _ in own }
+            methods.merge(base.methods) { own, _ in own }
+        }
+        for member in members {
+            switch member {
+            case .property(let property): properties[property.name] = property
+            case .method(let method): methods[method.name, default: []].append(method)
+            }
+        }
+        self.properties = properties
+        self.methods = methods
+        self.elementType = nil
+        self.toString = toString
+    }
+
+    public var description: String { name }
+
+    public static func == (lhs: HostType, rhs: HostType) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+
+    /// True when a value of this runtime type may be cast to `target`.
+    public func isAssignable(to target: HostType) -> Bool {
+        if self === target { return true }
+        return conformances.contains { $0.isAssignable(to: target) }
+    }
+
+    public var memberNames: [String] { Array(properties.keys) + Array(methods.keys) }
+}
+
+public enum HostMember: Sendable {
+    case property(HostProperty)
+    case method(HostMethod)
+
+    /// A read-only property whose getter receives the concrete host class.
+    public static func property<Object: HostObject>(
+        _ name: String, _ type: ExpressionType, of _: Object.Type = Object.self,
+        _ get: @escaping @Sendable (Object) throws -> Value
+    ) -> HostMember {
+        .property(HostProperty(name: name, type: type) { object in
+            guard let typed = object as? Object else {
+                throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: String(describing: Object.self))
+            }
+            return try get(typed)
+        })
+    }
+
+    /// A method whose implementation receives the concrete host class and the evaluated arguments.
+    public static func method<Object: HostObject>(
+        _ name: String, _ parameters: [ExpressionType], returns: ExpressionType, of _: Object.Type = Object.self,
+        _ invoke: @escaping @Sendable (Object, [Value]) throws -> Value
+    ) -> HostMember {
+        .method(HostMethod(name: name, parameters: parameters, returnType: returns) { object, arguments in
+            guard let typed = object as? Object else {
+                throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: String(describing: Object.self))
+            }
+            return try invoke(typed, arguments)
+        })
+    }
+}
+
+public struct HostProperty: Sendable {
+    public let name: String
+    public let type: ExpressionType
+    public let get: @Sendable (any HostObject) throws -> Value
+
+    public init(name: String, type: ExpressionType, get: @escaping @Sendable (any HostObject) throws -> Value) {
+        self.name = name
+        self.type = type
+        self.get = get
+    }
+}
+
+public struct HostMethod: Sendable {
+    public let name: String
+    public let parameters: [ExpressionType]
+    public let returnType: ExpressionType
+    public let invoke: @Sendable (any HostObject, [Value]) throws -> Value
+
+    public init(name: String, parameters: [ExpressionType], returnType: ExpressionType,
+                invoke: @escaping @Sendable (any HostObject, [Value]) throws -> Value) {
+        self.name = name
+        self.parameters = parameters
+        self.returnType = returnType
+        self.invoke = invoke
+    }
+}
