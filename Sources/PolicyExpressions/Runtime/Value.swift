@@ -97,6 +97,9 @@ public enum EnumType: String, Sendable, CaseIterable {
 /// Not synchronised: a box is created and mutated within one evaluation, or by the engine under its own lock.
 public final class ListBox: @unchecked Sendable {
     public var items: [Value]
+    /// Sort keys left by `OrderBy` so that `ThenBy` can refine the order.
+    var sortKeys: [[Value]]?
+    var sortDescending: [Bool] = []
     public init(_ items: [Value]) { self.items = items }
 }
 

@@ -11,6 +11,8 @@ public indirect enum ExpressionType: Sendable, Hashable, CustomStringConvertible
     case hashSet(ExpressionType)
     case dictionary(ExpressionType, ExpressionType)
     case pair(ExpressionType, ExpressionType)
+    /// `IGrouping<K, E>` from `GroupBy` (runtime: a pair of key and list).
+    case grouping(ExpressionType, ExpressionType)
     case json(JsonKind)
     case enumeration(EnumType)
     case host(HostType)
@@ -57,6 +59,7 @@ public indirect enum ExpressionType: Sendable, Hashable, CustomStringConvertible
         case .hashSet(let element): return "HashSet<\(element)>"
         case .dictionary(let key, let value): return "Dictionary<\(key), \(value)>"
         case .pair(let key, let value): return "KeyValuePair<\(key), \(value)>"
+        case .grouping(let key, let element): return "IGrouping<\(key), \(element)>"
         case .json(let kind): return kind.rawValue
         case .enumeration(let type): return type.rawValue
         case .host(let type): return type.name
@@ -127,7 +130,7 @@ public indirect enum ExpressionType: Sendable, Hashable, CustomStringConvertible
     /// The element type when the value can be enumerated (`foreach`, LINQ).
     var elementType: ExpressionType? {
         switch self {
-        case .array(let e), .list(let e), .enumerable(let e), .hashSet(let e): return e
+        case .array(let e), .list(let e), .enumerable(let e), .hashSet(let e), .grouping(_, let e): return e
         case .dictionary(let k, let v): return .pair(k, v)
         case .string: return .char
         case .json(.object): return .pair(.string, .json(.token))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An object the embedding application (or the library itself) exposes to expressions:
 /// `context` and everything under it, `X509Certificate2`, `Match`, `Jwt`, ...
 /// The binder reads `hostType` members at compile time; the runtime calls the closures it captured.
@@ -7,38 +9,61 @@ public protocol HostObject: AnyObject, Sendable {
 
 /// Describes a host type to the binder: member names, member types and method signatures, each
 /// with the closure the compiled expression calls. Immutable once built, so it is `Sendable`.
-public final class HostType: Sendable, Hashable, CustomStringConvertible {
+/// A host object that can be enumerated (`foreach`, LINQ); its `HostType` declares `elementType`.
+public protocol EnumerableHostObject: HostObject {
+    func elements() throws -> [Value]
+}
+
+public final class HostType: @unchecked Sendable, Hashable, CustomStringConvertible {
     public let name: String
     /// Types this one can be cast to (interfaces/base classes), e.g. `IResponse` for a send-request result.
     public let conformances: [HostType]
-    let properties: [String: HostProperty]
-    let methods: [String: [HostMethod]]
-    /// For enumerable host types (`IEnumerable<IGroup>` etc. are modelled as lists, so rarely used).
+    /// For enumerable host types (`MatchCollection`, ...).
     let elementType: ExpressionType?
-    /// The `ToString()` a .NET object of this type would produce; defaults to the type's full name.
+    /// The `ToString()` a .NET object of this type would produce; defaults to the type's name.
     let toString: (@Sendable (any HostObject) -> String)?
+    /// Members are produced lazily (once, under a lock) so that types can refer to themselves.
+    private let memberSource: @Sendable () -> [HostMember]
+    private let lock = NSLock()
+    private var resolved: (properties: [String: HostProperty], methods: [String: [HostMethod]])?
 
-    public init(name: String, conformances: [HostType] = [], members: [HostMember],
-                toString: (@Sendable (any HostObject) -> String)? = nil) {
+    public init(name: String, conformances: [HostType] = [], members: @autoclosure @escaping @Sendable () -> [HostMember],
+                elementType: ExpressionType? = nil, toString: (@Sendable (any HostObject) -> String)? = nil) {
         self.name = name
         self.conformances = conformances
+        self.memberSource = members
+        self.elementType = elementType ?? conformances.lazy.compactMap(\.elementType).first
+        self.toString = toString ?? conformances.lazy.compactMap(\.toString).first
+    }
+
+    private func members() -> (properties: [String: HostProperty], methods: [String: [HostMethod]]) {
+        lock.lock()
+        if let resolved { lock.unlock(); return resolved }
+        lock.unlock()
         var properties: [String: HostProperty] = [:]
         var methods: [String: [HostMethod]] = [:]
         for base in conformances {
             properties.merge(base.properties) { own, _ in own }
             methods.merge(base.methods) { own, _ in own }
         }
-        for member in members {
+        for member in memberSource() {
             switch member {
             case .property(let property): properties[property.name] = property
-            case .method(let method): methods[method.name, default: []].append(method)
+            case .method(let method):
+                var list = methods[method.name] ?? []
+                list.removeAll { $0.parameters == method.parameters }
+                list.append(method)
+                methods[method.name] = list
             }
         }
-        self.properties = properties
-        self.methods = methods
-        self.elementType = nil
-        self.toString = toString
+        lock.lock()
+        resolved = (properties, methods)
+        lock.unlock()
+        return (properties, methods)
     }
+
+    var properties: [String: HostProperty] { members().properties }
+    var methods: [String: [HostMethod]] { members().methods }
 
     public var description: String { name }
 

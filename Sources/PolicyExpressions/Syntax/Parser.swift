@@ -388,9 +388,10 @@ struct Parser {
         while true {
             let offset = current.offset
             if accept(".") {
+                let nameOffset = current.offset
                 let name = try expectIdentifier()
                 let typeArguments = tryParseTypeArgumentList() ?? []
-                expr = Expr(kind: .member(expr, name, typeArguments: typeArguments), offset: offset)
+                expr = Expr(kind: .member(expr, name, typeArguments: typeArguments), offset: nameOffset)
             } else if current.isPunct("(") {
                 index += 1
                 let arguments = try parseArguments(closing: ")")
@@ -409,9 +410,10 @@ struct Parser {
                 let target = Expr(kind: .conditionalAccessTarget, offset: offset)
                 var chain: Expr
                 if accept("?.") {
+                    let nameOffset = current.offset
                     let name = try expectIdentifier()
                     let typeArguments = tryParseTypeArgumentList() ?? []
-                    chain = Expr(kind: .member(target, name, typeArguments: typeArguments), offset: offset)
+                    chain = Expr(kind: .member(target, name, typeArguments: typeArguments), offset: nameOffset)
                 } else {
                     index += 1
                     chain = Expr(kind: .index(target, try parseArguments(closing: "]")), offset: offset)
