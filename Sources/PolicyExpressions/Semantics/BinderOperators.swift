@@ -194,14 +194,43 @@ extension Binder {
     }
 
     /// Folds an operator applied to two constants (so `-1`, `1 << 4`, `"a" + "b"` are constants).
-    private func foldable(_ bound: Bound, _ left: Bound, _ right: Bound) throws -> Bound {
-        guard left.constant != nil, right.constant != nil else { return bound }
+    /// Like C#, constant integer overflow and constant division by zero are compile-time errors.
+    private func foldable(_ bound: Bound, _ left: Bound, _ right: Bound, op: String = "", at offset: Int = 0) throws -> Bound {
+        guard let a = left.constant, let b = right.constant else { return bound }
+        switch (bound.type, op, a, b) {
+        case (.int, "/", _, .int(0)), (.int, "%", _, .int(0)), (.long, "/", _, .long(0)), (.long, "%", _, .long(0)),
+             (.decimal, "/", _, _) where Conversions.isZero(b), (.decimal, "%", _, _) where Conversions.isZero(b),
+             (.long, "/", _, .int(0)), (.long, "%", _, .int(0)), (.int, "/", _, .long(0)):
+            throw error("division by constant zero", at: offset)
+        case _ where Binder.constantOverflows(op, bound.type == .long ? .long((try? Conversions.toInt64(a)) ?? 0) : a,
+                                              bound.type == .long ? .long((try? Conversions.toInt64(b)) ?? 0) : b):
+            throw error("the operation overflows at compile time in checked mode", at: offset)
+        default:
+            break
+        }
         let slots = UnsafeMutablePointer<Value>.allocate(capacity: 1)
         let budget = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         defer { slots.deallocate(); budget.deallocate() }
         budget.initialize(to: 0)
         guard let value = try? bound.eval(Frame(slots: slots, context: .null, budget: budget)) else { return bound }
         return .constant(value, bound.type)
+    }
+
+    static func constantOverflows(_ op: String, _ a: Value, _ b: Value) -> Bool {
+        func check<T: FixedWidthInteger & SignedInteger>(_ x: T, _ y: T) -> Bool {
+            switch op {
+            case "+": return x.addingReportingOverflow(y).overflow
+            case "-": return x.subtractingReportingOverflow(y).overflow
+            case "*": return x.multipliedReportingOverflow(by: y).overflow
+            case "/", "%": return x == T.min && y == -1
+            default: return false
+            }
+        }
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return check(x, y)
+        case (.long(let x), .long(let y)): return check(x, y)
+        default: return false
+        }
     }
 
     private func bindTemporal(_ op: String, _ left: Bound, _ right: Bound) throws -> Bound? {
@@ -280,7 +309,7 @@ extension Binder {
                 return try operation(try Conversions.numericCast(a, to: type, checked: false), try Conversions.numericCast(b, to: type, checked: false))
             }
         }
-        return try foldable(bound, left, right)
+        return try foldable(bound, left, right, op: op, at: offset)
     }
 
     private func bindEquality(_ negate: Bool, _ left: Bound, _ right: Bound, at offset: Int) throws -> Bound {
@@ -326,8 +355,11 @@ extension Binder {
             let bound = Bound(.bool) { frame in
                 let a = try l(frame), b = try r(frame)
                 if a.isNull || b.isNull { return .bool((a.isNull && b.isNull) != negate) }
-                let equal = try Arithmetic.compare(try Conversions.numericCast(a, to: numeric, checked: false),
-                                                   try Conversions.numericCast(b, to: numeric, checked: false)) == 0
+                let x = try Conversions.numericCast(a, to: numeric, checked: false)
+                let y = try Conversions.numericCast(b, to: numeric, checked: false)
+                // IEEE equality: NaN is unequal to everything, itself included.
+                if case .double(let p) = x, case .double(let q) = y { return .bool((p == q) != negate) }
+                let equal = try Arithmetic.compare(x, y) == 0
                 return .bool(equal != negate)
             }
             return try foldable(bound, left, right)

@@ -170,6 +170,15 @@ enum Conversions {
         return { $0 }
     }
 
+    static func isZero(_ value: Value) -> Bool {
+        switch value {
+        case .int(let i): return i == 0
+        case .long(let l): return l == 0
+        case .decimal(let d): return d == 0
+        default: return false
+        }
+    }
+
     static func isJson(_ type: ExpressionType) -> Bool { if case .json = type { return true }; return false }
     static func isHost(_ type: ExpressionType) -> Bool { if case .host = type { return true }; return false }
     static func isEnum(_ type: ExpressionType) -> Bool { if case .enumeration = type { return true }; return false }

@@ -93,7 +93,16 @@ indirect enum ExprKind: Sendable {
 
 struct Expr: Sendable {
     var kind: ExprKind
+    /// Where diagnostics point (the member name for `a.b`, the operator's left operand for `a + b`).
     var offset: Int
+    /// First character of the whole expression.
+    var start: Int
+
+    init(kind: ExprKind, offset: Int, start: Int? = nil) {
+        self.kind = kind
+        self.offset = offset
+        self.start = start ?? offset
+    }
 }
 
 struct SwitchSection: Sendable {

@@ -93,7 +93,7 @@ struct Parser {
             default: throw error("the left-hand side of an assignment must be a variable, property or indexer", at: offset)
             }
             let right = try parseExpression()
-            return Expr(kind: .assign(op, left, right), offset: left.offset)
+            return Expr(kind: .assign(op, left, right), offset: left.start)
         }
         return left
     }
@@ -164,7 +164,7 @@ struct Parser {
         let whenTrue = try parseExpression()
         try expect(":")
         let whenFalse = try parseExpression()
-        return Expr(kind: .conditional(condition, whenTrue, whenFalse), offset: condition.offset)
+        return Expr(kind: .conditional(condition, whenTrue, whenFalse), offset: condition.start)
     }
 
     private mutating func parseCoalesce() throws -> Expr {
@@ -174,7 +174,7 @@ struct Parser {
         try enter()
         defer { depth -= 1 }
         let right = try parseCoalesce()
-        return Expr(kind: .binary("??", left, right), offset: left.offset)
+        return Expr(kind: .binary("??", left, right), offset: left.start)
     }
 
     private static let levels: [[String]] = [
@@ -192,16 +192,16 @@ struct Parser {
                 index += 1
                 if !isAs, current.isKeyword("null") {
                     index += 1
-                    left = Expr(kind: .isNull(left, negated: false), offset: left.offset)
+                    left = Expr(kind: .isNull(left, negated: false), offset: left.start)
                     continue
                 }
                 guard let type = try parseType(allowNullableSuffix: false) else { throw error("expected a type") }
                 if isAs {
-                    left = Expr(kind: .asType(left, type), offset: left.offset)
+                    left = Expr(kind: .asType(left, type), offset: left.start)
                 } else {
                     var designation: String?
                     if let name = current.identifier { index += 1; designation = name }
-                    left = Expr(kind: .isType(left, type, designation: designation), offset: left.offset)
+                    left = Expr(kind: .isType(left, type, designation: designation), offset: left.start)
                 }
                 continue
             }
@@ -219,7 +219,7 @@ struct Parser {
             try enter()
             let right = try parseBinary(level: level + 1)
             depth -= 1
-            left = Expr(kind: .binary(op, left, right), offset: left.offset)
+            left = Expr(kind: .binary(op, left, right), offset: left.start)
         }
     }
 
@@ -391,19 +391,19 @@ struct Parser {
                 let nameOffset = current.offset
                 let name = try expectIdentifier()
                 let typeArguments = tryParseTypeArgumentList() ?? []
-                expr = Expr(kind: .member(expr, name, typeArguments: typeArguments), offset: nameOffset)
+                expr = Expr(kind: .member(expr, name, typeArguments: typeArguments), offset: nameOffset, start: expr.start)
             } else if current.isPunct("(") {
                 index += 1
                 let arguments = try parseArguments(closing: ")")
-                expr = Expr(kind: .call(expr, arguments), offset: offset)
+                expr = Expr(kind: .call(expr, arguments), offset: offset, start: expr.start)
             } else if current.isPunct("[") {
                 index += 1
                 let arguments = try parseArguments(closing: "]")
-                expr = Expr(kind: .index(expr, arguments), offset: offset)
+                expr = Expr(kind: .index(expr, arguments), offset: offset, start: expr.start)
             } else if current.isPunct("++") || current.isPunct("--") {
                 let delta = current.isPunct("++") ? 1 : -1
                 index += 1
-                expr = Expr(kind: .increment(expr, delta: delta, prefix: false), offset: expr.offset)
+                expr = Expr(kind: .increment(expr, delta: delta, prefix: false), offset: expr.start)
             } else if current.isPunct("?.") || current.isPunct("?[") {
                 try enter()
                 defer { depth -= 1 }
@@ -419,7 +419,7 @@ struct Parser {
                     chain = Expr(kind: .index(target, try parseArguments(closing: "]")), offset: offset)
                 }
                 chain = try parsePostfix(chain)
-                return Expr(kind: .conditionalAccess(expr, chain), offset: expr.offset)
+                return Expr(kind: .conditionalAccess(expr, chain), offset: expr.start)
             } else {
                 return expr
             }
