@@ -18,6 +18,7 @@ enum StringStatics {
             Overload([.string, .array(.string)], .string, isParams: true, .a2 { _, sep, v in try join(sep, v) }),
             Overload([.string, .array(.object)], .string, isParams: true, .a2 { _, sep, v in try join(sep, v) }),
             m2(.string, .enumerable(.string), .string) { _, sep, v in try join(sep, v) },
+            m2(.string, .enumerable(.object), .string) { _, sep, v in try join(sep, v) },
             Overload([.char, .array(.string)], .string, isParams: true, .a2 { _, sep, v in try join(sep, v) }),
             Overload([.char, .array(.object)], .string, isParams: true, .a2 { _, sep, v in try join(sep, v) }),
             m2(.char, .enumerable(.string), .string) { _, sep, v in try join(sep, v) },

@@ -131,6 +131,10 @@ final class Binder {
 
     func convert(_ bound: Bound, to type: ExpressionType, at offset: Int) throws -> Bound {
         if bound.type == type { return bound }
+        // Implicit constant expression conversion (C# §10.2.11): `byte b = 1`, `new byte[] { 0xAB }`.
+        if case .int(let v)? = bound.constant, let narrowed = Binder.constantNarrowing(v, to: type.underlyingNonNullable) {
+            return .constant(narrowed, type)
+        }
         guard Conversions.implicitScore(from: bound.type, to: type) != nil else {
             if bound.type == .void { throw error("an expression of type 'void' has no value", at: offset) }
             let explicitHint = Conversions.explicitAllowed(from: bound.type, to: type) ? " (an explicit conversion exists; are you missing a cast?)" : ""
@@ -222,6 +226,16 @@ final class Binder {
             guard let target = conditionalTargets.last else { throw error("invalid conditional access", at: expr.offset) }
             let slot = target.slot
             return .value(Bound(target.type) { frame in frame.slots[slot] })
+        }
+    }
+
+    static func constantNarrowing(_ v: Int32, to type: ExpressionType) -> Value? {
+        switch type {
+        case .byte where (0...255).contains(v): return .int(v)
+        case .short where (-32768...32767).contains(v): return .int(v)
+        case .uint where v >= 0: return .long(Int64(v))
+        case .ulong where v >= 0: return .ulong(UInt64(v))
+        default: return nil
         }
     }
 

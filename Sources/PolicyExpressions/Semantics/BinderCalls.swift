@@ -118,6 +118,9 @@ extension Binder {
             if let special = try HostExtensions.bind(self, receiver, hostType, name, typeArguments: typeArguments, args, at: offset) {
                 return special
             }
+            if let element = hostType.elementType, Linq.methods.contains(name) {
+                return try Linq.bind(self, receiver, element: element, name, typeArguments: typeArguments, args, at: offset)
+            }
             if hostType.properties[name] != nil {
                 throw error("non-invocable member '\(hostType.name).\(name)' cannot be used like a method", at: offset)
             }
@@ -126,8 +129,9 @@ extension Binder {
         if let special = try InstanceMembers.bindSpecial(self, receiver, name, typeArguments: typeArguments, args, at: offset) {
             return special
         }
-        if let sequence = receiver.type.elementType, Linq.methods.contains(name) {
-            return try Linq.bind(self, receiver, element: sequence, name, typeArguments: typeArguments, args, at: offset)
+        let linqElement = Linq.methods.contains(name) ? receiver.type.elementType : nil
+        if let element = linqElement, InstanceMembers.methods(of: receiver.type, name) == nil {
+            return try Linq.bind(self, receiver, element: element, name, typeArguments: typeArguments, args, at: offset)
         }
         guard let overloads = InstanceMembers.methods(of: receiver.type, name) else {
             if InstanceMembers.property(of: receiver.type, name) != nil {
@@ -136,7 +140,13 @@ extension Binder {
             throw error("'\(receiver.type)' has no member '\(name)'", at: offset)
         }
         if !typeArguments.isEmpty { throw error("the non-generic method '\(name)' cannot be used with type arguments", at: offset) }
-        return try invoke(overloads, receiver: receiver, args, owner: receiver.type.description, name: name, at: offset)
+        do {
+            return try invoke(overloads, receiver: receiver, args, owner: receiver.type.description, name: name, at: offset)
+        } catch let failure as PositionedError {
+            // Instance methods win; LINQ extension methods apply when none is applicable (C# §12.8.10.3).
+            guard let element = linqElement else { throw failure }
+            return try Linq.bind(self, receiver, element: element, name, typeArguments: typeArguments, args, at: offset)
+        }
     }
 
     // MARK: Overload resolution

@@ -33,6 +33,7 @@ enum Conversions {
     /// Cost of an implicit conversion (0 = identity), or nil when there is none.
     static func implicitScore(from: ExpressionType, to: ExpressionType) -> Int? {
         if from == to { return 0 }
+        if from == .int, [.byte, .short, .uint, .ulong].contains(to) { return nil }
         if to == .object { return from == .void || from == .lambda ? nil : 3 }
         if from == .null {
             return to.isValueType ? nil : 1
@@ -66,7 +67,9 @@ enum Conversions {
         }
         if let fromElement = sequenceElement(from), let toElement = sequenceTarget(to) {
             if fromElement == toElement { return 2 }
-            // Covariance of reference element types (IEnumerable<string> → IEnumerable<object>).
+            // Covariance of reference element types (IEnumerable<string> → IEnumerable<object>); value-type
+            // sequences reach `.enumerable(.object)` as the non-generic IEnumerable (and generic `Join<T>`).
+            if toElement == .object, case .enumerable = to { return 2 }
             if !fromElement.isValueType, toElement == .object { return 3 }
             if case .json = fromElement, toElement == .json(.token) { return 3 }
         }
