@@ -373,7 +373,14 @@ enum Collections {
         case .list(let e), .hashSet(let e):
             guard items.count == 1 else { throw binder.error("no overload for method 'Add' takes \(items.count) arguments", at: offset) }
             let item = try binder.convert(items[0], to: e, at: offset).eval
-            return { frame, collection in try listBox(collection).items.append(try item(frame)) }
+            let isSet: Bool
+            if case .hashSet = type { isSet = true } else { isSet = false }
+            return { frame, collection in
+                let box = try listBox(collection)
+                let value = try item(frame)
+                if isSet && box.items.contains(where: { Arithmetic.equals($0, value) }) { return }
+                box.items.append(value)
+            }
         case .dictionary(let k, let v):
             guard items.count == 2 else { throw binder.error("no overload for method 'Add' takes \(items.count) arguments", at: offset) }
             let key = try binder.convert(items[0], to: k, at: offset).eval, value = try binder.convert(items[1], to: v, at: offset).eval
