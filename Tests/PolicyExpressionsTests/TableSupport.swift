@@ -27,7 +27,7 @@ func check(_ source: String, _ expected: String, kind: ExpressionKind = .express
         return
     }
     do {
-        let value = try compiled.evaluate(context: context ?? TestContext.make())
+        let value = try compiled.evaluate(context: context ?? TestContext.make(), iterationBudget: 100_000)
         #expect(render(value) == expected, "\(source)", sourceLocation: sourceLocation)
     } catch {
         guard expected.hasPrefix("^") else {
