@@ -60,7 +60,7 @@ public struct ExpressionCompiler: Sendable {
             case .expression:
                 let expr = try parser.parseWholeExpression()
                 let bound = try binder.bindValue(expr)
-                if bound.type == .void { throw PositionedError(offset: expr.offset, message: "the expression has no value (its type is 'void')") }
+                if bound.type == .void { throw PositionedError(offset: expr.start, message: "the expression has no value (its type is 'void')") }
                 return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount)
             case .block:
                 let block = try parser.parseWholeBlock()

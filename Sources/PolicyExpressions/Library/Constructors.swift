@@ -143,6 +143,7 @@ enum Constructors {
                     guard case .char(let u) = c else { return .string("") }
                     let count = try int(n)
                     guard count >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("count", "Non-negative number required.") }
+                    try Library.checkSize(count)
                     return .string(StringOps.string([UInt16](repeating: u, count: count)))
                 },
                 m1(.array(.char), type) { _, a in .string(StringOps.string(try Library.chars(a))) },

@@ -27,6 +27,13 @@ enum Library {
 
     static func double(_ value: Value) throws -> Double { try Conversions.toDouble(value) }
 
+    /// Upper bound on strings and arrays an expression may create, so hostile input cannot exhaust memory.
+    static let maximumSize = 16 * 1024 * 1024
+
+    static func checkSize(_ count: Int) throws {
+        if count > maximumSize { throw ExpressionRuntimeError("OutOfMemoryException", "Insufficient memory to continue the execution of the program.") }
+    }
+
     static func bool(_ value: Value) -> Bool { value.boolValue ?? false }
 
     static func list(_ value: Value) throws -> [Value] {

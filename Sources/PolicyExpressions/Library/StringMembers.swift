@@ -223,6 +223,7 @@ enum StringMembers {
         let text = try str(s)
         let width = try int(n)
         guard width >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("totalWidth", "Non-negative number required.") }
+        try Library.checkSize(width)
         let fill: UInt16
         if case .char(let ch) = c { fill = ch } else { fill = 0x20 }
         let u = StringOps.units(text)

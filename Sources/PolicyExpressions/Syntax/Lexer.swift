@@ -4,6 +4,8 @@ struct Lexer {
     private let source: SourceText
     private var position: Int
     private let end: Int
+    /// Nesting of interpolated strings inside holes; bounded so hostile input cannot exhaust the stack.
+    private var interpolationDepth = 0
 
     init(source: SourceText, range: Range<Int>? = nil) {
         self.source = source
@@ -67,6 +69,16 @@ struct Lexer {
     ]
     // `>>` is deliberately not a token: the parser joins two `>` so that `List<List<int>>` works.
 
+    /// Punctuators by first character, longest first, as scalar arrays (cheap to compare).
+    private static let punctuatorsByFirst: [Unicode.Scalar: [(String, [Unicode.Scalar])]] = {
+        var table: [Unicode.Scalar: [(String, [Unicode.Scalar])]] = [:]
+        for punct in punctuators {
+            let scalars = Array(punct.unicodeScalars)
+            table[scalars[0], default: []].append((punct, scalars))
+        }
+        return table
+    }()
+
     mutating func next() throws -> Token {
         try skipTrivia()
         let start = position
@@ -106,16 +118,16 @@ struct Lexer {
             position += 1
             return try character(start: start)
         }
-        for punct in Lexer.punctuators where matches(punct) {
-            position += punct.unicodeScalars.count
+        for (punct, scalars) in Lexer.punctuatorsByFirst[c] ?? [] where matches(scalars) {
+            position += scalars.count
             return Token(kind: .punctuation(punct), offset: start, endOffset: position)
         }
         throw error("unexpected character '\(c)'")
     }
 
-    private func matches(_ text: String) -> Bool {
+    private func matches(_ scalars: [Unicode.Scalar]) -> Bool {
         var index = position
-        for scalar in text.unicodeScalars {
+        for scalar in scalars {
             guard index < end, source.scalars[index] == scalar else { return false }
             index += 1
         }
@@ -286,6 +298,9 @@ struct Lexer {
     }
 
     private mutating func interpolatedString(start: Int, verbatim: Bool) throws -> [InterpolationPiece] {
+        interpolationDepth += 1
+        defer { interpolationDepth -= 1 }
+        if interpolationDepth > 32 { throw error("interpolated strings are nested too deeply", at: start) }
         var pieces: [InterpolationPiece] = []
         var units: [UInt16] = []
         func flush() {

@@ -6,7 +6,7 @@ struct Parser {
     private var tokens: [Token]
     private var index = 0
     private var depth = 0
-    private static let maximumDepth = 150
+    private static let maximumDepth = 200
 
     init(source: SourceText, range: Range<Int>? = nil) throws {
         self.source = source
@@ -142,10 +142,12 @@ struct Parser {
         return .expression(try parseExpression())
     }
 
+    /// The `)` matching the `(` at `start`, looked for only in a short window: lambda parameter lists
+    /// are short, and an unbounded scan would make deeply parenthesised input quadratic.
     private func matchingParen(from start: Int) -> Int? {
         var level = 0
         var i = start
-        while i < tokens.count {
+        while i < min(tokens.count, start + 64) {
             let token = tokens[i]
             if token.isPunct("(") { level += 1 }
             else if token.isPunct(")") { level -= 1; if level == 0 { return i } }
@@ -186,8 +188,13 @@ struct Parser {
     private mutating func parseBinary(level: Int) throws -> Expr {
         if level == Parser.levels.count { return try parseUnary() }
         var left = try parseBinary(level: level + 1)
+        // Each operator deepens the (left-nested) tree, so it counts against the nesting budget too.
+        var added = 0
+        defer { depth -= added }
         while true {
             if level == Parser.relationalLevel, current.isKeyword("is") || current.isKeyword("as") {
+                try enter()
+                added += 1
                 let isAs = current.isKeyword("as")
                 index += 1
                 if !isAs, current.isKeyword("null") {
@@ -217,8 +224,8 @@ struct Parser {
             }
             guard let op else { return left }
             try enter()
+            added += 1
             let right = try parseBinary(level: level + 1)
-            depth -= 1
             left = Expr(kind: .binary(op, left, right), offset: left.start)
         }
     }
@@ -385,8 +392,14 @@ struct Parser {
 
     private mutating func parsePostfix(_ start: Expr) throws -> Expr {
         var expr = start
+        var added = 0
+        defer { depth -= added }
         while true {
             let offset = current.offset
+            if current.isPunct(".") || current.isPunct("(") || current.isPunct("[") {
+                try enter()
+                added += 1
+            }
             if accept(".") {
                 let nameOffset = current.offset
                 let name = try expectIdentifier()
