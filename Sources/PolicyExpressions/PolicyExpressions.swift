@@ -32,9 +32,9 @@ public struct CompiledExpression: Sendable {
                 guard let base = buffer.baseAddress else { throw ExpressionRuntimeError("InvalidOperationException", "no evaluation frame") }
                 base.initialize(repeating: .null, count: count)
                 defer { base.deinitialize(count: count) }
-                var budget = iterationBudget
-                return try withUnsafeMutablePointer(to: &budget) { pointer in
-                    try body(Frame(slots: base, context: .object(context), budget: pointer))
+                var state = FrameState(budget: iterationBudget)
+                return try withUnsafeMutablePointer(to: &state) { pointer in
+                    try body(Frame(slots: base, context: .object(context), state: pointer))
                 }
             }
         } catch let error as ExpressionRuntimeError {

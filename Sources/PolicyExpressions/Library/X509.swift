@@ -28,6 +28,7 @@ public protocol X509Certificate2Object: HostObject {
 
 extension X509Certificate2Object {
     public var hostType: HostType { X509Types.certificate }
+    public var x509Certificate: (any X509Certificate2Object)? { self }
     public var subjectName: X500DistinguishedNameObject { X500DistinguishedNameObject(name: subject) }
     public var issuerName: X500DistinguishedNameObject { X500DistinguishedNameObject(name: issuer) }
     public var version: Int32 { 3 }
@@ -51,7 +52,7 @@ public enum X509Types {
     typealias Cert = any X509Certificate2Object
 
     private static func cert(_ object: any HostObject) throws -> Cert {
-        guard let cert = object as? Cert else { throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: "X509Certificate2") }
+        guard let cert = object.x509Certificate else { throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: "X509Certificate2") }
         return cert
     }
 

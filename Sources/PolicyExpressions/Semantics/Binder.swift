@@ -25,6 +25,8 @@ final class Binder {
     var lambdaReturnTypes: [ExpressionType?] = []
     /// Slot holding the exception of the innermost catch clause (for `throw;`).
     var catchSlots: [Int] = []
+    /// Host-object paths evaluated at most once per evaluation: path → (slot, bit).
+    private var pathCache: [String: (slot: Int, bit: UInt64)] = [:]
 
     init(source: SourceText, model: TypeModel) {
         self.source = source
@@ -163,7 +165,9 @@ final class Binder {
                 return .value(Bound(local.type) { frame in frame.slots[slot] })
             }
             if name == "context" {
-                return .value(Bound(.host(model.contextType)) { frame in frame.context })
+                var bound = Bound(.host(model.contextType)) { frame in frame.context }
+                bound.path = "context"
+                return .value(bound)
             }
             if let enumType = EnumType(rawValue: name) { return .enumType(enumType) }
             if let canonical = TypeNames.canonicalStatic(name) { return .staticClass(canonical) }
@@ -352,10 +356,32 @@ final class Binder {
                 throw error("'\(hostType.name)' has no member '\(name)'", at: offset)
             }
             let get = property.get
-            return Bound(property.type) { frame in
+            let read: Eval = { frame in
                 guard case .object(let object) = try recv(frame) else { throw ExpressionRuntimeError.nullReference() }
                 return try get(object)
             }
+            // Object-valued reads rooted at `context` are stable during one evaluation (expressions cannot
+            // change the request), so each distinct path is read once and then served from a slot.
+            guard let path = receiver.path, property.type.isCacheableHostValue else { return Bound(property.type, read) }
+            let fullPath = path + "." + name
+            let entry: (slot: Int, bit: UInt64)
+            if let existing = pathCache[fullPath] {
+                entry = existing
+            } else {
+                guard pathCache.count < 64 else { return Bound(property.type, read) }
+                entry = (newSlot(), UInt64(1) << UInt64(pathCache.count))
+                pathCache[fullPath] = entry
+            }
+            let slot = entry.slot, bit = entry.bit
+            var bound = Bound(property.type) { frame in
+                if frame.state.pointee.cached & bit != 0 { return frame.slots[slot] }
+                let value = try read(frame)
+                frame.slots[slot] = value
+                frame.state.pointee.cached |= bit
+                return value
+            }
+            bound.path = fullPath
+            return bound
         }
         guard let property = InstanceMembers.property(of: receiver.type, name) else {
             if InstanceMembers.hasMethod(of: receiver.type, name) || Linq.methods.contains(name) {

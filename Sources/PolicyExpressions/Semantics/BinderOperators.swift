@@ -209,10 +209,10 @@ extension Binder {
             break
         }
         let slots = UnsafeMutablePointer<Value>.allocate(capacity: 1)
-        let budget = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        defer { slots.deallocate(); budget.deallocate() }
-        budget.initialize(to: 0)
-        guard let value = try? bound.eval(Frame(slots: slots, context: .null, budget: budget)) else { return bound }
+        let state = UnsafeMutablePointer<FrameState>.allocate(capacity: 1)
+        defer { slots.deallocate(); state.deallocate() }
+        state.initialize(to: FrameState(budget: 0))
+        guard let value = try? bound.eval(Frame(slots: slots, context: .null, state: state)) else { return bound }
         return .constant(value, bound.type)
     }
 

@@ -2,15 +2,22 @@
 struct Frame {
     let slots: UnsafeMutablePointer<Value>
     let context: Value
-    /// Remaining loop iterations for this evaluation; a runaway loop fails instead of hanging a request.
-    let budget: UnsafeMutablePointer<Int>
+    let state: UnsafeMutablePointer<FrameState>
 
     func spendIteration() throws {
-        budget.pointee -= 1
-        if budget.pointee < 0 {
+        state.pointee.budget -= 1
+        if state.pointee.budget < 0 {
             throw ExpressionRuntimeError("InvalidOperationException", "The expression exceeded its iteration budget.")
         }
     }
+}
+
+/// Per-evaluation mutable state.
+struct FrameState {
+    /// Remaining loop iterations; a runaway loop fails instead of hanging a request.
+    var budget: Int
+    /// Bit i set = cached host-object path i (e.g. `context.Request.Certificate`) is in its slot.
+    var cached: UInt64 = 0
 }
 
 typealias Eval = @Sendable (Frame) throws -> Value
@@ -33,6 +40,9 @@ struct Bound {
     var eval: Eval
     /// Compile-time constant value, when known (literals, folded constants).
     var constant: Value?
+    /// For host-object reads rooted at `context` (`context.Request.Certificate`): the member path, used
+    /// to evaluate each distinct path at most once per evaluation.
+    var path: String?
 
     init(_ type: ExpressionType, constant: Value? = nil, _ eval: @escaping Eval) {
         self.type = type

@@ -127,6 +127,14 @@ public indirect enum ExpressionType: Sendable, Hashable, CustomStringConvertible
 
     var isNullableValue: Bool { if case .nullable = self { return true }; return false }
 
+    /// Host objects and dictionaries read from `context` can be cached per evaluation.
+    var isCacheableHostValue: Bool {
+        switch self {
+        case .host, .dictionary: return true
+        default: return false
+        }
+    }
+
     /// The element type when the value can be enumerated (`foreach`, LINQ).
     var elementType: ExpressionType? {
         switch self {
