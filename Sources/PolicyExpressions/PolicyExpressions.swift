@@ -1,1 +1,84 @@
-// Placeholder: the PolicyExpressions module grows here.
+/// Whether the source is the body of `@( … )` (one C# expression) or `@{ … }` (statements that return).
+public enum ExpressionKind: Sendable {
+    case expression
+    case block
+}
+
+/// A compiled policy expression: an immutable tree of closures, reusable and safe to evaluate
+/// from many requests at once (each evaluation gets its own stack-allocated frame).
+public struct CompiledExpression: Sendable {
+    public let source: String
+    public let kind: ExpressionKind
+    /// The static C# type of the result (`object` for blocks whose returns differ).
+    public let resultType: ExpressionType
+    private let body: Eval
+    private let slotCount: Int
+
+    init(source: String, kind: ExpressionKind, resultType: ExpressionType, body: @escaping Eval, slotCount: Int) {
+        self.source = source
+        self.kind = kind
+        self.resultType = resultType
+        self.body = body
+        self.slotCount = slotCount
+    }
+
+    /// Evaluates against a `context` host object. Throws `ExpressionRuntimeError` (a .NET exception name
+    /// and message) on failure. `iterationBudget` bounds loop iterations so a runaway loop cannot hang a request.
+    public func evaluate(context: any HostObject, iterationBudget: Int = 1_000_000) throws(ExpressionRuntimeError) -> Value {
+        let count = slotCount
+        let body = self.body
+        do {
+            return try withUnsafeTemporaryAllocation(of: Value.self, capacity: max(count, 1)) { buffer -> Value in
+                guard let base = buffer.baseAddress else { throw ExpressionRuntimeError("InvalidOperationException", "no evaluation frame") }
+                base.initialize(repeating: .null, count: count)
+                defer { base.deinitialize(count: count) }
+                var state = FrameState(budget: iterationBudget)
+                return try withUnsafeMutablePointer(to: &state) { pointer in
+                    try body(Frame(slots: base, context: .object(context), state: pointer))
+                }
+            }
+        } catch let error as ExpressionRuntimeError {
+            throw error
+        } catch {
+            throw ExpressionRuntimeError("Exception", String(describing: error))
+        }
+    }
+}
+
+/// Compiles policy expressions against a type model whose root variable `context` has `model.contextType`.
+public struct ExpressionCompiler: Sendable {
+    public let model: TypeModel
+
+    public init(model: TypeModel) { self.model = model }
+
+    public func compile(_ source: String, kind: ExpressionKind = .expression) throws(ExpressionCompileError) -> CompiledExpression {
+        let text = SourceText(source)
+        do {
+            var parser = try Parser(source: text)
+            let binder = Binder(source: text, model: model)
+            switch kind {
+            case .expression:
+                let expr = try parser.parseWholeExpression()
+                let bound = try binder.bindValue(expr)
+                if bound.type == .void { throw PositionedError(offset: expr.start, message: "the expression has no value (its type is 'void')") }
+                return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount)
+            case .block:
+                let block = try parser.parseWholeBlock()
+                let exec = try binder.bindStatement(block)
+                if Reachability.completesNormally(block) {
+                    throw PositionedError(offset: block.endOffset, message: "not all code paths return a value")
+                }
+                let eval: Eval = { frame in
+                    if case .returned(let value) = try exec(frame) { return value }
+                    return .null
+                }
+                return CompiledExpression(source: source, kind: kind, resultType: .object, body: eval, slotCount: binder.slotCount)
+            }
+        } catch let error as PositionedError {
+            let (line, column) = text.location(of: error.offset)
+            throw ExpressionCompileError(line: line, column: column, message: error.message)
+        } catch {
+            throw ExpressionCompileError(line: 1, column: 1, message: String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+
+/// `DateTime.Parse` / `TimeSpan.Parse` for the forms policies use: ISO 8601 (with `Z` or an offset,
+/// which .NET converts to local time with Kind=Local), `yyyy-MM-dd[ HH:mm:ss]`, en-US `M/d/yyyy [h:mm:ss tt]`,
+/// and RFC 1123 (`ddd, dd MMM yyyy HH:mm:ss GMT`).
+enum DateParsing {
+    static func failure(_ s: String) -> ExpressionRuntimeError {
+        .format("String '\(s)' was not recognized as a valid DateTime.")
+    }
+
+    static func parse(_ text: String) throws -> DateTimeValue {
+        guard let result = tryParse(text) else { throw failure(text) }
+        return result
+    }
+
+    static func tryParse(_ text: String) -> DateTimeValue? {
+        let s = Library.trimWhite(text)
+        if let iso = parseISO(s) { return iso }
+        if let rfc = parseRFC1123(s) { return rfc }
+        if let us = parseUS(s) { return us }
+        return nil
+    }
+
+    /// Returns (DateTime, offset ticks?) for ISO forms; the DateTime is converted per .NET rules.
+    static func parseISO(_ s: String, adjustToLocal: Bool = true) -> DateTimeValue? {
+        guard let (clock, offset) = parseISOParts(s) else { return nil }
+        guard let offset else { return clock }
+        let utc = DateTimeValue(ticks: clock.ticks - offset, kind: .utc)
+        return adjustToLocal ? utc.toLocal() : utc
+    }
+
+    /// Clock time (Kind unspecified) plus the UTC offset in ticks if a zone designator was present.
+    static func parseISOParts(_ s: String) -> (DateTimeValue, Int64?)? {
+        let chars = Array(s)
+        var i = 0
+        func number(_ count: Int) -> Int? {
+            guard i + count <= chars.count else { return nil }
+            var value = 0
+            for c in chars[i..<i + count] {
+                guard let d = c.wholeNumberValue, c.isASCII else { return nil }
+                value = value * 10 + d
+            }
+            i += count
+            return value
+        }
+        func expect(_ c: Character) -> Bool {
+            guard i < chars.count, chars[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else { return nil }
+        var hour = 0, minute = 0, second = 0
+        var fraction: Int64 = 0
+        if i < chars.count && (chars[i] == "T" || chars[i] == " ") {
+            i += 1
+            guard let h = number(2), expect(":"), let m = number(2) else { return nil }
+            hour = h; minute = m
+            if expect(":") {
+                guard let sec = number(2) else { return nil }
+                second = sec
+                if expect(".") {
+                    var digits = 0
+                    while i < chars.count, let d = chars[i].wholeNumberValue, chars[i].isASCII {
+                        if digits < 7 { fraction = fraction * 10 + Int64(d) }
+                        digits += 1
+                        i += 1
+                    }
+                    guard digits > 0 else { return nil }
+                    for _ in 0..<max(0, 7 - digits) { fraction *= 10 }
+                }
+            }
+        }
+        var offset: Int64?
+        if i < chars.count {
+            if chars[i] == "Z" || chars[i] == "z" {
+                offset = 0
+                i += 1
+            } else if chars[i] == "+" || chars[i] == "-" {
+                let sign: Int64 = chars[i] == "-" ? -1 : 1
+                i += 1
+                guard let oh = number(2) else { return nil }
+                _ = expect(":")
+                let om = number(2) ?? 0
+                offset = sign * (Int64(oh) * DateTimeValue.ticksPerHour + Int64(om) * DateTimeValue.ticksPerMinute)
+            }
+        }
+        guard i == chars.count else { return nil }
+        guard let clock = try? DateTimeValue(year: year, month: month, day: day, hour: hour, minute: minute, second: second) else { return nil }
+        return (DateTimeValue(ticks: clock.ticks + fraction, kind: .unspecified), offset)
+    }
+
+    static func parseRFC1123(_ s: String) -> DateTimeValue? {
+        // ddd, dd MMM yyyy HH:mm:ss GMT
+        let parts = s.replacingOccurrences(of: ",", with: "").split(separator: " ").map(String.init)
+        guard parts.count == 6, parts[5] == "GMT" || parts[5] == "UTC",
+              let day = Int(parts[1]), let year = Int(parts[3]),
+              let monthIndex = Formatting.monthNames.firstIndex(where: { $0.prefix(3).lowercased() == parts[2].lowercased() }) else { return nil }
+        let time = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard time.count == 3, let value = try? DateTimeValue(year: year, month: monthIndex + 1, day: day, hour: time[0], minute: time[1], second: time[2], kind: .utc) else { return nil }
+        return value.toLocal()
+    }
+
+    static func parseUS(_ s: String) -> DateTimeValue? {
+        let pieces = s.split(separator: " ").map(String.init)
+        guard let datePart = pieces.first else { return nil }
+        let dateFields = datePart.split(separator: "/").compactMap { Int($0) }
+        guard dateFields.count == 3 else { return nil }
+        var hour = 0, minute = 0, second = 0
+        if pieces.count >= 2 {
+            let timeFields = pieces[1].split(separator: ":").compactMap { Int($0) }
+            guard timeFields.count >= 2 else { return nil }
+            hour = timeFields[0]; minute = timeFields[1]; second = timeFields.count > 2 ? timeFields[2] : 0
+            if pieces.count == 3 {
+                let designator = pieces[2].uppercased()
+                guard designator == "AM" || designator == "PM", (1...12).contains(hour) else { return nil }
+                if designator == "PM" && hour != 12 { hour += 12 }
+                if designator == "AM" && hour == 12 { hour = 0 }
+            } else if pieces.count > 3 {
+                return nil
+            }
+        }
+        return try? DateTimeValue(year: dateFields[2], month: dateFields[0], day: dateFields[1], hour: hour, minute: minute, second: second)
+    }
+
+    /// `DateTimeOffset.Parse`: keeps the offset (local offset when none is given).
+    static func parseOffset(_ text: String) throws -> DateTimeOffsetValue {
+        let s = Library.trimWhite(text)
+        if let (clock, offset) = parseISOParts(s) {
+            if let offset { return DateTimeOffsetValue(clockTicks: clock.ticks, offsetMinutes: Int32(offset / DateTimeValue.ticksPerMinute)) }
+            return DateTimeOffsetValue(dateTime: DateTimeValue(ticks: clock.ticks, kind: .local))
+        }
+        if let value = tryParse(s) { return DateTimeOffsetValue(dateTime: value.kind == .unspecified ? DateTimeValue(ticks: value.ticks, kind: .local) : value) }
+        throw ExpressionRuntimeError.format("The string '\(text)' was not recognized as a valid DateTime.")
+    }
+
+    /// `TimeSpan.Parse`: `[-][d.]hh:mm[:ss[.fffffff]]` or `d`.
+    static func parseTimeSpan(_ text: String) throws -> TimeSpanValue {
+        guard let value = tryParseTimeSpan(text) else {
+            throw ExpressionRuntimeError.format("String '\(text)' was not recognized as a valid TimeSpan.")
+        }
+        return value
+    }
+
+    static func tryParseTimeSpan(_ text: String) -> TimeSpanValue? {
+        var s = Substring(Library.trimWhite(text))
+        var negative = false
+        if s.hasPrefix("-") { negative = true; s = s.dropFirst() }
+        var days: Int64 = 0
+        var clock = s
+        if let dot = s.firstIndex(of: "."), let colon = s.firstIndex(of: ":"), dot < colon {
+            guard let d = Int64(s[..<dot]) else { return nil }
+            days = d
+            clock = s[s.index(after: dot)...]
+        } else if !s.contains(":") {
+            guard let d = Int64(s), d <= 10_675_199 else { return nil }
+            let ticks = d * DateTimeValue.ticksPerDay
+            return TimeSpanValue(ticks: negative ? -ticks : ticks)
+        }
+        let fields = clock.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count == 2 || fields.count == 3 else { return nil }
+        guard let hours = Int64(fields[0]), let minutes = Int64(fields[1]), hours < 24, minutes < 60 else { return nil }
+        var seconds: Int64 = 0
+        var fraction: Int64 = 0
+        if fields.count == 3 {
+            let secondParts = fields[2].split(separator: ".", omittingEmptySubsequences: false)
+            guard let sec = Int64(secondParts[0]), sec < 60 else { return nil }
+            seconds = sec
+            if secondParts.count == 2 {
+                let digits = secondParts[1]
+                guard !digits.isEmpty, digits.count <= 7, let f = Int64(digits) else { return nil }
+                fraction = f
+                for _ in 0..<(7 - digits.count) { fraction *= 10 }
+            }
+        }
+        let ticks = days * DateTimeValue.ticksPerDay + hours * DateTimeValue.ticksPerHour + minutes * DateTimeValue.ticksPerMinute
+            + seconds * DateTimeValue.ticksPerSecond + fraction
+        return TimeSpanValue(ticks: negative ? -ticks : ticks)
+    }
+}

@@ -1,0 +1,405 @@
+import Foundation
+
+/// Newtonsoft.Json.Linq model: JObject (ordered properties), JArray, JValue, JProperty.
+/// Reference semantics like Newtonsoft (`obj["a"]["b"] = 1` mutates in place).
+public final class JToken: @unchecked Sendable {
+    public enum Primitive: Sendable, Equatable {
+        case null
+        case bool(Bool)
+        case integer(Int64)
+        case float(Double)
+        case string(String)
+        case date(DateTimeValue)
+        case guid(UUID)
+        case timeSpan(TimeSpanValue)
+        case bytes([UInt8])
+    }
+
+    public enum Storage {
+        case object([(String, JToken)])
+        case array([JToken])
+        case value(Primitive)
+        case property(String, JToken)
+    }
+
+    public var storage: Storage
+
+    public init(_ storage: Storage) { self.storage = storage }
+    public convenience init(value: Primitive) { self.init(.value(value)) }
+    public static func object(_ properties: [(String, JToken)] = []) -> JToken { JToken(.object(properties)) }
+    public static func array(_ items: [JToken] = []) -> JToken { JToken(.array(items)) }
+
+    var kind: ExpressionType.JsonKind {
+        switch storage {
+        case .object: return .object
+        case .array: return .array
+        case .value: return .value
+        case .property: return .property
+        }
+    }
+
+    var typeName: String {
+        switch storage {
+        case .object: return "Object"
+        case .array: return "Array"
+        case .property: return "Property"
+        case .value(let p):
+            switch p {
+            case .null: return "Null"
+            case .bool: return "Boolean"
+            case .integer: return "Integer"
+            case .float: return "Float"
+            case .string: return "String"
+            case .date: return "Date"
+            case .guid: return "Guid"
+            case .timeSpan: return "TimeSpan"
+            case .bytes: return "Bytes"
+            }
+        }
+    }
+
+    /// `JTokenType` raw value.
+    var tokenType: Int32 {
+        (EnumType.jTokenType.members.first { $0.0 == typeName }?.1) ?? 0
+    }
+
+    func property(_ name: String) -> JToken? {
+        guard case .object(let properties) = storage else { return nil }
+        return properties.first { $0.0 == name }?.1
+    }
+
+    func setProperty(_ name: String, _ value: JToken) {
+        guard case .object(var properties) = storage else { return }
+        if let index = properties.firstIndex(where: { $0.0 == name }) {
+            properties[index].1 = value
+        } else {
+            properties.append((name, value))
+        }
+        storage = .object(properties)
+    }
+
+    @discardableResult
+    func removeProperty(_ name: String) -> Bool {
+        guard case .object(var properties) = storage, let index = properties.firstIndex(where: { $0.0 == name }) else { return false }
+        properties.remove(at: index)
+        storage = .object(properties)
+        return true
+    }
+
+    var children: [JToken] {
+        switch storage {
+        case .object(let properties): return properties.map { JToken(.property($0.0, $0.1)) }
+        case .array(let items): return items
+        case .property(_, let value): return [value]
+        case .value: return []
+        }
+    }
+
+    func deepClone() -> JToken {
+        switch storage {
+        case .object(let properties): return JToken(.object(properties.map { ($0.0, $0.1.deepClone()) }))
+        case .array(let items): return JToken(.array(items.map { $0.deepClone() }))
+        case .property(let name, let value): return JToken(.property(name, value.deepClone()))
+        case .value(let p): return JToken(value: p)
+        }
+    }
+
+    /// `JToken.DeepEquals`.
+    static func deepEquals(_ a: JToken?, _ b: JToken?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        switch (a.storage, b.storage) {
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && x.allSatisfy { key, value in deepEquals(value, y.first { $0.0 == key }?.1) }
+        case (.array(let x), .array(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { deepEquals($0, $1) }
+        case (.property(let n1, let v1), .property(let n2, let v2)):
+            return n1 == n2 && deepEquals(v1, v2)
+        case (.value(let p), .value(let q)):
+            switch (p, q) {
+            case (.integer(let i), .float(let d)), (.float(let d), .integer(let i)): return Double(i) == d
+            default: return p == q
+            }
+        default:
+            return false
+        }
+    }
+}
+
+/// Strict JSON reader with Newtonsoft's number typing (integers → Int64, others → double).
+struct JsonReader {
+    private let scalars: [Unicode.Scalar]
+    private var position = 0
+    private var depth = 0
+
+    init(_ text: String) { scalars = Array(text.unicodeScalars) }
+
+    static func parse(_ text: String) throws -> JToken {
+        var reader = JsonReader(text)
+        reader.skipWhitespace()
+        let token = try reader.readValue()
+        reader.skipWhitespace()
+        if reader.position < reader.scalars.count {
+            throw reader.error("Additional text encountered after finished reading JSON content: \(reader.scalars[reader.position]).")
+        }
+        return token
+    }
+
+    private func error(_ message: String) -> ExpressionRuntimeError {
+        let prefix = String(String.UnicodeScalarView(scalars[..<min(position, scalars.count)]))
+        let line = prefix.filter { $0 == "\n" }.count + 1
+        let column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0)
+        return ExpressionRuntimeError("JsonReaderException", "\(message) Path '', line \(line), position \(column).")
+    }
+
+    private mutating func skipWhitespace() {
+        while position < scalars.count {
+            let c = scalars[position]
+            if c == " " || c == "\t" || c == "\n" || c == "\r" { position += 1; continue }
+            if c == "/" && position + 1 < scalars.count && scalars[position + 1] == "/" {
+                while position < scalars.count && scalars[position] != "\n" { position += 1 }
+                continue
+            }
+            if c == "/" && position + 1 < scalars.count && scalars[position + 1] == "*" {
+                position += 2
+                while position + 1 < scalars.count && !(scalars[position] == "*" && scalars[position + 1] == "/") { position += 1 }
+                position += 2
+                continue
+            }
+            return
+        }
+    }
+
+    private mutating func readValue() throws -> JToken {
+        guard position < scalars.count else { throw error("Unexpected end of content while loading JObject.") }
+        depth += 1
+        defer { depth -= 1 }
+        if depth > 64 { throw error("The reader's MaxDepth of 64 has been exceeded.") }
+        let c = scalars[position]
+        switch c {
+        case "{":
+            position += 1
+            var properties: [(String, JToken)] = []
+            skipWhitespace()
+            if position < scalars.count && scalars[position] == "}" { position += 1; return .object(properties) }
+            while true {
+                skipWhitespace()
+                guard position < scalars.count, scalars[position] == "\"" || scalars[position] == "'" else {
+                    throw error("Invalid property identifier character: \(position < scalars.count ? String(scalars[position]) : "EOF").")
+                }
+                let name = try readString()
+                skipWhitespace()
+                guard position < scalars.count, scalars[position] == ":" else { throw error("Invalid character after parsing property name. Expected ':'.") }
+                position += 1
+                skipWhitespace()
+                let value = try readValue()
+                if let index = properties.firstIndex(where: { $0.0 == name }) {
+                    throw error("Can not add property \(name) to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object.")
+                        .withIndexHint(index)
+                }
+                properties.append((name, value))
+                skipWhitespace()
+                guard position < scalars.count else { throw error("Unexpected end of content while loading JObject.") }
+                if scalars[position] == "," { position += 1; continue }
+                if scalars[position] == "}" { position += 1; return .object(properties) }
+                throw error("After parsing a value an unexpected character was encountered: \(scalars[position]).")
+            }
+        case "[":
+            position += 1
+            var items: [JToken] = []
+            skipWhitespace()
+            if position < scalars.count && scalars[position] == "]" { position += 1; return .array(items) }
+            while true {
+                skipWhitespace()
+                items.append(try readValue())
+                skipWhitespace()
+                guard position < scalars.count else { throw error("Unexpected end of content while loading JArray.") }
+                if scalars[position] == "," { position += 1; continue }
+                if scalars[position] == "]" { position += 1; return .array(items) }
+                throw error("After parsing a value an unexpected character was encountered: \(scalars[position]).")
+            }
+        case "\"", "'":
+            return JToken(value: .string(try readString()))
+        case "t": return try literal("true", .bool(true))
+        case "f": return try literal("false", .bool(false))
+        case "n": return try literal("null", .null)
+        default:
+            if c == "-" || ("0"..."9").contains(c) { return try readNumber() }
+            throw error("Unexpected character encountered while parsing value: \(c).")
+        }
+    }
+
+    private mutating func literal(_ word: String, _ value: JToken.Primitive) throws -> JToken {
+        for expected in word.unicodeScalars {
+            guard position < scalars.count, scalars[position] == expected else { throw error("Error parsing \(word) value.") }
+            position += 1
+        }
+        return JToken(value: value)
+    }
+
+    private mutating func readNumber() throws -> JToken {
+        let start = position
+        if scalars[position] == "-" { position += 1 }
+        var isFloat = false
+        while position < scalars.count {
+            let c = scalars[position]
+            if ("0"..."9").contains(c) { position += 1 }
+            else if c == "." || c == "e" || c == "E" || ((c == "+" || c == "-") && isFloat) { isFloat = true; position += 1 }
+            else { break }
+        }
+        let text = String(String.UnicodeScalarView(scalars[start..<position]))
+        if !isFloat, let integer = Int64(text) { return JToken(value: .integer(integer)) }
+        guard let double = Double(text), text.last.map({ $0.isNumber }) == true else { throw error("Input string '\(text)' is not a valid number.") }
+        return JToken(value: .float(double))
+    }
+
+    private mutating func readString() throws -> String {
+        let quote = scalars[position]
+        position += 1
+        var units: [UInt16] = []
+        while true {
+            guard position < scalars.count else { throw error("Unterminated string. Expected delimiter: \(quote).") }
+            let c = scalars[position]
+            position += 1
+            if c == quote { break }
+            if c == "\\" {
+                guard position < scalars.count else { throw error("Unterminated string. Expected delimiter: \(quote).") }
+                let e = scalars[position]
+                position += 1
+                switch e {
+                case "\"": units.append(0x22)
+                case "'": units.append(0x27)
+                case "\\": units.append(0x5C)
+                case "/": units.append(0x2F)
+                case "b": units.append(8)
+                case "f": units.append(12)
+                case "n": units.append(10)
+                case "r": units.append(13)
+                case "t": units.append(9)
+                case "u":
+                    guard position + 4 <= scalars.count, let code = UInt16(String(String.UnicodeScalarView(scalars[position..<position + 4])), radix: 16) else {
+                        throw error("Invalid Unicode escape sequence.")
+                    }
+                    units.append(code)
+                    position += 4
+                default: throw error("Bad JSON escape sequence: \\\(e).")
+                }
+                continue
+            }
+            units += String(c).utf16
+        }
+        return String(decoding: units, as: UTF16.self)
+    }
+}
+
+private extension ExpressionRuntimeError {
+    func withIndexHint(_: Int) -> ExpressionRuntimeError { ExpressionRuntimeError("ArgumentException", message) }
+}
+
+/// Newtonsoft's JSON writer: `Formatting.Indented` uses two spaces and CRLF (Environment.NewLine on
+/// Windows, where managed APIM runs); strings escape only `"`, `\`, control characters, U+0085, U+2028/9.
+enum JsonWriter {
+    static let newline = "\r\n"
+
+    static func tokenToString(_ token: JToken) -> String {
+        // JValue.ToString() is the raw value (JValue overrides ToString); containers are indented JSON.
+        if case .value(let primitive) = token.storage { return primitiveToString(primitive) }
+        return write(token, indented: true)
+    }
+
+    static func primitiveToString(_ primitive: JToken.Primitive) -> String {
+        switch primitive {
+        case .null: return ""
+        case .bool(let b): return b ? "True" : "False"
+        case .integer(let i): return String(i)
+        case .float(let d): return Formatting.double(d)
+        case .string(let s): return s
+        case .date(let d): return Formatting.dateTime(d, format: "G")
+        case .guid(let g): return g.uuidString.lowercased()
+        case .timeSpan(let t): return t.description
+        case .bytes(let b): return Data(b).base64EncodedString()
+        }
+    }
+
+    static func write(_ token: JToken, indented: Bool) -> String {
+        var output = ""
+        write(token, indented: indented, level: 0, into: &output)
+        return output
+    }
+
+    private static func write(_ token: JToken, indented: Bool, level: Int, into output: inout String) {
+        let indent = { (n: Int) in String(repeating: "  ", count: n) }
+        switch token.storage {
+        case .object(let properties):
+            if properties.isEmpty { output += "{}"; return }
+            output += "{"
+            for (i, (name, value)) in properties.enumerated() {
+                if i > 0 { output += "," }
+                if indented { output += newline + indent(level + 1) }
+                output += quote(name) + (indented ? ": " : ":")
+                write(value, indented: indented, level: level + 1, into: &output)
+            }
+            if indented { output += newline + indent(level) }
+            output += "}"
+        case .array(let items):
+            if items.isEmpty { output += "[]"; return }
+            output += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { output += "," }
+                if indented { output += newline + indent(level + 1) }
+                write(item, indented: indented, level: level + 1, into: &output)
+            }
+            if indented { output += newline + indent(level) }
+            output += "]"
+        case .property(let name, let value):
+            output += quote(name) + (indented ? ": " : ":")
+            write(value, indented: indented, level: level, into: &output)
+        case .value(let primitive):
+            output += primitiveJSON(primitive)
+        }
+    }
+
+    static func primitiveJSON(_ primitive: JToken.Primitive) -> String {
+        switch primitive {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i): return String(i)
+        case .float(let d):
+            if d.isNaN { return "\"NaN\"" }
+            if d.isInfinite { return d < 0 ? "\"-Infinity\"" : "\"Infinity\"" }
+            let text = Formatting.double(d)
+            // Newtonsoft keeps a float recognisable: 1.0 is written "1.0" (JsonConvert.EnsureDecimalPlace).
+            return text.contains(".") || text.contains("E") ? text : text + ".0"
+        case .string(let s): return quote(s)
+        case .date(let d): return quote(Formatting.dateTime(d, format: d.kind == .unspecified ? "yyyy-MM-ddTHH:mm:ss.FFFFFFF" : "yyyy-MM-ddTHH:mm:ss.FFFFFFFK"))
+        case .guid(let g): return quote(g.uuidString.lowercased())
+        case .timeSpan(let t): return quote(t.description)
+        case .bytes(let b): return quote(Data(b).base64EncodedString())
+        }
+    }
+
+    static func quote(_ text: String) -> String {
+        var output = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{08}": output += "\\b"
+            case "\u{0C}": output += "\\f"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x85 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    output += "\\u" + pad(String(scalar.value, radix: 16), 4)
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return output + "\""
+    }
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+}

@@ -1,0 +1,74 @@
+import Testing
+@testable import PolicyExpressions
+
+/// `@{ }` statement blocks: declarations, control flow, exceptions and the "every path must return" rule.
+@Suite struct BlockTableTests {
+    static let blockCases: [(String, String)] = [
+        ("return 1;", "i:1"), ("var x = 2; x = x * 3; return x;", "i:6"), ("int a = 1, b = 2; return a + b;", "i:3"),
+        ("var s = \"a\"; s += \"b\"; s += 1; return s;", "s:ab1"), ("var i = 5; i++; ++i; i--; return i;", "i:6"), ("var i = 5; return i++ + i;", "i:11"),
+        ("int x = 10; x -= 3; x *= 2; x /= 4; x %= 2; return x;", "i:1"), ("int x = 1; x <<= 3; x |= 1; x &= 7; x ^= 2; return x;", "i:3"),
+        ("string s = null; s ??= \"d\"; return s;", "s:d"), ("byte b = 250; b += 10; return b;", "i:4"),
+        ("if (1 > 2) { return \"a\"; } else { return \"b\"; }", "s:b"), ("if (true) return 1; return 2;", "i:1"),
+        ("if (false) return 1; else if (true) return 2; else return 3;", "i:2"),
+        ("var sum = 0; foreach (var n in new[] { 1, 2, 3 }) { sum += n; } return sum;", "i:6"),
+        ("var sum = 0; for (var i = 0; i < 5; i++) { if (i == 3) continue; sum += i; } return sum;", "i:7"),
+        ("var i = 0; while (true) { i++; if (i > 4) break; } return i;", "i:5"), ("var i = 0; do { i += 2; } while (i < 5); return i;", "i:6"),
+        ("var r = \"\"; foreach (var c in \"abc\") r = c + r; return r;", "s:cba"),
+        ("var total = 0; foreach (var kv in new Dictionary<string, int> { { \"a\", 1 }, { \"b\", 2 } }) total += kv.Value; return total;", "i:3"),
+        ("switch (\"b\") { case \"a\": return 1; case \"b\": return 2; default: return 3; }", "i:2"),
+        ("switch (7) { case 1: case 7: return \"hit\"; default: return \"miss\"; }", "s:hit"),
+        ("var r = 0; switch (2) { case 2: r = 20; break; default: r = -1; break; } return r;", "i:20"),
+        ("switch (\"z\") { case \"a\": return 1; } return 0;", "i:0"),
+        ("try { return int.Parse(\"x\"); } catch (FormatException) { return -1; }", "i:-1"),
+        ("try { return int.Parse(\"x\"); } catch (Exception e) { return e.Message; }", "s:Input string was not in a correct format."),
+        ("try { throw new InvalidOperationException(\"boom\"); } catch (InvalidOperationException e) { return e.Message; }", "s:boom"),
+        ("try { var x = ((string)null).Length; return 0; } catch (ArgumentException) { return 1; } catch (NullReferenceException) { return 2; }", "i:2"),
+        ("try { return 1 / int.Parse(\"0\"); } catch (ArithmeticException) { return -1; }", "i:-1"), // DivideByZeroException derives from ArithmeticException
+        ("var log = \"\"; try { log += \"t\"; } finally { log += \"f\"; } return log;", "s:tf"),
+        ("try { throw new Exception(\"x\"); } catch (Exception e) when (e.Message == \"y\") { return 1; } catch { return 2; }", "i:2"),
+        ("throw new ArgumentException(\"bad\");", "^ArgumentException: bad"), ("try { int.Parse(\"q\"); return 0; } catch (FormatException) { throw; }", "^FormatException"),
+        (#"var body = context.Request.Body.As<JObject>(preserveContent: true); body["added"] = "yes"; body["id"] = (int)body["id"] + 1; return body.ToString(Formatting.None);"#,
+         #"s:{"id":43,"name":"Ada","tags":["a","b"],"nested":{"ok":true,"price":9.5},"added":"yes"}"#),
+        (#"var o = new JObject(); o.Add("a", 1); o["b"] = new JArray(1, 2); o.Remove("a"); return o.ToString(Formatting.None);"#, #"s:{"b":[1,2]}"#),
+        (#"var list = new List<string>(); list.Add("x"); list.AddRange(new[] { "y", "z" }); list.Remove("y"); list.Insert(0, "w"); return string.Join("", list);"#, "s:wxz"),
+        (#"var d = new Dictionary<string, string>(); d["k"] = "v"; d["k"] = "w"; return d["k"] + d.Count;"#, "s:w1"),
+        (#"var sb = new StringBuilder(); for (var i = 0; i < 3; i++) { sb.Append(i); } return sb.ToString();"#, "s:012"),
+        (#"var parts = "a=1;b=2".Split(';').Select(p => p.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1])); return parts["b"];"#, "i:2"),
+        (#"if (!int.TryParse("17", out var n)) { return -1; } return n + 1;"#, "i:18"),
+        (#"var items = new[] { 3, 1, 2 }.OrderBy(x => x).ToList(); items.Reverse(); return items[0];"#, "i:3"),
+        (#"context.Trace("hello"); return true;"#, "True"),
+        (#"var found = new[] { 1, 2, 3 }.Select(x => { var y = x * 2; return y; }).Last(); return found;"#, "i:6"),
+        (#"var xs = new List<int> { 1, 2, 3, 4 }; xs.RemoveAll(x => x % 2 == 0); return xs.Count;"#, "i:2"),
+        ("var i = 0; while (true) { i++; }", "^InvalidOperationException: iteration budget"), // a runaway loop fails instead of hanging
+        // Compile-time errors with positions
+        ("var x = 1;", "!1:11 not all code paths return a value"), ("if (true) { return 1; }", "i:1"), ("if (context.Tracing) { return 1; }", "!1:35 not all code paths return a value"),
+        ("if (context.Tracing) return 1; else return 2;", "i:2"), ("while (true) { } ", "^InvalidOperationException"),
+        ("var x = 1; var x = 2; return x;", "!1:16 already defined"), ("x = 1; return x;", "!1:1 the name 'x' does not exist"),
+        ("var x; return 1;", "!1:5 implicitly-typed variables must be initialized"), ("var x = null; return x;", "!1:9 cannot assign <null>"),
+        ("return 1", "!1:9 expected ';'"), ("1 + 2; return 0;", "!1:1 only assignment, call"), ("int x = \"s\"; return x;", "!1:9 cannot implicitly convert type 'string' to 'int'"),
+        ("switch (1) { case 1: var a = 1; default: return 0; }", "!1:14 control cannot fall through"),
+        ("switch (1) { case 1: return 1; case 1: return 2; default: return 0; }", "!1:37 multiple cases"),
+        ("return context.Request.Headerz;", "!1:24 'IRequest' has no member 'Headerz'"), ("return;", "!1:1 an object of a type convertible to 'object' is required"),
+        ("try { return 1; }", "!1:18 expected 'catch' or 'finally'"), ("throw;", "!1:1 a throw statement with no arguments is not allowed outside of a catch clause"),
+        ("foreach (var c in 5) { } return 0;", "!1:19 foreach statement cannot operate on variables of type 'int'"),
+        ("if (1) return 1; return 0;", "!1:5 cannot implicitly convert type 'int' to 'bool'"),
+        ("var x = 1;\nvar y = x +;\nreturn y;", "!2:12 unexpected ';'"),
+        ("\n\n  return context.Request.Certifcate;", "!3:26 'IRequest' has no member 'Certifcate'"),
+    ]
+
+    @Test(arguments: blockCases) func block(_ source: String, _ expected: String) { check(source, expected, kind: .block) }
+
+    /// The example from REFERENCE §2.1: decode a header value with an `out` variable declared beforehand.
+    @Test func referenceExampleDecodesHeader() throws {
+        let source = #"string[] v; if (context.Request.Headers.TryGetValue("Authorization", out v) && v.Length > 0) return Encoding.UTF8.GetString(Convert.FromBase64String(v[0])); return null;"#
+        let withHeader = TestContext.make(headers: [("Authorization", ["dXNlcjpwYXNz"])])
+        #expect(render(try TestContext.run(source, kind: .block, context: withHeader)) == "s:user:pass")
+        #expect(render(try TestContext.run(source, kind: .block, context: TestContext.make(headers: []))) == "null")
+    }
+
+    @Test func traceReachesTheHost() throws {
+        let context = TestContext.make()
+        _ = try TestContext.run(#"context.Trace("a" + 1); return 0;"#, kind: .block, context: context)
+        #expect(context.traced == ["a1"])
+    }
+}

@@ -1,1 +1,0 @@
-// Tests for PolicyExpressions grow here.
