@@ -1,0 +1,25 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// Every certificate of the chain, trust anchor included (as .NET and OpenSSL do), must be within
+/// its validity period at the validation time.
+struct ValidityPeriodPolicy: VerifierPolicy {
+    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = []
+    let time: Date
+    let checkNotBefore: Bool
+    let checkNotAfter: Bool
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult {
+        for (index, certificate) in chain.enumerated() {
+            let role = index == 0 ? "The client certificate" : "The issuing certificate '\(label(certificate))'"
+            if checkNotAfter, certificate.notValidAfter < time {
+                return .fails(.expired, "\(role) expired on \(certificate.notValidAfter).")
+            }
+            if checkNotBefore, certificate.notValidBefore > time {
+                return .fails(.notYetValid, "\(role) is not valid before \(certificate.notValidBefore).")
+            }
+        }
+        return .meetsPolicy
+    }
+}
