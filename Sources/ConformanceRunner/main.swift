@@ -120,6 +120,15 @@ struct CaseOutcome {
 
 // MARK: x509-limbo
 
+/// ISO 8601 with or without fractional seconds.
+func parseTime(_ text: String) -> Date? {
+    let plain = ISO8601DateFormatter()
+    if let date = plain.date(from: text) { return date }
+    let fractional = ISO8601DateFormatter()
+    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return fractional.date(from: text)
+}
+
 func pemCertificates(_ list: Any?) throws -> [X509Certificate2] {
     try (list as? [String] ?? []).flatMap { try CertificateLoader.load(pem: $0) }
 }
@@ -133,7 +142,6 @@ func pemCertificates(_ list: Any?) throws -> [X509Certificate2] {
         if let id = entry["id"] as? String, let tag = entry["relevance"] as? String { relevance[id] = tag }
     }
     guard let cases = suite["testcases"] as? [[String: Any]] else { throw ConformanceError.badJSON("limbo") }
-    let iso = ISO8601DateFormatter()
     var byGroup: [String: [CaseOutcome]] = [:]
     var notApplicable: [String] = []
     for testCase in cases {
@@ -150,7 +158,7 @@ func pemCertificates(_ list: Any?) throws -> [X509Certificate2] {
             else { throw CertificateLoadingError.noCertificates }
             var crls: [CertificateRevocationList] = []
             for pem in testCase["crls"] as? [String] ?? [] { crls += try CertificateRevocationList.parseAll(pem: pem) }
-            let time = (testCase["validation_time"] as? String).flatMap { iso.date(from: $0) }
+            let time = (testCase["validation_time"] as? String).flatMap(parseTime)
             let usages = testCase["extended_key_usage"] as? [String] ?? []
             let usage = usages.first.flatMap { KeyUsageRequirement(parsing: $0) } ?? .any
             let depth = testCase["max_chain_depth"] as? Int ?? 32

@@ -20,6 +20,8 @@ struct RevocationChecker: Sendable {
     let validateSigner: @Sendable (Certificate) async -> Bool
     /// Certificates that may have signed a CRL (chain, presented and store intermediates, roots).
     let signerPool: [Certificate]
+    /// Signers whose path is being validated right now (accepted to break the cycle).
+    var provisionalSigners: [Certificate] = []
 
     func status(of index: Int, in chain: [Certificate]) async -> RevocationStatus {
         let certificate = chain[index]
@@ -74,7 +76,7 @@ struct RevocationChecker: Sendable {
             guard await signatureIsTrusted(crl, issuerCertificate: issuerCertificate) else {
                 notes.append("CRL from '\(crl.issuer.name)' has no valid signature by an authorised CRL signer"); continue
             }
-            for entry in crl.entries(forSerial: certificate.serialNumber.bytes) {
+            for entry in crl.entries(forSerial: RFC5280ProfilePolicy.rawSerial(certificate) ?? certificate.serialNumber.bytes) {
                 if let issuers = entry.certificateIssuer {
                     let matches = issuers.contains { name in
                         if case .directoryName(let dn) = name { return NormalizedName(dn) == NormalizedName(issuerName) }
@@ -142,7 +144,7 @@ struct RevocationChecker: Sendable {
         for signer in candidates where NormalizedName(signer.subject) == crl.normalizedIssuer {
             if let usage = try? signer.extensions.keyUsage, !usage.cRLSign { continue }
             guard crl.isSignatureValid(publicKey: signer.publicKey) else { continue }
-            if signer == issuerCertificate { return true }
+            if signer == issuerCertificate || provisionalSigners.contains(signer) { return true }
             if await validateSigner(signer) { return true }
         }
         return false

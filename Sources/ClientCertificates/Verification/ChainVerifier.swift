@@ -34,7 +34,7 @@ public enum ChainVerifier {
 
     static func verifyUncached(
         leaf: Certificate, presented: [Certificate], context: VerificationContext, time: Date, signerDepth: Int,
-        originals: [X509Certificate2] = []
+        originals: [X509Certificate2] = [], provisionalSigners: [Certificate] = []
     ) async -> VerificationResult {
         if let unhandled = leaf.extensions.first(where: { $0.critical && !handledCriticalExtensions.contains($0.oid) }) {
             return .invalid(VerificationFailure(
@@ -52,15 +52,19 @@ public enum ChainVerifier {
                 var signerContext = context
                 signerContext.options.requiredUsage = .any
                 signerContext.cache = nil
+                // The signer's own status may come from the CRL it signed (PKITS 4.14.30): while its
+                // path is validated, its signature is provisionally accepted.
                 let result = await verifyUncached(
-                    leaf: signer, presented: pool, context: signerContext, time: time, signerDepth: signerDepth + 1)
+                    leaf: signer, presented: pool, context: signerContext, time: time, signerDepth: signerDepth + 1,
+                    provisionalSigners: provisionalSigners + [signer])
                 return result.isValid
             },
-            signerPool: pool)
+            signerPool: pool, provisionalSigners: provisionalSigners)
 
         var verifier = Verifier(rootCertificates: CertificateStore(custom: roots)) {
             CriticalExtensionPolicy(handled: Array(handledCriticalExtensions))
             ChainDepthPolicy(maxIntermediates: options.maxDepth)
+            RFC5280ProfilePolicy()
             ValidityPeriodPolicy(time: time, checkNotBefore: options.checkNotBefore, checkNotAfter: options.checkNotAfter)
             CertificateAuthorityPolicy()
             ExtendedKeyUsagePolicy(requirement: options.requiredUsage)

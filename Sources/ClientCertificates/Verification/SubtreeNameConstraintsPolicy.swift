@@ -28,6 +28,8 @@ struct SubtreeNameConstraintsPolicy: VerifierPolicy {
             } catch {
                 return .fails(.nameConstraints, "CA '\(label(ca))' has unreadable name constraints: \(error).")
             }
+            // Bound the work: |names| x |constraints| grows quadratically (x509-limbo nc-dos-*).
+            var budget = 1 << 20
             for index in 0..<caIndex {
                 let certificate = certificates[index]
                 if index > 0, certificate.isSelfIssued { continue }
@@ -35,8 +37,12 @@ struct SubtreeNameConstraintsPolicy: VerifierPolicy {
                 do { names = try Self.names(of: certificate) } catch {
                     return .fails(.invalidCertificate, "'\(label(certificate))' has unreadable names: \(error).")
                 }
+                budget -= names.count * (permitted.count + excluded.count)
+                if budget < 0 {
+                    return .fails(.nameConstraints, "Too many names and name constraints to check under CA '\(label(ca))'.")
+                }
                 for name in names {
-                    if let constraint = excluded.first(where: { NameConstraintMatcher.matches(name, constraint: $0) == true }) {
+                    if let constraint = excluded.first(where: { NameConstraintMatcher.excludes(name, constraint: $0) }) {
                         return .fails(.nameConstraints, "Name \(name) of '\(label(certificate))' is excluded by \(constraint) of CA '\(label(ca))'.")
                     }
                     if excluded.contains(where: { NameConstraintMatcher.matches(name, constraint: $0) == nil }) {
@@ -114,6 +120,17 @@ enum NameConstraintMatcher {
         default:
             return nil
         }
+    }
+
+    /// Exclusion is checked defensively: a wildcard name is excluded when any name it could stand
+    /// for is (x509-limbo cve-2025-61727).
+    static func excludes(_ name: AlternativeName, constraint: AlternativeName) -> Bool {
+        if matches(name, constraint: constraint) == true { return true }
+        if case .dnsName(let value) = name, case .dnsName(let base) = constraint, value.hasPrefix("*.") {
+            let rest = String(value.dropFirst(1)).lowercased()  // ".example.com"
+            return base.lowercased().hasSuffix(rest)
+        }
+        return false
     }
 
     static func dnsMatches(_ name: String, _ constraint: String) -> Bool {

@@ -11,6 +11,8 @@ struct ValidityPeriodPolicy: VerifierPolicy {
     let checkNotAfter: Bool
 
     func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult {
+        // Validity is encoded to the second: compare at floor(time) (x509-limbo notafter-fractional).
+        let time = Date(timeIntervalSince1970: self.time.timeIntervalSince1970.rounded(.down))
         for (index, certificate) in chain.enumerated() {
             let role = index == 0 ? "The client certificate" : "The issuing certificate '\(label(certificate))'"
             if checkNotAfter, certificate.notValidAfter < time {
