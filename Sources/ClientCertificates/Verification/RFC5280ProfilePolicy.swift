@@ -25,7 +25,9 @@ struct RFC5280ProfilePolicy: VerifierPolicy {
     static func problem(_ certificate: Certificate, isLeaf: Bool, isAnchor: Bool) -> String? {
         do {
             if !isAnchor, let serial = rawSerial(certificate) {
-                if serial.count > 20 { return "the serial number is longer than 20 octets" }
+                // 20 octets of magnitude; a 21st leading 00 is only the DER sign byte (common in practice).
+                let magnitude = serial.first == 0 ? serial.dropFirst() : serial
+                if magnitude.count > 20 { return "the serial number is longer than 20 octets" }
                 if serial.allSatisfy({ $0 == 0 }) { return "the serial number is zero" }
             }
             let extensions = certificate.extensions

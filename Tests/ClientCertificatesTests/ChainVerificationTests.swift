@@ -1,0 +1,111 @@
+import ClientCertificates
+import Foundation
+import Testing
+import X509
+
+@Suite struct ChainVerificationTests {
+    func context(
+        roots: [TestPKI.Issued], intermediates: [TestPKI.Issued] = [], options: VerificationOptions = .init(checkRevocation: false)
+    ) throws -> VerificationContext {
+        var options = options
+        options.validationTime = options.validationTime ?? TestPKI.now
+        return VerificationContext(
+            trustStore: TrustStore(version: 1, roots: try roots.map(\.wrapped), intermediates: try intermediates.map(\.wrapped)),
+            options: options)
+    }
+
+    @Test func validChainThroughPresentedIntermediate() async throws {
+        let root = try TestPKI.root()
+        let ica = try TestPKI.intermediate("ICA", issuer: root)
+        let leaf = try TestPKI.leaf(issuer: ica)
+        let result = await try leaf.wrapped.verify(with: try context(roots: [root]), presented: [try ica.wrapped])
+        #expect(result.isValid, "\(result.message)")
+        #expect(result.chain.map(\.subject) == ["O=Drawbridge Tests, CN=client.example", "O=Drawbridge Tests, CN=ICA", "O=Drawbridge Tests, CN=Test Root"])
+    }
+
+    @Test func missingIntermediateIsSuppliedByCAStore() async throws {
+        let root = try TestPKI.root()
+        let ica = try TestPKI.intermediate("ICA", issuer: root)
+        let leaf = try TestPKI.leaf(issuer: ica)
+        let without = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        #expect(without.reason == .notTrusted)
+        let with = await try leaf.wrapped.verify(with: try context(roots: [root], intermediates: [ica]))
+        #expect(with.isValid, "\(with.message)")
+    }
+
+    @Test func unknownCAIsNotTrusted() async throws {
+        let root = try TestPKI.root()
+        let other = try TestPKI.root("Other Root")
+        let leaf = try TestPKI.leaf(issuer: other)
+        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        #expect(result.reason == .notTrusted)
+        #expect(result.failure?.kind == .noPathToTrustedRoot)
+    }
+
+    @Test func expiredLeaf() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, notBefore: TestPKI.now - 100 * TestPKI.day, notAfter: TestPKI.now - TestPKI.day)
+        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        #expect(result.reason == .expired)
+    }
+
+    @Test func notYetValidLeaf() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, notBefore: TestPKI.now + TestPKI.day, notAfter: TestPKI.now + 100 * TestPKI.day)
+        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        #expect(result.reason == .notYetValid)
+    }
+
+    @Test func wrongEKUIsRefusedUnlessConfigured() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, usage: .serverAuth)
+        let refused = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        #expect(refused.reason == .notTrusted)
+        #expect(refused.failure?.kind == .extendedKeyUsage)
+        let accepted = await try leaf.wrapped.verify(
+            with: try context(roots: [root], options: .init(requiredUsage: .serverAuth, checkRevocation: false)))
+        #expect(accepted.isValid, "\(accepted.message)")
+    }
+
+    @Test func tooDeepChainIsRefused() async throws {
+        let root = try TestPKI.root()
+        var issuers = [root]
+        for index in 0..<3 { issuers.append(try TestPKI.intermediate("ICA \(index)", issuer: issuers[index])) }
+        let leaf = try TestPKI.leaf(issuer: issuers[3])
+        let presented = try issuers.dropFirst().map(\.wrapped)
+        let shallow = await try leaf.wrapped.verify(
+            with: try context(roots: [root], options: .init(maxDepth: 2, checkRevocation: false)), presented: presented)
+        #expect(shallow.failure?.kind == .chainTooDeep)
+        let deep = await try leaf.wrapped.verify(with: try context(roots: [root]), presented: presented)
+        #expect(deep.isValid, "\(deep.message)")
+    }
+
+    @Test func cacheReturnsTheSameAnswerAndCountsHits() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root)
+        var context = try context(roots: [root])
+        let cache = VerificationCache(capacity: 2)
+        context.cache = cache
+        let first = await try leaf.wrapped.verify(with: context)
+        let second = await try leaf.wrapped.verify(with: context)
+        #expect(first == second)
+        #expect(cache.statistics.hits == 1)
+        for _ in 0..<3 { _ = await try TestPKI.leaf(issuer: root).wrapped.verify(with: context) }
+        #expect(cache.count <= 2)
+    }
+
+    @Test func storesAreKeyedAndScoped() throws {
+        let root = try TestPKI.root()
+        let partnerRoot = try TestPKI.root("Partner Root")
+        let store = CACertificateStore(version: 3, entries: [
+            .init(certificate: try root.wrapped, storeName: .root),
+            .init(certificate: try partnerRoot.wrapped, storeName: .root, hostnames: ["partner.example.com"]),
+        ])
+        #expect(store.trustStore(forHost: "api.example.com").roots.count == 1)
+        #expect(store.trustStore(forHost: "PARTNER.example.com").roots.count == 2)
+        let deployment = DeploymentCertificateStore(version: 1, certificates: [(id: "root-cert", certificate: try root.wrapped)])
+        #expect(deployment[try root.wrapped.thumbprint]?.subject == "O=Drawbridge Tests, CN=Test Root")
+        #expect(deployment.certificate(id: "root-cert") != nil)
+        #expect(deployment[try root.wrapped.thumbprint.lowercased()] == nil)
+    }
+}
