@@ -101,7 +101,7 @@ struct CaseOutcome {
             continue
         }
         let intermediates = Array(certificates.dropFirst().dropLast())
-        let store = (try? CRLStore(version: 1, crls: crls.filter { !$0.isDelta })) ?? CRLStore.empty
+        let store = try CRLStore(version: 1, crls: crls)
         let options = VerificationOptions(
             requiredUsage: .any, maxDepth: 32, validationTime: time, checkRevocation: true,
             revocationFailureMode: .failClosed, revocationScope: .chain)
@@ -109,7 +109,7 @@ struct CaseOutcome {
             trustStore: TrustStore(version: 1, roots: [anchor]), revocation: RevocationSources(store: store),
             options: options)
         let result = await leaf.verify(with: context, presented: intermediates)
-        _ = crlNotes
+        if verbose, !crlNotes.isEmpty { print("  note \(id): " + crlNotes.joined(separator: "; ")) }
         byGroup[group, default: []].append(CaseOutcome(id: id, expected: expected, result: result, setupError: nil))
     }
     let required: Set<String> = ["core", "crl", "name-constraints", "core+crl"]

@@ -18,6 +18,8 @@ public final class X509Certificate2: Sendable, Hashable, CustomStringConvertible
     public let thumbprint: String
     /// SHA-256 of the DER, uppercase hex (not in .NET; Drawbridge identity).
     public let thumbprintSHA256: String
+    /// The SHA-256 of the DER as bytes (cache keys combine these instead of rehashing the DER).
+    public let sha256Digest: [UInt8]
     public let subjectName: X500DistinguishedName
     public let issuerName: X500DistinguishedName
     /// `SerialNumber`: uppercase hex of the DER INTEGER content bytes (a leading 00 stays, as in .NET).
@@ -86,7 +88,9 @@ public final class X509Certificate2: Sendable, Hashable, CustomStringConvertible
         self.certificate = certificate
         self.rawData = der
         self.thumbprint = Hex.upper(Insecure.SHA1.hash(data: der))
-        self.thumbprintSHA256 = Hex.upper(SHA256.hash(data: der))
+        let digest = Array(SHA256.hash(data: der))
+        self.sha256Digest = digest
+        self.thumbprintSHA256 = Hex.upper(digest)
         self.subjectName = fields.subject
         self.issuerName = fields.issuer
         self.serialNumberBytes = fields.serial

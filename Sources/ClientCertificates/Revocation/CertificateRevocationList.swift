@@ -101,7 +101,7 @@ public final class CertificateRevocationList: Sendable {
                 var currentIssuer: [AlternativeName]?
                 for entryNode in try revoked.children("revokedCertificates") {
                     let entry = try Self.parseEntry(entryNode, version: version, currentIssuer: &currentIssuer)
-                    let key = SerialNumberKey(entry.serialNumber)
+                    let key = SerialNumberKey(entry.serialNumber[...])
                     if index[key] == nil { index[key] = entry } else { duplicates[key, default: []].append(entry) }
                     count += 1
                 }
@@ -160,12 +160,17 @@ public final class CertificateRevocationList: Sendable {
     }
 
     /// The entry for a serial number (content bytes of the DER INTEGER), O(1).
-    public func entry(forSerial serial: some Collection<UInt8>) -> RevokedEntry? {
+    public func entry(forSerial serial: ArraySlice<UInt8>) -> RevokedEntry? {
         index[SerialNumberKey(serial)]
     }
 
+    /// The entry for a serial number given as an array.
+    public func entry(forSerial serial: [UInt8]) -> RevokedEntry? {
+        index[SerialNumberKey(serial[...])]
+    }
+
     /// Every entry for a serial (more than one only in indirect CRLs).
-    func entries(forSerial serial: some Collection<UInt8>) -> [RevokedEntry] {
+    func entries(forSerial serial: ArraySlice<UInt8>) -> [RevokedEntry] {
         let key = SerialNumberKey(serial)
         guard let first = index[key] else { return [] }
         return [first] + (duplicates[key] ?? [])

@@ -44,7 +44,7 @@ struct RevocationChecker: Sendable {
         var covered: RevocationReasonFlags = []
         var notes = problems
         for crl in crls {
-            guard !crl.isDelta else { notes.append("delta CRLs are not supported"); continue }
+            guard !crl.isDelta else { continue }  // applied below, on top of their complete CRL
             // RFC 5280 §5.2.3: conforming v2 CRLs carry a cRLNumber; one without it is not trusted.
             guard crl.version == 1 || crl.crlNumber != nil else {
                 notes.append("CRL from '\(crl.issuer.name)' has no cRLNumber"); continue
@@ -76,7 +76,14 @@ struct RevocationChecker: Sendable {
             guard await signatureIsTrusted(crl, issuerCertificate: issuerCertificate) else {
                 notes.append("CRL from '\(crl.issuer.name)' has no valid signature by an authorised CRL signer"); continue
             }
-            for entry in crl.entries(forSerial: RFC5280ProfilePolicy.rawSerial(certificate) ?? certificate.serialNumber.bytes) {
+            let serial = RFC5280ProfilePolicy.rawSerial(certificate) ?? certificate.serialNumber.bytes
+            // A current delta CRL extending this one decides for the serials it lists.
+            var entries = crl.entries(forSerial: serial)
+            if let delta = await applicableDelta(for: crl, issuerCertificate: issuerCertificate) {
+                let deltaEntries = delta.entries(forSerial: serial)
+                if !deltaEntries.isEmpty { entries = deltaEntries }
+            }
+            for entry in entries {
                 if let issuers = entry.certificateIssuer {
                     let matches = issuers.contains { name in
                         if case .directoryName(let dn) = name { return NormalizedName(dn) == NormalizedName(issuerName) }
@@ -97,6 +104,28 @@ struct RevocationChecker: Sendable {
         }
         let detail = notes.isEmpty ? "no CRL from '\(issuerName.name)' is available" : notes.joined(separator: "; ")
         return .unknown("The revocation status of '\(label(certificate))' is unknown: \(detail).")
+    }
+
+    /// The newest delta CRL that extends `base` (same issuer and scope, BaseCRLNumber not above the
+    /// base's number, current, properly signed).
+    private func applicableDelta(
+        for base: CertificateRevocationList, issuerCertificate: Certificate
+    ) async -> CertificateRevocationList? {
+        guard let baseNumber = base.crlNumber else { return nil }
+        var best: CertificateRevocationList?
+        for delta in sources.store.deltas(issuedBy: base.normalizedIssuer) {
+            guard let deltaBase = delta.deltaCRLIndicator, let deltaNumber = delta.crlNumber,
+                CRLNumber.compare(deltaBase, baseNumber) <= 0, CRLNumber.compare(deltaNumber, baseNumber) > 0,
+                delta.issuingDistributionPoint == base.issuingDistributionPoint,
+                delta.thisUpdate <= time, delta.nextUpdate.map({ $0 >= time }) ?? true
+            else { continue }
+            if let current = best, let currentNumber = current.crlNumber, CRLNumber.compare(deltaNumber, currentNumber) <= 0 {
+                continue
+            }
+            guard await signatureIsTrusted(delta, issuerCertificate: issuerCertificate) else { continue }
+            best = delta
+        }
+        return best
     }
 
     /// The reasons this CRL covers for the certificate, or nil when it is out of scope.
@@ -148,5 +177,16 @@ struct RevocationChecker: Sendable {
             if await validateSigner(signer) { return true }
         }
         return false
+    }
+}
+
+/// Comparison of CRL numbers (non-negative DER INTEGER content bytes).
+enum CRLNumber {
+    static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        let x = a.drop(while: { $0 == 0 })
+        let y = b.drop(while: { $0 == 0 })
+        if x.count != y.count { return x.count < y.count ? -1 : 1 }
+        for (l, r) in zip(x, y) where l != r { return l < r ? -1 : 1 }
+        return 0
     }
 }

@@ -8,11 +8,12 @@ struct SerialNumberKey: Hashable, Sendable {
     private let count: UInt8
     private let overflow: [UInt8]?
 
-    init<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        var canonical = bytes[...]
+    // Concrete (non-generic) so the hot lookup path is specialised across the module boundary.
+    init(_ bytes: ArraySlice<UInt8>) {
+        var canonical = bytes
         while canonical.count > 1 {
             let first = canonical[canonical.startIndex]
-            let second = canonical[canonical.index(after: canonical.startIndex)]
+            let second = canonical[canonical.startIndex + 1]
             if (first == 0x00 && second < 0x80) || (first == 0xFF && second >= 0x80) {
                 canonical = canonical.dropFirst()
             } else {

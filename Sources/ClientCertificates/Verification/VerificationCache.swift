@@ -40,8 +40,8 @@ public final class VerificationCache: Sendable {
         leaf: X509Certificate2, chain: [X509Certificate2], context: VerificationContext, time: Date
     ) -> Key {
         var hasher = SHA256()
-        hasher.update(data: leaf.rawData)
-        for certificate in chain { hasher.update(data: certificate.rawData) }
+        hasher.update(data: leaf.sha256Digest)
+        for certificate in chain { hasher.update(data: certificate.sha256Digest) }
         return Key(
             chainDigest: hasher.finalize(), trustVersion: context.trustStore.version,
             crlVersion: context.options.checkRevocation ? context.revocation.version : 0,
