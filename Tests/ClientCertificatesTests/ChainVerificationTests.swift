@@ -109,3 +109,58 @@ import X509
         #expect(deployment[try root.wrapped.thumbprint.lowercased()] == nil)
     }
 }
+
+@Suite struct CertificateToolTests {
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-cert-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    @Test func certcheckGivesVerdictReasonAndExitStatus() async throws {
+        let root = try TestPKI.root()
+        let ica = try TestPKI.intermediate("ICA", issuer: root)
+        let leaf = try TestPKI.leaf(issuer: ica, serial: 77)
+        let rootPath = try write(root.der, "root.der")
+        let icaPath = try write(ica.der, "ica.der")
+        let leafPath = try write(leaf.der, "leaf.der")
+        var request = CertificateCheckRequest(
+            trustedPaths: [rootPath], untrustedPaths: [icaPath], leafPath: leafPath, time: "2026-05-28T00:00:00Z")
+        let valid = try await CertificateCheck.run(request)
+        #expect(valid.exitCode == 0)
+        #expect(valid.output.hasPrefix("VALID"))
+
+        request.crlPaths = [try write(try TestPKI.crl(issuer: ica, revoked: [77]), "ica.crl"), try write(try TestPKI.crl(issuer: root, revoked: []), "root.crl")]
+        request.json = true
+        let revoked = try await CertificateCheck.run(request)
+        #expect(revoked.exitCode == 1)
+        #expect(revoked.output.contains("\"reason\" : \"ClientCertificateRevoked\""))
+
+        request.eku = "bogus"
+        await #expect(throws: CertificateToolError.self) { try await CertificateCheck.run(request) }
+    }
+
+    @Test func inspectPrintsDotNetFieldsAndExtras() throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, sans: [.dnsName("api.example.com")], crlURL: "http://crl.example.com/r.crl")
+        let text = try CertificateInspection.inspect(path: try write(leaf.der, "leaf.der"))
+        #expect(text.contains("[Thumbprint]\n  \(leaf.wrapped.thumbprint)"))
+        #expect(text.contains("DNS:api.example.com"))
+        #expect(text.contains("URI:http://crl.example.com/r.crl"))
+        #expect(text.contains("Client Authentication (1.3.6.1.5.5.7.3.2)"))
+        #expect(text.contains(leaf.wrapped.spkiSHA256))
+    }
+
+    @Test func cachedResultIsAvailableSynchronouslyAfterVerify() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root).wrapped
+        let context = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false), cache: VerificationCache())
+        #expect(ChainVerifier.cachedResult(leaf: leaf, context: context) == nil)
+        let result = await leaf.verify(with: context)
+        #expect(ChainVerifier.cachedResult(leaf: leaf, context: context) == result)
+    }
+}

@@ -103,6 +103,9 @@ public final class CRLCache: Sendable {
         case .none: return .failure(.timedOut(url: url))
         case .some(.failure(let error)): return .failure(.transport(url: url, message: String(describing: error)))
         case .some(.success(let data)):
+            guard data.count <= configuration.maxCRLBytes else {
+                return .failure(.invalid(url: url, message: "the CRL is larger than \(configuration.maxCRLBytes) bytes"))
+            }
             do {
                 let crl = try CertificateRevocationList(bytes: data)
                 if crl.isDelta { return .failure(.invalid(url: url, message: CRLError.deltaCRLNotSupported.description)) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Fetches the bytes of a CRL from a distribution point URL. The gateway implements it with its
 /// HTTP client; tests use a fake. Implementations should honour task cancellation; the cache also
-/// enforces `timeout` itself.
+/// enforces `timeout` itself. Implementations should stop reading after `maxBytes`.
 public protocol CRLFetcher: Sendable {
     func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8]
 }
@@ -38,11 +38,15 @@ public struct CRLFetchConfiguration: Sendable {
     public var retryAfterFailure: TimeInterval
     /// URLs kept in the cache.
     public var maxEntries: Int
+    /// Larger responses are refused (a hostile distribution point cannot exhaust memory or CPU).
+    public var maxCRLBytes: Int
 
     public init(
         timeout: Duration = .seconds(5), maxConcurrentFetches: Int = 4, refreshMargin: TimeInterval = 300,
-        maxAgeWithoutNextUpdate: TimeInterval = 3600, retryAfterFailure: TimeInterval = 30, maxEntries: Int = 1024
+        maxAgeWithoutNextUpdate: TimeInterval = 3600, retryAfterFailure: TimeInterval = 30, maxEntries: Int = 1024,
+        maxCRLBytes: Int = 64 << 20
     ) {
+        self.maxCRLBytes = maxCRLBytes
         self.timeout = timeout
         self.maxConcurrentFetches = max(1, maxConcurrentFetches)
         self.refreshMargin = refreshMargin

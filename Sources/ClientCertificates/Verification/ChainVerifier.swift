@@ -32,6 +32,16 @@ public enum ChainVerifier {
         return result
     }
 
+    /// The cached answer for this chain and context, without doing any work (for synchronous
+    /// callers such as the expression evaluator after the gateway verified the request's certificate).
+    public static func cachedResult(
+        leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
+    ) -> VerificationResult? {
+        guard let cache = context.cache else { return nil }
+        let time = context.options.validationTime ?? context.clock()
+        return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time))
+    }
+
     static func verifyUncached(
         leaf: Certificate, presented: [Certificate], context: VerificationContext, time: Date, signerDepth: Int,
         originals: [X509Certificate2] = [], provisionalSigners: [Certificate] = []
