@@ -209,7 +209,9 @@ struct TBSFields {
         if let first = fields.first, first.isContextTag(0) {
             let versionNode = try first.children("version")
             guard let inner = versionNode.first else { throw CertificateParsingError.malformed("empty version") }
-            version = try Int(derEncoded: inner) + 1
+            let raw = try Int(derEncoded: inner)
+            guard (0...2).contains(raw) else { throw CertificateParsingError.malformed("unknown certificate version \(raw)") }
+            version = raw + 1
             fields = fields.dropFirst()
         }
         guard fields.count >= 6 else { throw CertificateParsingError.malformed("tbsCertificate is too short") }

@@ -74,8 +74,9 @@ public final class CertificateRevocationList: Sendable {
             var fields = try outer[0].children("TBSCertList")[...]
             var version = 1
             if let first = fields.first, first.identifier == .integer {
-                version = try Int(derEncoded: first) + 1
-                guard version == 2 else { throw CRLError.malformed("unsupported CRL version \(version)") }
+                let raw = try Int(derEncoded: first)
+                guard raw == 1 else { throw CRLError.malformed("unsupported CRL version value \(raw)") }
+                version = 2
                 fields = fields.dropFirst()
             }
             guard fields.count >= 3 else { throw CRLError.malformed("TBSCertList is too short") }

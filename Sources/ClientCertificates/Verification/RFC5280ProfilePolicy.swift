@@ -91,13 +91,47 @@ struct RFC5280ProfilePolicy: VerifierPolicy {
         return nil
     }
 
-    /// The serial's DER INTEGER content bytes, read from the TBSCertificate.
+    /// The serial's DER INTEGER content bytes, read from the TBSCertificate header without parsing
+    /// the rest (swift-certificates keeps only the magnitude, which loses the sign).
     static func rawSerial(_ certificate: Certificate) -> ArraySlice<UInt8>? {
-        guard let tbs = try? DER.parse(certificate.tbsCertificateBytes), let fields = try? tbs.children("tbs") else {
-            return nil
+        var reader = TLVReader(certificate.tbsCertificateBytes)
+        guard let tbs = reader.next(), tbs.tag == 0x30 else { return nil }
+        var fields = TLVReader(tbs.content)
+        guard var field = fields.next() else { return nil }
+        if field.tag == 0xA0 {
+            guard let next = fields.next() else { return nil }
+            field = next
         }
-        let serialNode = fields.first?.isContextTag(0) == true ? fields.dropFirst().first : fields.first
-        return try? serialNode?.primitiveBytes("serial")
+        return field.tag == 0x02 ? field.content : nil
+    }
+}
+
+/// A bounds-checked DER TLV walker for the few hot paths that need one field (definite lengths).
+struct TLVReader {
+    private var bytes: ArraySlice<UInt8>
+
+    init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+
+    mutating func next() -> (tag: UInt8, content: ArraySlice<UInt8>)? {
+        guard bytes.count >= 2 else { return nil }
+        var index = bytes.startIndex
+        let tag = bytes[index]
+        index += 1
+        var length = Int(bytes[index])
+        index += 1
+        if length & 0x80 != 0 {
+            let count = length & 0x7F
+            guard count >= 1, count <= 4, bytes.endIndex - index >= count else { return nil }
+            length = 0
+            for _ in 0..<count {
+                length = length << 8 | Int(bytes[index])
+                index += 1
+            }
+        }
+        guard bytes.endIndex - index >= length else { return nil }
+        let content = bytes[index..<index + length]
+        bytes = bytes[(index + length)...]
+        return (tag, content)
     }
 }
 
