@@ -1,1 +1,0 @@
-// Placeholder: the ClientCertificates module grows here.

@@ -1,0 +1,50 @@
+import Foundation
+import X509
+
+/// Where revocation information comes from: configured CRLs and, optionally, CRLs fetched from
+/// the certificates' distribution points.
+public struct RevocationSources: Sendable {
+    public var store: CRLStore
+    public var cache: CRLCache?
+
+    public init(store: CRLStore = .empty, cache: CRLCache? = nil) {
+        self.store = store
+        self.cache = cache
+    }
+
+    /// Changes whenever the CRLs in use change (configured snapshot or a newly fetched CRL).
+    public var version: UInt64 { store.version &* 1_000_003 &+ (cache?.generation ?? 0) }
+
+    /// The candidate CRLs for a certificate: configured CRLs from its issuer or from a cRLIssuer
+    /// named in its distribution points, then CRLs fetched from its HTTP distribution points.
+    func candidates(for certificate: Certificate, distributionPoints: [DistributionPoint], now: Date) async
+        -> (crls: [CertificateRevocationList], problems: [String])
+    {
+        var crls: [CertificateRevocationList] = []
+        if let issuer = NormalizedName(certificate.issuer) { crls += store.crls(issuedBy: issuer) }
+        for point in distributionPoints {
+            for case .directoryName(let name) in point.crlIssuer ?? [] {
+                crls += store.crls(issuedBy: NormalizedName(name)).filter { candidate in !crls.contains { $0 === candidate } }
+            }
+        }
+        var problems: [String] = []
+        if let cache {
+            for point in distributionPoints where !point.urls.isEmpty {
+                var lastError: CRLFetchError?
+                var fetched = false
+                for url in point.urls {
+                    switch await cache.crl(for: url, now: now) {
+                    case .success(let crl):
+                        if !crls.contains(where: { $0.digest == crl.digest }) { crls.append(crl) }
+                        fetched = true
+                    case .failure(let error):
+                        lastError = error
+                    }
+                    if fetched { break }
+                }
+                if !fetched, let lastError { problems.append(lastError.description) }
+            }
+        }
+        return (crls, problems)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// Chain verification on swift-certificates' `Verifier` with Drawbridge's policies: signature chain
+/// to a trust anchor (intermediates from the presented chain and the CA store), validity, basic
+/// constraints and path length, key usage, EKU, name constraints, critical extensions, depth and,
+/// when enabled, CRL revocation.
+public enum ChainVerifier {
+    /// Extensions Drawbridge processes; any other critical extension fails the chain.
+    static let handledCriticalExtensions: Set<ASN1ObjectIdentifier> = [
+        .X509ExtensionID.basicConstraints, .X509ExtensionID.keyUsage, .X509ExtensionID.extendedKeyUsage,
+        .X509ExtensionID.nameConstraints, .X509ExtensionID.subjectAlternativeName,
+    ]
+
+    /// Verifies `leaf` with the extra certificates the client presented (any order; unrelated ones
+    /// are ignored).
+    public static func verify(
+        leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
+    ) async -> VerificationResult {
+        let time = context.options.validationTime ?? context.clock()
+        var cacheKey: VerificationCache.Key?
+        if let cache = context.cache {
+            let key = cache.key(leaf: leaf, chain: presented, context: context, time: time)
+            if let hit = cache.lookup(key) { return hit }
+            cacheKey = key
+        }
+        let result = await verifyUncached(
+            leaf: leaf.certificate, presented: presented.map(\.certificate), context: context, time: time,
+            signerDepth: 0, originals: [leaf] + presented)
+        if let cache = context.cache, let cacheKey { cache.store(result, for: cacheKey) }
+        return result
+    }
+
+    /// The cached answer for this chain and context, without doing any work (for synchronous
+    /// callers such as the expression evaluator after the gateway verified the request's certificate).
+    public static func cachedResult(
+        leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
+    ) -> VerificationResult? {
+        guard let cache = context.cache else { return nil }
+        let time = context.options.validationTime ?? context.clock()
+        return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time))
+    }
+
+    static func verifyUncached(
+        leaf: Certificate, presented: [Certificate], context: VerificationContext, time: Date, signerDepth: Int,
+        originals: [X509Certificate2] = [], provisionalSigners: [Certificate] = []
+    ) async -> VerificationResult {
+        if let unhandled = leaf.extensions.first(where: { $0.critical && !handledCriticalExtensions.contains($0.oid) }) {
+            return .invalid(VerificationFailure(
+                .unhandledCriticalExtension, "The client certificate has an unsupported critical extension \(unhandled.oid)."))
+        }
+        let trust = context.trustStore
+        let options = context.options
+        let intermediates = NameMatchingCertificateStore(presented + trust.intermediates.map(\.certificate))
+        let roots = trust.rootStore
+        let pool = presented + trust.intermediates.map(\.certificate) + trust.roots.map(\.certificate)
+        let checker = RevocationChecker(
+            sources: context.revocation, time: time,
+            validateSigner: { signer in
+                guard signerDepth < 2 else { return false }
+                var signerContext = context
+                signerContext.options.requiredUsage = .any
+                signerContext.cache = nil
+                // The signer's own status may come from the CRL it signed (PKITS 4.14.30): while its
+                // path is validated, its signature is provisionally accepted.
+                let result = await verifyUncached(
+                    leaf: signer, presented: pool, context: signerContext, time: time, signerDepth: signerDepth + 1,
+                    provisionalSigners: provisionalSigners + [signer])
+                return result.isValid
+            },
+            signerPool: pool, provisionalSigners: provisionalSigners)
+
+        var verifier = Verifier(rootCertificates: CertificateStore(custom: roots)) {
+            CriticalExtensionPolicy(handled: Array(handledCriticalExtensions))
+            ChainDepthPolicy(maxIntermediates: options.maxDepth)
+            RFC5280ProfilePolicy()
+            ValidityPeriodPolicy(time: time, checkNotBefore: options.checkNotBefore, checkNotAfter: options.checkNotAfter)
+            CertificateAuthorityPolicy()
+            ExtendedKeyUsagePolicy(requirement: options.requiredUsage)
+            SubtreeNameConstraintsPolicy()
+            if options.checkRevocation {
+                RevocationPolicy(
+                    checker: checker, scope: options.revocationScope, failureMode: options.revocationFailureMode)
+            }
+        }
+        let outcome = await verifier.validate(leaf: leaf, intermediates: CertificateStore(custom: intermediates))
+        switch outcome {
+        case .validCertificate(let chain):
+            var known: [Certificate: X509Certificate2] = [:]
+            for wrapper in originals + trust.roots + trust.intermediates { known[wrapper.certificate] = wrapper }
+            let wrapped = chain.compactMap { certificate in
+                known[certificate] ?? (try? DER.Serializer.serialized(element: certificate)).flatMap { try? X509Certificate2(derEncoded: $0) }
+            }
+            return .valid(wrapped)
+        case .couldNotValidate(let failures):
+            guard let first = failures.first else {
+                return .invalid(VerificationFailure(
+                    .noPathToTrustedRoot,
+                    "A certificate chain could not be built to a trusted root authority for '\(label(leaf))' (issuer '\(issuerLabel(leaf))')."))
+            }
+            // The first failure is the most preferred candidate chain; report it.
+            return .invalid(VerificationFailure(decoding: first.policyFailureReason.description))
+        }
+    }
+
+    static func issuerLabel(_ certificate: Certificate) -> String {
+        (try? X500DistinguishedName(certificate.issuer).name) ?? String(describing: certificate.issuer)
+    }
+}
+
+/// Declares the extensions Drawbridge processes so swift-certificates' Verifier refuses issuers with
+/// any other critical extension (the leaf is checked before chain building for a precise message).
+struct CriticalExtensionPolicy: VerifierPolicy {
+    let verifyingCriticalExtensions: [ASN1ObjectIdentifier]
+
+    init(handled: [ASN1ObjectIdentifier]) { verifyingCriticalExtensions = handled }
+
+    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult { .meetsPolicy }
+}

@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+import Synchronization
+
+/// Remembers verification results so repeat clients pay nothing. The key is (chain digest,
+/// trust-store version, CRL version, options, time bucket): any change of trust or revocation data
+/// gives new keys, and the bucket bounds how long a result is reused. Bounded (oldest entries go
+/// first) and thread-safe.
+public final class VerificationCache: Sendable {
+    struct Key: Hashable, Sendable {
+        let chainDigest: SHA256Digest
+        let trustVersion: UInt64
+        let crlVersion: UInt64
+        let options: VerificationOptions
+        let bucket: Int64
+    }
+
+    private struct State {
+        var entries: [Key: VerificationResult] = [:]
+        var order: [Key] = []
+        var head = 0
+        var hits = 0
+        var misses = 0
+    }
+
+    public let capacity: Int
+    /// Results are reused within buckets of this many seconds of validation time.
+    public let bucketSeconds: Int64
+    private let state = Mutex(State())
+
+    public init(capacity: Int = 10_000, bucketSeconds: Int64 = 60) {
+        self.capacity = max(1, capacity)
+        self.bucketSeconds = max(1, bucketSeconds)
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+    public var statistics: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
+
+    func key(
+        leaf: X509Certificate2, chain: [X509Certificate2], context: VerificationContext, time: Date
+    ) -> Key {
+        var hasher = SHA256()
+        hasher.update(data: leaf.sha256Digest)
+        for certificate in chain { hasher.update(data: certificate.sha256Digest) }
+        return Key(
+            chainDigest: hasher.finalize(), trustVersion: context.trustStore.version,
+            crlVersion: context.options.checkRevocation ? context.revocation.version : 0,
+            options: context.options, bucket: Int64(time.timeIntervalSince1970.rounded(.down)) / bucketSeconds)
+    }
+
+    func lookup(_ key: Key) -> VerificationResult? {
+        state.withLock { state in
+            let result = state.entries[key]
+            if result == nil { state.misses += 1 } else { state.hits += 1 }
+            return result
+        }
+    }
+
+    func store(_ result: VerificationResult, for key: Key) {
+        let capacity = self.capacity
+        state.withLock { state in
+            guard state.entries.updateValue(result, forKey: key) == nil else { return }
+            state.order.append(key)
+            if state.entries.count > capacity {
+                state.entries[state.order[state.head]] = nil
+                state.head += 1
+                if state.head > capacity {  // compact the FIFO now and then
+                    state.order.removeFirst(state.head)
+                    state.head = 0
+                }
+            }
+        }
+    }
+
+    public func removeAll() {
+        state.withLock { $0 = State() }
+    }
+}

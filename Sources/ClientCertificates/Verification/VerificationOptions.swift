@@ -1,0 +1,82 @@
+import Foundation
+
+/// The extended key usage the leaf must allow.
+public enum KeyUsageRequirement: Sendable, Hashable, CustomStringConvertible {
+    case clientAuth
+    case serverAuth
+    /// No EKU requirement.
+    case any
+    case oid(String)
+
+    /// Parses `clientAuth|serverAuth|any|<dotted OID>`.
+    public init?(parsing text: String) {
+        switch text.lowercased() {
+        case "clientauth", "client": self = .clientAuth
+        case "serverauth", "server": self = .serverAuth
+        case "any", "none": self = .any
+        default:
+            guard text.split(separator: ".").count >= 2, text.allSatisfy({ $0.isNumber || $0 == "." }) else { return nil }
+            self = .oid(text)
+        }
+    }
+
+    var requiredOID: String? {
+        switch self {
+        case .clientAuth: return "1.3.6.1.5.5.7.3.2"
+        case .serverAuth: return "1.3.6.1.5.5.7.3.1"
+        case .any: return nil
+        case .oid(let oid): return oid
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .clientAuth: return "clientAuth"
+        case .serverAuth: return "serverAuth"
+        case .any: return "any"
+        case .oid(let oid): return oid
+        }
+    }
+}
+
+/// What to do when no fresh CRL can be had.
+public enum RevocationFailureMode: String, Sendable, Hashable {
+    case failClosed = "fail-closed"
+    case failOpen = "fail-open"
+}
+
+/// Which certificates are checked for revocation.
+public enum RevocationScope: String, Sendable, Hashable {
+    case leaf
+    /// Every certificate but the trust anchor (.NET's default, X509RevocationFlag.ExcludeRoot).
+    case chain
+}
+
+/// The knobs of one verification.
+public struct VerificationOptions: Sendable, Hashable {
+    public var requiredUsage: KeyUsageRequirement
+    /// Maximum number of intermediates between leaf and trust anchor (self-issued ones not counted).
+    public var maxDepth: Int
+    /// The time to validate at; nil = now.
+    public var validationTime: Date?
+    public var checkNotBefore: Bool
+    public var checkNotAfter: Bool
+    public var checkRevocation: Bool
+    public var revocationFailureMode: RevocationFailureMode
+    public var revocationScope: RevocationScope
+
+    public init(
+        requiredUsage: KeyUsageRequirement = .clientAuth, maxDepth: Int = 5, validationTime: Date? = nil,
+        checkNotBefore: Bool = true, checkNotAfter: Bool = true, checkRevocation: Bool = true,
+        revocationFailureMode: RevocationFailureMode = .failClosed, revocationScope: RevocationScope = .chain
+    ) {
+        self.requiredUsage = requiredUsage
+        self.maxDepth = maxDepth
+        self.validationTime = validationTime
+        self.checkNotBefore = checkNotBefore
+        self.checkNotAfter = checkNotAfter
+        self.checkRevocation = checkRevocation
+        self.revocationFailureMode = revocationFailureMode
+        self.revocationScope = revocationScope
+    }
+}

@@ -1,0 +1,120 @@
+import ClientCertificates
+import Foundation
+import Synchronization
+import Testing
+import X509
+
+/// A fake distribution point: serves fixed bytes, or fails, and counts requests.
+final class FakeCRLFetcher: CRLFetcher {
+    let body: [UInt8]?
+    private let counter = Mutex(0)
+    init(body: [UInt8]?) { self.body = body }
+    var requests: Int { counter.withLock { $0 } }
+
+    func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
+        counter.withLock { $0 += 1 }
+        guard let body else { throw FetchFailure.connectionRefused }
+        return body
+    }
+    enum FetchFailure: Error { case connectionRefused }
+}
+
+/// Never answers (ignores cancellation): the cache's own timeout must end the wait.
+struct HangingFetcher: CRLFetcher {
+    func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
+        while true { try? await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+@Suite struct RevocationTests {
+    let url = "http://crl.test/root.crl"
+
+    func context(root: TestPKI.Issued, sources: RevocationSources, mode: RevocationFailureMode = .failClosed) throws -> VerificationContext {
+        VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [try root.wrapped]), revocation: sources,
+            options: VerificationOptions(validationTime: TestPKI.now, revocationFailureMode: mode))
+    }
+
+    @Test func revokedLeafRefusedByVerifyAcceptedByVerifyNoRevocation() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, serial: 4242, crlURL: url)
+        let crl = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: [4242]))
+        let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [crl])))
+        let verified = await try leaf.wrapped.verify(with: context)
+        #expect(verified.reason == .revoked)
+        #expect(verified.failure?.kind == .revoked)
+        let noRevocation = await try leaf.wrapped.verifyNoRevocation(with: context)
+        #expect(noRevocation.isValid, "\(noRevocation.message)")
+    }
+
+    @Test func fetchedCRLIsUsedAndCached() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, serial: 7, crlURL: url)
+        let fetcher = FakeCRLFetcher(body: try TestPKI.crl(issuer: root, revoked: [7]))
+        let cache = CRLCache(fetcher: fetcher)
+        let context = try context(root: root, sources: RevocationSources(cache: cache))
+        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(fetcher.requests == 1)
+        let good = try TestPKI.leaf(issuer: root, serial: 8, crlURL: url)
+        #expect(await try good.wrapped.verify(with: context).isValid)
+    }
+
+    @Test func fetcherDownFailClosedRefusesFailOpenAccepts() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
+        let sources = RevocationSources(cache: CRLCache(fetcher: FakeCRLFetcher(body: nil)))
+        let closed = await try leaf.wrapped.verify(with: try context(root: root, sources: sources))
+        #expect(closed.failure?.kind == .revocationStatusUnknown)
+        #expect(closed.reason == .revoked)
+        let open = await try leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
+        #expect(open.isValid, "\(open.message)")
+    }
+
+    @Test func hangingFetcherTimesOut() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
+        let cache = CRLCache(fetcher: HangingFetcher(), configuration: .init(timeout: .milliseconds(100)))
+        let start = ContinuousClock.now
+        let result = await try leaf.wrapped.verify(with: try context(root: root, sources: RevocationSources(cache: cache)))
+        #expect(result.failure?.kind == .revocationStatusUnknown)
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func badCRLSignatureIsRejected() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, serial: 99)
+        let forged = try CertificateRevocationList(
+            derEncoded: try TestPKI.crl(issuer: root, revoked: [], signer: TestPKI.root("Mallory").key))
+        #expect(!forged.isSignatureValid(publicKey: root.certificate.publicKey))
+        let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [forged])))
+        let result = await try leaf.wrapped.verify(with: context)
+        #expect(result.failure?.kind == .revocationStatusUnknown)
+        #expect(result.message.contains("signature"))
+    }
+
+    @Test func staleCRLIsNotUsed() async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root)
+        let stale = try CertificateRevocationList(derEncoded: try TestPKI.crl(
+            issuer: root, revoked: [], thisUpdate: TestPKI.now - 30 * TestPKI.day, nextUpdate: TestPKI.now - TestPKI.day))
+        let result = await try leaf.wrapped.verify(
+            with: try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [stale]))))
+        #expect(result.failure?.kind == .revocationStatusUnknown)
+    }
+
+    @Test(arguments: [[UInt8](), [0x30, 0x03, 0x02, 0x01], Array("garbage".utf8)])
+    func malformedCRLsAreErrors(_ bytes: [UInt8]) {
+        #expect(throws: CRLError.self) { try CertificateRevocationList(bytes: bytes) }
+    }
+
+    @Test func crlLookupUsesIndexedSerials() throws {
+        let root = try TestPKI.root()
+        let serials: [Certificate.SerialNumber] = (1...500).map { Certificate.SerialNumber(UInt64($0) * 7919) }
+        let crl = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: serials))
+        #expect(crl.revokedCount == 500)
+        #expect(crl.entry(forSerial: serials[250].bytes) != nil)
+        #expect(crl.entry(forSerial: Certificate.SerialNumber(UInt64(3)).bytes) == nil)
+        #expect(crl.isSignatureValid(publicKey: root.certificate.publicKey))
+    }
+}
