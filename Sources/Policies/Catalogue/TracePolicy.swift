@@ -1,0 +1,54 @@
+/// `<trace source="…" severity="verbose|information|error"><message>…</message><metadata name value/></trace>`
+public struct TracePolicy: Sendable, PolicyDefinition {
+    public enum Severity: String, Sendable, Hashable, Comparable {
+        case verbose
+        case information
+        case error
+
+        public static func < (lhs: Severity, rhs: Severity) -> Bool {
+            let order: [Severity] = [.verbose, .information, .error]
+            return order.firstIndex(of: lhs)! < order.firstIndex(of: rhs)!
+        }
+    }
+
+    public struct Metadata: Sendable {
+        public let name: String
+        public let value: String
+    }
+
+    public let source: String
+    public let severity: Severity
+    public let message: PolicyParameter<String>
+    public let metadata: [Metadata]
+
+    static let schema = PolicySchema(
+        "trace", sections: [.inbound, .backend, .outbound],
+        attributes: [
+            PolicyAttributeSpec("source", .nonEmptyText, required: true, expressions: false),
+            PolicyAttributeSpec("severity", .choice(["verbose", "information", "error"]), default: "verbose", expressions: false),
+        ],
+        children: .elements(["message", "metadata"]))
+    static let messageSchema = PolicySchema("message", allowsText: true)
+    static let metadataSchema = PolicySchema(
+        "metadata",
+        attributes: [
+            PolicyAttributeSpec("name", .nonEmptyText, required: true, expressions: false),
+            PolicyAttributeSpec("value", required: true, expressions: false),
+        ])
+
+    static func parse(_ reader: PolicyElementReader) -> Policy? {
+        reader.atMostOne("message")
+        let message = reader.children(named: "message", messageSchema).first.map { $0.text ?? .constant("") }
+        let metadata = reader.children(named: "metadata", metadataSchema).compactMap { item -> Metadata? in
+            guard let name = item.literal("name"), let value = item.literal("value") else { return nil }
+            return Metadata(name: name, value: value)
+        }
+        guard let message else {
+            reader.error("'<trace>' requires a '<message>'")
+            return nil
+        }
+        guard let source = reader.literal("source"), let severity = reader.literal("severity").flatMap(Severity.init(rawValue:))
+        else { return nil }
+        return .trace(TracePolicy(source: source, severity: severity, message: message, metadata: metadata))
+    }
+}

@@ -1,0 +1,27 @@
+/// The four sections of a `<policies>` document, in execution order.
+public enum PolicySection: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case inbound
+    case backend
+    case outbound
+    case onError = "on-error"
+
+    public var description: String { rawValue }
+
+    public static let all: Set<PolicySection> = Set(allCases)
+}
+
+/// Where a policy document is attached, broad to narrow. `<base/>` at one scope splices in the
+/// same section of the next broader scope that has a document.
+public enum PolicyScope: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    case global
+    case workspace
+    case product
+    case api
+    case operation
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: PolicyScope, rhs: PolicyScope) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}

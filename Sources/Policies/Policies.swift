@@ -1,1 +1,0 @@
-// Placeholder: the Policies module grows here.
