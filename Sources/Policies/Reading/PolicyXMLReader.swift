@@ -270,7 +270,7 @@ struct PolicyXMLReader {
                 guard endName == name else {
                     throw failure(
                         at: endStart,
-                        "expected '</\(name)>' but found '</\(endName ?? "")'" + (endName == nil ? " without a name" : ">"))
+                        "expected '</\(name)>' but found " + (endName.map { "'</\($0)>'" } ?? "'</' without a name"))
                 }
                 skipWhitespace()
                 guard byte(at: index) == ASCII.greaterThan else {
