@@ -17,42 +17,41 @@ public enum PolicyCheck {
 
     /// Checks texts already in memory. Returns warnings and errors, in input order.
     public static func check(_ inputs: [Input], loader: PolicyLoader, scope: PolicyScope = .api) -> [PolicyDiagnostic] {
-        var diagnostics: [PolicyDiagnostic] = []
-        var documents: [PolicyDocument] = []
-        var fragments: [PolicyFragment] = []
-        var order: [(index: Int, isFragment: Bool)] = []
-        for input in inputs {
+        // Per input, in input order, so the report reads file by file.
+        var found = Array(repeating: [PolicyDiagnostic](), count: inputs.count)
+        var documents: [(input: Int, document: PolicyDocument)] = []
+        var fragments: [(input: Int, fragment: PolicyFragment)] = []
+        for (index, input) in inputs.enumerated() {
             let root: PolicyXMLElement
             do {
                 root = try loader.readXML(input.text, file: input.file)
             } catch {
-                diagnostics += error.diagnostics
+                found[index] += error.diagnostics
                 continue
             }
             var structural: [PolicyDiagnostic] = []
             if root.name == "fragment" {
                 let id = ((input.file as NSString).lastPathComponent as NSString).deletingPathExtension
-                fragments.append(PolicyFragment.structure(id: id, file: input.file, root: root, diagnostics: &structural))
-                order.append((fragments.count - 1, true))
+                fragments.append((index, PolicyFragment.structure(id: id, file: input.file, root: root, diagnostics: &structural)))
             } else {
-                documents.append(PolicyDocument.structure(file: input.file, root: root, diagnostics: &structural))
-                order.append((documents.count - 1, false))
+                documents.append((index, PolicyDocument.structure(file: input.file, root: root, diagnostics: &structural)))
             }
-            diagnostics += structural.map(loader.redacted)
+            found[index] += structural.map(loader.redacted)
         }
-        let fragmentSet = PolicyFragments(fragments)
-        for (index, isFragment) in order {
-            if isFragment {
-                diagnostics += loader.check(fragments[index], fragments: fragmentSet)
-                continue
-            }
+        let fragmentSet = PolicyFragments(fragments.map(\.fragment))
+        for (index, fragment) in fragments {
+            found[index] += loader.check(fragment, fragments: fragmentSet)
+        }
+        for (index, document) in documents {
             do {
-                diagnostics += try loader.load(documents[index], scope: scope, fragments: fragmentSet).warnings
+                found[index] += try loader.load(document, scope: scope, fragments: fragmentSet).warnings
             } catch {
-                diagnostics += error.diagnostics
+                found[index] += error.diagnostics
             }
         }
-        return diagnostics
+        // A problem inside a fragment shows up again wherever it is included: report it once.
+        var seen = Set<PolicyDiagnostic>()
+        return found.joined().filter { seen.insert($0).inserted }
     }
 
     /// Reads the files from disk (an unreadable file is an error at its line 1, column 1) and checks them.
