@@ -156,18 +156,33 @@ struct TracePolicyTests {
         #expect(trace.metadata.map(\.value) == ["v"])
     }
 
+    @Test("the older form: the message as text")
+    func legacyText() {
+        guard case .trace(let trace) = loadOne("<trace source=\"OnError\">\n  On Error\n</trace>", section: .onError) else {
+            Issue.record("expected trace")
+            return
+        }
+        #expect(trace.message.constant == "On Error")
+        #expect(loadErrors(#"<trace source="s">a<message>b</message></trace>"#) == [
+            "test.xml:1:20: '<trace>' takes its message either as text or as '<message>', not both"
+        ])
+    }
+
     @Test("errors", arguments: [
-        (#"<trace source="s" />"#, "test.xml:1:20: '<trace>' requires a '<message>'"),
+        (#"<trace source="s" />"#, "test.xml:1:20: '<trace>' requires a '<message>' (or the message as its text)"),
         (#"<trace source="s" severity="debug"><message>m</message></trace>"#, "test.xml:1:48: invalid value 'debug' for attribute 'severity' of '<trace>': expected one of 'verbose', 'information', 'error'"),
     ])
     func errors(statement: String, expected: String) {
         #expect(loadErrors(statement) == [expected])
     }
 
-    @Test("not allowed in on-error")
-    func sectionRule() {
-        #expect(loadErrors(#"<trace source="s"><message>m</message></trace>"#, section: .onError) == [
-            "test.xml:1:21: the policy '<trace>' is not allowed in '<on-error>'; it is allowed in '<inbound>', '<backend>', '<outbound>'"
-        ])
+    @Test("allowed in every section, on-error included (REFERENCE.md §1.4 on-error list)", arguments: PolicySection.allCases)
+    func sections(section: PolicySection) {
+        guard case .trace(let trace) = loadOne(#"<trace source="s" severity="error"><message>m</message></trace>"#, section: section) else {
+            Issue.record("expected trace")
+            return
+        }
+        #expect(trace.severity == .error)
+        #expect(trace.message.constant == "m")
     }
 }

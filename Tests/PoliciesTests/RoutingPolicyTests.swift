@@ -169,3 +169,15 @@ struct UnknownPolicyTests {
         ])
     }
 }
+
+@Suite("send-request: unsupported children")
+struct SendRequestUnsupportedChildTests {
+    @Test("authentication-managed-identity inside send-request is not supported; skipping makes it a warning")
+    func managedIdentity() throws {
+        let statement = #"<send-request response-variable-name="r"><set-url>https://a</set-url><authentication-managed-identity resource="https://storage.azure.com" /></send-request>"#
+        #expect(loadErrors(statement) == ["test.xml:1:89: the policy '<authentication-managed-identity>' is not supported by Drawbridge"])
+        let scoped = try PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: true)).load(policies(statement), file: "t.xml", scope: .api)
+        #expect(scoped.statements(in: .inbound).map(\.name) == ["send-request"])
+        #expect(scoped.warnings.count == 1)
+    }
+}

@@ -252,3 +252,19 @@ struct MockResponsePolicyTests {
         #expect(loadErrors(statement) == [expected])
     }
 }
+
+@Suite("set-body markup")
+struct SetBodyMarkupTests {
+    @Test("XML inside a set-body (a liquid template producing XML) is body text, not policies")
+    func markupIsText() throws {
+        let text = policies("""
+            <set-body template="liquid">{%- assign v = context.Variables["x"] -%}<message a="{{ v['a'] }}"><data>1 &amp; 2</data><empty /></message></set-body>
+            """)
+        let statements = try load(text, options: PolicyLoadOptions(allowUnknownNamedValues: true)).get()
+        guard case .setBody(let body) = statements.first?.policy else {
+            Issue.record("expected set-body")
+            return
+        }
+        #expect(body.body?.constant == #"{%- assign v = context.Variables["x"] -%}<message a="{{ v['a'] }}"><data>1 &amp; 2</data><empty /></message>"#)
+    }
+}

@@ -66,7 +66,7 @@ struct PolicyElementReader {
                     at: child.position,
                     "unexpected element '<\(child.name)>' inside \(tag) (expected \(names.map { "'<\($0)>'" }.joined(separator: ", ")))")
             }
-        case .policies:
+        case .policies, .markup:
             break
         }
         var textExpression: PolicyExpression? = nil
@@ -149,6 +149,9 @@ struct PolicyElementReader {
 
     /// The element's text as a string parameter (nil when there is none).
     var text: PolicyParameter<String>? {
+        if case .markup = schema.children, !element.childElements.isEmpty {
+            return .constant(PolicyXMLPrinter.inline(element.children))
+        }
         if let textExpression { return .expression(textExpression) }
         switch element.textValue {
         case .literal(let literal): return .constant(literal)

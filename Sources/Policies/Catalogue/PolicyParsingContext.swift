@@ -39,6 +39,19 @@ final class PolicyParsingContext {
         return nil
     }
 
+    /// Reports a policy Drawbridge does not implement: an error, or a warning when the operator
+    /// chose to skip unsupported policies (the element is then left out).
+    func unsupported(_ element: PolicyXMLElement) {
+        let what = PolicyCatalogue.knownUnsupported.contains(element.name)
+            ? "the policy '<\(element.name)>' is not supported by Drawbridge"
+            : "unknown policy element '<\(element.name)>'"
+        if skipUnsupportedPolicies {
+            warning(at: element.position, "\(what); skipped (skipUnsupportedPolicies)")
+        } else {
+            error(at: element.position, what)
+        }
+    }
+
     /// Validates and types a list of sibling statements.
     /// - Parameters:
     ///   - allowsBase: true only directly inside a section of a `<policies>` document.
@@ -71,14 +84,7 @@ final class PolicyParsingContext {
             return reader.isValid ? made(.base) : nil
         }
         guard let definition = PolicyCatalogue.byName[element.name] else {
-            let what = PolicyCatalogue.knownUnsupported.contains(element.name)
-                ? "the policy '<\(element.name)>' is not supported by Drawbridge"
-                : "unknown policy element '<\(element.name)>'"
-            if skipUnsupportedPolicies {
-                warning(at: element.position, "\(what); skipped (skipUnsupportedPolicies)")
-            } else {
-                error(at: element.position, what)
-            }
+            unsupported(element)
             return nil
         }
         let schema = definition.schema

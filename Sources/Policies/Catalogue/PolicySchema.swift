@@ -129,6 +129,8 @@ public enum PolicyChildren: Sendable {
     case elements([String])
     /// Nested policy statements (the body of `<when>`, `<retry>`, …).
     case policies
+    /// Markup that is part of the element's text (XML in a `<set-body>` template).
+    case markup
 }
 
 /// The declaration of a policy element (or a configuration element inside one).

@@ -31,7 +31,12 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             PolicyAttributeSpec("timeout", .integer(1...240_000), default: "60"),
             PolicyAttributeSpec("ignore-error", .boolean, default: "false"),
         ],
-        children: .elements(["set-url", "set-method", "set-header", "set-body", "authentication-certificate"]))
+        children: .elements([
+            "set-url", "set-method", "set-header", "set-body", "authentication-certificate", "authentication-managed-identity",
+            "proxy",
+        ]))
+    /// APIM children of send-request that Drawbridge does not implement.
+    static let unsupportedChildren: Set<String> = ["authentication-managed-identity", "proxy"]
     static let urlSchema = PolicySchema("set-url", allowsText: true)
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
@@ -64,6 +69,8 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             case "set-body": body = SetBodyPolicy.make(reader.child(child, SetBodyPolicy.schema))
             case "authentication-certificate":
                 certificate = AuthenticationCertificatePolicy.make(reader.child(child, AuthenticationCertificatePolicy.schema))
+            case let name where unsupportedChildren.contains(name):
+                reader.context.unsupported(child)
             default: break
             }
         }

@@ -24,7 +24,7 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
             PolicyAttributeSpec("xsi-nil", .choice(["blank", "null"]), default: "blank", expressions: false),
             PolicyAttributeSpec("parse-date", .boolean, default: "true", expressions: false),
         ],
-        allowsText: true)
+        children: .markup, allowsText: true)
 
     static func make(_ reader: PolicyElementReader) -> SetBodyPolicy? {
         guard let template = reader.literal("template").flatMap(Template.init(rawValue:)),

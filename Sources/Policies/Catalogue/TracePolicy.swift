@@ -1,4 +1,7 @@
-/// `<trace source="…" severity="verbose|information|error"><message>…</message><metadata name value/></trace>`
+import Foundation
+
+/// `<trace source="…" severity="verbose|information|error"><message>…</message><metadata name value/></trace>`,
+/// or the older form with the message as the element's text: `<trace source="…">text</trace>`.
 public struct TracePolicy: Sendable, PolicyDefinition {
     public enum Severity: String, Sendable, Hashable, Comparable {
         case verbose
@@ -22,12 +25,12 @@ public struct TracePolicy: Sendable, PolicyDefinition {
     public let metadata: [Metadata]
 
     static let schema = PolicySchema(
-        "trace", sections: [.inbound, .backend, .outbound],
+        "trace", sections: PolicySection.all,
         attributes: [
             PolicyAttributeSpec("source", .nonEmptyText, required: true, expressions: false),
             PolicyAttributeSpec("severity", .choice(["verbose", "information", "error"]), default: "verbose", expressions: false),
         ],
-        children: .elements(["message", "metadata"]))
+        children: .elements(["message", "metadata"]), allowsText: true)
     static let messageSchema = PolicySchema("message", allowsText: true)
     static let metadataSchema = PolicySchema(
         "metadata",
@@ -38,13 +41,21 @@ public struct TracePolicy: Sendable, PolicyDefinition {
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
         reader.atMostOne("message")
-        let message = reader.children(named: "message", messageSchema).first.map { $0.text ?? .constant("") }
+        let messageElement = reader.children(named: "message", messageSchema).first.map { $0.text ?? .constant("") }
+        let text = reader.text.map { parameter -> PolicyParameter<String> in
+            parameter.constant.map { .constant($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? parameter
+        }
+        if messageElement != nil, text != nil {
+            reader.error("'<trace>' takes its message either as text or as '<message>', not both")
+            return nil
+        }
+        let message = messageElement ?? text
         let metadata = reader.children(named: "metadata", metadataSchema).compactMap { item -> Metadata? in
             guard let name = item.literal("name"), let value = item.literal("value") else { return nil }
             return Metadata(name: name, value: value)
         }
         guard let message else {
-            reader.error("'<trace>' requires a '<message>'")
+            reader.error("'<trace>' requires a '<message>' (or the message as its text)")
             return nil
         }
         guard let source = reader.literal("source"), let severity = reader.literal("severity").flatMap(Severity.init(rawValue:))

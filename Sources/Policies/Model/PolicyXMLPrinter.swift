@@ -60,6 +60,15 @@ struct PolicyXMLPrinter {
         line(indent + "</\(element.name)>")
     }
 
+    /// Nodes as compact XML on one line (the markup inside a `<set-body>`).
+    static func inline(_ nodes: [PolicyXMLNode]) -> String {
+        nodes.map { node in
+            guard case .element(let element) = node else { return text(node) }
+            let head = "<\(element.name)" + element.attributes.map { " \($0.name)=\"\(attributeValue($0.value))\"" }.joined()
+            return element.children.isEmpty ? head + " />" : head + ">" + inline(element.children) + "</\(element.name)>"
+        }.joined()
+    }
+
     private static func text(_ node: PolicyXMLNode) -> String {
         guard case .text(let text) = node else { return "" }
         switch text.value {
