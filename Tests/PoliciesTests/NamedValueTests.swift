@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Policies
@@ -93,5 +94,17 @@ struct NamedValueTests {
         let xml = EffectivePolicy.merge([scoped]).xml(redacting: namedValues)
         #expect(!xml.contains("very-secret-token"))
         #expect(xml.contains("Bearer {{token}}"))
+    }
+}
+
+@Suite("Named values: expansion is bounded")
+struct NamedValueExpansionTests {
+    @Test("a small file that named values would blow up is refused, quickly")
+    func expansionBounded() {
+        let big = NamedValue(name: "big", value: String(repeating: "x", count: 100_000))
+        let text = "<a v=\"" + String(repeating: "{{big}}", count: 10_000) + "\" />"
+        let start = Date()
+        #expect(readErrors(text, namedValues: [big]) == ["test.xml:1:1: policy document is over the limit of 1048576 bytes once named values are substituted"])
+        #expect(Date().timeIntervalSince(start) < 5)
     }
 }

@@ -268,3 +268,24 @@ struct SetBodyMarkupTests {
         #expect(body.body?.constant == #"{%- assign v = context.Variables["x"] -%}<message a="{{ v['a'] }}"><data>1 &amp; 2</data><empty /></message>"#)
     }
 }
+
+@Suite("header values are safe")
+struct HeaderValueSafetyTests {
+    @Test("literal values are trimmed; line breaks inside are refused; names must be tokens")
+    func values() {
+        guard case .setHeader(let header) = loadOne("<set-header name=\"Content-Type\">\n  <value>\n    application/json\n  </value>\n</set-header>") else {
+            Issue.record("expected set-header")
+            return
+        }
+        #expect(header.values.map(\.constant) == ["application/json"])
+        #expect(loadErrors("<set-header name=\"X\"><value>a&#10;Injected: yes</value></set-header>") == [
+            "test.xml:1:48: '<value>' of '<set-header>' contains a line break or control character"
+        ])
+        #expect(loadErrors(#"<set-header name="X A"><value>1</value></set-header>"#) == [
+            "test.xml:1:38: invalid name 'X A' in '<set-header>': expected letters, digits and !#$%&'*+-.^_`|~"
+        ])
+        #expect(loadErrors(#"<check-header name="X:" failed-check-httpcode="401" failed-check-error-message="m" ignore-case="true" />"#) == [
+            "test.xml:1:40: invalid name 'X:' in '<check-header>': expected letters, digits and !#$%&'*+-.^_`|~"
+        ])
+    }
+}

@@ -19,8 +19,9 @@ public struct CheckHeaderPolicy: Sendable, PolicyDefinition {
         children: .elements(["value"]))
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
-        let values = reader.children(named: "value", NamedValuesSetting.valueSchema).map { $0.text ?? .constant("") }
-        guard let name = reader.string("name"), let code = reader.integer("failed-check-httpcode"),
+        let values = NamedValuesSetting.values(reader)
+        guard let values, let name = reader.string("name"), NamedValuesSetting.checkName(reader, name),
+            let code = reader.integer("failed-check-httpcode"),
             let message = reader.string("failed-check-error-message"), let ignoreCase = reader.boolean("ignore-case")
         else { return nil }
         return .checkHeader(

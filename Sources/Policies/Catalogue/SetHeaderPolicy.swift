@@ -8,7 +8,7 @@ public struct SetHeaderPolicy: Sendable, PolicyDefinition {
     static let schema = PolicySchema("set-header", attributes: NamedValuesSetting.attributes(), children: .elements(["value"]))
 
     static func make(_ reader: PolicyElementReader) -> SetHeaderPolicy? {
-        guard let setting = NamedValuesSetting(reader) else { return nil }
+        guard let setting = NamedValuesSetting(reader, checkTokenName: true) else { return nil }
         return SetHeaderPolicy(name: setting.name, existsAction: setting.existsAction, values: setting.values)
     }
 

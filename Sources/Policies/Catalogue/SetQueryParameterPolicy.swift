@@ -9,7 +9,7 @@ public struct SetQueryParameterPolicy: Sendable, PolicyDefinition {
         children: .elements(["value"]))
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
-        guard let setting = NamedValuesSetting(reader) else { return nil }
+        guard let setting = NamedValuesSetting(reader, checkTokenName: false) else { return nil }
         return .setQueryParameter(SetQueryParameterPolicy(name: setting.name, existsAction: setting.existsAction, values: setting.values))
     }
 }

@@ -78,8 +78,22 @@ public struct PolicyLoader: Sendable {
     // MARK: Internals
 
     private func readRoot(_ text: String, file: String, diagnostics: inout [PolicyDiagnostic]) -> PolicyXMLElement? {
+        let limit = options.limits.maximumBytes
+        guard text.utf8.count <= limit else {
+            diagnostics.append(
+                PolicyDiagnostic(at: SourcePosition(file: file, line: 1, column: 1), "policy document is \(text.utf8.count) bytes; the limit is \(limit)"))
+            return nil
+        }
         var unknown: [(offset: Int, name: String)] = []
-        let source = SourceText.substituting(file: file, text: text, namedValues: options.namedValues, unknownNames: &unknown)
+        let source = SourceText.substituting(
+            file: file, text: text, namedValues: options.namedValues, maximumBytes: limit, unknownNames: &unknown)
+        guard source.bytes.count <= limit else {
+            diagnostics.append(
+                PolicyDiagnostic(
+                    at: SourcePosition(file: file, line: 1, column: 1),
+                    "policy document is over the limit of \(limit) bytes once named values are substituted"))
+            return nil
+        }
         if !options.allowUnknownNamedValues {
             for (offset, name) in unknown {
                 diagnostics.append(PolicyDiagnostic(at: source.position(originalOffset: offset), "unknown named value '{{\(name)}}'"))

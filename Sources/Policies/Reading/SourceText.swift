@@ -38,9 +38,12 @@ struct SourceText: Sendable {
 
     /// Substitutes `{{name}}` placeholders once, textually, before parsing (APIM semantics: a named
     /// value may hold an expression but not another placeholder, so substituted text is not rescanned).
-    /// Unknown names are reported and left in place.
+    /// Unknown names are reported and left in place. Stops copying once the result exceeds
+    /// `maximumBytes` (named values could otherwise blow a small file up without bound); the
+    /// reader then refuses the oversized text.
     static func substituting(
-        file: String, text: String, namedValues: NamedValues, unknownNames: inout [(offset: Int, name: String)]
+        file: String, text: String, namedValues: NamedValues, maximumBytes: Int = .max,
+        unknownNames: inout [(offset: Int, name: String)]
     ) -> SourceText {
         let original = Array(text.utf8)
         var output: [UInt8] = []
@@ -48,7 +51,7 @@ struct SourceText: Sendable {
         var substitutions: [Substitution] = []
         var index = 0
         let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
-        while index < original.count {
+        while index < original.count, output.count <= maximumBytes {
             if original[index] == open, index + 1 < original.count, original[index + 1] == open {
                 var nameEnd = index + 2
                 while nameEnd < original.count, NamedValue.isNameByte(original[nameEnd]) { nameEnd += 1 }
