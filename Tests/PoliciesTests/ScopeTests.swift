@@ -42,14 +42,23 @@ struct ScopeTests {
         #expect(headerNames(effective) == ["api-only"])
     }
 
-    @Test("a missing section or missing scope behaves as <base/>; at global <base/> is a no-op")
-    func missingSectionsAndScopes() throws {
+    @Test("a missing scope behaves as <base/> everywhere; at global <base/> is a no-op")
+    func missingScopes() throws {
         let global = try scoped(.global, inbound: ["base", "global"], extra: "<backend><forward-request /></backend>")
         let api = try scoped(.api, inbound: ["base", "api"], extra: "<backend><base /></backend>")
-        let effective = EffectivePolicy.merge([global, api])
+        let effective = EffectivePolicy.merge([global, api])  // no product, no operation document
         #expect(headerNames(effective) == ["global", "api"])
         #expect(effective.statements(in: .backend).map(\.name) == ["forward-request"])
         #expect(effective.statements(in: .outbound).isEmpty)
+    }
+
+    @Test("a missing section is an empty section: the parent's is dropped (REFERENCE.md §1.2)")
+    func missingSectionDropsParent() throws {
+        let global = try scoped(.global, inbound: ["global"], extra: "<backend><forward-request /></backend>")
+        let api = try scoped(.api, inbound: ["base"])  // no <backend>
+        let effective = EffectivePolicy.merge([global, api])
+        #expect(headerNames(effective) == ["global"])
+        #expect(effective.statements(in: .backend).isEmpty)
     }
 
     @Test("<base/> twice in a section, or nested in a policy, is an error")
@@ -207,5 +216,48 @@ struct ScopeTests {
         let again = EffectivePolicy.merge([reread]).xml()
         let strip = { (text: String) in text.split(separator: "\n").filter { !$0.contains("scope -->") }.joined(separator: "\n") }
         #expect(strip(again) == strip(xml))
+    }
+}
+
+@Suite("Effective policy from texts (what `drawbridge policy effective` prints)")
+struct EffectiveFromTextsTests {
+    @Test("global, product, API and operation documents with a fragment merge into one document")
+    func merge() throws {
+        let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "issuer", value: "trusted-issuer")])))
+        let fragments = try loader.fragments([
+            .init(id: "cert-check", file: "fragments/cert-check.xml", text: """
+                <fragment><choose><when condition="@(context.Request.Certificate == null || context.Request.Certificate.Issuer != "{{issuer}}")">\
+                <return-response><set-status code="403" reason="Invalid client certificate" /></return-response></when></choose></fragment>
+                """)
+        ])
+        let (policy, warnings) = try loader.effective(
+            [
+                .init(scope: .operation, file: "op.xml", text: "<policies><inbound><base /><set-header name=\"X-Op\"><value>1</value></set-header></inbound><backend><base /></backend></policies>"),
+                .init(scope: .global, file: "global.xml", text: "<policies><inbound><include-fragment fragment-id=\"cert-check\" /></inbound><backend><forward-request /></backend></policies>"),
+                .init(scope: .api, file: "api.xml", text: "<policies><inbound><base /></inbound><backend><base /></backend></policies>"),
+            ], fragments: fragments)
+        #expect(warnings.isEmpty)
+        #expect(policy.statements(in: .inbound).map(\.name) == ["choose", "set-header"])
+        #expect(policy.statements(in: .inbound).map(\.scope) == [.global, .operation])
+        #expect(policy.statements(in: .backend).map(\.name) == ["forward-request"])
+        let xml = policy.xml()
+        #expect(xml.contains(#"context.Request.Certificate.Issuer != "trusted-issuer")"#))
+        #expect(xml.hasPrefix("<policies>\n    <inbound>\n        <!-- global scope -->\n        <choose>"))
+    }
+
+    @Test("errors from all documents are reported together")
+    func allDocumentsErrors() {
+        do {
+            _ = try PolicyLoader().effective([
+                .init(scope: .global, file: "g.xml", text: "<policies><inbound><nope /></inbound></policies>"),
+                .init(scope: .api, file: "a.xml", text: "<policies><inbound><set-status /></inbound></policies>"),
+            ])
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "g.xml:1:20: unknown policy element '<nope>'",
+                "a.xml:1:20: '<set-status>' requires the attribute 'code'",
+            ])
+        }
     }
 }

@@ -8,10 +8,15 @@ public struct TracePolicy: Sendable, PolicyDefinition {
         case information
         case error
 
-        public static func < (lhs: Severity, rhs: Severity) -> Bool {
-            let order: [Severity] = [.verbose, .information, .error]
-            return order.firstIndex(of: lhs)! < order.firstIndex(of: rhs)!
+        var rank: Int {
+            switch self {
+            case .verbose: 0
+            case .information: 1
+            case .error: 2
+            }
         }
+
+        public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
     }
 
     public struct Metadata: Sendable {

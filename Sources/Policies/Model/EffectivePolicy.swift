@@ -1,6 +1,7 @@
 /// The policy that actually runs for an operation: the scopes' documents spliced at their
 /// `<base/>`s (REFERENCE.md §1.2). At the broadest scope `<base/>` is a no-op; a section without
-/// `<base/>` drops the broader scopes' statements for that section.
+/// `<base/>` drops the broader scopes' statements for that section, and so does a document that
+/// leaves the section out (it is empty, as in APIM; boilerplates write `<base/>` in all four).
 public struct EffectivePolicy: Sendable {
     public let sections: [PolicySection: [PolicyStatement]]
     /// The documents merged, broad to narrow.

@@ -21,7 +21,16 @@ public enum PolicyScope: String, Sendable, Hashable, CaseIterable, Comparable, C
 
     public var description: String { rawValue }
 
-    public static func < (lhs: PolicyScope, rhs: PolicyScope) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    /// 0 for global, growing towards operation.
+    public var breadthRank: Int {
+        switch self {
+        case .global: 0
+        case .workspace: 1
+        case .product: 2
+        case .api: 3
+        case .operation: 4
+        }
     }
+
+    public static func < (lhs: PolicyScope, rhs: PolicyScope) -> Bool { lhs.breadthRank < rhs.breadthRank }
 }
