@@ -46,6 +46,8 @@ struct SnippetsCompatibilityTests {
         var unreadable: [String] = []
         var rejectedFiles = Set<String>()
         var problems: [String] = []
+        var needSkipping = Set<String>()
+        var skipped: [String: Int] = [:]
         for (_, names) in folders.sorted(by: { $0.key < $1.key }) {
             let inputs = try names.sorted().map { name in
                 PolicyCheck.Input(file: name, text: try String(contentsOfFile: (directory as NSString).appendingPathComponent(name), encoding: .utf8))
@@ -63,17 +65,24 @@ struct SnippetsCompatibilityTests {
                     unreadable.append(error.description)
                 }
             }
-            for diagnostic in PolicyCheck.check(inputs, loader: loader) where diagnostic.severity == .error {
+            for diagnostic in PolicyCheck.check(inputs, loader: loader) {
+                if diagnostic.severity == .warning {
+                    needSkipping.insert(diagnostic.position.file)
+                    if let name = diagnostic.message.split(separator: "'").dropFirst().first { skipped[String(name), default: 0] += 1 }
+                    continue
+                }
                 rejectedFiles.insert(diagnostic.position.file)
                 problems.append(diagnostic.description)
             }
         }
         print("snippets: \(files) files, \(files - unreadable.count) read, \(files - rejectedFiles.count) pass policy check")
+        print("without skipUnsupportedPolicies: \(files - rejectedFiles.union(needSkipping).count) pass; skipped: \(skipped.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))")
         for problem in problems { print(problem) }
         #expect(files > 50)
-        // As of the mirrored commit, 56 of 59 pass; the other three hold placeholders the user must fill
-        // (`base-url=""`, a URL with `{database-account}`) or the broken C# below.
-        #expect(files - rejectedFiles.count >= 56)
+        // As of the mirrored commit (87225c2), 54 of 59 pass. The others hold placeholders the user
+        // must fill (`base-url=""`, a URL with `{database-account}`, header names `{MyMetadataName1}`
+        // in two files), or the broken C# below.
+        #expect(files - rejectedFiles.count >= 54)
         // That snippet's C# is mangled as published: a regular string literal spans lines.
         #expect(unreadable == [
             "Call out to an HTTP endpoint and cache the response.policy.xml:41:73: unterminated string literal in expression: expected a closing '\"' before the end of the line"
