@@ -123,8 +123,6 @@ struct PolicyElementReader {
         parameter(name) { Choice(rawValue: $0) }
     }
 
-    func timeSpan(_ name: String) -> PolicyParameter<Double>? { parameter(name, PolicyAttributeType.timeSpan) }
-
     func url(_ name: String) -> PolicyParameter<URL>? { parameter(name, PolicyAttributeType.absoluteURL) }
 
     /// A literal-only attribute's text (or default).

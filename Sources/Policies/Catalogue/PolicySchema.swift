@@ -12,8 +12,6 @@ public enum PolicyAttributeType: Sendable {
     case choice([String])
     /// An absolute `http` or `https` URL.
     case absoluteURL
-    /// A .NET `TimeSpan` such as `00:00:10` or `1.00:00:00`.
-    case timeSpan
 
     var resultType: PolicyExpressionResultType {
         switch self {
@@ -41,8 +39,6 @@ public enum PolicyAttributeType: Sendable {
             return words.contains(literal) ? nil : "one of " + words.map { "'\($0)'" }.joined(separator: ", ")
         case .absoluteURL:
             return Self.absoluteURL(literal) == nil ? "an absolute http or https URL" : nil
-        case .timeSpan:
-            return Self.timeSpan(literal) == nil ? "a time span such as '00:00:30'" : nil
         }
     }
 
@@ -66,35 +62,6 @@ public enum PolicyAttributeType: Sendable {
             scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
         else { return nil }
         return url
-    }
-
-    /// `[-][d.]hh:mm[:ss[.fffffff]]` as .NET's invariant `TimeSpan.Parse` reads it, in seconds.
-    static func timeSpan(_ literal: String) -> Double? {
-        var text = Substring(literal.trimmingCharacters(in: .whitespaces))
-        let negative = text.hasPrefix("-")
-        if negative { text = text.dropFirst() }
-        var days = 0.0
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 1, parts.count <= 3 else { return nil }
-        if parts.count == 1 {
-            guard let whole = Int(parts[0]), whole >= 0 else { return nil }
-            return (negative ? -1 : 1) * Double(whole) * 86_400
-        }
-        var hoursText = parts[0]
-        if let dot = hoursText.firstIndex(of: ".") {
-            guard let dayCount = Int(hoursText[..<dot]), dayCount >= 0 else { return nil }
-            days = Double(dayCount)
-            hoursText = hoursText[hoursText.index(after: dot)...]
-        }
-        guard let hours = Int(hoursText), (0...23).contains(hours), let minutes = Int(parts[1]), (0...59).contains(minutes)
-        else { return nil }
-        var seconds = 0.0
-        if parts.count == 3 {
-            guard let value = Double(parts[2]), value >= 0, value < 60, !parts[2].hasPrefix("+") else { return nil }
-            seconds = value
-        }
-        let total = days * 86_400 + Double(hours) * 3_600 + Double(minutes) * 60 + seconds
-        return negative ? -total : total
     }
 }
 
