@@ -53,3 +53,66 @@ struct PolicyCheckTests {
         #expect(PolicyCheck.check(paths: [good.path], loader: PolicyLoader()).isEmpty)
     }
 }
+
+@Suite("The expression seam")
+struct ExpressionSeamTests {
+    /// Every expression in an element tree, in document order.
+    static func expressions(in element: PolicyXMLElement) -> [PolicyExpressionSource] {
+        var found = element.attributes.compactMap(\.value.expression)
+        for child in element.children {
+            switch child {
+            case .element(let nested): found += expressions(in: nested)
+            case .text(let text): found += text.value.expression.map { [$0] } ?? []
+            }
+        }
+        return found
+    }
+
+    @Test("the loader hands every expression of the document to the compiler exactly once, in document order")
+    func everyExpressionOnce() throws {
+        let text = """
+            <policies>
+              <inbound>
+                <set-variable name="a" value="@(1)" />
+                <choose>
+                  <when condition="@(context.Variables.ContainsKey("a"))">
+                    <set-header name="@("X-" + "A")" exists-action="@("override")"><value>@(2)</value><value>@{ return "3"; }</value></set-header>
+                  </when>
+                  <otherwise><set-status code="@(500)" reason="@("r")" /></otherwise>
+                </choose>
+                <rate-limit-by-key calls="@(10)" renewal-period="@(60)" counter-key="@("k")" increment-condition="@(true)" />
+                <send-request response-variable-name="r"><set-url>@("https://x")</set-url><set-body>@("b")</set-body></send-request>
+                <retry condition="@(false)" count="@(2)" interval="@(1)"><trace source="t"><message>@("m")</message></trace></retry>
+              </inbound>
+              <backend><forward-request timeout="@(30)" buffer-response="@(true)" /></backend>
+            </policies>
+            """
+        let compiler = RecordingCompiler()
+        let loader = PolicyLoader(compiler: compiler)
+        let scoped = try loader.load(text, file: "all.xml", scope: .api)
+        let expected = Self.expressions(in: try loader.readXML(text, file: "all.xml"))
+        #expect(expected.count == 20)
+        #expect(compiler.calls.map(\.source) == expected.map(\.source))
+        #expect(compiler.calls.map(\.position) == expected.map(\.position))
+        #expect(scoped.statements(in: .inbound).count == 5)
+    }
+
+    @Test("without a compiler the expressions are kept uncompiled")
+    func noCompiler() {
+        guard case .setStatus(let status) = loadOne(#"<set-status code="@(200)" />"#) else {
+            Issue.record("expected set-status")
+            return
+        }
+        #expect(status.code.expression?.compiled == nil)
+        #expect(status.code.expression?.resultType == .integer)
+    }
+
+    @Test("with a compiler, the compiled handle is kept")
+    func compiledKept() {
+        guard case .setStatus(let status) = loadOne(#"<set-status code="@(200)" />"#, compiler: RecordingCompiler()) else {
+            Issue.record("expected set-status")
+            return
+        }
+        #expect((status.code.expression?.compiled as? RecordingCompiler.Compiled)?.source == "200")
+    }
+}
