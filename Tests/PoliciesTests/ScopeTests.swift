@@ -261,3 +261,27 @@ struct EffectiveFromTextsTests {
         }
     }
 }
+
+@Suite("Walking the statement tree")
+struct StatementTreeTests {
+    @Test("nested statements in document order, each with its path")
+    func nested() throws {
+        let text = policies("""
+            <choose><when condition="true"><set-status code="200" /><retry condition="false" count="1" interval="0">\
+            <limit-concurrency key="k" max-count="1"><set-status code="201" /></limit-concurrency></retry></when>\
+            <otherwise><set-status code="202" /></otherwise></choose>
+            """)
+        let statements = try load(text).get()
+        func walk(_ statements: [PolicyStatement]) -> [String] {
+            statements.flatMap { [$0.path] + walk($0.policy.nestedStatements) }
+        }
+        #expect(walk(statements) == [
+            "choose[1]",
+            "choose[1]/when[1]/set-status[1]",
+            "choose[1]/when[1]/retry[1]",
+            "choose[1]/when[1]/retry[1]/limit-concurrency[1]",
+            "choose[1]/when[1]/retry[1]/limit-concurrency[1]/set-status[1]",
+            "choose[1]/otherwise[1]/set-status[1]",
+        ])
+    }
+}

@@ -47,3 +47,16 @@ protocol PolicyDefinition: Sendable {
     /// against `schema`; returns nil when a problem was reported.
     static func parse(_ reader: PolicyElementReader) -> Policy?
 }
+
+extension Policy {
+    /// The statements nested in this policy, in document order: the bodies of `<when>` and
+    /// `<otherwise>`, `<retry>` and `<limit-concurrency>` (for traces and tools walking the tree).
+    public var nestedStatements: [PolicyStatement] {
+        switch self {
+        case .choose(let choose): choose.whens.flatMap(\.statements) + (choose.otherwise ?? [])
+        case .retry(let retry): retry.statements
+        case .limitConcurrency(let limit): limit.statements
+        default: []
+        }
+    }
+}
