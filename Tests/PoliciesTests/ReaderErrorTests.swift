@@ -28,7 +28,7 @@ struct ReaderErrorTests {
         ("<a><!ELEMENT x></a>", "test.xml:1:4: declarations ('<!') are not allowed inside an element"),
         ("<?xml version=\"1.0\"", "test.xml:1:1: unterminated processing instruction: expected '?>'"),
         // Expressions
-        (#"<when condition="@(a == (b)" />"#, #"test.xml:1:28: unterminated string literal in expression: expected a closing '"' before the end of the line"#),
+        (#"<when condition="@(a == (b)" />"#, #"test.xml:1:28: unterminated string literal in expression: expected a closing '"' before the end of the line (if this quote was meant to end the attribute value, a ')' is missing before it)"#),
         ("<value>@(foo</value>", "test.xml:1:9: unterminated expression: '(' is never closed (expected ')' before the end of the file)"),
         ("<value>@{ return 1; </value>", "test.xml:1:9: unterminated expression: '{' is never closed (expected '}' before the end of the file)"),
         ("<value>@(a]</value>", "test.xml:1:11: expected ')' to match the '(' at line 1, column 9, found ']'"),

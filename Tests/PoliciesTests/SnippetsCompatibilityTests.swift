@@ -84,8 +84,7 @@ struct SnippetsCompatibilityTests {
         // in two files), or the broken C# below.
         #expect(files - rejectedFiles.count >= 54)
         // That snippet's C# is mangled as published: a regular string literal spans lines.
-        #expect(unreadable == [
-            "Call out to an HTTP endpoint and cache the response.policy.xml:41:73: unterminated string literal in expression: expected a closing '\"' before the end of the line"
-        ])
+        #expect(unreadable.count == 1)
+        #expect(unreadable.first?.hasPrefix("Call out to an HTTP endpoint and cache the response.policy.xml:41:73: unterminated string literal in expression") == true)
     }
 }

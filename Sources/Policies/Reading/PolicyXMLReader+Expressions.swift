@@ -18,7 +18,11 @@ extension PolicyXMLReader {
     }
 
     /// Scans the expression whose `@` is at `index`, leaving `index` just after its closing bracket.
-    mutating func scanExpression(limit: Int, decodeEntities: Bool) throws(PolicyDiagnostic) -> PolicyExpressionSource {
+    /// - Parameter attributeQuote: the quote delimiting the attribute the expression is in, if any,
+    ///   so an unterminated string that starts with it can be explained as a missing bracket.
+    mutating func scanExpression(limit: Int, decodeEntities: Bool, attributeQuote: UInt8? = nil) throws(PolicyDiagnostic)
+        -> PolicyExpressionSource
+    {
         let isBlock = bytes[index + 1] == ASCII.openBrace
         let opener = index + 1
         index += 2
@@ -69,10 +73,14 @@ extension PolicyXMLReader {
                     frames.removeLast()
                     try continueInterpolated(verbatim: verbatim, literalStart: literalStart, frames: &frames, &collected, limit: limit, decode: decodeEntities)
                 }
-            case ASCII.quote:
-                try skipQuoted(ASCII.quote, start: charStart, what: "string", &collected, limit: limit, decode: decodeEntities)
-            case ASCII.apostrophe:
-                try skipQuoted(ASCII.apostrophe, start: charStart, what: "character", &collected, limit: limit, decode: decodeEntities)
+            case ASCII.quote, ASCII.apostrophe:
+                var hint = ""
+                if current == attributeQuote, case .group(let closer, _) = frames[frames.count - 1] {
+                    hint = " (if this quote was meant to end the attribute value, a '\(String(UnicodeScalar(closer)))' is missing before it)"
+                }
+                try skipQuoted(
+                    current, start: charStart, what: current == ASCII.quote ? "string" : "character", hint: hint, &collected, limit: limit,
+                    decode: decodeEntities)
             case ASCII.at:
                 if peek(limit: limit, decode: decodeEntities) == ASCII.quote {
                     _ = nextCharacter(&collected, limit: limit, decode: decodeEntities)
@@ -163,7 +171,7 @@ extension PolicyXMLReader {
 
     /// `"…"` or `'…'` with backslash escapes; C# forbids a raw line break in either.
     private mutating func skipQuoted(
-        _ delimiter: UInt8, start: Int, what: String, _ collected: inout Collected, limit: Int, decode: Bool
+        _ delimiter: UInt8, start: Int, what: String, hint: String, _ collected: inout Collected, limit: Int, decode: Bool
     ) throws(PolicyDiagnostic) {
         while true {
             guard let next = nextCharacter(&collected, limit: limit, decode: decode),
@@ -171,7 +179,7 @@ extension PolicyXMLReader {
             else {
                 throw failure(
                     at: start,
-                    "unterminated \(what) literal in expression: expected a closing \(delimiter == ASCII.quote ? "'\"'" : "\"'\"") before the end of the line")
+                    "unterminated \(what) literal in expression: expected a closing \(delimiter == ASCII.quote ? "'\"'" : "\"'\"") before the end of the line\(hint)")
             }
             if next == ASCII.backslash {
                 guard let escaped = nextCharacter(&collected, limit: limit, decode: decode),

@@ -214,7 +214,7 @@ struct PolicyXMLReader {
         let openingQuote = index - 1
         if let expressionAt = expressionStart(from: index, limit: bytes.count) {
             index = expressionAt
-            let expression = try scanExpression(limit: bytes.count, decodeEntities: true)
+            let expression = try scanExpression(limit: bytes.count, decodeEntities: true, attributeQuote: quote)
             skipWhitespace()
             guard byte(at: index) == quote else {
                 if atEnd {
