@@ -136,3 +136,66 @@ struct ReaderFuzzTests {
         #expect(Date().timeIntervalSince(start) < 10)
     }
 }
+
+@Suite("Reader cost stays linear")
+struct ReaderCostTests {
+    @Test("a megabyte on one line with many attributes and elements reads quickly")
+    func longSingleLine() throws {
+        var text = "<policies><inbound>"
+        var count = 0
+        while text.utf8.count < 900_000 {
+            text += #"<set-variable name="v\#(count)" value="é\#(count)" />"#
+            count += 1
+        }
+        text += "</inbound></policies>"
+        let start = Date()
+        let root = try readXML(text)
+        #expect(root.childElements.first?.childElements.count == count)
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+}
+
+@Suite("Loader cost stays linear and nesting stays bounded")
+struct LoaderCostTests {
+    @Test("one element with very many attributes, one with very many children")
+    func wideElements() {
+        let attributes = (0..<90_000).map { " a\($0)=\"1\"" }.joined()
+        let start = Date()
+        let errors = loadErrors("<set-status code=\"200\"\(attributes) />")
+        #expect(errors.count == 90_000)
+        #expect(errors.first == "test.xml:1:43: unknown attribute 'a0' on '<set-status>' (expected 'code', 'reason')")
+        let values = String(repeating: "<value>v</value>", count: 50_000)
+        guard case .setHeader(let header) = loadOne("<set-header name=\"X\">\(values)</set-header>") else {
+            Issue.record("expected set-header")
+            return
+        }
+        #expect(header.values.count == 50_000)
+        let whens = String(repeating: #"<when condition="true" />"#, count: 20_000)
+        guard case .choose(let choose) = loadOne("<choose>\(whens)</choose>") else {
+            Issue.record("expected choose")
+            return
+        }
+        #expect(choose.whens.last?.path == "choose[1]/when[20000]")
+        #expect(Date().timeIntervalSince(start) < 20)
+    }
+
+    @Test("fragments nested inside each other cannot build a tree deeper than the limit")
+    func deepFragments() throws {
+        let loader = PolicyLoader(options: PolicyLoadOptions(limits: PolicyReaderLimits(maximumElementDepth: 8)))
+        // Each fragment nests three levels and includes the next: 12 fragments would reach depth 36.
+        var fragments: [PolicyFragment] = []
+        for level in 0..<12 {
+            let next = level < 11 ? #"<include-fragment fragment-id="f\#(level + 1)" />"# : "<set-status code=\"200\" />"
+            fragments.append(
+                try loader.readFragment(
+                    #"<fragment><choose><when condition="true"><retry condition="false" count="1" interval="0">\#(next)</retry></when></choose></fragment>"#,
+                    file: "f\(level).xml", id: "f\(level)"))
+        }
+        do {
+            _ = try loader.load(policies(#"<include-fragment fragment-id="f0" />"#), file: "t.xml", scope: .api, fragments: PolicyFragments(fragments))
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.diagnostics.map(\.message).contains("policies are nested deeper than 8 levels (included fragments count)"))
+        }
+    }
+}

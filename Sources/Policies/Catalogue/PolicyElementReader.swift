@@ -12,6 +12,9 @@ struct PolicyElementReader {
     private let errorsBefore: Int
     private let expressions: [String: PolicyExpression]
     private let textExpression: PolicyExpression?
+    /// Each child element's 1-based index among its same-named siblings (computed once: elements
+    /// may have very many children).
+    private let childIndices: [SourcePosition: Int]
 
     init(element: PolicyXMLElement, schema: PolicySchema, context: PolicyParsingContext, section: PolicySection?, path: String) {
         self.element = element
@@ -79,6 +82,13 @@ struct PolicyElementReader {
         }
         self.expressions = expressions
         self.textExpression = textExpression
+        var counts: [String: Int] = [:]
+        var indices: [SourcePosition: Int] = [:]
+        for child in element.childElements {
+            counts[child.name, default: 0] += 1
+            indices[child.position] = indices[child.position] ?? counts[child.name, default: 1]
+        }
+        childIndices = indices
     }
 
     /// True when nothing was reported since this reader was made (nested statements included).
@@ -182,12 +192,7 @@ struct PolicyElementReader {
 
     /// `parent/name[n]` with n counted among same-named siblings, as `context.LastError.Path` shows it.
     func childPath(_ child: PolicyXMLElement) -> String {
-        var index = 0
-        for sibling in element.childElements where sibling.name == child.name {
-            index += 1
-            if sibling.position == child.position { break }
-        }
-        return "\(path)/\(child.name)[\(index)]"
+        "\(path)/\(child.name)[\(childIndices[child.position] ?? 1)]"
     }
 
     /// Reports duplicates of a child that may appear at most once.

@@ -4,12 +4,16 @@ final class PolicyParsingContext {
     let compiler: (any PolicyExpressionCompiling)?
     let skipUnsupportedPolicies: Bool
     let scope: PolicyScope
+    /// Bounds nesting once fragments are inlined (a fragment can sit deep inside another's tree).
+    let maximumDepth: Int
+    private var depth = 0
     private(set) var diagnostics: [PolicyDiagnostic] = []
 
-    init(compiler: (any PolicyExpressionCompiling)?, skipUnsupportedPolicies: Bool, scope: PolicyScope) {
+    init(compiler: (any PolicyExpressionCompiling)?, skipUnsupportedPolicies: Bool, scope: PolicyScope, maximumDepth: Int) {
         self.compiler = compiler
         self.skipUnsupportedPolicies = skipUnsupportedPolicies
         self.scope = scope
+        self.maximumDepth = maximumDepth
     }
 
     func error(at position: SourcePosition, _ message: String) {
@@ -57,6 +61,12 @@ final class PolicyParsingContext {
     ///   - allowsBase: true only directly inside a section of a `<policies>` document.
     ///   - section: nil when the section is not known (a fragment checked on its own).
     func statements(_ elements: [PolicyXMLElement], section: PolicySection?, parentPath: String, allowsBase: Bool) -> [PolicyStatement] {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > maximumDepth, let first = elements.first {
+            error(at: first.position, "policies are nested deeper than \(maximumDepth) levels (included fragments count)")
+            return []
+        }
         var counts: [String: Int] = [:]
         var statements: [PolicyStatement] = []
         for element in elements {

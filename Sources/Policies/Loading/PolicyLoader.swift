@@ -43,7 +43,9 @@ public struct PolicyLoader: Sendable {
     public func load(_ document: PolicyDocument, scope: PolicyScope, fragments: PolicyFragments = PolicyFragments())
         throws(PolicyLoadError) -> ScopedPolicy
     {
-        let context = PolicyParsingContext(compiler: compiler, skipUnsupportedPolicies: options.skipUnsupportedPolicies, scope: scope)
+        let context = PolicyParsingContext(
+            compiler: compiler, skipUnsupportedPolicies: options.skipUnsupportedPolicies, scope: scope,
+            maximumDepth: options.limits.maximumElementDepth)
         let inliner = FragmentInliner(fragments: fragments)
         var sections: [PolicySection: [PolicyStatement]] = [:]
         for section in PolicySection.allCases {
@@ -69,7 +71,9 @@ public struct PolicyLoader: Sendable {
 
     /// Checks a fragment's statements on their own (no section is known, so section rules are not applied).
     func check(_ fragment: PolicyFragment, fragments: PolicyFragments) -> [PolicyDiagnostic] {
-        let context = PolicyParsingContext(compiler: compiler, skipUnsupportedPolicies: options.skipUnsupportedPolicies, scope: .global)
+        let context = PolicyParsingContext(
+            compiler: compiler, skipUnsupportedPolicies: options.skipUnsupportedPolicies, scope: .global,
+            maximumDepth: options.limits.maximumElementDepth)
         let elements = FragmentInliner(fragments: fragments).inline(fragment.statements, context: context, including: [fragment.id])
         _ = context.statements(elements, section: nil, parentPath: "", allowsBase: false)
         return context.diagnostics.map(redacted)

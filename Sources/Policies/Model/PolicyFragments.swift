@@ -17,14 +17,20 @@ struct FragmentInliner {
     let fragments: PolicyFragments
     static let maximumDepth = 16
 
-    func inline(_ elements: [PolicyXMLElement], context: PolicyParsingContext, including: [String] = []) -> [PolicyXMLElement] {
+    /// - Parameter depth: element nesting so far; the inlined tree is bounded like a read one.
+    func inline(_ elements: [PolicyXMLElement], context: PolicyParsingContext, including: [String] = [], depth: Int = 1) -> [PolicyXMLElement] {
+        if depth > context.maximumDepth, let first = elements.first {
+            context.error(at: first.position, "policies are nested deeper than \(context.maximumDepth) levels (included fragments count)")
+            return []
+        }
         var result: [PolicyXMLElement] = []
         for element in elements {
             guard element.name == "include-fragment" else {
                 if element.childElements.isEmpty {
                     result.append(element)
                 } else {
-                    result.append(element.replacingChildren(inlineChildren(element.children, context: context, including: including)))
+                    result.append(
+                        element.replacingChildren(inlineChildren(element.children, context: context, including: including, depth: depth + 1)))
                 }
                 continue
             }
@@ -45,19 +51,19 @@ struct FragmentInliner {
                 context.error(at: element.position, "policy fragments are nested deeper than \(Self.maximumDepth) levels")
                 continue
             }
-            result += inline(fragment.statements, context: context, including: including + [id])
+            result += inline(fragment.statements, context: context, including: including + [id], depth: depth)
         }
         return result
     }
 
-    private func inlineChildren(_ nodes: [PolicyXMLNode], context: PolicyParsingContext, including: [String]) -> [PolicyXMLNode] {
+    private func inlineChildren(_ nodes: [PolicyXMLNode], context: PolicyParsingContext, including: [String], depth: Int) -> [PolicyXMLNode] {
         var result: [PolicyXMLNode] = []
         for node in nodes {
             switch node {
             case .text:
                 result.append(node)
             case .element(let element):
-                result += inline([element], context: context, including: including).map(PolicyXMLNode.element)
+                result += inline([element], context: context, including: including, depth: depth).map(PolicyXMLNode.element)
             }
         }
         return result

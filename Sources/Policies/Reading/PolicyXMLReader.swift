@@ -161,6 +161,7 @@ struct PolicyXMLReader {
             throw failure(at: index, "expected an element name after '<', found \(found(at: index))")
         }
         var attributes: [PolicyXMLAttribute] = []
+        var attributeNames = Set<String>()
         var afterValue = false
         while true {
             let hadSpace = skipWhitespace()
@@ -184,7 +185,7 @@ struct PolicyXMLReader {
                 throw failure(
                     at: index, "expected an attribute name, '>' or '/>' in '<\(name)>', found \(found(at: index))")
             }
-            if attributes.contains(where: { $0.name == attributeName }) {
+            guard attributeNames.insert(attributeName).inserted else {
                 throw failure(at: attributeStart, "duplicate attribute '\(attributeName)' on '<\(name)>'")
             }
             skipWhitespace()

@@ -17,6 +17,9 @@ struct SourceText: Sendable {
     let bytes: [UInt8]
     let substitutions: [Substitution]
     private let lineStarts: [Int]
+    /// For non-ASCII files, how many characters (Unicode scalars) start before each byte offset,
+    /// so a column costs O(1) even on a megabyte-long line.
+    private let scalarsBefore: [Int32]?
 
     init(file: String, original: [UInt8], bytes: [UInt8], substitutions: [Substitution]) {
         self.file = file
@@ -24,10 +27,24 @@ struct SourceText: Sendable {
         self.bytes = bytes
         self.substitutions = substitutions
         var starts = [0]
-        for (offset, byte) in original.enumerated() where byte == UInt8(ascii: "\n") {
-            starts.append(offset + 1)
+        var isASCII = true
+        for (offset, byte) in original.enumerated() {
+            if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
+            if byte >= 0x80 { isASCII = false }
         }
         lineStarts = starts
+        if isASCII {
+            scalarsBefore = nil
+        } else {
+            var counts = [Int32](repeating: 0, count: original.count + 1)
+            var count: Int32 = 0
+            for (offset, byte) in original.enumerated() {
+                counts[offset] = count
+                if byte & 0xC0 != 0x80 { count += 1 }
+            }
+            counts[original.count] = count
+            scalarsBefore = counts
+        }
     }
 
     /// Text with no placeholders (or substitution switched off).
@@ -119,12 +136,8 @@ struct SourceText: Sendable {
             let middle = (low + high + 1) / 2
             if lineStarts[middle] <= clamped { low = middle } else { high = middle - 1 }
         }
-        var column = 1
-        var cursor = lineStarts[low]
-        while cursor < clamped {
-            if original[cursor] & 0xC0 != 0x80 { column += 1 }
-            cursor += 1
-        }
+        let lineStart = lineStarts[low]
+        let column = scalarsBefore.map { Int($0[clamped] - $0[lineStart]) + 1 } ?? clamped - lineStart + 1
         return SourcePosition(file: file, line: low + 1, column: column)
     }
 
