@@ -59,7 +59,9 @@ public struct PolicyLoader: Sendable {
             sections[section] = statements
         }
         guard context.errorCount == 0 else { throw failure(context.diagnostics) }
-        return ScopedPolicy(scope: scope, file: document.file, sections: sections, warnings: context.diagnostics.map(redacted))
+        return ScopedPolicy(
+            scope: scope, file: document.file, sections: sections, warnings: context.diagnostics.map(redacted),
+            secrets: options.namedValues.secrets)
     }
 
     /// Reads, validates and compiles a `<policies>` document in one step.

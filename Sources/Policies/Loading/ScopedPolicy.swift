@@ -6,6 +6,8 @@ public struct ScopedPolicy: Sendable {
     public let sections: [PolicySection: [PolicyStatement]]
     /// Warnings found while loading (skipped policies, ignored values).
     public let warnings: [PolicyDiagnostic]
+    /// The secret named values substituted into this document, to hide them when it is printed.
+    public let secrets: NamedValues
 
     public func statements(in section: PolicySection) -> [PolicyStatement] { sections[section] ?? [] }
 }

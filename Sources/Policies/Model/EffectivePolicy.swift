@@ -6,6 +6,8 @@ public struct EffectivePolicy: Sendable {
     public let sections: [PolicySection: [PolicyStatement]]
     /// The documents merged, broad to narrow.
     public let scopes: [PolicyScope]
+    /// The secret named values of every merged document: always hidden when printing.
+    public let secrets: NamedValues
 
     public func statements(in section: PolicySection) -> [PolicyStatement] { sections[section] ?? [] }
 
@@ -17,7 +19,8 @@ public struct EffectivePolicy: Sendable {
         for section in PolicySection.allCases {
             sections[section] = effective(chain, upTo: chain.count - 1, section)
         }
-        return EffectivePolicy(sections: sections, scopes: chain.map(\.scope))
+        let secrets = chain.reduce(NamedValues()) { $0.merging($1.secrets) }
+        return EffectivePolicy(sections: sections, scopes: chain.map(\.scope), secrets: secrets)
     }
 
     private static func effective(_ chain: [ScopedPolicy], upTo index: Int, _ section: PolicySection) -> [PolicyStatement] {
@@ -34,7 +37,8 @@ public struct EffectivePolicy: Sendable {
     }
 
     /// The merged document as APIM's "Calculate effective policy" shows it, each run of statements
-    /// marked with the scope it came from. Secret named values are replaced by their placeholders.
+    /// marked with the scope it came from. Secret named values (those the documents were loaded
+    /// with, plus any in `namedValues`) are replaced by their placeholders.
     public func xml(redacting namedValues: NamedValues = NamedValues()) -> String {
         var printer = PolicyXMLPrinter()
         printer.line("<policies>")
@@ -56,6 +60,6 @@ public struct EffectivePolicy: Sendable {
             printer.line("    </\(section)>")
         }
         printer.line("</policies>")
-        return namedValues.redact(printer.output)
+        return secrets.merging(namedValues.secrets).redact(printer.output)
     }
 }

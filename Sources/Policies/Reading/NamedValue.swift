@@ -39,6 +39,12 @@ public struct NamedValues: Sendable {
 
     public var all: [NamedValue] { Array(byLowercasedName.values) }
 
+    /// Only the secret values: what must be hidden wherever policy text is shown.
+    public var secrets: NamedValues { NamedValues(byLowercasedName.values.filter(\.isSecret)) }
+
+    /// These values and `other`'s (other's win on a name clash).
+    public func merging(_ other: NamedValues) -> NamedValues { NamedValues(all + other.all) }
+
     /// Replaces every secret value in `text` with its placeholder, longest secrets first so a secret
     /// that contains another is hidden whole.
     public func redact(_ text: String) -> String {
