@@ -96,6 +96,26 @@ struct SetQueryParameterPolicyTests {
             "test.xml:1:21: the policy '<set-query-parameter>' is not allowed in '<outbound>'; it is allowed in '<inbound>', '<backend>'"
         ])
     }
+
+    @Test("values are trimmed; any text is a valid parameter name; errors", arguments: [
+        (#"<set-query-parameter name="v" exists-action="remove" />"#, "test.xml:1:65: invalid value 'remove' for attribute 'exists-action' of '<set-query-parameter>': expected one of 'override', 'skip', 'append', 'delete'"),
+        ("<set-query-parameter />", "test.xml:1:20: '<set-query-parameter>' requires the attribute 'name'"),
+        (#"<set-query-parameter name="v"><value>a&#13;b</value></set-query-parameter>"#, "test.xml:1:57: '<value>' of '<set-query-parameter>' contains a line break or control character"),
+    ])
+    func errors(statement: String, expected: String) {
+        #expect(loadErrors(statement) == [expected])
+    }
+
+    @Test("a parameter name may hold characters a header name may not")
+    func names() {
+        guard case .setQueryParameter(let parameter) = loadOne(#"<set-query-parameter name="filter[status]"><value> open </value></set-query-parameter>"#) else {
+            Issue.record("expected set-query-parameter")
+            return
+        }
+        #expect(parameter.name.constant == "filter[status]")
+        #expect(parameter.values.map(\.constant) == ["open"])
+        #expect(parameter.existsAction.constant == .override)
+    }
 }
 
 @Suite("set-body")
