@@ -110,3 +110,18 @@ struct NamedValueExpansionTests {
         #expect(Date().timeIntervalSince(start) < 5)
     }
 }
+
+@Suite("Named values inside expressions")
+struct NamedValuesInExpressionsTests {
+    @Test("a compile error after a substituted value points at the original file's column")
+    func compileErrorAfterSubstitution() {
+        let options = PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "v", value: "a much longer substituted value")]))
+        // The source starts at column 52 (after `<policies><inbound><set-variable name="x" value="@(`); `"{{v}}" + ` is 10 more.
+        guard case .failure(let error) = load(policies(#"<set-variable name="x" value="@("{{v}}" + FAIL)" />"#), options: options, compiler: RecordingCompiler())
+        else {
+            Issue.record("expected failure")
+            return
+        }
+        #expect(error.description == "test.xml:1:62: cannot compile FAIL")
+    }
+}
