@@ -285,3 +285,50 @@ struct StatementTreeTests {
         ])
     }
 }
+
+@Suite("Effective document text")
+struct EffectiveDocumentTextTests {
+    @Test("the printed layout, exactly")
+    func layout() throws {
+        let loader = PolicyLoader()
+        let global = try loader.load("<policies><inbound /><backend><forward-request /></backend><on-error /></policies>", file: "g.xml", scope: .global)
+        let api = try loader.load(
+            """
+            <policies>
+              <inbound>
+                <choose>
+                  <when condition="@(context.Request.Certificate == null)">
+                    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+                  </when>
+                </choose>
+                <set-header name="X" exists-action="append"><value>a &amp; b</value></set-header>
+              </inbound>
+              <backend><base /></backend>
+            </policies>
+            """, file: "a.xml", scope: .api)
+        #expect(EffectivePolicy.merge([global, api]).xml() == """
+            <policies>
+                <inbound>
+                    <!-- api scope -->
+                    <choose>
+                        <when condition="@(context.Request.Certificate == null)">
+                            <return-response>
+                                <set-status code="403" reason="Invalid client certificate" />
+                            </return-response>
+                        </when>
+                    </choose>
+                    <set-header name="X" exists-action="append">
+                        <value>a &amp; b</value>
+                    </set-header>
+                </inbound>
+                <backend>
+                    <!-- global scope -->
+                    <forward-request />
+                </backend>
+                <outbound />
+                <on-error />
+            </policies>
+
+            """)
+    }
+}
