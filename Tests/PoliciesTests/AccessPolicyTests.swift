@@ -162,3 +162,24 @@ struct RateLimitPolicyTests {
         ])
     }
 }
+
+@Suite("ip-filter matching")
+struct IPFilterMatchingTests {
+    @Test("listed addresses and ranges, IPv4-mapped callers compare as IPv4", arguments: [
+        ("13.66.201.169", true), ("::ffff:13.66.201.169", true), ("13.66.201.170", false), ("10.0.200.1", true),
+        ("::ffff:10.0.0.0", true), ("10.1.0.0", false), ("2001:db8::1", true), ("2001:db8::2", false), ("fe80::ff", true),
+        ("::ffff:fe80:0", false),
+    ])
+    func lists(caller: String, listed: Bool) throws {
+        let text = """
+            <ip-filter action="forbid"><address>13.66.201.169</address><address>2001:db8::1</address>\
+            <address-range from="10.0.0.0" to="10.0.255.255" /><address-range from="fe80::" to="fe80::ffff" /></ip-filter>
+            """
+        guard case .ipFilter(let filter) = loadOne(text) else {
+            Issue.record("expected ip-filter")
+            return
+        }
+        #expect(filter.action.constant == .forbid)
+        #expect(filter.lists(try #require(IPAddress(caller))) == listed)
+    }
+}

@@ -67,6 +67,17 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return words.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
     }
 
+    /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), so a dual-stack
+    /// listener's callers are matched against IPv4 rules; other addresses unchanged.
+    public var unmapped: IPAddress {
+        guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF else { return self }
+        return IPAddress(bytes: Array(bytes[12..<16]))
+    }
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     public var description: String {
         if isIPv4 { return bytes.map(String.init).joined(separator: ".") }
         var words: [String] = []

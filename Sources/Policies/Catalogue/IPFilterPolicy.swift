@@ -12,6 +12,15 @@ public struct IPFilterPolicy: Sendable, PolicyDefinition {
     public let addresses: [IPAddress]
     public let ranges: [ClosedRange<IPAddress>]
 
+    /// Whether `caller` is one of the listed addresses or inside a listed range (IPv4-mapped IPv6
+    /// callers compare as IPv4). What that means, allow or forbid, is `action`'s.
+    public func lists(_ caller: IPAddress) -> Bool {
+        let caller = caller.unmapped
+        return addresses.contains { $0.unmapped == caller } || ranges.contains { range in
+            range.lowerBound.isIPv4 == caller.isIPv4 && range.contains(caller)
+        }
+    }
+
     static let schema = PolicySchema(
         "ip-filter", sections: [.inbound],
         attributes: [PolicyAttributeSpec("action", .choice(["allow", "forbid"]), required: true)],
