@@ -90,6 +90,14 @@ struct ReaderTests {
         (#"@(new [] {1, 2}[0])"#, #"new [] {1, 2}[0]"#),
         (#"@('\'' == ')')"#, #"'\'' == ')'"#),
         (#"@(@$"{a}""{{")"#, #"@$"{a}""{{""#),
+        (#"@{ var p = @"C:\dir\"; return p; }"#, #" var p = @"C:\dir\"; return p; "#),
+        (#"@("\\" + "\"")"#, #""\\" + "\"""#),
+        (#"@($"{$"{"}"}"}")"#, #"$"{$"{"}"}"}""#),
+        (#"@('{' + '}' + '(')"#, #"'{' + '}' + '('"#),
+        (#"@(items.Any(x => x.Name == "a)b"))"#, #"items.Any(x => x.Name == "a)b")"#),
+        (#"@(a /* " */ + b)"#, #"a /* " */ + b"#),
+        ("@{ // it's fine\n return 1; }", " // it's fine\n return 1; "),
+        (#"@($"{x,10:N2}{{")"#, #"$"{x,10:N2}{{""#),
     ])
     func csharpLiterals(text: String, expected: String) throws {
         let element = try readXML("<value>\(text)</value>")
