@@ -38,8 +38,7 @@ struct ReaderErrorTests {
         ("<value>@($\"{a\")</value>", "test.xml:1:14: unterminated string literal in expression: expected a closing '\"' before the end of the line"),
         ("<value>@($\"abc)</value>", "test.xml:1:10: unterminated interpolated string literal in expression: expected a closing '\"'"),
         ("<value>@(a /* b)</value>", "test.xml:1:12: unterminated comment in expression: expected '*/'"),
-        (#"<a b="@(x) y"/>"#, "test.xml:1:12: expected the closing quote of attribute 'b' after the expression, found 'y' (an expression must be the whole value)"),
-        ("<value>@(x) y</value>", "test.xml:1:13: expected '<' after the expression, found 'y' (an expression must be the whole text of an element)"),
+        (#"<a b="@(x) <y"/>"#, "test.xml:1:12: '<' is not allowed in the value of attribute 'b' (write '&lt;')"),
         ("<value>\n  @(\"abc\n\")</value>", "test.xml:2:5: unterminated string literal in expression: expected a closing '\"' before the end of the line"),
     ])
     func malformed(text: String, expected: String) {

@@ -112,6 +112,21 @@ struct ReaderTests {
         #expect(attribute.attribute("v")?.value == .literal("id-@(x)"))
     }
 
+    @Test("text after an expression makes the whole value literal, as APIM only evaluates whole values", arguments: [
+        (#"<a v="@(x == "a")/suffix" />"#, #"@(x == "a")/suffix"#),
+        (#"<a v=" @{ return 1; } tail" />"#, " @{ return 1; } tail"),
+        (#"<a v="@(a &amp;&amp; b)) " />"#, "@(a && b)) "),
+    ])
+    func textAfterExpressionInAttribute(text: String, expected: String) throws {
+        #expect(try readXML(text).attribute("v")?.value == .literal(expected))
+    }
+
+    @Test("text after an expression in element text or CDATA is literal too")
+    func textAfterExpressionInText() throws {
+        #expect(try readXML(#"<value>@(x == "<") and more &amp; more</value>"#).textValue == .literal(#"@(x == "<") and more & more"#))
+        #expect(try readXML("<value><![CDATA[@(x) <y>]]></value>").textValue == .literal("@(x) <y>"))
+    }
+
     @Test("whitespace around a whole-value expression is allowed")
     func whitespaceAroundExpression() throws {
         let element = try readXML("<value>\n   @(1 + 2)\n</value>")

@@ -211,25 +211,29 @@ struct PolicyXMLReader {
         return PolicyXMLElement(name: name, attributes: attributes, children: children, position: text.position(start))
     }
 
+    /// The text of a value that began with an expression but goes on after it: APIM evaluates an
+    /// expression only when it is the whole value, so all of it is literal text.
+    func literalPrefix(from start: Int, expressionAt: Int, _ expression: PolicyExpressionSource, expressionEnd: Int) -> [UInt8] {
+        let (opener, closer) = expression.kind == .block ? (ASCII.openBrace, ASCII.closeBrace) : (ASCII.openParen, ASCII.closeParen)
+        return Array(bytes[start..<expressionAt]) + [ASCII.at, opener] + Array(expression.source.utf8) + [closer]
+            + Array(bytes[expressionEnd..<index])
+    }
+
     mutating func readAttributeValue(quote: UInt8, attributeName: String) throws(PolicyDiagnostic) -> PolicyValue {
         let openingQuote = index - 1
+        var value: [UInt8] = []
         if let expressionAt = expressionStart(from: index, limit: bytes.count) {
+            let start = index
             index = expressionAt
             let expression = try scanExpression(limit: bytes.count, decodeEntities: true, attributeQuote: quote)
+            let expressionEnd = index
             skipWhitespace()
-            guard byte(at: index) == quote else {
-                if atEnd {
-                    throw failure(at: openingQuote, "unterminated value of attribute '\(attributeName)'")
-                }
-                throw failure(
-                    at: index,
-                    "expected the closing quote of attribute '\(attributeName)' after the expression, found \(found(at: index)) (an expression must be the whole value)"
-                )
+            if byte(at: index) == quote {
+                index += 1
+                return .expression(expression)
             }
-            index += 1
-            return .expression(expression)
+            value = literalPrefix(from: start, expressionAt: expressionAt, expression, expressionEnd: expressionEnd)
         }
-        var value: [UInt8] = []
         while true {
             guard let current = byte(at: index) else {
                 throw failure(at: openingQuote, "unterminated value of attribute '\(attributeName)': expected a closing \(quote == ASCII.quote ? "'\"'" : "\"'\"")")
@@ -298,18 +302,19 @@ struct PolicyXMLReader {
     /// A run of character data up to the next markup. Whitespace-only runs are dropped.
     mutating func readText() throws(PolicyDiagnostic) -> PolicyXMLText? {
         let start = index
+        var value: [UInt8] = []
+        var onlyWhitespace = true
         if let expressionAt = expressionStart(from: index, limit: bytes.count) {
             index = expressionAt
             let expression = try scanExpression(limit: bytes.count, decodeEntities: true)
+            let expressionEnd = index
             skipWhitespace()
-            guard atEnd || byte(at: index) == ASCII.lessThan else {
-                throw failure(
-                    at: index, "expected '<' after the expression, found \(found(at: index)) (an expression must be the whole text of an element)")
+            if atEnd || byte(at: index) == ASCII.lessThan {
+                return PolicyXMLText(value: .expression(expression), position: expression.position)
             }
-            return PolicyXMLText(value: .expression(expression), position: expression.position)
+            value = literalPrefix(from: start, expressionAt: expressionAt, expression, expressionEnd: expressionEnd)
+            onlyWhitespace = false
         }
-        var value: [UInt8] = []
-        var onlyWhitespace = true
         while let current = byte(at: index), current != ASCII.lessThan {
             if current == ASCII.ampersand {
                 value.append(contentsOf: try readEntity())
@@ -349,12 +354,10 @@ struct PolicyXMLReader {
         if let expressionAt = expressionStart(from: contentStart, limit: contentEnd) {
             index = expressionAt
             let expression = try scanExpression(limit: contentEnd, decodeEntities: false)
-            skipWhitespace()
-            guard index >= contentEnd else {
-                throw failure(
-                    at: index, "expected ']]>' after the expression, found \(found(at: index)) (an expression must be the whole text of an element)")
+            while index < contentEnd, ASCII.isWhitespace(bytes[index]) { index += 1 }
+            if index >= contentEnd {
+                return PolicyXMLText(value: .expression(expression), position: expression.position, isCDATA: true)
             }
-            return PolicyXMLText(value: .expression(expression), position: expression.position, isCDATA: true)
         }
         let content = String(decoding: bytes[contentStart..<contentEnd], as: UTF8.self)
         return PolicyXMLText(value: .literal(content), position: text.position(contentStart), isCDATA: true)
