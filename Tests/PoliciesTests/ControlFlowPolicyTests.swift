@@ -144,7 +144,7 @@ struct LimitConcurrencyPolicyTests {
 struct TracePolicyTests {
     @Test("source, severity default, message and metadata")
     func parses() {
-        guard case .trace(let trace) = loadOne(#"<trace source="orders"><message>@(context.RequestId.ToString())</message><metadata name="k" value="v" /></trace>"#)
+        guard case .trace(let trace) = loadOne(#"<trace source="orders"><message>@(context.RequestId.ToString())</message><metadata name="k" value="v" /><metadata name="id" value="@(context.RequestId)" /></trace>"#)
         else {
             Issue.record("expected trace")
             return
@@ -152,8 +152,9 @@ struct TracePolicyTests {
         #expect(trace.source == "orders")
         #expect(trace.severity == .verbose)
         #expect(trace.message.expression?.source.source == "context.RequestId.ToString()")
-        #expect(trace.metadata.map(\.name) == ["k"])
-        #expect(trace.metadata.map(\.value) == ["v"])
+        #expect(trace.metadata.map(\.name) == ["k", "id"])
+        #expect(trace.metadata.first?.value.constant == "v")
+        #expect(trace.metadata.last?.value.expression?.source.source == "context.RequestId")
     }
 
     @Test("the older form: the message as text")

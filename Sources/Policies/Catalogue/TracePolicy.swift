@@ -21,7 +21,7 @@ public struct TracePolicy: Sendable, PolicyDefinition {
 
     public struct Metadata: Sendable {
         public let name: String
-        public let value: String
+        public let value: PolicyParameter<String>
     }
 
     public let source: String
@@ -41,7 +41,7 @@ public struct TracePolicy: Sendable, PolicyDefinition {
         "metadata",
         attributes: [
             PolicyAttributeSpec("name", .nonEmptyText, required: true, expressions: false),
-            PolicyAttributeSpec("value", required: true, expressions: false),
+            PolicyAttributeSpec("value", required: true),
         ])
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
@@ -56,7 +56,7 @@ public struct TracePolicy: Sendable, PolicyDefinition {
         }
         let message = messageElement ?? text
         let metadata = reader.children(named: "metadata", metadataSchema).compactMap { item -> Metadata? in
-            guard let name = item.literal("name"), let value = item.literal("value") else { return nil }
+            guard let name = item.literal("name"), let value = item.string("value") else { return nil }
             return Metadata(name: name, value: value)
         }
         guard let message else {
