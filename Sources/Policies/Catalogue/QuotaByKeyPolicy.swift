@@ -1,0 +1,50 @@
+import Foundation
+
+/// `<quota-by-key calls="…" bandwidth="…" renewal-period="…" counter-key="…"/>`: a call-count and/or
+/// bandwidth (KiB) budget per key per period; over it, 403.
+public struct QuotaByKeyPolicy: Sendable, PolicyDefinition {
+    public let calls: PolicyParameter<Int>?
+    /// Kilobytes.
+    public let bandwidth: PolicyParameter<Int>?
+    /// Seconds; 0 means the quota never renews.
+    public let renewalPeriod: PolicyParameter<Int>
+    public let counterKey: PolicyParameter<String>
+    public let incrementCondition: PolicyParameter<Bool>?
+    /// When the first period starts (periods are aligned to it).
+    public let firstPeriodStart: Date?
+
+    static let schema = PolicySchema(
+        "quota-by-key", sections: [.inbound],
+        attributes: [
+            PolicyAttributeSpec("calls", .integer(1...Int.max)),
+            PolicyAttributeSpec("bandwidth", .integer(1...Int.max)),
+            PolicyAttributeSpec("renewal-period", .integer(0...Int.max), required: true),
+            PolicyAttributeSpec("counter-key", .nonEmptyText, required: true),
+            PolicyAttributeSpec("increment-condition", .boolean),
+            PolicyAttributeSpec("first-period-start", .nonEmptyText, expressions: false),
+        ])
+
+    static func parse(_ reader: PolicyElementReader) -> Policy? {
+        let calls = reader.integer("calls"), bandwidth = reader.integer("bandwidth")
+        if reader.element.attribute("calls") == nil, reader.element.attribute("bandwidth") == nil {
+            reader.error("'<quota-by-key>' requires 'calls', 'bandwidth' or both")
+            return nil
+        }
+        var firstPeriodStart: Date? = nil
+        if let text = reader.literal("first-period-start") {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            let withZone = text.hasSuffix("Z") || text.dropFirst(10).contains("+") || text.dropFirst(10).contains("-") ? text : text + "Z"
+            guard let date = formatter.date(from: withZone) else {
+                reader.error(attribute: "first-period-start", "invalid date '\(text)' for 'first-period-start': expected ISO 8601 such as '2024-01-01T00:00:00Z'")
+                return nil
+            }
+            firstPeriodStart = date
+        }
+        guard let renewalPeriod = reader.integer("renewal-period"), let counterKey = reader.string("counter-key") else { return nil }
+        return .quotaByKey(
+            QuotaByKeyPolicy(
+                calls: calls, bandwidth: bandwidth, renewalPeriod: renewalPeriod, counterKey: counterKey,
+                incrementCondition: reader.boolean("increment-condition"), firstPeriodStart: firstPeriodStart))
+    }
+}

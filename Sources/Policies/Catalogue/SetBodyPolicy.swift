@@ -1,0 +1,41 @@
+/// `<set-body [template="liquid"]>text or @(expression)</set-body>`; does not change Content-Type.
+public struct SetBodyPolicy: Sendable, PolicyDefinition {
+    public enum Template: String, Sendable, Hashable {
+        case none
+        case liquid
+    }
+
+    /// How a liquid template renders a null JSON value.
+    public enum XsiNil: String, Sendable, Hashable {
+        case blank
+        case null
+    }
+
+    public let template: Template
+    public let xsiNil: XsiNil
+    public let parseDate: Bool
+    /// Nil for `<set-body/>` (an empty body).
+    public let body: PolicyParameter<String>?
+
+    static let schema = PolicySchema(
+        "set-body",
+        attributes: [
+            PolicyAttributeSpec("template", .choice(["none", "liquid"]), default: "none", expressions: false),
+            PolicyAttributeSpec("xsi-nil", .choice(["blank", "null"]), default: "blank", expressions: false),
+            PolicyAttributeSpec("parse-date", .boolean, default: "true", expressions: false),
+        ],
+        children: .markup, allowsText: true)
+
+    static func make(_ reader: PolicyElementReader) -> SetBodyPolicy? {
+        guard let template = reader.literal("template").flatMap(Template.init(rawValue:)),
+            let xsiNil = reader.literal("xsi-nil").flatMap(XsiNil.init(rawValue:)),
+            let parseDate = reader.literal("parse-date").flatMap(PolicyAttributeType.boolean)
+        else { return nil }
+        if template == .liquid, reader.text?.expression != nil {
+            reader.error("a liquid template in \(reader.tag) must be text, not a policy expression")
+        }
+        return SetBodyPolicy(template: template, xsiNil: xsiNil, parseDate: parseDate, body: reader.text)
+    }
+
+    static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setBody) }
+}

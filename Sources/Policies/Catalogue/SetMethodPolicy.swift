@@ -1,0 +1,33 @@
+import Foundation
+
+/// `<set-method>POST</set-method>`: changes the request method (also the method of a `send-request`).
+public struct SetMethodPolicy: Sendable, PolicyDefinition {
+    public let method: PolicyParameter<String>
+
+    static let schema = PolicySchema("set-method", sections: [.inbound, .onError], allowsText: true)
+
+    /// An HTTP method is a token (RFC 9110): letters, digits and a few symbols.
+    static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar))
+        }
+    }
+
+    static func make(_ reader: PolicyElementReader) -> SetMethodPolicy? {
+        guard let method = reader.text else {
+            reader.error("\(reader.tag) requires the method as its text, e.g. '<set-method>POST</set-method>'")
+            return nil
+        }
+        if let literal = method.constant {
+            let trimmed = literal.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard isToken(trimmed) else {
+                reader.context.error(at: reader.element.textNodes.first?.position ?? reader.element.position, "invalid HTTP method '\(trimmed)' in \(reader.tag)")
+                return nil
+            }
+            return SetMethodPolicy(method: .constant(trimmed.uppercased()))
+        }
+        return SetMethodPolicy(method: method)
+    }
+
+    static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setMethod) }
+}

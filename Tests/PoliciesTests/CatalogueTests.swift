@@ -1,0 +1,31 @@
+import Testing
+
+@testable import Policies
+
+@Suite("Catalogue")
+struct CatalogueTests {
+    @Test("every policy of the brief is in the catalogue, with a declared section set")
+    func everyPolicy() {
+        let names = Set(PolicyCatalogueInfo.schemas.map(\.elementName))
+        let expected: Set<String> = [
+            "choose", "return-response", "set-status", "set-header", "set-query-parameter", "set-body", "set-variable",
+            "set-method", "rewrite-uri", "set-backend-service", "forward-request", "check-header", "ip-filter",
+            "mock-response", "cors", "rate-limit-by-key", "quota-by-key", "send-request", "retry", "limit-concurrency",
+            "trace", "include-fragment", "validate-client-certificate", "authentication-certificate",
+        ]
+        #expect(names == expected)
+        #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })
+        #expect(names.isDisjoint(with: PolicyCatalogueInfo.unsupported))
+    }
+
+    @Test("every attribute default is a valid value of its own type")
+    func defaultsAreValid() {
+        for schema in PolicyCatalogueInfo.schemas {
+            for attribute in schema.attributes {
+                guard let value = attribute.defaultValue else { continue }
+                #expect(attribute.type.problem(with: value) == nil, "\(schema.elementName) \(attribute.name) default '\(value)'")
+                #expect(!attribute.isRequired, "\(schema.elementName) \(attribute.name) is required and has a default")
+            }
+        }
+    }
+}
