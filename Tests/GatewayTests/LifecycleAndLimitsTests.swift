@@ -11,23 +11,26 @@ import Testing
 struct LifecycleAndLimitsTests {
     @Test func shutdownDrainsInFlightRequestsAndStopsAccepting() async throws {
         let gateway = try await TestGateway.start()
-        let client = try TestClients.client(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
-                                            key: gateway.pki.clientKey, http2: false)
-        var request = HTTPClientRequest(url: gateway.baseURL + "/echo/slow")
-        request.headers.add(name: "x-echo-delay-ms", value: "1000")
-        async let slowResponse = client.execute(request, timeout: .seconds(20))
-        try await Task.sleep(for: .milliseconds(300))
-        gateway.server.shutdown()
-        let response = try await slowResponse
-        #expect(response.status == .ok, "the in-flight request finishes during the drain")
-        _ = try await response.body.collect(upTo: 1 << 16)
-        try await gateway.stop()
-        let late = try TestClients.client(pki: gateway.pki, certificate: nil, key: nil, http2: false)
-        await #expect(throws: (any Error).self, "no new connections after shutdown") {
-            _ = try await late.execute(HTTPClientRequest(url: gateway.baseURL + "/public/x"), timeout: .seconds(2))
+        let status = try await TestClients.with(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
+                                                key: gateway.pki.clientKey, http2: false) { client in
+            // Warm the connection so the slow request is on the wire well before the drain starts.
+            _ = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/public/warm"), timeout: .seconds(10)).body.collect(upTo: 1 << 16)
+            var request = HTTPClientRequest(url: gateway.baseURL + "/echo/slow")
+            request.headers.add(name: "x-echo-delay-ms", value: "2000")
+            async let slowResponse = client.execute(request, timeout: .seconds(20))
+            try await Task.sleep(for: .milliseconds(700))
+            gateway.server.shutdown()
+            let response = try await slowResponse
+            _ = try await response.body.collect(upTo: 1 << 16)
+            return response.status
         }
-        try await late.shutdown()
-        try await client.shutdown()
+        #expect(status == .ok, "the in-flight request finishes during the drain")
+        try await gateway.stop()
+        try await TestClients.with(pki: gateway.pki, certificate: nil, key: nil, http2: false) { late in
+            await #expect(throws: (any Error).self, "no new connections after shutdown") {
+                _ = try await late.execute(HTTPClientRequest(url: gateway.baseURL + "/public/x"), timeout: .seconds(2))
+            }
+        }
     }
 
     /// openssl s_client as a slowloris: a request head that never completes gets 408 and a close.
@@ -127,16 +130,16 @@ struct LifecycleAndLimitsTests {
             config.backend.trustedCAFiles = [trusted ? pki.rootCA : pki.unknownClientCertificate]
             return config
         }
-        let client = try TestClients.client(pki: front.pki, certificate: nil, key: nil, http2: false)
-        let response = try await client.execute(HTTPClientRequest(url: front.baseURL + "/tls/ping"), timeout: .seconds(10))
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+        let (status, body) = try await TestClients.with(pki: front.pki, certificate: nil, key: nil, http2: false) { client in
+            let response = try await client.execute(HTTPClientRequest(url: front.baseURL + "/tls/ping"), timeout: .seconds(10))
+            return (response.status, String(buffer: try await response.body.collect(upTo: 1 << 16)))
+        }
         if trusted {
-            #expect(response.status == .ok)
+            #expect(status == .ok)
             #expect(body.contains("\"path\":\"/inner/ping\""))
         } else {
-            #expect(response.status == .badGateway)
+            #expect(status == .badGateway)
         }
-        try await client.shutdown()
         try await front.stop()
         try await backendGateway.stop()
     }

@@ -11,9 +11,8 @@ struct MutualTLSTests {
     @Test(arguments: [false, true])
     func validClientCertificateReachesTheBackend(http2: Bool) async throws {
         let gateway = try await TestGateway.start()
-        let client = try TestClients.client(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
-                                            key: gateway.pki.clientKey, http2: http2)
-        do {
+        try await TestClients.with(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
+                                   key: gateway.pki.clientKey, http2: http2) { client in
             let response = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/echo/users/42?x=1"), timeout: .seconds(10))
             #expect(response.status == .ok)
             #expect(response.version == (http2 ? .http2 : .http1_1))
@@ -25,7 +24,6 @@ struct MutualTLSTests {
             #expect(headers?["x-forwarded-for"] == "127.0.0.1")
             #expect(headers?["x-forwarded-host"]?.hasPrefix("localhost") == true)
         }
-        try await client.shutdown()
         try await gateway.stop()
     }
 
@@ -39,22 +37,22 @@ struct MutualTLSTests {
         default: (nil, nil)
         }
         for http2 in [false, true] {
-            let client = try TestClients.client(pki: pki, certificate: certificate, key: key, http2: http2)
-            let response = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/echo/users/42"), timeout: .seconds(10))
-            #expect(response.status == .forbidden)
-            let body = try await response.body.collect(upTo: 1 << 16)
-            #expect(String(buffer: body) == #"{"statusCode":403,"message":"Invalid client certificate"}"#)
-            try await client.shutdown()
+            try await TestClients.with(pki: pki, certificate: certificate, key: key, http2: http2) { client in
+                let response = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/echo/users/42"), timeout: .seconds(10))
+                #expect(response.status == .forbidden)
+                let body = try await response.body.collect(upTo: 1 << 16)
+                #expect(String(buffer: body) == #"{"statusCode":403,"message":"Invalid client certificate"}"#)
+            }
         }
         try await gateway.stop()
     }
 
     @Test func negotiateModeLetsClientsWithoutCertificatesReachOpenAPIs() async throws {
         let gateway = try await TestGateway.start()
-        let client = try TestClients.client(pki: gateway.pki, certificate: nil, key: nil, http2: true)
-        let response = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/public/hello"), timeout: .seconds(10))
-        #expect(response.status == .ok)
-        try await client.shutdown()
+        let status = try await TestClients.with(pki: gateway.pki, certificate: nil, key: nil, http2: true) { client in
+            try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/public/hello"), timeout: .seconds(10)).status
+        }
+        #expect(status == .ok)
         try await gateway.stop()
     }
 
@@ -65,42 +63,38 @@ struct MutualTLSTests {
             config.accessLog = false
             return config
         }
-        let anonymous = try TestClients.client(pki: gateway.pki, certificate: nil, key: nil, http2: false)
-        await #expect(throws: (any Error).self) {
-            _ = try await anonymous.execute(HTTPClientRequest(url: gateway.baseURL + "/public/hello"), timeout: .seconds(10))
+        let pki = gateway.pki
+        for (certificate, key) in [(nil, nil), (pki.unknownClientCertificate, pki.unknownClientKey)] as [(String?, String?)] {
+            try await TestClients.with(pki: pki, certificate: certificate, key: key, http2: false) { client in
+                await #expect(throws: (any Error).self) {
+                    _ = try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/public/hello"), timeout: .seconds(10))
+                }
+            }
         }
-        try await anonymous.shutdown()
-        let stranger = try TestClients.client(pki: gateway.pki, certificate: gateway.pki.unknownClientCertificate,
-                                              key: gateway.pki.unknownClientKey, http2: false)
-        await #expect(throws: (any Error).self) {
-            _ = try await stranger.execute(HTTPClientRequest(url: gateway.baseURL + "/public/hello"), timeout: .seconds(10))
+        let status = try await TestClients.with(pki: pki, certificate: pki.clientCertificate, key: pki.clientKey, http2: false) { client in
+            try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/echo/users/1"), timeout: .seconds(10)).status
         }
-        try await stranger.shutdown()
-        let trusted = try TestClients.client(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
-                                             key: gateway.pki.clientKey, http2: false)
-        let response = try await trusted.execute(HTTPClientRequest(url: gateway.baseURL + "/echo/users/1"), timeout: .seconds(10))
-        #expect(response.status == .ok)
-        try await trusted.shutdown()
+        #expect(status == .ok)
         try await gateway.stop()
     }
 
     @Test(arguments: [false, true])
     func tenMebibytePostStreamsThroughWithAClientCertificate(http2: Bool) async throws {
         let gateway = try await TestGateway.start()
-        let client = try TestClients.client(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
-                                            key: gateway.pki.clientKey, http2: http2)
         var generator = SystemRandomNumberGenerator()
         let payload = (0..<(10 * 1024 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        var request = HTTPClientRequest(url: gateway.baseURL + "/echo/upload")
-        request.method = .POST
-        request.body = .bytes(payload)
-        let response = try await client.execute(request, timeout: .seconds(60))
-        #expect(response.status == .ok)
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let echoed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
-        #expect(echoed?["bodyBytes"] as? Int == payload.count)
-        #expect(echoed?["bodySHA256"] as? String == SHA256Hex.of(payload))
-        try await client.shutdown()
+        try await TestClients.with(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
+                                   key: gateway.pki.clientKey, http2: http2) { client in
+            var request = HTTPClientRequest(url: gateway.baseURL + "/echo/upload")
+            request.method = .POST
+            request.body = .bytes(payload)
+            let response = try await client.execute(request, timeout: .seconds(60))
+            #expect(response.status == .ok)
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let echoed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+            #expect(echoed?["bodyBytes"] as? Int == payload.count)
+            #expect(echoed?["bodySHA256"] as? String == SHA256Hex.of(payload))
+        }
         try await gateway.stop()
     }
 }

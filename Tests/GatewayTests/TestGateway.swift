@@ -148,3 +148,22 @@ enum OffPool {
         }
     }
 }
+
+extension TestClients {
+    /// Runs `body` with a client and always shuts the client down, also when `body` throws (an
+    /// AsyncHTTPClient dropped without shutdown traps).
+    static func with<T: Sendable>(
+        pki: DemoPKI, certificate: String?, key: String?, http2: Bool,
+        _ body: (HTTPClient) async throws -> T
+    ) async throws -> T {
+        let client = try client(pki: pki, certificate: certificate, key: key, http2: http2)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
