@@ -41,6 +41,11 @@ public final class EchoBackend: Sendable {
         try? await channel.channel.close()
     }
 
+    /// Returns when the listening socket is closed.
+    public func waitUntilStopped() async {
+        try? await channel.channel.closeFuture.get()
+    }
+
     private func serve() async {
         try? await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
