@@ -55,10 +55,22 @@ public enum PolicyCheck {
     }
 
     /// Reads the files from disk (an unreadable file is an error at its line 1, column 1) and checks them.
+    /// A directory stands for every `.xml` file below it, in name order.
     public static func check(paths: [String], loader: PolicyLoader, scope: PolicyScope = .api) -> [PolicyDiagnostic] {
         var inputs: [Input] = []
         var unreadable: [PolicyDiagnostic] = []
+        var files: [String] = []
         for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            let below = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                .filter { $0.lowercased().hasSuffix(".xml") }.sorted()
+            files += below.map { (path as NSString).appendingPathComponent($0) }
+        }
+        for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
                 unreadable.append(PolicyDiagnostic(at: SourcePosition(file: path, line: 1, column: 1), "cannot read the file"))
                 continue
