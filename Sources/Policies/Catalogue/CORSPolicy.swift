@@ -9,7 +9,7 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
 
     public let allowCredentials: Bool
     /// When true, a preflight or request from an origin not allowed gets no CORS headers and
-    /// (for preflight) an empty 200, as APIM does.
+    /// (for preflight) an empty 200 (APIM's documented behaviour; the pipeline implements it).
     public let terminateUnmatchedRequest: Bool
     public let allowedOrigins: [Origin]
     /// Empty means the defaults of the spec (GET, POST); `["*"]` means any.
