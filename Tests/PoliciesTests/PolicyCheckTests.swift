@@ -127,3 +127,15 @@ struct ExpressionSeamTests {
         #expect((status.code.expression?.compiled as? RecordingCompiler.Compiled)?.source == "200")
     }
 }
+
+@Suite("policy check goes on after an unknown named value")
+struct PolicyCheckNamedValueTests {
+    @Test("the unknown name and the later errors are all reported")
+    func continues() {
+        let input = PolicyCheck.Input(file: "a.xml", text: #"<policies><inbound><set-header name="{{missing}}" exists-action="sometimes" /></inbound></policies>"#)
+        #expect(PolicyCheck.check([input], loader: PolicyLoader()).map(\.description) == [
+            "a.xml:1:38: unknown named value '{{missing}}'",
+            "a.xml:1:66: invalid value 'sometimes' for attribute 'exists-action' of '<set-header>': expected one of 'override', 'skip', 'append', 'delete'",
+        ])
+    }
+}

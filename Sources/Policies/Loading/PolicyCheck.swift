@@ -22,14 +22,12 @@ public enum PolicyCheck {
         var documents: [(input: Int, document: PolicyDocument)] = []
         var fragments: [(input: Int, fragment: PolicyFragment)] = []
         for (index, input) in inputs.enumerated() {
-            let root: PolicyXMLElement
-            do {
-                root = try loader.readXML(input.text, file: input.file)
-            } catch {
-                found[index] += error.diagnostics
+            var structural: [PolicyDiagnostic] = []
+            // An unknown named value is reported, and the rest of the file is still checked.
+            guard let root = loader.readRoot(input.text, file: input.file, diagnostics: &structural) else {
+                found[index] += structural.map(loader.redacted)
                 continue
             }
-            var structural: [PolicyDiagnostic] = []
             if root.name == "fragment" {
                 let id = ((input.file as NSString).lastPathComponent as NSString).deletingPathExtension
                 fragments.append((index, PolicyFragment.structure(id: id, file: input.file, root: root, diagnostics: &structural)))
