@@ -200,3 +200,13 @@ struct TracePolicyTests {
         #expect(trace.message.constant == "m")
     }
 }
+
+@Suite("A stray bracket after a condition")
+struct StrayBracketTests {
+    @Test("the error explains that the value became literal text")
+    func explained() {
+        #expect(loadErrors(#"<choose><when condition="@(a == 1))" /></choose>"#) == [
+            "test.xml:1:45: invalid value '@(a == 1))' for attribute 'condition' of '<when>': expected 'true' or 'false' (text follows the expression, so the value is literal text: an expression must be the whole value)"
+        ])
+    }
+}

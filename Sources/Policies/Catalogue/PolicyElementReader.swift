@@ -52,7 +52,11 @@ struct PolicyElementReader {
             case .literal(let literal):
                 if let problem = spec.type.problem(with: literal) {
                     let shown = Self.quote(literal, secret: attribute.secretNamedValue)
-                    context.error(at: attribute.valuePosition, "invalid value \(shown) for attribute '\(spec.name)' of \(tag): expected \(problem)")
+                    let trimmed = literal.drop { $0.isWhitespace }
+                    let hint = trimmed.hasPrefix("@(") || trimmed.hasPrefix("@{")
+                        ? " (text follows the expression, so the value is literal text: an expression must be the whole value)" : ""
+                    context.error(
+                        at: attribute.valuePosition, "invalid value \(shown) for attribute '\(spec.name)' of \(tag): expected \(problem)\(hint)")
                 }
             }
         }
