@@ -29,3 +29,12 @@ struct CatalogueTests {
         }
     }
 }
+
+@Suite("Diagnostics stay short")
+struct DiagnosticLengthTests {
+    @Test("a huge invalid value is quoted truncated")
+    func truncated() {
+        let errors = loadErrors(#"<set-status code="\#(String(repeating: "9", count: 10_000))" />"#)
+        #expect(errors == ["test.xml:1:38: invalid value '\(String(repeating: "9", count: 77))…' for attribute 'code' of '<set-status>': expected an integer from 100 to 599"])
+    }
+}

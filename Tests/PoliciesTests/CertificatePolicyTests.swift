@@ -110,3 +110,19 @@ struct AuthenticationCertificatePolicyTests {
         #expect(loadErrors(statement) == [expected])
     }
 }
+
+@Suite("validate-client-certificate with named values")
+struct ValidateClientCertificateNamedValueTests {
+    @Test("a named value can switch a literal-only attribute, since substitution happens before parsing", arguments: ["true", "false"])
+    func namedValueFlag(value: String) throws {
+        let options = PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "check-chain", value: value)]))
+        let text = policies(#"<validate-client-certificate validate-trust="{{check-chain}}"><identities><identity subject="CN=Client" issuer-subject="CN=CA" /></identities></validate-client-certificate>"#)
+        guard case .validateClientCertificate(let policy)? = try load(text, options: options).get().first?.policy else {
+            Issue.record("expected validate-client-certificate")
+            return
+        }
+        #expect(policy.validateTrust == (value == "true"))
+        #expect(policy.identities.first?.subject == "CN=Client")
+        #expect(policy.identities.first?.issuerSubject == "CN=CA")
+    }
+}

@@ -45,6 +45,19 @@ struct ChoosePolicyTests {
     }
 }
 
+@Suite("Section rules reach nested statements")
+struct NestedSectionRuleTests {
+    @Test("a policy nested in choose or retry obeys the rules of the enclosing section")
+    func nested() {
+        #expect(loadErrors(#"<choose><when condition="true"><rewrite-uri template="/a" /></when></choose>"#, section: .backend) == [
+            "test.xml:1:51: the policy '<rewrite-uri>' is not allowed in '<backend>'; it is allowed in '<inbound>'"
+        ])
+        #expect(loadErrors(#"<retry condition="true" count="1" interval="0"><forward-request /></retry>"#, section: .inbound) == [
+            "test.xml:1:67: the policy '<forward-request>' is not allowed in '<inbound>'; it is allowed in '<backend>'"
+        ])
+    }
+}
+
 @Suite("return-response")
 struct ReturnResponsePolicyTests {
     @Test("status, headers and body; an optional response variable")
@@ -185,5 +198,15 @@ struct TracePolicyTests {
         }
         #expect(trace.severity == .error)
         #expect(trace.message.constant == "m")
+    }
+}
+
+@Suite("A stray bracket after a condition")
+struct StrayBracketTests {
+    @Test("the error explains that the value became literal text")
+    func explained() {
+        #expect(loadErrors(#"<choose><when condition="@(a == 1))" /></choose>"#) == [
+            "test.xml:1:45: invalid value '@(a == 1))' for attribute 'condition' of '<when>': expected 'true' or 'false' (text follows the expression, so the value is literal text: an expression must be the whole value)"
+        ])
     }
 }

@@ -125,3 +125,33 @@ struct NamedValuesInExpressionsTests {
         #expect(error.description == "test.xml:1:62: cannot compile FAIL")
     }
 }
+
+@Suite("Secrets are never quoted, even transformed")
+struct SecretQuotingTests {
+    @Test("a trimmed or truncated secret is named, not shown", arguments: [
+        ("<ip-filter action=\"allow\"><address>{{s}}</address></ip-filter>", " 10.0.0.999 "),
+        ("<set-status code=\"{{s}}\" />", String(repeating: "9", count: 200)),
+        ("<set-header name=\"{{s}}\"><value>1</value></set-header>", "Bad Name With Spaces"),
+        ("<cors><allowed-origins><origin>{{s}}</origin></allowed-origins></cors>", "  not-an-origin  "),
+    ])
+    func named(statement: String, secret: String) {
+        let options = PolicyLoadOptions(namedValues: NamedValues([.secret("s", secret)]))
+        guard case .failure(let error) = load(policies(statement), options: options) else {
+            Issue.record("expected a failure")
+            return
+        }
+        let core = secret.trimmingCharacters(in: .whitespaces)
+        #expect(!error.description.contains(String(core.prefix(8))))
+        #expect(error.description.contains("(a value containing the secret named value {{s}})"))
+    }
+
+    @Test("plain named values are quoted as usual")
+    func plainQuoted() {
+        let options = PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "p", value: "abc")]))
+        guard case .failure(let error) = load(policies(#"<set-status code="{{p}}" />"#), options: options) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error.description == "test.xml:1:38: invalid value 'abc' for attribute 'code' of '<set-status>': expected an integer from 100 to 599")
+    }
+}

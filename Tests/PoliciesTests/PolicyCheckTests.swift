@@ -51,6 +51,17 @@ struct PolicyCheckTests {
         let messages = PolicyCheck.check(paths: [good.path, bad.path, missing], loader: PolicyLoader()).map(\.description)
         #expect(messages == ["\(missing):1:1: cannot read the file", "\(bad.path):1:20: unknown policy element '<nope>'"])
         #expect(PolicyCheck.check(paths: [good.path], loader: PolicyLoader()).isEmpty)
+        // A directory stands for its .xml files; fragments among them resolve for the others.
+        let nested = directory.appendingPathComponent("api")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        try "<fragment><set-status code=\"20\" /></fragment>".write(to: nested.appendingPathComponent("shared.xml"), atomically: true, encoding: .utf8)
+        try "<policies><inbound><include-fragment fragment-id=\"shared\" /></inbound></policies>"
+            .write(to: nested.appendingPathComponent("orders.xml"), atomically: true, encoding: .utf8)
+        try "not xml".write(to: nested.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        let shared = nested.appendingPathComponent("shared.xml").path
+        #expect(PolicyCheck.check(paths: [nested.path], loader: PolicyLoader()).map(\.description) == [
+            "\(shared):1:29: invalid value '20' for attribute 'code' of '<set-status>': expected an integer from 100 to 599"
+        ])
     }
 }
 
@@ -114,5 +125,17 @@ struct ExpressionSeamTests {
             return
         }
         #expect((status.code.expression?.compiled as? RecordingCompiler.Compiled)?.source == "200")
+    }
+}
+
+@Suite("policy check goes on after an unknown named value")
+struct PolicyCheckNamedValueTests {
+    @Test("the unknown name and the later errors are all reported")
+    func continues() {
+        let input = PolicyCheck.Input(file: "a.xml", text: #"<policies><inbound><set-header name="{{missing}}" exists-action="sometimes" /></inbound></policies>"#)
+        #expect(PolicyCheck.check([input], loader: PolicyLoader()).map(\.description) == [
+            "a.xml:1:38: unknown named value '{{missing}}'",
+            "a.xml:1:66: invalid value 'sometimes' for attribute 'exists-action' of '<set-header>': expected one of 'override', 'skip', 'append', 'delete'",
+        ])
     }
 }

@@ -147,7 +147,9 @@ struct IncludeFragmentPolicyTests {
 struct UnknownPolicyTests {
     @Test("an unknown element is an error naming it and its line")
     func unknown() {
-        #expect(loadErrors("\n<set-heder name=\"x\" />") == ["test.xml:2:1: unknown policy element '<set-heder>'"])
+        #expect(loadErrors("\n<set-heder name=\"x\" />") == ["test.xml:2:1: unknown policy element '<set-heder>' (did you mean '<set-header>'?)"])
+        #expect(loadErrors("<Choose />") == ["test.xml:1:20: unknown policy element '<Choose>' (did you mean '<choose>'?)"])
+        #expect(loadErrors("<frobnicate />") == ["test.xml:1:20: unknown policy element '<frobnicate>'"])
         #expect(loadErrors("<validate-jwt header-name=\"Authorization\" />") == ["test.xml:1:20: the policy '<validate-jwt>' is not supported by Drawbridge"])
     }
 

@@ -35,7 +35,7 @@ public struct AuthenticationCertificatePolicy: Sendable, PolicyDefinition {
             guard let thumbprint = reader.string("thumbprint") else { return nil }
             if let literal = thumbprint.constant {
                 guard let hex = ValidateClientCertificatePolicy.normalizedHex(literal, digits: 40...40) else {
-                    reader.error(attribute: "thumbprint", "invalid thumbprint '\(literal)' in \(reader.tag): expected 40 hex digits")
+                    reader.error(attribute: "thumbprint", "invalid thumbprint \(reader.quote(literal, attribute: "thumbprint")) in \(reader.tag): expected 40 hex digits")
                     return nil
                 }
                 return AuthenticationCertificatePolicy(source: .thumbprint(.constant(hex)))

@@ -9,7 +9,7 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
 
     public let allowCredentials: Bool
     /// When true, a preflight or request from an origin not allowed gets no CORS headers and
-    /// (for preflight) an empty 200, as APIM does.
+    /// (for preflight) an empty 200 (APIM's documented behaviour; the pipeline implements it).
     public let terminateUnmatchedRequest: Bool
     public let allowedOrigins: [Origin]
     /// Empty means the defaults of the spec (GET, POST); `["*"]` means any.
@@ -35,14 +35,15 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
     static let exposeSchema = PolicySchema("expose-headers", children: .elements(["header"]))
 
     /// The literal texts of a list element's items (`<origin>`, `<method>`, `<header>`).
-    private static func items(_ list: PolicyElementReader, _ itemName: String) -> [(text: String, position: SourcePosition)] {
+    private static func items(_ list: PolicyElementReader, _ itemName: String) -> [(text: String, position: SourcePosition, shown: String)] {
         list.children(named: itemName, PolicySchema(itemName, allowsText: true)).compactMap { item in
             let position = item.element.textNodes.first?.position ?? item.element.position
             guard case .literal(let text)? = item.element.textValue else {
                 list.context.error(at: position, "'<\(itemName)>' requires literal text")
                 return nil
             }
-            return (text.trimmingCharacters(in: .whitespacesAndNewlines), position)
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return (trimmed, position, item.quoteText(trimmed))
         }
     }
 
@@ -57,7 +58,7 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
         }
         let originsReader = reader.child(originsElement, originsSchema)
         var origins: [Origin] = []
-        for (text, position) in items(originsReader, "origin") {
+        for (text, position, shown) in items(originsReader, "origin") {
             if text == "*" {
                 origins.append(.any)
                 if allowCredentials == true {
@@ -66,7 +67,7 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
             } else if let url = PolicyAttributeType.absoluteURL(text), url.path.isEmpty || url.path == "/", url.query == nil {
                 origins.append(.exactly(text.hasSuffix("/") ? String(text.dropLast()) : text))
             } else {
-                reader.context.error(at: position, "invalid origin '\(text)': expected '*' or a scheme and host such as 'https://example.com'")
+                reader.context.error(at: position, "invalid origin \(shown): expected '*' or a scheme and host such as 'https://example.com'")
             }
         }
         if origins.isEmpty, originsReader.isValid {
@@ -77,11 +78,11 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
         if let element = reader.element.childElements.first(where: { $0.name == "allowed-methods" }) {
             let methodsReader = reader.child(element, methodsSchema)
             maxAge = methodsReader.integer("preflight-result-max-age")?.constant
-            for (text, position) in items(methodsReader, "method") {
+            for (text, position, shown) in items(methodsReader, "method") {
                 if text == "*" || SetMethodPolicy.isToken(text) {
                     methods.append(text == "*" ? text : text.uppercased())
                 } else {
-                    reader.context.error(at: position, "invalid HTTP method '\(text)' in '<allowed-methods>'")
+                    reader.context.error(at: position, "invalid HTTP method \(shown) in '<allowed-methods>'")
                 }
             }
         }
@@ -89,11 +90,11 @@ public struct CORSPolicy: Sendable, PolicyDefinition {
         for (name, schema) in [("allowed-headers", headersSchema), ("expose-headers", exposeSchema)] {
             var headers: [String] = []
             if let element = reader.element.childElements.first(where: { $0.name == name }) {
-                for (text, position) in items(reader.child(element, schema), "header") {
+                for (text, position, shown) in items(reader.child(element, schema), "header") {
                     if text == "*" || SetMethodPolicy.isToken(text) {
                         headers.append(text)
                     } else {
-                        reader.context.error(at: position, "invalid header name '\(text)' in '<\(name)>'")
+                        reader.context.error(at: position, "invalid header name \(shown) in '<\(name)>'")
                     }
                 }
             }

@@ -52,7 +52,7 @@ struct NamedValuesSetting {
     /// A literal name must be an HTTP token (RFC 9110); expressions are checked at run time.
     static func checkName(_ reader: PolicyElementReader, _ name: PolicyParameter<String>) -> Bool {
         guard let literal = name.constant, !literal.isEmpty, !SetMethodPolicy.isToken(literal) else { return true }  // empty: already reported
-        reader.error(attribute: "name", "invalid name '\(literal)' in \(reader.tag): expected letters, digits and !#$%&'*+-.^_`|~")
+        reader.error(attribute: "name", "invalid name \(reader.quote(literal, attribute: "name")) in \(reader.tag): expected letters, digits and !#$%&'*+-.^_`|~")
         return false
     }
 

@@ -47,7 +47,7 @@ public struct IPFilterPolicy: Sendable, PolicyDefinition {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let address = IPAddress(trimmed) else {
                 let hint = trimmed.contains("/") ? " (for a block of addresses use '<address-range from=\"…\" to=\"…\"/>')" : ""
-                reader.context.error(at: position, "invalid IP address '\(trimmed)' in '<address>'\(hint)")
+                reader.context.error(at: position, "invalid IP address \(addressReader.quoteText(trimmed)) in '<address>'\(hint)")
                 valid = false
                 continue
             }
@@ -60,7 +60,7 @@ public struct IPFilterPolicy: Sendable, PolicyDefinition {
                 if let address = IPAddress(text.trimmingCharacters(in: .whitespaces)) {
                     ends.append(address)
                 } else {
-                    rangeReader.error(attribute: name, "invalid IP address '\(text)' in attribute '\(name)' of '<address-range>'")
+                    rangeReader.error(attribute: name, "invalid IP address \(rangeReader.quote(text, attribute: name)) in attribute '\(name)' of '<address-range>'")
                     valid = false
                 }
             }

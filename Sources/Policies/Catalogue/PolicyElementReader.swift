@@ -51,7 +51,12 @@ struct PolicyElementReader {
                 }
             case .literal(let literal):
                 if let problem = spec.type.problem(with: literal) {
-                    context.error(at: attribute.valuePosition, "invalid value '\(literal)' for attribute '\(spec.name)' of \(tag): expected \(problem)")
+                    let shown = Self.quote(literal, secret: attribute.secretNamedValue)
+                    let trimmed = literal.drop { $0.isWhitespace }
+                    let hint = trimmed.hasPrefix("@(") || trimmed.hasPrefix("@{")
+                        ? " (text follows the expression, so the value is literal text: an expression must be the whole value)" : ""
+                    context.error(
+                        at: attribute.valuePosition, "invalid value \(shown) for attribute '\(spec.name)' of \(tag): expected \(problem)\(hint)")
                 }
             }
         }
@@ -142,6 +147,26 @@ struct PolicyElementReader {
         case .expression: nil
         case nil: schema.attribute(name)?.defaultValue
         }
+    }
+
+    // MARK: Quoting values in messages
+
+    /// How a value is shown in a message: quoted and shortened (a megabyte-long attribute must not
+    /// make a megabyte-long message), or, when a secret named value went into it, only that
+    /// secret's name — a trimmed or shortened secret would slip past redaction by value.
+    static func quote(_ value: String, secret: String?) -> String {
+        if let secret { return "(a value containing the secret named value {{\(secret)}})" }
+        return "'" + (value.count <= 80 ? value : value.prefix(77) + "…") + "'"
+    }
+
+    /// `value` as read from the attribute `name` of this element.
+    func quote(_ value: String, attribute name: String) -> String {
+        Self.quote(value, secret: element.attribute(name)?.secretNamedValue)
+    }
+
+    /// `value` as read from the text of this element.
+    func quoteText(_ value: String) -> String {
+        Self.quote(value, secret: element.textSecretNamedValue)
     }
 
     /// Reports a problem with an attribute's value at that value.

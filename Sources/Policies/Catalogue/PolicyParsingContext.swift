@@ -46,9 +46,14 @@ final class PolicyParsingContext {
     /// Reports a policy Drawbridge does not implement: an error, or a warning when the operator
     /// chose to skip unsupported policies (the element is then left out).
     func unsupported(_ element: PolicyXMLElement) {
-        let what = PolicyCatalogue.knownUnsupported.contains(element.name)
-            ? "the policy '<\(element.name)>' is not supported by Drawbridge"
-            : "unknown policy element '<\(element.name)>'"
+        let what: String
+        if PolicyCatalogue.knownUnsupported.contains(element.name) {
+            what = "the policy '<\(element.name)>' is not supported by Drawbridge"
+        } else if let suggestion = PolicyCatalogue.suggestion(for: element.name) {
+            what = "unknown policy element '<\(element.name)>' (did you mean '<\(suggestion)>'?)"
+        } else {
+            what = "unknown policy element '<\(element.name)>'"
+        }
         if skipUnsupportedPolicies {
             warning(at: element.position, "\(what); skipped (skipUnsupportedPolicies)")
         } else {

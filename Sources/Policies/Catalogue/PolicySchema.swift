@@ -8,7 +8,7 @@ public enum PolicyAttributeType: Sendable {
     case nonEmptyText
     case integer(ClosedRange<Int>)
     case boolean
-    /// One of a fixed set of words (compared case-sensitively, as APIM does).
+    /// One of a fixed set of words, compared case-sensitively (fail closed on near-misses).
     case choice([String])
     /// An absolute `http` or `https` URL.
     case absoluteURL

@@ -36,7 +36,7 @@ public struct QuotaByKeyPolicy: Sendable, PolicyDefinition {
             formatter.formatOptions = [.withInternetDateTime]
             let withZone = text.hasSuffix("Z") || text.dropFirst(10).contains("+") || text.dropFirst(10).contains("-") ? text : text + "Z"
             guard let date = formatter.date(from: withZone) else {
-                reader.error(attribute: "first-period-start", "invalid date '\(text)' for 'first-period-start': expected ISO 8601 such as '2024-01-01T00:00:00Z'")
+                reader.error(attribute: "first-period-start", "invalid date \(reader.quote(text, attribute: "first-period-start")) for 'first-period-start': expected ISO 8601 such as '2024-01-01T00:00:00Z'")
                 return nil
             }
             firstPeriodStart = date

@@ -35,7 +35,7 @@ public struct RewriteURIPolicy: Sendable, PolicyDefinition {
     static func parse(_ reader: PolicyElementReader) -> Policy? {
         guard let template = reader.string("template"), let copy = reader.boolean("copy-unmatched-params") else { return nil }
         if let literal = template.constant, let problem = templateProblem(literal) {
-            reader.error(attribute: "template", "invalid URI template '\(literal)' in \(reader.tag): \(problem)")
+            reader.error(attribute: "template", "invalid URI template \(reader.quote(literal, attribute: "template")) in \(reader.tag): \(problem)")
             return nil
         }
         return .rewriteURI(RewriteURIPolicy(template: template, copyUnmatchedParameters: copy))

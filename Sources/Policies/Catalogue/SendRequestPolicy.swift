@@ -49,7 +49,7 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
                 if PolicyAttributeType.absoluteURL(literal) == nil {
                     reader.context.error(
                         at: element.textNodes.first?.position ?? element.position,
-                        "invalid URL '\(literal)' in '<set-url>': expected an absolute http or https URL")
+                        "invalid URL \(urlReader.quoteText(literal)) in '<set-url>': expected an absolute http or https URL")
                 }
                 url = .constant(literal)
             } else if url == nil {

@@ -21,7 +21,7 @@ public struct SetMethodPolicy: Sendable, PolicyDefinition {
         if let literal = method.constant {
             let trimmed = literal.trimmingCharacters(in: .whitespacesAndNewlines)
             guard isToken(trimmed) else {
-                reader.context.error(at: reader.element.textNodes.first?.position ?? reader.element.position, "invalid HTTP method '\(trimmed)' in \(reader.tag)")
+                reader.context.error(at: reader.element.textNodes.first?.position ?? reader.element.position, "invalid HTTP method \(reader.quoteText(trimmed)) in \(reader.tag)")
                 return nil
             }
             return SetMethodPolicy(method: .constant(trimmed.uppercased()))

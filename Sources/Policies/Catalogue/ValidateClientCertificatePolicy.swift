@@ -57,7 +57,7 @@ public struct ValidateClientCertificatePolicy: Sendable, PolicyDefinition {
             guard let text = reader.literal(name) else { continue }
             guard let hex = normalizedHex(text, digits: digits) else {
                 let what = digits.lowerBound == 40 ? "a SHA-1 thumbprint of 40 hex digits" : "a serial number in hex"
-                reader.error(attribute: name, "invalid value '\(text)' for '\(name)' of '<identity>': expected \(what)")
+                reader.error(attribute: name, "invalid value \(reader.quote(text, attribute: name)) for '\(name)' of '<identity>': expected \(what)")
                 valid = false
                 continue
             }

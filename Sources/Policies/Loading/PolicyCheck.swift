@@ -22,14 +22,12 @@ public enum PolicyCheck {
         var documents: [(input: Int, document: PolicyDocument)] = []
         var fragments: [(input: Int, fragment: PolicyFragment)] = []
         for (index, input) in inputs.enumerated() {
-            let root: PolicyXMLElement
-            do {
-                root = try loader.readXML(input.text, file: input.file)
-            } catch {
-                found[index] += error.diagnostics
+            var structural: [PolicyDiagnostic] = []
+            // An unknown named value is reported, and the rest of the file is still checked.
+            guard let root = loader.readRoot(input.text, file: input.file, diagnostics: &structural) else {
+                found[index] += structural.map(loader.redacted)
                 continue
             }
-            var structural: [PolicyDiagnostic] = []
             if root.name == "fragment" {
                 let id = ((input.file as NSString).lastPathComponent as NSString).deletingPathExtension
                 fragments.append((index, PolicyFragment.structure(id: id, file: input.file, root: root, diagnostics: &structural)))
@@ -55,10 +53,22 @@ public enum PolicyCheck {
     }
 
     /// Reads the files from disk (an unreadable file is an error at its line 1, column 1) and checks them.
+    /// A directory stands for every `.xml` file below it, in name order.
     public static func check(paths: [String], loader: PolicyLoader, scope: PolicyScope = .api) -> [PolicyDiagnostic] {
         var inputs: [Input] = []
         var unreadable: [PolicyDiagnostic] = []
+        var files: [String] = []
         for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            let below = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                .filter { $0.lowercased().hasSuffix(".xml") }.sorted()
+            files += below.map { (path as NSString).appendingPathComponent($0) }
+        }
+        for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
                 unreadable.append(PolicyDiagnostic(at: SourcePosition(file: path, line: 1, column: 1), "cannot read the file"))
                 continue

@@ -5,7 +5,7 @@ public struct PolicyLoadOptions: Sendable {
     /// left out, instead of failing the load.
     public var skipUnsupportedPolicies: Bool
     /// When true, `{{name}}` with no such named value stays as text (liquid templates use `{{…}}`
-    /// too); when false (default) it is an error, as APIM refuses to save such a policy.
+    /// too); when false (default) it is an error: a typo in a name must not reach a request.
     public var allowUnknownNamedValues: Bool
     public var limits: PolicyReaderLimits
 

@@ -83,7 +83,8 @@ public struct PolicyLoader: Sendable {
 
     // MARK: Internals
 
-    private func readRoot(_ text: String, file: String, diagnostics: inout [PolicyDiagnostic]) -> PolicyXMLElement? {
+    /// Reads the root element; named-value problems are reported but do not stop the read.
+    func readRoot(_ text: String, file: String, diagnostics: inout [PolicyDiagnostic]) -> PolicyXMLElement? {
         let limit = options.limits.maximumBytes
         guard text.utf8.count <= limit else {
             diagnostics.append(

@@ -38,7 +38,10 @@ struct FragmentInliner {
                 element: element, schema: IncludeFragmentPolicy.schema, context: context, section: nil, path: "include-fragment")
             guard reader.isValid, let id = reader.literal("fragment-id") else { continue }
             guard let fragment = fragments[id] else {
-                let known = fragments.ids.isEmpty ? "no fragments are loaded" : "known fragments: \(fragments.ids.joined(separator: ", "))"
+                let ids = fragments.ids
+                let known = ids.isEmpty
+                    ? "no fragments are loaded"
+                    : "known fragments: \(ids.prefix(10).joined(separator: ", "))" + (ids.count > 10 ? ", …" : "")
                 context.error(at: element.position, "unknown policy fragment '\(id)' (\(known))")
                 continue
             }

@@ -27,7 +27,7 @@ public struct NamedValue: Sendable, Hashable {
     }
 }
 
-/// The named values a load can use, looked up case-insensitively as APIM does.
+/// The named values a load can use, looked up case-insensitively (APIM display names differ by case only rarely; matching them anyway avoids surprises).
 public struct NamedValues: Sendable {
     private var byLowercasedName: [String: NamedValue] = [:]
 

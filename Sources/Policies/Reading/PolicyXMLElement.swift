@@ -5,12 +5,15 @@ public struct PolicyXMLAttribute: Sendable, Hashable {
     public let position: SourcePosition
     /// Where the value's text starts (just after the opening quote).
     public let valuePosition: SourcePosition
+    /// The secret named value substituted into this value, if any: messages must not quote it.
+    public let secretNamedValue: String?
 
-    public init(name: String, value: PolicyValue, position: SourcePosition, valuePosition: SourcePosition) {
+    public init(name: String, value: PolicyValue, position: SourcePosition, valuePosition: SourcePosition, secretNamedValue: String? = nil) {
         self.name = name
         self.value = value
         self.position = position
         self.valuePosition = valuePosition
+        self.secretNamedValue = secretNamedValue
     }
 }
 
@@ -19,11 +22,14 @@ public struct PolicyXMLText: Sendable, Hashable {
     public let value: PolicyValue
     public let position: SourcePosition
     public let isCDATA: Bool
+    /// The secret named value substituted into this text, if any: messages must not quote it.
+    public let secretNamedValue: String?
 
-    public init(value: PolicyValue, position: SourcePosition, isCDATA: Bool = false) {
+    public init(value: PolicyValue, position: SourcePosition, isCDATA: Bool = false, secretNamedValue: String? = nil) {
         self.value = value
         self.position = position
         self.isCDATA = isCDATA
+        self.secretNamedValue = secretNamedValue
     }
 }
 
@@ -72,6 +78,9 @@ public struct PolicyXMLElement: Sendable, Hashable {
         if nodes.isEmpty { return nil }
         return .literal(nodes.map(\.value.description).joined())
     }
+
+    /// The secret named value in the element's text, if any.
+    public var textSecretNamedValue: String? { textNodes.lazy.compactMap(\.secretNamedValue).first }
 
     /// A copy with other children (used when fragments are inlined).
     func replacingChildren(_ children: [PolicyXMLNode]) -> PolicyXMLElement {

@@ -45,7 +45,7 @@ extension PolicyXMLReader {
             case ASCII.closeParen, ASCII.closeBracket, ASCII.closeBrace:
                 switch frames[frames.count - 1] {
                 case .group(let closer, let groupOpener):
-                    guard current == closer else { throw mismatched(current, at: charStart, expected: closer, opener: groupOpener) }
+                    guard current == closer else { throw mismatched(at: charStart, expected: closer, opener: groupOpener) }
                     frames.removeLast()
                     if frames.isEmpty {
                         collected.output.removeLast()  // the closing bracket is not part of the source
@@ -56,7 +56,7 @@ extension PolicyXMLReader {
                     }
                 case .hole(let verbatim, let holeOpener, let literalStart):
                     guard current == ASCII.closeBrace else {
-                        throw mismatched(current, at: charStart, expected: ASCII.closeBrace, opener: holeOpener)
+                        throw mismatched(at: charStart, expected: ASCII.closeBrace, opener: holeOpener)
                     }
                     frames.removeLast()
                     try continueInterpolated(verbatim: verbatim, literalStart: literalStart, frames: &frames, &collected, limit: limit, decode: decodeEntities)
@@ -264,11 +264,11 @@ extension PolicyXMLReader {
         }
     }
 
-    private func mismatched(_ found: UInt8, at offset: Int, expected: UInt8, opener: Int) -> PolicyDiagnostic {
+    private func mismatched(at offset: Int, expected: UInt8, opener: Int) -> PolicyDiagnostic {
         let openedAt = text.position(opener)
         return failure(
             at: offset,
-            "expected '\(String(UnicodeScalar(expected)))' to match the '\(String(UnicodeScalar(bytes[opener])))' at line \(openedAt.line), column \(openedAt.column), found '\(String(UnicodeScalar(found)))'"
+            "expected '\(String(UnicodeScalar(expected)))' to match the '\(String(UnicodeScalar(bytes[opener])))' at line \(openedAt.line), column \(openedAt.column), found \(self.found(at: offset))"
         )
     }
 }

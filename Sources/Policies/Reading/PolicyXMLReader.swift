@@ -204,7 +204,7 @@ struct PolicyXMLReader {
             attributes.append(
                 PolicyXMLAttribute(
                     name: attributeName, value: value, position: text.position(attributeStart),
-                    valuePosition: text.position(valueStart)))
+                    valuePosition: text.position(valueStart), secretNamedValue: text.secretName(in: valueStart..<index)))
             afterValue = true
         }
         let children = try readContent(of: name, start: start, depth: depth)
@@ -310,7 +310,8 @@ struct PolicyXMLReader {
             let expressionEnd = index
             skipWhitespace()
             if atEnd || byte(at: index) == ASCII.lessThan {
-                return PolicyXMLText(value: .expression(expression), position: expression.position)
+                return PolicyXMLText(
+                    value: .expression(expression), position: expression.position, secretNamedValue: text.secretName(in: start..<index))
             }
             value = literalPrefix(from: start, expressionAt: expressionAt, expression, expressionEnd: expressionEnd)
             onlyWhitespace = false
@@ -331,7 +332,9 @@ struct PolicyXMLReader {
             index += 1
         }
         if onlyWhitespace { return nil }
-        return PolicyXMLText(value: .literal(String(decoding: value, as: UTF8.self)), position: text.position(start))
+        return PolicyXMLText(
+            value: .literal(String(decoding: value, as: UTF8.self)), position: text.position(start),
+            secretNamedValue: text.secretName(in: start..<index))
     }
 
     mutating func readCDATA() throws(PolicyDiagnostic) -> PolicyXMLText {
@@ -356,11 +359,15 @@ struct PolicyXMLReader {
             let expression = try scanExpression(limit: contentEnd, decodeEntities: false)
             while index < contentEnd, ASCII.isWhitespace(bytes[index]) { index += 1 }
             if index >= contentEnd {
-                return PolicyXMLText(value: .expression(expression), position: expression.position, isCDATA: true)
+                return PolicyXMLText(
+                    value: .expression(expression), position: expression.position, isCDATA: true,
+                    secretNamedValue: text.secretName(in: contentStart..<contentEnd))
             }
         }
         let content = String(decoding: bytes[contentStart..<contentEnd], as: UTF8.self)
-        return PolicyXMLText(value: .literal(content), position: text.position(contentStart), isCDATA: true)
+        return PolicyXMLText(
+            value: .literal(content), position: text.position(contentStart), isCDATA: true,
+            secretNamedValue: text.secretName(in: contentStart..<contentEnd))
     }
 
     // MARK: Entities

@@ -129,6 +129,20 @@ struct SourceText: Sendable {
         return substitution.name
     }
 
+    /// The first secret named value substituted anywhere in `range` of the substituted text.
+    func secretName(in range: Range<Int>) -> String? {
+        guard !substitutions.isEmpty, !range.isEmpty else { return nil }
+        var index = substitutionIndex(containingOrBefore: range.lowerBound) ?? 0
+        while index < substitutions.count, substitutions[index].substitutedStart < range.upperBound {
+            let substitution = substitutions[index]
+            if substitution.isSecret, substitution.substitutedStart + substitution.substitutedLength > range.lowerBound {
+                return substitution.name
+            }
+            index += 1
+        }
+        return nil
+    }
+
     func position(originalOffset offset: Int) -> SourcePosition {
         let clamped = max(0, min(offset, original.count))
         var low = 0, high = lineStarts.count - 1
