@@ -46,10 +46,14 @@ start=$(date +%s.%N)
 head -c $((SIZE_MIB * 1024 * 1024)) /dev/zero | curl -sS -o "$WORK/answer.json" -T - -X POST \
   --cacert "$WORK/ca.pem" --cert "$WORK/client.pem" --key "$WORK/client.key" \
   -H "x-echo-read-delay-ms: $READ_DELAY_MS" "https://localhost:$GW_PORT/upload/big" & CURL_PID=$!
+ticks=0
+echo "RSS timeline (KiB, every 5 s):"
 while kill -0 $CURL_PID 2>/dev/null; do
   now=$(rss); [ "$now" -gt "$PEAK" ] && PEAK=$now
+  ticks=$((ticks + 1)); [ $((ticks % 10)) -eq 0 ] && printf ' %s' "$now"
   sleep 0.5
 done
+echo
 wait $CURL_PID
 end=$(date +%s.%N)
 BYTES=$(python3 -c "import json,sys; print(json.load(open('$WORK/answer.json'))['bodyBytes'])")
