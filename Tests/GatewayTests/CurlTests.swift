@@ -102,12 +102,9 @@ struct CurlTests {
     }
 
     @Test func oversizedHeadersAndTargetsAreRefused() async throws {
-        let gateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.limits.maxHeaderBytes = 8192
-            return config
-        }
+        })
         // 12 KiB: over the configured limit, under HTTP/2's 16 KiB default that applies until the
         // client acknowledges our SETTINGS.
         let big = String(repeating: "a", count: 12 * 1024)

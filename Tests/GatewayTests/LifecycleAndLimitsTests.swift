@@ -36,12 +36,9 @@ struct LifecycleAndLimitsTests {
     /// openssl s_client as a slowloris: a request head that never completes gets 408 and a close.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func slowRequestHeadGets408() async throws {
-        let gateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.limits.headerReadTimeout = 1
-            return config
-        }
+        })
         let output = try await OpenSSLClient.run(port: gateway.port, pki: gateway.pki,
                                            send: "GET /public/x HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1\r\n",
                                            waitSeconds: 3)
@@ -52,12 +49,9 @@ struct LifecycleAndLimitsTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func idleKeepAliveConnectionIsClosed() async throws {
-        let gateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.limits.idleTimeout = 1
-            return config
-        }
+        })
         let started = Date()
         let output = try await OpenSSLClient.run(port: gateway.port, pki: gateway.pki,
                                            send: "GET /public/x HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -69,12 +63,9 @@ struct LifecycleAndLimitsTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
     func connectionsBeyondTheLimitAreClosed() async throws {
-        let gateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.limits.maxConnections = 2
-            return config
-        }
+        })
         // Two idle TCP connections fill the limit; the third is closed by the gateway at once (EOF),
         // while the first two are still open.
         let script = """
@@ -115,21 +106,15 @@ struct LifecycleAndLimitsTests {
     /// (502) when the backend's CA is not trusted.
     @Test(arguments: [true, false])
     func httpsBackendIsValidatedAgainstConfiguredCAs(trusted: Bool) async throws {
-        let backendGateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let backendGateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.hostnames[0].clientCertificate = .off
             config.apis = [APIConfig(name: "echo", pathPrefix: "/", backendURL: "http://127.0.0.1:\(port)")]
-            return config
-        }
+        })
         let backendPort = backendGateway.port
-        let front = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let front = try await TestGateway.start(tweaking: { config, pki, port in
             config.apis = [APIConfig(name: "tls-backend", pathPrefix: "/tls", backendURL: "https://localhost:\(backendPort)/inner")]
             config.backend.trustedCAFiles = [trusted ? pki.rootCA : pki.unknownClientCertificate]
-            return config
-        }
+        })
         let (status, body) = try await TestClients.with(pki: front.pki, certificate: nil, key: nil, http2: false) { client in
             let response = try await client.execute(HTTPClientRequest(url: front.baseURL + "/tls/ping"), timeout: .seconds(10))
             return (response.status, String(buffer: try await response.body.collect(upTo: 1 << 16)))

@@ -57,12 +57,9 @@ struct MutualTLSTests {
     }
 
     @Test func requiredModeRefusesTheHandshakeWithoutACertificate() async throws {
-        let gateway = try await TestGateway.start { pki, echoPort in
-            var config = DemoGateway.configuration(pki: pki, echoPort: echoPort, port: 0)
+        let gateway = try await TestGateway.start(tweaking: { config, pki, echoPort in
             config.hostnames[0].clientCertificate = .required
-            config.accessLog = false
-            return config
-        }
+        })
         let pki = gateway.pki
         for (certificate, key) in [(nil, nil), (pki.unknownClientCertificate, pki.unknownClientKey)] as [(String?, String?)] {
             try await TestClients.with(pki: pki, certificate: certificate, key: key, http2: false) { client in

@@ -22,12 +22,9 @@ struct ServerIdentityTests {
         let pkiForBundle = try SharedPKI.pki()
         let bundle = try Self.makePKCS12(pki: pkiForBundle, password: "s3cret")
         defer { try? FileManager.default.removeItem(atPath: bundle) }
-        let gateway = try await TestGateway.start { pki, port in
-            var config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0)
-            config.accessLog = false
+        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.hostnames[0].serverCertificate = .pkcs12(file: bundle, password: "s3cret")
-            return config
-        }
+        })
         let result = try await Curl.run(["--cacert", gateway.pki.rootCA, "\(gateway.baseURL)/public/p12"])
         #expect(result.httpCode == 200, "\(result.stderr)")
         try await gateway.stop()

@@ -49,6 +49,16 @@ final class TestGateway: Sendable {
         return TestGateway(pki: pki, echo: echo, server: server, port: port, runTask: runTask)
     }
 
+    /// The demo configuration on a free port, without access log, adjusted by `tweak`.
+    static func start(tweaking tweak: @escaping @Sendable (inout GatewayConfig, DemoPKI, Int) -> Void) async throws -> TestGateway {
+        try await start { pki, echoPort in
+            var config = DemoGateway.configuration(pki: pki, echoPort: echoPort, port: 0)
+            config.accessLog = false
+            tweak(&config, pki, echoPort)
+            return config
+        }
+    }
+
     private init(pki: DemoPKI, echo: EchoBackend, server: GatewayServer, port: Int, runTask: Task<Void, any Error>) {
         self.pki = pki
         self.echo = echo
