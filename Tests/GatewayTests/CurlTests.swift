@@ -46,6 +46,16 @@ struct CurlTests {
         try await gateway.stop()
     }
 
+    @Test func forgedClientCertificateHeadersAreStripped() async throws {
+        let gateway = try await TestGateway.start()
+        let result = try await Curl.run(common(gateway) + ["-H", "X-ARR-ClientCert: forged", "-H", "X-Forwarded-Client-Cert: forged",
+                                                           "-H", "Client-Cert: :Zm9yZ2Vk:", "-H", "X-Kept: yes", "\(gateway.baseURL)/public/x"])
+        #expect(result.httpCode == 200)
+        #expect(!result.body.lowercased().contains("forged") && !result.body.contains("Zm9yZ2Vk"), "\(result.body)")
+        #expect(result.body.contains("\"x-kept\":\"yes\""))
+        try await gateway.stop()
+    }
+
     @Test func wildcardHostnameServesItsAPIAndBackendBasePath() async throws {
         let gateway = try await TestGateway.start { pki, port in Self.multiHostConfig(pki: pki, echoPort: port, defaultHostname: "localhost") }
         let result = try await Curl.run(common(gateway, host: "a.wild.test") + ["https://a.wild.test:\(gateway.port)/wild/items/3"])

@@ -117,6 +117,9 @@ final class BackendForwarder: Sendable {
             switch field.name.canonicalName {
             case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
                 continue
+            case _ where Self.clientCertificateHeaders.contains(field.name.canonicalName):
+                // A client must not be able to pose as having presented a certificate.
+                continue
             case "x-forwarded-for":
                 priorForwardedFor = priorForwardedFor.map { $0 + ", " + field.value } ?? field.value
                 continue
@@ -136,6 +139,13 @@ final class BackendForwarder: Sendable {
         }
         return headers
     }
+
+    /// Headers that carry a client certificate between proxies (App Service, Envoy, the IETF draft,
+    /// nginx/AGW conventions). Copies sent by clients are always dropped.
+    static let clientCertificateHeaders: Set<String> = [
+        "x-arr-clientcert", "x-forwarded-client-cert", "client-cert", "client-cert-chain",
+        "x-client-cert", "x-client-certificate", "x-ssl-client-cert",
+    ]
 
     static func classify(_ error: any Error) -> GatewayError {
         if let clientError = error as? HTTPClientError {
