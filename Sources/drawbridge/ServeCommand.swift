@@ -64,11 +64,22 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("received signal, draining", metadata: ["signal": "\(signal)"])
             server.shutdown()
         }
+        // SIGHUP re-reads the configuration file; a broken file leaves the running configuration alone.
+        let reloader = config.map { path in
+            SignalWatcher(signals: [SIGHUP]) { _ in
+                do {
+                    try server.reload(config: try GatewayConfigLoader.load(path: path))
+                } catch {
+                    logger.error("reload refused, the running configuration stays in force", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let banner = instructions
         try await server.run { _ in
             if let banner { print(banner) }
         }
         signals.cancel()
+        reloader?.cancel()
         await echo?.stop()
     }
 }

@@ -33,6 +33,30 @@ struct LifecycleAndLimitsTests {
         }
     }
 
+    @Test func reloadSwapsTheConfigurationAndRefusesBrokenOnes() async throws {
+        let gateway = try await TestGateway.start()
+        var next = gateway.server.snapshot.config
+        next.apis.append(APIConfig(name: "added", pathPrefix: "/added", backendURL: "http://127.0.0.1:\(gateway.echo.port)"))
+        try gateway.server.reload(config: next)
+        let added = try await TestClients.with(pki: gateway.pki, certificate: nil, key: nil, http2: false) { client in
+            try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/added/x"), timeout: .seconds(10)).status
+        }
+        #expect(added == .ok)
+
+        var broken = next
+        broken.hostnames[0].serverCertificate = .pem(certificateFile: "/nonexistent/server.pem", keyFile: "/nonexistent/key.pem")
+        #expect(throws: GatewayStartupError.self) { try gateway.server.reload(config: broken) }
+        var moved = next
+        moved.listen.port = 1
+        #expect(throws: GatewayStartupError.self) { try gateway.server.reload(config: moved) }
+        // The previous configuration is still in force.
+        let still = try await TestClients.with(pki: gateway.pki, certificate: nil, key: nil, http2: false) { client in
+            try await client.execute(HTTPClientRequest(url: gateway.baseURL + "/added/y"), timeout: .seconds(10)).status
+        }
+        #expect(still == .ok)
+        try await gateway.stop()
+    }
+
     /// openssl s_client as a slowloris: a request head that never completes gets 408 and a close.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func slowRequestHeadGets408() async throws {

@@ -27,28 +27,53 @@ enum AcceptedConnection: Sendable {
     /// Refused before TLS (connection limit, unknown server name): already being closed.
     case refused
     /// TLS and ALPN under way; the future completes with the negotiated HTTP version.
-    case negotiating(ConnectionRegistry.Tracked, EventLoopFuture<NegotiatedConnection>)
+    /// The handler is the one of the snapshot current at accept time: every request on the
+    /// connection is served by the configuration its TLS handshake was made with.
+    case negotiating(ConnectionRegistry.Tracked, EventLoopFuture<NegotiatedConnection>, RequestHandler)
 }
 
 /// One listening port serving every configured hostname: SNI picks the hostname's TLS context
 /// (server certificate and client-certificate mode), ALPN picks HTTP/2 or HTTP/1.1.
 public final class GatewayServer: Sendable {
-    public let snapshot: GatewaySnapshot
     private let group: any EventLoopGroup
     private let logger: Logger
     private let registry: ConnectionRegistry
     private let forwarder: BackendForwarder
-    private let handler: RequestHandler
+    /// The configuration in force, swapped whole by `reload`; connections keep the one they began with.
+    private let current: NIOLockedValueBox<RequestHandler>
+
+    public var snapshot: GatewaySnapshot { current.withLockedValue { $0.snapshot } }
     private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
     private let stopped = NIOLockedValueBox(false)
 
     public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger) throws {
-        self.snapshot = try GatewaySnapshot(config: config)
+        let snapshot = try GatewaySnapshot(config: config)
         self.group = group
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger)
-        self.handler = RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger)
+        self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger))
+    }
+
+    /// Replaces the configuration without dropping connections: the new snapshot (TLS contexts,
+    /// routes) is built completely first; if anything is wrong the error is thrown and the running
+    /// configuration stays in force. New connections use the new snapshot; connections already open
+    /// finish on the one they started with. The listen address, connection limit and backend client
+    /// settings need a restart.
+    public func reload(config: GatewayConfig) throws {
+        let running = snapshot.config
+        guard config.listen == running.listen else {
+            throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
+                                           reason: "the listen address cannot change on reload; restart the gateway")
+        }
+        let next = try GatewaySnapshot(config: config)
+        current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger) }
+        if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
+            logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
+        }
+        logger.info("configuration reloaded", metadata: [
+            "hostnames": "\(next.hostnames.all.count)", "apis": "\(config.apis.count)",
+        ])
     }
 
     /// Binds the port and serves until `shutdown` is called; then drains and returns. `onListening`
@@ -111,6 +136,8 @@ public final class GatewayServer: Sendable {
     // MARK: - Connection set-up (on the event loop)
 
     private func initializeConnection(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
+        let handler = current.withLockedValue { $0 }
+        let snapshot = handler.snapshot
         guard let tracked = registry.admit(channel) else {
             logger.warning("connection refused: limit reached or draining", metadata: ["limit": "\(registry.maxConnections)"])
             return channel.eventLoop.makeCompletedFuture {
@@ -139,7 +166,7 @@ public final class GatewayServer: Sendable {
             case .hostname(let name): serverName = name.lowercased()
             case .fallback: serverName = nil
             }
-            let hostname = serverName.map { self.snapshot.hostnames.lookup($0) } ?? self.snapshot.hostnames.defaultHostname
+            let hostname = serverName.map { snapshot.hostnames.lookup($0) } ?? snapshot.hostnames.defaultHostname
             guard let hostname else {
                 self.logger.info("TLS refused: unrecognized server name", metadata: ["sni": "\(serverName ?? "<none>")"])
                 let alert = TLSAlert.unrecognizedName(allocator: channel.allocator)
@@ -148,7 +175,8 @@ public final class GatewayServer: Sendable {
                 return channel.eventLoop.makeSucceededVoidFuture()
             }
             do {
-                let future = try self.configureTLSAndHTTP(channel, hostname: hostname, serverName: serverName, handshakeDone: handshakeDone)
+                let future = try self.configureTLSAndHTTP(channel, hostname: hostname, serverName: serverName,
+                                                          limits: snapshot.config.limits, handshakeDone: handshakeDone)
                 future.cascade(to: negotiated)
             } catch {
                 negotiated.fail(error)
@@ -165,11 +193,12 @@ public final class GatewayServer: Sendable {
                 return .refused
             }
         }
-        return channel.eventLoop.makeSucceededFuture(.negotiating(tracked, negotiated.futureResult))
+        return channel.eventLoop.makeSucceededFuture(.negotiating(tracked, negotiated.futureResult, handler))
     }
 
     private func configureTLSAndHTTP(
-        _ channel: any Channel, hostname: TLSHostname, serverName: String?, handshakeDone: NIOLockedValueBox<Bool>
+        _ channel: any Channel, hostname: TLSHostname, serverName: String?, limits: LimitsConfig,
+        handshakeDone: NIOLockedValueBox<Bool>
     ) throws -> EventLoopFuture<NegotiatedConnection> {
         let recorder = PresentedChainRecorder()
         let tlsHandler: NIOSSLServerHandler
@@ -179,7 +208,6 @@ public final class GatewayServer: Sendable {
             tlsHandler = NIOSSLServerHandler(context: hostname.sslContext)
         }
         try channel.pipeline.syncOperations.addHandler(tlsHandler)
-        let limits = snapshot.config.limits
 
         let makeInfo: @Sendable (any Channel) throws -> ConnectionInfo = { channel in
             handshakeDone.withLockedValue { $0 = true }
@@ -249,7 +277,7 @@ public final class GatewayServer: Sendable {
     // MARK: - Serving
 
     private func serveConnection(_ accepted: AcceptedConnection) async {
-        guard case .negotiating(let tracked, let future) = accepted else { return }
+        guard case .negotiating(let tracked, let future, let handler) = accepted else { return }
         let negotiated: NegotiatedConnection
         do {
             negotiated = try await future.get()
@@ -260,17 +288,18 @@ public final class GatewayServer: Sendable {
         }
         switch negotiated {
         case .http1_1(let (channel, info)):
-            await serveHTTP1(channel, info: info, tracked: tracked)
+            await serveHTTP1(channel, info: info, tracked: tracked, handler: handler)
         case .http2(let connection):
             tracked.isHTTP2.withLockedValue { $0 = true }
             if registry.isDraining {
                 registry.beginDraining()
             }
-            await serveHTTP2(connection, tracked: tracked)
+            await serveHTTP2(connection, tracked: tracked, handler: handler)
         }
     }
 
-    private func serveHTTP1(_ channel: HTTPStreamChannel, info: ConnectionInfo, tracked: ConnectionRegistry.Tracked) async {
+    private func serveHTTP1(_ channel: HTTPStreamChannel, info: ConnectionInfo, tracked: ConnectionRegistry.Tracked,
+                            handler: RequestHandler) async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let reader = RequestPartReader(inbound)
@@ -282,7 +311,7 @@ public final class GatewayServer: Sendable {
                     }
                     tracked.requestStarted()
                     let body = Self.makeHTTP1Body(head: head, reader: reader, writer: writer)
-                    await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer)
+                    await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer, handler: handler)
                     let reusable = await body.drain(limit: 1 << 20)
                     let closeNow = tracked.requestFinished(draining: self.registry.isDraining)
                     if !reusable || closeNow || Self.wantsClose(head) { break }
@@ -293,7 +322,7 @@ public final class GatewayServer: Sendable {
         }
     }
 
-    private func serveHTTP2(_ connection: HTTP2Connection, tracked: ConnectionRegistry.Tracked) async {
+    private func serveHTTP2(_ connection: HTTP2Connection, tracked: ConnectionRegistry.Tracked, handler: RequestHandler) async {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 for try await stream in connection.multiplexer.inbound {
@@ -305,7 +334,7 @@ public final class GatewayServer: Sendable {
                                 let writer = ResponseWriter(outbound: outbound)
                                 guard case .head(let head)? = try await reader.next() else { return }
                                 let body = try await Self.makeHTTP2Body(head: head, reader: reader, writer: writer)
-                                await self.serveRequest(GatewayRequest(head: head, body: body, connection: connection.info, protocolName: "HTTP/2"), writer: writer)
+                                await self.serveRequest(GatewayRequest(head: head, body: body, connection: connection.info, protocolName: "HTTP/2"), writer: writer, handler: handler)
                             }
                         } catch {
                             self.logger.debug("HTTP/2 stream ended", metadata: ["error": "\(error)"])
@@ -322,10 +351,10 @@ public final class GatewayServer: Sendable {
         try? await tracked.channel.close()
     }
 
-    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter) async {
+    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter, handler: RequestHandler) async {
         let started = ContinuousClock.now
         let status = await handler.handle(request, writer: writer)
-        if snapshot.config.accessLog {
+        if handler.snapshot.config.accessLog {
             let elapsed = ContinuousClock.now - started
             let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var metadata: Logger.Metadata = [
