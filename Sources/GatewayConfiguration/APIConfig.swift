@@ -12,6 +12,8 @@ public struct APIConfig: Sendable, Equatable {
     /// Refuse (403) requests whose client certificate is missing or does not chain to the hostname's
     /// trusted CAs. A built-in gate for deployments without policies; policies can do the same and more.
     public var requireTrustedClientCertificate: Bool
+    /// APIM policy document for the API scope (`<policies>` XML), if any.
+    public var policyFile: String?
 
     public init(
         name: String,
@@ -19,7 +21,8 @@ public struct APIConfig: Sendable, Equatable {
         pathPrefix: String,
         backendURL: String,
         operations: [OperationConfig] = [],
-        requireTrustedClientCertificate: Bool = false
+        requireTrustedClientCertificate: Bool = false,
+        policyFile: String? = nil
     ) {
         self.name = name
         self.hostnames = hostnames
@@ -27,6 +30,7 @@ public struct APIConfig: Sendable, Equatable {
         self.backendURL = backendURL
         self.operations = operations
         self.requireTrustedClientCertificate = requireTrustedClientCertificate
+        self.policyFile = policyFile
     }
 }
 
@@ -36,10 +40,13 @@ public struct OperationConfig: Sendable, Equatable {
     public var name: String
     public var method: String
     public var urlTemplate: String
+    /// APIM policy document for the operation scope, if any.
+    public var policyFile: String?
 
-    public init(name: String? = nil, method: String, urlTemplate: String) {
+    public init(name: String? = nil, method: String, urlTemplate: String, policyFile: String? = nil) {
         self.name = name ?? "\(method) \(urlTemplate)"
         self.method = method
         self.urlTemplate = urlTemplate
+        self.policyFile = policyFile
     }
 }

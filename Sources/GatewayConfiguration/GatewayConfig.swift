@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limits: LimitsConfig
     public var backend: BackendConfig
     public var accessLog: Bool
+    /// Policies: the global-scope document, fragments by id, and named values.
+    public var policies: PolicySettings
 
     public init(
         listen: ListenConfig = ListenConfig(),
@@ -23,7 +25,8 @@ public struct GatewayConfig: Sendable, Equatable {
         apis: [APIConfig],
         limits: LimitsConfig = LimitsConfig(),
         backend: BackendConfig = BackendConfig(),
-        accessLog: Bool = true
+        accessLog: Bool = true,
+        policies: PolicySettings = PolicySettings()
     ) {
         self.listen = listen
         self.hostnames = hostnames
@@ -32,6 +35,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.limits = limits
         self.backend = backend
         self.accessLog = accessLog
+        self.policies = policies
     }
 }
 
@@ -42,5 +46,27 @@ public struct ListenConfig: Sendable, Equatable {
     public init(address: String = "127.0.0.1", port: Int = 8443) {
         self.address = address
         self.port = port
+    }
+}
+
+/// Where APIM policy documents come from (API and operation documents are set on each API).
+public struct PolicySettings: Sendable, Equatable {
+    /// The global-scope `<policies>` document.
+    public var globalFile: String?
+    /// Policy fragments (`<fragment>` documents) by fragment id.
+    public var fragmentFiles: [String: String]
+    /// Named values substituted into `{{name}}` placeholders; secret ones are never printed.
+    public var namedValues: [String: String]
+    public var secretNamedValues: Set<String>
+    /// Skip policies the gateway does not implement, with a warning, instead of refusing to load.
+    public var skipUnsupported: Bool
+
+    public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
+                secretNamedValues: Set<String> = [], skipUnsupported: Bool = false) {
+        self.globalFile = globalFile
+        self.fragmentFiles = fragmentFiles
+        self.namedValues = namedValues
+        self.secretNamedValues = secretNamedValues
+        self.skipUnsupported = skipUnsupported
     }
 }

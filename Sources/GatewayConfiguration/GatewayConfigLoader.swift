@@ -44,7 +44,7 @@ public enum GatewayConfigLoader {
         }
         let top = try reader.mapping(
             root, "configuration",
-            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog"])
+            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
@@ -83,7 +83,7 @@ public enum GatewayConfigLoader {
         var apiNames = Set<String>()
         if let apisNode = top["apis"] {
             for node in try reader.sequence(apisNode, "apis") {
-                let api = try parseAPI(node, reader: reader)
+                let api = try parseAPI(node, reader: reader, resolve: resolve)
                 guard apiNames.insert(api.name).inserted else {
                     throw reader.error(node, "API name '\(api.name)' is used twice")
                 }
@@ -119,9 +119,32 @@ public enum GatewayConfigLoader {
 
         let accessLog = try top["accessLog"].map { try reader.bool($0, "accessLog") } ?? true
 
+        var policies = PolicySettings()
+        if let node = top["policies"] {
+            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported"])
+            if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
+            if let n = map["fragments"] {
+                let fragments = try reader.mappingOfAnyKeys(n, "policies.fragments")
+                for (id, file) in fragments { policies.fragmentFiles[id] = resolve(try reader.nonEmptyString(file, "fragment '\(id)'")) }
+            }
+            if let n = map["namedValues"] {
+                for (name, valueNode) in try reader.mappingOfAnyKeys(n, "policies.namedValues") {
+                    if valueNode.mapping != nil {
+                        let entry = try reader.mapping(valueNode, "named value '\(name)'", allowedKeys: ["value", "secret"])
+                        guard let value = entry["value"] else { throw reader.error(valueNode, "named value '\(name)' needs 'value'") }
+                        policies.namedValues[name] = try reader.string(value, "named value '\(name)'")
+                        if try entry["secret"].map({ try reader.bool($0, "secret") }) ?? false { policies.secretNamedValues.insert(name) }
+                    } else {
+                        policies.namedValues[name] = try reader.string(valueNode, "named value '\(name)'")
+                    }
+                }
+            }
+            if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
+        }
+
         return GatewayConfig(
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
-            limits: limits, backend: backend, accessLog: accessLog)
+            limits: limits, backend: backend, accessLog: accessLog, policies: policies)
     }
 
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
@@ -172,9 +195,9 @@ public enum GatewayConfigLoader {
         }
     }
 
-    private static func parseAPI(_ node: Node, reader: YAMLReader) throws -> APIConfig {
+    private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
-            "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate",
+            "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -190,7 +213,7 @@ public enum GatewayConfigLoader {
         var operations: [OperationConfig] = []
         if let opsNode = map["operations"] {
             for opNode in try reader.sequence(opsNode, "operations") {
-                let op = try reader.mapping(opNode, "operation", allowedKeys: ["name", "method", "template"])
+                let op = try reader.mapping(opNode, "operation", allowedKeys: ["name", "method", "template", "policy"])
                 guard let methodNode = op["method"], let templateNode = op["template"] else {
                     throw reader.error(opNode, "operation needs 'method' and 'template'")
                 }
@@ -201,11 +224,13 @@ public enum GatewayConfigLoader {
                 var template = try reader.nonEmptyString(templateNode, "template")
                 if !template.hasPrefix("/") { template = "/" + template }
                 let opName = try op["name"].map { try reader.nonEmptyString($0, "operation name") }
-                operations.append(OperationConfig(name: opName, method: method, urlTemplate: template))
+                let opPolicy = try op["policy"].map { resolve(try reader.nonEmptyString($0, "operation policy")) }
+                operations.append(OperationConfig(name: opName, method: method, urlTemplate: template, policyFile: opPolicy))
             }
         }
         let gate = try map["requireTrustedClientCertificate"].map { try reader.bool($0, "requireTrustedClientCertificate") } ?? false
+        let policy = try map["policy"].map { resolve(try reader.nonEmptyString($0, "api policy")) }
         return APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
-                         operations: operations, requireTrustedClientCertificate: gate)
+                         operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
     }
 }

@@ -32,6 +32,17 @@ struct YAMLReader {
         return result
     }
 
+    /// A mapping whose keys are user names (fragment ids, named values), in document order.
+    func mappingOfAnyKeys(_ node: Node, _ what: String) throws -> [(String, Node)] {
+        guard let mapping = node.mapping else { throw error(node, "\(what) must be a mapping") }
+        var seen = Set<String>()
+        return try mapping.map { keyNode, value in
+            guard let key = keyNode.scalar?.string, !key.isEmpty else { throw error(keyNode, "\(what): keys must be non-empty strings") }
+            guard seen.insert(key).inserted else { throw error(keyNode, "\(what): duplicate key '\(key)'") }
+            return (key, value)
+        }
+    }
+
     func sequence(_ node: Node, _ what: String) throws -> [Node] {
         guard let sequence = node.sequence else {
             throw error(node, "\(what) must be a list")

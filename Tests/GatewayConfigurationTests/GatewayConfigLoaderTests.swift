@@ -86,6 +86,34 @@ struct GatewayConfigLoaderTests {
         }
     }
 
+    @Test func policySettingsAreRead() throws {
+        let yaml = """
+        hostnames:
+          - { name: a.test, certificate: c.pem, key: k.pem }
+        policies:
+          global: policies/global.xml
+          fragments: { auth: fragments/auth.xml }
+          namedValues:
+            expected-thumbprint: ABCDEF
+            backend-key: { value: s3cret, secret: true }
+          skipUnsupported: true
+        apis:
+          - name: x
+            backend: http://127.0.0.1:9
+            policy: x.xml
+            operations:
+              - { method: GET, template: /a, policy: ops/a.xml }
+        """
+        let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/db")
+        #expect(config.policies.globalFile == "/etc/db/policies/global.xml")
+        #expect(config.policies.fragmentFiles == ["auth": "/etc/db/fragments/auth.xml"])
+        #expect(config.policies.namedValues == ["expected-thumbprint": "ABCDEF", "backend-key": "s3cret"])
+        #expect(config.policies.secretNamedValues == ["backend-key"])
+        #expect(config.policies.skipUnsupported)
+        #expect(config.apis[0].policyFile == "/etc/db/x.xml")
+        #expect(config.apis[0].operations[0].policyFile == "/etc/db/ops/a.xml")
+    }
+
     @Test func missingFileIsAClearError() {
         #expect(throws: ConfigurationError.self) {
             _ = try GatewayConfigLoader.load(path: "/nonexistent/drawbridge.yaml")
