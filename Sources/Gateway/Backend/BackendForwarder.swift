@@ -10,8 +10,8 @@ import NIOSSL
 /// Sends requests to backends through one pooled AsyncHTTPClient and streams answers back.
 /// Bodies stream both ways with back-pressure: nothing here buffers a whole body.
 final class BackendForwarder: Sendable {
-    private let client: HTTPClient
-    private let timeout: TimeAmount
+    let client: HTTPClient
+    let timeout: TimeAmount
     private let logger: Logger
 
     init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
@@ -57,7 +57,8 @@ final class BackendForwarder: Sendable {
 
         var outbound = HTTPClientRequest(url: url)
         outbound.method = HTTPMethod(rawValue: head.method.rawValue)
-        outbound.headers = forwardedHeaders(request)
+        outbound.headers = Self.forwardedHeaders(
+            head.headerFields.lazy.map { ($0.name.rawName, $0.value) }, connection: request.connection, authority: head.authority)
         let length = request.body.declaredLength
         if length != 0 {
             outbound.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
@@ -80,18 +81,7 @@ final class BackendForwarder: Sendable {
             }
         }
 
-        var fields = HTTPFields()
-        fields.reserveCapacity(response.headers.count)
-        var connectionListed = Set<String>()
-        for value in response.headers["connection"] {
-            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
-        for (name, value) in response.headers {
-            let lower = name.lowercased()
-            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
-            guard let fieldName = HTTPField.Name(name) else { continue }
-            fields.append(HTTPField(name: fieldName, value: value))
-        }
+        let fields = Self.responseFields(response.headers.lazy.map { ($0.name, $0.value) })
         let status = Int(response.status.code)
         do {
             try await writer.writeHead(HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields))
@@ -107,37 +97,63 @@ final class BackendForwarder: Sendable {
         return status
     }
 
-    private func forwardedHeaders(_ request: GatewayRequest) -> HTTPHeaders {
-        let head = request.head
+    /// The headers sent to a backend: the client's (or the policies') headers without hop-by-hop
+    /// headers, Host, Content-Length (set from the body) or forged certificate headers, plus
+    /// `X-Forwarded-For`/`-Proto`/`-Host`.
+    static func forwardedHeaders<S: Sequence>(_ source: S, connection: ConnectionInfo, authority: String?,
+                                              keepCertificateHeaders: Bool = false) -> HTTPHeaders where S.Element == (String, String) {
         var headers = HTTPHeaders()
-        let fields = HopByHop.strip(head.headerFields)
+        var connectionListed = Set<String>()
+        let fields = Array(source)
+        for (name, value) in fields where name.lowercased() == "connection" {
+            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
         headers.reserveCapacity(fields.count + 4)
         var priorForwardedFor: String?
-        for field in fields {
-            switch field.name.canonicalName {
+        for (name, value) in fields {
+            let lower = name.lowercased()
+            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+            switch lower {
             case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
                 continue
-            case _ where Self.clientCertificateHeaders.contains(field.name.canonicalName):
+            case "x-forwarded-for":
+                priorForwardedFor = priorForwardedFor.map { $0 + ", " + value } ?? value
+            case _ where !keepCertificateHeaders && clientCertificateHeaders.contains(lower):
                 // A client must not be able to pose as having presented a certificate.
                 continue
-            case "x-forwarded-for":
-                priorForwardedFor = priorForwardedFor.map { $0 + ", " + field.value } ?? field.value
-                continue
             default:
-                headers.add(name: field.name.rawName, value: field.value)
+                headers.add(name: name, value: value)
             }
         }
         // Content-Length is set by the client library from the body's declared length.
-        if let address = request.connection.remoteAddress {
+        if let address = connection.remoteAddress {
             headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + address } ?? address)
         } else if let priorForwardedFor {
             headers.add(name: "X-Forwarded-For", value: priorForwardedFor)
         }
         headers.add(name: "X-Forwarded-Proto", value: "https")
-        if let authority = head.authority ?? request.connection.serverName {
-            headers.add(name: "X-Forwarded-Host", value: authority)
+        if let host = authority ?? connection.serverName {
+            headers.add(name: "X-Forwarded-Host", value: host)
         }
         return headers
+    }
+
+    /// A backend's response headers as the client gets them: without hop-by-hop headers.
+    static func responseFields<S: Sequence>(_ source: S) -> HTTPFields where S.Element == (String, String) {
+        let headers = Array(source)
+        var connectionListed = Set<String>()
+        for (name, value) in headers where name.lowercased() == "connection" {
+            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        return fields
     }
 
     /// Headers that carry a client certificate between proxies (App Service, Envoy, the IETF draft,
