@@ -44,6 +44,18 @@ struct CompiledStep: Sendable {
         case mockResponse(status: Int, contentType: String)
         case trace(source: String, severity: String, message: RuntimeParameter<String>, metadata: [(String, RuntimeParameter<String>)])
         case validateClientCertificate(ValidateClientCertificatePolicy)
+        case sendRequest(SendRequest)
+    }
+
+    struct SendRequest: Sendable {
+        let mode: RuntimeParameter<String>
+        let variable: String
+        let timeout: RuntimeParameter<Int>
+        let ignoreError: RuntimeParameter<Bool>
+        let url: RuntimeParameter<String>?
+        let method: RuntimeParameter<String>?
+        let headers: [NamedValues]
+        let body: RuntimeParameter<String>??
     }
 }
 
@@ -214,7 +226,44 @@ struct StepCompiler {
         case .validateClientCertificate(let policy):
             hasValidateClientCertificate = true
             return made(.validateClientCertificate(policy))
-        case .cors, .rateLimitByKey, .quotaByKey, .sendRequest, .retry, .limitConcurrency, .authenticationCertificate:
+        case .sendRequest(let policy):
+            if policy.authenticationCertificate != nil {
+                unsupported(statement, "'<authentication-certificate>' inside '<send-request>' is not supported at run time yet")
+                return nil
+            }
+            let mode: PolicyParameter<String>
+            switch policy.mode {
+            case .constant(let value): mode = .constant(value.rawValue)
+            case .expression(let expression): mode = .expression(expression)
+            }
+            guard let modeParameter = parameter(mode), let timeout = parameter(policy.timeout), let ignore = parameter(policy.ignoreError)
+            else { return nil }
+            var url: RuntimeParameter<String>? = nil
+            if let given = policy.url {
+                guard let made = parameter(given) else { return nil }
+                url = made
+            }
+            var method: RuntimeParameter<String>? = nil
+            if let given = policy.method {
+                guard let made = parameter(given.method) else { return nil }
+                method = made
+            }
+            var headers: [CompiledStep.NamedValues] = []
+            for header in policy.headers {
+                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
+                headers.append(made)
+            }
+            var body: RuntimeParameter<String>?? = .none
+            if let given = policy.body {
+                guard let made = self.body(given, at: statement) else { return nil }
+                body = .some(made)
+            }
+            return made(
+                .sendRequest(
+                    CompiledStep.SendRequest(
+                        mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
+                        method: method, headers: headers, body: body)))
+        case .cors, .rateLimitByKey, .quotaByKey, .retry, .limitConcurrency, .authenticationCertificate:
             unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
             return nil
         }

@@ -392,6 +392,10 @@ final class PolicyExecution: @unchecked Sendable {
         case .validateClientCertificate(let policy):
             try await validateClientCertificate(policy, step)
             return .proceed
+
+        case .sendRequest(let spec):
+            try await sendRequest(spec, step)
+            return .proceed
         }
     }
 
@@ -403,16 +407,7 @@ final class PolicyExecution: @unchecked Sendable {
 
     /// `set-header` and `set-query-parameter` with their `exists-action`.
     func applyNamedValues(_ spec: CompiledStep.NamedValues, _ step: CompiledStep, query: Bool, response: Bool) throws {
-        let name = try string(spec.name, step)
-        let actionText = try string(spec.existsAction, step).lowercased()
-        guard let action = ExistsAction(rawValue: actionText) else {
-            throw PolicyFailure.expression(step.name, "'\(actionText)' is not a valid exists-action.")
-        }
-        var values: [String] = []
-        for parameter in spec.values {
-            let value = try self.value(parameter, step)
-            if !value.isNull { values.append(ValueConversion.string(value)) }
-        }
+        let (name, action, values) = try evaluated(spec, step)
         if query {
             var items = state.query
             let first = items.firstIndex { $0.name == name }
@@ -428,6 +423,11 @@ final class PolicyExecution: @unchecked Sendable {
             return
         }
         var headers = response ? state.responseHeaders : state.requestHeaders
+        edit(&headers, name: name, action: action, values: values)
+        if response { state.responseHeaders = headers } else { state.requestHeaders = headers }
+    }
+
+    func edit(_ headers: inout [PolicyHeader], name: String, action: ExistsAction, values: [String]) {
         let first = headers.firstIndex { $0.name.caseInsensitiveCompare(name) == .orderedSame }
         switch action {
         case .delete: HeaderList.remove(&headers, name)
@@ -437,7 +437,21 @@ final class PolicyExecution: @unchecked Sendable {
             headers.insert(contentsOf: values.map { PolicyHeader(name, $0) }, at: min(first ?? headers.endIndex, headers.endIndex))
         case .append: headers += values.map { PolicyHeader(name, $0) }
         }
-        if response { state.responseHeaders = headers } else { state.requestHeaders = headers }
+    }
+
+    /// The values of a `set-header`-like element, with its action (null values are left out).
+    func evaluated(_ spec: CompiledStep.NamedValues, _ step: CompiledStep) throws -> (name: String, action: ExistsAction, values: [String]) {
+        let name = try string(spec.name, step)
+        let actionText = try string(spec.existsAction, step).lowercased()
+        guard let action = ExistsAction(rawValue: actionText) else {
+            throw PolicyFailure.expression(step.name, "'\(actionText)' is not a valid exists-action.")
+        }
+        var values: [String] = []
+        for parameter in spec.values {
+            let value = try self.value(parameter, step)
+            if !value.isNull { values.append(ValueConversion.string(value)) }
+        }
+        return (name, action, values)
     }
 
     func applyBody(_ body: RuntimeParameter<String>?, _ step: CompiledStep, response: Bool) throws {
