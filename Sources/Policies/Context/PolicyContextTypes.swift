@@ -1,0 +1,116 @@
+import Foundation
+import PolicyExpressions
+
+/// The `context` tree of REFERENCE.md §2.3 as host types for the expression compiler.
+public enum PolicyContextTypes {
+    /// What every policy expression is compiled against.
+    public static let model = TypeModel(contextType: context, namedTypes: [request, response, url, api, operation, deployment, lastError])
+
+    static let url = HostType(name: "IUrl", members: [
+        .property("Scheme", .string, of: UrlObject.self) { .string($0.scheme) },
+        .property("Host", .string, of: UrlObject.self) { .string($0.host) },
+        .property("Port", .int, of: UrlObject.self) { .int(Int32(clamping: $0.port)) },
+        .property("Path", .string, of: UrlObject.self) { .string($0.path) },
+        .property("QueryString", .string, of: UrlObject.self) { .string($0.queryString) },
+        .property("Query", .headerDictionary, of: UrlObject.self) { .dictionary($0.queryBox) },
+        .method("ToString", [], returns: .string, of: UrlObject.self) { url, _ in .string(url.text) },
+    ], toString: { object in (object as? UrlObject)?.text ?? "IUrl" })
+
+    static func body(_ body: MessageBodyObject?) -> Value { body.map { .object($0) } ?? .null }
+
+    static let request = HostType(name: "IRequest", members: [
+        .property("Method", .string, of: RequestObject.self) { .string($0.state.method) },
+        .property("Url", .host(url), of: RequestObject.self) { .object($0.state.url) },
+        .property("OriginalUrl", .host(url), of: RequestObject.self) { .object($0.state.originalURL) },
+        .property("Headers", .headerDictionary, of: RequestObject.self) { .dictionary($0.state.requestHeadersDictionary) },
+        .property("IpAddress", .string, of: RequestObject.self) { .string($0.state.clientIP) },
+        .property("MatchedParameters", .dictionary(.string, .string), of: RequestObject.self) {
+            .dictionary($0.state.matchedParametersBox)
+        },
+        .property("Body", .host(MessageBodyObject.type), of: RequestObject.self) { body($0.state.requestBody) },
+        .property("Certificate", .host(X509Types.certificate), of: RequestObject.self) {
+            $0.state.certificate.map { .object($0) } ?? .null
+        },
+    ])
+
+    static let response = HostType(name: "IResponse", members: [
+        .property("StatusCode", .int, of: ResponseObject.self) { .int(Int32(clamping: $0.state.status)) },
+        .property("StatusReason", .string, of: ResponseObject.self) { .string($0.state.reason) },
+        .property("Headers", .headerDictionary, of: ResponseObject.self) { .dictionary($0.state.responseHeadersDictionary) },
+        .property("Body", .host(MessageBodyObject.type), of: ResponseObject.self) { body($0.state.responseBody) },
+    ])
+
+    static let api = HostType(name: "IApi", members: [
+        .property("Id", .string, of: IdentityObject.self) { .string($0.identity.apiId) },
+        .property("Name", .string, of: IdentityObject.self) { .string($0.identity.apiName) },
+        .property("Path", .string, of: IdentityObject.self) { .string($0.identity.apiPath) },
+        .property("Version", .string, of: IdentityObject.self) { .string($0.identity.version) },
+        .property("Revision", .string, of: IdentityObject.self) { .string($0.identity.revision) },
+        .property("IsCurrentRevision", .bool, of: IdentityObject.self) { _ in .bool(true) },
+        .property("Protocols", .stringArray, of: IdentityObject.self) { _ in .list(ListBox([.string("https")])) },
+        .property("ServiceUrl", .host(url), of: IdentityObject.self) { $0.serviceURL.map { .object($0) } ?? .null },
+    ])
+
+    static let operation = HostType(name: "IOperation", members: [
+        .property("Id", .string, of: IdentityObject.self) { .string($0.identity.operationId) },
+        .property("Name", .string, of: IdentityObject.self) { .string($0.identity.operationName) },
+        .property("Method", .string, of: IdentityObject.self) { .string($0.identity.operationMethod) },
+        .property("UrlTemplate", .string, of: IdentityObject.self) { .string($0.identity.urlTemplate) },
+    ])
+
+    static let deployment = HostType(name: "IDeployment", members: [
+        .property("ServiceName", .string, of: DeploymentObject.self) { .string($0.serviceName) },
+        .property("Region", .string, of: DeploymentObject.self) { .string($0.region) },
+        .property("GatewayId", .string, of: DeploymentObject.self) { .string($0.gatewayId) },
+        .property("Certificates", .dictionary(.string, .host(X509Types.certificate)), of: DeploymentObject.self) {
+            .dictionary($0.certificates)
+        },
+    ])
+
+    static let lastError = HostType(name: "ILastError", members: [
+        .property("Source", .string, of: LastErrorObject.self) { .string($0.error.source) },
+        .property("Reason", .string, of: LastErrorObject.self) { .string($0.error.reason) },
+        .property("Message", .string, of: LastErrorObject.self) { .string($0.error.message) },
+        .property("Scope", .string, of: LastErrorObject.self) { .string($0.error.scope) },
+        .property("Section", .string, of: LastErrorObject.self) { .string($0.error.section) },
+        .property("Path", .string, of: LastErrorObject.self) { .string($0.error.path) },
+        .property("PolicyId", .string, of: LastErrorObject.self) { .string($0.error.policyId) },
+    ])
+
+    static func absent(_ name: String, _ fields: [String]) -> HostType {
+        HostType(name: name, members: fields.map { field in
+            .property(field, .string, of: AbsentObject.self) { _ in .null }
+        })
+    }
+
+    static let user = absent("IUser", ["Id", "Email", "FirstName", "LastName", "Note"])
+    static let subscription = absent("ISubscription", ["Id", "Key", "Name", "PrimaryKey", "SecondaryKey"])
+    static let product = absent("IProduct", ["Id", "Name"])
+
+    static let context = HostType(name: "IProxyRequestContext", members: [
+        .property("Request", .host(request), of: ContextObject.self) { .object($0.request) },
+        .property("Response", .host(response), of: ContextObject.self) { .object($0.response) },
+        .property("Variables", .variableDictionary, of: ContextObject.self) { .dictionary($0.state.variables) },
+        .property("Api", .host(api), of: ContextObject.self) { .object(IdentityObject($0.state.identity, isOperation: false)) },
+        .property("Operation", .host(operation), of: ContextObject.self) { .object(IdentityObject($0.state.identity, isOperation: true)) },
+        .property("Deployment", .host(deployment), of: ContextObject.self) { .object($0.state.deployment) },
+        .property("LastError", .host(lastError), of: ContextObject.self) {
+            $0.state.lastError.map { .object(LastErrorObject($0)) } ?? .null
+        },
+        .property("RequestId", .guid, of: ContextObject.self) { .guid($0.state.requestId) },
+        .property("Timestamp", .dateTime, of: ContextObject.self) { .dateTime($0.state.timestamp) },
+        .property("Elapsed", .timeSpan, of: ContextObject.self) {
+            let elapsed = ContinuousClock.now - $0.state.started
+            let ticks = elapsed.components.seconds * DateTimeValue.ticksPerSecond + elapsed.components.attoseconds / 100_000_000_000
+            return .timeSpan(TimeSpanValue(ticks: ticks))
+        },
+        .property("Tracing", .bool, of: ContextObject.self) { .bool($0.state.tracing) },
+        .property("User", .host(user), of: ContextObject.self) { _ in .null },
+        .property("Subscription", .host(subscription), of: ContextObject.self) { _ in .null },
+        .property("Product", .host(product), of: ContextObject.self) { _ in .null },
+        .method("Trace", [.string], returns: .void, of: ContextObject.self) { context, arguments in
+            context.state.record(.trace, arguments.first?.stringValue ?? "")
+            return .null
+        },
+    ])
+}

@@ -1,0 +1,271 @@
+import Foundation
+
+/// One statement of the effective policy, with its settings ready to run.
+struct CompiledStep: Sendable {
+    let name: String
+    let id: String?
+    let path: String
+    let scope: PolicyScope
+    let action: Action
+
+    struct When: Sendable {
+        let condition: RuntimeParameter<Bool>
+        let steps: [CompiledStep]
+        let path: String
+    }
+
+    struct NamedValues: Sendable {
+        let name: RuntimeParameter<String>
+        let existsAction: RuntimeParameter<String>
+        let values: [RuntimeParameter<String>]
+    }
+
+    struct Status: Sendable {
+        let code: RuntimeParameter<Int>
+        let reason: RuntimeParameter<String>?
+    }
+
+    enum Action: Sendable {
+        case choose([When], otherwise: [CompiledStep]?)
+        case returnResponse(variable: String?, status: Status?, headers: [NamedValues], body: RuntimeParameter<String>??)
+        case setStatus(Status)
+        case setHeader(NamedValues)
+        case setQueryParameter(NamedValues)
+        case setBody(RuntimeParameter<String>?)
+        case setVariable(name: String, value: RuntimeParameter<String>)
+        case setMethod(RuntimeParameter<String>)
+        case rewriteURI(template: RuntimeParameter<String>, copyUnmatched: RuntimeParameter<Bool>)
+        case setBackendService(RuntimeParameter<URL>)
+        case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
+        case checkHeader(
+            name: RuntimeParameter<String>, code: RuntimeParameter<Int>, message: RuntimeParameter<String>,
+            ignoreCase: RuntimeParameter<Bool>, values: [RuntimeParameter<String>])
+        case ipFilter(action: RuntimeParameter<String>, policy: IPFilterPolicy)
+        case mockResponse(status: Int, contentType: String)
+        case trace(source: String, severity: String, message: RuntimeParameter<String>, metadata: [(String, RuntimeParameter<String>)])
+        case validateClientCertificate(ValidateClientCertificatePolicy)
+        case sendRequest(SendRequest)
+    }
+
+    struct SendRequest: Sendable {
+        let mode: RuntimeParameter<String>
+        let variable: String
+        let timeout: RuntimeParameter<Int>
+        let ignoreError: RuntimeParameter<Bool>
+        let url: RuntimeParameter<String>?
+        let method: RuntimeParameter<String>?
+        let headers: [NamedValues]
+        let body: RuntimeParameter<String>??
+    }
+}
+
+/// Compiles statements into steps, collecting what cannot run and what the run will need.
+struct StepCompiler {
+    let compiler = ContextExpressionCompiler()
+    let skipUnsupported: Bool
+    var diagnostics: [PolicyDiagnostic] = []
+    /// Every expression source (to decide at load what the request path must prepare).
+    var sources: [String] = []
+    var hasForwardRequest = false
+    var hasValidateClientCertificate = false
+
+    init(skipUnsupported: Bool) { self.skipUnsupported = skipUnsupported }
+
+    mutating func steps(_ statements: [PolicyStatement]) -> [CompiledStep] {
+        statements.compactMap { step($0) }
+    }
+
+    mutating func parameter<T: Sendable>(_ parameter: PolicyParameter<T>) -> RuntimeParameter<T>? {
+        do {
+            let made = try RuntimeParameter.make(parameter, compiler: compiler)
+            sources += made.sources
+            return made
+        } catch {
+            diagnostics += error.diagnostics
+            return nil
+        }
+    }
+
+    mutating func parameters<T: Sendable>(_ list: [PolicyParameter<T>]) -> [RuntimeParameter<T>]? {
+        var result: [RuntimeParameter<T>] = []
+        for item in list {
+            guard let made = parameter(item) else { return nil }
+            result.append(made)
+        }
+        return result
+    }
+
+    mutating func namedValues(_ name: PolicyParameter<String>, _ action: PolicyParameter<ExistsAction>, _ values: [PolicyParameter<String>])
+        -> CompiledStep.NamedValues?
+    {
+        let actionText: PolicyParameter<String>
+        switch action {
+        case .constant(let value): actionText = .constant(value.rawValue)
+        case .expression(let expression): actionText = .expression(expression)
+        }
+        guard let name = parameter(name), let existsAction = parameter(actionText), let values = parameters(values) else { return nil }
+        return CompiledStep.NamedValues(name: name, existsAction: existsAction, values: values)
+    }
+
+    mutating func status(_ policy: SetStatusPolicy) -> CompiledStep.Status? {
+        guard let code = parameter(policy.code) else { return nil }
+        var reason: RuntimeParameter<String>? = nil
+        if let given = policy.reason {
+            guard let made = parameter(given) else { return nil }
+            reason = made
+        }
+        return CompiledStep.Status(code: code, reason: reason)
+    }
+
+    mutating func body(_ policy: SetBodyPolicy, at statement: PolicyStatement) -> RuntimeParameter<String>?? {
+        if policy.template == .liquid {
+            unsupported(statement, "liquid templates in '<set-body>' are not supported at run time")
+            return nil
+        }
+        guard let body = policy.body else { return .some(nil) }
+        guard let made = parameter(body) else { return nil }
+        return .some(made)
+    }
+
+    mutating func unsupported(_ statement: PolicyStatement, _ what: String) {
+        if skipUnsupported {
+            diagnostics.append(PolicyDiagnostic(.warning, at: statement.position, "\(what); skipped (skipUnsupportedPolicies)"))
+        } else {
+            diagnostics.append(PolicyDiagnostic(at: statement.position, what))
+        }
+    }
+
+    mutating func step(_ statement: PolicyStatement) -> CompiledStep? {
+        func made(_ action: CompiledStep.Action?) -> CompiledStep? {
+            action.map { CompiledStep(name: statement.name, id: statement.id, path: statement.path, scope: statement.scope, action: $0) }
+        }
+        switch statement.policy {
+        case .base:
+            return nil
+        case .choose(let choose):
+            var whens: [CompiledStep.When] = []
+            for when in choose.whens {
+                guard let condition = parameter(when.condition) else { continue }
+                whens.append(CompiledStep.When(condition: condition, steps: steps(when.statements), path: when.path))
+            }
+            return made(.choose(whens, otherwise: choose.otherwise.map { steps($0) }))
+        case .returnResponse(let policy):
+            var status: CompiledStep.Status? = nil
+            if let given = policy.status {
+                guard let made = self.status(given) else { return nil }
+                status = made
+            }
+            var headers: [CompiledStep.NamedValues] = []
+            for header in policy.headers {
+                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
+                headers.append(made)
+            }
+            var body: RuntimeParameter<String>?? = .none
+            if let given = policy.body {
+                guard let made = self.body(given, at: statement) else { return nil }
+                body = .some(made)
+            }
+            return made(.returnResponse(variable: policy.responseVariableName, status: status, headers: headers, body: body))
+        case .setStatus(let policy):
+            return status(policy).flatMap { made(.setStatus($0)) }
+        case .setHeader(let policy):
+            return namedValues(policy.name, policy.existsAction, policy.values).flatMap { made(.setHeader($0)) }
+        case .setQueryParameter(let policy):
+            return namedValues(policy.name, policy.existsAction, policy.values).flatMap { made(.setQueryParameter($0)) }
+        case .setBody(let policy):
+            guard let body = body(policy, at: statement) else { return nil }
+            return made(.setBody(body))
+        case .setVariable(let policy):
+            return parameter(policy.value).flatMap { made(.setVariable(name: policy.name, value: $0)) }
+        case .setMethod(let policy):
+            return parameter(policy.method).flatMap { made(.setMethod($0)) }
+        case .rewriteURI(let policy):
+            guard let template = parameter(policy.template), let copy = parameter(policy.copyUnmatchedParameters) else { return nil }
+            return made(.rewriteURI(template: template, copyUnmatched: copy))
+        case .setBackendService(let policy):
+            switch policy.target {
+            case .baseURL(let url):
+                if !policy.serviceFabric.isEmpty {
+                    unsupported(statement, "Service Fabric attributes of '<set-backend-service>' are not supported")
+                    return nil
+                }
+                return parameter(url).flatMap { made(.setBackendService($0)) }
+            case .backendID:
+                unsupported(statement, "'<set-backend-service backend-id>' is not supported (no backend entities are configured); use 'base-url'")
+                return nil
+            }
+        case .forwardRequest(let policy):
+            hasForwardRequest = true
+            guard let timeout = parameter(policy.timeout), let follow = parameter(policy.followRedirects),
+                let fail = parameter(policy.failOnErrorStatusCode)
+            else { return nil }
+            return made(.forwardRequest(timeout: timeout, followRedirects: follow, failOnErrorStatus: fail))
+        case .checkHeader(let policy):
+            guard let name = parameter(policy.name), let code = parameter(policy.failedCheckHTTPCode),
+                let message = parameter(policy.failedCheckErrorMessage), let ignoreCase = parameter(policy.ignoreCase),
+                let values = parameters(policy.values)
+            else { return nil }
+            return made(.checkHeader(name: name, code: code, message: message, ignoreCase: ignoreCase, values: values))
+        case .ipFilter(let policy):
+            let action: PolicyParameter<String>
+            switch policy.action {
+            case .constant(let value): action = .constant(value.rawValue)
+            case .expression(let expression): action = .expression(expression)
+            }
+            return parameter(action).flatMap { made(.ipFilter(action: $0, policy: policy)) }
+        case .mockResponse(let policy):
+            return made(.mockResponse(status: policy.statusCode, contentType: policy.contentType))
+        case .trace(let policy):
+            guard let message = parameter(policy.message) else { return nil }
+            var metadata: [(String, RuntimeParameter<String>)] = []
+            for item in policy.metadata {
+                guard let value = parameter(item.value) else { return nil }
+                metadata.append((item.name, value))
+            }
+            return made(.trace(source: policy.source, severity: policy.severity.rawValue, message: message, metadata: metadata))
+        case .validateClientCertificate(let policy):
+            hasValidateClientCertificate = true
+            return made(.validateClientCertificate(policy))
+        case .sendRequest(let policy):
+            if policy.authenticationCertificate != nil {
+                unsupported(statement, "'<authentication-certificate>' inside '<send-request>' is not supported at run time yet")
+                return nil
+            }
+            let mode: PolicyParameter<String>
+            switch policy.mode {
+            case .constant(let value): mode = .constant(value.rawValue)
+            case .expression(let expression): mode = .expression(expression)
+            }
+            guard let modeParameter = parameter(mode), let timeout = parameter(policy.timeout), let ignore = parameter(policy.ignoreError)
+            else { return nil }
+            var url: RuntimeParameter<String>? = nil
+            if let given = policy.url {
+                guard let made = parameter(given) else { return nil }
+                url = made
+            }
+            var method: RuntimeParameter<String>? = nil
+            if let given = policy.method {
+                guard let made = parameter(given.method) else { return nil }
+                method = made
+            }
+            var headers: [CompiledStep.NamedValues] = []
+            for header in policy.headers {
+                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
+                headers.append(made)
+            }
+            var body: RuntimeParameter<String>?? = .none
+            if let given = policy.body {
+                guard let made = self.body(given, at: statement) else { return nil }
+                body = .some(made)
+            }
+            return made(
+                .sendRequest(
+                    CompiledStep.SendRequest(
+                        mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
+                        method: method, headers: headers, body: body)))
+        case .cors, .rateLimitByKey, .quotaByKey, .retry, .limitConcurrency, .authenticationCertificate:
+            unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,563 @@
+import ClientCertificates
+import Foundation
+import PolicyExpressions
+
+/// Whether the pipeline goes on after a step, or a response was decided (`return-response`, `mock-response`).
+enum Flow {
+    case proceed
+    case stop
+}
+
+/// One run of a pipeline: the request's state, its `context` object and the embedder's backend.
+final class PolicyExecution: @unchecked Sendable {
+    let pipeline: PolicyPipeline
+    let state: RequestState
+    let context: ContextObject
+    let requestBodySource: (any PolicyBodySource)?
+    let backend: any PolicyBackend
+    var presented: [X509Certificate2] = []
+    var certificatePresentedButUnreadable = false
+    var backendCalled = false
+
+    init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
+        self.pipeline = pipeline
+        self.state = state
+        context = ContextObject(state: state)
+        requestBodySource = requestBody
+        self.backend = backend
+    }
+
+    var options: PolicyPipelineOptions { pipeline.options }
+
+    // MARK: Certificate
+
+    /// Parses the client chain and, when expressions call `Verify()`/`VerifyNoRevocation()`, verifies
+    /// it now, because expression evaluation is synchronous.
+    func prepareCertificate(chain: [[UInt8]]) async {
+        guard let leafDER = chain.first else { return }
+        guard let leaf = try? X509Certificate2(derEncoded: leafDER) else {
+            certificatePresentedButUnreadable = true
+            state.record(.info, "the client certificate could not be parsed; context.Request.Certificate is null")
+            return
+        }
+        presented = chain.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
+        var verdicts = ClientCertificateObject.Verdicts.none
+        if pipeline.usesVerify {
+            verdicts.verify = await ChainVerifier.verify(leaf: leaf, presented: presented, context: options.verification)
+            if let result = verdicts.verify { state.record(.info, "Verify() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "") }
+        }
+        if pipeline.usesVerifyNoRevocation {
+            verdicts.verifyNoRevocation = await ChainVerifier.verify(
+                leaf: leaf, presented: presented, context: options.verification.withoutRevocation)
+            if let result = verdicts.verifyNoRevocation {
+                state.record(.info, "VerifyNoRevocation() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "")
+            }
+        }
+        state.certificate = ClientCertificateObject(leaf, verdicts: verdicts)
+    }
+
+    // MARK: Sections
+
+    func steps(_ section: PolicySection) -> [CompiledStep] { pipeline.sections[section] ?? [] }
+
+    func run() async {
+        do {
+            state.section = .inbound
+            if pipeline.readsBody { try await loadRequestBody() }
+            if try await run(steps(.inbound)) == .stop { return }
+            state.section = .backend
+            if try await run(steps(.backend)) == .stop { return }
+            state.section = .outbound
+            if pipeline.readsBody { try await loadResponseBody() }
+            _ = try await run(steps(.outbound))
+        } catch let failure as PolicyFailure {
+            await handle(failure)
+        } catch {
+            await handle(PolicyFailure.generic("policy", reason: "InternalError", String(describing: error)))
+        }
+    }
+
+    func run(_ steps: [CompiledStep]) async throws -> Flow {
+        for step in steps {
+            if try await run(step) == .stop { return .stop }
+        }
+        return .proceed
+    }
+
+    func run(_ step: CompiledStep) async throws -> Flow {
+        state.currentPath = step.path
+        if state.tracing { state.record(.policy, step.name) }
+        do {
+            return try await perform(step)
+        } catch var failure as PolicyFailure {
+            if failure.path == nil {
+                failure.path = step.path
+                failure.policyId = step.id ?? ""
+                failure.scope = step.scope
+            }
+            throw failure
+        }
+    }
+
+    /// Goes to `on-error` with `context.LastError` set; without one (or if it fails too), the client
+    /// gets APIM's JSON error body.
+    func handle(_ failure: PolicyFailure) async {
+        let errorSection = state.section
+        setError(failure, section: errorSection)
+        let onError = steps(.onError)
+        guard errorSection != .onError, !onError.isEmpty else { return }
+        state.section = .onError
+        do {
+            _ = try await run(onError)
+        } catch let second as PolicyFailure {
+            setError(second, section: .onError)
+        } catch {
+            setError(PolicyFailure.generic("on-error", reason: "InternalError", String(describing: error)), section: .onError)
+        }
+    }
+
+    func setError(_ failure: PolicyFailure, section: PolicySection) {
+        state.lastError = PolicyLastError(
+            source: failure.source, reason: failure.reason, message: failure.message, scope: failure.scope?.rawValue ?? "",
+            section: section.rawValue, path: failure.path ?? "", policyId: failure.policyId ?? "")
+        state.record(.error, "\(failure.source): \(failure.reason): \(failure.message)", path: failure.path ?? "")
+        state.status = failure.status
+        state.reason = HTTPReason.phrase(failure.status)
+        state.responseHeaders = [PolicyHeader("Content-Type", "application/json")]
+        state.backendBody = nil
+        state.responseBody = MessageBodyObject(
+            ErrorBody.json(status: failure.status, message: failure.clientMessage, activityId: failure.status >= 500 ? state.requestId : nil))
+    }
+
+    func result() -> PolicyResult {
+        let body: PolicyResult.Body
+        var headers = state.responseHeaders
+        if let responseBody = state.responseBody {
+            body = .bytes(responseBody.bytes)
+            HeaderList.remove(&headers, "Content-Length")
+            HeaderList.remove(&headers, "Transfer-Encoding")
+        } else if let backendBody = state.backendBody {
+            body = .backend(backendBody)
+        } else {
+            body = .bytes([])
+        }
+        return PolicyResult(
+            status: state.status, reason: state.reason, headers: headers, body: body, trace: state.trace, lastError: state.lastError,
+            backendCalled: backendCalled)
+    }
+
+    // MARK: Bodies
+
+    func loadRequestBody() async throws {
+        guard state.requestBody == nil, let source = requestBodySource else { return }
+        do {
+            state.requestBody = MessageBodyObject(try await source.collect(upTo: options.maximumBodyBytes))
+        } catch is PolicyBodyTooLarge {
+            throw PolicyFailure(
+                source: "request", reason: "RequestEntityTooLarge", message: "The request body is larger than \(options.maximumBodyBytes) bytes.",
+                status: 413, clientMessage: "Request entity too large")
+        } catch {
+            throw PolicyFailure(
+                source: "request", reason: "ClientConnectionFailure", message: "Reading the request body failed: \(error)", status: 400,
+                clientMessage: "Bad request")
+        }
+    }
+
+    func loadResponseBody() async throws {
+        guard state.responseBody == nil, let source = state.backendBody else { return }
+        do {
+            state.responseBody = MessageBodyObject(try await source.collect(upTo: options.maximumBodyBytes))
+            state.backendBody = nil
+        } catch {
+            throw PolicyFailure.generic("forward-request", reason: "BackendConnectionFailure", "Reading the backend response body failed: \(error)")
+        }
+    }
+
+    // MARK: Expressions
+
+    func evaluate(_ expression: RuntimeExpression, _ step: CompiledStep) throws -> Value {
+        let value: Value
+        do {
+            value = try expression.compiled.evaluate(context: context)
+        } catch {
+            if state.tracing { state.record(.expression, "\(expression.source) threw \(error.exceptionType): \(error.message)") }
+            throw PolicyFailure.expression(step.name, "\(error.exceptionType): \(error.message)")
+        }
+        if state.tracing { state.record(.expression, "\(expression.source) = \(ExpressionTool.display(value, type: expression.compiled.resultType))") }
+        return value
+    }
+
+    func value(_ parameter: RuntimeParameter<String>, _ step: CompiledStep) throws -> Value {
+        switch parameter {
+        case .constant(let text): return .string(text)
+        case .expression(let expression): return try evaluate(expression, step)
+        }
+    }
+
+    func string(_ parameter: RuntimeParameter<String>, _ step: CompiledStep) throws -> String {
+        switch parameter {
+        case .constant(let text): return text
+        case .expression(let expression): return ValueConversion.string(try evaluate(expression, step))
+        }
+    }
+
+    func bool(_ parameter: RuntimeParameter<Bool>, _ step: CompiledStep) throws -> Bool {
+        switch parameter {
+        case .constant(let flag): return flag
+        case .expression(let expression):
+            let value = try evaluate(expression, step)
+            guard let flag = ValueConversion.bool(value) else {
+                throw PolicyFailure.expression(step.name, "'\(ValueConversion.string(value))' is not a valid boolean value.")
+            }
+            return flag
+        }
+    }
+
+    func int(_ parameter: RuntimeParameter<Int>, _ step: CompiledStep, in range: ClosedRange<Int>? = nil) throws -> Int {
+        let number: Int
+        switch parameter {
+        case .constant(let value): number = value
+        case .expression(let expression):
+            let value = try evaluate(expression, step)
+            guard let converted = ValueConversion.int(value) else {
+                throw PolicyFailure.expression(step.name, "'\(ValueConversion.string(value))' is not a valid integer value.")
+            }
+            number = converted
+        }
+        if let range, !range.contains(number) {
+            throw PolicyFailure.expression(step.name, "\(number) is outside the range \(range.lowerBound)–\(range.upperBound).")
+        }
+        return number
+    }
+
+    func url(_ parameter: RuntimeParameter<URL>, _ step: CompiledStep) throws -> URL {
+        switch parameter {
+        case .constant(let url): return url
+        case .expression(let expression):
+            let text = ValueConversion.string(try evaluate(expression, step))
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil
+            else { throw PolicyFailure.expression(step.name, "'\(text)' is not an absolute http(s) URL.") }
+            return url
+        }
+    }
+
+    // MARK: Policies
+
+    func perform(_ step: CompiledStep) async throws -> Flow {
+        switch step.action {
+        case .choose(let whens, let otherwise):
+            for when in whens {
+                state.currentPath = when.path
+                if try bool(when.condition, step) {
+                    state.record(.branch, "matched", path: when.path)
+                    return try await run(when.steps)
+                }
+                if state.tracing { state.record(.branch, "not matched", path: when.path) }
+            }
+            if let otherwise {
+                state.record(.branch, "otherwise taken", path: step.path + "/otherwise[1]")
+                return try await run(otherwise)
+            }
+            return .proceed
+
+        case .returnResponse(let variable, let status, let headers, let body):
+            if let variable {
+                guard case .object(let object)? = state.variables[.string(variable)], let response = object as? ResponseObject else {
+                    throw PolicyFailure.generic(
+                        step.name, reason: "ExpressionValueEvaluationFailure", "The variable '\(variable)' does not hold a response.")
+                }
+                let source = response.state
+                state.status = source.status
+                state.reason = source.reason
+                state.responseHeaders = source.responseHeaders
+                state.responseBody = source.responseBody
+                state.backendBody = source.backendBody
+            } else {
+                state.status = 200
+                state.reason = "OK"
+                state.responseHeaders = []
+                state.responseBody = MessageBodyObject([])
+                state.backendBody = nil
+            }
+            if let status { try applyStatus(status, step) }
+            for header in headers { try applyNamedValues(header, step, query: false, response: true) }
+            if case .some(let body) = body { try applyBody(body, step, response: true) }
+            state.record(.info, "return-response \(state.status) \(state.reason)")
+            return .stop
+
+        case .setStatus(let status):
+            try applyStatus(status, step)
+            return .proceed
+
+        case .setHeader(let spec):
+            try applyNamedValues(spec, step, query: false, response: state.section == .outbound || state.section == .onError)
+            return .proceed
+
+        case .setQueryParameter(let spec):
+            try applyNamedValues(spec, step, query: true, response: false)
+            return .proceed
+
+        case .setBody(let body):
+            try applyBody(body, step, response: state.section == .outbound || state.section == .onError)
+            return .proceed
+
+        case .setVariable(let name, let parameter):
+            state.variables.set(.string(name), try value(parameter, step))
+            return .proceed
+
+        case .setMethod(let parameter):
+            let method = try string(parameter, step).trimmingCharacters(in: .whitespaces).uppercased()
+            guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
+            state.method = method
+            return .proceed
+
+        case .rewriteURI(let template, let copyUnmatched):
+            try rewrite(template: try string(template, step), copyUnmatched: try bool(copyUnmatched, step), step)
+            return .proceed
+
+        case .setBackendService(let parameter):
+            state.backendBase = try url(parameter, step)
+            state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
+            return .proceed
+
+        case .forwardRequest(let timeout, let followRedirects, let failOnErrorStatus):
+            try await forward(
+                timeout: try int(timeout, step, in: 0...240_000), followRedirects: try bool(followRedirects, step),
+                failOnErrorStatus: try bool(failOnErrorStatus, step), step)
+            return .proceed
+
+        case .checkHeader(let name, let code, let message, let ignoreCase, let values):
+            let headerName = try string(name, step)
+            let present = HeaderList.values(state.requestHeaders, headerName)
+            let failedCode = try int(code, step, in: 100...599)
+            func failure(_ reason: String) throws -> PolicyFailure {
+                let text = try string(message, step)
+                return PolicyFailure(source: step.name, reason: reason, message: text, status: failedCode, clientMessage: text)
+            }
+            guard !present.isEmpty else { throw try failure("HeaderNotFound") }
+            if !values.isEmpty {
+                let allowed = try values.map { try string($0, step) }
+                let caseInsensitive = try bool(ignoreCase, step)
+                let given = present.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } + present
+                let matches = given.contains { value in
+                    allowed.contains { caseInsensitive ? $0.caseInsensitiveCompare(value) == .orderedSame : $0 == value }
+                }
+                guard matches else { throw try failure("HeaderValueNotAllowed") }
+            }
+            return .proceed
+
+        case .ipFilter(let actionParameter, let policy):
+            let actionText = try string(actionParameter, step).lowercased()
+            guard let action = IPFilterPolicy.Action(rawValue: actionText) else {
+                throw PolicyFailure.expression(step.name, "'\(actionText)' is not 'allow' or 'forbid'.")
+            }
+            var text = state.clientIP.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("["), let end = text.firstIndex(of: "]") { text = String(text[text.index(after: text.startIndex)..<end]) }
+            if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
+            guard let caller = IPAddress(text) else {
+                throw PolicyFailure(
+                    source: step.name, reason: "FailedToParseCallerIP", message: "Failed to parse the caller IP address '\(state.clientIP)'.",
+                    status: 403, clientMessage: "Forbidden")
+            }
+            let listed = policy.lists(caller)
+            if action == .allow, !listed {
+                throw PolicyFailure(
+                    source: step.name, reason: "CallerIpNotAllowed", message: "Caller IP address \(caller) is not allowed.", status: 403,
+                    clientMessage: "Forbidden")
+            }
+            if action == .forbid, listed {
+                throw PolicyFailure(
+                    source: step.name, reason: "CallerIpBlocked", message: "Caller IP address \(caller) is blocked.", status: 403,
+                    clientMessage: "Forbidden")
+            }
+            return .proceed
+
+        case .mockResponse(let status, let contentType):
+            state.status = status
+            state.reason = HTTPReason.phrase(status)
+            state.responseHeaders = [PolicyHeader("Content-Type", contentType)]
+            state.responseBody = MessageBodyObject([])
+            state.backendBody = nil
+            state.record(.info, "mock-response \(status)")
+            return .stop
+
+        case .trace(let source, let severity, let message, let metadata):
+            var text = "\(source) [\(severity)]: \(try string(message, step))"
+            if !metadata.isEmpty {
+                text += " {" + (try metadata.map { "\($0.0)=\(try string($0.1, step))" }).joined(separator: ", ") + "}"
+            }
+            state.record(.trace, text)
+            return .proceed
+
+        case .validateClientCertificate(let policy):
+            try await validateClientCertificate(policy, step)
+            return .proceed
+
+        case .sendRequest(let spec):
+            try await sendRequest(spec, step)
+            return .proceed
+        }
+    }
+
+    func applyStatus(_ status: CompiledStep.Status, _ step: CompiledStep) throws {
+        let code = try int(status.code, step, in: 100...599)
+        state.status = code
+        state.reason = try status.reason.map { try string($0, step) } ?? HTTPReason.phrase(code)
+    }
+
+    /// `set-header` and `set-query-parameter` with their `exists-action`.
+    func applyNamedValues(_ spec: CompiledStep.NamedValues, _ step: CompiledStep, query: Bool, response: Bool) throws {
+        let (name, action, values) = try evaluated(spec, step)
+        if query {
+            var items = state.query
+            let first = items.firstIndex { $0.name == name }
+            switch action {
+            case .delete: items.removeAll { $0.name == name }
+            case .skip where first != nil: break
+            case .override, .skip:
+                items.removeAll { $0.name == name }
+                items.insert(contentsOf: values.map { (name: name, value: $0) }, at: first ?? items.endIndex)
+            case .append: items += values.map { (name: name, value: $0) }
+            }
+            state.query = items
+            return
+        }
+        var headers = response ? state.responseHeaders : state.requestHeaders
+        edit(&headers, name: name, action: action, values: values)
+        if response { state.responseHeaders = headers } else { state.requestHeaders = headers }
+    }
+
+    func edit(_ headers: inout [PolicyHeader], name: String, action: ExistsAction, values: [String]) {
+        let first = headers.firstIndex { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        switch action {
+        case .delete: HeaderList.remove(&headers, name)
+        case .skip where first != nil: break
+        case .override, .skip:
+            HeaderList.remove(&headers, name)
+            headers.insert(contentsOf: values.map { PolicyHeader(name, $0) }, at: min(first ?? headers.endIndex, headers.endIndex))
+        case .append: headers += values.map { PolicyHeader(name, $0) }
+        }
+    }
+
+    /// The values of a `set-header`-like element, with its action (null values are left out).
+    func evaluated(_ spec: CompiledStep.NamedValues, _ step: CompiledStep) throws -> (name: String, action: ExistsAction, values: [String]) {
+        let name = try string(spec.name, step)
+        let actionText = try string(spec.existsAction, step).lowercased()
+        guard let action = ExistsAction(rawValue: actionText) else {
+            throw PolicyFailure.expression(step.name, "'\(actionText)' is not a valid exists-action.")
+        }
+        var values: [String] = []
+        for parameter in spec.values {
+            let value = try self.value(parameter, step)
+            if !value.isNull { values.append(ValueConversion.string(value)) }
+        }
+        return (name, action, values)
+    }
+
+    func applyBody(_ body: RuntimeParameter<String>?, _ step: CompiledStep, response: Bool) throws {
+        let bytes: [UInt8]
+        if let body {
+            switch body {
+            case .constant(let text): bytes = Array(text.utf8)
+            case .expression(let expression):
+                let value = try evaluate(expression, step)
+                bytes = ValueConversion.bytes(value)
+            }
+        } else {
+            bytes = []
+        }
+        if response {
+            state.responseBody = MessageBodyObject(bytes)
+            state.backendBody = nil
+        } else {
+            state.requestBody = MessageBodyObject(bytes)
+        }
+    }
+
+    /// `rewrite-uri`: `{name}` takes the matched template parameter; the query of the template
+    /// replaces the request's, plus (with `copy-unmatched-params`) the parameters the operation's
+    /// template did not match.
+    func rewrite(template: String, copyUnmatched: Bool, _ step: CompiledStep) throws {
+        func parameter(_ name: String) -> String {
+            state.matchedParameters.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value ?? ""
+        }
+        func substitute(_ text: Substring, encode: Bool) -> String {
+            var out = ""
+            var name: String? = nil
+            for character in text {
+                if character == "{" {
+                    name = ""
+                } else if character == "}", let current = name {
+                    let value = parameter(current)
+                    out += encode ? (value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? value) : value
+                    name = nil
+                } else if name != nil {
+                    name?.append(character)
+                } else {
+                    out.append(character)
+                }
+            }
+            return out
+        }
+        let parts = template.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var path = substitute(parts[0], encode: true)
+        if !path.hasPrefix("/") { path = "/" + path }
+        var query: [(name: String, value: String)] = []
+        if parts.count > 1 {
+            for pair in parts[1].split(separator: "&") where !pair.isEmpty {
+                let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(halves[0]).removingPercentEncoding ?? String(halves[0])
+                let value = halves.count > 1 ? substitute(halves[1], encode: false) : ""
+                query.append((name: name, value: value.removingPercentEncoding ?? value))
+            }
+        }
+        if copyUnmatched {
+            let matched = Set(state.matchedParameters.map { $0.name.lowercased() })
+            let inTemplate = Set(query.map(\.name))
+            query += state.query.filter { !matched.contains($0.name.lowercased()) && !inTemplate.contains($0.name) }
+        }
+        state.operationPath = path
+        state.query = query
+        state.record(.info, "rewritten to \(state.url.text)")
+    }
+
+    func forward(timeout: Int, followRedirects: Bool, failOnErrorStatus: Bool, _ step: CompiledStep) async throws {
+        let target = state.url
+        guard let url = target.foundationURL else {
+            throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "The backend URL '\(target.text)' is not valid.")
+        }
+        var headers = state.requestHeaders
+        let body: BackendRequest.Body
+        if let requestBody = state.requestBody {
+            body = .bytes(requestBody.bytes)
+            HeaderList.remove(&headers, "Content-Length")
+            HeaderList.remove(&headers, "Transfer-Encoding")
+        } else {
+            body = .client
+        }
+        let request = BackendRequest(
+            method: state.method, url: url, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
+            followRedirects: followRedirects)
+        state.record(.backend, "\(state.method) \(target.text)")
+        let response: BackendResponse
+        do {
+            response = try await backend.send(request)
+        } catch PolicyBackendError.timeout {
+            throw PolicyFailure.generic(step.name, reason: "Timeout", "Request to the backend service timed out after \(timeout) seconds.")
+        } catch {
+            throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "Error occured while calling backend service: \(error)")
+        }
+        backendCalled = true
+        state.record(.backend, "backend answered \(response.status) \(response.reason)")
+        state.status = response.status
+        state.reason = response.reason
+        state.responseHeaders = response.headers
+        state.responseBody = nil
+        state.backendBody = response.body
+        if failOnErrorStatus, response.status >= 400 {
+            throw PolicyFailure(
+                source: step.name, reason: "BackendErrorStatusCode", message: "The backend answered with status code \(response.status).",
+                status: response.status, clientMessage: response.reason.isEmpty ? HTTPReason.phrase(response.status) : response.reason)
+        }
+    }
+}

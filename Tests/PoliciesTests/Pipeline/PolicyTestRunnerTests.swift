@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@testable import Policies
+
+@Suite struct PolicyTestRunnerTests {
+    @Test func runsOfflineWithTraceAndBackendResponse() async throws {
+        let policy = document(
+            inbound: """
+                <choose>
+                    <when condition="@(context.Request.Headers.ContainsKey("X-Admin"))"><rewrite-uri template="/admin/{id}" /></when>
+                    <otherwise><set-header name="X-Mode" exists-action="override"><value>@("user:" + context.Request.MatchedParameters["id"])</value></set-header></otherwise>
+                </choose>
+                """,
+            outbound: "<set-body>@(context.Response.Body.As<JObject>()[\"greeting\"].ToString().ToUpper())</set-body>")
+        let requestJSON = """
+            { "method": "GET", "url": "https://gw.example/echo/items/7?x=1", "headers": { "Accept": "application/json" },
+              "matchedParameters": { "id": "7" },
+              "api": { "id": "echo", "name": "Echo", "path": "/echo", "serviceUrl": "https://backend.example/api" } }
+            """
+        let backendJSON = "{ \"statusCode\": 200, \"headers\": { \"Content-Type\": \"application/json\" }, \"body\": { \"greeting\": \"hello\" } }"
+        let report = try await PolicyTestRunner.run(policy: policy, file: "p.xml", requestJSON: requestJSON, backendResponseJSON: backendJSON)
+        #expect(report.result.status == 200)
+        #expect(report.result.bodyText == "HELLO")
+        #expect(report.backendRequest?.url.absoluteString == "https://backend.example/api/items/7?x=1")
+        #expect(report.backendRequest.map { HeaderList.values($0.headers, "X-Mode") } == ["user:7"])
+        let text = report.text
+        #expect(text.hasPrefix("HTTP 200 OK"))
+        #expect(text.contains("choose[1]/otherwise[1]: otherwise taken"))
+        #expect(text.contains("\"user:7\" (string)"))
+        #expect(text.contains("Backend request: GET https://backend.example/api/items/7?x=1"))
+    }
+
+    @Test func clientCertificatePEMAndErrors() async throws {
+        let root = try PipelinePKI.root()
+        let leaf = try PipelinePKI.leaf(issuer: root)
+        let pem = "-----BEGIN CERTIFICATE-----\n" + Data(leaf.der).base64EncodedString(options: .lineLength64Characters) + "\n-----END CERTIFICATE-----\n"
+        #expect(try PolicyTestRunner.pemCertificates(pem) == [leaf.der])
+        let policy = document(inbound: """
+            <set-header name="X-Thumb" exists-action="override"><value>@(context.Request.Certificate.Thumbprint)</value></set-header>
+            """)
+        let report = try await PolicyTestRunner.run(
+            policy: policy, file: "p.xml", requestJSON: "{\"url\":\"https://gw.example/x\"}", clientCertificatePEM: pem)
+        #expect(report.backendRequest.map { HeaderList.values($0.headers, "X-Thumb") } == [leaf.wrapped.thumbprint])
+        #expect(report.result.bodyText == "backend reached")
+        await #expect(throws: PolicyTestRunner.InputError.self) {
+            _ = try await PolicyTestRunner.run(policy: policy, file: "p.xml", requestJSON: "[1]")
+        }
+    }
+}
