@@ -1,3 +1,4 @@
+import ClientCertificates
 import GatewayConfiguration
 
 /// Everything the data plane consults, built once from a configuration: TLS contexts per hostname,
@@ -8,8 +9,12 @@ public struct GatewaySnapshot: Sendable {
     public let hostnames: HostnameTable
     public let router: Router
     let certificateGate = ClientCertificateGate()
+    /// APIM policies per API operation, compiled.
+    let policies: PolicyTable
 
-    public init(config: GatewayConfig) throws {
+    /// - Parameter crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's
+    ///   HTTP client); nil: only CRLs given to it are used.
+    public init(config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil) throws {
         self.config = config
         let hostnames = try config.hostnames.map(TLSHostname.init)
         self.hostnames = HostnameTable(hostnames: hostnames, defaultName: config.defaultHostname)
@@ -27,5 +32,32 @@ public struct GatewaySnapshot: Sendable {
             }
         }
         self.router = try Router(apis: config.apis)
+        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, crlFetcher: crlFetcher))
+    }
+
+    /// What `Verify()` and `validate-client-certificate` trust: the CA certificates of every
+    /// hostname (self-signed ones as roots, the others as intermediates), like APIM's instance-wide
+    /// CA store; revocation through CRL distribution points.
+    private static func verificationContext(_ hostnames: [TLSHostname], crlFetcher: (any CRLFetcher)?) throws -> VerificationContext {
+        var roots: [X509Certificate2] = []
+        var intermediates: [X509Certificate2] = []
+        var seen = Set<String>()
+        for hostname in hostnames {
+            for file in hostname.config.trustedCAFiles {
+                let certificates: [X509Certificate2]
+                do {
+                    certificates = try PEMFiles.certificates(inFile: file).flatMap { try CertificateLoader.load(pem: $0) }
+                } catch {
+                    throw GatewayStartupError.file(path: file, reason: "cannot load CA certificates: \(error)")
+                }
+                for certificate in certificates where seen.insert(certificate.thumbprint).inserted {
+                    if certificate.subject == certificate.issuer { roots.append(certificate) } else { intermediates.append(certificate) }
+                }
+            }
+        }
+        return VerificationContext(
+            trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
+            revocation: RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0) }),
+            cache: VerificationCache())
     }
 }

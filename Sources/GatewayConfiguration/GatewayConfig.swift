@@ -60,9 +60,13 @@ public struct PolicySettings: Sendable, Equatable {
     public var secretNamedValues: Set<String>
     /// Skip policies the gateway does not implement, with a warning, instead of refusing to load.
     public var skipUnsupported: Bool
+    /// Uploaded certificates (`context.Deployment.Certificates`, keyed by thumbprint; ids for
+    /// `issuer-certificate-id`): certificate id → PEM/DER file.
+    public var certificateFiles: [String: String]
 
     public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
-                secretNamedValues: Set<String> = [], skipUnsupported: Bool = false) {
+                secretNamedValues: Set<String> = [], skipUnsupported: Bool = false, certificateFiles: [String: String] = [:]) {
+        self.certificateFiles = certificateFiles
         self.globalFile = globalFile
         self.fragmentFiles = fragmentFiles
         self.namedValues = namedValues

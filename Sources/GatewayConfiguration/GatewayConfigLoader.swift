@@ -121,7 +121,7 @@ public enum GatewayConfigLoader {
 
         var policies = PolicySettings()
         if let node = top["policies"] {
-            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported"])
+            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported", "certificates"])
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
                 let fragments = try reader.mappingOfAnyKeys(n, "policies.fragments")
@@ -140,6 +140,11 @@ public enum GatewayConfigLoader {
                 }
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
+            if let n = map["certificates"] {
+                for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
+                    policies.certificateFiles[id] = resolve(try reader.nonEmptyString(file, "certificate '\(id)'"))
+                }
+            }
         }
 
         return GatewayConfig(

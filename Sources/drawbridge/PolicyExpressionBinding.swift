@@ -1,7 +1,7 @@
 import Policies
 
-/// The expression compiler the policy commands load with. Until the pipeline's `context` model is
-/// merged, expressions are located and kept but not compiled (nil).
+/// The expression compiler the policy commands load with: expressions are compiled against the
+/// `context` model, so `policy check` reports expression errors at file:line:col too.
 enum PolicyExpressionBinding {
-    static let compiler: (any PolicyExpressionCompiling)? = nil
+    static let compiler: (any PolicyExpressionCompiling)? = ContextExpressionCompiler()
 }

@@ -20,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Demo only: port to listen on.")
     var port: Int = 8443
 
+    @Option(name: .long, help: "Demo only: port of the echo backend (it also serves the demo CRLs).")
+    var echoPort: Int = 8480
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -44,13 +47,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } else {
             let pki = DemoPKI(directory: (demoDirectory as NSString).appendingPathComponent("pki"))
-            if try pki.createIfMissing() {
+            if try pki.createIfMissing(crlBaseURL: "http://127.0.0.1:\(echoPort)/crl") {
                 logger.info("created demo PKI", metadata: ["directory": "\(pki.directory)"])
             }
-            let backend = try await EchoBackend.start(group: group)
-            logger.info("demo echo backend listening", metadata: ["address": "127.0.0.1:\(backend.port)"])
+            let backend = try await EchoBackend.start(group: group, port: echoPort, crlDirectory: pki.crlDirectory)
+            logger.info("demo echo backend listening (and serving the demo CRLs)", metadata: ["address": "127.0.0.1:\(backend.port)"])
             echo = backend
-            gatewayConfig = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port)
+            gatewayConfig = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port,
+                                                      policyFile: try DemoGateway.writePolicy(pki: pki))
             instructions = DemoGateway.instructions(pki: pki, port: port)
         }
 

@@ -19,7 +19,7 @@ struct ServerIdentityTests {
     }
 
     @Test func pkcs12ServerIdentityServesTLS() async throws {
-        let pkiForBundle = try SharedPKI.pki()
+        let pkiForBundle = try await SharedPKI.shared.pki()
         let bundle = try Self.makePKCS12(pki: pkiForBundle, password: "s3cret")
         defer { try? FileManager.default.removeItem(atPath: bundle) }
         let gateway = try await TestGateway.start(tweaking: { config, pki, port in
@@ -30,8 +30,8 @@ struct ServerIdentityTests {
         try await gateway.stop()
     }
 
-    @Test func wrongPKCS12PasswordIsAClearStartupError() throws {
-        let pki = try SharedPKI.pki()
+    @Test func wrongPKCS12PasswordIsAClearStartupError() async throws {
+        let pki = try await SharedPKI.shared.pki()
         let bundle = try Self.makePKCS12(pki: pki, password: "right")
         defer { try? FileManager.default.removeItem(atPath: bundle) }
         var config = DemoGateway.configuration(pki: pki, echoPort: 9, port: 0)
@@ -48,8 +48,8 @@ struct ServerIdentityTests {
         }
     }
 
-    @Test func missingKeyFileNamesTheFile() throws {
-        let pki = try SharedPKI.pki()
+    @Test func missingKeyFileNamesTheFile() async throws {
+        let pki = try await SharedPKI.shared.pki()
         var config = DemoGateway.configuration(pki: pki, echoPort: 9, port: 0)
         config.hostnames[0].serverCertificate = .pem(certificateFile: pki.serverCertificate, keyFile: "/nonexistent/key.pem")
         #expect(throws: GatewayStartupError.self) { _ = try GatewaySnapshot(config: config) }

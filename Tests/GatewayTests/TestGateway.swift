@@ -25,7 +25,7 @@ final class TestGateway: Sendable {
             return config
         }
     ) async throws -> TestGateway {
-        let pki = try SharedPKI.pki()
+        let pki = try await SharedPKI.shared.pki()
         let group = MultiThreadedEventLoopGroup.singleton
         let echo = try await EchoBackend.start(group: group)
         var logger = Logger(label: "test-gateway")
@@ -79,17 +79,23 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One demo PKI for the whole test run (key generation is the slow part).
-enum SharedPKI {
-    private static let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("drawbridge-tests-\(ProcessInfo.processInfo.processIdentifier)").path
-    private static let lock = NSLock()
+/// One demo PKI for the whole test run (key generation is the slow part), with its CRLs served by an
+/// echo backend on a loopback port for the whole run, so `Verify()` can check revocation.
+actor SharedPKI {
+    static let shared = SharedPKI()
+    private var created: DemoPKI?
+    private var crlServer: EchoBackend?
 
-    static func pki() throws -> DemoPKI {
-        lock.lock()
-        defer { lock.unlock() }
+    func pki() async throws -> DemoPKI {
+        if let created { return created }
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("drawbridge-tests-\(ProcessInfo.processInfo.processIdentifier)").path
         let pki = DemoPKI(directory: (directory as NSString).appendingPathComponent("pki"))
-        try pki.createIfMissing(serverNames: ["localhost", "api.example.test", "a.wild.test", "b.wild.test", "other.example.test"])
+        let server = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton, crlDirectory: pki.crlDirectory)
+        try pki.createIfMissing(serverNames: ["localhost", "api.example.test", "a.wild.test", "b.wild.test", "other.example.test"],
+                                crlBaseURL: "http://127.0.0.1:\(server.port)/crl")
+        crlServer = server
+        created = pki
         return pki
     }
 }

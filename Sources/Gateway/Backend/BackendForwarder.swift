@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ClientCertificates
 import Foundation
 import GatewayConfiguration
 import HTTPTypes
@@ -46,6 +47,13 @@ final class BackendForwarder: Sendable {
     func shutdown() async {
         try? await client.shutdown()
     }
+
+    func syncShutdown() throws {
+        try client.syncShutdown()
+    }
+
+    /// CRLs for `Verify()` come through the same pooled client.
+    var crlFetcher: any CRLFetcher { HTTPCRLFetcher(client: client, maxBytes: 64 << 20) }
 
     /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
     /// the client went away mid-response.

@@ -53,10 +53,18 @@ public enum CertificateFactory {
         return IssuedCertificate(certificate: certificate, privateKey: key)
     }
 
-    /// An intermediate CA signed by `issuer`.
-    public static func intermediateCA(commonName: String, issuer: IssuedCertificate, days: Double = 1825) throws -> IssuedCertificate {
+    /// An intermediate CA signed by `issuer`; `crlURL` names where its issuer publishes revocations.
+    public static func intermediateCA(commonName: String, issuer: IssuedCertificate, days: Double = 1825,
+                                      crlURL: String? = nil) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
         let notBefore = Date().addingTimeInterval(-3600)
+        var extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            SubjectKeyIdentifier(hash: .init(key.publicKey))
+            try AuthorityKeyIdentifier(keyIdentifier: issuerKeyIdentifier(issuer))
+        }
+        if let crlURL { try extensions.append(try CRLIssuing.distributionPoint(crlURL)) }
         let certificate = try Certificate(
             version: .v3,
             serialNumber: .init(),
@@ -66,12 +74,7 @@ public enum CertificateFactory {
             issuer: issuer.certificate.subject,
             subject: try name(commonName: commonName),
             signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: .init(key.publicKey))
-                try AuthorityKeyIdentifier(keyIdentifier: issuerKeyIdentifier(issuer))
-            },
+            extensions: extensions,
             issuerPrivateKey: .init(issuer.privateKey))
         return IssuedCertificate(certificate: certificate, privateKey: key)
     }
@@ -86,9 +89,22 @@ public enum CertificateFactory {
         dnsNames: [String] = [],
         ipAddresses: [[UInt8]] = [],
         notBefore: Date = Date().addingTimeInterval(-3600),
-        notAfter: Date? = nil
+        notAfter: Date? = nil,
+        crlURL: String? = nil
     ) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
+        var extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([usage == .server ? .serverAuth : .clientAuth])
+            try AuthorityKeyIdentifier(keyIdentifier: issuerKeyIdentifier(issuer))
+            if !dnsNames.isEmpty || !ipAddresses.isEmpty {
+                SubjectAlternativeNames(
+                    dnsNames.map { GeneralName.dnsName($0) }
+                        + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: $0[...])) })
+            }
+        }
+        if let crlURL { try extensions.append(try CRLIssuing.distributionPoint(crlURL)) }
         let certificate = try Certificate(
             version: .v3,
             serialNumber: .init(),
@@ -98,17 +114,7 @@ public enum CertificateFactory {
             issuer: issuer.certificate.subject,
             subject: try name(commonName: commonName),
             signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([usage == .server ? .serverAuth : .clientAuth])
-                try AuthorityKeyIdentifier(keyIdentifier: issuerKeyIdentifier(issuer))
-                if !dnsNames.isEmpty || !ipAddresses.isEmpty {
-                    SubjectAlternativeNames(
-                        dnsNames.map { GeneralName.dnsName($0) }
-                            + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: $0[...])) })
-                }
-            },
+            extensions: extensions,
             issuerPrivateKey: .init(issuer.privateKey))
         return IssuedCertificate(certificate: certificate, privateKey: key)
     }

@@ -20,8 +20,9 @@ public final class EchoBackend: Sendable {
         self.port = port
     }
 
-    /// Binds to 127.0.0.1 (port 0 = any free port) and starts serving in the background.
-    public static func start(group: any EventLoopGroup, port: Int = 0) async throws -> EchoBackend {
+    /// Binds to 127.0.0.1 (port 0 = any free port) and starts serving in the background. With
+    /// `crlDirectory`, `GET /crl/NAME.crl` serves that folder's CRL files (the demo PKI's distribution point).
+    public static func start(group: any EventLoopGroup, port: Int = 0, crlDirectory: String? = nil) async throws -> EchoBackend {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: port) { channel in
@@ -33,7 +34,7 @@ public final class EchoBackend: Sendable {
                 }
             }
         let backend = EchoBackend(channel: channel, port: channel.channel.localAddress?.port ?? port)
-        Task { await backend.serve() }
+        Task { await backend.serve(crlDirectory: crlDirectory) }
         return backend
     }
 
@@ -46,17 +47,26 @@ public final class EchoBackend: Sendable {
         try? await channel.channel.closeFuture.get()
     }
 
-    private func serve() async {
+    private func serve(crlDirectory: String?) async {
         try? await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await Self.serveConnection(connection) }
+                    group.addTask { await Self.serveConnection(connection, crlDirectory: crlDirectory) }
                 }
             }
         }
     }
 
-    private static func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    /// The CRL file a `GET /crl/NAME.crl` asks for, if it exists (names are a plain file name: no paths).
+    static func crlFile(for uri: String, in directory: String?) -> Data? {
+        guard let directory, uri.hasPrefix("/crl/") else { return nil }
+        let name = String(uri.dropFirst(5))
+        guard name.hasSuffix(".crl"), !name.contains("/"), !name.contains(".."), !name.isEmpty else { return nil }
+        return FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name))
+    }
+
+    private static func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
+                                        crlDirectory: String?) async {
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var hasher = SHA256()
@@ -77,6 +87,16 @@ public final class EchoBackend: Sendable {
                     guard let requestHead = head else { continue }
                     if let delay = requestHead.headers.first(name: "x-echo-delay-ms").flatMap(Int.init), delay > 0 {
                         try await Task.sleep(for: .milliseconds(delay))
+                    }
+                    if requestHead.method == .GET, let crl = Self.crlFile(for: requestHead.uri, in: crlDirectory) {
+                        var crlHeaders = HTTPHeaders()
+                        crlHeaders.add(name: "Content-Type", value: "application/pkix-crl")
+                        crlHeaders.add(name: "Content-Length", value: String(crl.count))
+                        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: crlHeaders)))
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: crl))))
+                        try await outbound.write(.end(nil))
+                        head = nil
+                        continue
                     }
                     let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
                     var headers: [String: String] = [:]

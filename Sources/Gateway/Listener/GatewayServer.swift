@@ -47,11 +47,18 @@ public final class GatewayServer: Sendable {
     private let stopped = NIOLockedValueBox(false)
 
     public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger) throws {
-        let snapshot = try GatewaySnapshot(config: config)
+        let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger)
+        let snapshot: GatewaySnapshot
+        do {
+            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
+        } catch {
+            try? forwarder.syncShutdown()
+            throw error
+        }
         self.group = group
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
-        self.forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger)
+        self.forwarder = forwarder
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger))
     }
 
@@ -66,7 +73,7 @@ public final class GatewayServer: Sendable {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
-        let next = try GatewaySnapshot(config: config)
+        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger) }
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
@@ -233,7 +240,10 @@ public final class GatewayServer: Sendable {
                 try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                 try sync.addHandler(HTTP1ProtocolErrorResponder(deadlines: deadlines))
                 try sync.addHandler(HTTPServerPipelineHandler())
+                let reasons = ReasonPhrases()
+                try sync.addHandler(reasons.apply)
                 try sync.addHandler(HTTP1ToHTTPServerCodec(secure: true))
+                try sync.addHandler(reasons.capture)
                 let asyncChannel = try HTTPStreamChannel(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))

@@ -47,6 +47,10 @@ struct RequestHandler: Sendable {
             }
         }
 
+        if let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) {
+            return await PolicyRunner(forwarder: forwarder).run(
+                pipeline, request: request, route: route, listenPort: snapshot.config.listen.port, writer: writer)
+        }
         return await forwarder.forward(request, route: route, writer: writer)
     }
 

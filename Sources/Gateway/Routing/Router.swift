@@ -19,7 +19,7 @@ public struct RoutableAPI: Sendable {
             }
         }
         if operations.isEmpty {
-            operations = [(OperationConfig(name: "all", method: "*", urlTemplate: "/*"), try URLTemplate("/*"))]
+            operations = [(Self.catchAllOperation, try URLTemplate("/*"))]
         }
         // Most specific first; among equals, the configuration order.
         self.operations = operations.enumerated()
@@ -30,6 +30,9 @@ public struct RoutableAPI: Sendable {
         }
         self.backend = backend
     }
+
+    /// The operation of an API configured without operations: every method, every path.
+    static let catchAllOperation = OperationConfig(name: "all", method: "*", urlTemplate: "/*")
 
     func servesHost(_ hostname: TLSHostname?) -> Bool {
         guard !config.hostnames.isEmpty else { return true }

@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import Policies
+
+/// Runs an API operation's compiled APIM policies for one request, with the gateway as the
+/// pipeline's backend: bodies stay streaming unless a policy reads or replaces them.
+struct PolicyRunner: Sendable {
+    let forwarder: BackendForwarder
+
+    func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter) async -> Int? {
+        let head = request.head
+        let fullPath = head.path ?? "/"
+        let split = fullPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = split.first.map(String.init) ?? "/"
+        let query: [(name: String, value: String)] = split.count > 1 ? Self.parseQuery(String(split[1])) : []
+        let authority = head.authority ?? request.connection.serverName ?? request.connection.hostname.name
+        let host = RequestHandler.hostPart(of: authority)
+        let port = authority.split(separator: ":").last.flatMap { Int($0) } ?? listenPort
+        var headers: [PolicyHeader] = []
+        headers.reserveCapacity(head.headerFields.count + 1)
+        headers.append(PolicyHeader("Host", authority))
+        for field in head.headerFields {
+            let lower = field.name.canonicalName
+            // Forged forwarded-certificate headers are dropped before policies see the request; a
+            // policy may still set its own (the APIM pattern for forwarding the certificate).
+            if BackendForwarder.clientCertificateHeaders.contains(lower) { continue }
+            headers.append(PolicyHeader(field.name.rawName, field.value))
+        }
+        let config = route.api.config
+        let policyRequest = PolicyRequest(
+            method: head.method.rawValue, scheme: "https", host: host, port: port, path: path, query: query,
+            headers: headers, clientIP: request.connection.remoteAddress ?? "",
+            clientCertificateChain: request.connection.presentedChainDER,
+            matchedParameters: route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
+            identity: PolicyAPIIdentity(
+                apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
+                serviceURL: URL(string: config.backendURL), operationId: route.operation.name,
+                operationName: route.operation.name, operationMethod: route.operation.method,
+                urlTemplate: route.operation.urlTemplate))
+        let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: head.authority)
+        let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
+        return await write(result, to: writer)
+    }
+
+    private func write(_ result: PolicyResult, to writer: ResponseWriter) async -> Int? {
+        var fields = BackendForwarder.responseFields(result.headers.lazy.map { ($0.name, $0.value) })
+        fields[.contentLength] = nil
+        let status = HTTPResponse.Status(code: result.status, reasonPhrase: result.reason)
+        do {
+            switch result.body {
+            case .bytes(let bytes):
+                fields[.contentLength] = String(bytes.count)
+                try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
+                if !bytes.isEmpty { try await writer.writeBody(ByteBuffer(bytes: bytes)) }
+            case .backend(let source):
+                if let streamed = source as? BackendResponseBody {
+                    if let length = streamed.declaredLength { fields[.contentLength] = String(length) }
+                    try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
+                    for try await chunk in streamed.body { try await writer.writeBody(chunk) }
+                } else {
+                    let bytes = try await source.collect(upTo: 64 << 20)
+                    fields[.contentLength] = String(bytes.count)
+                    try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
+                    try await writer.writeBody(ByteBuffer(bytes: bytes))
+                }
+            }
+            try await writer.writeEnd()
+            return result.status
+        } catch {
+            return nil
+        }
+    }
+
+    static func parseQuery(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (s: Substring) in (PercentDecoding.decode(s.replacingOccurrences(of: "+", with: " ")) ?? String(s)) }
+            return (name: decode(parts[0]), value: parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+}
+
+/// The client's request body, read whole only when a policy asks for it.
+struct StreamedRequestBody: PolicyBodySource {
+    let body: RequestBody
+
+    func collect(upTo limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw PolicyBodyTooLarge(limit: limit) }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+}
+
+/// A backend response body: streamed to the client, or read whole when an outbound policy needs it.
+struct BackendResponseBody: PolicyBodySource {
+    let body: HTTPClientResponse.Body
+    let declaredLength: Int?
+
+    func collect(upTo limit: Int) async throws -> [UInt8] {
+        let buffer = try await body.collect(upTo: limit)
+        return Array(buffer.readableBytesView)
+    }
+}
+
+/// `forward-request` through the gateway's pooled client.
+struct GatewayPolicyBackend: PolicyBackend {
+    let forwarder: BackendForwarder
+    let body: RequestBody
+    let connection: ConnectionInfo
+    let authority: String?
+
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        var outbound = HTTPClientRequest(url: request.url.absoluteString)
+        outbound.method = HTTPMethod(rawValue: request.method)
+        // A header set by a policy is kept even when it carries a certificate: forged client copies
+        // were already dropped before the policies ran.
+        outbound.headers = BackendForwarder.forwardedHeaders(
+            request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
+            keepCertificateHeaders: true)
+        switch request.body {
+        case .client:
+            if body.declaredLength != 0 {
+                outbound.body = .stream(body, length: body.declaredLength.map { .known($0) } ?? .unknown)
+            }
+        case .bytes(let bytes):
+            if !bytes.isEmpty || request.method != "GET" { outbound.body = .bytes(bytes) }
+        }
+        let seconds = request.timeout.components.seconds
+        let timeout: TimeAmount = seconds > 0 ? .seconds(seconds) : forwarder.timeout
+        let response: HTTPClientResponse
+        do {
+            response = try await forwarder.client.execute(outbound, timeout: timeout)
+        } catch {
+            switch BackendForwarder.classify(error).status {
+            case .gatewayTimeout: throw PolicyBackendError.timeout
+            default: throw PolicyBackendError.connectionFailed("\(error)")
+            }
+        }
+        let headers = response.headers.map { PolicyHeader($0.name, $0.value) }
+        let length = response.headers.first(name: "content-length").flatMap { Int($0) }
+        return BackendResponse(status: Int(response.status.code), reason: response.status.reasonPhrase, headers: headers,
+                               body: BackendResponseBody(body: response.body, declaredLength: length))
+    }
+}

@@ -1,0 +1,84 @@
+import ClientCertificates
+import Foundation
+import GatewayConfiguration
+import Policies
+
+/// APIM policies compiled for every API operation, once per configuration snapshot: global → API →
+/// operation documents merged with `<base/>`, every expression compiled. Requests only look up.
+struct PolicyTable: Sendable {
+    private let pipelines: [String: PolicyPipeline]
+
+    static func key(api: String, operation: String) -> String { api + "\u{0}" + operation }
+
+    func pipeline(api: String, operation: String) -> PolicyPipeline? {
+        pipelines[Self.key(api: api, operation: operation)]
+    }
+
+    var isEmpty: Bool { pipelines.isEmpty }
+
+    init(config: GatewayConfig, verification: VerificationContext) throws {
+        let settings = config.policies
+        let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
+            api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
+        }
+        guard hasPolicies else {
+            pipelines = [:]
+            return
+        }
+        let namedValues = NamedValues(settings.namedValues.sorted { $0.key < $1.key }.map { name, value in
+            NamedValue(name: name, value: value, isSecret: settings.secretNamedValues.contains(name))
+        })
+        let loadOptions = PolicyLoadOptions(namedValues: namedValues, skipUnsupportedPolicies: settings.skipUnsupported)
+        let loader = PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler())
+        let fragments: PolicyFragments
+        do {
+            fragments = try loader.fragments(try settings.fragmentFiles.sorted { $0.key < $1.key }.map { id, file in
+                PolicyLoader.FragmentText(id: id, file: file, text: try Self.read(file))
+            })
+        } catch let error as GatewayStartupError {
+            throw error
+        } catch {
+            throw GatewayStartupError.policy(reason: "\(error)")
+        }
+        var uploaded: [(id: String, certificate: X509Certificate2)] = []
+        for (id, file) in settings.certificateFiles.sorted(by: { $0.key < $1.key }) {
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw GatewayStartupError.file(path: file, reason: "cannot read certificate '\(id)'")
+            }
+            do {
+                for certificate in try CertificateLoader.load(Array(bytes)) { uploaded.append((id: id, certificate: certificate)) }
+            } catch {
+                throw GatewayStartupError.file(path: file, reason: "certificate '\(id)': \(error)")
+            }
+        }
+        let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
+        var pipelines: [String: PolicyPipeline] = [:]
+        for api in config.apis {
+            let apiDocument = try api.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.api) }
+            let operations = api.operations.isEmpty ? [RoutableAPI.catchAllOperation] : api.operations
+            for operation in operations {
+                let operationDocument = try operation.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.operation) }
+                let documents = [global, apiDocument, operationDocument].compactMap { $0 }
+                guard !documents.isEmpty else { continue }
+                do {
+                    let pipeline = try PolicyPipeline.load(
+                        documents, fragments: fragments, loadOptions: loadOptions,
+                        options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
+                                                       certificates: certificates))
+                    pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
+                } catch {
+                    throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")
+                }
+            }
+        }
+        self.pipelines = pipelines
+    }
+
+    private static func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw GatewayStartupError.file(path: path, reason: "cannot read policy document")
+        }
+        return text
+    }
+}
