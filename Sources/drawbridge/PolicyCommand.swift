@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCertificates
 import Foundation
 import Policies
 
@@ -6,7 +7,7 @@ import Policies
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Check APIM policy documents and print effective policies.",
-        subcommands: [Check.self, Effective.self])
+        subcommands: [Check.self, Effective.self, Test.self])
 
     static func loader(skipUnsupported: Bool) -> PolicyLoader {
         PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: skipUnsupported),
@@ -29,6 +30,62 @@ struct PolicyCommand: AsyncParsableCommand {
             let errors = diagnostics.filter { $0.severity == .error }.count
             print(errors == 0 ? "ok: \(paths.count) input(s), no errors" : "\(errors) error(s)")
             if errors > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a policy offline: the response the client would get and a step-by-step trace (no network).")
+
+        @Argument(help: "The policy document (API scope).")
+        var file: String
+
+        @Option(help: "Request JSON: {\"method\", \"url\", \"headers\", \"body\", \"ipAddress\", \"matchedParameters\", \"api\", \"operation\"}.")
+        var request: String
+
+        @Option(name: .customLong("client-cert"), help: "The client certificate chain (PEM), leaf first.")
+        var clientCert: String?
+
+        @Option(name: .customLong("backend-response"), help: "Backend response JSON: {\"statusCode\", \"reason\", \"headers\", \"body\"}.")
+        var backendResponse: String?
+
+        @Option(name: .customLong("ca"), help: "CA certificate file Verify() trusts (roots and intermediates); repeatable.")
+        var caFiles: [String] = []
+
+        @Option(name: .customLong("crl"), help: "CRL file (DER or PEM) for Verify()'s revocation check; repeatable.")
+        var crlFiles: [String] = []
+
+        func run() async throws {
+            var roots: [X509Certificate2] = []
+            var intermediates: [X509Certificate2] = []
+            for path in caFiles {
+                for certificate in try CertificateLoader.load(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) {
+                    if certificate.subject == certificate.issuer { roots.append(certificate) } else { intermediates.append(certificate) }
+                }
+            }
+            var crls: [CertificateRevocationList] = []
+            for path in crlFiles {
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+                if let text = String(bytes: bytes, encoding: .utf8), text.contains("-----BEGIN X509 CRL-----") {
+                    crls += try CertificateRevocationList.parseAll(pem: text)
+                } else {
+                    crls.append(try CertificateRevocationList(derEncoded: bytes))
+                }
+            }
+            let verification = VerificationContext(
+                trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
+                revocation: RevocationSources(store: try CRLStore(version: 1, crls: crls)))
+            do {
+                let report = try await PolicyTestRunner.run(
+                    policy: try Effective.read(file), file: file, requestJSON: try Effective.read(request),
+                    clientCertificatePEM: try clientCert.map(Effective.read),
+                    backendResponseJSON: try backendResponse.map(Effective.read),
+                    loadOptions: PolicyLoadOptions(), options: PolicyPipelineOptions(verification: verification))
+                print(report.text)
+            } catch {
+                print(error)
+                throw ExitCode(1)
+            }
         }
     }
 
