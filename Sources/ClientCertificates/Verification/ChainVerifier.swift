@@ -87,10 +87,10 @@ public enum ChainVerifier {
         let outcome = await verifier.validate(leaf: leaf, intermediates: CertificateStore(custom: intermediates))
         switch outcome {
         case .validCertificate(let chain):
-            var known: [Certificate: X509Certificate2] = [:]
-            for wrapper in originals + trust.roots + trust.intermediates { known[wrapper.certificate] = wrapper }
+            let known = originals + trust.roots + trust.intermediates
             let wrapped = chain.compactMap { certificate in
-                known[certificate] ?? (try? DER.Serializer.serialized(element: certificate)).flatMap { try? X509Certificate2(derEncoded: $0) }
+                known.first { $0.certificate == certificate }
+                    ?? (try? DER.Serializer.serialized(element: certificate)).flatMap { try? X509Certificate2(derEncoded: $0) }
             }
             return .valid(wrapped)
         case .couldNotValidate(let failures):
