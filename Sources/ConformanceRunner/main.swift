@@ -54,7 +54,11 @@ struct CaseOutcome {
     let failed = outcomes.filter { !$0.passed }
     for outcome in failed {
         print(outcome.line)
-        if let why = explanations[outcome.id] { print("       why: \(why)") }
+        if let why = explanations[outcome.id] {
+            print("       why: \(why)")
+        } else if outcome.result?.message.contains("policyConstraints is not critical") == true {
+            print("       why: PKITS uses non-critical policyConstraints; the required x509-limbo case rfc5280::pc::ica-noncritical-pc refuses them (RFC 5280 4.2.1.11), and the required group wins")
+        }
     }
     if verbose {
         for outcome in outcomes where outcome.passed {
@@ -72,6 +76,7 @@ struct CaseOutcome {
     let manifest = try loadJSON(base + "/pkits-manifest.json")
     guard let cases = manifest["testcases"] as? [[String: Any]] else { throw ConformanceError.badJSON("pkits") }
     let iso = ISO8601DateFormatter()
+    let policyOIDs = manifest["policy_oids"] as? [String: String] ?? [:]
     var byGroup: [String: [CaseOutcome]] = [:]
     var groupOrder: [String] = []
     for testCase in cases {
@@ -113,9 +118,14 @@ struct CaseOutcome {
         }
         let intermediates = Array(certificates.dropFirst().dropLast())
         let store = try CRLStore(version: 1, crls: crls)
-        let options = VerificationOptions(
+        var options = VerificationOptions(
             requiredUsage: .any, maxDepth: 32, validationTime: time, checkRevocation: true,
             revocationFailureMode: .failClosed, revocationScope: .chain)
+        let policyNames = (testCase["initial_policy_set"] as? [String]) ?? ["anyPolicy"]
+        options.initialPolicySet = Set(policyNames.map { policyOIDs[$0] ?? $0 })
+        options.initialExplicitPolicy = testCase["initial_explicit_policy"] as? Bool ?? false
+        options.initialPolicyMappingInhibit = testCase["initial_policy_mapping_inhibit"] as? Bool ?? false
+        options.initialAnyPolicyInhibit = testCase["initial_inhibit_any_policy"] as? Bool ?? false
         let context = VerificationContext(
             trustStore: TrustStore(version: 1, roots: [anchor]), revocation: RevocationSources(store: store),
             options: options)

@@ -8,10 +8,10 @@ import X509
 /// when enabled, CRL revocation.
 public enum ChainVerifier {
     /// Extensions Drawbridge processes; any other critical extension fails the chain.
-    static let handledCriticalExtensions: Set<ASN1ObjectIdentifier> = [
+    static let handledCriticalExtensions: Set<ASN1ObjectIdentifier> = Set<ASN1ObjectIdentifier>([
         .X509ExtensionID.basicConstraints, .X509ExtensionID.keyUsage, .X509ExtensionID.extendedKeyUsage,
         .X509ExtensionID.nameConstraints, .X509ExtensionID.subjectAlternativeName,
-    ]
+    ]).union(CertificatePoliciesPolicy.handled)
 
     /// Verifies `leaf` with the extra certificates the client presented (any order; unrelated ones
     /// are ignored).
@@ -79,6 +79,10 @@ public enum ChainVerifier {
             CertificateAuthorityPolicy()
             ExtendedKeyUsagePolicy(requirement: options.requiredUsage)
             SubtreeNameConstraintsPolicy()
+            CertificatePoliciesPolicy(
+                initialPolicySet: options.initialPolicySet, initialExplicitPolicy: options.initialExplicitPolicy,
+                initialPolicyMappingInhibit: options.initialPolicyMappingInhibit,
+                initialAnyPolicyInhibit: options.initialAnyPolicyInhibit)
             if options.checkRevocation {
                 RevocationPolicy(
                     checker: checker, scope: options.revocationScope, failureMode: options.revocationFailureMode)

@@ -64,6 +64,12 @@ public struct VerificationOptions: Sendable, Hashable {
     public var checkRevocation: Bool
     public var revocationFailureMode: RevocationFailureMode
     public var revocationScope: RevocationScope
+    /// RFC 5280 user-initial-policy-set (OIDs; "2.5.29.32.0" = anyPolicy, the default).
+    public var initialPolicySet: Set<String> = ["2.5.29.32.0"]
+    /// RFC 5280 initial-explicit-policy, initial-policy-mapping-inhibit, initial-any-policy-inhibit.
+    public var initialExplicitPolicy = false
+    public var initialPolicyMappingInhibit = false
+    public var initialAnyPolicyInhibit = false
 
     public init(
         requiredUsage: KeyUsageRequirement = .clientAuth, maxDepth: Int = 5, validationTime: Date? = nil,
