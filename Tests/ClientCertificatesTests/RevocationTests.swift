@@ -118,3 +118,79 @@ struct HangingFetcher: CRLFetcher {
         #expect(crl.isSignatureValid(publicKey: root.certificate.publicKey))
     }
 }
+
+/// Counts fetches in flight at once and answers after a short delay.
+final class SlowCountingFetcher: CRLFetcher {
+    let body: [UInt8]
+    private let state = Mutex((inFlight: 0, peak: 0, total: 0))
+    init(body: [UInt8]) { self.body = body }
+    var peak: Int { state.withLock { $0.peak } }
+    var total: Int { state.withLock { $0.total } }
+
+    func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
+        state.withLock { $0.inFlight += 1; $0.total += 1; $0.peak = max($0.peak, $0.inFlight) }
+        try? await Task.sleep(for: .milliseconds(30))
+        state.withLock { $0.inFlight -= 1 }
+        return body
+    }
+}
+
+@Suite struct CRLCacheTests {
+    @Test func concurrentRequestsForOneURLShareOneFetch() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: []))
+        let cache = CRLCache(fetcher: fetcher)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { _ = await cache.crl(for: "http://crl.test/one", now: TestPKI.now) } }
+        }
+        #expect(fetcher.total == 1)
+    }
+
+    @Test func fetchConcurrencyIsBounded() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: []))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(maxConcurrentFetches: 2))
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<8 { group.addTask { _ = await cache.crl(for: "http://crl.test/\(index)", now: TestPKI.now) } }
+        }
+        #expect(fetcher.total == 8)
+        #expect(fetcher.peak <= 2)
+    }
+
+    @Test func refreshesBeforeNextUpdate() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(
+            issuer: root, revoked: [], thisUpdate: TestPKI.now - TestPKI.day, nextUpdate: TestPKI.now + 3600))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(refreshMargin: 600))
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now)
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now + 1000)  // still fresh
+        #expect(fetcher.total == 1)
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now + 3100)  // inside the margin
+        #expect(fetcher.total == 2)
+    }
+
+    @Test func oversizedCRLIsRefused() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: Array(1...50).map { Certificate.SerialNumber($0) }))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(maxCRLBytes: 512))
+        guard case .failure(.invalid) = await cache.crl(for: "http://crl.test/big", now: TestPKI.now) else {
+            Issue.record("an oversized CRL was accepted")
+            return
+        }
+    }
+
+    @Test func verificationCacheIsSafeUnderConcurrency() async throws {
+        let root = try TestPKI.root()
+        let leaves = try (0..<8).map { _ in try TestPKI.leaf(issuer: root).wrapped }
+        let cache = VerificationCache(capacity: 4)
+        let context = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false), cache: cache)
+        let results = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
+            for index in 0..<64 { group.addTask { await leaves[index % leaves.count].verify(with: context).isValid } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0 })
+        #expect(cache.count <= 4)
+    }
+}
