@@ -164,3 +164,21 @@ import X509
         #expect(ChainVerifier.cachedResult(leaf: leaf, context: context) == result)
     }
 }
+
+@Suite struct TrustedLeafTests {
+    @Test func aTrustedSelfSignedLeafStillNeedsTheUsage() async throws {
+        let root = try TestPKI.root("Self Signed Client")
+        let context = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(requiredUsage: .oid("1.2.3.4"), validationTime: TestPKI.now, checkRevocation: false))
+        // The root-shaped certificate has no EKU extension, so any usage is allowed...
+        #expect(await root.wrapped.verify(with: context).isValid)
+        // ...while a trusted leaf with clientAuth only is refused for another usage.
+        let issuer = try TestPKI.root("Issuer")
+        let leaf = try TestPKI.leaf(issuer: issuer)
+        let leafContext = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [leaf.wrapped]),
+            options: VerificationOptions(requiredUsage: .serverAuth, validationTime: TestPKI.now, checkRevocation: false))
+        #expect(await leaf.wrapped.verify(with: leafContext).failure?.kind == .extendedKeyUsage)
+    }
+}
