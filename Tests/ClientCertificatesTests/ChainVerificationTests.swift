@@ -1,5 +1,7 @@
 import ClientCertificates
+import Crypto
 import Foundation
+import SwiftASN1
 import Testing
 import X509
 
@@ -180,5 +182,24 @@ import X509
             trustStore: TrustStore(version: 1, roots: [leaf.wrapped]),
             options: VerificationOptions(requiredUsage: .serverAuth, validationTime: TestPKI.now, checkRevocation: false))
         #expect(await leaf.wrapped.verify(with: leafContext).failure?.kind == .extendedKeyUsage)
+    }
+}
+
+@Suite struct ProfileTests {
+    @Test func leafWithoutAKIFailsStrictProfileButPassesCompatible() async throws {
+        let root = try TestPKI.root()
+        let key = P256.Signing.PrivateKey()
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: TestPKI.now - TestPKI.day,
+            notValidAfter: TestPKI.now + TestPKI.day, issuer: root.certificate.subject, subject: try TestPKI.name("no-aki"),
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(root.key))
+        let wrapped = try X509Certificate2(derEncoded: try DER.Serializer.serialized(leaf))
+        var options = VerificationOptions(validationTime: TestPKI.now, checkRevocation: false)
+        let strict = await wrapped.verify(with: VerificationContext(trustStore: TrustStore(version: 1, roots: [root.wrapped]), options: options))
+        #expect(strict.failure?.kind == .invalidCertificate)
+        #expect(strict.message.contains("authorityKeyIdentifier"))
+        options.enforceRFC5280Profile = false
+        let compatible = await wrapped.verify(with: VerificationContext(trustStore: TrustStore(version: 1, roots: [root.wrapped]), options: options))
+        #expect(compatible.isValid, "\(compatible.message)")
     }
 }

@@ -74,7 +74,7 @@ public enum ChainVerifier {
         var verifier = Verifier(rootCertificates: CertificateStore(custom: roots)) {
             CriticalExtensionPolicy(handled: Array(handledCriticalExtensions))
             ChainDepthPolicy(maxIntermediates: options.maxDepth)
-            RFC5280ProfilePolicy()
+            RFC5280ProfilePolicy(enabled: options.enforceRFC5280Profile)
             ValidityPeriodPolicy(time: time, checkNotBefore: options.checkNotBefore, checkNotAfter: options.checkNotAfter)
             CertificateAuthorityPolicy()
             ExtendedKeyUsagePolicy(requirement: options.requiredUsage)
