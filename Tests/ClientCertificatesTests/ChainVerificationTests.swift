@@ -203,3 +203,21 @@ import X509
         #expect(compatible.isValid, "\(compatible.message)")
     }
 }
+
+@Suite struct ScopedCacheTests {
+    @Test func aResultCachedForOneHostIsNotReusedForAnother() async throws {
+        let partnerRoot = try TestPKI.root("Partner Root")
+        let leaf = try TestPKI.leaf(issuer: partnerRoot).wrapped
+        let store = CACertificateStore(version: 9, entries: [
+            .init(certificate: partnerRoot.wrapped, storeName: .root, hostnames: ["partner.example.com"])
+        ])
+        let cache = VerificationCache()
+        func context(_ host: String) -> VerificationContext {
+            VerificationContext(
+                trustStore: store.trustStore(forHost: host),
+                options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false), cache: cache)
+        }
+        #expect(await leaf.verify(with: context("partner.example.com")).isValid)
+        #expect(await leaf.verify(with: context("api.example.com")).reason == .notTrusted)
+    }
+}
