@@ -22,7 +22,11 @@ public enum ChainVerifier {
         var cacheKey: VerificationCache.Key?
         if let cache = context.cache {
             let key = cache.key(leaf: leaf, chain: presented, context: context, time: time)
-            if let hit = cache.lookup(key) { return hit }
+            // A valid answer is reused only while every certificate of its chain is within its
+            // validity period (a bucket must not stretch an expiry).
+            if let hit = cache.lookup(key), !hit.isValid || hit.chain.allSatisfy({ $0.notBefore <= time && time <= $0.notAfter }) {
+                return hit
+            }
             cacheKey = key
         }
         let result = await verifyUncached(
