@@ -85,7 +85,7 @@ let nameCases: [NameCase] = [
     func subjectAndIssuerText(_ testCase: NameCase) throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(subject: DistinguishedName(testCase.rdns), issuer: root)
-        let certificate = try leaf.wrapped
+        let certificate = leaf.wrapped
         #expect(certificate.subject == testCase.expected)
         #expect(certificate.subjectName.name == testCase.expected)
         #expect(certificate.issuer == "O=Drawbridge Tests, CN=Test Root")
@@ -98,7 +98,7 @@ let nameCases: [NameCase] = [
             issuer: root, serial: serial,
             sans: [.dnsName("api.contoso.com"), .rfc822Name("ops@contoso.com"), .uniformResourceIdentifier("https://contoso.com/id")],
             crlURL: "http://crl.contoso.com/root.crl")
-        let certificate = try issued.wrapped
+        let certificate = issued.wrapped
         let sha1 = Insecure.SHA1.hash(data: issued.der).map { String(format: "%02X", $0) }.joined()
         #expect(certificate.thumbprint == sha1)
         #expect(certificate.getCertHashString() == sha1)
@@ -128,7 +128,7 @@ let nameCases: [NameCase] = [
     @Test func serialWithHighBitKeepsLeadingZeroLikeDotNet() throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, serial: Certificate.SerialNumber(bytes: [0x00, 0x9A, 0x01]))
-        #expect(try leaf.wrapped.serialNumber == "009A01")
+        #expect(leaf.wrapped.serialNumber == "009A01")
     }
 
     @Test func byteArrayConstructorAcceptsDERAndPEM() throws {

@@ -31,7 +31,7 @@ struct HangingFetcher: CRLFetcher {
 
     func context(root: TestPKI.Issued, sources: RevocationSources, mode: RevocationFailureMode = .failClosed) throws -> VerificationContext {
         VerificationContext(
-            trustStore: TrustStore(version: 1, roots: [try root.wrapped]), revocation: sources,
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]), revocation: sources,
             options: VerificationOptions(validationTime: TestPKI.now, revocationFailureMode: mode))
     }
 
@@ -40,10 +40,10 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root, serial: 4242, crlURL: url)
         let crl = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: [4242]))
         let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [crl])))
-        let verified = await try leaf.wrapped.verify(with: context)
+        let verified = await leaf.wrapped.verify(with: context)
         #expect(verified.reason == .revoked)
         #expect(verified.failure?.kind == .revoked)
-        let noRevocation = await try leaf.wrapped.verifyNoRevocation(with: context)
+        let noRevocation = await leaf.wrapped.verifyNoRevocation(with: context)
         #expect(noRevocation.isValid, "\(noRevocation.message)")
     }
 
@@ -53,21 +53,21 @@ struct HangingFetcher: CRLFetcher {
         let fetcher = FakeCRLFetcher(body: try TestPKI.crl(issuer: root, revoked: [7]))
         let cache = CRLCache(fetcher: fetcher)
         let context = try context(root: root, sources: RevocationSources(cache: cache))
-        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
-        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(await leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(await leaf.wrapped.verify(with: context).reason == .revoked)
         #expect(fetcher.requests == 1)
         let good = try TestPKI.leaf(issuer: root, serial: 8, crlURL: url)
-        #expect(await try good.wrapped.verify(with: context).isValid)
+        #expect(await good.wrapped.verify(with: context).isValid)
     }
 
     @Test func fetcherDownFailClosedRefusesFailOpenAccepts() async throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
         let sources = RevocationSources(cache: CRLCache(fetcher: FakeCRLFetcher(body: nil)))
-        let closed = await try leaf.wrapped.verify(with: try context(root: root, sources: sources))
+        let closed = await leaf.wrapped.verify(with: try context(root: root, sources: sources))
         #expect(closed.failure?.kind == .revocationStatusUnknown)
         #expect(closed.reason == .revoked)
-        let open = await try leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
+        let open = await leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
         #expect(open.isValid, "\(open.message)")
     }
 
@@ -76,7 +76,7 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
         let cache = CRLCache(fetcher: HangingFetcher(), configuration: .init(timeout: .milliseconds(100)))
         let start = ContinuousClock.now
-        let result = await try leaf.wrapped.verify(with: try context(root: root, sources: RevocationSources(cache: cache)))
+        let result = await leaf.wrapped.verify(with: try context(root: root, sources: RevocationSources(cache: cache)))
         #expect(result.failure?.kind == .revocationStatusUnknown)
         #expect(ContinuousClock.now - start < .seconds(5))
     }
@@ -88,7 +88,7 @@ struct HangingFetcher: CRLFetcher {
             derEncoded: try TestPKI.crl(issuer: root, revoked: [], signer: TestPKI.root("Mallory").key))
         #expect(!forged.isSignatureValid(publicKey: root.certificate.publicKey))
         let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [forged])))
-        let result = await try leaf.wrapped.verify(with: context)
+        let result = await leaf.wrapped.verify(with: context)
         #expect(result.failure?.kind == .revocationStatusUnknown)
         #expect(result.message.contains("signature"))
     }
@@ -98,7 +98,7 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root)
         let stale = try CertificateRevocationList(derEncoded: try TestPKI.crl(
             issuer: root, revoked: [], thisUpdate: TestPKI.now - 30 * TestPKI.day, nextUpdate: TestPKI.now - TestPKI.day))
-        let result = await try leaf.wrapped.verify(
+        let result = await leaf.wrapped.verify(
             with: try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [stale]))))
         #expect(result.failure?.kind == .revocationStatusUnknown)
     }
