@@ -140,3 +140,29 @@ let nameCases: [NameCase] = [
         #expect(fromDER.thumbprint == fromPEM.thumbprint)
     }
 }
+
+import _CryptoExtras
+import Foundation
+
+@Suite struct UnsupportedKeyTests {
+    @Test func aCertificateSwiftCertificatesCannotRepresentStillLoadsButDoesNotVerify() async throws {
+        let root = try TestPKI.root()
+        let weakKey = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(weakKey.publicKey),
+            notValidBefore: TestPKI.now - TestPKI.day, notValidAfter: TestPKI.now + TestPKI.day,
+            issuer: root.certificate.subject, subject: try TestPKI.name("legacy-1024"),
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(root.key))
+        let der = try DER.Serializer.serialized(leaf)
+        let certificate = try X509Certificate2(derEncoded: der)
+        #expect(certificate.certificate == nil)
+        #expect(certificate.unsupportedReason != nil)
+        #expect(certificate.subject == "O=Drawbridge Tests, CN=legacy-1024")
+        #expect(certificate.publicKey.keySizeInBits == 1024)
+        #expect(certificate.publicKey.oid.friendlyName == "RSA")
+        let result = await certificate.verify(with: VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false)))
+        #expect(result.failure?.kind == .invalidCertificate)
+    }
+}

@@ -17,7 +17,7 @@ public struct TrustStore: Sendable {
         self.version = version
         self.roots = roots
         self.intermediates = intermediates
-        self.rootStore = NameMatchingCertificateStore(roots.map(\.certificate))
+        self.rootStore = NameMatchingCertificateStore(roots.compactMap(\.certificate))
         var hasher = SHA256()
         withUnsafeBytes(of: version.bigEndian) { hasher.update(bufferPointer: $0) }
         for root in roots { hasher.update(data: root.sha256Digest) }

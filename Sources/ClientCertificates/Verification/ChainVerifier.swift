@@ -29,8 +29,13 @@ public enum ChainVerifier {
             }
             cacheKey = key
         }
+        guard let leafCertificate = leaf.certificate else {
+            return .invalid(VerificationFailure(
+                .invalidCertificate,
+                "The client certificate cannot be verified: \(leaf.unsupportedReason ?? "unsupported certificate")."))
+        }
         let result = await verifyUncached(
-            leaf: leaf.certificate, presented: presented.map(\.certificate), context: context, time: time,
+            leaf: leafCertificate, presented: presented.compactMap(\.certificate), context: context, time: time,
             signerDepth: 0, originals: [leaf] + presented)
         if let cache = context.cache, let cacheKey { cache.store(result, for: cacheKey) }
         return result
@@ -56,9 +61,9 @@ public enum ChainVerifier {
         }
         let trust = context.trustStore
         let options = context.options
-        let intermediates = NameMatchingCertificateStore(presented + trust.intermediates.map(\.certificate))
+        let intermediates = NameMatchingCertificateStore(presented + trust.intermediates.compactMap(\.certificate))
         let roots = trust.rootStore
-        let pool = presented + trust.intermediates.map(\.certificate) + trust.roots.map(\.certificate)
+        let pool = presented + trust.intermediates.compactMap(\.certificate) + trust.roots.compactMap(\.certificate)
         let checker = RevocationChecker(
             sources: context.revocation, time: time,
             validateSigner: { signer in
@@ -103,9 +108,12 @@ public enum ChainVerifier {
             return .valid(wrapped)
         case .couldNotValidate(let failures):
             guard let first = failures.first else {
+                let unusable = (originals + trust.roots + trust.intermediates).filter { $0.certificate == nil }
+                    .map { "'\($0.subject)' (\($0.unsupportedReason ?? "unsupported"))" }
+                let note = unusable.isEmpty ? "" : " Certificates that could not be used: " + unusable.joined(separator: "; ") + "."
                 return .invalid(VerificationFailure(
                     .noPathToTrustedRoot,
-                    "A certificate chain could not be built to a trusted root authority for '\(label(leaf))' (issuer '\(issuerLabel(leaf))')."))
+                    "A certificate chain could not be built to a trusted root authority for '\(label(leaf))' (issuer '\(issuerLabel(leaf))').\(note)"))
             }
             // The first failure is the most preferred candidate chain; report it.
             return .invalid(VerificationFailure(decoding: first.policyFailureReason.description))
