@@ -2,7 +2,8 @@
 //   DRAWBRIDGE_ONLY=ClientCertificates,CertificateBenchmarks swift run -c release CertificateBenchmarks [CONFORMANCE_DIR]
 // 1. uncached Verify() of a 3-certificate RSA-2048 chain (PKITS ValidCertificatePathTest1) with CRL
 //    checks of the whole chain; 2. the same with the verification cache warm; 3. a lookup in a
-//    1,000,000-entry CRL (half hits, half misses).
+//    1,000,000-entry CRL (half hits, half misses); also the per-request X509Certificate2 parse and
+//    the parse of that CRL. `--verify-only` stops after the verification figures.
 import ClientCertificates
 import Foundation
 
@@ -57,6 +58,10 @@ nonisolated func verifyBenchmarks(leaf: X509Certificate2, ca: X509Certificate2, 
     _ = await measure("Verify() cached", iterations: 100_000) {
         _ = await leaf.verify(with: context, presented: presented)
     }
+}
+let leafDER = leaf.rawData
+_ = try await measure("X509Certificate2(derEncoded:) of the leaf (per-request parse)", iterations: 20_000) {
+    _ = try X509Certificate2(derEncoded: leafDER)
 }
 let (benchLeaf, benchCA, benchContext) = (leaf, ca, context)
 await Task.detached { await verifyBenchmarks(leaf: benchLeaf, ca: benchCA, context: benchContext) }.value
