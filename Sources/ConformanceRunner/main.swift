@@ -10,6 +10,15 @@ let verbose = arguments.contains("--verbose")
 let root = arguments.first { !$0.hasPrefix("--") } ?? "../shared/conformance"
 
 var requiredFailures = 0
+var stretchGroups: [String] = []
+/// Known reasons for required cases we do not pass (printed under the failure line).
+let explanations: [String: String] = [
+    "pkits::Section1ValidDSASignaturesTest4": "DSA keys: swift-certificates cannot parse DSA public keys, so the chain cannot be built",
+    "pkits::Section1ValidDSAParameterInheritanceTest5": "DSA keys: swift-certificates cannot parse DSA public keys (nor inherit DSA parameters)",
+    "pkits::Section3ValidNameChainingUIDsTest6": "issuer/subjectUniqueID: swift-certificates 1.21.1 rejects the IMPLICIT [1]/[2] unique-ID fields when parsing",
+    "rfc5280::nc::permitted-dns-match-noncritical": "conflicts with webpki::nc::permitted-dns-match-noncritical (which passes): a non-critical nameConstraints is accepted and enforced",
+    "rfc5280::aki::cross-signed-root-missing-aki": "ambiguous per its own description; requiring an AKI on a non-self-issued trust anchor fails cve::cve-2024-0567 (which passes), whose trusted Root A is issued by another CA and has no AKI either",
+]
 
 func loadJSON(_ path: String) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -43,15 +52,21 @@ struct CaseOutcome {
 
 @MainActor func report(group: String, outcomes: [CaseOutcome], required: Bool) {
     let failed = outcomes.filter { !$0.passed }
-    for outcome in failed { print(outcome.line) }
+    for outcome in failed {
+        print(outcome.line)
+        if let why = explanations[outcome.id] {
+            print("       why: \(why)")
+        } else if outcome.result?.message.contains("policyConstraints is not critical") == true {
+            print("       why: PKITS uses non-critical policyConstraints; the required x509-limbo case rfc5280::pc::ica-noncritical-pc refuses them (RFC 5280 4.2.1.11), and the required group wins")
+        }
+    }
     if verbose {
         for outcome in outcomes where outcome.passed {
             print("  ok   \(outcome.id) (\(outcome.result?.reason?.rawValue ?? "valid"))")
         }
     }
-    let tag = required ? "" : " (stretch)"
-    print("\(group): \(outcomes.count - failed.count) passed, \(failed.count) failed\(tag)")
-    if required { requiredFailures += failed.count }
+    print("\(group): \(outcomes.count - failed.count) passed, \(failed.count) failed")
+    if required { requiredFailures += failed.count } else { stretchGroups.append(group) }
 }
 
 // MARK: PKITS
@@ -61,6 +76,7 @@ struct CaseOutcome {
     let manifest = try loadJSON(base + "/pkits-manifest.json")
     guard let cases = manifest["testcases"] as? [[String: Any]] else { throw ConformanceError.badJSON("pkits") }
     let iso = ISO8601DateFormatter()
+    let policyOIDs = manifest["policy_oids"] as? [String: String] ?? [:]
     var byGroup: [String: [CaseOutcome]] = [:]
     var groupOrder: [String] = []
     for testCase in cases {
@@ -102,9 +118,14 @@ struct CaseOutcome {
         }
         let intermediates = Array(certificates.dropFirst().dropLast())
         let store = try CRLStore(version: 1, crls: crls)
-        let options = VerificationOptions(
+        var options = VerificationOptions(
             requiredUsage: .any, maxDepth: 32, validationTime: time, checkRevocation: true,
             revocationFailureMode: .failClosed, revocationScope: .chain)
+        let policyNames = (testCase["initial_policy_set"] as? [String]) ?? ["anyPolicy"]
+        options.initialPolicySet = Set(policyNames.map { policyOIDs[$0] ?? $0 })
+        options.initialExplicitPolicy = testCase["initial_explicit_policy"] as? Bool ?? false
+        options.initialPolicyMappingInhibit = testCase["initial_policy_mapping_inhibit"] as? Bool ?? false
+        options.initialAnyPolicyInhibit = testCase["initial_inhibit_any_policy"] as? Bool ?? false
         let context = VerificationContext(
             trustStore: TrustStore(version: 1, roots: [anchor]), revocation: RevocationSources(store: store),
             options: options)
@@ -184,7 +205,7 @@ func pemCertificates(_ list: Any?) throws -> [X509Certificate2] {
     for group in byGroup.keys.sorted() where !["client", "generic-path", "generic-crl", "generic-name-constraints", "real-chain"].contains(group) {
         report(group: "limbo-\(group)", outcomes: byGroup[group] ?? [], required: false)
     }
-    print("limbo-name-matching: \(notApplicable.count) not applicable (host-name matching; client validation does no peer-name check)")
+    print("note: \(notApplicable.count) limbo name-matching cases not run: they test host-name matching, which client-certificate validation does not do")
 }
 
 do {
@@ -194,5 +215,6 @@ do {
     print("conformance runner error: \(error)")
     exit(2)
 }
+print("note: stretch groups (not required): \(stretchGroups.joined(separator: ", "))")
 print(requiredFailures == 0 ? "required groups: all passed" : "required groups: \(requiredFailures) failure(s)")
 exit(reportOnly || requiredFailures == 0 ? 0 : 1)

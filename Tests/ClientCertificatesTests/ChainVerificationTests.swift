@@ -1,5 +1,7 @@
 import ClientCertificates
+import Crypto
 import Foundation
+import SwiftASN1
 import Testing
 import X509
 
@@ -10,7 +12,7 @@ import X509
         var options = options
         options.validationTime = options.validationTime ?? TestPKI.now
         return VerificationContext(
-            trustStore: TrustStore(version: 1, roots: try roots.map(\.wrapped), intermediates: try intermediates.map(\.wrapped)),
+            trustStore: TrustStore(version: 1, roots: roots.map(\.wrapped), intermediates: intermediates.map(\.wrapped)),
             options: options)
     }
 
@@ -18,7 +20,7 @@ import X509
         let root = try TestPKI.root()
         let ica = try TestPKI.intermediate("ICA", issuer: root)
         let leaf = try TestPKI.leaf(issuer: ica)
-        let result = await try leaf.wrapped.verify(with: try context(roots: [root]), presented: [try ica.wrapped])
+        let result = await leaf.wrapped.verify(with: try context(roots: [root]), presented: [ica.wrapped])
         #expect(result.isValid, "\(result.message)")
         #expect(result.chain.map(\.subject) == ["O=Drawbridge Tests, CN=client.example", "O=Drawbridge Tests, CN=ICA", "O=Drawbridge Tests, CN=Test Root"])
     }
@@ -27,9 +29,9 @@ import X509
         let root = try TestPKI.root()
         let ica = try TestPKI.intermediate("ICA", issuer: root)
         let leaf = try TestPKI.leaf(issuer: ica)
-        let without = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        let without = await leaf.wrapped.verify(with: try context(roots: [root]))
         #expect(without.reason == .notTrusted)
-        let with = await try leaf.wrapped.verify(with: try context(roots: [root], intermediates: [ica]))
+        let with = await leaf.wrapped.verify(with: try context(roots: [root], intermediates: [ica]))
         #expect(with.isValid, "\(with.message)")
     }
 
@@ -37,7 +39,7 @@ import X509
         let root = try TestPKI.root()
         let other = try TestPKI.root("Other Root")
         let leaf = try TestPKI.leaf(issuer: other)
-        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        let result = await leaf.wrapped.verify(with: try context(roots: [root]))
         #expect(result.reason == .notTrusted)
         #expect(result.failure?.kind == .noPathToTrustedRoot)
     }
@@ -45,24 +47,24 @@ import X509
     @Test func expiredLeaf() async throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, notBefore: TestPKI.now - 100 * TestPKI.day, notAfter: TestPKI.now - TestPKI.day)
-        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        let result = await leaf.wrapped.verify(with: try context(roots: [root]))
         #expect(result.reason == .expired)
     }
 
     @Test func notYetValidLeaf() async throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, notBefore: TestPKI.now + TestPKI.day, notAfter: TestPKI.now + 100 * TestPKI.day)
-        let result = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        let result = await leaf.wrapped.verify(with: try context(roots: [root]))
         #expect(result.reason == .notYetValid)
     }
 
     @Test func wrongEKUIsRefusedUnlessConfigured() async throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, usage: .serverAuth)
-        let refused = await try leaf.wrapped.verify(with: try context(roots: [root]))
+        let refused = await leaf.wrapped.verify(with: try context(roots: [root]))
         #expect(refused.reason == .notTrusted)
         #expect(refused.failure?.kind == .extendedKeyUsage)
-        let accepted = await try leaf.wrapped.verify(
+        let accepted = await leaf.wrapped.verify(
             with: try context(roots: [root], options: .init(requiredUsage: .serverAuth, checkRevocation: false)))
         #expect(accepted.isValid, "\(accepted.message)")
     }
@@ -72,11 +74,11 @@ import X509
         var issuers = [root]
         for index in 0..<3 { issuers.append(try TestPKI.intermediate("ICA \(index)", issuer: issuers[index])) }
         let leaf = try TestPKI.leaf(issuer: issuers[3])
-        let presented = try issuers.dropFirst().map(\.wrapped)
-        let shallow = await try leaf.wrapped.verify(
+        let presented = issuers.dropFirst().map(\.wrapped)
+        let shallow = await leaf.wrapped.verify(
             with: try context(roots: [root], options: .init(maxDepth: 2, checkRevocation: false)), presented: presented)
         #expect(shallow.failure?.kind == .chainTooDeep)
-        let deep = await try leaf.wrapped.verify(with: try context(roots: [root]), presented: presented)
+        let deep = await leaf.wrapped.verify(with: try context(roots: [root]), presented: presented)
         #expect(deep.isValid, "\(deep.message)")
     }
 
@@ -86,11 +88,11 @@ import X509
         var context = try context(roots: [root])
         let cache = VerificationCache(capacity: 2)
         context.cache = cache
-        let first = await try leaf.wrapped.verify(with: context)
-        let second = await try leaf.wrapped.verify(with: context)
+        let first = await leaf.wrapped.verify(with: context)
+        let second = await leaf.wrapped.verify(with: context)
         #expect(first == second)
         #expect(cache.statistics.hits == 1)
-        for _ in 0..<3 { _ = await try TestPKI.leaf(issuer: root).wrapped.verify(with: context) }
+        for _ in 0..<3 { _ = try await TestPKI.leaf(issuer: root).wrapped.verify(with: context) }
         #expect(cache.count <= 2)
     }
 
@@ -98,15 +100,15 @@ import X509
         let root = try TestPKI.root()
         let partnerRoot = try TestPKI.root("Partner Root")
         let store = CACertificateStore(version: 3, entries: [
-            .init(certificate: try root.wrapped, storeName: .root),
-            .init(certificate: try partnerRoot.wrapped, storeName: .root, hostnames: ["partner.example.com"]),
+            .init(certificate: root.wrapped, storeName: .root),
+            .init(certificate: partnerRoot.wrapped, storeName: .root, hostnames: ["partner.example.com"]),
         ])
         #expect(store.trustStore(forHost: "api.example.com").roots.count == 1)
         #expect(store.trustStore(forHost: "PARTNER.example.com").roots.count == 2)
-        let deployment = DeploymentCertificateStore(version: 1, certificates: [(id: "root-cert", certificate: try root.wrapped)])
-        #expect(deployment[try root.wrapped.thumbprint]?.subject == "O=Drawbridge Tests, CN=Test Root")
+        let deployment = DeploymentCertificateStore(version: 1, certificates: [(id: "root-cert", certificate: root.wrapped)])
+        #expect(deployment[root.wrapped.thumbprint]?.subject == "O=Drawbridge Tests, CN=Test Root")
         #expect(deployment.certificate(id: "root-cert") != nil)
-        #expect(deployment[try root.wrapped.thumbprint.lowercased()] == nil)
+        #expect(deployment[root.wrapped.thumbprint.lowercased()] == nil)
     }
 }
 
@@ -162,5 +164,60 @@ import X509
         #expect(ChainVerifier.cachedResult(leaf: leaf, context: context) == nil)
         let result = await leaf.verify(with: context)
         #expect(ChainVerifier.cachedResult(leaf: leaf, context: context) == result)
+    }
+}
+
+@Suite struct TrustedLeafTests {
+    @Test func aTrustedSelfSignedLeafStillNeedsTheUsage() async throws {
+        let root = try TestPKI.root("Self Signed Client")
+        let context = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(requiredUsage: .oid("1.2.3.4"), validationTime: TestPKI.now, checkRevocation: false))
+        // The root-shaped certificate has no EKU extension, so any usage is allowed...
+        #expect(await root.wrapped.verify(with: context).isValid)
+        // ...while a trusted leaf with clientAuth only is refused for another usage.
+        let issuer = try TestPKI.root("Issuer")
+        let leaf = try TestPKI.leaf(issuer: issuer)
+        let leafContext = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [leaf.wrapped]),
+            options: VerificationOptions(requiredUsage: .serverAuth, validationTime: TestPKI.now, checkRevocation: false))
+        #expect(await leaf.wrapped.verify(with: leafContext).failure?.kind == .extendedKeyUsage)
+    }
+}
+
+@Suite struct ProfileTests {
+    @Test func leafWithoutAKIFailsStrictProfileButPassesCompatible() async throws {
+        let root = try TestPKI.root()
+        let key = P256.Signing.PrivateKey()
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: TestPKI.now - TestPKI.day,
+            notValidAfter: TestPKI.now + TestPKI.day, issuer: root.certificate.subject, subject: try TestPKI.name("no-aki"),
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(root.key))
+        let wrapped = try X509Certificate2(derEncoded: try DER.Serializer.serialized(leaf))
+        var options = VerificationOptions(validationTime: TestPKI.now, checkRevocation: false)
+        let strict = await wrapped.verify(with: VerificationContext(trustStore: TrustStore(version: 1, roots: [root.wrapped]), options: options))
+        #expect(strict.failure?.kind == .invalidCertificate)
+        #expect(strict.message.contains("authorityKeyIdentifier"))
+        options.enforceRFC5280Profile = false
+        let compatible = await wrapped.verify(with: VerificationContext(trustStore: TrustStore(version: 1, roots: [root.wrapped]), options: options))
+        #expect(compatible.isValid, "\(compatible.message)")
+    }
+}
+
+@Suite struct ScopedCacheTests {
+    @Test func aResultCachedForOneHostIsNotReusedForAnother() async throws {
+        let partnerRoot = try TestPKI.root("Partner Root")
+        let leaf = try TestPKI.leaf(issuer: partnerRoot).wrapped
+        let store = CACertificateStore(version: 9, entries: [
+            .init(certificate: partnerRoot.wrapped, storeName: .root, hostnames: ["partner.example.com"])
+        ])
+        let cache = VerificationCache()
+        func context(_ host: String) -> VerificationContext {
+            VerificationContext(
+                trustStore: store.trustStore(forHost: host),
+                options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false), cache: cache)
+        }
+        #expect(await leaf.verify(with: context("partner.example.com")).isValid)
+        #expect(await leaf.verify(with: context("api.example.com")).reason == .notTrusted)
     }
 }

@@ -85,7 +85,7 @@ let nameCases: [NameCase] = [
     func subjectAndIssuerText(_ testCase: NameCase) throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(subject: DistinguishedName(testCase.rdns), issuer: root)
-        let certificate = try leaf.wrapped
+        let certificate = leaf.wrapped
         #expect(certificate.subject == testCase.expected)
         #expect(certificate.subjectName.name == testCase.expected)
         #expect(certificate.issuer == "O=Drawbridge Tests, CN=Test Root")
@@ -98,7 +98,7 @@ let nameCases: [NameCase] = [
             issuer: root, serial: serial,
             sans: [.dnsName("api.contoso.com"), .rfc822Name("ops@contoso.com"), .uniformResourceIdentifier("https://contoso.com/id")],
             crlURL: "http://crl.contoso.com/root.crl")
-        let certificate = try issued.wrapped
+        let certificate = issued.wrapped
         let sha1 = Insecure.SHA1.hash(data: issued.der).map { String(format: "%02X", $0) }.joined()
         #expect(certificate.thumbprint == sha1)
         #expect(certificate.getCertHashString() == sha1)
@@ -128,7 +128,7 @@ let nameCases: [NameCase] = [
     @Test func serialWithHighBitKeepsLeadingZeroLikeDotNet() throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, serial: Certificate.SerialNumber(bytes: [0x00, 0x9A, 0x01]))
-        #expect(try leaf.wrapped.serialNumber == "009A01")
+        #expect(leaf.wrapped.serialNumber == "009A01")
     }
 
     @Test func byteArrayConstructorAcceptsDERAndPEM() throws {
@@ -138,5 +138,31 @@ let nameCases: [NameCase] = [
         let pem = PEMDocument(type: "CERTIFICATE", derBytes: leaf.der).pemString
         let fromPEM = try X509Certificate2(Array(pem.utf8))
         #expect(fromDER.thumbprint == fromPEM.thumbprint)
+    }
+}
+
+import _CryptoExtras
+import Foundation
+
+@Suite struct UnsupportedKeyTests {
+    @Test func aCertificateSwiftCertificatesCannotRepresentStillLoadsButDoesNotVerify() async throws {
+        let root = try TestPKI.root()
+        let weakKey = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+        let leaf = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(weakKey.publicKey),
+            notValidBefore: TestPKI.now - TestPKI.day, notValidAfter: TestPKI.now + TestPKI.day,
+            issuer: root.certificate.subject, subject: try TestPKI.name("legacy-1024"),
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(root.key))
+        let der = try DER.Serializer.serialized(leaf)
+        let certificate = try X509Certificate2(derEncoded: der)
+        #expect(certificate.certificate == nil)
+        #expect(certificate.unsupportedReason != nil)
+        #expect(certificate.subject == "O=Drawbridge Tests, CN=legacy-1024")
+        #expect(certificate.publicKey.keySizeInBits == 1024)
+        #expect(certificate.publicKey.oid.friendlyName == "RSA")
+        let result = await certificate.verify(with: VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false)))
+        #expect(result.failure?.kind == .invalidCertificate)
     }
 }

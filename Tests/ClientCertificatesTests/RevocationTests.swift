@@ -31,7 +31,7 @@ struct HangingFetcher: CRLFetcher {
 
     func context(root: TestPKI.Issued, sources: RevocationSources, mode: RevocationFailureMode = .failClosed) throws -> VerificationContext {
         VerificationContext(
-            trustStore: TrustStore(version: 1, roots: [try root.wrapped]), revocation: sources,
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]), revocation: sources,
             options: VerificationOptions(validationTime: TestPKI.now, revocationFailureMode: mode))
     }
 
@@ -40,10 +40,10 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root, serial: 4242, crlURL: url)
         let crl = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: [4242]))
         let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [crl])))
-        let verified = await try leaf.wrapped.verify(with: context)
+        let verified = await leaf.wrapped.verify(with: context)
         #expect(verified.reason == .revoked)
         #expect(verified.failure?.kind == .revoked)
-        let noRevocation = await try leaf.wrapped.verifyNoRevocation(with: context)
+        let noRevocation = await leaf.wrapped.verifyNoRevocation(with: context)
         #expect(noRevocation.isValid, "\(noRevocation.message)")
     }
 
@@ -53,21 +53,21 @@ struct HangingFetcher: CRLFetcher {
         let fetcher = FakeCRLFetcher(body: try TestPKI.crl(issuer: root, revoked: [7]))
         let cache = CRLCache(fetcher: fetcher)
         let context = try context(root: root, sources: RevocationSources(cache: cache))
-        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
-        #expect(await try leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(await leaf.wrapped.verify(with: context).reason == .revoked)
+        #expect(await leaf.wrapped.verify(with: context).reason == .revoked)
         #expect(fetcher.requests == 1)
         let good = try TestPKI.leaf(issuer: root, serial: 8, crlURL: url)
-        #expect(await try good.wrapped.verify(with: context).isValid)
+        #expect(await good.wrapped.verify(with: context).isValid)
     }
 
     @Test func fetcherDownFailClosedRefusesFailOpenAccepts() async throws {
         let root = try TestPKI.root()
         let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
         let sources = RevocationSources(cache: CRLCache(fetcher: FakeCRLFetcher(body: nil)))
-        let closed = await try leaf.wrapped.verify(with: try context(root: root, sources: sources))
+        let closed = await leaf.wrapped.verify(with: try context(root: root, sources: sources))
         #expect(closed.failure?.kind == .revocationStatusUnknown)
         #expect(closed.reason == .revoked)
-        let open = await try leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
+        let open = await leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
         #expect(open.isValid, "\(open.message)")
     }
 
@@ -76,7 +76,7 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root, crlURL: url)
         let cache = CRLCache(fetcher: HangingFetcher(), configuration: .init(timeout: .milliseconds(100)))
         let start = ContinuousClock.now
-        let result = await try leaf.wrapped.verify(with: try context(root: root, sources: RevocationSources(cache: cache)))
+        let result = await leaf.wrapped.verify(with: try context(root: root, sources: RevocationSources(cache: cache)))
         #expect(result.failure?.kind == .revocationStatusUnknown)
         #expect(ContinuousClock.now - start < .seconds(5))
     }
@@ -88,7 +88,7 @@ struct HangingFetcher: CRLFetcher {
             derEncoded: try TestPKI.crl(issuer: root, revoked: [], signer: TestPKI.root("Mallory").key))
         #expect(!forged.isSignatureValid(publicKey: root.certificate.publicKey))
         let context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [forged])))
-        let result = await try leaf.wrapped.verify(with: context)
+        let result = await leaf.wrapped.verify(with: context)
         #expect(result.failure?.kind == .revocationStatusUnknown)
         #expect(result.message.contains("signature"))
     }
@@ -98,7 +98,7 @@ struct HangingFetcher: CRLFetcher {
         let leaf = try TestPKI.leaf(issuer: root)
         let stale = try CertificateRevocationList(derEncoded: try TestPKI.crl(
             issuer: root, revoked: [], thisUpdate: TestPKI.now - 30 * TestPKI.day, nextUpdate: TestPKI.now - TestPKI.day))
-        let result = await try leaf.wrapped.verify(
+        let result = await leaf.wrapped.verify(
             with: try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [stale]))))
         #expect(result.failure?.kind == .revocationStatusUnknown)
     }
@@ -116,5 +116,81 @@ struct HangingFetcher: CRLFetcher {
         #expect(crl.entry(forSerial: serials[250].bytes) != nil)
         #expect(crl.entry(forSerial: Certificate.SerialNumber(UInt64(3)).bytes) == nil)
         #expect(crl.isSignatureValid(publicKey: root.certificate.publicKey))
+    }
+}
+
+/// Counts fetches in flight at once and answers after a short delay.
+final class SlowCountingFetcher: CRLFetcher {
+    let body: [UInt8]
+    private let state = Mutex((inFlight: 0, peak: 0, total: 0))
+    init(body: [UInt8]) { self.body = body }
+    var peak: Int { state.withLock { $0.peak } }
+    var total: Int { state.withLock { $0.total } }
+
+    func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
+        state.withLock { $0.inFlight += 1; $0.total += 1; $0.peak = max($0.peak, $0.inFlight) }
+        try? await Task.sleep(for: .milliseconds(30))
+        state.withLock { $0.inFlight -= 1 }
+        return body
+    }
+}
+
+@Suite struct CRLCacheTests {
+    @Test func concurrentRequestsForOneURLShareOneFetch() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: []))
+        let cache = CRLCache(fetcher: fetcher)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { _ = await cache.crl(for: "http://crl.test/one", now: TestPKI.now) } }
+        }
+        #expect(fetcher.total == 1)
+    }
+
+    @Test func fetchConcurrencyIsBounded() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: []))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(maxConcurrentFetches: 2))
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<8 { group.addTask { _ = await cache.crl(for: "http://crl.test/\(index)", now: TestPKI.now) } }
+        }
+        #expect(fetcher.total == 8)
+        #expect(fetcher.peak <= 2)
+    }
+
+    @Test func refreshesBeforeNextUpdate() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(
+            issuer: root, revoked: [], thisUpdate: TestPKI.now - TestPKI.day, nextUpdate: TestPKI.now + 3600))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(refreshMargin: 600))
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now)
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now + 1000)  // still fresh
+        #expect(fetcher.total == 1)
+        _ = await cache.crl(for: "http://crl.test/r", now: TestPKI.now + 3100)  // inside the margin
+        #expect(fetcher.total == 2)
+    }
+
+    @Test func oversizedCRLIsRefused() async throws {
+        let root = try TestPKI.root()
+        let fetcher = SlowCountingFetcher(body: try TestPKI.crl(issuer: root, revoked: Array(1...50).map { Certificate.SerialNumber($0) }))
+        let cache = CRLCache(fetcher: fetcher, configuration: .init(maxCRLBytes: 512))
+        guard case .failure(.invalid) = await cache.crl(for: "http://crl.test/big", now: TestPKI.now) else {
+            Issue.record("an oversized CRL was accepted")
+            return
+        }
+    }
+
+    @Test func verificationCacheIsSafeUnderConcurrency() async throws {
+        let root = try TestPKI.root()
+        let leaves = try (0..<8).map { _ in try TestPKI.leaf(issuer: root).wrapped }
+        let cache = VerificationCache(capacity: 4)
+        let context = VerificationContext(
+            trustStore: TrustStore(version: 1, roots: [root.wrapped]),
+            options: VerificationOptions(validationTime: TestPKI.now, checkRevocation: false), cache: cache)
+        let results = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
+            for index in 0..<64 { group.addTask { await leaves[index % leaves.count].verify(with: context).isValid } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0 })
+        #expect(cache.count <= 4)
     }
 }

@@ -32,7 +32,8 @@ public struct X500DistinguishedName: Sendable, Hashable, CustomStringConvertible
         try self.init(node: node)
     }
 
-    init(node: ASN1Node) throws {
+    /// - Parameter formatName: false for internal comparisons that never show the text.
+    init(node: ASN1Node, formatName: Bool = true) throws {
         guard node.identifier == .sequence else {
             throw CertificateParsingError.malformed("a distinguished name must be a SEQUENCE")
         }
@@ -62,7 +63,7 @@ public struct X500DistinguishedName: Sendable, Hashable, CustomStringConvertible
         }
         self.relativeDistinguishedNames = rdns
         self.rawData = Array(node.encodedBytes)
-        self.name = DotNetNameFormatter.format(rdns)
+        self.name = formatName ? DotNetNameFormatter.format(rdns) : ""
     }
 
     /// Every value of the attribute `oid`, most specific (last encoded) first, as .NET lists them.

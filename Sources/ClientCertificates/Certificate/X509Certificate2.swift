@@ -10,8 +10,12 @@ import X509
 /// shared across requests and wrapped as a host object. Verification takes its trust context as an
 /// argument (`verify(with:)`); the policy layer binds `Verify()` to the right store.
 public final class X509Certificate2: Sendable, Hashable, CustomStringConvertible {
-    /// The parsed swift-certificates value (for chain building).
-    public let certificate: Certificate
+    /// The parsed swift-certificates value (for chain building); nil when swift-certificates cannot
+    /// represent the certificate (DSA or RSA < 1024-bit keys, RSA-PSS keys, unique-ID fields...),
+    /// in which case the .NET fields still work but verification fails with `unsupportedReason`.
+    public let certificate: Certificate?
+    /// Why `certificate` is nil.
+    public let unsupportedReason: String?
     /// `RawData` / `GetRawCertData()` / `Export(X509ContentType.Cert)`.
     public let rawData: [UInt8]
     /// `Thumbprint`: SHA-1 of the DER, uppercase hex.
@@ -78,14 +82,19 @@ public final class X509Certificate2: Sendable, Hashable, CustomStringConvertible
 
     /// From DER bytes.
     public init(derEncoded der: [UInt8], privateKeyDER: [UInt8]? = nil) throws {
-        let certificate: Certificate
-        do {
-            certificate = try Certificate(derEncoded: der)
-        } catch {
+        // Our own strict walk gives the .NET fields; swift-certificates is needed for verification
+        // only, so a certificate it cannot represent still loads (as .NET would load it).
+        let fields: TBSFields
+        do { fields = try TBSFields(der: der) } catch {
             throw CertificateLoadingError.invalidCertificate(String(describing: error))
         }
-        let fields = try TBSFields(der: der)
-        self.certificate = certificate
+        do {
+            self.certificate = try Certificate(derEncoded: der)
+            self.unsupportedReason = nil
+        } catch {
+            self.certificate = nil
+            self.unsupportedReason = String(describing: error)
+        }
         self.rawData = der
         self.thumbprint = Hex.upper(Insecure.SHA1.hash(data: der))
         let digest = Array(SHA256.hash(data: der))
@@ -95,25 +104,25 @@ public final class X509Certificate2: Sendable, Hashable, CustomStringConvertible
         self.issuerName = fields.issuer
         self.serialNumberBytes = fields.serial
         self.serialNumber = Hex.upper(fields.serial)
-        self.notBefore = certificate.notValidBefore
-        self.notAfter = certificate.notValidAfter
+        self.notBefore = fields.notBefore
+        self.notAfter = fields.notAfter
         self.version = fields.version
         self.signatureAlgorithm = Oid(value: fields.signatureAlgorithm)
         self.publicKey = fields.publicKey
         self.privateKeyDER = privateKeyDER
+        func value(_ oid: String) -> ArraySlice<UInt8>? { fields.extensions.first { $0.oid == oid }?.value }
         do {
-            self.subjectAlternativeNames = try certificate.extensions.subjectAlternativeNames?.map(AlternativeName.init) ?? []
-            self.issuerAlternativeNames = try certificate.extensions[oid: [2, 5, 29, 18]].map {
-                try SubjectAlternativeNames(Certificate.Extension(oid: .X509ExtensionID.subjectAlternativeName, critical: false, value: $0.value))
-                    .map(AlternativeName.init)
-            } ?? []
-            self.enhancedKeyUsages = try certificate.extensions[oid: .X509ExtensionID.extendedKeyUsage].map {
-                try DER.parse($0.value).children("extended key usage").map {
+            func generalNames(_ value: ArraySlice<UInt8>) throws -> [AlternativeName] {
+                try DER.parse(value).children("general names").map { try AlternativeName(try GeneralName(derEncoded: $0)) }
+            }
+            self.subjectAlternativeNames = try value("2.5.29.17").map(generalNames) ?? []
+            self.issuerAlternativeNames = try value("2.5.29.18").map(generalNames) ?? []
+            self.enhancedKeyUsages = try value("2.5.29.37").map {
+                try DER.parse($0).children("extended key usage").map {
                     Oid(value: try ASN1ObjectIdentifier(derEncoded: $0).description)
                 }
             }
-            self.crlDistributionPoints = try certificate.extensions[oid: DistributionPoint.extensionOID]
-                .map { try DistributionPoint.parseExtension($0.value) } ?? []
+            self.crlDistributionPoints = try value("2.5.29.31").map { try DistributionPoint.parseExtension($0) } ?? []
         } catch let error as CertificateLoadingError {
             throw error
         } catch {
@@ -200,6 +209,9 @@ struct TBSFields {
     var issuer: X500DistinguishedName
     var subject: X500DistinguishedName
     var publicKey: PublicKeyInfo
+    var notBefore: Date
+    var notAfter: Date
+    var extensions: [CertificateRevocationList.RawExtension] = []
 
     init(der: [UInt8]) throws {
         let root = try DER.parse(der)
@@ -221,7 +233,21 @@ struct TBSFields {
         guard let oidNode = algorithm.first else { throw CertificateParsingError.malformed("empty algorithm") }
         signatureAlgorithm = try ASN1ObjectIdentifier(derEncoded: oidNode).description
         issuer = try X500DistinguishedName(node: list[2])
+        let validity = try list[3].children("validity")
+        guard validity.count == 2 else { throw CertificateParsingError.malformed("validity needs 2 times") }
+        notBefore = try ASN1Time.date(from: validity[0])
+        notAfter = try ASN1Time.date(from: validity[1])
         subject = try X500DistinguishedName(node: list[4])
         publicKey = try PublicKeyInfo(spkiNode: list[5])
+        for field in list.dropFirst(6) {
+            if field.isContextTag(3) {
+                guard version == 3, let sequence = try field.children("extensions").first else {
+                    throw CertificateParsingError.malformed("extensions need a v3 certificate and a SEQUENCE")
+                }
+                extensions = try CertificateRevocationList.extensions(sequence)
+            } else if !(field.isContextTag(1) || field.isContextTag(2)) {
+                throw CertificateParsingError.malformed("unexpected field in tbsCertificate")
+            }
+        }
     }
 }

@@ -35,9 +35,9 @@ public enum CertificateLoader {
         var certificates: [X509Certificate2] = []
         for document in documents {
             switch document.discriminator {
-            case "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE":
-                guard DERShape.isComplete(document.derBytes) else {
-                    throw CertificateLoadingError.truncated("PEM certificate body is cut off")
+            case "CERTIFICATE", "X509 CERTIFICATE":
+                do { _ = try DER.parse(document.derBytes) } catch {
+                    throw Self.structuralError(error, format: "PEM certificate")
                 }
                 certificates.append(try X509Certificate2(derEncoded: document.derBytes))
             case "PKCS7":
@@ -144,8 +144,4 @@ enum DERShape {
         throw CertificateLoadingError.unrecognizedFormat("unknown DER structure")
     }
 
-    /// True when the DER parses completely (no truncation).
-    static func isComplete(_ bytes: [UInt8]) -> Bool {
-        (try? DER.parse(bytes)) != nil
-    }
 }

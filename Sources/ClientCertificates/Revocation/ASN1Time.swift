@@ -21,7 +21,7 @@ enum ASN1Time {
     }
 
     /// Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-    private static func make(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ min: Int, _ s: Int, _ fraction: Double) -> Date {
+    static func make(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ min: Int, _ s: Int, _ fraction: Double) -> Date {
         let year = m <= 2 ? y - 1 : y
         let era = (year >= 0 ? year : year - 399) / 400
         let yoe = year - era * 400

@@ -1,3 +1,5 @@
+import Crypto
+
 /// CRLs configured as files or bytes: an immutable, versioned snapshot indexed by issuer name.
 /// Delta CRLs are kept apart and applied on top of the complete CRL they extend (RFC 5280 §5.2.4).
 /// A delta CRL fetched from a distribution point is refused (freshestCRL fetching is not implemented).
@@ -6,12 +8,18 @@ public final class CRLStore: Sendable {
     public let crls: [CertificateRevocationList]
     private let byIssuer: [NormalizedName: [CertificateRevocationList]]
     private let deltasByIssuer: [NormalizedName: [CertificateRevocationList]]
+    /// Identifies the exact content (version and CRLs) for cache keys.
+    let fingerprint: UInt64
 
     public init(version: UInt64, crls: [CertificateRevocationList]) throws {
         self.version = version
         self.crls = crls
         self.byIssuer = Dictionary(grouping: crls.filter { !$0.isDelta }, by: \.normalizedIssuer)
         self.deltasByIssuer = Dictionary(grouping: crls.filter(\.isDelta), by: \.normalizedIssuer)
+        var hasher = SHA256()
+        withUnsafeBytes(of: version.bigEndian) { hasher.update(bufferPointer: $0) }
+        for crl in crls { hasher.update(data: Array(crl.digest.utf8)) }
+        self.fingerprint = hasher.finalize().withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 
     public static let empty: CRLStore = {
@@ -24,6 +32,7 @@ public final class CRLStore: Sendable {
         self.crls = crls
         self.byIssuer = [:]
         self.deltasByIssuer = [:]
+        self.fingerprint = 0
     }
 
     func crls(issuedBy issuer: NormalizedName) -> [CertificateRevocationList] {

@@ -68,50 +68,76 @@ public final class CertificateRevocationList: Sendable {
 
     public init(derEncoded der: [UInt8]) throws {
         do {
-            let root = try DER.parse(der)
-            let outer = try root.children("CertificateList")
-            guard outer.count == 3 else { throw CRLError.malformed("CertificateList needs 3 fields") }
-            var fields = try outer[0].children("TBSCertList")[...]
+            // Walked with StrictTLV so a million-entry list builds no ASN.1 tree.
+            var top = StrictTLV(der[...])
+            guard let certificateList = try top.next(), certificateList.tag == 0x30, top.isAtEnd else {
+                throw CRLError.malformed("a CRL is one DER SEQUENCE")
+            }
+            var parts = StrictTLV(certificateList.content)
+            guard let tbs = try parts.next(), tbs.tag == 0x30, let outerAlgorithm = try parts.next(),
+                outerAlgorithm.tag == 0x30, let signatureElement = try parts.next(), signatureElement.tag == 0x03,
+                parts.isAtEnd
+            else { throw CRLError.malformed("CertificateList needs tbsCertList, signatureAlgorithm, signature") }
+            var fields = StrictTLV(tbs.content)
+            var field = try fields.next()
             var version = 1
-            if let first = fields.first, first.identifier == .integer {
-                let raw = try Int(derEncoded: first)
+            if let first = field, first.tag == 0x02 {
+                let raw = try Int(derEncoded: try DER.parse(first.encoded))
                 guard raw == 1 else { throw CRLError.malformed("unsupported CRL version value \(raw)") }
                 version = 2
-                fields = fields.dropFirst()
+                field = try fields.next()
             }
-            guard fields.count >= 3 else { throw CRLError.malformed("TBSCertList is too short") }
-            var list = Array(fields)[...]
-            let innerAlgorithm = list.removeFirst()
-            guard innerAlgorithm.encodedBytes == outer[1].encodedBytes else {
+            guard let innerAlgorithm = field, innerAlgorithm.tag == 0x30 else {
+                throw CRLError.malformed("TBSCertList has no signature algorithm")
+            }
+            guard innerAlgorithm.encoded == outerAlgorithm.encoded else {
                 throw CRLError.malformed("the signature algorithms inside and outside the CRL differ")
             }
-            let algorithmOID = try ASN1ObjectIdentifier(
-                derEncoded: try innerAlgorithm.children("algorithm").first ?? innerAlgorithm)
-            let issuer = try X500DistinguishedName(node: list.removeFirst())
-            let thisUpdate = try ASN1Time.date(from: list.removeFirst())
+            let algorithmNode = try DER.parse(innerAlgorithm.encoded)
+            guard let algorithmOIDNode = try algorithmNode.children("algorithm").first else {
+                throw CRLError.malformed("empty signature algorithm")
+            }
+            let algorithmOID = try ASN1ObjectIdentifier(derEncoded: algorithmOIDNode)
+            guard let issuerElement = try fields.next(), issuerElement.tag == 0x30 else {
+                throw CRLError.malformed("TBSCertList has no issuer")
+            }
+            let issuer = try X500DistinguishedName(node: try DER.parse(issuerElement.encoded))
+            guard let thisUpdateElement = try fields.next(), thisUpdateElement.tag == 0x17 || thisUpdateElement.tag == 0x18 else {
+                throw CRLError.malformed("TBSCertList has no thisUpdate")
+            }
+            let thisUpdate = try ASN1Time.fastDate(thisUpdateElement)
+            field = try fields.next()
             var nextUpdate: Date?
-            if let next = list.first, ASN1Time.isTime(next) {
-                nextUpdate = try ASN1Time.date(from: next)
-                list.removeFirst()
+            if let next = field, next.tag == 0x17 || next.tag == 0x18 {
+                nextUpdate = try ASN1Time.fastDate(next)
+                field = try fields.next()
             }
             var index: [SerialNumberKey: RevokedEntry] = [:]
             var duplicates: [SerialNumberKey: [RevokedEntry]] = [:]
             var count = 0
-            if let revoked = list.first, revoked.identifier == .sequence {
-                list.removeFirst()
+            if let revoked = field, revoked.tag == 0x30 {
                 var currentIssuer: [AlternativeName]?
-                for entryNode in try revoked.children("revokedCertificates") {
-                    let entry = try Self.parseEntry(entryNode, version: version, currentIssuer: &currentIssuer)
+                var entries = StrictTLV(revoked.content)
+                while let entryElement = try entries.next() {
+                    let entry = try Self.parseEntry(entryElement, version: version, currentIssuer: &currentIssuer)
                     let key = SerialNumberKey(entry.serialNumber[...])
                     if index[key] == nil { index[key] = entry } else { duplicates[key, default: []].append(entry) }
                     count += 1
                 }
+                field = try fields.next()
             }
+            var list: [ASN1Node] = []
+            if let extensionsElement = field {
+                list.append(try DER.parse(extensionsElement.encoded))
+                field = try fields.next()
+            }
+            guard field == nil else { throw CRLError.malformed("unexpected trailing fields in TBSCertList") }
             var crlNumber: [UInt8]?
             var aki: [UInt8]?
             var idp: IssuingDistributionPoint?
             var delta: [UInt8]?
-            if let extensionsNode = list.first, extensionsNode.isContextTag(0) {
+            if let extensionsNode = list.first {
+                guard extensionsNode.isContextTag(0) else { throw CRLError.malformed("unexpected field in TBSCertList") }
                 list.removeFirst()
                 guard version == 2 else { throw CRLError.malformed("a v1 CRL cannot have extensions") }
                 guard let sequence = try extensionsNode.children("crlExtensions").first else {
@@ -134,7 +160,7 @@ public final class CertificateRevocationList: Sendable {
                 }
             }
             guard list.isEmpty else { throw CRLError.malformed("unexpected trailing fields in TBSCertList") }
-            let signature = try ASN1BitString(derEncoded: outer[2])
+            let signature = try ASN1BitString(derEncoded: try DER.parse(signatureElement.encoded))
 
             self.rawData = der
             self.version = version
@@ -147,7 +173,7 @@ public final class CertificateRevocationList: Sendable {
             self.issuingDistributionPoint = idp
             self.deltaCRLIndicator = delta
             self.signatureAlgorithm = Oid(value: algorithmOID.description)
-            self.tbsBytes = outer[0].encodedBytes
+            self.tbsBytes = tbs.encoded
             self.signatureBytes = Array(signature.bytes)
             self.index = index
             self.duplicates = duplicates
@@ -216,19 +242,32 @@ public final class CertificateRevocationList: Sendable {
     }
 
     private static func parseEntry(
-        _ node: ASN1Node, version: Int, currentIssuer: inout [AlternativeName]?
+        _ element: StrictTLV.Element, version: Int, currentIssuer: inout [AlternativeName]?
     ) throws -> RevokedEntry {
-        let parts = try node.children("revoked certificate")
-        guard parts.count == 2 || parts.count == 3, parts[0].identifier == .integer else {
-            throw CRLError.malformed("revoked certificate entry")
+        guard element.tag == 0x30 else { throw CRLError.malformed("revoked certificate entry is not a SEQUENCE") }
+        var parts = StrictTLV(element.content)
+        guard let serialElement = try parts.next(), serialElement.tag == 0x02, let first = serialElement.content.first else {
+            throw CRLError.malformed("revoked certificate entry has no serial number")
         }
-        let serial = Array(try parts[0].primitiveBytes("serial"))
-        let date = try ASN1Time.date(from: parts[1])
+        if serialElement.content.count > 1 {
+            let second = serialElement.content[serialElement.content.startIndex + 1]
+            guard !(first == 0 && second < 0x80), !(first == 0xFF && second >= 0x80) else {
+                throw CRLError.malformed("non-minimal serial number INTEGER")
+            }
+        }
+        let serial = Array(serialElement.content)
+        guard let dateElement = try parts.next(), dateElement.tag == 0x17 || dateElement.tag == 0x18 else {
+            throw CRLError.malformed("revoked certificate entry has no revocation date")
+        }
+        let date = try ASN1Time.fastDate(dateElement)
+        let extensionsElement = try parts.next()
+        guard parts.isAtEnd else { throw CRLError.malformed("revoked certificate entry has trailing fields") }
         var reason: CRLReason?
         var invalidity: Date?
-        if parts.count == 3 {
+        if let extensionsElement {
             guard version == 2 else { throw CRLError.malformed("a v1 CRL entry cannot have extensions") }
-            for ext in try extensions(parts[2]) {
+            guard extensionsElement.tag == 0x30 else { throw CRLError.malformed("CRL entry extensions are not a SEQUENCE") }
+            for ext in try extensions(try DER.parse(extensionsElement.encoded)) {
                 switch ext.oid {
                 case "2.5.29.21":
                     let code = try Int(derEncoded: try DER.parse(ext.value), withIdentifier: .enumerated)

@@ -12,8 +12,15 @@ public struct RevocationSources: Sendable {
         self.cache = cache
     }
 
-    /// Changes whenever the CRLs in use change (configured snapshot or a newly fetched CRL).
-    public var version: UInt64 { store.version &* 1_000_003 &+ (cache?.generation ?? 0) }
+    /// Changes whenever the CRLs in use change (configured snapshot content or a newly fetched CRL).
+    public var version: UInt64 {
+        var value = store.fingerprint
+        if let cache {
+            value = value &* 1_000_003 &+ UInt64(UInt(bitPattern: ObjectIdentifier(cache).hashValue))
+            value = value &* 1_000_003 &+ cache.generation
+        }
+        return value
+    }
 
     /// The candidate CRLs for a certificate: configured CRLs from its issuer or from a cRLIssuer
     /// named in its distribution points, then CRLs fetched from its HTTP distribution points.

@@ -38,4 +38,9 @@ struct SerialNumberKey: Hashable, Sendable {
             self.overflow = Array(canonical)
         }
     }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(high ^ (low &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count))
+        if let overflow { hasher.combine(overflow) }
+    }
 }

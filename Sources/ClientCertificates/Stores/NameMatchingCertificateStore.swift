@@ -4,8 +4,9 @@ import X509
 /// (case and whitespace insensitive) instead of byte equality, so chains whose names differ only in
 /// encoding still build (PKITS 4.3.3–4.3.11).
 struct NameMatchingCertificateStore: CustomCertificateStore {
+    // No Set<Certificate>: hashing a certificate walks every byte, and a store of presented
+    // intermediates is built per verification. Buckets by subject are small; == is enough.
     private var bySubject: [NormalizedName: [Certificate]] = [:]
-    private var exact: Set<Certificate> = []
     private var ordered: [Certificate] = []
 
     init(_ certificates: some Sequence<Certificate>) {
@@ -21,18 +22,19 @@ struct NameMatchingCertificateStore: CustomCertificateStore {
         return bySubject[key]
     }
 
-    func contains(_ certificate: Certificate) async -> Bool { exact.contains(certificate) }
+    func contains(_ certificate: Certificate) async -> Bool {
+        lookup(certificate.subject)?.contains(certificate) ?? false
+    }
 
     mutating func append(contentsOf certificates: some Sequence<Certificate>) {
-        for certificate in certificates where !exact.contains(certificate) {
-            exact.insert(certificate)
+        for certificate in certificates {
+            guard let key = NormalizedName(certificate.subject) else { continue }
+            if bySubject[key]?.contains(certificate) == true { continue }
             ordered.append(certificate)
-            if let key = NormalizedName(certificate.subject) {
-                bySubject[key, default: []].append(certificate)
-            }
+            bySubject[key, default: []].append(certificate)
         }
     }
 
     static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordered == rhs.ordered }
-    func hash(into hasher: inout Hasher) { hasher.combine(ordered) }
+    func hash(into hasher: inout Hasher) { hasher.combine(ordered.count) }
 }

@@ -1,3 +1,4 @@
+import SwiftASN1
 import X509
 
 /// A comparison key for distinguished names following RFC 5280 §7.1 name matching in its practical
@@ -16,11 +17,14 @@ struct NormalizedName: Hashable, Sendable {
     }
 
     init?(_ name: DistinguishedName) {
-        guard let converted = try? X500DistinguishedName(name) else { return nil }
+        guard let bytes = try? DER.Serializer.serialized(element: name), let node = try? DER.parse(bytes),
+            let converted = try? X500DistinguishedName(node: node, formatName: false)
+        else { return nil }
         self.init(converted)
     }
 
     static func normalize(_ value: String) -> String {
+        if value.utf8.allSatisfy({ $0 < 0x80 }) { return normalizeASCII(value) }
         var out = ""
         var pendingSpace = false
         for character in value {
@@ -33,5 +37,22 @@ struct NormalizedName: Hashable, Sendable {
             }
         }
         return out.lowercased()
+    }
+
+    /// The same rules on bytes, without Unicode property lookups (the common case).
+    private static func normalizeASCII(_ value: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
+        var pendingSpace = false
+        for byte in value.utf8 {
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                pendingSpace = !out.isEmpty
+            } else {
+                if pendingSpace { out.append(0x20) }
+                pendingSpace = false
+                out.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

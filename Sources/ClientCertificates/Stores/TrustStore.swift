@@ -1,3 +1,4 @@
+import Crypto
 import X509
 
 /// The certificates one verification trusts: `Root` (trust anchors) and `CertificateAuthority`
@@ -8,14 +9,21 @@ public struct TrustStore: Sendable {
     public let roots: [X509Certificate2]
     public let intermediates: [X509Certificate2]
     let rootStore: NameMatchingCertificateStore
-    let rootThumbprints: Set<String>
+    /// Identifies this exact content (version and certificates), so caches never mix two views
+    /// that share a version, such as the per-hostname views of one CA store.
+    let identity: SHA256Digest
 
     public init(version: UInt64, roots: [X509Certificate2], intermediates: [X509Certificate2] = []) {
         self.version = version
         self.roots = roots
         self.intermediates = intermediates
-        self.rootStore = NameMatchingCertificateStore(roots.map(\.certificate))
-        self.rootThumbprints = Set(roots.map(\.thumbprint))
+        self.rootStore = NameMatchingCertificateStore(roots.compactMap(\.certificate))
+        var hasher = SHA256()
+        withUnsafeBytes(of: version.bigEndian) { hasher.update(bufferPointer: $0) }
+        for root in roots { hasher.update(data: root.sha256Digest) }
+        hasher.update(data: [0xFF])
+        for intermediate in intermediates { hasher.update(data: intermediate.sha256Digest) }
+        self.identity = hasher.finalize()
     }
 
     /// An empty store: nothing is trusted.

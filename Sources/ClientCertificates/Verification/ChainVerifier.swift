@@ -8,10 +8,10 @@ import X509
 /// when enabled, CRL revocation.
 public enum ChainVerifier {
     /// Extensions Drawbridge processes; any other critical extension fails the chain.
-    static let handledCriticalExtensions: Set<ASN1ObjectIdentifier> = [
+    static let handledCriticalExtensions: Set<ASN1ObjectIdentifier> = Set<ASN1ObjectIdentifier>([
         .X509ExtensionID.basicConstraints, .X509ExtensionID.keyUsage, .X509ExtensionID.extendedKeyUsage,
         .X509ExtensionID.nameConstraints, .X509ExtensionID.subjectAlternativeName,
-    ]
+    ]).union(CertificatePoliciesPolicy.handled)
 
     /// Verifies `leaf` with the extra certificates the client presented (any order; unrelated ones
     /// are ignored).
@@ -22,11 +22,20 @@ public enum ChainVerifier {
         var cacheKey: VerificationCache.Key?
         if let cache = context.cache {
             let key = cache.key(leaf: leaf, chain: presented, context: context, time: time)
-            if let hit = cache.lookup(key) { return hit }
+            // A valid answer is reused only while every certificate of its chain is within its
+            // validity period (a bucket must not stretch an expiry).
+            if let hit = cache.lookup(key), !hit.isValid || hit.chain.allSatisfy({ $0.notBefore <= time && time <= $0.notAfter }) {
+                return hit
+            }
             cacheKey = key
         }
+        guard let leafCertificate = leaf.certificate else {
+            return .invalid(VerificationFailure(
+                .invalidCertificate,
+                "The client certificate cannot be verified: \(leaf.unsupportedReason ?? "unsupported certificate")."))
+        }
         let result = await verifyUncached(
-            leaf: leaf.certificate, presented: presented.map(\.certificate), context: context, time: time,
+            leaf: leafCertificate, presented: presented.compactMap(\.certificate), context: context, time: time,
             signerDepth: 0, originals: [leaf] + presented)
         if let cache = context.cache, let cacheKey { cache.store(result, for: cacheKey) }
         return result
@@ -52,9 +61,9 @@ public enum ChainVerifier {
         }
         let trust = context.trustStore
         let options = context.options
-        let intermediates = NameMatchingCertificateStore(presented + trust.intermediates.map(\.certificate))
+        let intermediates = NameMatchingCertificateStore(presented + trust.intermediates.compactMap(\.certificate))
         let roots = trust.rootStore
-        let pool = presented + trust.intermediates.map(\.certificate) + trust.roots.map(\.certificate)
+        let pool = presented + trust.intermediates.compactMap(\.certificate) + trust.roots.compactMap(\.certificate)
         let checker = RevocationChecker(
             sources: context.revocation, time: time,
             validateSigner: { signer in
@@ -74,11 +83,15 @@ public enum ChainVerifier {
         var verifier = Verifier(rootCertificates: CertificateStore(custom: roots)) {
             CriticalExtensionPolicy(handled: Array(handledCriticalExtensions))
             ChainDepthPolicy(maxIntermediates: options.maxDepth)
-            RFC5280ProfilePolicy()
+            RFC5280ProfilePolicy(enabled: options.enforceRFC5280Profile)
             ValidityPeriodPolicy(time: time, checkNotBefore: options.checkNotBefore, checkNotAfter: options.checkNotAfter)
             CertificateAuthorityPolicy()
             ExtendedKeyUsagePolicy(requirement: options.requiredUsage)
             SubtreeNameConstraintsPolicy()
+            CertificatePoliciesPolicy(
+                initialPolicySet: options.initialPolicySet, initialExplicitPolicy: options.initialExplicitPolicy,
+                initialPolicyMappingInhibit: options.initialPolicyMappingInhibit,
+                initialAnyPolicyInhibit: options.initialAnyPolicyInhibit)
             if options.checkRevocation {
                 RevocationPolicy(
                     checker: checker, scope: options.revocationScope, failureMode: options.revocationFailureMode)
@@ -87,17 +100,20 @@ public enum ChainVerifier {
         let outcome = await verifier.validate(leaf: leaf, intermediates: CertificateStore(custom: intermediates))
         switch outcome {
         case .validCertificate(let chain):
-            var known: [Certificate: X509Certificate2] = [:]
-            for wrapper in originals + trust.roots + trust.intermediates { known[wrapper.certificate] = wrapper }
+            let known = originals + trust.roots + trust.intermediates
             let wrapped = chain.compactMap { certificate in
-                known[certificate] ?? (try? DER.Serializer.serialized(element: certificate)).flatMap { try? X509Certificate2(derEncoded: $0) }
+                known.first { $0.certificate == certificate }
+                    ?? (try? DER.Serializer.serialized(element: certificate)).flatMap { try? X509Certificate2(derEncoded: $0) }
             }
             return .valid(wrapped)
         case .couldNotValidate(let failures):
             guard let first = failures.first else {
+                let unusable = (originals + trust.roots + trust.intermediates).filter { $0.certificate == nil }
+                    .map { "'\($0.subject)' (\($0.unsupportedReason ?? "unsupported"))" }
+                let note = unusable.isEmpty ? "" : " Certificates that could not be used: " + unusable.joined(separator: "; ") + "."
                 return .invalid(VerificationFailure(
                     .noPathToTrustedRoot,
-                    "A certificate chain could not be built to a trusted root authority for '\(label(leaf))' (issuer '\(issuerLabel(leaf))')."))
+                    "A certificate chain could not be built to a trusted root authority for '\(label(leaf))' (issuer '\(issuerLabel(leaf))').\(note)"))
             }
             // The first failure is the most preferred candidate chain; report it.
             return .invalid(VerificationFailure(decoding: first.policyFailureReason.description))

@@ -11,7 +11,9 @@ struct ExtendedKeyUsagePolicy: VerifierPolicy {
 
     func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult {
         guard let required = requirement.requiredOID else { return .meetsPolicy }
-        for (index, certificate) in chain.dropLast().enumerated() {
+        // A leaf that is itself trusted (chain of one) is still checked.
+        let checked = chain.count == 1 ? Array(chain) : Array(chain.dropLast())
+        for (index, certificate) in checked.enumerated() {
             guard let ext = certificate.extensions[oid: .X509ExtensionID.extendedKeyUsage] else { continue }
             let usages: [String]
             do {

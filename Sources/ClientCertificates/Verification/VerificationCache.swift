@@ -10,6 +10,7 @@ public final class VerificationCache: Sendable {
     struct Key: Hashable, Sendable {
         let chainDigest: SHA256Digest
         let trustVersion: UInt64
+        let trustIdentity: SHA256Digest
         let crlVersion: UInt64
         let options: VerificationOptions
         let bucket: Int64
@@ -44,6 +45,7 @@ public final class VerificationCache: Sendable {
         for certificate in chain { hasher.update(data: certificate.sha256Digest) }
         return Key(
             chainDigest: hasher.finalize(), trustVersion: context.trustStore.version,
+            trustIdentity: context.trustStore.identity,
             crlVersion: context.options.checkRevocation ? context.revocation.version : 0,
             options: context.options, bucket: Int64(time.timeIntervalSince1970.rounded(.down)) / bucketSeconds)
     }

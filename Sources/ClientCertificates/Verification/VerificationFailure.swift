@@ -16,6 +16,7 @@ public enum VerificationFailureKind: String, Sendable, Hashable, CaseIterable {
     case keyUsage
     case extendedKeyUsage
     case nameConstraints
+    case certificatePolicies
     case unhandledCriticalExtension
     case chainTooDeep
     case invalidCertificate

@@ -64,6 +64,15 @@ public struct VerificationOptions: Sendable, Hashable {
     public var checkRevocation: Bool
     public var revocationFailureMode: RevocationFailureMode
     public var revocationScope: RevocationScope
+    /// Enforce the RFC 5280 certificate profile (AKI/SKI present, serial length, SAN syntax, ...).
+    /// On by default (x509-limbo); turn off to accept chains .NET accepts from sloppy private CAs.
+    public var enforceRFC5280Profile = true
+    /// RFC 5280 user-initial-policy-set (OIDs; "2.5.29.32.0" = anyPolicy, the default).
+    public var initialPolicySet: Set<String> = ["2.5.29.32.0"]
+    /// RFC 5280 initial-explicit-policy, initial-policy-mapping-inhibit, initial-any-policy-inhibit.
+    public var initialExplicitPolicy = false
+    public var initialPolicyMappingInhibit = false
+    public var initialAnyPolicyInhibit = false
 
     public init(
         requiredUsage: KeyUsageRequirement = .clientAuth, maxDepth: Int = 5, validationTime: Date? = nil,
