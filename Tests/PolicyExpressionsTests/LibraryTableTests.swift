@@ -122,6 +122,9 @@ import Testing
         (#"DateTime.Parse("2024-03-05T14:07:09Z").Kind"#, "e:DateTimeKind.Local"), // .NET converts a "Z" time to local time
         (#"DateTime.Parse("2024-03-05T14:07:09Z").ToUniversalTime().ToString("u")"#, "s:2024-03-05 14:07:09Z"),
         (#"DateTime.Parse("Tue, 05 Mar 2024 14:07:09 GMT").ToUniversalTime().Hour"#, "i:14"), (#"DateTime.Parse("3/5/2024 2:07:09 PM").Hour"#, "i:14"),
+        (#"DateTime.ParseExact("2024-03-05 14:07", "yyyy-MM-dd HH:mm", null).ToString("s")"#, "s:2024-03-05T14:07:00"),
+        (#"DateTime.ParseExact("05/Mar/2024", "dd/MMM/yyyy", null).Month"#, "i:3"), (#"DateTime.ParseExact("2024-03-05", "yyyy-MM-dd HH", null)"#, "^FormatException"),
+        (#"DateTime.ParseExact("2:07 PM", "h:mm tt", null).Hour"#, "i:14"), (#"DateTime.ParseExact("20240305", "yyyyMMdd", null).Day"#, "i:5"),
         (#"DateTime.Parse("not a date")"#, "^FormatException"), (#"DateTime.TryParse("nope", out var when)"#, "False"),
         (#"DateTime.SpecifyKind(new DateTime(2024, 1, 1), DateTimeKind.Utc).ToString("o")"#, "s:2024-01-01T00:00:00.0000000Z"),
         ("TimeSpan.FromSeconds(90).ToString()", "s:00:01:30"), ("TimeSpan.FromDays(1.5).ToString()", "s:1.12:00:00"), ("TimeSpan.FromMilliseconds(1.5).ToString()", "s:00:00:00.0015000"),
