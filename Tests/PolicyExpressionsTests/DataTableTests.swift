@@ -128,7 +128,12 @@ import Testing
         (#"context.Request.Certificate.Extensions"#, "!1:29 'X509Certificate2' has no member 'Extensions'"),
         (#"context.Deployment.Certificates.Values.Any(c => c.Thumbprint == "DESIRED-THUMBPRINT-IN-UPPER-CASE")"#, "True"),
         (#"context.Request.Certificate is X509Certificate2"#, "True"), (#"context.Variables["tokenResponse"] is IResponse r && r.StatusCode == 201"#, "True"),
-        (#"(IResponse)context.Variables["x"]"#, "^InvalidCastException"), (#"context.Request.Body != null"#, "True"),
+        (#"(IResponse)context.Variables["x"]"#, "^InvalidCastException"),
+        // Forms from Azure/api-management-policy-snippets "Common policy expressions".
+        (#"context.Request.Headers.GetValueOrDefault("accept", "").Equals("APPLICATION/JSON,TEXT/PLAIN", StringComparison.OrdinalIgnoreCase)"#, "True"),
+        (#"context.Request.MatchedParameters.GetValueOrDefault("id", "optional-default-value")"#, "s:42"),
+        (#"context.Request.MatchedParameters.ContainsKey("parameter-name") == true"#, "False"),
+        (#"context.Variables.GetValueOrDefault<string>("x", "").Equals("HELLO", StringComparison.OrdinalIgnoreCase)"#, "True"), (#"context.Request.Body != null"#, "True"),
     ]
 
     static let apimHelperCases: [(String, String)] = [
