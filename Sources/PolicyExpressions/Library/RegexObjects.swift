@@ -73,7 +73,7 @@ final class RegexObject: HostObject, @unchecked Sendable {
                 stop.pointee = true
             }
         }
-        if timedOut {
+        if timedOut || (results.isEmpty && DispatchTime.now().uptimeNanoseconds > deadline) {
             throw ExpressionRuntimeError("RegexMatchTimeoutException", "The Regex engine has timed out while trying to match a pattern to an input string. This can occur for many reasons, including very large inputs or excessive backtracking caused by nested quantifiers, back-references and other factors.")
         }
         return results
