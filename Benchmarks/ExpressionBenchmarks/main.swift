@@ -109,7 +109,20 @@ func threadCPUNanoseconds() -> UInt64 {
 }
 
 print("expression".padding(toLength: 28, withPad: " ", startingAt: 0) + "ns/eval   result")
-for (name, source) in cases {
+// `--only <prefix>` runs the cases whose name starts with the prefix (for profiling).
+let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+// `--evals N`: evaluate each selected case exactly N times and print nothing else (for counting allocations
+// with e.g. `perf stat -e probe_libc:malloc`: run with N = 0 and N = 100000 and divide the difference).
+let fixedEvaluations = CommandLine.arguments.firstIndex(of: "--evals").flatMap { $0 + 1 < CommandLine.arguments.count ? Int(CommandLine.arguments[$0 + 1]) : nil }
+if let fixedEvaluations {
+    for (_, source) in cases where only.map({ name in cases.first { $0.1 == source }?.0.hasPrefix(name) ?? false }) ?? true {
+        guard let compiled = try? compiler.compile(source) else { continue }
+        for _ in 0..<fixedEvaluations { _ = try? compiled.evaluate(context: context) }
+    }
+    exit(0)
+}
+
+for (name, source) in cases where only.map({ name.hasPrefix($0) }) ?? true {
     let compiled: CompiledExpression
     do { compiled = try compiler.compile(source) } catch {
         print("\(name): compile error \(error)")

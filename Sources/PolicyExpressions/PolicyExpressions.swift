@@ -1,3 +1,23 @@
+// PolicyExpressions: APIM's C# policy-expression subset, compiled once into closures and evaluated
+// with .NET semantics.
+//
+// Pipeline (cel-go style): Lexer → Parser (AST with offsets) → Binder (type-checks against a
+// `TypeModel` and plans each node into a closure in the same pass) → `CompiledExpression`.
+//
+// Usage by the policy engine:
+//
+//     let requestType = HostType(name: "IRequest", members: [
+//         .property("Certificate", .host(X509Types.certificate), of: MyRequest.self) { $0.cert.map { .object($0) } ?? .null },
+//         .property("Headers", .headerDictionary, of: MyRequest.self) { .dictionary($0.headers) },
+//     ])
+//     let contextType = HostType(name: "IProxyRequestContext", members: [
+//         .property("Request", .host(requestType), of: MyContext.self) { .object($0.request) },
+//         .property("Variables", .variableDictionary, of: MyContext.self) { .dictionary($0.variables) },
+//     ])
+//     let compiler = ExpressionCompiler(model: TypeModel(contextType: contextType, namedTypes: [requestType]))
+//     let condition = try compiler.compile("context.Request.Certificate == null")   // ExpressionCompileError: line/column
+//     let value = try condition.evaluate(context: myContext)                        // ExpressionRuntimeError: .NET exception
+//     if value.boolValue == true { … }   // value.dotNetString for header values
 /// Whether the source is the body of `@( … )` (one C# expression) or `@{ … }` (statements that return).
 public enum ExpressionKind: Sendable {
     case expression

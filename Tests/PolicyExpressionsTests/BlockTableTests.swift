@@ -66,6 +66,15 @@ import Testing
         #expect(render(try TestContext.run(source, kind: .block, context: TestContext.make(headers: []))) == "null")
     }
 
+    @Test func certificateFactoryBacksTheConstructor() throws {
+        let model = TypeModel(contextType: ContextTypes.context, certificateFactory: { raw in
+            FakeCertificate(thumbprint: raw.map { String(format: "%02X", $0) }.joined())
+        })
+        let compiled = try ExpressionCompiler(model: model).compile("new X509Certificate2(new byte[] { 0xAB, 0x01 }).Thumbprint")
+        #expect(render(try compiled.evaluate(context: TestContext.make())) == "s:AB01")
+        #expect(throws: ExpressionCompileError.self) { try TestContext.compiler.compile("new X509Certificate2(new byte[0])") }
+    }
+
     @Test func traceReachesTheHost() throws {
         let context = TestContext.make()
         _ = try TestContext.run(#"context.Trace("a" + 1); return 0;"#, kind: .block, context: context)

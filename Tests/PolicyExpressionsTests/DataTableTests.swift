@@ -35,6 +35,14 @@ import Testing
         (#"JsonConvert.SerializeObject(true)"#, "s:true"), (#"JsonConvert.SerializeObject(new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc))"#, #"s:"2024-01-02T03:04:05Z""#),
         (#"JsonConvert.DeserializeObject<JObject>("{\"a\":2}")["a"].Value<int>()"#, "i:2"), (#"JsonConvert.DeserializeObject<int>("5")"#, "i:5"),
         (#"JsonConvert.DeserializeObject<Dictionary<string, object>>("{\"k\":\"v\"}")["k"]"#, "s:v"),
+        // Newtonsoft parses ISO 8601 date-times into Date tokens (DateParseHandling.DateTime): the (string) operator
+        // then uses the invariant culture, ToString() the current culture, and serialisation writes ISO again.
+        (#"JObject.Parse("{\"d\":\"2024-01-02T03:04:05Z\"}")["d"].Type"#, "e:JTokenType.Date"),
+        (#"(string)JObject.Parse("{\"d\":\"2024-01-02T03:04:05Z\"}")["d"]"#, "s:01/02/2024 03:04:05"),
+        (#"JObject.Parse("{\"d\":\"2024-01-02T03:04:05Z\"}")["d"].ToString()"#, "s:1/2/2024 3:04:05 AM"),
+        (#"JObject.Parse("{\"d\":\"2024-01-02T03:04:05Z\"}").ToString(Formatting.None)"#, #"s:{"d":"2024-01-02T03:04:05Z"}"#),
+        (#"((DateTime)JObject.Parse("{\"d\":\"2024-01-02T03:04:05.5Z\"}")["d"]).Millisecond"#, "i:500"),
+        (#"(string)JObject.Parse("{\"d\":\"2024-01-02\"}")["d"]"#, "s:2024-01-02"),
         (#"context.Request.Body.As<JObject>()["name"].ToString()"#, "s:Ada"), (#"context.Request.Body.As<JObject>(preserveContent: true)["id"].Value<int>()"#, "i:42"),
         (#"context.Request.Body.As<JObject>()["tags"].Count()"#, "i:2"), (#"(bool)context.Request.Body.As<JObject>()["nested"]["ok"]"#, "True"),
         (#"context.Request.Body.As<string>().Length > 10"#, "True"), (#"context.Request.Body.As<byte[]>()[0]"#, "i:123"),
@@ -120,7 +128,12 @@ import Testing
         (#"context.Request.Certificate.Extensions"#, "!1:29 'X509Certificate2' has no member 'Extensions'"),
         (#"context.Deployment.Certificates.Values.Any(c => c.Thumbprint == "DESIRED-THUMBPRINT-IN-UPPER-CASE")"#, "True"),
         (#"context.Request.Certificate is X509Certificate2"#, "True"), (#"context.Variables["tokenResponse"] is IResponse r && r.StatusCode == 201"#, "True"),
-        (#"(IResponse)context.Variables["x"]"#, "^InvalidCastException"), (#"context.Request.Body != null"#, "True"),
+        (#"(IResponse)context.Variables["x"]"#, "^InvalidCastException"),
+        // Forms from Azure/api-management-policy-snippets "Common policy expressions".
+        (#"context.Request.Headers.GetValueOrDefault("accept", "").Equals("APPLICATION/JSON,TEXT/PLAIN", StringComparison.OrdinalIgnoreCase)"#, "True"),
+        (#"context.Request.MatchedParameters.GetValueOrDefault("id", "optional-default-value")"#, "s:42"),
+        (#"context.Request.MatchedParameters.ContainsKey("parameter-name") == true"#, "False"),
+        (#"context.Variables.GetValueOrDefault<string>("x", "").Equals("HELLO", StringComparison.OrdinalIgnoreCase)"#, "True"), (#"context.Request.Body != null"#, "True"),
     ]
 
     static let apimHelperCases: [(String, String)] = [

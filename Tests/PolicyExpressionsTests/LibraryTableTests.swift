@@ -94,7 +94,8 @@ import Testing
         (##"Regex.Replace("a1b2", @"\d", "#")"##, "s:a#b#"), (#"Regex.Replace("john smith", @"(\w+) (\w+)", "$2, $1")"#, "s:smith, john"),
         (#"Regex.Replace("2024-01-05", @"(?<y>\d+)-(?<m>\d+)-(?<d>\d+)", "${d}/${m}/${y}")"#, "s:05/01/2024"),
         (#"Regex.Split("a1b2c", @"\d")"#, "[s:a,s:b,s:c]"), (#"Regex.Escape("a.b")"#, #"s:a\.b"#), (#"new Regex(@"^\w+$").IsMatch("word")"#, "True"),
-        (#"new Regex("(a)(b)?").Match("a").Groups[2].Success"#, "False"), (#"Regex.Match("x", "(").Success"#, "^ArgumentException"),
+        (#"new Regex("(a)(b)?").Match("a").Groups[2].Success"#, "False"), (#"Regex.Match("a1b22", @"\d+").NextMatch().Value"#, "s:22"),
+        (#"Regex.Match("x", "(").Success"#, "^ArgumentException"),
     ]
 
     static let timeCases: [(String, String)] = [
@@ -122,6 +123,9 @@ import Testing
         (#"DateTime.Parse("2024-03-05T14:07:09Z").Kind"#, "e:DateTimeKind.Local"), // .NET converts a "Z" time to local time
         (#"DateTime.Parse("2024-03-05T14:07:09Z").ToUniversalTime().ToString("u")"#, "s:2024-03-05 14:07:09Z"),
         (#"DateTime.Parse("Tue, 05 Mar 2024 14:07:09 GMT").ToUniversalTime().Hour"#, "i:14"), (#"DateTime.Parse("3/5/2024 2:07:09 PM").Hour"#, "i:14"),
+        (#"DateTime.ParseExact("2024-03-05 14:07", "yyyy-MM-dd HH:mm", null).ToString("s")"#, "s:2024-03-05T14:07:00"),
+        (#"DateTime.ParseExact("05/Mar/2024", "dd/MMM/yyyy", null).Month"#, "i:3"), (#"DateTime.ParseExact("2024-03-05", "yyyy-MM-dd HH", null)"#, "^FormatException"),
+        (#"DateTime.ParseExact("2:07 PM", "h:mm tt", null).Hour"#, "i:14"), (#"DateTime.ParseExact("20240305", "yyyyMMdd", null).Day"#, "i:5"),
         (#"DateTime.Parse("not a date")"#, "^FormatException"), (#"DateTime.TryParse("nope", out var when)"#, "False"),
         (#"DateTime.SpecifyKind(new DateTime(2024, 1, 1), DateTimeKind.Utc).ToString("o")"#, "s:2024-01-01T00:00:00.0000000Z"),
         ("TimeSpan.FromSeconds(90).ToString()", "s:00:01:30"), ("TimeSpan.FromDays(1.5).ToString()", "s:1.12:00:00"), ("TimeSpan.FromMilliseconds(1.5).ToString()", "s:00:00:00.0015000"),
@@ -150,6 +154,20 @@ import Testing
         (#"new StringBuilder("abc").Replace("b", "B").Length"#, "i:3"),
         (#"new KeyValuePair<string, int>("k", 1).Value"#, "i:1"),
     ]
+
+    /// Catastrophic backtracking must not hang a request: the match deadline raises RegexMatchTimeoutException
+    /// (ICU may also abandon the search on its own backtracking limits, which reads as "no match").
+    @Test func catastrophicBacktrackingDoesNotHang() throws {
+        let compiled = try TestContext.compiler.compile(#"Regex.IsMatch(new string('a', 40) + "b", "^(a+)+$")"#)
+        let start = ContinuousClock.now
+        do {
+            let value = try compiled.evaluate(context: TestContext.make())
+            #expect(value.boolValue == false)
+        } catch {
+            #expect(error.exceptionType == "RegexMatchTimeoutException")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
 
     @Test(arguments: stringsCases) func string(_ source: String, _ expected: String) { check(source, expected) }
     @Test(arguments: numbersCases) func number(_ source: String, _ expected: String) { check(source, expected) }

@@ -195,8 +195,10 @@ enum Collections {
 
     /// APIM's comma-join rule for multi-valued headers (toolkit: `string.Join(",", values)`).
     static func joined(_ value: Value) -> Value {
-        if case .list(let box) = value { return .string(box.items.map { Formatting.toString($0) }.joined(separator: ",")) }
-        return value
+        guard case .list(let box) = value else { return value }
+        // The common single-valued header is returned as is (no new string).
+        if box.items.count == 1, case .string = box.items[0] { return box.items[0] }
+        return .string(box.items.map { Formatting.toString($0) }.joined(separator: ","))
     }
 
     static func bindDictionarySpecial(_ binder: Binder, _ receiver: Bound, _ name: String, typeArguments: [ExpressionType],

@@ -180,6 +180,15 @@ enum Constructors {
             ])
         }
         switch host.name {
+        case "X509Certificate2":
+            guard let factory = binder.model.certificateFactory else {
+                throw binder.error("creating an X509Certificate2 is not supported by this gateway", at: offset)
+            }
+            return try call([m1(.byteArray, type) { _, raw in
+                do { return .object(try factory(try bytes(raw, "rawData"))) } catch let error as ExpressionRuntimeError { throw error } catch {
+                    throw ExpressionRuntimeError("CryptographicException", "Cannot find the requested object.")
+                }
+            }])
         case "Regex":
             let options = ExpressionType.enumeration(.regexOptions)
             return try call([

@@ -122,6 +122,110 @@ enum DateParsing {
         return try? DateTimeValue(year: dateFields[2], month: dateFields[0], day: dateFields[1], hour: hour, minute: minute, second: second)
     }
 
+    /// `DateTime.ParseExact(s, format, provider)` for custom patterns (`yyyy`, `MM`, `dd`, `HH`, `hh`, `mm`, `ss`,
+    /// `f…`, `tt`, `MMM`, `K`/`zzz`, quoted literals) and the standard `o`, `s`, `u`, `R` patterns.
+    static func parseExact(_ text: String, _ format: String) throws -> DateTimeValue {
+        let pattern = format.count == 1 ? (Formatting.standardPattern(format) ?? format) : format
+        let fmt = Array(pattern), input = Array(text)
+        var i = 0, j = 0
+        var year = 1, month = 1, day = 1, hour = 0, minute = 0, second = 0
+        var fraction: Int64 = 0
+        var pm: Bool?
+        var offset: Int64?
+        var utc = false
+        let failure = ExpressionRuntimeError.format("String '\(text)' was not recognized as a valid DateTime.")
+        func digits(_ minCount: Int, _ maxCount: Int) throws -> Int {
+            var value = 0, count = 0
+            while count < maxCount, j < input.count, let d = input[j].wholeNumberValue, input[j].isASCII {
+                value = value * 10 + d
+                j += 1
+                count += 1
+            }
+            guard count >= minCount else { throw failure }
+            return value
+        }
+        while i < fmt.count {
+            let c = fmt[i]
+            var n = 1
+            while i + n < fmt.count && fmt[i + n] == c { n += 1 }
+            switch c {
+            case "y": year = try digits(n, n <= 2 ? 2 : max(n, 4)); if n <= 2 { year += 2000 }
+            case "M":
+                if n >= 3 {
+                    guard let index = Formatting.monthNames.firstIndex(where: { name in
+                        let candidate = n == 3 ? String(name.prefix(3)) : name
+                        return String(input[j...].prefix(candidate.count)).lowercased() == candidate.lowercased()
+                    }) else { throw failure }
+                    j += n == 3 ? 3 : Formatting.monthNames[index].count
+                    month = index + 1
+                } else { month = try digits(n, 2) }
+            case "d":
+                if n >= 3 {
+                    guard let name = Formatting.dayNames.first(where: { name in
+                        let candidate = n == 3 ? String(name.prefix(3)) : name
+                        return String(input[j...].prefix(candidate.count)).lowercased() == candidate.lowercased()
+                    }) else { throw failure }
+                    j += n == 3 ? 3 : name.count
+                } else { day = try digits(n, 2) }
+            case "H", "h": hour = try digits(n, 2)
+            case "m": minute = try digits(n, 2)
+            case "s": second = try digits(n, 2)
+            case "f", "F":
+                let start = j
+                let value = try digits(c == "f" ? n : 0, n)
+                var scaled = Int64(value)
+                for _ in 0..<(7 - (j - start)) { scaled *= 10 }
+                fraction = scaled
+            case "t":
+                let designator = String(input[j...].prefix(n == 1 ? 1 : 2)).uppercased()
+                guard designator.hasPrefix("A") || designator.hasPrefix("P") else { throw failure }
+                pm = designator.hasPrefix("P")
+                j += n == 1 ? 1 : 2
+            case "K", "z":
+                if j < input.count, input[j] == "Z" { utc = true; j += 1; break }
+                guard j < input.count, input[j] == "+" || input[j] == "-" else {
+                    if c == "K" { break }
+                    throw failure
+                }
+                let sign: Int64 = input[j] == "-" ? -1 : 1
+                j += 1
+                let h = try digits(1, 2)
+                var m = 0
+                if j < input.count, input[j] == ":" { j += 1; m = try digits(2, 2) }
+                offset = sign * (Int64(h) * DateTimeValue.ticksPerHour + Int64(m) * DateTimeValue.ticksPerMinute)
+            case "'", "\"":
+                var k = i + 1
+                while k < fmt.count && fmt[k] != c {
+                    guard j < input.count, input[j] == fmt[k] else { throw failure }
+                    j += 1
+                    k += 1
+                }
+                n = k - i + 1
+            case "\\":
+                guard i + 1 < fmt.count, j < input.count, input[j] == fmt[i + 1] else { throw failure }
+                j += 1
+                n = 2
+            default:
+                for _ in 0..<n {
+                    guard j < input.count, input[j] == c else { throw failure }
+                    j += 1
+                }
+            }
+            i += n
+        }
+        guard j == input.count else { throw failure }
+        if let pm {
+            guard (1...12).contains(hour) else { throw failure }
+            if pm && hour != 12 { hour += 12 }
+            if !pm && hour == 12 { hour = 0 }
+        }
+        guard let clock = try? DateTimeValue(year: year, month: month, day: day, hour: hour, minute: minute, second: second) else { throw failure }
+        let ticks = clock.ticks + fraction
+        if utc { return DateTimeValue(ticks: ticks, kind: .utc).toLocal() }
+        if let offset { return DateTimeValue(ticks: ticks - offset, kind: .utc).toLocal() }
+        return DateTimeValue(ticks: ticks, kind: .unspecified)
+    }
+
     /// `DateTimeOffset.Parse`: keeps the offset (local offset when none is given).
     static func parseOffset(_ text: String) throws -> DateTimeOffsetValue {
         let s = Library.trimWhite(text)

@@ -113,7 +113,7 @@ enum InstanceMembers {
         case .array, .list, .hashSet, .enumerable, .dictionary: specific = Collections.methods(of: type, name)
         default: break
         }
-        if let specific { return specific + (name == "ToString" || name == "Equals" ? [] : []) }
+        if let specific { return specific }
         return common(name, type)
     }
 

@@ -131,8 +131,8 @@ public final class JwtObject: HostObject {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 5,
               let headerBytes = base64URL(parts[0]), let payloadBytes = base64URL(parts[1]),
-              let headerToken = try? JsonReader.parse(String(decoding: headerBytes, as: UTF8.self)),
-              let payloadToken = try? JsonReader.parse(String(decoding: payloadBytes, as: UTF8.self)),
+              let headerToken = try? JsonReader.parse(String(decoding: headerBytes, as: UTF8.self), parsesDates: false),
+              let payloadToken = try? JsonReader.parse(String(decoding: payloadBytes, as: UTF8.self), parsesDates: false),
               case .object(let headerProperties) = headerToken.storage, case .object(let payloadProperties) = payloadToken.storage else {
             return nil
         }

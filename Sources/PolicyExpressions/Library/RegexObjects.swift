@@ -54,29 +54,50 @@ final class RegexObject: HostObject, @unchecked Sendable {
         return compiled
     }
 
-    func match(_ input: String, from start: Int = 0) -> MatchObject {
-        let ns = input as NSString
-        let range = NSRange(location: start, length: max(0, ns.length - start))
-        let result = expression.firstMatch(in: input, options: [], range: range)
-        return MatchObject(result: result, input: ns, regex: self)
+    /// Runs the matcher with a deadline: ICU backtracking has no built-in limit, so a catastrophic
+    /// pattern fails with `RegexMatchTimeoutException` (as .NET does with a match timeout) instead of hanging.
+    static let matchTimeoutNanoseconds: UInt64 = 1_000_000_000
+
+    private func run(_ input: String, from start: Int, firstOnly: Bool) throws -> [NSTextCheckingResult] {
+        let length = (input as NSString).length
+        let range = NSRange(location: min(start, length), length: max(0, length - start))
+        var results: [NSTextCheckingResult] = []
+        var timedOut = false
+        let deadline = DispatchTime.now().uptimeNanoseconds + RegexObject.matchTimeoutNanoseconds
+        expression.enumerateMatches(in: input, options: [.reportProgress], range: range) { result, _, stop in
+            if let result {
+                results.append(result)
+                if firstOnly { stop.pointee = true }
+            } else if DispatchTime.now().uptimeNanoseconds > deadline {
+                timedOut = true
+                stop.pointee = true
+            }
+        }
+        if timedOut || (results.isEmpty && DispatchTime.now().uptimeNanoseconds > deadline) {
+            throw ExpressionRuntimeError("RegexMatchTimeoutException", "The Regex engine has timed out while trying to match a pattern to an input string. This can occur for many reasons, including very large inputs or excessive backtracking caused by nested quantifiers, back-references and other factors.")
+        }
+        return results
     }
 
-    func matches(_ input: String) -> [MatchObject] {
+    func match(_ input: String, from start: Int = 0) throws -> MatchObject {
+        MatchObject(result: try run(input, from: start, firstOnly: true).first, input: input as NSString, regex: self)
+    }
+
+    func matches(_ input: String) throws -> [MatchObject] {
         let ns = input as NSString
-        return expression.matches(in: input, options: [], range: NSRange(location: 0, length: ns.length))
-            .map { MatchObject(result: $0, input: ns, regex: self) }
+        return try run(input, from: 0, firstOnly: false).map { MatchObject(result: $0, input: ns, regex: self) }
     }
 
     /// .NET replacement syntax: `$1`, `${name}`, `$0`/`$&`, `$$`.
-    func replace(_ input: String, _ replacement: String) -> String {
-        replace(input) { match in match.expand(replacement) }
+    func replace(_ input: String, _ replacement: String) throws -> String {
+        try replace(input) { match in match.expand(replacement) }
     }
 
-    func replace(_ input: String, _ evaluator: (MatchObject) throws -> String) rethrows -> String {
+    func replace(_ input: String, _ evaluator: (MatchObject) throws -> String) throws -> String {
         let ns = input as NSString
         var output = ""
         var last = 0
-        for match in matches(input) {
+        for match in try matches(input) {
             guard let r = match.result?.range else { continue }
             output += ns.substring(with: NSRange(location: last, length: r.location - last))
             output += try evaluator(match)
@@ -86,11 +107,11 @@ final class RegexObject: HostObject, @unchecked Sendable {
         return output
     }
 
-    func split(_ input: String) -> [String] {
+    func split(_ input: String) throws -> [String] {
         let ns = input as NSString
         var parts: [String] = []
         var last = 0
-        for match in matches(input) {
+        for match in try matches(input) {
             guard let r = match.result?.range else { continue }
             parts.append(ns.substring(with: NSRange(location: last, length: r.location - last)))
             // .NET includes captured groups in the output of Split.
@@ -224,7 +245,7 @@ enum RegexObjects {
         .property("Length", .int, of: MatchObject.self) { .int(Int32($0.result?.range.length ?? 0)) },
         .method("NextMatch", [], returns: .host(RegexObjects.match), of: MatchObject.self) { m, _ in
             guard let r = m.result?.range else { return .object(m) }
-            return .object(m.regex.match(m.input as String, from: r.location + max(r.length, 1)))
+            return .object(try m.regex.match(m.input as String, from: r.location + max(r.length, 1)))
         },
         .method("Result", [.string], returns: .string, of: MatchObject.self) { m, a in .string(m.expand(try str(a[0]))) },
         .method("ToString", [], returns: .string, of: MatchObject.self) { m, _ in .string(m.value) },
@@ -240,11 +261,11 @@ enum RegexObjects {
     ], elementType: .host(match))
 
     static let regex = HostType(name: "Regex", members: [
-        .method("IsMatch", [.string], returns: .bool, of: RegexObject.self) { r, a in .bool(r.match(try argStr(a[0], "input")).result != nil) },
-        .method("Match", [.string], returns: .host(match), of: RegexObject.self) { r, a in .object(r.match(try argStr(a[0], "input"))) },
-        .method("Matches", [.string], returns: .host(matchCollection), of: RegexObject.self) { r, a in .object(MatchCollectionObject(r.matches(try argStr(a[0], "input")))) },
-        .method("Replace", [.string, .string], returns: .string, of: RegexObject.self) { r, a in .string(r.replace(try argStr(a[0], "input"), try argStr(a[1], "replacement"))) },
-        .method("Split", [.string], returns: .array(.string), of: RegexObject.self) { r, a in .list(ListBox(r.split(try argStr(a[0], "input")).map(Value.string))) },
+        .method("IsMatch", [.string], returns: .bool, of: RegexObject.self) { r, a in .bool(try r.match(try argStr(a[0], "input")).result != nil) },
+        .method("Match", [.string], returns: .host(match), of: RegexObject.self) { r, a in .object(try r.match(try argStr(a[0], "input"))) },
+        .method("Matches", [.string], returns: .host(matchCollection), of: RegexObject.self) { r, a in .object(MatchCollectionObject(try r.matches(try argStr(a[0], "input")))) },
+        .method("Replace", [.string, .string], returns: .string, of: RegexObject.self) { r, a in .string(try r.replace(try argStr(a[0], "input"), try argStr(a[1], "replacement"))) },
+        .method("Split", [.string], returns: .array(.string), of: RegexObject.self) { r, a in .list(ListBox(try r.split(try argStr(a[0], "input")).map(Value.string))) },
         .method("ToString", [], returns: .string, of: RegexObject.self) { r, _ in .string(r.pattern) },
     ], toString: { ($0 as? RegexObject)?.pattern ?? "" })
 

@@ -118,6 +118,10 @@ enum TemporalStatics {
             guard case .string(let s) = a[0], let d = DateParsing.tryParse(s) else { return (.bool(false), Binder.defaultValue(of: .dateTime)) }
             return (.bool(true), .dateTime(d))
         }],
+        // The provider argument is accepted for source compatibility (pass null); parsing is culture-invariant.
+        "ParseExact": [m3(.string, .string, .object, .dateTime) { _, s, f, _ in
+            .dateTime(try DateParsing.parseExact(try argStr(s, "s"), try argStr(f, "format")))
+        }],
         "SpecifyKind": [m2(.dateTime, .enumeration(.dateTimeKind), .dateTime) { _, d, k in
             .dateTime(DateTimeValue(ticks: try dt(d).ticks, kind: DateTimeValue.Kind(rawValue: enumRaw(k)) ?? .unspecified))
         }],

@@ -29,6 +29,7 @@ public protocol X509Certificate2Object: HostObject {
 extension X509Certificate2Object {
     public var hostType: HostType { X509Types.certificate }
     public var x509Certificate: (any X509Certificate2Object)? { self }
+    public func withX509Certificate(_ body: (any X509Certificate2Object) throws -> Value) rethrows -> Value? { try body(self) }
     public var subjectName: X500DistinguishedNameObject { X500DistinguishedNameObject(name: subject) }
     public var issuerName: X500DistinguishedNameObject { X500DistinguishedNameObject(name: issuer) }
     public var version: Int32 { 3 }
@@ -51,18 +52,23 @@ public enum X509Types {
 
     typealias Cert = any X509Certificate2Object
 
-    private static func cert(_ object: any HostObject) throws -> Cert {
-        guard let cert = object.x509Certificate else { throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: "X509Certificate2") }
-        return cert
-    }
-
     private static func property(_ name: String, _ type: ExpressionType, _ get: @escaping @Sendable (Cert) -> Value) -> HostMember {
-        .property(HostProperty(name: name, type: type) { object in get(try cert(object)) })
+        .property(HostProperty(name: name, type: type) { object in
+            guard let value = object.withX509Certificate(get) else {
+                throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: "X509Certificate2")
+            }
+            return value
+        })
     }
 
     private static func method(_ name: String, _ parameters: [ExpressionType], _ returns: ExpressionType,
                                _ invoke: @escaping @Sendable (Cert, [Value]) throws -> Value) -> HostMember {
-        .method(HostMethod(name: name, parameters: parameters, returnType: returns) { object, args in try invoke(try cert(object), args) })
+        .method(HostMethod(name: name, parameters: parameters, returnType: returns) { object, args in
+            guard let value = try object.withX509Certificate({ try invoke($0, args) }) else {
+                throw ExpressionRuntimeError.invalidCast(from: object.hostType.name, to: "X509Certificate2")
+            }
+            return value
+        })
     }
 
     /// `ToString()` as seen in APIM demos: `[Subject]\n  ...` blocks.

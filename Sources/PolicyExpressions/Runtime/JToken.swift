@@ -130,11 +130,15 @@ struct JsonReader {
     private let scalars: [Unicode.Scalar]
     private var position = 0
     private var depth = 0
+    private let parsesDates: Bool
 
-    init(_ text: String) { scalars = Array(text.unicodeScalars) }
+    init(_ text: String, parsesDates: Bool = true) {
+        scalars = Array(text.unicodeScalars)
+        self.parsesDates = parsesDates
+    }
 
-    static func parse(_ text: String) throws -> JToken {
-        var reader = JsonReader(text)
+    static func parse(_ text: String, parsesDates: Bool = true) throws -> JToken {
+        var reader = JsonReader(text, parsesDates: parsesDates)
         reader.skipWhitespace()
         let token = try reader.readValue()
         reader.skipWhitespace()
@@ -218,7 +222,10 @@ struct JsonReader {
                 throw error("After parsing a value an unexpected character was encountered: \(scalars[position]).")
             }
         case "\"", "'":
-            return JToken(value: .string(try readString()))
+            let text = try readString()
+            // Newtonsoft's default DateParseHandling.DateTime turns ISO 8601 date-times into Date tokens.
+            if parsesDates, let date = JsonReader.isoDate(text) { return JToken(value: .date(date)) }
+            return JToken(value: .string(text))
         case "t": return try literal("true", .bool(true))
         case "f": return try literal("false", .bool(false))
         case "n": return try literal("null", .null)
@@ -226,6 +233,15 @@ struct JsonReader {
             if c == "-" || ("0"..."9").contains(c) { return try readNumber() }
             throw error("Unexpected character encountered while parsing value: \(c).")
         }
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss[.f…][Z|±hh:mm]`: Z → Utc, an offset → Local (converted), none → Unspecified.
+    static func isoDate(_ text: String) -> DateTimeValue? {
+        guard text.count >= 19, text.count <= 40, text.utf8.count > 10, Array(text.utf8)[10] == UInt8(ascii: "T"),
+              let (clock, offset) = DateParsing.parseISOParts(text) else { return nil }
+        guard let offset else { return clock }
+        if offset == 0 && (text.hasSuffix("Z") || text.hasSuffix("z")) { return DateTimeValue(ticks: clock.ticks, kind: .utc) }
+        return DateTimeValue(ticks: clock.ticks - offset, kind: .utc).toLocal()
     }
 
     private mutating func literal(_ word: String, _ value: JToken.Primitive) throws -> JToken {

@@ -36,6 +36,12 @@ public enum Value: Sendable {
 
     public var isNull: Bool { if case .null = self { return true }; return false }
 
+    /// What .NET's `ToString()` gives for this value (null → ""), e.g. to put a result in a header.
+    public var dotNetString: String { Formatting.toString(self) }
+
+    /// A JSON rendering (Newtonsoft `JsonConvert.SerializeObject` rules).
+    public var json: String { JsonConvertOps.serialize(self, indented: false) }
+
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var intValue: Int32? { if case .int(let i) = self { return i }; return nil }

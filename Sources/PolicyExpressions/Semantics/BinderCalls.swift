@@ -153,16 +153,12 @@ extension Binder {
 
     /// Picks the best applicable overload (fewest/cheapest implicit conversions) and plans the call.
     func invoke(_ overloads: [Overload], receiver: Bound?, _ args: [BoundArgument], owner: String, name: String, at offset: Int) throws -> Bound {
+        // Lowest total conversion cost wins; on a tie the first declared overload wins (tables list the
+        // C#-preferred overload first), so a call never fails as "ambiguous".
         var best: (Overload, Int, [ExpressionType])?
-        var ambiguous = false
         for overload in overloads {
             guard let (score, parameterTypes) = applicability(overload, args) else { continue }
-            if let current = best {
-                if score < current.1 { best = (overload, score, parameterTypes); ambiguous = false }
-                else if score == current.1 { ambiguous = true }
-            } else {
-                best = (overload, score, parameterTypes)
-            }
+            if best == nil || score < best?.1 ?? Int.max { best = (overload, score, parameterTypes) }
         }
         guard let (overload, _, parameterTypes) = best else {
             let counts = Set(overloads.map(\.parameters.count))
@@ -178,7 +174,6 @@ extension Binder {
             }
             throw error("the best overloaded method match for '\(owner).\(name)' has some invalid arguments (\(types.joined(separator: ", ")))", at: offset)
         }
-        _ = ambiguous
         var evals: [Eval] = []
         var outTarget: (OutTarget, ExpressionType, Int)?
         for (index, argument) in args.enumerated() {

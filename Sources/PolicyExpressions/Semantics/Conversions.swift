@@ -404,6 +404,8 @@ enum Conversions {
         switch target {
         case .string:
             if case .bytes(let b) = asValue { return .string(Data(b).base64EncodedString()) }
+            // Newtonsoft's (string) operator uses Convert.ToString(value, CultureInfo.InvariantCulture).
+            if case .dateTime(let d) = asValue { return .string(Formatting.dateTime(d, format: "MM/dd/yyyy HH:mm:ss")) }
             return .string(JsonWriter.primitiveToString(primitive))
         case .bool:
             switch asValue {

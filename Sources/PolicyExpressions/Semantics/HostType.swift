@@ -8,10 +8,13 @@ public protocol HostObject: AnyObject, Sendable {
     /// The object as an `X509Certificate2` facade, if it is one. Conformers of `X509Certificate2Object`
     /// get this for free; it lets certificate members dispatch without a dynamic protocol cast.
     var x509Certificate: (any X509Certificate2Object)? { get }
+    /// Runs `body` on the object's `X509Certificate2` facade, borrowed (no retain), or returns nil if it has none.
+    func withX509Certificate(_ body: (any X509Certificate2Object) throws -> Value) rethrows -> Value?
 }
 
 extension HostObject {
     public var x509Certificate: (any X509Certificate2Object)? { nil }
+    public func withX509Certificate(_ body: (any X509Certificate2Object) throws -> Value) rethrows -> Value? { nil }
 }
 
 /// Casts a host object to its concrete class: an exact-class check plus an unchecked downcast on the

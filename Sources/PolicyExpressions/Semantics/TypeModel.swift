@@ -3,9 +3,13 @@
 public struct TypeModel: Sendable {
     public let contextType: HostType
     public let namedTypes: [String: HostType]
+    /// Backs `new X509Certificate2(byte[])` (policies rebuild a certificate stored as bytes in a variable).
+    public let certificateFactory: (@Sendable ([UInt8]) throws -> any X509Certificate2Object)?
 
-    public init(contextType: HostType, namedTypes: [HostType] = []) {
+    public init(contextType: HostType, namedTypes: [HostType] = [],
+                certificateFactory: (@Sendable ([UInt8]) throws -> any X509Certificate2Object)? = nil) {
         self.contextType = contextType
+        self.certificateFactory = certificateFactory
         var named: [String: HostType] = [:]
         for type in LibraryTypes.all + namedTypes { named[type.name] = type }
         self.namedTypes = named

@@ -30,7 +30,7 @@ public final class SampleContext: HostObject, @unchecked Sendable {
 
     public convenience init(json: String) throws {
         let root: JToken
-        do { root = try JsonReader.parse(json) } catch let error as ExpressionRuntimeError {
+        do { root = try JsonReader.parse(json, parsesDates: false) } catch let error as ExpressionRuntimeError {
             throw ExpressionRuntimeError("FormatException", "context sample: \(error.message)")
         }
         try self.init(root: root)
