@@ -45,6 +45,37 @@ struct CompiledStep: Sendable {
         case trace(source: String, severity: String, message: RuntimeParameter<String>, metadata: [(String, RuntimeParameter<String>)])
         case validateClientCertificate(ValidateClientCertificatePolicy)
         case sendRequest(SendRequest)
+        case rateLimit(RateLimit)
+        case quota(Quota)
+        case retry(Retry)
+        case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
+    }
+
+    struct RateLimit: Sendable {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let increment: RuntimeParameter<Int>
+        let policy: RateLimitByKeyPolicy
+    }
+
+    struct Quota: Sendable {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let firstPeriodStart: Date?
+    }
+
+    struct Retry: Sendable {
+        let condition: RuntimeParameter<Bool>
+        let count: RuntimeParameter<Int>
+        let interval: RuntimeParameter<Int>
+        let maxInterval: RuntimeParameter<Int>?
+        let delta: RuntimeParameter<Int>?
+        let firstFastRetry: RuntimeParameter<Bool>
+        let steps: [CompiledStep]
     }
 
     struct SendRequest: Sendable {
@@ -68,6 +99,7 @@ struct StepCompiler {
     var sources: [String] = []
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
+    var hasRetry = false
 
     init(skipUnsupported: Bool) { self.skipUnsupported = skipUnsupported }
 
@@ -263,7 +295,54 @@ struct StepCompiler {
                     CompiledStep.SendRequest(
                         mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
                         method: method, headers: headers, body: body)))
-        case .cors, .rateLimitByKey, .quotaByKey, .retry, .limitConcurrency, .authenticationCertificate:
+        case .rateLimitByKey(let policy):
+            guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
+                let increment = parameter(policy.incrementCount)
+            else { return nil }
+            var condition: RuntimeParameter<Bool>? = nil
+            if let given = policy.incrementCondition {
+                guard let made = parameter(given) else { return nil }
+                condition = made
+            }
+            return made(.rateLimit(CompiledStep.RateLimit(calls: calls, period: period, key: key, condition: condition, increment: increment, policy: policy)))
+        case .quotaByKey(let policy):
+            guard let givenCalls = policy.calls, policy.bandwidth == nil else {
+                unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
+                return nil
+            }
+            guard let calls = parameter(givenCalls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey)
+            else { return nil }
+            var condition: RuntimeParameter<Bool>? = nil
+            if let given = policy.incrementCondition {
+                guard let made = parameter(given) else { return nil }
+                condition = made
+            }
+            return made(.quota(CompiledStep.Quota(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: policy.firstPeriodStart)))
+        case .retry(let policy):
+            hasRetry = true
+            guard let condition = parameter(policy.condition), let count = parameter(policy.count), let interval = parameter(policy.interval),
+                let fast = parameter(policy.firstFastRetry)
+            else { return nil }
+            var maxInterval: RuntimeParameter<Int>? = nil
+            if let given = policy.maxInterval {
+                guard let made = parameter(given) else { return nil }
+                maxInterval = made
+            }
+            var delta: RuntimeParameter<Int>? = nil
+            if let given = policy.delta {
+                guard let made = parameter(given) else { return nil }
+                delta = made
+            }
+            let children = steps(policy.statements)
+            return made(
+                .retry(
+                    CompiledStep.Retry(
+                        condition: condition, count: count, interval: interval, maxInterval: maxInterval, delta: delta, firstFastRetry: fast,
+                        steps: children)))
+        case .limitConcurrency(let policy):
+            guard let key = parameter(policy.key) else { return nil }
+            return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
+        case .cors, .authenticationCertificate:
             unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
             return nil
         }

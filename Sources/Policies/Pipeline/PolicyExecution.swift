@@ -18,6 +18,10 @@ final class PolicyExecution: @unchecked Sendable {
     var presented: [X509Certificate2] = []
     var certificatePresentedButUnreadable = false
     var backendCalled = false
+    /// Headers counter policies add to whatever response the client gets.
+    var extraResponseHeaders: [PolicyHeader] = []
+    /// Counter increments whose `increment-condition` is decided once the response is known.
+    var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
         self.pipeline = pipeline
@@ -63,10 +67,10 @@ final class PolicyExecution: @unchecked Sendable {
     func run() async {
         do {
             state.section = .inbound
-            if pipeline.readsBody { try await loadRequestBody() }
-            if try await run(steps(.inbound)) == .stop { return }
+            if pipeline.readsBody || pipeline.buffersRequestBody { try await loadRequestBody() }
+            if try await run(steps(.inbound)) == .stop { return applyDeferredIncrements() }
             state.section = .backend
-            if try await run(steps(.backend)) == .stop { return }
+            if try await run(steps(.backend)) == .stop { return applyDeferredIncrements() }
             state.section = .outbound
             if pipeline.readsBody { try await loadResponseBody() }
             _ = try await run(steps(.outbound))
@@ -75,6 +79,7 @@ final class PolicyExecution: @unchecked Sendable {
         } catch {
             await handle(PolicyFailure.generic("policy", reason: "InternalError", String(describing: error)))
         }
+        applyDeferredIncrements()
     }
 
     func run(_ steps: [CompiledStep]) async throws -> Flow {
@@ -131,7 +136,7 @@ final class PolicyExecution: @unchecked Sendable {
 
     func result() -> PolicyResult {
         let body: PolicyResult.Body
-        var headers = state.responseHeaders
+        var headers = state.responseHeaders + extraResponseHeaders
         if let responseBody = state.responseBody {
             body = .bytes(responseBody.bytes)
             HeaderList.remove(&headers, "Content-Length")
@@ -396,6 +401,27 @@ final class PolicyExecution: @unchecked Sendable {
         case .sendRequest(let spec):
             try await sendRequest(spec, step)
             return .proceed
+
+        case .rateLimit(let spec):
+            try rateLimit(spec, step)
+            return .proceed
+
+        case .quota(let spec):
+            try quota(spec, step)
+            return .proceed
+
+        case .retry(let spec):
+            return try await retry(spec, step)
+
+        case .limitConcurrency(let key, let maxCount, let steps):
+            let name = "limit-concurrency|\(step.scope)|\(step.path)|" + (try string(key, step))
+            guard options.counters.enter(name, limit: maxCount) else {
+                throw PolicyFailure(
+                    source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
+                    status: 429, clientMessage: "Too many requests")
+            }
+            defer { options.counters.leave(name) }
+            return try await run(steps)
         }
     }
 

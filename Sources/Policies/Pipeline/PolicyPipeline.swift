@@ -16,12 +16,15 @@ public struct PolicyPipelineOptions: Sendable {
     public var deployment: DeploymentObject
     /// Certificates uploaded by id (`issuer-certificate-id`).
     public var certificates: DeploymentCertificateStore?
+    /// Rate-limit, quota and concurrency counters (share one instance across reloads).
+    public var counters: PolicyCounters
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
-        deployment: DeploymentObject? = nil
+        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters()
     ) {
+        self.counters = counters
         self.skipUnsupportedPolicies = skipUnsupportedPolicies
         self.tracing = tracing
         self.maximumBodyBytes = maximumBodyBytes
@@ -49,6 +52,8 @@ public struct PolicyPipeline: Sendable {
     /// Whether some expression calls `Verify()` / `VerifyNoRevocation()` (verified before evaluation).
     public let usesVerify: Bool
     public let usesVerifyNoRevocation: Bool
+    /// Whether the request body is buffered before inbound (a `retry` may send it more than once).
+    public let buffersRequestBody: Bool
 
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies)
@@ -65,6 +70,7 @@ public struct PolicyPipeline: Sendable {
         self.options = options
         warnings = compiler.diagnostics
         forwardsRequest = compiler.hasForwardRequest
+        buffersRequestBody = compiler.hasRetry
         readsBody = compiler.sources.contains { $0.contains("Body") }
         usesVerify = compiler.sources.contains { $0.range(of: #"\bVerify\s*\("#, options: .regularExpression) != nil }
         usesVerifyNoRevocation = compiler.sources.contains { $0.range(of: #"\bVerifyNoRevocation\s*\("#, options: .regularExpression) != nil }

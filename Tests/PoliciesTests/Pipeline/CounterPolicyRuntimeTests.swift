@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+@testable import Policies
+
+/// A backend answering with the given statuses in turn (the last one repeats).
+final class SequenceBackend: PolicyBackend, @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int]
+    private var sent: [BackendRequest] = []
+    init(_ statuses: [Int]) { self.statuses = statuses }
+    var requests: [BackendRequest] { lock.withLock { sent } }
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        let status = lock.withLock { () -> Int in
+            sent.append(request)
+            return statuses.count > 1 ? statuses.removeFirst() : statuses[0]
+        }
+        return BackendResponse(status: status)
+    }
+}
+
+@Suite struct CounterPolicyRuntimeTests {
+    @Test func rateLimitByKey() async throws {
+        let xml = document(inbound: """
+            <rate-limit-by-key calls="2" renewal-period="60" counter-key="@(context.Request.IpAddress)" remaining-calls-header-name="X-Remaining" total-calls-header-name="X-Total" />
+            """)
+        let built = try pipeline(xml)
+        var statuses: [Int] = []
+        var remaining: [String?] = []
+        for _ in 0..<3 {
+            let result = await built.run(request(clientIP: "10.1.1.1"), backend: RecordingBackend())
+            statuses.append(result.status)
+            remaining.append(result.header("X-Remaining"))
+            if result.status == 429 {
+                #expect(result.header("Retry-After").flatMap(Int.init).map { (1...60).contains($0) } == true)
+                #expect(result.lastError?.reason == "RateLimitExceeded")
+                #expect(result.bodyText?.hasPrefix("{\"statusCode\":429,\"message\":\"Rate limit is exceeded. Try again in ") == true)
+            } else {
+                #expect(result.header("X-Total") == "2")
+            }
+        }
+        #expect(statuses == [200, 200, 429])
+        #expect(remaining == ["1", "0", nil])
+        // Another key has its own counter.
+        let other = await built.run(request(clientIP: "10.1.1.2"), backend: RecordingBackend())
+        #expect(other.status == 200)
+    }
+
+    @Test func incrementConditionIsDecidedOnTheResponse() async throws {
+        let xml = document(inbound: """
+            <rate-limit-by-key calls="1" renewal-period="60" counter-key="k" increment-condition="@(context.Response.StatusCode >= 500)" />
+            """)
+        let built = try pipeline(xml)
+        for _ in 0..<3 {
+            #expect(await built.run(request(), backend: RecordingBackend(status: 200)).status == 200)
+        }
+        #expect(await built.run(request(), backend: RecordingBackend(status: 502)).status == 502)
+        #expect(await built.run(request(), backend: RecordingBackend(status: 200)).status == 429)
+    }
+
+    @Test func quotaByKey() async throws {
+        let built = try pipeline(document(inbound: "<quota-by-key calls=\"1\" renewal-period=\"3600\" counter-key=\"k\" />"))
+        #expect(await built.run(request(), backend: RecordingBackend()).status == 200)
+        let over = await built.run(request(), backend: RecordingBackend())
+        #expect(over.status == 403)
+        #expect(over.lastError?.reason == "QuotaExceeded")
+        #expect(over.lastError?.message.hasPrefix("Out of call volume quota. Quota will be replenished in 0") == true)
+    }
+
+    @Test func retryUntilTheConditionIsFalse() async throws {
+        let xml = document(backend: """
+            <retry condition="@(context.Response.StatusCode >= 500)" count="3" interval="0">
+                <forward-request />
+            </retry>
+            """)
+        let backend = SequenceBackend([503, 502, 200])
+        let built = try pipeline(xml)
+        let result = await built.run(request(method: "POST"), body: BufferedBody("again"), backend: backend)
+        #expect(result.status == 200)
+        #expect(backend.requests.count == 3)
+        for sent in backend.requests {
+            guard case .bytes(let bytes) = sent.body else {
+                Issue.record("a retried request is sent from memory")
+                continue
+            }
+            #expect(bytes == Array("again".utf8))
+        }
+        let exhausted = SequenceBackend([500])
+        let last = await built.run(request(), backend: exhausted)
+        #expect(last.status == 500)
+        #expect(exhausted.requests.count == 4)
+        #expect(last.lastError == nil)
+    }
+
+    @Test func limitConcurrency() async throws {
+        let counters = PolicyCounters()
+        #expect(counters.enter("k", limit: 1))
+        #expect(counters.enter("k", limit: 1) == false)
+        counters.leave("k")
+        #expect(counters.enter("k", limit: 1))
+        let xml = document(backend: "<limit-concurrency key=\"@(context.Request.IpAddress)\" max-count=\"1\"><forward-request /></limit-concurrency>")
+        let built = try pipeline(xml)
+        for _ in 0..<2 {
+            #expect(await built.run(request(), backend: RecordingBackend()).status == 200)
+        }
+    }
+}
