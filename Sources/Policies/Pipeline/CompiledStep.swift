@@ -49,6 +49,7 @@ struct CompiledStep: Sendable {
         case quota(Quota)
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
+        case cors(CORSPolicy)
     }
 
     struct RateLimit: Sendable {
@@ -342,7 +343,9 @@ struct StepCompiler {
         case .limitConcurrency(let policy):
             guard let key = parameter(policy.key) else { return nil }
             return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
-        case .cors, .authenticationCertificate:
+        case .cors(let policy):
+            return made(.cors(policy))
+        case .authenticationCertificate:
             unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
             return nil
         }

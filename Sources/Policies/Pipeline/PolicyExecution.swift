@@ -422,6 +422,9 @@ final class PolicyExecution: @unchecked Sendable {
             }
             defer { options.counters.leave(name) }
             return try await run(steps)
+
+        case .cors(let policy):
+            return cors(policy)
         }
     }
 

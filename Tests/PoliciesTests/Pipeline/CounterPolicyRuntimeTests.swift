@@ -105,3 +105,46 @@ final class SequenceBackend: PolicyBackend, @unchecked Sendable {
         }
     }
 }
+
+@Suite struct CORSRuntimeTests {
+    static let policy = document(inbound: """
+        <cors allow-credentials="true">
+            <allowed-origins><origin>https://app.example</origin></allowed-origins>
+            <allowed-methods preflight-result-max-age="300"><method>GET</method><method>PUT</method></allowed-methods>
+            <allowed-headers><header>Content-Type</header><header>X-Key</header></allowed-headers>
+            <expose-headers><header>X-Trace</header></expose-headers>
+        </cors>
+        """)
+
+    @Test func preflightIsAnsweredByTheGateway() async throws {
+        let (result, sent) = try await execute(Self.policy, request(method: "OPTIONS", headers: [
+            PolicyHeader("Origin", "https://app.example"), PolicyHeader("Access-Control-Request-Method", "PUT"),
+            PolicyHeader("Access-Control-Request-Headers", "x-key, content-type"),
+        ]))
+        #expect(sent.isEmpty)
+        #expect(result.status == 200)
+        #expect(result.header("Access-Control-Allow-Origin") == "https://app.example")
+        #expect(result.header("Access-Control-Allow-Credentials") == "true")
+        #expect(result.header("Access-Control-Allow-Methods") == "GET,PUT")
+        #expect(result.header("Access-Control-Max-Age") == "300")
+        let (denied, deniedSent) = try await execute(Self.policy, request(method: "OPTIONS", headers: [
+            PolicyHeader("Origin", "https://app.example"), PolicyHeader("Access-Control-Request-Method", "DELETE"),
+        ]))
+        #expect(deniedSent.isEmpty)
+        #expect(denied.status == 200)
+        #expect(denied.header("Access-Control-Allow-Origin") == nil)
+    }
+
+    @Test func actualRequestsGetCORSHeaders() async throws {
+        let (result, sent) = try await execute(Self.policy, request(headers: [PolicyHeader("Origin", "https://app.example")]))
+        #expect(sent.count == 1)
+        #expect(result.header("Access-Control-Allow-Origin") == "https://app.example")
+        #expect(result.header("Access-Control-Expose-Headers") == "X-Trace")
+        let (foreign, foreignSent) = try await execute(Self.policy, request(headers: [PolicyHeader("Origin", "https://evil.example")]))
+        #expect(foreignSent.isEmpty)
+        #expect(foreign.header("Access-Control-Allow-Origin") == nil)
+        let (plain, plainSent) = try await execute(Self.policy, request())
+        #expect(plainSent.count == 1)
+        #expect(plain.header("Access-Control-Allow-Origin") == nil)
+    }
+}
