@@ -50,6 +50,8 @@ struct CompiledStep: Sendable {
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
         case cors(CORSPolicy)
+        /// `authentication-certificate` by thumbprint (true) or certificate id (false).
+        case authenticationCertificate(RuntimeParameter<String>, byThumbprint: Bool)
     }
 
     struct RateLimit: Sendable {
@@ -345,9 +347,16 @@ struct StepCompiler {
             return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
         case .cors(let policy):
             return made(.cors(policy))
-        case .authenticationCertificate:
-            unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
-            return nil
+        case .authenticationCertificate(let policy):
+            switch policy.source {
+            case .thumbprint(let thumbprint):
+                return parameter(thumbprint).flatMap { made(.authenticationCertificate($0, byThumbprint: true)) }
+            case .certificateID(let id):
+                return parameter(id).flatMap { made(.authenticationCertificate($0, byThumbprint: false)) }
+            case .body:
+                unsupported(statement, "'<authentication-certificate body=…>' is not supported at run time yet; upload the certificate and use 'thumbprint' or 'certificate-id'")
+                return nil
+            }
         }
     }
 }

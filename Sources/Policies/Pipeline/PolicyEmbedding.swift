@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 
 /// One header field, in the order received. Names compare case-insensitively.
@@ -122,6 +123,9 @@ public struct BackendRequest: Sendable {
     public var body: Body
     public var timeout: Duration
     public var followRedirects: Bool
+    /// The client certificate (with its private key) to present to the backend, chosen by
+    /// `authentication-certificate`; nil for none.
+    public var clientCertificate: X509Certificate2? = nil
 }
 
 /// What the backend answered. The body is read by the pipeline only when an outbound policy needs it.

@@ -18,6 +18,8 @@ final class PolicyExecution: @unchecked Sendable {
     var presented: [X509Certificate2] = []
     var certificatePresentedButUnreadable = false
     var backendCalled = false
+    /// The certificate `authentication-certificate` chose for the backend connection.
+    var backendCertificate: X509Certificate2?
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
@@ -425,6 +427,18 @@ final class PolicyExecution: @unchecked Sendable {
 
         case .cors(let policy):
             return cors(policy)
+
+        case .authenticationCertificate(let parameter, let byThumbprint):
+            let name = try string(parameter, step).trimmingCharacters(in: .whitespaces)
+            let found = byThumbprint ? options.certificates?[name.uppercased()] : options.certificates?.certificate(id: name)
+            guard let found, found.hasPrivateKey else {
+                throw PolicyFailure.generic(
+                    step.name, reason: "CertificateNotFound",
+                    "No uploaded certificate with a private key has the \(byThumbprint ? "thumbprint" : "id") '\(name)'.")
+            }
+            backendCertificate = found
+            state.record(.info, "backend client certificate \(found.thumbprint)")
+            return .proceed
         }
     }
 
@@ -566,7 +580,7 @@ final class PolicyExecution: @unchecked Sendable {
         }
         let request = BackendRequest(
             method: state.method, url: url, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
-            followRedirects: followRedirects)
+            followRedirects: followRedirects, clientCertificate: backendCertificate)
         state.record(.backend, "\(state.method) \(target.text)")
         let response: BackendResponse
         do {

@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 import Testing
 
@@ -146,5 +147,27 @@ final class SequenceBackend: PolicyBackend, @unchecked Sendable {
         let (plain, plainSent) = try await execute(Self.policy, request())
         #expect(plainSent.count == 1)
         #expect(plain.header("Access-Control-Allow-Origin") == nil)
+    }
+}
+
+@Suite struct AuthenticationCertificateRuntimeTests {
+    @Test func chosenCertificateGoesToTheBackendRequest() async throws {
+        let root = try PipelinePKI.root()
+        let leaf = try PipelinePKI.leaf("gateway.example", issuer: root)
+        let withKey = try X509Certificate2(derEncoded: leaf.der, privateKeyDER: Array(leaf.key.derRepresentation))
+        let store = DeploymentCertificateStore(version: 1, certificates: [(id: "backend-cert", certificate: withKey), (id: "no-key", certificate: root.wrapped)])
+        let options = PolicyPipelineOptions(certificates: store)
+        for attribute in ["thumbprint=\"\(withKey.thumbprint)\"", "certificate-id=\"backend-cert\""] {
+            let (result, sent) = try await execute(document(inbound: "<authentication-certificate \(attribute) />"), options: options)
+            #expect(result.status == 200)
+            #expect(sent.first?.clientCertificate?.thumbprint == withKey.thumbprint)
+        }
+        let (missing, sent) = try await execute(document(inbound: "<authentication-certificate certificate-id=\"no-key\" />"), options: options)
+        #expect(missing.status == 500)
+        #expect(missing.lastError?.reason == "CertificateNotFound")
+        #expect(sent.isEmpty)
+        let (plain, plainSent) = try await execute(document(), options: options)
+        #expect(plain.status == 200)
+        #expect(plainSent.first?.clientCertificate == nil)
     }
 }
