@@ -451,6 +451,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// `set-header` and `set-query-parameter` with their `exists-action`.
     func applyNamedValues(_ spec: CompiledStep.NamedValues, _ step: CompiledStep, query: Bool, response: Bool) throws {
         let (name, action, values) = try evaluated(spec, step)
+        if !query { try checkHeaderField(name: name, values: values, step) }
         if query {
             var items = state.query
             let first = items.firstIndex { $0.name == name }
@@ -468,6 +469,16 @@ final class PolicyExecution: @unchecked Sendable {
         var headers = response ? state.responseHeaders : state.requestHeaders
         edit(&headers, name: name, action: action, values: values)
         if response { state.responseHeaders = headers } else { state.requestHeaders = headers }
+    }
+
+    /// Header names must be tokens and values free of line breaks and NUL (no response splitting).
+    func checkHeaderField(name: String, values: [String], _ step: CompiledStep) throws {
+        guard SetMethodPolicy.isToken(name) else {
+            throw PolicyFailure.expression(step.name, "'\(name)' is not a valid header name.")
+        }
+        if values.contains(where: { $0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" }) }) {
+            throw PolicyFailure.expression(step.name, "the value of header '\(name)' contains a line break or NUL character.")
+        }
     }
 
     func edit(_ headers: inout [PolicyHeader], name: String, action: ExistsAction, values: [String]) {

@@ -26,6 +26,7 @@ extension PolicyExecution {
         }
         for header in spec.headers {
             let (name, action, values) = try evaluated(header, step)
+            try checkHeaderField(name: name, values: values, step)
             edit(&headers, name: name, action: action, values: values)
         }
         if case .some(let given) = spec.body {

@@ -131,3 +131,18 @@ import Testing
         #expect(parts[2] == "False")
     }
 }
+
+@Suite struct HeaderSafetyTests {
+    @Test func expressionsCannotSplitHeaders() async throws {
+        let xml = document(inbound: """
+            <set-header name="X-Bad" exists-action="override"><value>@("a\\r\\nSet-Cookie: evil=1")</value></set-header>
+            """)
+        let (result, sent) = try await execute(xml)
+        #expect(result.status == 500)
+        #expect(result.lastError?.reason == "ExpressionValueEvaluationFailure")
+        #expect(sent.isEmpty)
+        let badName = document(inbound: "<set-header name=\"@(&quot;X Bad&quot;)\" exists-action=\"override\"><value>1</value></set-header>")
+        let (named, _) = try await execute(badName)
+        #expect(named.status == 500)
+    }
+}
