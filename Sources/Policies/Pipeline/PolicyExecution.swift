@@ -576,6 +576,11 @@ final class PolicyExecution: @unchecked Sendable {
     }
 
     func forward(timeout: Int, followRedirects: Bool, failOnErrorStatus: Bool, _ step: CompiledStep) async throws {
+        guard state.backendBase != nil else {
+            throw PolicyFailure.generic(
+                step.name, reason: "BackendConnectionFailure",
+                "No backend service URL is configured for this API (give it a service URL or use set-backend-service).")
+        }
         let target = state.url
         guard let url = target.foundationURL else {
             throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "The backend URL '\(target.text)' is not valid.")

@@ -48,3 +48,20 @@ import Testing
         }
     }
 }
+
+@Suite struct BackendAddressTests {
+    @Test func withoutAServiceURLForwardingFailsClosed() async throws {
+        let built = try pipeline(document())
+        var noService = request()
+        noService.identity.serviceURL = nil
+        let backend = RecordingBackend()
+        let result = await built.run(noService, backend: backend)
+        #expect(result.status == 500)
+        #expect(result.lastError?.reason == "BackendConnectionFailure")
+        #expect(backend.requests.isEmpty)
+        let routed = try pipeline(document(inbound: "<set-backend-service base-url=\"https://chosen.example/v1\" />"))
+        let result2 = await routed.run(noService, backend: backend)
+        #expect(result2.status == 200)
+        #expect(backend.requests.first?.url.absoluteString == "https://chosen.example/v1/items/7")
+    }
+}
