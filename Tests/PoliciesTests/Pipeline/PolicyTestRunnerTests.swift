@@ -65,3 +65,19 @@ import Testing
         #expect(backend.requests.first?.url.absoluteString == "https://chosen.example/v1/items/7")
     }
 }
+
+@Suite struct ValueConversionTests {
+    @Test func dotNetToStringForPolicyInputs() throws {
+        #expect(ValueConversion.string(.null) == "")
+        #expect(ValueConversion.string(.bool(true)) == "True")
+        #expect(ValueConversion.string(.double(1.5)) == "1.5")
+        #expect(ValueConversion.string(.long(-4)) == "-4")
+        let id = UUID()
+        #expect(ValueConversion.string(.guid(id)) == id.uuidString.lowercased())
+        #expect(ValueConversion.bool(.string(" TRUE ")) == true)
+        #expect(ValueConversion.bool(.string("yes")) == nil)
+        #expect(ValueConversion.int(.string("42")) == 42)
+        #expect(ValueConversion.int(.double(4.2)) == nil)
+        #expect(ValueConversion.bytes(.bytes([1, 2])) == [1, 2])
+    }
+}
