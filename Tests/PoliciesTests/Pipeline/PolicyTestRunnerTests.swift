@@ -81,3 +81,23 @@ import Testing
         #expect(ValueConversion.bytes(.bytes([1, 2])) == [1, 2])
     }
 }
+
+@Suite struct PolicyTestRunnerReportTests {
+    @Test func reportShowsErrorsAndSteps() async throws {
+        let policy = document(inbound: """
+            <set-variable name="tier" value="@(context.Request.Headers.GetValueOrDefault("X-Tier", "free"))" />
+            <choose>
+                <when condition="@((string)context.Variables["tier"] == "gold")"><set-backend-service base-url="https://gold.example" /></when>
+                <otherwise><set-header name="X-Fail" exists-action="override"><value>@(context.Request.Headers["Missing"][0])</value></set-header></otherwise>
+            </choose>
+            """)
+        let report = try await PolicyTestRunner.run(policy: policy, file: "p.xml", requestJSON: "{\"url\":\"https://gw.example/x\"}")
+        let text = report.text
+        #expect(text.hasPrefix("HTTP 500 Internal Server Error"))
+        #expect(text.contains("LastError: source=set-header reason=ExpressionValueEvaluationFailure"))
+        #expect(text.contains("path=choose[1]/otherwise[1]/set-header[1]"))
+        #expect(text.contains("= \"free\" (string)"))
+        #expect(text.contains("[branch] inbound choose[1]/when[1]: not matched"))
+        #expect(report.backendRequest == nil)
+    }
+}
