@@ -6,6 +6,7 @@ struct CompiledStep: Sendable {
     let id: String?
     let path: String
     let scope: PolicyScope
+    let position: SourcePosition
     let action: Action
 
     struct When: Sendable {
@@ -172,7 +173,8 @@ struct StepCompiler {
 
     mutating func step(_ statement: PolicyStatement) -> CompiledStep? {
         func made(_ action: CompiledStep.Action?) -> CompiledStep? {
-            action.map { CompiledStep(name: statement.name, id: statement.id, path: statement.path, scope: statement.scope, action: $0) }
+            action.map { CompiledStep(
+                    name: statement.name, id: statement.id, path: statement.path, scope: statement.scope, position: statement.position, action: $0) }
         }
         switch statement.policy {
         case .base:

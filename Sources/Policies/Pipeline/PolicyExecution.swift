@@ -93,7 +93,7 @@ final class PolicyExecution: @unchecked Sendable {
 
     func run(_ step: CompiledStep) async throws -> Flow {
         state.currentPath = step.path
-        if state.tracing { state.record(.policy, step.name) }
+        state.record(.policy, "\(step.name) (\(step.scope) scope, \(step.position))")
         do {
             return try await perform(step)
         } catch var failure as PolicyFailure {

@@ -101,3 +101,11 @@ import Testing
         #expect(report.backendRequest == nil)
     }
 }
+
+@Suite struct TracePositionTests {
+    @Test func policyEntriesNameScopeAndFilePosition() async throws {
+        let xml = "<policies>\n<inbound>\n  <set-variable name=\"a\" value=\"1\" />\n</inbound>\n<backend /><outbound /><on-error /></policies>"
+        let (result, _) = try await execute(xml)
+        #expect(result.trace.contains { $0.kind == .policy && $0.message == "set-variable (api scope, test.xml:3:3)" })
+    }
+}
