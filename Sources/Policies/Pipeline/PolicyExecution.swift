@@ -575,6 +575,21 @@ final class PolicyExecution: @unchecked Sendable {
         state.record(.info, "rewritten to \(state.url.text)")
     }
 
+    /// Sends through the embedder's backend, and gives up after the request's timeout even if the
+    /// backend does not enforce it (the backend's task is cancelled).
+    static func send(_ request: BackendRequest, to backend: any PolicyBackend) async throws -> BackendResponse {
+        try await withThrowingTaskGroup(of: BackendResponse?.self) { group in
+            group.addTask { try await backend.send(request) }
+            group.addTask {
+                try await Task.sleep(for: request.timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else { throw PolicyBackendError.timeout }
+            return response
+        }
+    }
+
     func forward(timeout: Int, followRedirects: Bool, failOnErrorStatus: Bool, _ step: CompiledStep) async throws {
         guard state.backendBase != nil else {
             throw PolicyFailure.generic(
@@ -600,7 +615,7 @@ final class PolicyExecution: @unchecked Sendable {
         state.record(.backend, "\(state.method) \(target.text)")
         let response: BackendResponse
         do {
-            response = try await backend.send(request)
+            response = try await Self.send(request, to: backend)
         } catch PolicyBackendError.timeout {
             throw PolicyFailure.generic(step.name, reason: "Timeout", "Request to the backend service timed out after \(timeout) seconds.")
         } catch {

@@ -171,3 +171,22 @@ final class SequenceBackend: PolicyBackend, @unchecked Sendable {
         #expect(plainSent.first?.clientCertificate == nil)
     }
 }
+
+/// A backend that never answers (until cancelled).
+struct HangingBackend: PolicyBackend {
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        try await Task.sleep(for: .seconds(3600))
+        return BackendResponse(status: 200)
+    }
+}
+
+@Suite struct BackendTimeoutTests {
+    @Test func thePipelineEnforcesTheTimeout() async throws {
+        let built = try pipeline(document(backend: "<forward-request timeout=\"1\" />"))
+        let start = ContinuousClock.now
+        let result = await built.run(request(), backend: HangingBackend())
+        #expect(ContinuousClock.now - start < .seconds(30))
+        #expect(result.status == 500)
+        #expect(result.lastError?.reason == "Timeout")
+    }
+}
