@@ -53,6 +53,8 @@ struct CompiledStep: Sendable {
         case cors(CORSPolicy)
         /// `authentication-certificate` by thumbprint (true) or certificate id (false).
         case authenticationCertificate(RuntimeParameter<String>, byThumbprint: Bool)
+        /// `authentication-certificate body="@(…)" password="…"`: a PKCS#12 (or PEM/DER) blob.
+        case authenticationCertificateBody(RuntimeExpression, password: RuntimeParameter<String>?)
     }
 
     struct RateLimit: Sendable {
@@ -355,9 +357,21 @@ struct StepCompiler {
                 return parameter(thumbprint).flatMap { made(.authenticationCertificate($0, byThumbprint: true)) }
             case .certificateID(let id):
                 return parameter(id).flatMap { made(.authenticationCertificate($0, byThumbprint: false)) }
-            case .body:
-                unsupported(statement, "'<authentication-certificate body=…>' is not supported at run time yet; upload the certificate and use 'thumbprint' or 'certificate-id'")
-                return nil
+            case .body(let expression, let password):
+                let body: RuntimeExpression
+                do {
+                    body = try RuntimeExpression.make(expression, compiler: compiler)
+                } catch {
+                    diagnostics += error.diagnostics
+                    return nil
+                }
+                sources.append(expression.source.source)
+                var passwordParameter: RuntimeParameter<String>? = nil
+                if let password {
+                    guard let made = parameter(password) else { return nil }
+                    passwordParameter = made
+                }
+                return made(.authenticationCertificateBody(body, password: passwordParameter))
             }
         }
     }

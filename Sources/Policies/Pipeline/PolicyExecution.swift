@@ -439,6 +439,18 @@ final class PolicyExecution: @unchecked Sendable {
             backendCertificate = found
             state.record(.info, "backend client certificate \(found.thumbprint)")
             return .proceed
+
+        case .authenticationCertificateBody(let expression, let passwordParameter):
+            let bytes = ValueConversion.bytes(try evaluate(expression, step))
+            let password = try passwordParameter.map { try string($0, step) }
+            let loaded = (try? CertificateLoader.load(bytes, password: password)) ?? []
+            guard let found = loaded.first, found.hasPrivateKey else {
+                throw PolicyFailure.generic(
+                    step.name, reason: "CertificateNotFound", "The certificate body holds no certificate with a private key (or the password is wrong).")
+            }
+            backendCertificate = found
+            state.record(.info, "backend client certificate \(found.thumbprint)")
+            return .proceed
         }
     }
 

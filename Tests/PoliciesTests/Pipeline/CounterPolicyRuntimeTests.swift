@@ -190,3 +190,20 @@ struct HangingBackend: PolicyBackend {
         #expect(result.lastError?.reason == "Timeout")
     }
 }
+
+@Suite struct AuthenticationCertificateBodyTests {
+    /// The PFX fixture of ClientCertificatesTests/PKCS12Tests.swift (password "correct-horse").
+    static let pfx = "MIIETAIBAzCCBAIGCSqGSIb3DQEHAaCCA/MEggPvMIID6zCCAqIGCSqGSIb3DQEHBqCCApMwggKPAgEAMIICiAYJKoZIhvcNAQcBMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAivmgDWozHqlAICCAAwDAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEJDaymkxmd3N7XGcOvZzk0yAggIgjbUGCnDuAl2ES4MApPKwiNhScibVk1ZfGovckyVESCHMRVR+KwdSwg8AMjuTFemxPhffOcOSHlbfGUYeaEi8UtYfN8X3xbzl2nRCYgrhi1alZDXp7cMPDQjlymJkZVIXjHRBLPYP39Bn6mEM09/YSliboJ4gXMgGfIChr6bRuXiTQHuAL1J/gLBghPTbS/6u2E7FlaNOBNNvTRIe6PgZpNhm5EgAlmIgl5nALkjEYDybL/r+jzZRwk8Gdnt5VBchR5BLaNEIQof3RKStN3xEYHePR3BHgW7BA8/aQzsZ+qmDXj5bqak9krftSO3qjytZQc6WMQETj/TGaqninzCtR8cqZSBTtFXYtOMFKQtXxZeDkYmdraF+GrS9sEGmJJ1MEtaahGX6uKTMFbaVd/DAItO9UAhM+FiCG+ohzsxtdsUBmrbxIy5cvsGXSOD5W7er1EjBhmjEhhuT8MG5XF3fNS9/OI5Vs4vkfJZnEgrcrYz8bmlzaUZd3etIp5dn8OIVkQ0ltP66weEI2/qG+TpYp9OcmVQVuhtmNTgm8XiJaYDA9p7xqZ8KmDxKd0knkWZ2eY4n7eLAl1LcGF4ssdsoDrJAsIBlK5JoAH6mdLpc5JYTKXgKT6XQzoM7IUop4pMVSFL+R5JucRUtAxjgLmhpVzYbbANlJ5zm2JucltVlzGCekPqO1wH+4btpZZUzhFVsjXI5ldckkUcZ8V9Eo/0mNjCCAUEGCSqGSIb3DQEHAaCCATIEggEuMIIBKjCCASYGCyqGSIb3DQEMCgECoIHvMIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAjrS+BOKR7XxAICCAAwDAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEPRvD92GzT7GQlFEJiMj3EcEgZBg0klqGMRrFq5fjU8qRdXQIjJHtdybHBt0kD/1dIleZSkOgN9T4BwnHpX7bSKsxGJTXXPcvDRSfjCivjtcMyW9O6Bx8F7d9Tq1fRWiIgYAUIpNcqAaRS2XfZ9QLcYW7IgDtnHGfxvzIYlv77HjobeXRUrEbGnjGDfhbt61QQ7vz+QT4FG61yH5Ohq15bndtKAxJTAjBgkqhkiG9w0BCRUxFgQUQJVEMMuBqDWM/r9RABeLZPlpnpowQTAxMA0GCWCGSAFlAwQCAQUABCCaxyGJyzKiDWWr9U/uN1yX1s1f4AnwHik4XTxS7N1FogQI/mW1ISKLGgsCAggA"
+
+    @Test func pkcs12FromAnExpression() async throws {
+        let good = document(inbound: "<authentication-certificate body=\"@(Convert.FromBase64String(\"\(Self.pfx)\"))\" password=\"correct-horse\" />")
+        let (result, sent) = try await execute(good)
+        #expect(result.status == 200)
+        #expect(sent.first?.clientCertificate?.thumbprint == "40954430CB81A8358CFEBF5100178B64F9699E9A")
+        let wrong = document(inbound: "<authentication-certificate body=\"@(Convert.FromBase64String(\"\(Self.pfx)\"))\" password=\"nope\" />")
+        let (failed, failedSent) = try await execute(wrong)
+        #expect(failed.status == 500)
+        #expect(failed.lastError?.reason == "CertificateNotFound")
+        #expect(failedSent.isEmpty)
+    }
+}
