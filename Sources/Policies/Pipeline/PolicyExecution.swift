@@ -74,7 +74,7 @@ final class PolicyExecution: @unchecked Sendable {
             state.section = .backend
             if try await run(steps(.backend)) == .stop { return applyDeferredIncrements() }
             state.section = .outbound
-            if pipeline.readsBody { try await loadResponseBody() }
+            if pipeline.readsResponseBody { try await loadResponseBody() }
             _ = try await run(steps(.outbound))
         } catch let failure as PolicyFailure {
             await handle(failure)

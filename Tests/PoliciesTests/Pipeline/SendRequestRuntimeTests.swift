@@ -146,3 +146,20 @@ import Testing
         #expect(named.status == 500)
     }
 }
+
+@Suite struct BodyBufferingDecisionTests {
+    @Test func responseBodyIsBufferedOnlyForOutboundReaders() async throws {
+        let inboundOnly = try pipeline(document(inbound: "<set-variable name=\"b\" value=\"@(context.Request.Body.As<string>(true))\" />"))
+        #expect(inboundOnly.readsBody)
+        #expect(inboundOnly.readsResponseBody == false)
+        let result = await inboundOnly.run(request(), body: BufferedBody("x"), backend: RecordingBackend(body: "streamed"))
+        guard case .backend = result.body else {
+            Issue.record("the backend body must stream when no outbound policy reads it")
+            return
+        }
+        let outbound = try pipeline(document(outbound: "<set-variable name=\"b\" value=\"@(context.Response.Body.As<string>(true))\" />"))
+        #expect(outbound.readsResponseBody)
+        let buffered = await outbound.run(request(), backend: RecordingBackend(body: "kept"))
+        #expect(buffered.bodyText == "kept")
+    }
+}
