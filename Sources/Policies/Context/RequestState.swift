@@ -118,8 +118,11 @@ final class RequestState: @unchecked Sendable {
         DictionaryBox(multiValued: headers.map { ($0.name, [$0.value]) }, ignoresCase: true)
     }
 
-    func record(_ kind: PolicyTraceEntry.Kind, _ message: String, path: String? = nil) {
-        trace.append(PolicyTraceEntry(kind: kind, section: section.rawValue, path: path ?? currentPath, message: message))
+    /// Adds a trace entry. Without tracing only `trace` policies, `context.Trace(…)` and errors are
+    /// kept, and other messages are not even built.
+    func record(_ kind: PolicyTraceEntry.Kind, _ message: @autoclosure () -> String, path: String? = nil) {
+        guard tracing || kind == .trace || kind == .error else { return }
+        trace.append(PolicyTraceEntry(kind: kind, section: section.rawValue, path: path ?? currentPath, message: message()))
     }
 }
 

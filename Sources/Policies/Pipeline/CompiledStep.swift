@@ -6,6 +6,7 @@ struct CompiledStep: Sendable {
     let id: String?
     let path: String
     let scope: PolicyScope
+    let position: SourcePosition
     let action: Action
 
     struct When: Sendable {
@@ -45,6 +46,42 @@ struct CompiledStep: Sendable {
         case trace(source: String, severity: String, message: RuntimeParameter<String>, metadata: [(String, RuntimeParameter<String>)])
         case validateClientCertificate(ValidateClientCertificatePolicy)
         case sendRequest(SendRequest)
+        case rateLimit(RateLimit)
+        case quota(Quota)
+        case retry(Retry)
+        case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
+        case cors(CORSPolicy)
+        /// `authentication-certificate` by thumbprint (true) or certificate id (false).
+        case authenticationCertificate(RuntimeParameter<String>, byThumbprint: Bool)
+        /// `authentication-certificate body="@(…)" password="…"`: a PKCS#12 (or PEM/DER) blob.
+        case authenticationCertificateBody(RuntimeExpression, password: RuntimeParameter<String>?)
+    }
+
+    struct RateLimit: Sendable {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let increment: RuntimeParameter<Int>
+        let policy: RateLimitByKeyPolicy
+    }
+
+    struct Quota: Sendable {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let firstPeriodStart: Date?
+    }
+
+    struct Retry: Sendable {
+        let condition: RuntimeParameter<Bool>
+        let count: RuntimeParameter<Int>
+        let interval: RuntimeParameter<Int>
+        let maxInterval: RuntimeParameter<Int>?
+        let delta: RuntimeParameter<Int>?
+        let firstFastRetry: RuntimeParameter<Bool>
+        let steps: [CompiledStep]
     }
 
     struct SendRequest: Sendable {
@@ -68,6 +105,7 @@ struct StepCompiler {
     var sources: [String] = []
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
+    var hasRetry = false
 
     init(skipUnsupported: Bool) { self.skipUnsupported = skipUnsupported }
 
@@ -137,7 +175,8 @@ struct StepCompiler {
 
     mutating func step(_ statement: PolicyStatement) -> CompiledStep? {
         func made(_ action: CompiledStep.Action?) -> CompiledStep? {
-            action.map { CompiledStep(name: statement.name, id: statement.id, path: statement.path, scope: statement.scope, action: $0) }
+            action.map { CompiledStep(
+                    name: statement.name, id: statement.id, path: statement.path, scope: statement.scope, position: statement.position, action: $0) }
         }
         switch statement.policy {
         case .base:
@@ -263,9 +302,77 @@ struct StepCompiler {
                     CompiledStep.SendRequest(
                         mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
                         method: method, headers: headers, body: body)))
-        case .cors, .rateLimitByKey, .quotaByKey, .retry, .limitConcurrency, .authenticationCertificate:
-            unsupported(statement, "the policy '<\(statement.name)>' is not supported at run time yet")
-            return nil
+        case .rateLimitByKey(let policy):
+            guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
+                let increment = parameter(policy.incrementCount)
+            else { return nil }
+            var condition: RuntimeParameter<Bool>? = nil
+            if let given = policy.incrementCondition {
+                guard let made = parameter(given) else { return nil }
+                condition = made
+            }
+            return made(.rateLimit(CompiledStep.RateLimit(calls: calls, period: period, key: key, condition: condition, increment: increment, policy: policy)))
+        case .quotaByKey(let policy):
+            guard let givenCalls = policy.calls, policy.bandwidth == nil else {
+                unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
+                return nil
+            }
+            guard let calls = parameter(givenCalls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey)
+            else { return nil }
+            var condition: RuntimeParameter<Bool>? = nil
+            if let given = policy.incrementCondition {
+                guard let made = parameter(given) else { return nil }
+                condition = made
+            }
+            return made(.quota(CompiledStep.Quota(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: policy.firstPeriodStart)))
+        case .retry(let policy):
+            hasRetry = true
+            guard let condition = parameter(policy.condition), let count = parameter(policy.count), let interval = parameter(policy.interval),
+                let fast = parameter(policy.firstFastRetry)
+            else { return nil }
+            var maxInterval: RuntimeParameter<Int>? = nil
+            if let given = policy.maxInterval {
+                guard let made = parameter(given) else { return nil }
+                maxInterval = made
+            }
+            var delta: RuntimeParameter<Int>? = nil
+            if let given = policy.delta {
+                guard let made = parameter(given) else { return nil }
+                delta = made
+            }
+            let children = steps(policy.statements)
+            return made(
+                .retry(
+                    CompiledStep.Retry(
+                        condition: condition, count: count, interval: interval, maxInterval: maxInterval, delta: delta, firstFastRetry: fast,
+                        steps: children)))
+        case .limitConcurrency(let policy):
+            guard let key = parameter(policy.key) else { return nil }
+            return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
+        case .cors(let policy):
+            return made(.cors(policy))
+        case .authenticationCertificate(let policy):
+            switch policy.source {
+            case .thumbprint(let thumbprint):
+                return parameter(thumbprint).flatMap { made(.authenticationCertificate($0, byThumbprint: true)) }
+            case .certificateID(let id):
+                return parameter(id).flatMap { made(.authenticationCertificate($0, byThumbprint: false)) }
+            case .body(let expression, let password):
+                let body: RuntimeExpression
+                do {
+                    body = try RuntimeExpression.make(expression, compiler: compiler)
+                } catch {
+                    diagnostics += error.diagnostics
+                    return nil
+                }
+                sources.append(expression.source.source)
+                var passwordParameter: RuntimeParameter<String>? = nil
+                if let password {
+                    guard let made = parameter(password) else { return nil }
+                    passwordParameter = made
+                }
+                return made(.authenticationCertificateBody(body, password: passwordParameter))
+            }
         }
     }
 }

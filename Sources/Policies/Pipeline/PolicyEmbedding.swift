@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 
 /// One header field, in the order received. Names compare case-insensitively.
@@ -18,7 +19,8 @@ public struct PolicyAPIIdentity: Sendable, Hashable {
     /// The API URL suffix, e.g. `/echo` (`context.Api.Path`); the part of the request path after it
     /// is appended to the service URL for the backend.
     public var apiPath: String
-    /// The backend base URL (`context.Api.ServiceUrl`); nil sends to the frontend URL itself.
+    /// The backend base URL (`context.Api.ServiceUrl`). Without it (and without `set-backend-service`),
+    /// `forward-request` fails with `BackendConnectionFailure` rather than call the gateway itself.
     public var serviceURL: URL?
     public var version: String
     public var revision: String
@@ -122,6 +124,22 @@ public struct BackendRequest: Sendable {
     public var body: Body
     public var timeout: Duration
     public var followRedirects: Bool
+    /// The client certificate (with its private key) to present to the backend, chosen by
+    /// `authentication-certificate`; nil for none.
+    public var clientCertificate: X509Certificate2? = nil
+
+    public init(
+        method: String, url: URL, headers: [PolicyHeader] = [], body: Body = .client, timeout: Duration = .seconds(300),
+        followRedirects: Bool = false, clientCertificate: X509Certificate2? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.followRedirects = followRedirects
+        self.clientCertificate = clientCertificate
+    }
 }
 
 /// What the backend answered. The body is read by the pipeline only when an outbound policy needs it.

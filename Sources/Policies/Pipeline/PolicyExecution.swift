@@ -18,6 +18,12 @@ final class PolicyExecution: @unchecked Sendable {
     var presented: [X509Certificate2] = []
     var certificatePresentedButUnreadable = false
     var backendCalled = false
+    /// The certificate `authentication-certificate` chose for the backend connection.
+    var backendCertificate: X509Certificate2?
+    /// Headers counter policies add to whatever response the client gets.
+    var extraResponseHeaders: [PolicyHeader] = []
+    /// Counter increments whose `increment-condition` is decided once the response is known.
+    var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
         self.pipeline = pipeline
@@ -63,18 +69,19 @@ final class PolicyExecution: @unchecked Sendable {
     func run() async {
         do {
             state.section = .inbound
-            if pipeline.readsBody { try await loadRequestBody() }
-            if try await run(steps(.inbound)) == .stop { return }
+            if pipeline.readsBody || pipeline.buffersRequestBody { try await loadRequestBody() }
+            if try await run(steps(.inbound)) == .stop { return applyDeferredIncrements() }
             state.section = .backend
-            if try await run(steps(.backend)) == .stop { return }
+            if try await run(steps(.backend)) == .stop { return applyDeferredIncrements() }
             state.section = .outbound
-            if pipeline.readsBody { try await loadResponseBody() }
+            if pipeline.readsResponseBody { try await loadResponseBody() }
             _ = try await run(steps(.outbound))
         } catch let failure as PolicyFailure {
             await handle(failure)
         } catch {
             await handle(PolicyFailure.generic("policy", reason: "InternalError", String(describing: error)))
         }
+        applyDeferredIncrements()
     }
 
     func run(_ steps: [CompiledStep]) async throws -> Flow {
@@ -86,7 +93,7 @@ final class PolicyExecution: @unchecked Sendable {
 
     func run(_ step: CompiledStep) async throws -> Flow {
         state.currentPath = step.path
-        if state.tracing { state.record(.policy, step.name) }
+        state.record(.policy, "\(step.name) (\(step.scope) scope, \(step.position))")
         do {
             return try await perform(step)
         } catch var failure as PolicyFailure {
@@ -131,7 +138,7 @@ final class PolicyExecution: @unchecked Sendable {
 
     func result() -> PolicyResult {
         let body: PolicyResult.Body
-        var headers = state.responseHeaders
+        var headers = state.responseHeaders + extraResponseHeaders
         if let responseBody = state.responseBody {
             body = .bytes(responseBody.bytes)
             HeaderList.remove(&headers, "Content-Length")
@@ -396,6 +403,54 @@ final class PolicyExecution: @unchecked Sendable {
         case .sendRequest(let spec):
             try await sendRequest(spec, step)
             return .proceed
+
+        case .rateLimit(let spec):
+            try rateLimit(spec, step)
+            return .proceed
+
+        case .quota(let spec):
+            try quota(spec, step)
+            return .proceed
+
+        case .retry(let spec):
+            return try await retry(spec, step)
+
+        case .limitConcurrency(let key, let maxCount, let steps):
+            let name = "limit-concurrency|\(step.scope)|\(step.path)|" + (try string(key, step))
+            guard options.counters.enter(name, limit: maxCount) else {
+                throw PolicyFailure(
+                    source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
+                    status: 429, clientMessage: "Too many requests")
+            }
+            defer { options.counters.leave(name) }
+            return try await run(steps)
+
+        case .cors(let policy):
+            return cors(policy)
+
+        case .authenticationCertificate(let parameter, let byThumbprint):
+            let name = try string(parameter, step).trimmingCharacters(in: .whitespaces)
+            let found = byThumbprint ? options.certificates?[name.uppercased()] : options.certificates?.certificate(id: name)
+            guard let found, found.hasPrivateKey else {
+                throw PolicyFailure.generic(
+                    step.name, reason: "CertificateNotFound",
+                    "No uploaded certificate with a private key has the \(byThumbprint ? "thumbprint" : "id") '\(name)'.")
+            }
+            backendCertificate = found
+            state.record(.info, "backend client certificate \(found.thumbprint)")
+            return .proceed
+
+        case .authenticationCertificateBody(let expression, let passwordParameter):
+            let bytes = ValueConversion.bytes(try evaluate(expression, step))
+            let password = try passwordParameter.map { try string($0, step) }
+            let loaded = (try? CertificateLoader.load(bytes, password: password)) ?? []
+            guard let found = loaded.first, found.hasPrivateKey else {
+                throw PolicyFailure.generic(
+                    step.name, reason: "CertificateNotFound", "The certificate body holds no certificate with a private key (or the password is wrong).")
+            }
+            backendCertificate = found
+            state.record(.info, "backend client certificate \(found.thumbprint)")
+            return .proceed
         }
     }
 
@@ -408,6 +463,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// `set-header` and `set-query-parameter` with their `exists-action`.
     func applyNamedValues(_ spec: CompiledStep.NamedValues, _ step: CompiledStep, query: Bool, response: Bool) throws {
         let (name, action, values) = try evaluated(spec, step)
+        if !query { try checkHeaderField(name: name, values: values, step) }
         if query {
             var items = state.query
             let first = items.firstIndex { $0.name == name }
@@ -425,6 +481,16 @@ final class PolicyExecution: @unchecked Sendable {
         var headers = response ? state.responseHeaders : state.requestHeaders
         edit(&headers, name: name, action: action, values: values)
         if response { state.responseHeaders = headers } else { state.requestHeaders = headers }
+    }
+
+    /// Header names must be tokens and values free of line breaks and NUL (no response splitting).
+    func checkHeaderField(name: String, values: [String], _ step: CompiledStep) throws {
+        guard SetMethodPolicy.isToken(name) else {
+            throw PolicyFailure.expression(step.name, "'\(name)' is not a valid header name.")
+        }
+        if values.contains(where: { $0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" }) }) {
+            throw PolicyFailure.expression(step.name, "the value of header '\(name)' contains a line break or NUL character.")
+        }
     }
 
     func edit(_ headers: inout [PolicyHeader], name: String, action: ExistsAction, values: [String]) {
@@ -521,7 +587,27 @@ final class PolicyExecution: @unchecked Sendable {
         state.record(.info, "rewritten to \(state.url.text)")
     }
 
+    /// Sends through the embedder's backend, and gives up after the request's timeout even if the
+    /// backend does not enforce it (the backend's task is cancelled).
+    static func send(_ request: BackendRequest, to backend: any PolicyBackend) async throws -> BackendResponse {
+        try await withThrowingTaskGroup(of: BackendResponse?.self) { group in
+            group.addTask { try await backend.send(request) }
+            group.addTask {
+                try await Task.sleep(for: request.timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else { throw PolicyBackendError.timeout }
+            return response
+        }
+    }
+
     func forward(timeout: Int, followRedirects: Bool, failOnErrorStatus: Bool, _ step: CompiledStep) async throws {
+        guard state.backendBase != nil else {
+            throw PolicyFailure.generic(
+                step.name, reason: "BackendConnectionFailure",
+                "No backend service URL is configured for this API (give it a service URL or use set-backend-service).")
+        }
         let target = state.url
         guard let url = target.foundationURL else {
             throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "The backend URL '\(target.text)' is not valid.")
@@ -537,11 +623,11 @@ final class PolicyExecution: @unchecked Sendable {
         }
         let request = BackendRequest(
             method: state.method, url: url, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
-            followRedirects: followRedirects)
+            followRedirects: followRedirects, clientCertificate: backendCertificate)
         state.record(.backend, "\(state.method) \(target.text)")
         let response: BackendResponse
         do {
-            response = try await backend.send(request)
+            response = try await Self.send(request, to: backend)
         } catch PolicyBackendError.timeout {
             throw PolicyFailure.generic(step.name, reason: "Timeout", "Request to the backend service timed out after \(timeout) seconds.")
         } catch {

@@ -16,12 +16,15 @@ public struct PolicyPipelineOptions: Sendable {
     public var deployment: DeploymentObject
     /// Certificates uploaded by id (`issuer-certificate-id`).
     public var certificates: DeploymentCertificateStore?
+    /// Rate-limit, quota and concurrency counters (share one instance across reloads).
+    public var counters: PolicyCounters
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
-        deployment: DeploymentObject? = nil
+        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters()
     ) {
+        self.counters = counters
         self.skipUnsupportedPolicies = skipUnsupportedPolicies
         self.tracing = tracing
         self.maximumBodyBytes = maximumBodyBytes
@@ -44,17 +47,25 @@ public struct PolicyPipeline: Sendable {
     public let warnings: [PolicyDiagnostic]
     /// Whether the backend section calls the backend at all (without it outbound follows inbound).
     public let forwardsRequest: Bool
-    /// Whether some expression may read a message body (then the pipeline buffers it first).
+    /// Whether some expression may read a message body (then the pipeline buffers the request body first).
     public let readsBody: Bool
+    /// Whether an outbound or on-error expression may read the backend's body (then it is buffered
+    /// before outbound; otherwise it streams through).
+    public let readsResponseBody: Bool
     /// Whether some expression calls `Verify()` / `VerifyNoRevocation()` (verified before evaluation).
     public let usesVerify: Bool
     public let usesVerifyNoRevocation: Bool
+    /// Whether the request body is buffered before inbound (a `retry` may send it more than once).
+    public let buffersRequestBody: Bool
 
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies)
         var sections: [PolicySection: [CompiledStep]] = [:]
+        var responseSources: [String] = []
         for section in PolicySection.allCases {
+            let before = compiler.sources.count
             sections[section] = compiler.steps(policy.statements(in: section))
+            if section == .outbound || section == .onError { responseSources += compiler.sources[before...] }
         }
         if compiler.diagnostics.contains(where: { $0.severity == .error }) {
             throw PolicyPipelineError(compiler.diagnostics.map {
@@ -65,7 +76,9 @@ public struct PolicyPipeline: Sendable {
         self.options = options
         warnings = compiler.diagnostics
         forwardsRequest = compiler.hasForwardRequest
+        buffersRequestBody = compiler.hasRetry
         readsBody = compiler.sources.contains { $0.contains("Body") }
+        readsResponseBody = responseSources.contains { $0.contains("Body") }
         usesVerify = compiler.sources.contains { $0.range(of: #"\bVerify\s*\("#, options: .regularExpression) != nil }
         usesVerifyNoRevocation = compiler.sources.contains { $0.range(of: #"\bVerifyNoRevocation\s*\("#, options: .regularExpression) != nil }
     }

@@ -112,7 +112,7 @@ public enum PolicyTestRunner {
         let operation = root["operation"] as? [String: Any] ?? [:]
         let identity = PolicyAPIIdentity(
             apiId: text(api["id"]) ?? "", apiName: text(api["name"]) ?? "", apiPath: text(api["path"]) ?? "",
-            serviceURL: text(api["serviceUrl"]).flatMap(URL.init(string:)), version: text(api["version"]) ?? "",
+            serviceURL: text(api["serviceUrl"]).flatMap(URL.init(string:)) ?? defaultServiceURL(components), version: text(api["version"]) ?? "",
             revision: text(api["revision"]) ?? "1", operationId: text(operation["id"]) ?? "",
             operationName: text(operation["name"]) ?? "", operationMethod: text(operation["method"]) ?? "",
             urlTemplate: text(operation["urlTemplate"]) ?? "")
@@ -132,6 +132,15 @@ public enum PolicyTestRunner {
             identity: identity)
         let body = try self.body(root["body"]).map { BufferedBody($0) as any PolicyBodySource }
         return (request, body)
+    }
+
+    /// Without `api.serviceUrl` the fake backend is addressed as the request's own scheme and host.
+    static func defaultServiceURL(_ components: URLComponents) -> URL? {
+        var base = URLComponents()
+        base.scheme = components.scheme ?? "https"
+        base.host = components.host
+        base.port = components.port
+        return base.url
     }
 
     /// The DER of every `CERTIFICATE` block, in order.

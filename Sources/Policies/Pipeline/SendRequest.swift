@@ -26,6 +26,7 @@ extension PolicyExecution {
         }
         for header in spec.headers {
             let (name, action, values) = try evaluated(header, step)
+            try checkHeaderField(name: name, values: values, step)
             edit(&headers, name: name, action: action, values: values)
         }
         if case .some(let given) = spec.body {
@@ -41,8 +42,9 @@ extension PolicyExecution {
         let ignoreError = try bool(spec.ignoreError, step)
         state.record(.backend, "send-request \(method) \(url.absoluteString)")
         do {
-            let response = try await backend.send(
-                BackendRequest(method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false))
+            let response = try await Self.send(
+                BackendRequest(method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false),
+                to: backend)
             let bytes = try await response.body?.collect(upTo: options.maximumBodyBytes) ?? []
             let side = RequestState(request: PolicyRequest(method: method, host: url.host ?? "", path: url.path), deployment: state.deployment, tracing: false)
             side.status = response.status

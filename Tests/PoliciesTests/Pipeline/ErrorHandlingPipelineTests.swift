@@ -132,3 +132,32 @@ import Testing
         #expect(good is ContextCompiledExpression)
     }
 }
+
+@Suite struct FragmentRuntimeTests {
+    @Test func includedFragmentsRunInPlace() async throws {
+        let loader = PolicyLoader()
+        let fragments = PolicyFragments([
+            try loader.readFragment(
+                "<fragment><set-header name=\"X-Order\" exists-action=\"append\"><value>@(\"fragment:\" + context.Request.Method)</value></set-header></fragment>",
+                file: "f.xml", id: "tag"),
+        ])
+        let xml = document(inbound: """
+            <set-header name="X-Order" exists-action="append"><value>before</value></set-header>
+            <include-fragment fragment-id="tag" />
+            <set-header name="X-Order" exists-action="append"><value>after</value></set-header>
+            """)
+        let built = try PolicyPipeline.load([(xml, "api.xml", .api)], fragments: fragments)
+        let backend = RecordingBackend()
+        _ = await built.run(request(), backend: backend)
+        #expect(backend.requests.first.map { HeaderList.values($0.headers, "X-Order") } == ["before", "fragment:GET", "after"])
+    }
+
+    @Test func namedValuesAreSubstitutedBeforeCompiling() async throws {
+        let options = PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "backend-key", value: "s3cret", isSecret: true)]))
+        let xml = document(inbound: "<set-header name=\"X-Key\" exists-action=\"override\"><value>{{backend-key}}</value></set-header>")
+        let built = try PolicyPipeline.load([(xml, "api.xml", .api)], loadOptions: options)
+        let backend = RecordingBackend()
+        _ = await built.run(request(), backend: backend)
+        #expect(backend.requests.first.map { HeaderList.values($0.headers, "X-Key") } == ["s3cret"])
+    }
+}

@@ -48,3 +48,64 @@ import Testing
         }
     }
 }
+
+@Suite struct BackendAddressTests {
+    @Test func withoutAServiceURLForwardingFailsClosed() async throws {
+        let built = try pipeline(document())
+        var noService = request()
+        noService.identity.serviceURL = nil
+        let backend = RecordingBackend()
+        let result = await built.run(noService, backend: backend)
+        #expect(result.status == 500)
+        #expect(result.lastError?.reason == "BackendConnectionFailure")
+        #expect(backend.requests.isEmpty)
+        let routed = try pipeline(document(inbound: "<set-backend-service base-url=\"https://chosen.example/v1\" />"))
+        let result2 = await routed.run(noService, backend: backend)
+        #expect(result2.status == 200)
+        #expect(backend.requests.first?.url.absoluteString == "https://chosen.example/v1/items/7")
+    }
+}
+
+@Suite struct ValueConversionTests {
+    @Test func dotNetToStringForPolicyInputs() throws {
+        #expect(ValueConversion.string(.null) == "")
+        #expect(ValueConversion.string(.bool(true)) == "True")
+        #expect(ValueConversion.string(.double(1.5)) == "1.5")
+        #expect(ValueConversion.string(.long(-4)) == "-4")
+        let id = UUID()
+        #expect(ValueConversion.string(.guid(id)) == id.uuidString.lowercased())
+        #expect(ValueConversion.bool(.string(" TRUE ")) == true)
+        #expect(ValueConversion.bool(.string("yes")) == nil)
+        #expect(ValueConversion.int(.string("42")) == 42)
+        #expect(ValueConversion.int(.double(4.2)) == nil)
+        #expect(ValueConversion.bytes(.bytes([1, 2])) == [1, 2])
+    }
+}
+
+@Suite struct PolicyTestRunnerReportTests {
+    @Test func reportShowsErrorsAndSteps() async throws {
+        let policy = document(inbound: """
+            <set-variable name="tier" value="@(context.Request.Headers.GetValueOrDefault("X-Tier", "free"))" />
+            <choose>
+                <when condition="@((string)context.Variables["tier"] == "gold")"><set-backend-service base-url="https://gold.example" /></when>
+                <otherwise><set-header name="X-Fail" exists-action="override"><value>@(context.Request.Headers["Missing"][0])</value></set-header></otherwise>
+            </choose>
+            """)
+        let report = try await PolicyTestRunner.run(policy: policy, file: "p.xml", requestJSON: "{\"url\":\"https://gw.example/x\"}")
+        let text = report.text
+        #expect(text.hasPrefix("HTTP 500 Internal Server Error"))
+        #expect(text.contains("LastError: source=set-header reason=ExpressionValueEvaluationFailure"))
+        #expect(text.contains("path=choose[1]/otherwise[1]/set-header[1]"))
+        #expect(text.contains("= \"free\" (string)"))
+        #expect(text.contains("[branch] inbound choose[1]/when[1]: not matched"))
+        #expect(report.backendRequest == nil)
+    }
+}
+
+@Suite struct TracePositionTests {
+    @Test func policyEntriesNameScopeAndFilePosition() async throws {
+        let xml = "<policies>\n<inbound>\n  <set-variable name=\"a\" value=\"1\" />\n</inbound>\n<backend /><outbound /><on-error /></policies>"
+        let (result, _) = try await execute(xml)
+        #expect(result.trace.contains { $0.kind == .policy && $0.message == "set-variable (api scope, test.xml:3:3)" })
+    }
+}

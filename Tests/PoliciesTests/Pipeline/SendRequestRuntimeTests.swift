@@ -131,3 +131,35 @@ import Testing
         #expect(parts[2] == "False")
     }
 }
+
+@Suite struct HeaderSafetyTests {
+    @Test func expressionsCannotSplitHeaders() async throws {
+        let xml = document(inbound: """
+            <set-header name="X-Bad" exists-action="override"><value>@("a\\r\\nSet-Cookie: evil=1")</value></set-header>
+            """)
+        let (result, sent) = try await execute(xml)
+        #expect(result.status == 500)
+        #expect(result.lastError?.reason == "ExpressionValueEvaluationFailure")
+        #expect(sent.isEmpty)
+        let badName = document(inbound: "<set-header name=\"@(&quot;X Bad&quot;)\" exists-action=\"override\"><value>1</value></set-header>")
+        let (named, _) = try await execute(badName)
+        #expect(named.status == 500)
+    }
+}
+
+@Suite struct BodyBufferingDecisionTests {
+    @Test func responseBodyIsBufferedOnlyForOutboundReaders() async throws {
+        let inboundOnly = try pipeline(document(inbound: "<set-variable name=\"b\" value=\"@(context.Request.Body.As<string>(true))\" />"))
+        #expect(inboundOnly.readsBody)
+        #expect(inboundOnly.readsResponseBody == false)
+        let result = await inboundOnly.run(request(), body: BufferedBody("x"), backend: RecordingBackend(body: "streamed"))
+        guard case .backend = result.body else {
+            Issue.record("the backend body must stream when no outbound policy reads it")
+            return
+        }
+        let outbound = try pipeline(document(outbound: "<set-variable name=\"b\" value=\"@(context.Response.Body.As<string>(true))\" />"))
+        #expect(outbound.readsResponseBody)
+        let buffered = await outbound.run(request(), backend: RecordingBackend(body: "kept"))
+        #expect(buffered.bodyText == "kept")
+    }
+}
