@@ -37,6 +37,7 @@ struct CompiledStep: Sendable {
         case setMethod(RuntimeParameter<String>)
         case rewriteURI(template: RuntimeParameter<String>, copyUnmatched: RuntimeParameter<Bool>)
         case setBackendService(RuntimeParameter<URL>)
+        case setBackendID(RuntimeParameter<String>)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
         case checkHeader(
             name: RuntimeParameter<String>, code: RuntimeParameter<Int>, message: RuntimeParameter<String>,
@@ -107,7 +108,12 @@ struct StepCompiler {
     var hasValidateClientCertificate = false
     var hasRetry = false
 
-    init(skipUnsupported: Bool) { self.skipUnsupported = skipUnsupported }
+    let backends: [String: URL]
+
+    init(skipUnsupported: Bool, backends: [String: URL] = [:]) {
+        self.skipUnsupported = skipUnsupported
+        self.backends = backends
+    }
 
     mutating func steps(_ statements: [PolicyStatement]) -> [CompiledStep] {
         statements.compactMap { step($0) }
@@ -229,9 +235,17 @@ struct StepCompiler {
                     return nil
                 }
                 return parameter(url).flatMap { made(.setBackendService($0)) }
-            case .backendID:
-                unsupported(statement, "'<set-backend-service backend-id>' is not supported (no backend entities are configured); use 'base-url'")
-                return nil
+            case .backendID(let id):
+                if let literal = id.constant, backends[literal] == nil {
+                    let known = backends.keys.sorted()
+                    diagnostics.append(
+                        PolicyDiagnostic(
+                            at: statement.position,
+                            "unknown backend-id '\(literal)' in '<set-backend-service>'"
+                                + (known.isEmpty ? " (no backends are configured)" : "; configured: \(known.joined(separator: ", "))")))
+                    return nil
+                }
+                return parameter(id).flatMap { made(.setBackendID($0)) }
             }
         case .forwardRequest(let policy):
             hasForwardRequest = true

@@ -327,6 +327,15 @@ final class PolicyExecution: @unchecked Sendable {
             state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
             return .proceed
 
+        case .setBackendID(let parameter):
+            let id = try string(parameter, step)
+            guard let url = options.backends[id] else {
+                throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
+            }
+            state.backendBase = url
+            state.record(.info, "backend '\(id)' at \(url.absoluteString)")
+            return .proceed
+
         case .forwardRequest(let timeout, let followRedirects, let failOnErrorStatus):
             try await forward(
                 timeout: try int(timeout, step, in: 0...240_000), followRedirects: try bool(followRedirects, step),
