@@ -52,10 +52,7 @@ struct CompiledStep: Sendable {
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
         case cors(CORSPolicy)
-        /// `authentication-certificate` by thumbprint (true) or certificate id (false).
-        case authenticationCertificate(RuntimeParameter<String>, byThumbprint: Bool)
-        /// `authentication-certificate body="@(…)" password="…"`: a PKCS#12 (or PEM/DER) blob.
-        case authenticationCertificateBody(RuntimeExpression, password: RuntimeParameter<String>?)
+        case authenticationCertificate(CertificateSource)
     }
 
     struct RateLimit: Sendable {
@@ -85,6 +82,14 @@ struct CompiledStep: Sendable {
         let steps: [CompiledStep]
     }
 
+    /// Where `authentication-certificate` takes the backend client certificate from.
+    enum CertificateSource: Sendable {
+        case thumbprint(RuntimeParameter<String>)
+        case id(RuntimeParameter<String>)
+        /// A PKCS#12 (or PEM/DER) blob from an expression, with its password.
+        case body(RuntimeExpression, password: RuntimeParameter<String>?)
+    }
+
     struct SendRequest: Sendable {
         let mode: RuntimeParameter<String>
         let variable: String
@@ -94,6 +99,7 @@ struct CompiledStep: Sendable {
         let method: RuntimeParameter<String>?
         let headers: [NamedValues]
         let body: RuntimeParameter<String>??
+        let certificate: CertificateSource?
     }
 }
 
@@ -169,6 +175,30 @@ struct StepCompiler {
         guard let body = policy.body else { return .some(nil) }
         guard let made = parameter(body) else { return nil }
         return .some(made)
+    }
+
+    mutating func certificateSource(_ policy: AuthenticationCertificatePolicy) -> CompiledStep.CertificateSource? {
+        switch policy.source {
+        case .thumbprint(let thumbprint):
+            return parameter(thumbprint).map { .thumbprint($0) }
+        case .certificateID(let id):
+            return parameter(id).map { .id($0) }
+        case .body(let expression, let password):
+            let body: RuntimeExpression
+            do {
+                body = try RuntimeExpression.make(expression, compiler: compiler)
+            } catch {
+                diagnostics += error.diagnostics
+                return nil
+            }
+            sources.append(expression.source.source)
+            var passwordParameter: RuntimeParameter<String>? = nil
+            if let password {
+                guard let made = parameter(password) else { return nil }
+                passwordParameter = made
+            }
+            return .body(body, password: passwordParameter)
+        }
     }
 
     mutating func unsupported(_ statement: PolicyStatement, _ what: String) {
@@ -280,9 +310,10 @@ struct StepCompiler {
             hasValidateClientCertificate = true
             return made(.validateClientCertificate(policy))
         case .sendRequest(let policy):
-            if policy.authenticationCertificate != nil {
-                unsupported(statement, "'<authentication-certificate>' inside '<send-request>' is not supported at run time yet")
-                return nil
+            var certificate: CompiledStep.CertificateSource? = nil
+            if let given = policy.authenticationCertificate {
+                guard let made = certificateSource(given) else { return nil }
+                certificate = made
             }
             let mode: PolicyParameter<String>
             switch policy.mode {
@@ -315,7 +346,7 @@ struct StepCompiler {
                 .sendRequest(
                     CompiledStep.SendRequest(
                         mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-                        method: method, headers: headers, body: body)))
+                        method: method, headers: headers, body: body, certificate: certificate)))
         case .rateLimitByKey(let policy):
             guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
                 let increment = parameter(policy.incrementCount)
@@ -366,27 +397,7 @@ struct StepCompiler {
         case .cors(let policy):
             return made(.cors(policy))
         case .authenticationCertificate(let policy):
-            switch policy.source {
-            case .thumbprint(let thumbprint):
-                return parameter(thumbprint).flatMap { made(.authenticationCertificate($0, byThumbprint: true)) }
-            case .certificateID(let id):
-                return parameter(id).flatMap { made(.authenticationCertificate($0, byThumbprint: false)) }
-            case .body(let expression, let password):
-                let body: RuntimeExpression
-                do {
-                    body = try RuntimeExpression.make(expression, compiler: compiler)
-                } catch {
-                    diagnostics += error.diagnostics
-                    return nil
-                }
-                sources.append(expression.source.source)
-                var passwordParameter: RuntimeParameter<String>? = nil
-                if let password {
-                    guard let made = parameter(password) else { return nil }
-                    passwordParameter = made
-                }
-                return made(.authenticationCertificateBody(body, password: passwordParameter))
-            }
+            return certificateSource(policy).flatMap { made(.authenticationCertificate($0)) }
         }
     }
 }
