@@ -37,6 +37,7 @@ struct CompiledStep: Sendable {
         case setMethod(RuntimeParameter<String>)
         case rewriteURI(template: RuntimeParameter<String>, copyUnmatched: RuntimeParameter<Bool>)
         case setBackendService(RuntimeParameter<URL>)
+        case setBackendID(RuntimeParameter<String>)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
         case checkHeader(
             name: RuntimeParameter<String>, code: RuntimeParameter<Int>, message: RuntimeParameter<String>,
@@ -51,10 +52,7 @@ struct CompiledStep: Sendable {
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
         case cors(CORSPolicy)
-        /// `authentication-certificate` by thumbprint (true) or certificate id (false).
-        case authenticationCertificate(RuntimeParameter<String>, byThumbprint: Bool)
-        /// `authentication-certificate body="@(…)" password="…"`: a PKCS#12 (or PEM/DER) blob.
-        case authenticationCertificateBody(RuntimeExpression, password: RuntimeParameter<String>?)
+        case authenticationCertificate(CertificateSource)
     }
 
     struct RateLimit: Sendable {
@@ -84,6 +82,14 @@ struct CompiledStep: Sendable {
         let steps: [CompiledStep]
     }
 
+    /// Where `authentication-certificate` takes the backend client certificate from.
+    enum CertificateSource: Sendable {
+        case thumbprint(RuntimeParameter<String>)
+        case id(RuntimeParameter<String>)
+        /// A PKCS#12 (or PEM/DER) blob from an expression, with its password.
+        case body(RuntimeExpression, password: RuntimeParameter<String>?)
+    }
+
     struct SendRequest: Sendable {
         let mode: RuntimeParameter<String>
         let variable: String
@@ -93,6 +99,7 @@ struct CompiledStep: Sendable {
         let method: RuntimeParameter<String>?
         let headers: [NamedValues]
         let body: RuntimeParameter<String>??
+        let certificate: CertificateSource?
     }
 }
 
@@ -107,7 +114,12 @@ struct StepCompiler {
     var hasValidateClientCertificate = false
     var hasRetry = false
 
-    init(skipUnsupported: Bool) { self.skipUnsupported = skipUnsupported }
+    let backends: [String: URL]
+
+    init(skipUnsupported: Bool, backends: [String: URL] = [:]) {
+        self.skipUnsupported = skipUnsupported
+        self.backends = backends
+    }
 
     mutating func steps(_ statements: [PolicyStatement]) -> [CompiledStep] {
         statements.compactMap { step($0) }
@@ -163,6 +175,30 @@ struct StepCompiler {
         guard let body = policy.body else { return .some(nil) }
         guard let made = parameter(body) else { return nil }
         return .some(made)
+    }
+
+    mutating func certificateSource(_ policy: AuthenticationCertificatePolicy) -> CompiledStep.CertificateSource? {
+        switch policy.source {
+        case .thumbprint(let thumbprint):
+            return parameter(thumbprint).map { .thumbprint($0) }
+        case .certificateID(let id):
+            return parameter(id).map { .id($0) }
+        case .body(let expression, let password):
+            let body: RuntimeExpression
+            do {
+                body = try RuntimeExpression.make(expression, compiler: compiler)
+            } catch {
+                diagnostics += error.diagnostics
+                return nil
+            }
+            sources.append(expression.source.source)
+            var passwordParameter: RuntimeParameter<String>? = nil
+            if let password {
+                guard let made = parameter(password) else { return nil }
+                passwordParameter = made
+            }
+            return .body(body, password: passwordParameter)
+        }
     }
 
     mutating func unsupported(_ statement: PolicyStatement, _ what: String) {
@@ -229,9 +265,17 @@ struct StepCompiler {
                     return nil
                 }
                 return parameter(url).flatMap { made(.setBackendService($0)) }
-            case .backendID:
-                unsupported(statement, "'<set-backend-service backend-id>' is not supported (no backend entities are configured); use 'base-url'")
-                return nil
+            case .backendID(let id):
+                if let literal = id.constant, backends[literal] == nil {
+                    let known = backends.keys.sorted()
+                    diagnostics.append(
+                        PolicyDiagnostic(
+                            at: statement.position,
+                            "unknown backend-id '\(literal)' in '<set-backend-service>'"
+                                + (known.isEmpty ? " (no backends are configured)" : "; configured: \(known.joined(separator: ", "))")))
+                    return nil
+                }
+                return parameter(id).flatMap { made(.setBackendID($0)) }
             }
         case .forwardRequest(let policy):
             hasForwardRequest = true
@@ -266,9 +310,10 @@ struct StepCompiler {
             hasValidateClientCertificate = true
             return made(.validateClientCertificate(policy))
         case .sendRequest(let policy):
-            if policy.authenticationCertificate != nil {
-                unsupported(statement, "'<authentication-certificate>' inside '<send-request>' is not supported at run time yet")
-                return nil
+            var certificate: CompiledStep.CertificateSource? = nil
+            if let given = policy.authenticationCertificate {
+                guard let made = certificateSource(given) else { return nil }
+                certificate = made
             }
             let mode: PolicyParameter<String>
             switch policy.mode {
@@ -301,7 +346,7 @@ struct StepCompiler {
                 .sendRequest(
                     CompiledStep.SendRequest(
                         mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-                        method: method, headers: headers, body: body)))
+                        method: method, headers: headers, body: body, certificate: certificate)))
         case .rateLimitByKey(let policy):
             guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
                 let increment = parameter(policy.incrementCount)
@@ -352,27 +397,7 @@ struct StepCompiler {
         case .cors(let policy):
             return made(.cors(policy))
         case .authenticationCertificate(let policy):
-            switch policy.source {
-            case .thumbprint(let thumbprint):
-                return parameter(thumbprint).flatMap { made(.authenticationCertificate($0, byThumbprint: true)) }
-            case .certificateID(let id):
-                return parameter(id).flatMap { made(.authenticationCertificate($0, byThumbprint: false)) }
-            case .body(let expression, let password):
-                let body: RuntimeExpression
-                do {
-                    body = try RuntimeExpression.make(expression, compiler: compiler)
-                } catch {
-                    diagnostics += error.diagnostics
-                    return nil
-                }
-                sources.append(expression.source.source)
-                var passwordParameter: RuntimeParameter<String>? = nil
-                if let password {
-                    guard let made = parameter(password) else { return nil }
-                    passwordParameter = made
-                }
-                return made(.authenticationCertificateBody(body, password: passwordParameter))
-            }
+            return certificateSource(policy).flatMap { made(.authenticationCertificate($0)) }
         }
     }
 }

@@ -327,6 +327,15 @@ final class PolicyExecution: @unchecked Sendable {
             state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
             return .proceed
 
+        case .setBackendID(let parameter):
+            let id = try string(parameter, step)
+            guard let url = options.backends[id] else {
+                throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
+            }
+            state.backendBase = url
+            state.record(.info, "backend '\(id)' at \(url.absoluteString)")
+            return .proceed
+
         case .forwardRequest(let timeout, let followRedirects, let failOnErrorStatus):
             try await forward(
                 timeout: try int(timeout, step, in: 0...240_000), followRedirects: try bool(followRedirects, step),
@@ -428,30 +437,34 @@ final class PolicyExecution: @unchecked Sendable {
         case .cors(let policy):
             return cors(policy)
 
-        case .authenticationCertificate(let parameter, let byThumbprint):
-            let name = try string(parameter, step).trimmingCharacters(in: .whitespaces)
-            let found = byThumbprint ? options.certificates?[name.uppercased()] : options.certificates?.certificate(id: name)
-            guard let found, found.hasPrivateKey else {
-                throw PolicyFailure.generic(
-                    step.name, reason: "CertificateNotFound",
-                    "No uploaded certificate with a private key has the \(byThumbprint ? "thumbprint" : "id") '\(name)'.")
-            }
-            backendCertificate = found
-            state.record(.info, "backend client certificate \(found.thumbprint)")
-            return .proceed
-
-        case .authenticationCertificateBody(let expression, let passwordParameter):
-            let bytes = ValueConversion.bytes(try evaluate(expression, step))
-            let password = try passwordParameter.map { try string($0, step) }
-            let loaded = (try? CertificateLoader.load(bytes, password: password)) ?? []
-            guard let found = loaded.first, found.hasPrivateKey else {
-                throw PolicyFailure.generic(
-                    step.name, reason: "CertificateNotFound", "The certificate body holds no certificate with a private key (or the password is wrong).")
-            }
-            backendCertificate = found
-            state.record(.info, "backend client certificate \(found.thumbprint)")
+        case .authenticationCertificate(let source):
+            backendCertificate = try certificate(source, step)
             return .proceed
         }
+    }
+
+    /// The certificate (with its private key) an `authentication-certificate` names.
+    func certificate(_ source: CompiledStep.CertificateSource, _ step: CompiledStep) throws -> X509Certificate2 {
+        let found: X509Certificate2?
+        let what: String
+        switch source {
+        case .thumbprint(let parameter):
+            let thumbprint = try string(parameter, step).trimmingCharacters(in: .whitespaces).uppercased()
+            found = options.certificates?[thumbprint]
+            what = "No uploaded certificate with a private key has the thumbprint '\(thumbprint)'."
+        case .id(let parameter):
+            let id = try string(parameter, step).trimmingCharacters(in: .whitespaces)
+            found = options.certificates?.certificate(id: id)
+            what = "No uploaded certificate with a private key has the id '\(id)'."
+        case .body(let expression, let passwordParameter):
+            let bytes = ValueConversion.bytes(try evaluate(expression, step))
+            let password = try passwordParameter.map { try string($0, step) }
+            found = (try? CertificateLoader.load(bytes, password: password))?.first
+            what = "The certificate body holds no certificate with a private key (or the password is wrong)."
+        }
+        guard let found, found.hasPrivateKey else { throw PolicyFailure.generic(step.name, reason: "CertificateNotFound", what) }
+        state.record(.info, "backend client certificate \(found.thumbprint)")
+        return found
     }
 
     func applyStatus(_ status: CompiledStep.Status, _ step: CompiledStep) throws {

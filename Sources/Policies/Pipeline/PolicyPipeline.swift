@@ -18,13 +18,16 @@ public struct PolicyPipelineOptions: Sendable {
     public var certificates: DeploymentCertificateStore?
     /// Rate-limit, quota and concurrency counters (share one instance across reloads).
     public var counters: PolicyCounters
+    /// Backend entities by id, for `set-backend-service backend-id` (their base URLs).
+    public var backends: [String: URL]
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
-        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters()
+        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:]
     ) {
         self.counters = counters
+        self.backends = backends
         self.skipUnsupportedPolicies = skipUnsupportedPolicies
         self.tracing = tracing
         self.maximumBodyBytes = maximumBodyBytes
@@ -59,7 +62,7 @@ public struct PolicyPipeline: Sendable {
     public let buffersRequestBody: Bool
 
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
-        var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies)
+        var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
         var sections: [PolicySection: [CompiledStep]] = [:]
         var responseSources: [String] = []
         for section in PolicySection.allCases {

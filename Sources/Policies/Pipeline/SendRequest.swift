@@ -38,12 +38,15 @@ extension PolicyExecution {
         }
         HeaderList.remove(&headers, "Content-Length")
         HeaderList.remove(&headers, "Transfer-Encoding")
+        let clientCertificate = try spec.certificate.map { try certificate($0, step) }
         let timeout = try int(spec.timeout, step, in: 1...240_000)
         let ignoreError = try bool(spec.ignoreError, step)
         state.record(.backend, "send-request \(method) \(url.absoluteString)")
         do {
             let response = try await Self.send(
-                BackendRequest(method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false),
+                BackendRequest(
+                    method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
+                    clientCertificate: clientCertificate),
                 to: backend)
             let bytes = try await response.body?.collect(upTo: options.maximumBodyBytes) ?? []
             let side = RequestState(request: PolicyRequest(method: method, host: url.host ?? "", path: url.path), deployment: state.deployment, tracing: false)

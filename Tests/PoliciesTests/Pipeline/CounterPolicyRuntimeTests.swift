@@ -207,3 +207,18 @@ struct HangingBackend: PolicyBackend {
         #expect(failedSent.isEmpty)
     }
 }
+
+@Suite struct SendRequestCertificateTests {
+    @Test func sideRequestPresentsTheChosenCertificate() async throws {
+        let root = try PipelinePKI.root()
+        let leaf = try PipelinePKI.leaf("gateway.example", issuer: root)
+        let withKey = try X509Certificate2(derEncoded: leaf.der, privateKeyDER: Array(leaf.key.derRepresentation))
+        let options = PolicyPipelineOptions(certificates: DeploymentCertificateStore(version: 1, certificates: [(id: "side", certificate: withKey)]))
+        let xml = document(inbound: """
+            <send-request mode="new" response-variable-name="r"><set-url>https://side.example/</set-url><authentication-certificate certificate-id="side" /></send-request>
+            """, backend: "")
+        let (result, sent) = try await execute(xml, options: options)
+        #expect(result.status == 200)
+        #expect(sent.first?.clientCertificate?.thumbprint == withKey.thumbprint)
+    }
+}

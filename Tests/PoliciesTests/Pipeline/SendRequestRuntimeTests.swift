@@ -163,3 +163,26 @@ import Testing
         #expect(buffered.bodyText == "kept")
     }
 }
+
+@Suite struct BackendIDTests {
+    @Test func backendIDsResolveThroughTheConfiguredBackends() async throws {
+        let options = PolicyPipelineOptions(backends: ["orders": try #require(URL(string: "https://orders.internal/v3"))])
+        let (result, sent) = try await execute(document(inbound: "<set-backend-service backend-id=\"orders\" />"), options: options)
+        #expect(result.status == 200)
+        #expect(sent.first?.url.absoluteString == "https://orders.internal/v3/items/7")
+        do {
+            _ = try pipeline(document(inbound: "<set-backend-service backend-id=\"billing\" />"), options: options)
+            Issue.record("an unknown backend id must fail the build")
+        } catch let error as PolicyPipelineError {
+            #expect(error.description.contains("unknown backend-id 'billing'"))
+            #expect(error.description.contains("configured: orders"))
+        }
+        let dynamic = document(inbound: "<set-backend-service backend-id=\"@(context.Request.Headers.GetValueOrDefault(&quot;X-Backend&quot;, &quot;none&quot;))\" />")
+        let (missing, _) = try await execute(dynamic, options: options)
+        #expect(missing.status == 500)
+        #expect(missing.lastError?.reason == "BackendNotFound")
+        let (found, foundSent) = try await execute(dynamic, request(headers: [PolicyHeader("X-Backend", "orders")]), options: options)
+        #expect(found.status == 200)
+        #expect(foundSent.first?.url.host == "orders.internal")
+    }
+}
