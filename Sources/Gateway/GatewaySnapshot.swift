@@ -32,13 +32,14 @@ public struct GatewaySnapshot: Sendable {
             }
         }
         self.router = try Router(apis: config.apis)
-        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, crlFetcher: crlFetcher))
+        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: config.policies.revocation, crlFetcher: crlFetcher))
     }
 
     /// What `Verify()` and `validate-client-certificate` trust: the CA certificates of every
     /// hostname (self-signed ones as roots, the others as intermediates), like APIM's instance-wide
     /// CA store; revocation through CRL distribution points.
-    private static func verificationContext(_ hostnames: [TLSHostname], crlFetcher: (any CRLFetcher)?) throws -> VerificationContext {
+    private static func verificationContext(_ hostnames: [TLSHostname], revocation: RevocationSettings,
+                                            crlFetcher: (any CRLFetcher)?) throws -> VerificationContext {
         var roots: [X509Certificate2] = []
         var intermediates: [X509Certificate2] = []
         var seen = Set<String>()
@@ -55,9 +56,12 @@ public struct GatewaySnapshot: Sendable {
                 }
             }
         }
+        let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
         return VerificationContext(
             trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
-            revocation: RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0) }),
+            revocation: RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }),
+            options: VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
+                                         revocationScope: revocation.leafOnly ? .leaf : .chain),
             cache: VerificationCache())
     }
 }

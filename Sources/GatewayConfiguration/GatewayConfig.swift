@@ -63,6 +63,8 @@ public struct PolicySettings: Sendable, Equatable {
     /// Uploaded certificates (`context.Deployment.Certificates`, keyed by thumbprint; ids for
     /// `issuer-certificate-id`): certificate id → PEM/DER file.
     public var certificateFiles: [String: String]
+    /// How `Verify()` and `validate-client-certificate` treat revocation.
+    public var revocation: RevocationSettings = RevocationSettings()
 
     public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
                 secretNamedValues: Set<String> = [], skipUnsupported: Bool = false, certificateFiles: [String: String] = [:]) {
@@ -73,4 +75,16 @@ public struct PolicySettings: Sendable, Equatable {
         self.secretNamedValues = secretNamedValues
         self.skipUnsupported = skipUnsupported
     }
+}
+
+/// Revocation checking for client certificates (CRLs from the certificates' distribution points).
+public struct RevocationSettings: Sendable, Equatable {
+    /// `fail-closed` (default, as .NET): no fresh CRL means not verified; `fail-open`: accepted.
+    public var failOpen: Bool = false
+    /// `chain` (default, as .NET): every certificate but the root; `leaf`: the client certificate only.
+    public var leafOnly: Bool = false
+    /// Seconds a CRL download may take.
+    public var fetchTimeout: Double = 5
+
+    public init() {}
 }

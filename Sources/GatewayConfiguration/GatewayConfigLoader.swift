@@ -121,7 +121,7 @@ public enum GatewayConfigLoader {
 
         var policies = PolicySettings()
         if let node = top["policies"] {
-            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported", "certificates"])
+            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation"])
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
                 let fragments = try reader.mappingOfAnyKeys(n, "policies.fragments")
@@ -140,6 +140,24 @@ public enum GatewayConfigLoader {
                 }
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
+            if let n = map["revocation"] {
+                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout"])
+                if let mode = revocation["mode"] {
+                    switch try reader.string(mode, "revocation mode") {
+                    case "fail-closed": policies.revocation.failOpen = false
+                    case "fail-open": policies.revocation.failOpen = true
+                    case let other: throw reader.error(mode, "revocation mode must be fail-closed or fail-open, got '\(other)'")
+                    }
+                }
+                if let scope = revocation["scope"] {
+                    switch try reader.string(scope, "revocation scope") {
+                    case "chain": policies.revocation.leafOnly = false
+                    case "leaf": policies.revocation.leafOnly = true
+                    case let other: throw reader.error(scope, "revocation scope must be chain or leaf, got '\(other)'")
+                    }
+                }
+                if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
+            }
             if let n = map["certificates"] {
                 for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
                     policies.certificateFiles[id] = resolve(try reader.nonEmptyString(file, "certificate '\(id)'"))

@@ -55,6 +55,10 @@ struct SeedPolicyTests {
                 if let certificate, let key { arguments += ["--cert", certificate, "--key", key] }
                 let result = try await Curl.run(arguments + ["\(gateway.baseURL)\(path)"])
                 #expect(result.httpCode == expected, "\(label) \(protocolFlag): \(result.stdout) \(result.stderr)")
+                if expected == 200 {
+                    // The backend was reached: the echo backend describes the request it got.
+                    #expect(result.stdout.contains("\"path\":\"/users/42\""), "\(label) \(protocolFlag): \(result.stdout)")
+                }
                 if expected == 403 && protocolFlag == "--http1.1" {
                     #expect(result.stdout.hasPrefix("HTTP/1.1 403 Invalid client certificate"), "\(label): \(result.stdout)")
                 }

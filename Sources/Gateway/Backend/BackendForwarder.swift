@@ -4,6 +4,7 @@ import Foundation
 import GatewayConfiguration
 import HTTPTypes
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -13,6 +14,9 @@ import NIOSSL
 final class BackendForwarder: Sendable {
     let client: HTTPClient
     let timeout: TimeAmount
+    /// The backend TLS settings (trusted CAs); a backend client certificate is added per request.
+    private let tlsConfiguration: TLSConfiguration
+    private let clientCertificateConfigurations = NIOLockedValueBox<[String: TLSConfiguration]>([:])
     private let logger: Logger
 
     init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
@@ -39,6 +43,7 @@ final class BackendForwarder: Sendable {
         // A refused connection is a dead backend: answer 502 at once instead of retrying until the
         // connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        self.tlsConfiguration = tls
         self.client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
         self.timeout = .milliseconds(Int64(config.timeout * 1000))
         self.logger = logger
@@ -50,6 +55,23 @@ final class BackendForwarder: Sendable {
 
     func syncShutdown() throws {
         try client.syncShutdown()
+    }
+
+    /// TLS settings presenting `certificate` to backends (`authentication-certificate`). One value per
+    /// certificate is kept, so the client's TLS context cache can reuse it.
+    func tlsConfiguration(presenting certificate: X509Certificate2) throws -> TLSConfiguration {
+        if let cached = clientCertificateConfigurations.withLockedValue({ $0[certificate.thumbprint] }) { return cached }
+        guard let keyDER = certificate.privateKeyDER else {
+            throw GatewayStartupError.tls(hostname: "backend", reason: "certificate \(certificate.thumbprint) has no private key")
+        }
+        var tls = tlsConfiguration
+        tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: certificate.rawData, format: .der))]
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyDER, format: .der))
+        clientCertificateConfigurations.withLockedValue { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[certificate.thumbprint] = tls
+        }
+        return tls
     }
 
     /// CRLs for `Verify()` come through the same pooled client.

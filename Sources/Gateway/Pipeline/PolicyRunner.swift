@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ClientCertificates
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -123,6 +124,13 @@ struct GatewayPolicyBackend: PolicyBackend {
         outbound.headers = BackendForwarder.forwardedHeaders(
             request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
             keepCertificateHeaders: true)
+        if let certificate = request.clientCertificate {
+            do {
+                outbound.tlsConfiguration = try forwarder.tlsConfiguration(presenting: certificate)
+            } catch {
+                throw PolicyBackendError.connectionFailed("the backend client certificate cannot be used: \(error)")
+            }
+        }
         switch request.body {
         case .client:
             if body.declaredLength != 0 {

@@ -52,15 +52,20 @@ struct PolicyTable: Sendable {
             }
         }
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        // Without a global document, APIM's default global policy applies: its backend section is
+        // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
+            ?? (text: Self.defaultGlobalPolicy, file: "(default global policy)", scope: PolicyScope.global)
         var pipelines: [String: PolicyPipeline] = [:]
         for api in config.apis {
             let apiDocument = try api.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.api) }
             let operations = api.operations.isEmpty ? [RoutableAPI.catchAllOperation] : api.operations
             for operation in operations {
                 let operationDocument = try operation.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.operation) }
+                // An operation with no document of its own at any scope but the default keeps the plain
+                // (policy-free) forwarding path.
+                guard settings.globalFile != nil || apiDocument != nil || operationDocument != nil else { continue }
                 let documents = [global, apiDocument, operationDocument].compactMap { $0 }
-                guard !documents.isEmpty else { continue }
                 do {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
@@ -74,6 +79,17 @@ struct PolicyTable: Sendable {
         }
         self.pipelines = pipelines
     }
+
+    static let defaultGlobalPolicy = """
+        <policies>
+            <inbound />
+            <backend>
+                <forward-request />
+            </backend>
+            <outbound />
+            <on-error />
+        </policies>
+        """
 
     private static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
