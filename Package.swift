@@ -78,6 +78,11 @@ var targets: [Target] = [
         path: "Benchmarks/ExpressionBenchmarks",
         swiftSettings: swiftSettings),
     .executableTarget(
+        name: "PolicyBenchmarks",
+        dependencies: ["Policies"],
+        path: "Benchmarks/PolicyBenchmarks",
+        swiftSettings: swiftSettings),
+    .executableTarget(
         name: "CertificateBenchmarks",
         dependencies: ["ClientCertificates"],
         path: "Benchmarks/CertificateBenchmarks",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClientCertificates
 import Foundation
+import GatewayConfiguration
 import Policies
 
 /// `drawbridge policy check|effective`: the policy loader from the command line.
@@ -93,13 +94,15 @@ struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Merge scope documents (global → product → API → operation, <base/> spliced) and print the result.")
 
+        @Option(help: "Gateway configuration: then --api and --operation are names from it.") var config: String?
         @Option(help: "Global-scope policy file.") var global: String?
         @Option(help: "Product-scope policy file.") var product: String?
-        @Option(help: "API-scope policy file.") var api: String?
-        @Option(help: "Operation-scope policy file.") var operation: String?
+        @Option(help: "API-scope policy file (with --config: the API's name).") var api: String?
+        @Option(help: "Operation-scope policy file (with --config: the operation's name).") var operation: String?
         @Option(name: .customLong("fragment"), help: "A policy fragment as id=file; repeatable.") var fragments: [String] = []
 
         func run() async throws {
+            if let config { return try await printFromConfiguration(config) }
             let loader = PolicyCommand.loader(skipUnsupported: false)
             var documents: [PolicyLoader.ScopedText] = []
             for (scope, path) in [(PolicyScope.global, global), (.product, product), (.api, api), (.operation, operation)] {
@@ -116,6 +119,45 @@ struct PolicyCommand: AsyncParsableCommand {
                 let merged = try loader.effective(documents, fragments: try loader.fragments(fragmentTexts))
                 for warning in merged.warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
                 print(merged.policy.xml())
+            } catch {
+                print(error)
+                throw ExitCode(1)
+            }
+        }
+
+        /// The effective policy of one API operation as the gateway would run it.
+        func printFromConfiguration(_ path: String) async throws {
+            let gateway: GatewayConfig
+            do { gateway = try GatewayConfigLoader.load(path: path) } catch { throw ValidationError("\(error)") }
+            guard let apiName = api, let apiConfig = gateway.apis.first(where: { $0.name == apiName }) else {
+                throw ValidationError("--api must name an API of \(path): \(gateway.apis.map(\.name).joined(separator: ", "))")
+            }
+            var operationConfig: OperationConfig?
+            if let operation {
+                guard let found = apiConfig.operations.first(where: { $0.name == operation }) else {
+                    throw ValidationError("API '\(apiName)' has no operation '\(operation)': \(apiConfig.operations.map(\.name).joined(separator: ", "))")
+                }
+                operationConfig = found
+            }
+            let settings = gateway.policies
+            let namedValues = NamedValues(settings.namedValues.sorted { $0.key < $1.key }.map {
+                NamedValue(name: $0.key, value: $0.value, isSecret: settings.secretNamedValues.contains($0.key))
+            })
+            let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: namedValues, skipUnsupportedPolicies: settings.skipUnsupported),
+                                      compiler: PolicyExpressionBinding.compiler)
+            var documents: [PolicyLoader.ScopedText] = [
+                settings.globalFile.map { PolicyLoader.ScopedText(scope: .global, file: $0, text: (try? Self.read($0)) ?? "") }
+                    ?? .init(scope: .global, file: "(default global policy)",
+                             text: "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>")
+            ]
+            if let file = apiConfig.policyFile { documents.append(.init(scope: .api, file: file, text: try Self.read(file))) }
+            if let file = operationConfig?.policyFile { documents.append(.init(scope: .operation, file: file, text: try Self.read(file))) }
+            do {
+                let fragmentTexts = try settings.fragmentFiles.sorted { $0.key < $1.key }.map {
+                    PolicyLoader.FragmentText(id: $0.key, file: $0.value, text: try Self.read($0.value))
+                }
+                let merged = try loader.effective(documents, fragments: try loader.fragments(fragmentTexts))
+                print(merged.policy.xml(redacting: namedValues))
             } catch {
                 print(error)
                 throw ExitCode(1)

@@ -32,10 +32,7 @@ struct CertificateValidationTests {
           <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error>
         </policies>
         """)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
-            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
-            config.accessLog = false
-        })
+        let gateway = try await SeedPolicyTests.gateway(policy: policy)
         let valid = try await status(gateway, certificate: pki.clientCertificate, key: pki.clientKey)
         #expect(valid.0 == 200)
         for (certificate, key) in [(pki.revokedClientCertificate, pki.revokedClientKey), (pki.expiredClientCertificate, pki.expiredClientKey),

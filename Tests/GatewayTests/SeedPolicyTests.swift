@@ -38,6 +38,15 @@ struct SeedPolicyTests {
         return path
     }
 
+    /// The demo configuration with `policy` on the /echo API.
+    static func gateway(policy: String, tweak: @escaping @Sendable (inout GatewayConfig, DemoPKI) -> Void = { _, _ in }) async throws -> TestGateway {
+        try await TestGateway.start(tweaking: { config, pki, port in
+            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
+            config.accessLog = false
+            tweak(&config, pki)
+        })
+    }
+
     /// (label, certificate, key, expected status)
     static func clients(_ pki: DemoPKI) -> [(String, String?, String?, Int)] {
         [("valid", pki.clientCertificate, pki.clientKey, 200),
@@ -69,10 +78,7 @@ struct SeedPolicyTests {
     @Test func thumbprintSnippet() async throws {
         let pki = try await SharedPKI.shared.pki()
         let policy = try DemoGateway.writePolicy(pki: pki)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
-            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
-            config.accessLog = false
-        })
+        let gateway = try await Self.gateway(policy: policy)
         try await expectStatuses(gateway, expectations: Self.clients(pki))
         try await gateway.stop()
     }
@@ -84,10 +90,7 @@ struct SeedPolicyTests {
             .replacingOccurrences(of: "\"trusted-issuer\"", with: "\"CN=Drawbridge Demo Intermediate CA, O=Drawbridge Demo, C=NL\"")
             .replacingOccurrences(of: "\"expected-subject-name\"", with: "\"CN=demo-client, O=Drawbridge Demo, C=NL\"")
         let policy = try Self.write(text)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
-            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
-            config.accessLog = false
-        })
+        let gateway = try await Self.gateway(policy: policy)
         try await expectStatuses(gateway, expectations: Self.clients(pki))
         try await gateway.stop()
     }
@@ -95,13 +98,11 @@ struct SeedPolicyTests {
     @Test func uploadedCertificatesSnippet() async throws {
         let pki = try await SharedPKI.shared.pki()
         let policy = try Self.write(Self.uploadedCertificatesSnippet)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
-            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
-            config.accessLog = false
+        let gateway = try await Self.gateway(policy: policy) { config, pki in
             // Only the valid client's certificate is uploaded; the revoked one is too, to show that
             // Verify() refuses it even though it is in the store.
             config.policies.certificateFiles = ["demo-client": pki.clientCertificate, "revoked": pki.revokedClientCertificate]
-        })
+        }
         try await expectStatuses(gateway, expectations: Self.clients(pki))
         try await gateway.stop()
     }
@@ -111,10 +112,7 @@ struct SeedPolicyTests {
         let policy = try Self.write(Self.issuerSubjectSnippet
             .replacingOccurrences(of: "Verify()", with: "VerifyNoRevocation()")
             .replacingOccurrences(of: " || context.Request.Certificate.Issuer != \"trusted-issuer\" || context.Request.Certificate.SubjectName.Name != \"expected-subject-name\"", with: ""))
-        let gateway = try await TestGateway.start(tweaking: { config, pki, port in
-            config = DemoGateway.configuration(pki: pki, echoPort: port, port: 0, policyFile: policy)
-            config.accessLog = false
-        })
+        let gateway = try await Self.gateway(policy: policy)
         try await expectStatuses(gateway, expectations: [
             ("revoked", pki.revokedClientCertificate, pki.revokedClientKey, 200),
             ("expired", pki.expiredClientCertificate, pki.expiredClientKey, 403),

@@ -40,13 +40,14 @@ final class PolicyExecution: @unchecked Sendable {
     /// Parses the client chain and, when expressions call `Verify()`/`VerifyNoRevocation()`, verifies
     /// it now, because expression evaluation is synchronous.
     func prepareCertificate(chain: [[UInt8]]) async {
-        guard let leafDER = chain.first else { return }
-        guard let leaf = try? X509Certificate2(derEncoded: leafDER) else {
+        guard !chain.isEmpty else { return }
+        let parsed = ParsedChainCache.shared.entry(for: chain)
+        guard let leaf = parsed.leaf else {
             certificatePresentedButUnreadable = true
             state.record(.info, "the client certificate could not be parsed; context.Request.Certificate is null")
             return
         }
-        presented = chain.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
+        presented = parsed.presented
         var verdicts = ClientCertificateObject.Verdicts.none
         if pipeline.usesVerify {
             verdicts.verify = await ChainVerifier.verify(leaf: leaf, presented: presented, context: options.verification)

@@ -1,0 +1,34 @@
+import ClientCertificates
+import Foundation
+import Synchronization
+
+/// Parsed client certificate chains, by their DER bytes. Parsing an X509Certificate2 costs far more
+/// than hashing its bytes, and a client sends the same chain on every request of a connection (and
+/// on every connection), so each chain is parsed once. Bounded: emptied when full.
+final class ParsedChainCache: Sendable {
+    struct Entry: Sendable {
+        let leaf: X509Certificate2?
+        let presented: [X509Certificate2]
+    }
+
+    static let shared = ParsedChainCache(capacity: 4096)
+
+    private let capacity: Int
+    private let entries = Mutex<[[[UInt8]]: Entry]>([:])
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func entry(for chain: [[UInt8]]) -> Entry {
+        if let hit = entries.withLock({ $0[chain] }) { return hit }
+        let leaf = chain.first.flatMap { try? X509Certificate2(derEncoded: $0) }
+        let presented = chain.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
+        let entry = Entry(leaf: leaf, presented: presented)
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[chain] = entry
+        }
+        return entry
+    }
+}
