@@ -129,11 +129,11 @@ final class RequestState: @unchecked Sendable {
 /// Header list editing shared by request and response headers.
 enum HeaderList {
     static func values(_ headers: [PolicyHeader], _ name: String) -> [String] {
-        headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        headers.filter { $0.name.equalsHeaderName(name) }.map(\.value)
     }
 
     static func remove(_ headers: inout [PolicyHeader], _ name: String) {
-        headers.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        headers.removeAll { $0.name.equalsHeaderName(name) }
     }
 
     static func set(_ headers: inout [PolicyHeader], _ name: String, _ value: String) {

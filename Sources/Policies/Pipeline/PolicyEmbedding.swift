@@ -197,7 +197,7 @@ public struct PolicyResult: Sendable {
     public var bodyText: String? { bodyBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { $0.name.equalsHeaderName(name) }?.value
     }
 }
 

@@ -508,7 +508,7 @@ final class PolicyExecution: @unchecked Sendable {
     }
 
     func edit(_ headers: inout [PolicyHeader], name: String, action: ExistsAction, values: [String]) {
-        let first = headers.firstIndex { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        let first = headers.firstIndex { $0.name.equalsHeaderName(name) }
         switch action {
         case .delete: HeaderList.remove(&headers, name)
         case .skip where first != nil: break
