@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import Policies
 
 /// Responses the gateway itself produces, with APIM's JSON body `{"statusCode":N,"message":"..."}`.
 public struct GatewayError: Sendable, Equatable {
@@ -27,7 +28,7 @@ public struct GatewayError: Sendable, Equatable {
 
     /// The JSON body, escaped so any message text stays valid JSON.
     public var body: String {
-        "{\"statusCode\":\(status.code),\"message\":\"\(JSONText.escape(message))\"}"
+        String(decoding: ErrorBody.json(status: status.code, message: message, activityId: nil), as: UTF8.self)
     }
 
     func response(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> (HTTPResponse, ByteBuffer) {
@@ -36,25 +37,5 @@ public struct GatewayError: Sendable, Equatable {
         fields[.contentType] = "application/json; charset=utf-8"
         fields[.contentLength] = String(buffer.readableBytes)
         return (HTTPResponse(status: status, headerFields: fields), buffer)
-    }
-}
-
-enum JSONText {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }

@@ -31,9 +31,9 @@ struct PolicyFailure: Error, Sendable {
     }
 }
 
-/// `{"statusCode":N,"message":"…"}` as APIM writes it.
-enum ErrorBody {
-    static func json(status: Int, message: String, activityId: UUID?) -> [UInt8] {
+/// `{"statusCode":N,"message":"…"}` as APIM writes it (the pipeline's errors and the gateway's own).
+public enum ErrorBody {
+    public static func json(status: Int, message: String, activityId: UUID?) -> [UInt8] {
         var text = "{\"statusCode\":\(status),\"message\":\"\(escape(message))\""
         if let activityId { text += ",\"activityId\":\"\(activityId.uuidString.lowercased())\"" }
         text += "}"
