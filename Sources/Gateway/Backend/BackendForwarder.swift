@@ -18,6 +18,7 @@ final class BackendForwarder: Sendable {
     private let tlsConfiguration: TLSConfiguration
     private let clientCertificateConfigurations = NIOLockedValueBox<[String: TLSConfiguration]>([:])
     private let logger: Logger
+    private let clientLogger: Logger
 
     init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -43,10 +44,16 @@ final class BackendForwarder: Sendable {
         // A refused connection is a dead backend: answer 502 at once instead of retrying until the
         // connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // No tracer: the default no-op tracer still builds span attributes (a URL parse) per request.
+        configuration.tracing.tracer = nil
         self.tlsConfiguration = tls
         self.client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
         self.timeout = .milliseconds(Int64(config.timeout * 1000))
         self.logger = logger
+        // AsyncHTTPClient adds request metadata to its logger per request, which costs a metadata
+        // re-render with swift-log's stream handler even when nothing is logged; below debug level
+        // its logs are not wanted anyway (failures are logged here).
+        self.clientLogger = logger.logLevel <= .debug ? logger : Logger(label: logger.label, factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
     func shutdown() async {
@@ -96,7 +103,7 @@ final class BackendForwarder: Sendable {
 
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(outbound, timeout: timeout, logger: logger)
+            response = try await client.execute(outbound, timeout: timeout, logger: clientLogger)
         } catch {
             let failure = Self.classify(error)
             logger.warning("backend request failed", metadata: [
@@ -113,8 +120,30 @@ final class BackendForwarder: Sendable {
 
         let fields = Self.responseFields(response.headers.lazy.map { ($0.name, $0.value) })
         let status = Int(response.status.code)
+        let responseHead = HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields)
+        if let length = response.headers.first(name: "content-length").flatMap({ Int($0) }), length <= ResponseWriter.wholeBodyLimit {
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: length)
+            } catch {
+                // Nothing is written yet, so the client still gets a clear answer.
+                logger.warning("backend response body failed", metadata: ["api": "\(route.api.config.name)", "error": "\(error)"])
+                do {
+                    try await writer.write(.badGateway)
+                    return GatewayError.badGateway.status.code
+                } catch {
+                    return nil
+                }
+            }
+            do {
+                try await writer.writeWhole(responseHead, body: body)
+                return status
+            } catch {
+                return nil
+            }
+        }
         do {
-            try await writer.writeHead(HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields))
+            try await writer.writeHead(responseHead)
             for try await chunk in response.body {
                 try await writer.writeBody(chunk)
             }

@@ -16,7 +16,12 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     private let headerReadTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var state = State.idle
+    /// When the current state's limit runs out (nil while busy). One timer is kept scheduled and
+    /// re-armed lazily when it fires early: moving the deadline per request costs a clock read,
+    /// not a schedule and a cancel.
+    private var deadline: NIODeadline?
     private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
     private var context: ChannelHandlerContext?
 
     init(headerReadTimeout: Double, idleTimeout: Double) {
@@ -53,8 +58,7 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     func headReceived() {
         guard state != .closed else { return }
         state = .busy
-        timer?.cancel()
-        timer = nil
+        deadline = nil
     }
 
     /// The response was fully written: wait for the next request.
@@ -65,11 +69,36 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     }
 
     private func arm(_ timeout: TimeAmount) {
+        let due = NIODeadline.now() + timeout
+        deadline = due
+        if let timerDeadline, timerDeadline <= due { return }  // fires in time and re-arms then
+        schedule(at: wakeUp(for: due))
+    }
+
+    /// The timer never sleeps longer than the head-read limit, so arming that limit (the common
+    /// case: a new request on an idle connection) never has to move the timer earlier.
+    private func wakeUp(for due: NIODeadline) -> NIODeadline {
+        min(due, NIODeadline.now() + headerReadTimeout)
+    }
+
+    private func schedule(at due: NIODeadline) {
         timer?.cancel()
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            loopBound.value.fire()
+        timerDeadline = due
+        timer = context.eventLoop.scheduleTask(deadline: due) {
+            loopBound.value.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        guard let deadline else { return }
+        if deadline > NIODeadline.now() {
+            schedule(at: wakeUp(for: deadline))
+        } else {
+            fire()
         }
     }
 

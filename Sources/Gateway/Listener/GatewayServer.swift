@@ -36,6 +36,7 @@ enum AcceptedConnection: Sendable {
 /// (server certificate and client-certificate mode), ALPN picks HTTP/2 or HTTP/1.1.
 public final class GatewayServer: Sendable {
     private let group: any EventLoopGroup
+    private let executors: EventLoopTaskExecutor.Table
     private let logger: Logger
     private let registry: ConnectionRegistry
     private let forwarder: BackendForwarder
@@ -56,6 +57,7 @@ public final class GatewayServer: Sendable {
             throw error
         }
         self.group = group
+        self.executors = EventLoopTaskExecutor.Table(group: group)
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = forwarder
@@ -114,7 +116,12 @@ public final class GatewayServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
                 for try await accepted in inbound {
-                    group.addTask { await self.serveConnection(accepted) }
+                    if case .negotiating(let tracked, _, _) = accepted,
+                       let executor = self.executors.executor(for: tracked.channel.eventLoop) {
+                        group.addTask(executorPreference: executor) { await self.serveConnection(accepted) }
+                    } else {
+                        group.addTask { await self.serveConnection(accepted) }
+                    }
                 }
             }
             // The listener is closed (shutdown): connections drain, bounded by the grace period.
@@ -321,7 +328,9 @@ public final class GatewayServer: Sendable {
                     }
                     tracked.requestStarted()
                     let body = Self.makeHTTP1Body(head: head, reader: reader, writer: writer)
-                    await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer, handler: handler)
+                    let status = await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer, handler: handler)
+                    // An answer cut short leaves the client unable to find the next response: close.
+                    guard status != nil else { break }
                     let reusable = await body.drain(limit: 1 << 20)
                     let closeNow = tracked.requestFinished(draining: self.registry.isDraining)
                     if !reusable || closeNow || Self.wantsClose(head) { break }
@@ -361,7 +370,8 @@ public final class GatewayServer: Sendable {
         try? await tracked.channel.close()
     }
 
-    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter, handler: RequestHandler) async {
+    @discardableResult
+    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter, handler: RequestHandler) async -> Int? {
         let started = ContinuousClock.now
         let status = await handler.handle(request, writer: writer)
         if handler.snapshot.config.accessLog {
@@ -380,6 +390,7 @@ public final class GatewayServer: Sendable {
             }
             logger.info("request", metadata: metadata)
         }
+        return status
     }
 
     /// Sends `100 Continue` when the body is first read, if the client asked for it.

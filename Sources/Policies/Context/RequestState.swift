@@ -37,7 +37,7 @@ final class RequestState: @unchecked Sendable {
     // Context
     let variables = DictionaryBox()
     var lastError: PolicyLastError?
-    let requestId = UUID()
+    let requestId = RandomGuid.make()
     let timestamp = DateTimeValue.utcNow()
     let started = ContinuousClock.now
     let deployment: DeploymentObject

@@ -14,21 +14,40 @@ final class ParsedChainCache: Sendable {
     static let shared = ParsedChainCache(capacity: 4096)
 
     private let capacity: Int
-    private let entries = Mutex<[[[UInt8]]: Entry]>([:])
+    private let entries = Mutex<[ChainKey: Entry]>([:])
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
     func entry(for chain: [[UInt8]]) -> Entry {
-        if let hit = entries.withLock({ $0[chain] }) { return hit }
+        let key = ChainKey(chain: chain)
+        if let hit = entries.withLock({ $0[key] }) { return hit }
         let leaf = chain.first.flatMap { try? X509Certificate2(derEncoded: $0) }
         let presented = chain.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
         let entry = Entry(leaf: leaf, presented: presented)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[chain] = entry
+            entries[key] = entry
         }
         return entry
     }
+}
+
+/// A presented chain as a dictionary key. Hashing every DER byte cost a few microseconds per request;
+/// the length and edges of each certificate (its end holds the signature) spread keys just as well,
+/// and equality still compares every byte (cheap when it is the connection's own array).
+struct ChainKey: Hashable, Sendable {
+    let chain: [[UInt8]]
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(chain.count)
+        for der in chain {
+            hasher.combine(der.count)
+            der.prefix(32).withUnsafeBytes { hasher.combine(bytes: $0) }
+            der.suffix(64).withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    static func == (lhs: ChainKey, rhs: ChainKey) -> Bool { lhs.chain == rhs.chain }
 }

@@ -114,7 +114,7 @@ enum StaticMembers {
         case "Char": return CharStatics.methods[name]
         case "Guid":
             switch name {
-            case "NewGuid": return [m0(.guid) { _ in .guid(UUID()) }]
+            case "NewGuid": return [m0(.guid) { _ in .guid(RandomGuid.make()) }]
             case "Parse": return [m1(.string, .guid) { _, s in
                 guard let g = Library.parseGuid(try argStr(s, "input")) else {
                     throw ExpressionRuntimeError.format("Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")

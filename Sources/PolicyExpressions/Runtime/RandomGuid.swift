@@ -1,0 +1,17 @@
+import Foundation
+
+/// Version-4 GUIDs from the system generator (getrandom). Foundation's `UUID()` on Linux opens
+/// /dev/urandom on every call, which showed up once per request (RequestId) in the gateway's profile.
+public enum RandomGuid {
+    public static func make() -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            raw.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
+            raw[6] = (raw[6] & 0x0F) | 0x40  // version 4
+            raw[8] = (raw[8] & 0x3F) | 0x80  // RFC 4122 variant
+        }
+        return UUID(uuid: bytes)
+    }
+}
