@@ -162,16 +162,14 @@ final class BackendForwarder: Sendable {
     static func forwardedHeaders<S: Sequence>(_ source: S, connection: ConnectionInfo, authority: String?,
                                               keepCertificateHeaders: Bool = false) -> HTTPHeaders where S.Element == (String, String) {
         var headers = HTTPHeaders()
-        var connectionListed = Set<String>()
-        let fields = Array(source)
-        for (name, value) in fields where name.lowercased() == "connection" {
-            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
-        headers.reserveCapacity(fields.count + 4)
+        var connectionListed: Set<String>?
         var priorForwardedFor: String?
-        for (name, value) in fields {
-            let lower = name.lowercased()
-            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+        for (name, value) in source {
+            let lower = HopByHop.lowercased(name)
+            if HopByHop.names.contains(lower) {
+                if lower == "connection" { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
+                continue
+            }
             switch lower {
             case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
                 continue
@@ -183,6 +181,10 @@ final class BackendForwarder: Sendable {
             default:
                 headers.add(name: name, value: value)
             }
+        }
+        if let connectionListed {
+            // Headers the client's Connection header names are hop-by-hop too.
+            headers = HTTPHeaders(headers.filter { !connectionListed.contains(HopByHop.lowercased($0.name)) }.map { ($0.name, $0.value) })
         }
         // Content-Length is set by the client library from the body's declared length.
         if let address = connection.remoteAddress {
@@ -199,20 +201,30 @@ final class BackendForwarder: Sendable {
 
     /// A backend's response headers as the client gets them: without hop-by-hop headers.
     static func responseFields<S: Sequence>(_ source: S) -> HTTPFields where S.Element == (String, String) {
-        let headers = Array(source)
-        var connectionListed = Set<String>()
-        for (name, value) in headers where name.lowercased() == "connection" {
-            for token in value.split(separator: ",") { connectionListed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
         var fields = HTTPFields()
-        fields.reserveCapacity(headers.count)
-        for (name, value) in headers {
-            let lower = name.lowercased()
-            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+        var connectionListed: Set<String>?
+        for (name, value) in source {
             guard let fieldName = HTTPField.Name(name) else { continue }
+            let lower = fieldName.canonicalName
+            if HopByHop.names.contains(lower) {
+                if lower == "connection" { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
+                continue
+            }
             fields.append(HTTPField(name: fieldName, value: value))
         }
+        if let connectionListed {
+            fields.removeAll { connectionListed.contains($0.name.canonicalName) }
+        }
         return fields
+    }
+
+    /// The header names a Connection header lists, lower-cased.
+    private static func connectionTokens(_ value: String, adding existing: Set<String>?) -> Set<String> {
+        var tokens = existing ?? []
+        for token in value.split(separator: ",") {
+            tokens.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+        }
+        return tokens
     }
 
     /// Headers that carry a client certificate between proxies (App Service, Envoy, the IETF draft,

@@ -122,6 +122,9 @@ struct GatewayPolicyBackend: PolicyBackend {
     let connection: ConnectionInfo
     let authority: String?
 
+    /// The pooled client's deadline is the request's timeout.
+    var enforcesTimeout: Bool { true }
+
     func send(_ request: BackendRequest) async throws -> BackendResponse {
         var outbound = HTTPClientRequest(url: request.url.absoluteString)
         outbound.method = HTTPMethod(rawValue: request.method)

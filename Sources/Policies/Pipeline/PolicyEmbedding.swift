@@ -167,6 +167,13 @@ public enum PolicyBackendError: Error, Sendable, Hashable {
 /// The gateway's side of `forward-request`.
 public protocol PolicyBackend: Sendable {
     func send(_ request: BackendRequest) async throws -> BackendResponse
+    /// True when `send` itself gives up after `request.timeout` (throwing `PolicyBackendError.timeout`);
+    /// otherwise the pipeline races it against a timer (a child task and a sleep per request).
+    var enforcesTimeout: Bool { get }
+}
+
+extension PolicyBackend {
+    public var enforcesTimeout: Bool { false }
 }
 
 /// The answer for the client.

@@ -604,7 +604,8 @@ final class PolicyExecution: @unchecked Sendable {
     /// Sends through the embedder's backend, and gives up after the request's timeout even if the
     /// backend does not enforce it (the backend's task is cancelled).
     static func send(_ request: BackendRequest, to backend: any PolicyBackend) async throws -> BackendResponse {
-        try await withThrowingTaskGroup(of: BackendResponse?.self) { group in
+        if backend.enforcesTimeout { return try await backend.send(request) }
+        return try await withThrowingTaskGroup(of: BackendResponse?.self) { group in
             group.addTask { try await backend.send(request) }
             group.addTask {
                 try await Task.sleep(for: request.timeout)
