@@ -110,50 +110,25 @@ final class BackendForwarder: Sendable {
                 "api": "\(route.api.config.name)", "backend": "\(route.api.backend.host):\(route.api.backend.port)",
                 "error": "\(error)",
             ])
-            do {
-                try await writer.write(failure)
-                return failure.status.code
-            } catch {
-                return nil
-            }
+            return await writer.answer(failure)
         }
 
         let fields = Self.responseFields(response.headers.lazy.map { ($0.name, $0.value) })
         let status = Int(response.status.code)
         let responseHead = HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields)
-        if let length = response.headers.first(name: "content-length").flatMap({ Int($0) }), length <= ResponseWriter.wholeBodyLimit {
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: length)
-            } catch {
-                // Nothing is written yet, so the client still gets a clear answer.
-                logger.warning("backend response body failed", metadata: ["api": "\(route.api.config.name)", "error": "\(error)"])
-                do {
-                    try await writer.write(.badGateway)
-                    return GatewayError.badGateway.status.code
-                } catch {
-                    return nil
-                }
-            }
-            do {
-                try await writer.writeWhole(responseHead, body: body)
-                return status
-            } catch {
-                return nil
-            }
-        }
         do {
-            try await writer.writeHead(responseHead)
-            for try await chunk in response.body {
-                try await writer.writeBody(chunk)
-            }
-            try await writer.writeEnd()
+            let length = response.headers.first(name: "content-length").flatMap { Int($0) }
+            try await writer.relay(responseHead, body: response.body, declaredLength: length)
+            return status
+        } catch let failure as ResponseWriter.RelayNotStarted {
+            // Nothing is written yet, so the client still gets a clear answer.
+            logger.warning("backend response body failed", metadata: ["api": "\(route.api.config.name)", "error": "\(failure.cause)"])
+            return await writer.answer(.badGateway)
         } catch {
             // Either side went away mid-body; the response head is out, so the stream is cut.
             logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
             return nil
         }
-        return status
     }
 
     /// The headers sent to a backend: the client's (or the policies') headers without hop-by-hop

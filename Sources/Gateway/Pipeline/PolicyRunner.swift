@@ -55,27 +55,19 @@ struct PolicyRunner: Sendable {
             case .bytes(let bytes):
                 fields[.contentLength] = String(bytes.count)
                 try await writer.writeWhole(HTTPResponse(status: status, headerFields: fields), body: ByteBuffer(bytes: bytes))
-                return result.status
+            case .backend(let streamed as BackendResponseBody):
+                if let length = streamed.declaredLength { fields[.contentLength] = String(length) }
+                try await writer.relay(HTTPResponse(status: status, headerFields: fields), body: streamed.body,
+                                       declaredLength: streamed.declaredLength)
             case .backend(let source):
-                if let streamed = source as? BackendResponseBody, let length = streamed.declaredLength,
-                   length <= ResponseWriter.wholeBodyLimit {
-                    let body = try await streamed.body.collect(upTo: length)
-                    fields[.contentLength] = String(body.readableBytes)
-                    try await writer.writeWhole(HTTPResponse(status: status, headerFields: fields), body: body)
-                    return result.status
-                } else if let streamed = source as? BackendResponseBody {
-                    if let length = streamed.declaredLength { fields[.contentLength] = String(length) }
-                    try await writer.writeHead(HTTPResponse(status: status, headerFields: fields))
-                    for try await chunk in streamed.body { try await writer.writeBody(chunk) }
-                } else {
-                    let bytes = try await source.collect(upTo: 64 << 20)
-                    fields[.contentLength] = String(bytes.count)
-                    try await writer.writeWhole(HTTPResponse(status: status, headerFields: fields), body: ByteBuffer(bytes: bytes))
-                    return result.status
-                }
+                let bytes = try await source.collect(upTo: 64 << 20)
+                fields[.contentLength] = String(bytes.count)
+                try await writer.writeWhole(HTTPResponse(status: status, headerFields: fields), body: ByteBuffer(bytes: bytes))
             }
-            try await writer.writeEnd()
             return result.status
+        } catch is ResponseWriter.RelayNotStarted {
+            // The backend's body failed before anything was written: the client still gets an answer.
+            return await writer.answer(.badGateway)
         } catch {
             return nil
         }

@@ -15,7 +15,7 @@ struct RequestHandler: Sendable {
     /// log), or nil when the response could not be written (the client went away).
     func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
         if let refusal = checkLimits(request.head) {
-            return await write(refusal, to: writer)
+            return await writer.answer(refusal)
         }
 
         // Which configured hostname does the request name? Host (HTTP/1.1) or :authority (HTTP/2);
@@ -26,7 +26,7 @@ struct RequestHandler: Sendable {
             if named.name != connectionHost.name
                 && (named.clientCertificateMode != .off || connectionHost.clientCertificateMode != .off) {
                 // The TLS handshake (and its client-certificate decision) was made for another host name.
-                return await write(.misdirected, to: writer)
+                return await writer.answer(.misdirected)
             }
             routedHost = named
         }
@@ -35,15 +35,15 @@ struct RequestHandler: Sendable {
         let route: RouteMatch
         switch snapshot.router.route(hostname: routedHost, method: request.head.method.rawValue, path: path) {
         case .matched(let match): route = match
-        case .notFound: return await write(.notFound, to: writer)
-        case .badPath: return await write(.badPath, to: writer)
+        case .notFound: return await writer.answer(.notFound)
+        case .badPath: return await writer.answer(.badPath)
         }
 
         if route.api.config.requireTrustedClientCertificate {
             let verdict = await snapshot.certificateGate.evaluate(request.connection)
             guard verdict.isTrusted else {
                 logger.debug("client certificate refused", metadata: ["reason": "\(verdict.reason)"])
-                return await write(.invalidClientCertificate, to: writer)
+                return await writer.answer(.invalidClientCertificate)
             }
         }
 
@@ -70,15 +70,6 @@ struct RequestHandler: Sendable {
             return .requestHeaderFieldsTooLarge
         }
         return nil
-    }
-
-    private func write(_ error: GatewayError, to writer: ResponseWriter) async -> Int? {
-        do {
-            try await writer.write(error)
-            return error.status.code
-        } catch {
-            return nil
-        }
     }
 
     /// `example.com:8443` → `example.com`; `[::1]:8443` → `::1`.

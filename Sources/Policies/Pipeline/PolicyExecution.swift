@@ -601,8 +601,8 @@ final class PolicyExecution: @unchecked Sendable {
         state.record(.info, "rewritten to \(state.url.text)")
     }
 
-    /// Sends through the embedder's backend, and gives up after the request's timeout even if the
-    /// backend does not enforce it (the backend's task is cancelled).
+    /// Sends through the embedder's backend and gives up after the request's timeout: the backend's
+    /// own deadline when it has one, otherwise a race with a timer (the backend's task is cancelled).
     static func send(_ request: BackendRequest, to backend: any PolicyBackend) async throws -> BackendResponse {
         if backend.enforcesTimeout { return try await backend.send(request) }
         return try await withThrowingTaskGroup(of: BackendResponse?.self) { group in
