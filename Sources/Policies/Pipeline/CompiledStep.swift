@@ -26,7 +26,9 @@ struct CompiledStep: Sendable {
         let reason: RuntimeParameter<String>?
     }
 
-    enum Action: Sendable {
+    // indirect: payloads are boxed, so matching a statement copies a pointer, not the largest
+    // payload, into the async frames of the pipeline (kept per request in flight).
+    indirect enum Action: Sendable {
         case choose([When], otherwise: [CompiledStep]?)
         case returnResponse(variable: String?, status: Status?, headers: [NamedValues], body: RuntimeParameter<String>??)
         case setStatus(Status)
