@@ -9,6 +9,10 @@ public struct GatewaySnapshot: Sendable {
     public let hostnames: HostnameTable
     public let router: Router
     let certificateGate = ClientCertificateGate()
+    /// Per hostname: what `required` mode (in the handshake) and `requireTrustedClientCertificate`
+    /// check client certificates against — the hostname's `trustedCAs`, with the same verifier,
+    /// revocation settings and CRL cache as `Verify()`, and EKU clientAuth.
+    let clientVerification: [String: VerificationContext]
     /// APIM policies per API operation, compiled.
     let policies: PolicyTable
 
@@ -32,14 +36,22 @@ public struct GatewaySnapshot: Sendable {
             }
         }
         self.router = try Router(apis: config.apis)
-        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: config.policies.revocation, crlFetcher: crlFetcher))
+        let revocation = config.policies.revocation
+        let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
+        let sources = RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) })
+        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources))
+        var perHost: [String: VerificationContext] = [:]
+        for hostname in hostnames where hostname.clientCertificateMode != .off {
+            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: sources)
+        }
+        self.clientVerification = perHost
     }
 
     /// What `Verify()` and `validate-client-certificate` trust: the CA certificates of every
     /// hostname (self-signed ones as roots, the others as intermediates), like APIM's instance-wide
     /// CA store; revocation through CRL distribution points.
     private static func verificationContext(_ hostnames: [TLSHostname], revocation: RevocationSettings,
-                                            crlFetcher: (any CRLFetcher)?) throws -> VerificationContext {
+                                            sources: RevocationSources) throws -> VerificationContext {
         var roots: [X509Certificate2] = []
         var intermediates: [X509Certificate2] = []
         var seen = Set<String>()
@@ -56,10 +68,9 @@ public struct GatewaySnapshot: Sendable {
                 }
             }
         }
-        let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
         return VerificationContext(
             trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
-            revocation: RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }),
+            revocation: sources,
             options: VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
                                          revocationScope: revocation.leafOnly ? .leaf : .chain),
             cache: VerificationCache())

@@ -94,13 +94,14 @@ public enum GatewayConfigLoader {
         var limits = LimitsConfig()
         if let node = top["limits"] {
             let map = try reader.mapping(node, "limits", allowedKeys: [
-                "maxHeaderBytes", "maxHeaderCount", "maxRequestTargetBytes", "headerReadTimeout",
+                "maxHeaderBytes", "maxHeaderCount", "maxRequestTargetBytes", "headerReadTimeout", "bodyReadTimeout",
                 "idleTimeout", "handshakeTimeout", "maxConnections", "maxConcurrentStreams", "drainGracePeriod",
             ])
             if let n = map["maxHeaderBytes"] { limits.maxHeaderBytes = try reader.integer(n, "limits.maxHeaderBytes", range: 1024...(1 << 20)) }
             if let n = map["maxHeaderCount"] { limits.maxHeaderCount = try reader.integer(n, "limits.maxHeaderCount", range: 8...10_000) }
             if let n = map["maxRequestTargetBytes"] { limits.maxRequestTargetBytes = try reader.integer(n, "limits.maxRequestTargetBytes", range: 256...(1 << 20)) }
             if let n = map["headerReadTimeout"] { limits.headerReadTimeout = try reader.duration(n, "limits.headerReadTimeout") }
+            if let n = map["bodyReadTimeout"] { limits.bodyReadTimeout = try reader.duration(n, "limits.bodyReadTimeout") }
             if let n = map["idleTimeout"] { limits.idleTimeout = try reader.duration(n, "limits.idleTimeout") }
             if let n = map["handshakeTimeout"] { limits.handshakeTimeout = try reader.duration(n, "limits.handshakeTimeout") }
             if let n = map["maxConnections"] { limits.maxConnections = try reader.integer(n, "limits.maxConnections", range: 1...1_000_000) }
@@ -248,7 +249,13 @@ public enum GatewayConfigLoader {
                 if !template.hasPrefix("/") { template = "/" + template }
                 let opName = try op["name"].map { try reader.nonEmptyString($0, "operation name") }
                 let opPolicy = try op["policy"].map { resolve(try reader.nonEmptyString($0, "operation policy")) }
-                operations.append(OperationConfig(name: opName, method: method, urlTemplate: template, policyFile: opPolicy))
+                let operation = OperationConfig(name: opName, method: method, urlTemplate: template, policyFile: opPolicy)
+                // Pipelines are keyed by operation name: a second operation of the same name would
+                // run the first one's policies.
+                guard !operations.contains(where: { $0.name == operation.name }) else {
+                    throw reader.error(opNode, "api '\(name)': operation name '\(operation.name)' is used twice (names identify operations and their policies)")
+                }
+                operations.append(operation)
             }
         }
         let gate = try map["requireTrustedClientCertificate"].map { try reader.bool($0, "requireTrustedClientCertificate") } ?? false

@@ -8,6 +8,10 @@ public struct LimitsConfig: Sendable, Equatable {
     public var maxRequestTargetBytes: Int = 8 * 1024
     /// Seconds a client may take to send a complete request head once it started one (408).
     public var headerReadTimeout: Double = 10
+    /// Seconds a request body may pause between two reads while the gateway is ready to read more
+    /// (408, or the connection closed once a response has started). Time the gateway itself holds
+    /// reading back (back-pressure from a slow backend) does not count.
+    public var bodyReadTimeout: Double = 10
     /// Seconds an idle keep-alive connection is kept open.
     public var idleTimeout: Double = 60
     /// Seconds a client may take to complete the TLS handshake.

@@ -79,8 +79,11 @@ private final class CannedResponder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private var received = ""
+    /// After an early answer the rest of the upload is read and dropped.
+    private var discarding = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if discarding { return }
         var buffer = unwrapInboundIn(data)
         received += buffer.readString(length: buffer.readableBytes) ?? ""
         while let end = received.range(of: "\r\n\r\n") {
@@ -96,6 +99,9 @@ private final class CannedResponder: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
         }
         switch path {
+        case "/early401":  // answers before reading the request body (as an auth check would)
+            send("HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\n\r\nunauthorized")
+            discarding = true
         case "/small":
             send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + BackendResponseRelayTests.small)
         case "/big":

@@ -134,25 +134,34 @@ final class BackendForwarder: Sendable {
     /// The headers sent to a backend: the client's (or the policies') headers without hop-by-hop
     /// headers, Host, Content-Length (set from the body) or forged certificate headers, plus
     /// `X-Forwarded-For`/`-Proto`/`-Host`.
+    /// - Parameters:
+    ///   - keepCertificateHeaders: the source is a policy's output, whose certificate headers are its
+    ///     own (the client's copies were dropped before the policies ran).
+    ///   - honorConnectionTokens: drop what a `Connection` header in the source lists. Off for a
+    ///     policy's output: the client's Connection-listed headers were dropped before the policies
+    ///     ran, and a client must not be able to remove a header a policy set.
     static func forwardedHeaders<S: Sequence>(_ source: S, connection: ConnectionInfo, authority: String?,
-                                              keepCertificateHeaders: Bool = false) -> HTTPHeaders where S.Element == (String, String) {
+                                              keepCertificateHeaders: Bool = false,
+                                              honorConnectionTokens: Bool = true) -> HTTPHeaders where S.Element == (String, String) {
         var headers = HTTPHeaders()
         var connectionListed: Set<String>?
         var priorForwardedFor: String?
         for (name, value) in source {
             let lower = HopByHop.lowercased(name)
             if HopByHop.names.contains(lower) {
-                if lower == "connection" { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
+                if lower == "connection" && honorConnectionTokens { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
                 continue
+            }
+            if forgeable(lower) {
+                // `X_Forwarded_Host` or `SSL_Client_Cert`: CGI-style servers read them as the dashed
+                // names. Such spellings of these headers are always dropped.
+                if !keepCertificateHeaders || lower.utf8.contains(UInt8(ascii: "_")) { continue }
             }
             switch lower {
             case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
                 continue
             case "x-forwarded-for":
                 priorForwardedFor = priorForwardedFor.map { $0 + ", " + value } ?? value
-            case _ where !keepCertificateHeaders && clientCertificateHeaders.contains(lower):
-                // A client must not be able to pose as having presented a certificate.
-                continue
             default:
                 headers.add(name: name, value: value)
             }
@@ -168,7 +177,7 @@ final class BackendForwarder: Sendable {
             headers.add(name: "X-Forwarded-For", value: priorForwardedFor)
         }
         headers.add(name: "X-Forwarded-Proto", value: "https")
-        if let host = authority ?? connection.serverName {
+        if let host = authority ?? connection.serverName, RequestHandler.isValidAuthority(host) {
             headers.add(name: "X-Forwarded-Host", value: host)
         }
         return headers
@@ -194,7 +203,7 @@ final class BackendForwarder: Sendable {
     }
 
     /// The header names a Connection header lists, lower-cased.
-    private static func connectionTokens(_ value: String, adding existing: Set<String>?) -> Set<String> {
+    static func connectionTokens(_ value: String, adding existing: Set<String>?) -> Set<String> {
         var tokens = existing ?? []
         for token in value.split(separator: ",") {
             tokens.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
@@ -202,11 +211,35 @@ final class BackendForwarder: Sendable {
         return tokens
     }
 
-    /// Headers that carry a client certificate between proxies (App Service, Envoy, the IETF draft,
-    /// nginx/AGW conventions). Copies sent by clients are always dropped.
+    /// Headers that carry a client certificate, or a verdict on one, between proxies (App Service's
+    /// X-ARR-ClientCert, Envoy's XFCC, RFC 9440 Client-Cert, nginx/HAProxy/Traefik/AGW conventions).
+    /// Copies sent by clients are always dropped, in any case and with `_` for `-`.
+    static func isClientCertificateHeader(_ lowerName: String) -> Bool {
+        let name = lowerName.utf8.contains(UInt8(ascii: "_")) ? lowerName.replacingOccurrences(of: "_", with: "-") : lowerName
+        if clientCertificateHeaders.contains(name) { return true }
+        return clientCertificatePrefixes.contains { name.hasPrefix($0) }
+    }
+
+    /// True for a header a client could forge to pose as verified or as coming from elsewhere: the
+    /// certificate headers and, spelt with underscores, the X-Forwarded-* and Host headers the
+    /// gateway sets itself.
+    static func forgeable(_ lowerName: String) -> Bool {
+        if isClientCertificateHeader(lowerName) { return true }
+        guard lowerName.utf8.contains(UInt8(ascii: "_")) else { return false }
+        let dashed = lowerName.replacingOccurrences(of: "_", with: "-")
+        return dashed == "host" || dashed.hasPrefix("x-forwarded-") || dashed == "forwarded" || dashed == "content-length"
+            || dashed == "transfer-encoding" || HopByHop.names.contains(dashed)
+    }
+
     static let clientCertificateHeaders: Set<String> = [
         "x-arr-clientcert", "x-forwarded-client-cert", "client-cert", "client-cert-chain",
-        "x-client-cert", "x-client-certificate", "x-ssl-client-cert",
+        "x-client-cert", "x-client-certificate", "x-ssl-client-cert", "ssl-client-cert", "x-client-verify",
+        "x-client-dn", "x-client-s-dn", "x-client-i-dn",
+    ]
+
+    static let clientCertificatePrefixes = [
+        "x-ssl-client", "ssl-client", "x-client-cert", "x-forwarded-tls-client-cert", "x-forwarded-client-cert",
+        "x-arr-clientcert", "x-arr-ssl", "client-cert",
     ]
 
     static func classify(_ error: any Error) -> GatewayError {

@@ -21,14 +21,26 @@ final class HTTP1ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelH
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
             responsesInFlight += 1
-            deadlines.headReceived()
+            deadlines.headReceived(expectsContinue: head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" })
+        case .end:
+            deadlines.bodyEnded()
+        case .body:
+            break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .head(let head) = unwrapOutboundIn(data) {
+            if head.status == .continue {
+                deadlines.continueSent()
+            } else if head.status.code >= 200 {
+                deadlines.responseHeadWritten()
+            }
+        }
         if case .end = unwrapOutboundIn(data) {
             responsesInFlight -= 1
             let deadlines = self.deadlines

@@ -3,7 +3,12 @@ import NIOCore
 /// Time limits of an HTTP/1.1 connection, at the byte level (right after TLS):
 /// - idle: no request for `idleTimeout` → close;
 /// - slow head: a request started but its head incomplete after `headerReadTimeout` → 408 and close
-///   (the slowloris defence).
+///   (the slowloris defence);
+/// - slow body: the gateway is ready to read more of a request body but none arrives for
+///   `bodyReadTimeout` → 408 and close (or just close when a response has started). The clock runs
+///   only while a read is outstanding: when back-pressure (a slow backend) holds reading back, no
+///   read is asked for, and the client is not blamed. A client waiting for `100 Continue` is not
+///   timed until it was sent.
 /// `HTTP1ProtocolErrorResponder` tells it when a head is complete and when a response has ended.
 final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -11,10 +16,13 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State { case idle, readingHead, busy, closed }
+    private enum State { case idle, readingHead, awaitingContinue, readingBody, busy, closed }
 
     private let headerReadTimeout: TimeAmount
+    private let bodyReadTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    /// A final response head went out for the current request (a 408 can no longer be written).
+    private var responseStarted = false
     private var state = State.idle
     /// When the current state's limit runs out (nil while busy). One timer is kept scheduled and
     /// re-armed lazily when it fires early: moving the deadline per request costs a clock read,
@@ -24,8 +32,9 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     private var timerDeadline: NIODeadline?
     private var context: ChannelHandlerContext?
 
-    init(headerReadTimeout: Double, idleTimeout: Double) {
+    init(headerReadTimeout: Double, bodyReadTimeout: Double, idleTimeout: Double) {
         self.headerReadTimeout = .milliseconds(Int64(headerReadTimeout * 1000))
+        self.bodyReadTimeout = .milliseconds(Int64(bodyReadTimeout * 1000))
         self.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
     }
 
@@ -47,23 +56,59 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if state == .idle {
+        switch state {
+        case .idle:
             state = .readingHead
             arm(headerReadTimeout)
+        case .readingBody:
+            // Bytes arrived: the body clock stops until the next read is asked for.
+            deadline = nil
+        default:
+            break
         }
         context.fireChannelRead(data)
     }
 
-    /// A complete request head was parsed: the backend's own timeout governs from here.
-    func headReceived() {
+    func read(context: ChannelHandlerContext) {
+        if state == .readingBody && deadline == nil {
+            arm(bodyReadTimeout)
+        }
+        context.read()
+    }
+
+    /// A complete request head was parsed: its body (if any) is timed between reads; the backend's
+    /// own timeout governs the rest.
+    func headReceived(expectsContinue: Bool) {
         guard state != .closed else { return }
+        state = expectsContinue ? .awaitingContinue : .readingBody
+        responseStarted = false
+        deadline = nil
+    }
+
+    /// `100 Continue` went out: the client now owes the body.
+    func continueSent() {
+        guard state == .awaitingContinue else { return }
+        state = .readingBody
+    }
+
+    /// The request body ended.
+    func bodyEnded() {
+        guard state == .readingBody || state == .awaitingContinue else { return }
         state = .busy
         deadline = nil
     }
 
-    /// The response was fully written: wait for the next request.
+    /// A final response head was written.
+    func responseHeadWritten() {
+        responseStarted = true
+    }
+
+    /// The response was fully written: wait for the next request (unless the request's body is still
+    /// being read, as a drain does after an early answer).
     func responseEnded() {
         guard state != .closed else { return }
+        responseStarted = false
+        if state == .readingBody || state == .awaitingContinue { return }
         state = .idle
         arm(idleTimeout)
     }
@@ -105,9 +150,11 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     private func fire() {
         guard let context else { return }
         switch state {
-        case .readingHead:
+        case .readingHead,
+             .readingBody where !responseStarted:
+            let error: GatewayError = state == .readingHead ? .requestTimeout : .bodyTimeout
             state = .closed
-            let (head, body) = GatewayError.requestTimeout.response()
+            let (head, body) = error.response()
             var text = "HTTP/1.1 408 Request Timeout\r\n"
             for field in head.headerFields { text += "\(field.name): \(field.value)\r\n" }
             text += "connection: close\r\n\r\n"
@@ -115,10 +162,10 @@ final class HTTP1RequestDeadlines: ChannelDuplexHandler {
             var bodyBuffer = body
             buffer.writeBuffer(&bodyBuffer)
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
-        case .idle:
+        case .idle, .readingBody:
             state = .closed
             context.close(promise: nil)
-        case .busy, .closed:
+        case .busy, .awaitingContinue, .closed:
             break
         }
     }

@@ -182,7 +182,7 @@ public final class GatewayServer: Sendable {
             }
             let hostname = serverName.map { snapshot.hostnames.lookup($0) } ?? snapshot.hostnames.defaultHostname
             guard let hostname else {
-                self.logger.info("TLS refused: unrecognized server name", metadata: ["sni": "\(serverName ?? "<none>")"])
+                self.logger.info("TLS refused: unrecognized server name", metadata: ["sni": "\(serverName.map { LogText.escape($0) } ?? "<none>")"])
                 let alert = TLSAlert.unrecognizedName(allocator: channel.allocator)
                 channel.writeAndFlush(alert).whenComplete { _ in channel.close(promise: nil) }
                 negotiated.fail(ConnectionRefused.unrecognizedName(serverName))
@@ -190,7 +190,7 @@ public final class GatewayServer: Sendable {
             }
             do {
                 let future = try self.configureTLSAndHTTP(channel, hostname: hostname, serverName: serverName,
-                                                          limits: snapshot.config.limits, handshakeDone: handshakeDone)
+                                                          snapshot: snapshot, handshakeDone: handshakeDone)
                 future.cascade(to: negotiated)
             } catch {
                 negotiated.fail(error)
@@ -211,14 +211,21 @@ public final class GatewayServer: Sendable {
     }
 
     private func configureTLSAndHTTP(
-        _ channel: any Channel, hostname: TLSHostname, serverName: String?, limits: LimitsConfig,
+        _ channel: any Channel, hostname: TLSHostname, serverName: String?, snapshot: GatewaySnapshot,
         handshakeDone: NIOLockedValueBox<Bool>
     ) throws -> EventLoopFuture<NegotiatedConnection> {
+        let limits = snapshot.config.limits
         let recorder = PresentedChainRecorder()
         let tlsHandler: NIOSSLServerHandler
-        if hostname.clientCertificateMode == .negotiate {
-            tlsHandler = NIOSSLServerHandler(context: hostname.sslContext, customVerificationCallback: recorder.acceptAndRecord)
-        } else {
+        switch hostname.clientCertificateMode {
+        case .negotiate:
+            tlsHandler = NIOSSLServerHandler(context: hostname.sslContext, customVerificationCallback: recorder.acceptAndRecord(logger: logger))
+        case .required:
+            // BoringSSL only collects the chain; `ChainVerifier` decides, as for `Verify()`.
+            tlsHandler = NIOSSLServerHandler(
+                context: hostname.sslContext,
+                customVerificationCallback: recorder.verifyAndRecord(context: snapshot.clientVerification[hostname.name], logger: logger))
+        case .off:
             tlsHandler = NIOSSLServerHandler(context: hostname.sslContext)
         }
         try channel.pipeline.syncOperations.addHandler(tlsHandler)
@@ -241,10 +248,14 @@ public final class GatewayServer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("http/1.1")
                 let sync = channel.pipeline.syncOperations
-                let deadlines = HTTP1RequestDeadlines(headerReadTimeout: limits.headerReadTimeout, idleTimeout: limits.idleTimeout)
+                let deadlines = HTTP1RequestDeadlines(headerReadTimeout: limits.headerReadTimeout,
+                                                      bodyReadTimeout: limits.bodyReadTimeout, idleTimeout: limits.idleTimeout)
                 try sync.addHandler(deadlines)
                 try sync.addHandler(HTTPResponseEncoder())
-                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                // After a request that upgrades (Upgrade, CONNECT) the decoder stops parsing and keeps
+                // what follows; the cap bounds that (and any other unparsed backlog) per connection.
+                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes),
+                                                         maximumBufferSize: Self.maxUnparsedBytes))
                 try sync.addHandler(HTTP1ProtocolErrorResponder(deadlines: deadlines))
                 try sync.addHandler(HTTPServerPipelineHandler())
                 let reasons = ReasonPhrases()
@@ -333,7 +344,8 @@ public final class GatewayServer: Sendable {
                     guard status != nil else { break }
                     let reusable = await body.drain(limit: 1 << 20)
                     let closeNow = tracked.requestFinished(draining: self.registry.isDraining)
-                    if !reusable || closeNow || Self.wantsClose(head) { break }
+                    // The decoder parses nothing after an upgrade request: the connection ends here.
+                    if !reusable || closeNow || Self.wantsClose(head) || Self.upgrades(head) { break }
                 }
             }
         } catch {
@@ -378,8 +390,8 @@ public final class GatewayServer: Sendable {
             let elapsed = ContinuousClock.now - started
             let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var metadata: Logger.Metadata = [
-                "method": "\(request.head.method.rawValue)",
-                "path": "\(request.head.path ?? "")",
+                "method": "\(LogText.escape(request.head.method.rawValue))",
+                "path": "\(LogText.escape(request.head.path ?? ""))",
                 "status": "\(status.map(String.init) ?? "aborted")",
                 "duration_ms": "\(Double(Int(millis * 1000)) / 1000)",
                 "protocol": "\(request.protocolName)",
@@ -424,6 +436,16 @@ public final class GatewayServer: Sendable {
         case .head:
             throw RequestBodyError.incomplete
         }
+    }
+
+    /// Bytes the HTTP/1.1 decoder may hold unparsed (its own head limit is 80 KiB).
+    static let maxUnparsedBytes = 256 << 10
+
+    /// A request after which HTTP/1.1 parsing stops (llhttp treats it as a protocol switch). The
+    /// gateway does not switch protocols: it answers the request itself (the backend never sees
+    /// `Upgrade`, a hop-by-hop header) and closes.
+    private static func upgrades(_ head: HTTPRequest) -> Bool {
+        head.method == .connect || head.headerFields[.upgrade] != nil
     }
 
     private static func wantsClose(_ head: HTTPRequest) -> Bool {

@@ -15,7 +15,8 @@ struct PolicyRunner: Sendable {
         let head = request.head
         let fullPath = head.path ?? "/"
         let split = fullPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = split.first.map(String.init) ?? "/"
+        // The path routing matched, in its normal form: policies and the backend see what was routed.
+        let path = route.normalizedPath
         let query: [(name: String, value: String)] = split.count > 1 ? Self.parseQuery(String(split[1])) : []
         let authority = head.authority ?? request.connection.serverName ?? request.connection.hostname.name
         let host = RequestHandler.hostPart(of: authority)
@@ -23,11 +24,18 @@ struct PolicyRunner: Sendable {
         var headers: [PolicyHeader] = []
         headers.reserveCapacity(head.headerFields.count + 1)
         headers.append(PolicyHeader("Host", authority))
+        // Headers the client's Connection header lists are hop-by-hop: dropped here, before the
+        // policies run, so that a client cannot name (and so remove) a header a policy sets.
+        var connectionListed: Set<String> = []
+        for value in head.headerFields[values: .connection] {
+            connectionListed = BackendForwarder.connectionTokens(value, adding: connectionListed)
+        }
         for field in head.headerFields {
             let lower = field.name.canonicalName
             // Forged forwarded-certificate headers are dropped before policies see the request; a
             // policy may still set its own (the APIM pattern for forwarding the certificate).
-            if BackendForwarder.clientCertificateHeaders.contains(lower) { continue }
+            if BackendForwarder.forgeable(lower) { continue }
+            if !connectionListed.isEmpty && connectionListed.contains(lower) && !HopByHop.names.contains(lower) { continue }
             headers.append(PolicyHeader(field.name.rawName, field.value))
         }
         let config = route.api.config
@@ -124,7 +132,7 @@ struct GatewayPolicyBackend: PolicyBackend {
         // were already dropped before the policies ran.
         outbound.headers = BackendForwarder.forwardedHeaders(
             request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
-            keepCertificateHeaders: true)
+            keepCertificateHeaders: true, honorConnectionTokens: false)
         if let certificate = request.clientCertificate {
             do {
                 outbound.tlsConfiguration = try forwarder.tlsConfiguration(presenting: certificate)

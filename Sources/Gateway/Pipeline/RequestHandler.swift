@@ -14,7 +14,7 @@ struct RequestHandler: Sendable {
     /// Handles the request and writes the whole response. Returns the status written (for the access
     /// log), or nil when the response could not be written (the client went away).
     func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
-        if let refusal = checkLimits(request.head) {
+        if let refusal = checkLimits(request.head) ?? Self.checkTarget(request) {
             return await writer.answer(refusal)
         }
 
@@ -40,9 +40,10 @@ struct RequestHandler: Sendable {
         }
 
         if route.api.config.requireTrustedClientCertificate {
-            let verdict = await snapshot.certificateGate.evaluate(request.connection)
+            let verdict = await snapshot.certificateGate.evaluate(
+                request.connection, context: snapshot.clientVerification[request.connection.hostname.name])
             guard verdict.isTrusted else {
-                logger.debug("client certificate refused", metadata: ["reason": "\(verdict.reason)"])
+                logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
                 return await writer.answer(.invalidClientCertificate)
             }
         }
@@ -70,6 +71,65 @@ struct RequestHandler: Sendable {
             return .requestHeaderFieldsTooLarge
         }
         return nil
+    }
+
+    /// What the request line and Host say, checked before routing: CONNECT is never tunnelled (405);
+    /// an HTTP/1.1 request needs a Host header (RFC 9112 §3.2: 400 without one); a Host or
+    /// :authority must be a host name or IP literal with an optional port (it is forwarded as
+    /// `X-Forwarded-Host`, so nothing else may pass).
+    static func checkTarget(_ request: GatewayRequest) -> GatewayError? {
+        let head = request.head
+        if head.method == .connect { return .connectRefused }
+        guard let authority = head.authority else {
+            return request.protocolName == "HTTP/1.1" ? .missingHost : nil
+        }
+        // The HTTP/1.1 codec moves the first Host into :authority; a second one stays a field.
+        if request.protocolName == "HTTP/1.1", head.headerFields.contains(where: { $0.name.canonicalName == "host" }) {
+            return .missingHost
+        }
+        return isValidAuthority(authority) ? nil : .badHost
+    }
+
+    /// `host[:port]` with host a reg-name (RFC 3986 unreserved / sub-delims / pct-encoded, no
+    /// userinfo) or a bracketed IP literal, and port 1–5 digits.
+    static func isValidAuthority(_ authority: String) -> Bool {
+        let bytes = Array(authority.utf8)
+        guard !bytes.isEmpty, bytes.count <= 261 else { return false }
+        var hostEnd = bytes.count
+        if bytes[0] == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+            let inside = bytes[1..<close]
+            guard inside.allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            hostEnd = close + 1
+            guard hostEnd == bytes.count || bytes[hostEnd] == UInt8(ascii: ":") else { return false }
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            hostEnd = colon
+        }
+        if hostEnd < bytes.count {
+            let port = bytes[(hostEnd + 1)...]
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        }
+        if bytes[0] == UInt8(ascii: "[") { return true }
+        let host = bytes[..<hostEnd]
+        return !host.isEmpty && host.allSatisfy(isRegNameByte)
+    }
+
+    private static func isHex(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+    }
+
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+             UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
     }
 
     /// `example.com:8443` → `example.com`; `[::1]:8443` → `::1`.

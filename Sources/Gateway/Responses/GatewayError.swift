@@ -24,6 +24,10 @@ public struct GatewayError: Sendable, Equatable {
     public static let uriTooLong = GatewayError(status: .uriTooLong, message: "Request URI too long")
     public static let requestTimeout = GatewayError(status: .requestTimeout, message: "Request timeout: the request head was not received in time")
     public static let badRequest = GatewayError(status: .badRequest, message: "Bad request")
+    public static let missingHost = GatewayError(status: .badRequest, message: "Bad request: an HTTP/1.1 request needs one valid Host header")
+    public static let badHost = GatewayError(status: .badRequest, message: "Bad request: malformed Host or :authority")
+    public static let connectRefused = GatewayError(status: .methodNotAllowed, message: "Method not allowed: the gateway does not tunnel CONNECT")
+    public static let bodyTimeout = GatewayError(status: .requestTimeout, message: "Request timeout: the request body stopped arriving")
     public static let serviceUnavailable = GatewayError(status: .serviceUnavailable, message: "Service unavailable: the gateway is shutting down")
 
     /// The JSON body, escaped so any message text stays valid JSON.

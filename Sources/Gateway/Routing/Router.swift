@@ -10,13 +10,17 @@ public struct RoutableAPI: Sendable {
 
     init(config: APIConfig) throws {
         self.config = config
-        self.prefixSegments = config.pathPrefix.split(separator: "/").map(String.init)
+        self.prefixSegments = config.pathPrefix.split(separator: "/").map { PercentDecoding.decode($0) ?? String($0) }
         var operations = try config.operations.map { op -> (OperationConfig, URLTemplate) in
             do {
                 return (op, try URLTemplate(op.urlTemplate))
             } catch let error as URLTemplateError {
                 throw GatewayStartupError.route(api: config.name, reason: error.description)
             }
+        }
+        var names = Set<String>()
+        for (operation, _) in operations where !names.insert(operation.name).inserted {
+            throw GatewayStartupError.route(api: config.name, reason: "operation name '\(operation.name)' is used twice (names identify operations and their policies)")
         }
         if operations.isEmpty {
             operations = [(Self.catchAllOperation, try URLTemplate("/*"))]
@@ -47,8 +51,11 @@ public struct RouteMatch: Sendable {
     public let operation: OperationConfig
     /// Template parameters, percent-decoded (`context.Request.MatchedParameters`).
     public let matchedParameters: [String: String]
-    /// The path below the API's prefix (still percent-encoded), starting with `/`.
+    /// The path below the API's prefix in normal form (see `RequestPath`), starting with `/`: what the
+    /// backend receives, so that it names the resource routing chose.
     public let remainingPath: String
+    /// The whole request path in normal form (without the query).
+    public let normalizedPath: String
 }
 
 /// Routes (hostname, method, path) to an API operation. Built once per configuration snapshot.
@@ -63,30 +70,28 @@ public struct Router: Sendable {
     public enum Outcome: Sendable {
         case matched(RouteMatch)
         case notFound
-        /// The path has `.`/`..` segments or malformed percent-encoding: refused, never normalised into
-        /// another route.
+        /// The path has `.`/`..` segments (in any spelling), malformed or double percent-encoding of
+        /// separators, control characters or backslashes: refused, never normalised into another route.
         case badPath
     }
 
     public func route(hostname: TLSHostname?, method: String, path: String) -> Outcome {
         let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard pathOnly.hasPrefix("/") else { return .badPath }
-        let segments = pathOnly.split(separator: "/", omittingEmptySubsequences: true)
-        for segment in segments {
-            guard let decoded = PercentDecoding.decode(segment) else { return .badPath }
-            if decoded == "." || decoded == ".." || decoded.contains("/") { return .badPath }
-        }
+        guard let request = RequestPath(pathOnly) else { return .badPath }
+        let keys = request.keys
         for api in apis where api.servesHost(hostname) {
-            guard segments.count >= api.prefixSegments.count,
-                  zip(api.prefixSegments, segments).allSatisfy({ $0 == $1 }) else { continue }
-            let rest = Array(segments.dropFirst(api.prefixSegments.count))
+            guard keys.count >= api.prefixSegments.count,
+                  zip(api.prefixSegments, keys).allSatisfy({ RequestPath.sameSegment($0, $1) }) else { continue }
+            let restKeys = keys[api.prefixSegments.count...]
             for operation in api.operations {
                 guard operation.config.method == "*" || operation.config.method == method else { continue }
-                if let parameters = operation.template.match(rest[...].map { $0 }) {
+                if let parameters = operation.template.match(keys: restKeys, decoded: request.decoded[api.prefixSegments.count...]) {
+                    let rest = request.segments[api.prefixSegments.count...]
                     var remaining = "/" + rest.joined(separator: "/")
-                    if pathOnly.hasSuffix("/") && !rest.isEmpty { remaining += "/" }
+                    if request.trailingSlash && !rest.isEmpty { remaining += "/" }
                     return .matched(RouteMatch(api: api, operation: operation.config,
-                                               matchedParameters: parameters, remainingPath: remaining))
+                                               matchedParameters: parameters, remainingPath: remaining,
+                                               normalizedPath: request.normalized))
                 }
             }
             // APIM answers 404 when the API matches but no operation does.

@@ -53,24 +53,25 @@ public struct URLTemplate: Sendable, Equatable {
         } * 2 + (catchAll == nil ? 1 : 0)
     }
 
-    /// Matches percent-decoded path segments; returns the parameter values or nil.
-    func match(_ pathSegments: [Substring]) -> [String: String]? {
+    /// Matches a request path's segments: literals against the matching keys (case-insensitively, as
+    /// APIM does), parameters take the percent-decoded segments. Returns the parameter values or nil.
+    func match(keys: ArraySlice<String>, decoded: ArraySlice<String>) -> [String: String]? {
         if catchAll == nil {
-            guard pathSegments.count == segments.count else { return nil }
+            guard keys.count == segments.count else { return nil }
         } else {
-            guard pathSegments.count >= segments.count else { return nil }
+            guard keys.count >= segments.count else { return nil }
         }
         var parameters: [String: String] = [:]
-        for (segment, value) in zip(segments, pathSegments) {
+        for (segment, (key, value)) in zip(segments, zip(keys, decoded)) {
             switch segment {
             case .literal(let text):
-                guard text == value else { return nil }
+                guard RequestPath.sameSegment(text, key) else { return nil }
             case .parameter(let name):
-                parameters[name] = PercentDecoding.decode(value) ?? String(value)
+                parameters[name] = value
             }
         }
         if let catchAll, catchAll != "*" {
-            parameters[catchAll] = pathSegments.dropFirst(segments.count).joined(separator: "/")
+            parameters[catchAll] = decoded.dropFirst(segments.count).joined(separator: "/")
         }
         return parameters
     }

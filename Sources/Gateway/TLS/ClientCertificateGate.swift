@@ -1,11 +1,11 @@
+import ClientCertificates
 import Foundation
 import NIOConcurrencyHelpers
-import SwiftASN1
-import X509
 
 /// The gateway's built-in client-certificate check (`requireTrustedClientCertificate` on an API):
-/// the presented chain must lead to one of the hostname's trusted CAs, be valid now, and the leaf,
-/// when it lists extended key usages, must allow `clientAuth`.
+/// the presented chain must verify against the hostname's trusted CAs with the same `ChainVerifier`,
+/// options and revocation settings as `Verify()` (validity, EKU clientAuth, name constraints, the
+/// RFC 5280 profile, CRLs), so a revoked certificate never passes here either.
 ///
 /// Policies (`Verify()`, `validate-client-certificate`) are the general mechanism; this gate serves
 /// deployments that want certificate checks without writing a policy. The verdict is cached per
@@ -17,63 +17,39 @@ struct ClientCertificateGate: Sendable {
         let decidedAt: Date
     }
 
-    func evaluate(_ connection: ConnectionInfo) async -> Verdict {
+    func evaluate(_ connection: ConnectionInfo, context: VerificationContext?) async -> Verdict {
         let now = Date()
         if let cached = connection.gateVerdict.withLockedValue({ $0 }), now.timeIntervalSince(cached.decidedAt) < 60 {
             return cached
         }
-        let verdict = await verify(connection, at: now)
+        let verdict = await Self.verify(connection.presentedChainDER, context: context, at: now)
         connection.gateVerdict.withLockedValue { $0 = verdict }
         return verdict
     }
 
-    private func verify(_ connection: ConnectionInfo, at now: Date) async -> Verdict {
-        guard let leafDER = connection.clientCertificateDER else {
+    /// The verdict on a presented chain (leaf first). Also used in the handshake of `required` mode.
+    static func verify(_ chainDER: [[UInt8]], context: VerificationContext?, at now: Date) async -> Verdict {
+        guard let leafDER = chainDER.first else {
             return Verdict(isTrusted: false, reason: "ClientCertificateNotFound", decidedAt: now)
         }
-        let leaf: Certificate
+        guard let context else {
+            return Verdict(isTrusted: false, reason: "ClientCertificateNotTrusted: the hostname trusts no CA", decidedAt: now)
+        }
+        guard chainDER.count <= PresentedChainRecorder.maxCertificates else {
+            return Verdict(isTrusted: false, reason: "ClientCertificateNotTrusted: the presented chain has \(chainDER.count) certificates (at most \(PresentedChainRecorder.maxCertificates))", decidedAt: now)
+        }
+        let leaf: X509Certificate2
         do {
-            leaf = try Certificate(derEncoded: leafDER)
+            leaf = try X509Certificate2(derEncoded: leafDER)
         } catch {
             return Verdict(isTrusted: false, reason: "ClientCertificateNotTrusted: unparseable certificate", decidedAt: now)
         }
-        let trusted = connection.hostname.trustedCAs
-        let roots = trusted.filter { $0.subject == $0.issuer }
-        let storeIntermediates = trusted.filter { $0.subject != $0.issuer }
-        let presentedIntermediates = connection.presentedChainDER.dropFirst().compactMap { try? Certificate(derEncoded: $0) }
-        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(validationTime: now)
-            ClientAuthUsagePolicy()
-        }
-        let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(storeIntermediates + presentedIntermediates))
-        switch result {
-        case .validCertificate:
+        let presented = chainDER.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
+        let result = await ChainVerifier.verify(leaf: leaf, presented: presented, context: context)
+        if result.isValid {
             return Verdict(isTrusted: true, reason: "trusted", decidedAt: now)
-        case .couldNotValidate(let failures):
-            let reason: String
-            if now > leaf.notValidAfter {
-                reason = "ClientCertificateExpired"
-            } else if now < leaf.notValidBefore {
-                reason = "ClientCertificateNotYetValid"
-            } else {
-                reason = "ClientCertificateNotTrusted: " + (failures.first.map { "\($0.policyFailureReason)" } ?? "no chain to a trusted CA")
-            }
-            return Verdict(isTrusted: false, reason: reason, decidedAt: now)
         }
+        return Verdict(isTrusted: false, reason: "\(result.reason?.rawValue ?? "ClientCertificateNotTrusted"): \(result.message)", decidedAt: now)
     }
 }
 
-/// Leaf certificates that restrict their usage must allow client authentication.
-struct ClientAuthUsagePolicy: VerifierPolicy {
-    let verifyingCriticalExtensions: [ASN1ObjectIdentifier] = [.X509ExtensionID.extendedKeyUsage]
-
-    func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) -> PolicyEvaluationResult {
-        guard let usage = try? chain.leaf.extensions.extendedKeyUsage else {
-            return .meetsPolicy
-        }
-        if usage.contains(.clientAuth) || usage.contains(.any) {
-            return .meetsPolicy
-        }
-        return .failsToMeetPolicy(reason: "leaf certificate's extended key usage does not allow clientAuth")
-    }
-}
