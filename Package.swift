@@ -50,7 +50,6 @@ var targets: [Target] = [
             .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),

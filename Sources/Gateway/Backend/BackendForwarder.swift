@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import ClientCertificates
 import Foundation
 import GatewayConfiguration
@@ -9,16 +8,15 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// Sends requests to backends through one pooled AsyncHTTPClient and streams answers back.
-/// Bodies stream both ways with back-pressure: nothing here buffers a whole body.
+/// Sends requests to backends through the gateway's own pooled client (`BackendClient`) and streams
+/// answers back. Bodies stream both ways with back-pressure: nothing here buffers a whole body.
 final class BackendForwarder: Sendable {
-    let client: HTTPClient
+    let client: BackendClient
     let timeout: TimeAmount
-    /// The backend TLS settings (trusted CAs); a backend client certificate is added per request.
+    /// The backend TLS settings (trusted CAs); a backend client certificate is added per identity.
     private let tlsConfiguration: TLSConfiguration
-    private let clientCertificateConfigurations = NIOLockedValueBox<[String: TLSConfiguration]>([:])
+    private let defaultSSLContext: NIOSSLContext
     private let logger: Logger
-    private let clientLogger: Logger
 
     init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -32,93 +30,108 @@ final class BackendForwarder: Sendable {
             }
             tls.trustRoots = .certificates(certificates)
         }
-        var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls,
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(config.connectTimeout * 1000)), read: nil),
-            connectionPool: .init(idleTimeout: .seconds(60),
-                                  concurrentHTTP1ConnectionsPerHostSoftLimit: config.maxConnectionsPerHost),
-            proxy: nil,
-            ignoreUncleanSSLShutdown: false,
-            decompression: .disabled)
-        // A refused connection is a dead backend: answer 502 at once instead of retrying until the
-        // connect timeout.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        // No tracer: the default no-op tracer still builds span attributes (a URL parse) per request.
-        configuration.tracing.tracer = nil
         self.tlsConfiguration = tls
-        self.client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        self.client = BackendClient(
+            group: eventLoopGroup, connectTimeout: .milliseconds(Int64(config.connectTimeout * 1000)),
+            maxConnectionsPerHost: config.maxConnectionsPerHost, tls: tls)
+        do {
+            self.defaultSSLContext = try client.sslContext(identity: "", configuration: tls)
+        } catch {
+            throw GatewayStartupError.tls(hostname: "backend", reason: "cannot build the backend TLS context: \(error)")
+        }
         self.timeout = .milliseconds(Int64(config.timeout * 1000))
         self.logger = logger
-        // AsyncHTTPClient adds request metadata to its logger per request, which costs a metadata
-        // re-render with swift-log's stream handler even when nothing is logged; below debug level
-        // its logs are not wanted anyway (failures are logged here).
-        self.clientLogger = logger.logLevel <= .debug ? logger : Logger(label: logger.label, factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
     func shutdown() async {
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
-    func syncShutdown() throws {
-        try client.syncShutdown()
+    func syncShutdown() throws {}
+
+    /// The TLS context presenting `certificate` to backends (`authentication-certificate`), built once
+    /// per certificate.
+    func sslContext(presenting certificate: X509Certificate2) throws -> NIOSSLContext {
+        try client.sslContext(identity: certificate.thumbprint, configuration: try self.tlsConfiguration(presenting: certificate))
     }
 
-    /// TLS settings presenting `certificate` to backends (`authentication-certificate`). One value per
-    /// certificate is kept, so the client's TLS context cache can reuse it.
-    func tlsConfiguration(presenting certificate: X509Certificate2) throws -> TLSConfiguration {
-        if let cached = clientCertificateConfigurations.withLockedValue({ $0[certificate.thumbprint] }) { return cached }
+    private func tlsConfiguration(presenting certificate: X509Certificate2) throws -> TLSConfiguration {
         guard let keyDER = certificate.privateKeyDER else {
             throw GatewayStartupError.tls(hostname: "backend", reason: "certificate \(certificate.thumbprint) has no private key")
         }
         var tls = tlsConfiguration
         tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: certificate.rawData, format: .der))]
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyDER, format: .der))
-        clientCertificateConfigurations.withLockedValue { cache in
-            if cache.count >= 64 { cache.removeAll() }
-            cache[certificate.thumbprint] = tls
-        }
         return tls
     }
 
     /// CRLs for `Verify()` come through the same pooled client.
-    var crlFetcher: any CRLFetcher { HTTPCRLFetcher(client: client, maxBytes: 64 << 20) }
+    var crlFetcher: any CRLFetcher { HTTPCRLFetcher(forwarder: self, maxBytes: 64 << 20) }
+
+    /// Sends one request through the pool: `identity` picks the TLS client certificate ("" for none).
+    func exchange(tls: Bool, host: String, port: Int, identity: String = "", sslContext: NIOSSLContext? = nil,
+                  head: HTTPRequestHead, body: BackendRequestBody, timeout: TimeAmount) async throws -> BackendAnswer {
+        let key = BackendPoolKey(tls: tls, host: host, port: port, identity: identity)
+        return try await client.execute(key: key, sslContext: tls ? (sslContext ?? defaultSSLContext) : nil, head: head,
+                                        body: body, deadline: .now() + timeout)
+    }
+
+    /// The request head for a backend: method, target, the headers and framing for the body.
+    static func requestHead(method: String, uri: String, headers: HTTPHeaders, hostHeader: String,
+                            body: BackendRequestBody, declaredLength: Int64?) -> HTTPRequestHead {
+        var headers = headers
+        headers.add(name: "Host", value: hostHeader)
+        switch body {
+        case .none:
+            if !["GET", "HEAD", "OPTIONS", "TRACE", "DELETE", "CONNECT"].contains(method) {
+                headers.add(name: "Content-Length", value: "0")
+            }
+        case .bytes(let bytes):
+            headers.add(name: "Content-Length", value: String(bytes.readableBytes))
+        case .stream:
+            if let declaredLength {
+                headers.add(name: "Content-Length", value: String(declaredLength))
+            } else {
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
+        }
+        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: headers)
+    }
 
     /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
     /// the client went away mid-response.
     func forward(_ request: GatewayRequest, route: RouteMatch, writer: ResponseWriter) async -> Int? {
         let head = request.head
         let path = head.path ?? "/"
-        let query = path.firstIndex(of: "?").map { String(path[path.index(after: $0)...]) }
-        let url = route.api.backend.url(remainingPath: route.remainingPath, query: query)
-
-        var outbound = HTTPClientRequest(url: url)
-        outbound.method = HTTPMethod(rawValue: head.method.rawValue)
-        outbound.headers = Self.forwardedHeaders(
-            head.headerFields.lazy.map { ($0.name.rawName, $0.value) }, connection: request.connection, authority: head.authority)
+        let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
+        let backend = route.api.backend
         let length = request.body.declaredLength
-        if length != 0 {
-            outbound.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
-        }
+        let body: BackendRequestBody = length == 0 ? .none : .stream(request.body)
+        let outbound = Self.requestHead(
+            method: head.method.rawValue, uri: backend.target(remainingPath: route.remainingPath, query: query),
+            headers: Self.forwardedHeaders(head.headerFields.lazy.map { ($0.name.rawName, $0.value) },
+                                           connection: request.connection, authority: head.authority),
+            hostHeader: backend.hostHeader, body: body, declaredLength: length)
 
-        let response: HTTPClientResponse
+        let answer: BackendAnswer
         do {
-            response = try await client.execute(outbound, timeout: timeout, logger: clientLogger)
+            answer = try await exchange(tls: backend.isTLS, host: backend.host, port: backend.port, head: outbound,
+                                        body: body, timeout: timeout)
         } catch {
             let failure = Self.classify(error)
             logger.warning("backend request failed", metadata: [
-                "api": "\(route.api.config.name)", "backend": "\(route.api.backend.host):\(route.api.backend.port)",
+                "api": "\(route.api.config.name)", "backend": "\(backend.host):\(backend.port)",
                 "error": "\(error)",
             ])
             return await writer.answer(failure)
         }
 
-        let fields = Self.responseFields(response.headers.lazy.map { ($0.name, $0.value) })
-        let status = Int(response.status.code)
-        let responseHead = HTTPResponse(status: .init(code: status, reasonPhrase: response.status.reasonPhrase), headerFields: fields)
+        let fields = Self.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
+        let status = Int(answer.head.status.code)
+        let responseHead = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
         do {
-            let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-            try await writer.relay(responseHead, body: response.body, declaredLength: length)
+            let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
+            try await writer.relay(responseHead, body: answer.body, declaredLength: length)
             return status
         } catch let failure as ResponseWriter.RelayNotStarted {
             // Nothing is written yet, so the client still gets a clear answer.
@@ -243,13 +256,8 @@ final class BackendForwarder: Sendable {
     ]
 
     static func classify(_ error: any Error) -> GatewayError {
-        if let clientError = error as? HTTPClientError {
-            switch clientError {
-            case .deadlineExceeded, .readTimeout, .writeTimeout:
-                return .gatewayTimeout
-            default:
-                return .badGateway
-            }
+        if let clientError = error as? BackendClientError, clientError == .timeout {
+            return .gatewayTimeout
         }
         return .badGateway
     }

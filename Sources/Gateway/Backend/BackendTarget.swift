@@ -20,6 +20,22 @@ struct BackendTarget: Sendable {
         self.basePath = base
     }
 
+    var isTLS: Bool { scheme == "https" }
+
+    /// The Host header for this backend (the port only when it is not the scheme's default).
+    var hostHeader: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return port == (isTLS ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
+    }
+
+    /// The request target for a request: base path + the path below the API prefix + the query.
+    func target(remainingPath: String, query: Substring?) -> String {
+        var target = basePath + (remainingPath == "/" && !basePath.isEmpty ? "" : remainingPath)
+        if target.isEmpty { target = "/" }
+        if let query, !query.isEmpty { target += "?" + query }
+        return target
+    }
+
     /// The backend URL for a request: base path + the path below the API prefix + the query.
     func url(remainingPath: String, query: String?) -> String {
         let hostPart = host.contains(":") ? "[\(host)]" : host

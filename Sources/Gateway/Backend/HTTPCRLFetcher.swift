@@ -1,23 +1,43 @@
-import AsyncHTTPClient
 import ClientCertificates
+import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// Fetches CRLs from distribution points (http:// only, as RFC 5280 CDPs are) with the gateway's
-/// pooled client; size-capped so a hostile distribution point cannot exhaust memory.
+/// pooled backend client; size-capped so a hostile distribution point cannot exhaust memory.
 struct HTTPCRLFetcher: CRLFetcher {
-    let client: HTTPClient
+    let forwarder: BackendForwarder
     let maxBytes: Int
 
     func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
-        guard url.lowercased().hasPrefix("http://") else {
+        guard url.lowercased().hasPrefix("http://"), let components = URLComponents(string: url), let host = components.host,
+              !host.isEmpty else {
             throw CRLFetchError.transport(url: url, message: "only http:// distribution points are fetched")
         }
-        let seconds = max(1, timeout.components.seconds)
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(seconds))
-        guard response.status == .ok else {
-            throw CRLFetchError.transport(url: url, message: "HTTP status \(response.status.code)")
+        let port = components.port ?? 80
+        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { target += "?" + query }
+        let hostHeader = port == 80 ? host : "\(host):\(port)"
+        let head = BackendForwarder.requestHead(method: "GET", uri: target, headers: HTTPHeaders(), hostHeader: hostHeader,
+                                                body: .none, declaredLength: nil)
+        let milliseconds = max(1000, min(timeout.components.seconds, 86_400) * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let answer: BackendAnswer
+        do {
+            answer = try await forwarder.exchange(tls: false, host: host, port: port, head: head, body: .none,
+                                                  timeout: .milliseconds(milliseconds))
+        } catch {
+            throw CRLFetchError.transport(url: url, message: "\(error)")
         }
-        let body = try await response.body.collect(upTo: maxBytes)
-        return Array(body.readableBytesView)
+        guard answer.head.status == .ok else {
+            throw CRLFetchError.transport(url: url, message: "HTTP status \(answer.head.status.code)")
+        }
+        var bytes: [UInt8] = []
+        for try await chunk in answer.body {
+            guard bytes.count + chunk.readableBytes <= maxBytes else {
+                throw CRLFetchError.transport(url: url, message: "the CRL is larger than \(maxBytes) bytes")
+            }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
     }
 }

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import NIOSSL
 import ClientCertificates
 import Foundation
 import HTTPTypes
@@ -106,16 +106,20 @@ struct StreamedRequestBody: PolicyBodySource {
 
 /// A backend response body: streamed to the client, or read whole when an outbound policy needs it.
 struct BackendResponseBody: PolicyBodySource {
-    let body: HTTPClientResponse.Body
+    let body: BackendBodyStream
     let declaredLength: Int?
 
     func collect(upTo limit: Int) async throws -> [UInt8] {
-        let buffer = try await body.collect(upTo: limit)
-        return Array(buffer.readableBytesView)
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw PolicyBodyTooLarge(limit: limit) }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
     }
 }
 
-/// `forward-request` through the gateway's pooled client.
+/// `forward-request` and `send-request` through the gateway's pooled backend client.
 struct GatewayPolicyBackend: PolicyBackend {
     let forwarder: BackendForwarder
     let body: RequestBody
@@ -126,42 +130,60 @@ struct GatewayPolicyBackend: PolicyBackend {
     var enforcesTimeout: Bool { true }
 
     func send(_ request: BackendRequest) async throws -> BackendResponse {
-        var outbound = HTTPClientRequest(url: request.url.absoluteString)
-        outbound.method = HTTPMethod(rawValue: request.method)
-        // A header set by a policy is kept even when it carries a certificate: forged client copies
-        // were already dropped before the policies ran.
-        outbound.headers = BackendForwarder.forwardedHeaders(
-            request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
-            keepCertificateHeaders: true, honorConnectionTokens: false)
+        guard let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = components.host, !host.isEmpty else {
+            throw PolicyBackendError.connectionFailed("the backend URL '\(request.url.absoluteString)' is not an absolute http(s) URL")
+        }
+        let tls = scheme == "https"
+        let port = components.port ?? (tls ? 443 : 80)
+        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { target += "?" + query }
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let hostHeader = port == (tls ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+
+        var identity = ""
+        var sslContext: NIOSSLContext?
         if let certificate = request.clientCertificate {
+            guard tls else { throw PolicyBackendError.connectionFailed("a client certificate needs an https:// backend") }
             do {
-                outbound.tlsConfiguration = try forwarder.tlsConfiguration(presenting: certificate)
+                sslContext = try forwarder.sslContext(presenting: certificate)
+                identity = certificate.thumbprint
             } catch {
                 throw PolicyBackendError.connectionFailed("the backend client certificate cannot be used: \(error)")
             }
         }
+        let outboundBody: BackendRequestBody
         switch request.body {
         case .client:
-            if body.declaredLength != 0 {
-                outbound.body = .stream(body, length: body.declaredLength.map { .known($0) } ?? .unknown)
-            }
+            outboundBody = body.declaredLength == 0 ? .none : .stream(body)
         case .bytes(let bytes):
-            if !bytes.isEmpty || request.method != "GET" { outbound.body = .bytes(bytes) }
+            outboundBody = bytes.isEmpty && request.method == "GET" ? .none : .bytes(ByteBuffer(bytes: bytes))
         }
+        // A header set by a policy is kept even when it carries a certificate: forged client copies
+        // were already dropped before the policies ran.
+        let head = BackendForwarder.requestHead(
+            method: request.method, uri: target,
+            headers: BackendForwarder.forwardedHeaders(
+                request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
+                keepCertificateHeaders: true, honorConnectionTokens: false),
+            hostHeader: hostHeader, body: outboundBody, declaredLength: body.declaredLength)
         let seconds = request.timeout.components.seconds
-        let timeout: TimeAmount = seconds > 0 ? .seconds(seconds) : forwarder.timeout
-        let response: HTTPClientResponse
+        let timeout: TimeAmount = seconds > 0 ? .seconds(min(seconds, 86_400)) : forwarder.timeout
+        let answer: BackendAnswer
         do {
-            response = try await forwarder.client.execute(outbound, timeout: timeout)
+            answer = try await forwarder.exchange(tls: tls, host: bareHost, port: port, identity: identity, sslContext: sslContext,
+                                                  head: head, body: outboundBody, timeout: timeout)
         } catch {
             switch BackendForwarder.classify(error).status {
             case .gatewayTimeout: throw PolicyBackendError.timeout
             default: throw PolicyBackendError.connectionFailed("\(error)")
             }
         }
-        let headers = response.headers.map { PolicyHeader($0.name, $0.value) }
-        let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-        return BackendResponse(status: Int(response.status.code), reason: response.status.reasonPhrase, headers: headers,
-                               body: BackendResponseBody(body: response.body, declaredLength: length))
+        let headers = answer.head.headers.map { PolicyHeader($0.name, $0.value) }
+        let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
+        return BackendResponse(status: Int(answer.head.status.code), reason: answer.head.status.reasonPhrase, headers: headers,
+                               body: BackendResponseBody(body: answer.body, declaredLength: length))
     }
 }

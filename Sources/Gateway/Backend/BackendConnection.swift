@@ -1,0 +1,260 @@
+import NIOCore
+import NIOHTTP1
+
+/// What the backend answered: its head, and the body as it streams in.
+struct BackendAnswer: Sendable {
+    let head: HTTPResponseHead
+    let body: BackendBodyStream
+}
+
+/// One keep-alive HTTP/1.1 connection to a backend, carrying one exchange at a time; the last handler
+/// of its channel. Everything here runs on the channel's event loop (the unchecked `Sendable` is
+/// for handing the object to the pool and to the body stream's delegate, which hop to the loop).
+///
+/// Reads are driven by demand: while waiting for a response head it reads; while a body streams it
+/// reads only as long as the consumer asks for more (NIO's autoRead `read()` is held back otherwise).
+final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let key: BackendPoolKey
+    let eventLoop: any EventLoop
+    private(set) var channel: (any Channel)?
+    private var context: ChannelHandlerContext?
+    /// Called once when the channel closes, or when an exchange ends and the connection can be reused.
+    var onIdle: ((BackendConnection) -> Void)?
+    var onClosed: ((BackendConnection) -> Void)?
+    /// When the connection last became idle (for the pool's idle eviction).
+    var idleSince = NIODeadline.now()
+    /// The pool still counts this connection as open.
+    var counted = true
+
+    private enum State {
+        case idle
+        case awaitingHead(EventLoopPromise<BackendAnswer>)
+        case streamingBody(BackendBodyStream.Producer.Source)
+        case closed
+    }
+
+    private var state = State.idle
+    /// The request's end was written.
+    private var requestComplete = false
+    /// The response allows the connection to be reused.
+    private var responseKeepAlive = true
+    /// The consumer of the body wants more (or no body is streaming).
+    private var demand = true
+    /// A `read()` was held back for want of demand.
+    private var pendingRead = false
+    private var deadlineTask: Scheduled<Void>?
+    /// At least one exchange completed on this connection: a failure before any response byte may be
+    /// the backend having closed an idle keep-alive connection (safe to retry elsewhere).
+    private(set) var wasReused = false
+    private var sawResponseBytes = false
+    /// An exchange started and was not yet handed back.
+    private var exchangeOpen = false
+
+    init(key: BackendPoolKey, eventLoop: any EventLoop) {
+        self.key = key
+        self.eventLoop = eventLoop
+    }
+
+    var isUsable: Bool {
+        if case .idle = state, let channel, channel.isActive { return true }
+        return false
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.channel = context.channel
+    }
+
+    // MARK: Exchanges
+
+    /// Starts an exchange: writes the head (and a body in hand) and returns the response head's future.
+    /// A streamed body is written afterwards with `writeBody`/`writeEnd`.
+    func start(head: HTTPRequestHead, body: ByteBuffer?, streamsBody: Bool, deadline: NIODeadline) -> EventLoopFuture<BackendAnswer> {
+        eventLoop.preconditionInEventLoop()
+        let promise = eventLoop.makePromise(of: BackendAnswer.self)
+        guard case .idle = state, let context else {
+            promise.fail(BackendClientError.closedBeforeResponse)
+            return promise.futureResult
+        }
+        state = .awaitingHead(promise)
+        exchangeOpen = true
+        requestComplete = false
+        responseKeepAlive = true
+        sawResponseBytes = false
+        demand = true
+        let connection = self
+        deadlineTask = eventLoop.scheduleTask(deadline: deadline) { connection.deadlinePassed() }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if streamsBody {
+            context.flush()
+        } else {
+            if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            requestComplete = true
+        }
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+        return promise.futureResult
+    }
+
+    /// Writes one chunk of a streamed request body; completes when it is on its way to the socket.
+    func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        onLoop { $0.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))) }
+    }
+
+    func writeEnd() -> EventLoopFuture<Void> {
+        onLoop { $0.writeAndFlush(HTTPClientRequestPart.end(nil)) }
+    }
+
+    private func onLoop(_ write: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+        let connection = self
+        let body: @Sendable () -> EventLoopFuture<Void> = {
+            guard let channel = connection.channel, connection.isExchanging else {
+                return connection.eventLoop.makeFailedFuture(BackendClientError.writeFailed("connection closed"))
+            }
+            return write(channel)
+        }
+        return eventLoop.inEventLoop ? body() : eventLoop.flatSubmit(body)
+    }
+
+    /// The streamed request body failed (the client went away): the exchange cannot finish.
+    func abandonRequest() {
+        eventLoop.execute {
+            if !self.requestComplete { self.close(BackendClientError.writeFailed("the request body ended early")) }
+        }
+    }
+
+    private var isExchanging: Bool {
+        switch state {
+        case .awaitingHead, .streamingBody: return true
+        case .idle: return !requestComplete  // response finished first; the body may still be sent
+        case .closed: return false
+        }
+    }
+
+    // MARK: Channel events
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            requestComplete = true
+            let connection = self
+            context.write(data).whenComplete { result in
+                promise?.completeWith(result)
+                connection.requestEnded()
+            }
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .streamingBody = state, !demand {
+            pendingRead = true
+            return
+        }
+        context.read()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        sawResponseBytes = true
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .awaitingHead(let promise)):
+            deadlineTask?.cancel()
+            deadlineTask = nil
+            responseKeepAlive = head.isKeepAlive
+            let (body, source) = BackendBodyStream.make(demand: BackendBodyDemand(connection: self, eventLoop: eventLoop))
+            state = .streamingBody(source)
+            promise.succeed(BackendAnswer(head: head, body: body))
+        case (.body(let buffer), .streamingBody(let source)):
+            switch source.yield(buffer) {
+            case .produceMore: demand = true
+            case .stopProducing: demand = false
+            case .dropped: demand = true  // the consumer is gone: keep reading to the end and drop
+            }
+        case (.end, .streamingBody(let source)):
+            source.finish()
+            state = .idle
+            demand = true
+            exchangeEnded()
+        default:
+            // Bytes while idle, or a part out of order: this connection cannot be trusted any more.
+            close(BackendClientError.badResponse("unexpected response data"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(with: sawResponseBytes ? BackendClientError.badResponse("the backend closed the connection mid-response")
+             : BackendClientError.closedBeforeResponse)
+        state = .closed
+        onClosed?(self)
+        onClosed = nil
+        onIdle = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close(BackendClientError.badResponse("\(error)"))
+    }
+
+    // MARK: Demand from the body's consumer
+
+    func consumerWantsMore() {
+        demand = true
+        if pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func consumerTerminated() {
+        // The consumer stopped before the end: the rest of this body cannot be skipped cheaply.
+        if case .streamingBody = state { close(BackendClientError.badResponse("response abandoned")) }
+    }
+
+    // MARK: Ends
+
+    private func deadlinePassed() {
+        deadlineTask = nil
+        if case .awaitingHead = state { close(BackendClientError.timeout) }
+    }
+
+    private func requestEnded() {
+        if case .idle = state { exchangeEnded() }
+    }
+
+    /// Both directions finished: hand the connection back if it may be reused.
+    private func exchangeEnded() {
+        guard case .idle = state, requestComplete, exchangeOpen else { return }
+        exchangeOpen = false
+        wasReused = true
+        guard responseKeepAlive, let channel, channel.isActive else {
+            close(nil)
+            return
+        }
+        idleSince = .now()
+        onIdle?(self)
+    }
+
+    private func fail(with error: BackendClientError) {
+        deadlineTask?.cancel()
+        deadlineTask = nil
+        switch state {
+        case .awaitingHead(let promise): promise.fail(error)
+        case .streamingBody(let source): source.finish(error)
+        case .idle, .closed: break
+        }
+    }
+
+    func close(_ error: BackendClientError?) {
+        if let error { fail(with: error) } else { fail(with: .closedBeforeResponse) }
+        if case .closed = state { return }
+        state = .closed
+        channel?.close(promise: nil)
+    }
+}
