@@ -34,6 +34,9 @@ apis:
   - { name: upload, path: /upload, backend: "http://127.0.0.1:$BE_PORT", requireTrustedClientCertificate: true }
 backend: { timeout: 1h }
 accessLog: false
+# This throw-away PKI publishes no CRLs: without fail-open the gate (which checks revocation as
+# Verify() does) would refuse the client certificate.
+policies: { revocation: { mode: fail-open } }
 YAML
 
 "$BIN" echo-backend --port $BE_PORT > "$WORK/backend.log" 2>&1 & BE_PID=$!
@@ -56,6 +59,7 @@ done
 echo
 wait $CURL_PID
 end=$(date +%s.%N)
+cat "$WORK/answer.json" | head -c 300; echo
 BYTES=$(python3 -c "import json,sys; print(json.load(open('$WORK/answer.json'))['bodyBytes'])")
 echo "uploaded: $BYTES bytes in $(python3 -c "print(round($end-$start,1))") s (backend read delay ${READ_DELAY_MS} ms per chunk)"
 echo "gateway RSS: before ${BASE} KiB, peak during upload ${PEAK} KiB, growth $((PEAK - BASE)) KiB"
