@@ -67,26 +67,17 @@ struct RequestPath {
         var bytes: [UInt8] = []
         normalized.reserveCapacity(raw.utf8.count)
         bytes.reserveCapacity(raw.utf8.count)
-        var iterator = raw.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    return nil
-                }
-                let value = high << 4 | low
-                bytes.append(value)
-                if isUnreserved(value) {
-                    normalized.append(value)
-                } else {
-                    normalized.append(UInt8(ascii: "%"))
-                    normalized.append(hexDigit(high))
-                    normalized.append(hexDigit(low))
-                }
+        let wellFormed = PercentDecoding.forEachByte(raw) { value, escaped in
+            bytes.append(value)
+            if !escaped || isUnreserved(value) {
+                normalized.append(value)
             } else {
-                bytes.append(byte)
-                normalized.append(byte)
+                normalized.append(UInt8(ascii: "%"))
+                normalized.append(hexDigit(value >> 4))
+                normalized.append(hexDigit(value & 0x0F))
             }
         }
+        guard wellFormed else { return nil }
         guard !bytes.contains(where: isForbidden) else { return nil }
         guard let decoded = String(validating: bytes, as: UTF8.self) else { return nil }
         // Some backends decode twice: what a second decoding yields must pass the same checks.
@@ -127,15 +118,6 @@ struct RequestPath {
             return true
         default:
             return false
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
         }
     }
 

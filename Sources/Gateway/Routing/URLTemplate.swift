@@ -88,18 +88,25 @@ enum PercentDecoding {
         guard text.contains("%") else { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
+        guard forEachByte(text, { byte, _ in bytes.append(byte) }) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Calls `body` with each byte of `text` decoded, and whether it came from a `%XX` escape; false
+    /// (after a partial walk) when an escape is malformed.
+    static func forEachByte<S: StringProtocol>(_ text: S, _ body: (UInt8, Bool) -> Void) -> Bool {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    return nil
+                    return false
                 }
-                bytes.append(high << 4 | low)
+                body(high << 4 | low, true)
             } else {
-                bytes.append(byte)
+                body(byte, false)
             }
         }
-        return String(validating: bytes, as: UTF8.self)
+        return true
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
