@@ -81,6 +81,10 @@ import Testing
         ("Convert.ToInt64(9.223372036854775807e18)", "^OverflowException"),
         ("Convert.ToInt64(-9.223372036854775808e18)", "l:-9223372036854775808"),
         ("Convert.ToInt32(1e300)", "^OverflowException"),
+        ("(long)9250000000000000000m", "^OverflowException"),  // wrapped to a negative long
+        ("Convert.ToInt64(9250000000000000000m)", "^OverflowException"),
+        ("(ulong)9250000000000000000m", "ul:9250000000000000000"),
+        ("(long)-9223372036854775808m", "l:-9223372036854775808"),
         (#"ulong.Parse("-1")"#, "^OverflowException"),
         (#"uint.Parse("-0")"#, "l:0"),
         (#"Convert.ToByte("-1")"#, "^OverflowException"),
