@@ -173,6 +173,17 @@ import Testing
         check(#"JToken.Parse("{\"a\":[1,{\"b\":2}]}").ToString(Formatting.None)"#, #"s:{"a":[1,{"b":2}]}"#)
     }
 
+    /// Releasing a 100,000-deep chain of lists or JSON objects recursed once per level and overflowed the stack.
+    @Test func deepChainsAreReleasedWithoutRecursion() {
+        check("var l = new List<object>(); for (var i = 0; i < 100000; i++) { l = new List<object> { l }; } return l.Count;", "i:1", kind: .block)
+        check(#"var j = new JObject(); for (var i = 0; i < 100000; i++) { var n = new JObject(); n["a"] = j; j = n; } return j.Count;"#, "i:1", kind: .block)
+        check(#"var j = new JObject(); for (var i = 0; i < 100000; i++) { var n = new JObject(); n["a"] = j; j = n; } return j.ToString();"#, "^JsonException", kind: .block)
+        check(#"var j = new JObject(); for (var i = 0; i < 100000; i++) { var n = new JObject(); n["a"] = j; j = n; } return j.DeepClone();"#, "^JsonException", kind: .block)
+        check("var l = new List<object>(); for (var i = 0; i < 100000; i++) { l = new List<object> { l }; } return JsonConvert.SerializeObject(l);", "^JsonException", kind: .block)
+        // Shared children survive the teardown of one parent.
+        check(#"var shared = new JObject(); shared["x"] = 1; var a = new JArray(); a.Add(shared); a = null; return (int)shared["x"];"#, "i:1", kind: .block)
+    }
+
     // MARK: 4. Regex fails closed
 
     static let bigInput = #"new string('a', 1000000)"#

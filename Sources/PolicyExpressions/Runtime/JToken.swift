@@ -25,6 +25,29 @@ public final class JToken: @unchecked Sendable {
     public var storage: Storage
 
     public init(_ storage: Storage) { self.storage = storage }
+
+    deinit {
+        switch storage {
+        case .value: return
+        default:
+            var pending: [JToken] = []
+            moveChildren(into: &pending)
+            var values = pending.map(Value.json)
+            pending = []
+            Teardown.release(&values)
+        }
+    }
+
+    /// Detaches the children (for `Teardown`, which releases deep trees without recursion).
+    func moveChildren(into pending: inout [JToken]) {
+        switch storage {
+        case .object(let properties): pending.append(contentsOf: properties.map { $0.1 })
+        case .array(let items): pending.append(contentsOf: items)
+        case .property(_, let value): pending.append(value)
+        case .value: return
+        }
+        storage = .value(.null)
+    }
     public convenience init(value: Primitive) { self.init(.value(value)) }
     public static func object(_ properties: [(String, JToken)] = []) -> JToken { JToken(.object(properties)) }
     public static func array(_ items: [JToken] = []) -> JToken { JToken(.array(items)) }
