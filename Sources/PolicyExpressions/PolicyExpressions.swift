@@ -53,9 +53,13 @@ public struct CompiledExpression: Sendable {
                 base.initialize(repeating: .null, count: count)
                 defer { base.deinitialize(count: count) }
                 var state = FrameState(budget: iterationBudget)
-                return try withUnsafeMutablePointer(to: &state) { pointer in
+                let result = try withUnsafeMutablePointer(to: &state) { pointer in
                     try body(Frame(slots: base, context: .object(context), state: pointer))
                 }
+                // The host serialises results (bodies, variables): a JSON value or collection that nests
+                // too deeply or contains itself fails here, as an expression exception, not later in the host.
+                try JsonLimits.validate(result)
+                return result
             }
         } catch let error as ExpressionRuntimeError {
             throw error

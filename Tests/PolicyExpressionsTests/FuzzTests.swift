@@ -24,6 +24,10 @@ import Testing
         "in", "while", "for", "switch", "case", "default", "break", "try", "catch", "throw", "is", "as", "typeof", "string", "int", "JObject",
         "List", "<", ">", "out", "x", "y", "Any", "Select", "Where", "c", "Length", "Substring", "Parse", "Math", "Max", "Regex", "Match",
         "As", "Body", "ToString", "Count", "Split", "Join", "DateTime", "UtcNow", "AddDays", "Convert", "FromBase64String", " ", "\n",
+        // Hostile values and the members that used to trap on them.
+        "int.MaxValue", "int.MinValue", "long.MinValue", "long.MaxValue", "1e300", "-1", "double.NaN", "TimeSpan", "FromTicks", "Duration",
+        "Negate", "FromFileTimeUtc", "FromUnixTimeSeconds", "DateTimeOffset", "AsJwt", "ExpirationTime", "PadLeft", "Replace", "Insert",
+        "Remove", "Round", "ToInt64", "Format", "AddRange", "SelectMany", "Concat", "JArray", "Add", "DeepClone",
     ]
 
     static let corpus = [
@@ -34,6 +38,25 @@ import Testing
         #"string[] v; if (context.Request.Headers.TryGetValue("Authorization", out v) && v.Length > 0) return v[0]; return null;"#,
         #"var sum = 0; foreach (var n in new[] { 1, 2, 3 }) { sum += n; } switch (sum) { case 6: return "six"; default: return "other"; }"#,
         #"Regex.Match(context.Response.Headers.GetValueOrDefault("Cache-Control",""), @"max-age=(?<maxAge>\d+)").Groups["maxAge"]?.Value"#,
+    ] + hostileCorpus
+
+    /// Inputs that crashed the process before the expression-safety fixes (HostileInputTests has the exact
+    /// expectations); mutating them keeps the neighbourhood of each former trap covered.
+    static let hostileCorpus = [
+        #"context.Request.Headers.GetValueOrDefault("Authorization", "\#(HostileInputTests.jwt(#"{"exp":1e300,"nbf":9999999999999,"iat":-1e300}"#))").AsJwt().ExpirationTime > DateTime.UtcNow"#,
+        #""\#(HostileInputTests.jwt(#"{"exp":9999999999999}"#))".AsJwt()?.NotBefore ?? DateTime.MinValue"#,
+        "new TimeSpan(int.MaxValue, 0, 0, 0) + TimeSpan.FromTicks(long.MinValue).Duration()",
+        "DateTime.FromFileTimeUtc(long.MaxValue) - DateTimeOffset.FromUnixTimeSeconds(long.MinValue).UtcDateTime",
+        "DateTimeOffset.UtcNow - TimeSpan.FromTicks(long.MinValue) + TimeSpan.FromTicks(long.MaxValue).Negate()",
+        #"Convert.ToInt64(9.223372036854775807e18) + ulong.Parse("-1") + Math.Round(1.5m, int.MaxValue)"#,
+        #"TimeSpan.Parse("10675199.23:00:00").Add(TimeSpan.Parse("-9999999999999999"))"#,
+        #"DateTime.ParseExact("20200101000000000000000000", "yyyyyyyyyyyyyyyyyyyyyyyyyy", null).AddDays(1e300)"#,
+        #"string.Format("{0,-2147483648}{1:D999999999}", 1, 2) + new Uri("http://a:99999999999999/").Port"#,
+        #"var s = "a"; for (var i = 0; i < 40; i++) { s = s + s; s += s.Replace("a", s); } return s.PadLeft(int.MaxValue);"#,
+        #"var sb = new StringBuilder("a"); var l = new List<string> { "a" }; for (var i = 0; i < 40; i++) { sb.Append(sb.ToString()); l.AddRange(l); l = l.SelectMany(x => l).ToList(); } return sb.ToString() + string.Join(",", l);"#,
+        #"var a = new JArray(); a.Add(a); var o = new JObject(); o["x"] = o; return a.ToString() + JsonConvert.SerializeObject(o) + a.DeepClone();"#,
+        #"Regex.IsMatch(new string('a', 400000), "^(a|b)*$") || Regex.Replace(new string('a', 400000), "(a|b)*", "$0$0").Length > 0"#,
+        #"var l = new List<int> { 1, 2, 3 }; return l.RemoveAll(x => l.Remove(x)) + l.FindIndex(x => l.Remove(x));"#,
     ]
 
     static func compileAndRun(_ source: String, context: ContextDouble) {

@@ -95,8 +95,18 @@ enum Collections {
         switch type {
         case .list(let t):
             switch name {
-            case "Add", "Enqueue", "Push": return [m1(t, .void) { l, x in try listBox(l).items.append(x); return .null }]
-            case "AddRange": return [m1(.enumerable(t), .void) { l, x in try listBox(l).items += try Sequences.items(x); return .null }]
+            case "Add", "Enqueue", "Push": return [m1(t, .void) { l, x in
+                let box = try listBox(l)
+                try Library.checkCount(box.items.count + 1)
+                box.items.append(x)
+                return .null
+            }]
+            case "AddRange": return [m1(.enumerable(t), .void) { l, x in
+                let box = try listBox(l), added = try Sequences.items(x)
+                try Library.checkCount(box.items.count + added.count)  // `list.AddRange(list)` doubles
+                box.items += added
+                return .null
+            }]
             case "Remove": return [m1(t, .bool) { l, x in
                 let box = try listBox(l)
                 guard let i = box.items.firstIndex(where: { Arithmetic.equals($0, x) }) else { return .bool(false) }
@@ -269,19 +279,22 @@ enum Collections {
                 frame.slots[slot] = item
                 return try predicate(frame).boolValue == true
             }
+            // Iterate a snapshot: the lambda may mutate the list (`l.RemoveAll(x => l.Remove(x))`), and a
+            // mutation during an access to `box.items` would be a Swift exclusivity violation (a trap).
+            let items = box.items
             switch name {
             case "ForEach":
-                for item in box.items { frame.slots[slot] = item; _ = try predicate(frame) }
+                for item in items { frame.slots[slot] = item; _ = try predicate(frame) }
                 return .null
-            case "Find": return try box.items.first(where: test) ?? fallback
-            case "FindAll": return .list(ListBox(try box.items.filter(test)))
-            case "FindIndex": return .int(Int32(try box.items.firstIndex(where: test) ?? -1))
-            case "Exists": return .bool(try box.items.contains(where: test))
-            case "TrueForAll": return .bool(try box.items.allSatisfy(test))
+            case "Find": return try items.first(where: test) ?? fallback
+            case "FindAll": return .list(ListBox(try items.filter(test)))
+            case "FindIndex": return .int(Int32(try items.firstIndex(where: test) ?? -1))
+            case "Exists": return .bool(try items.contains(where: test))
+            case "TrueForAll": return .bool(try items.allSatisfy(test))
             default:
-                let before = box.items.count
-                box.items = try box.items.filter { try !test($0) }
-                return .int(Int32(before - box.items.count))
+                let kept = try items.filter { try !test($0) }
+                box.items = kept
+                return .int(Int32(items.count - kept.count))
             }
         }
     }

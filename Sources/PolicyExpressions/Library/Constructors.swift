@@ -78,6 +78,7 @@ enum Constructors {
                 m0(type) { _ in .json(.array()) },
                 Overload([.array(.object)], type, isParams: true, .a1 { _, items in
                     let list = try Library.list(items)
+                    try JsonLimits.validate(.list(ListBox(list)))
                     // `new JArray(someEnumerable)` flattens a single sequence argument, like Newtonsoft.
                     if list.count == 1, case .list(let inner) = list[0] { return .json(.array(inner.items.map(JsonConvertOps.toJToken))) }
                     return .json(.array(list.map(JsonConvertOps.toJToken)))
@@ -114,22 +115,23 @@ enum Constructors {
                 },
             ])
         case .timeSpan:
-            @Sendable func span(_ d: Int, _ h: Int, _ m: Int, _ s: Int, _ ms: Int = 0) -> Value {
-                .timeSpan(TimeSpanValue(ticks: Int64(d) * DateTimeValue.ticksPerDay + Int64(h) * DateTimeValue.ticksPerHour
-                    + Int64(m) * DateTimeValue.ticksPerMinute + Int64(s) * DateTimeValue.ticksPerSecond + Int64(ms) * DateTimeValue.ticksPerMillisecond))
+            @Sendable func span(_ d: Int, _ h: Int, _ m: Int, _ s: Int, _ ms: Int = 0) throws -> Value {
+                .timeSpan(try TimeSpanValue.fromParts(days: Int64(d), hours: Int64(h), minutes: Int64(m), seconds: Int64(s), milliseconds: Int64(ms)))
             }
             return try call(type, [
                 m1(.long, type) { _, t in .timeSpan(TimeSpanValue(ticks: try Conversions.toInt64(t))) },
-                m3(.int, .int, .int, type) { _, h, m, s in span(0, try int(h), try int(m), try int(s)) },
-                mn([.int, .int, .int, .int], type) { _, a in span(try int(a[0]), try int(a[1]), try int(a[2]), try int(a[3])) },
-                mn([.int, .int, .int, .int, .int], type) { _, a in span(try int(a[0]), try int(a[1]), try int(a[2]), try int(a[3]), try int(a[4])) },
+                m3(.int, .int, .int, type) { _, h, m, s in try span(0, try int(h), try int(m), try int(s)) },
+                mn([.int, .int, .int, .int], type) { _, a in try span(try int(a[0]), try int(a[1]), try int(a[2]), try int(a[3])) },
+                mn([.int, .int, .int, .int, .int], type) { _, a in try span(try int(a[0]), try int(a[1]), try int(a[2]), try int(a[3]), try int(a[4])) },
             ])
         case .dateTimeOffset:
             return try call(type, [
-                m1(.dateTime, type) { _, d in .dateTimeOffset(DateTimeOffsetValue(dateTime: try dt(d))) },
+                m1(.dateTime, type) { _, d in
+                    let value = DateTimeOffsetValue(dateTime: try dt(d))
+                    return .dateTimeOffset(try DateTimeOffsetValue.checked(clockTicks: value.clockTicks, offsetMinutes: Int64(value.offsetMinutes)))
+                },
                 m2(.dateTime, .timeSpan, type) { _, d, o in
-                    let offset = try ts(o)
-                    return .dateTimeOffset(DateTimeOffsetValue(clockTicks: try dt(d).ticks, offsetMinutes: Int32(offset.ticks / DateTimeValue.ticksPerMinute)))
+                    .dateTimeOffset(try DateTimeOffsetValue.checked(clockTicks: try dt(d).ticks, offset: try ts(o)))
                 },
             ])
         case .guid:
@@ -206,7 +208,7 @@ enum Constructors {
         case "Random":
             return try call([
                 m0(type) { _ in .object(RandomObject(seed: nil)) },
-                m1(.int, type) { _, s in .object(RandomObject(seed: Int32(try int(s)))) },
+                m1(.int, type) { _, s in .object(RandomObject(seed: Int32(truncatingIfNeeded: try int(s)))) },
             ])
         default:
             throw binder.error("cannot create an instance of '\(host.name)'", at: offset)

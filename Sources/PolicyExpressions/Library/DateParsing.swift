@@ -25,7 +25,8 @@ enum DateParsing {
     static func parseISO(_ s: String, adjustToLocal: Bool = true) -> DateTimeValue? {
         guard let (clock, offset) = parseISOParts(s) else { return nil }
         guard let offset else { return clock }
-        let utc = DateTimeValue(ticks: clock.ticks - offset, kind: .utc)
+        // .NET fails to parse when the UTC instant falls outside 0001…9999.
+        guard let utc = try? DateTimeValue.checked(ticks: clock.ticks - offset, kind: .utc) else { return nil }
         return adjustToLocal ? utc.toLocal() : utc
     }
 
@@ -81,6 +82,7 @@ enum DateParsing {
                 guard let oh = number(2) else { return nil }
                 _ = expect(":")
                 let om = number(2) ?? 0
+                guard oh * 60 + om <= 14 * 60, om < 60 else { return nil }  // offsets are within ±14:00
                 offset = sign * (Int64(oh) * DateTimeValue.ticksPerHour + Int64(om) * DateTimeValue.ticksPerMinute)
             }
         }
@@ -137,7 +139,10 @@ enum DateParsing {
         func digits(_ minCount: Int, _ maxCount: Int) throws -> Int {
             var value = 0, count = 0
             while count < maxCount, j < input.count, let d = input[j].wholeNumberValue, input[j].isASCII {
-                value = value * 10 + d
+                // A long run of digits (e.g. `yyyyyyyyyyyyyyyyyyyy`) must fail to parse, not overflow.
+                let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
+                guard !overflow, scaled <= Int.max - d else { throw failure }
+                value = scaled + d
                 j += 1
                 count += 1
             }
@@ -171,6 +176,7 @@ enum DateParsing {
             case "m": minute = try digits(n, 2)
             case "s": second = try digits(n, 2)
             case "f", "F":
+                guard n <= 7 else { throw failure }  // .NET allows at most seven fraction digits
                 let start = j
                 let value = try digits(c == "f" ? n : 0, n)
                 var scaled = Int64(value)
@@ -192,6 +198,7 @@ enum DateParsing {
                 let h = try digits(1, 2)
                 var m = 0
                 if j < input.count, input[j] == ":" { j += 1; m = try digits(2, 2) }
+                guard h * 60 + m <= 14 * 60, m < 60 else { throw failure }
                 offset = sign * (Int64(h) * DateTimeValue.ticksPerHour + Int64(m) * DateTimeValue.ticksPerMinute)
             case "'", "\"":
                 var k = i + 1
@@ -222,7 +229,10 @@ enum DateParsing {
         guard let clock = try? DateTimeValue(year: year, month: month, day: day, hour: hour, minute: minute, second: second) else { throw failure }
         let ticks = clock.ticks + fraction
         if utc { return DateTimeValue(ticks: ticks, kind: .utc).toLocal() }
-        if let offset { return DateTimeValue(ticks: ticks - offset, kind: .utc).toLocal() }
+        if let offset {
+            guard let universal = try? DateTimeValue.checked(ticks: ticks - offset, kind: .utc) else { throw failure }
+            return universal.toLocal()
+        }
         return DateTimeValue(ticks: ticks, kind: .unspecified)
     }
 
@@ -230,11 +240,15 @@ enum DateParsing {
     static func parseOffset(_ text: String) throws -> DateTimeOffsetValue {
         let s = Library.trimWhite(text)
         if let (clock, offset) = parseISOParts(s) {
-            if let offset { return DateTimeOffsetValue(clockTicks: clock.ticks, offsetMinutes: Int32(offset / DateTimeValue.ticksPerMinute)) }
-            return DateTimeOffsetValue(dateTime: DateTimeValue(ticks: clock.ticks, kind: .local))
+            if let offset { return try DateTimeOffsetValue.checked(clockTicks: clock.ticks, offsetMinutes: offset / DateTimeValue.ticksPerMinute) }
+            return try checkedOffset(DateTimeOffsetValue(dateTime: DateTimeValue(ticks: clock.ticks, kind: .local)))
         }
-        if let value = tryParse(s) { return DateTimeOffsetValue(dateTime: value.kind == .unspecified ? DateTimeValue(ticks: value.ticks, kind: .local) : value) }
+        if let value = tryParse(s) { return try checkedOffset(DateTimeOffsetValue(dateTime: value.kind == .unspecified ? DateTimeValue(ticks: value.ticks, kind: .local) : value)) }
         throw ExpressionRuntimeError.format("The string '\(text)' was not recognized as a valid DateTime.")
+    }
+
+    static func checkedOffset(_ value: DateTimeOffsetValue) throws -> DateTimeOffsetValue {
+        try DateTimeOffsetValue.checked(clockTicks: value.clockTicks, offsetMinutes: Int64(value.offsetMinutes))
     }
 
     /// `TimeSpan.Parse`: `[-][d.]hh:mm[:ss[.fffffff]]` or `d`.
@@ -251,33 +265,43 @@ enum DateParsing {
         if s.hasPrefix("-") { negative = true; s = s.dropFirst() }
         var days: Int64 = 0
         var clock = s
+        // Every field is unsigned digits (`Int64("-5")` would accept a sign) and days stay within TimeSpan's range.
+        func unsigned(_ text: Substring) -> Int64? {
+            guard !text.isEmpty, text.count <= 18, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int64(text)
+        }
         if let dot = s.firstIndex(of: "."), let colon = s.firstIndex(of: ":"), dot < colon {
-            guard let d = Int64(s[..<dot]) else { return nil }
+            guard let d = unsigned(s[..<dot]), d <= 10_675_199 else { return nil }
             days = d
             clock = s[s.index(after: dot)...]
         } else if !s.contains(":") {
-            guard let d = Int64(s), d <= 10_675_199 else { return nil }
+            guard let d = unsigned(s), d <= 10_675_199 else { return nil }
             let ticks = d * DateTimeValue.ticksPerDay
             return TimeSpanValue(ticks: negative ? -ticks : ticks)
         }
         let fields = clock.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 2 || fields.count == 3 else { return nil }
-        guard let hours = Int64(fields[0]), let minutes = Int64(fields[1]), hours < 24, minutes < 60 else { return nil }
+        guard let hours = unsigned(fields[0]), let minutes = unsigned(fields[1]), hours < 24, minutes < 60 else { return nil }
         var seconds: Int64 = 0
         var fraction: Int64 = 0
         if fields.count == 3 {
             let secondParts = fields[2].split(separator: ".", omittingEmptySubsequences: false)
-            guard let sec = Int64(secondParts[0]), sec < 60 else { return nil }
+            guard let sec = unsigned(secondParts[0]), sec < 60 else { return nil }
             seconds = sec
             if secondParts.count == 2 {
                 let digits = secondParts[1]
-                guard !digits.isEmpty, digits.count <= 7, let f = Int64(digits) else { return nil }
+                guard digits.count <= 7, let f = unsigned(digits) else { return nil }
                 fraction = f
                 for _ in 0..<(7 - digits.count) { fraction *= 10 }
             }
         }
-        let ticks = days * DateTimeValue.ticksPerDay + hours * DateTimeValue.ticksPerHour + minutes * DateTimeValue.ticksPerMinute
-            + seconds * DateTimeValue.ticksPerSecond + fraction
+        // days ≤ 10_675_199 keeps each product within Int64, but the sum can still pass TimeSpan.MaxValue.
+        var ticks = days * DateTimeValue.ticksPerDay
+        for part in [hours * DateTimeValue.ticksPerHour, minutes * DateTimeValue.ticksPerMinute, seconds * DateTimeValue.ticksPerSecond, fraction] {
+            let (sum, overflow) = ticks.addingReportingOverflow(part)
+            if overflow { return nil }
+            ticks = sum
+        }
         return TimeSpanValue(ticks: negative ? -ticks : ticks)
     }
 }

@@ -171,7 +171,7 @@ enum TemporalMembers {
         "Add": [m1(.timeSpan, .dateTime) { d, t in .dateTime(try dt(d).adding(ticks: try ts(t).ticks)) }],
         "Subtract": [
             m1(.dateTime, .timeSpan) { a, b in .timeSpan(TimeSpanValue(ticks: try dt(a).ticks - dt(b).ticks)) },
-            m1(.timeSpan, .dateTime) { d, t in .dateTime(try dt(d).adding(ticks: -(try ts(t).ticks))) },
+            m1(.timeSpan, .dateTime) { d, t in .dateTime(try dt(d).adding(ticks: try ts(t).negated().ticks)) },
         ],
         "ToUniversalTime": [m0(.dateTime) { .dateTime(try dt($0).toUniversal()) }],
         "ToLocalTime": [m0(.dateTime) { .dateTime(try dt($0).toLocal()) }],
@@ -183,7 +183,11 @@ enum TemporalMembers {
             let d = try dt(v)
             return .bool(d.kind != .utc && TimeZone.current.isDaylightSavingTime(for: d.date))
         }],
-        "ToFileTimeUtc": [m0(.long) { .long(try dt($0).toUniversal().ticks - 504_911_232_000_000_000) }],
+        "ToFileTimeUtc": [m0(.long) {
+            let fileTime = try dt($0).toUniversal().ticks - 504_911_232_000_000_000
+            guard fileTime >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("", "Not a valid Win32 FileTime.") }
+            return .long(fileTime)
+        }],
     ]
 
     static func dto(_ v: Value) throws -> DateTimeOffsetValue {
@@ -210,7 +214,7 @@ enum TemporalMembers {
         m1(.double, .dateTimeOffset) { d, v in
             let o = try dto(d)
             let moved = try o.clock.adding(try dbl(v), scaleTicks: scale)
-            return .dateTimeOffset(DateTimeOffsetValue(clockTicks: moved.ticks, offsetMinutes: o.offsetMinutes))
+            return .dateTimeOffset(try DateTimeOffsetValue.checked(clockTicks: moved.ticks, offsetMinutes: Int64(o.offsetMinutes)))
         }
     }
 
@@ -244,9 +248,9 @@ enum TemporalMembers {
     ]
 
     static let timeSpanMethods: [String: [Overload]] = [
-        "Add": [m1(.timeSpan, .timeSpan) { a, b in .timeSpan(TimeSpanValue(ticks: try ts(a).ticks &+ ts(b).ticks)) }],
-        "Subtract": [m1(.timeSpan, .timeSpan) { a, b in .timeSpan(TimeSpanValue(ticks: try ts(a).ticks &- ts(b).ticks)) }],
-        "Negate": [m0(.timeSpan) { .timeSpan(TimeSpanValue(ticks: -(try ts($0).ticks))) }],
-        "Duration": [m0(.timeSpan) { .timeSpan(TimeSpanValue(ticks: abs(try ts($0).ticks))) }],
+        "Add": [m1(.timeSpan, .timeSpan) { a, b in .timeSpan(try ts(a).adding(try ts(b))) }],
+        "Subtract": [m1(.timeSpan, .timeSpan) { a, b in .timeSpan(try ts(a).adding(try ts(b), subtract: true)) }],
+        "Negate": [m0(.timeSpan) { .timeSpan(try ts($0).negated()) }],
+        "Duration": [m0(.timeSpan) { .timeSpan(try ts($0).duration()) }],
     ]
 }

@@ -106,8 +106,8 @@ enum JsonMembers {
         switch name {
         case "ToString":
             return [
-                m0(.string) { .string(JsonWriter.tokenToString(try token($0))) },
-                m1(formatting, .string) { t, f in .string(JsonWriter.write(try token(t), indented: enumRaw(f) == 1)) },
+                m0(.string) { .string(try JsonWriter.checkedTokenToString(try token($0))) },
+                m1(formatting, .string) { t, f in .string(try JsonWriter.checkedWrite(try token(t), indented: enumRaw(f) == 1)) },
             ]
         case "DeepClone": return [m0(.json(kind == .value || kind == .property ? kind : kind)) { .json(try token($0).deepClone()) }]
         case "Children": return [m0(.enumerable(.json(.token))) { .list(ListBox(try token($0).children.map(Value.json))) }]
@@ -187,7 +187,7 @@ enum JsonMembers {
             return [m1(.object, .void) { v, other in
                 let t = try token(v)
                 guard case .json(let o) = other, case .object(let props) = o.storage else { return .null }
-                for (name, value) in props { t.setProperty(name, value.deepClone()) }
+                for (name, value) in props { t.setProperty(name, try value.deepClone()) }
                 return .null
             }]
         default:
@@ -333,6 +333,14 @@ enum JsonConvertOps {
     static func serialize(_ value: Value, indented: Bool) -> String {
         if case .null = value { return "null" }
         return JsonWriter.write(toJToken(value), indented: indented)
+    }
+
+    /// `JsonConvert.SerializeObject` from an expression: nesting checked before converting (a list
+    /// that contains itself would otherwise recurse forever), then a bounded write.
+    static func checkedSerialize(_ value: Value, indented: Bool) throws -> String {
+        if case .null = value { return "null" }
+        try JsonLimits.validate(value)
+        return try JsonWriter.checkedWrite(toJToken(value), indented: indented)
     }
 
     /// `DeserializeObject(string)` yields JTokens; JValue primitives become CLR values.

@@ -27,11 +27,73 @@ enum Library {
 
     static func double(_ value: Value) throws -> Double { try Conversions.toDouble(value) }
 
-    /// Upper bound on strings and arrays an expression may create, so hostile input cannot exhaust memory.
-    static let maximumSize = 16 * 1024 * 1024
+    // MARK: Size limits
+    //
+    // An expression may grow values without bound (`s = s + s` in a loop, `list.AddRange(list)`,
+    // `Replace` with a longer value, `SelectMany`…), and a Swift allocation failure kills the whole
+    // gateway. Every string an expression builds is capped at `maximumSize` (16 MiB: UTF-16 code units
+    // when counted before allocating, UTF-8 bytes when a built string is checked), every collection at
+    // `maximumCount` elements; going past either raises `OutOfMemoryException`, which the policy
+    // engine turns into an on-error/500 like any other expression exception.
+    // Central places: the string `+` operator and interpolation (Binder), the result of every library
+    // call that returns a string or a collection (`Binder.plan`), and pre-checks in the helpers that
+    // can grow by more than a constant factor in one call (Replace, Join/Concat, Format, PadLeft,
+    // `new string`, StringBuilder, Regex.Replace, Enumerable.Range/Repeat, AddRange, SelectMany).
 
+    /// Upper bound on strings (and byte arrays) an expression may create, so hostile input cannot exhaust memory.
+    static let maximumSize = 16 * 1024 * 1024
+    /// Upper bound on the elements of a collection an expression may create.
+    static let maximumCount = 4 * 1024 * 1024
+
+    static func outOfMemory(_ what: String = "") -> ExpressionRuntimeError {
+        ExpressionRuntimeError("OutOfMemoryException", "Insufficient memory to continue the execution of the program." + (what.isEmpty ? "" : " (\(what))"))
+    }
+
+    /// A string of `count` units (or a byte array of `count` bytes) about to be allocated.
     static func checkSize(_ count: Int) throws {
-        if count > maximumSize { throw ExpressionRuntimeError("OutOfMemoryException", "Insufficient memory to continue the execution of the program.") }
+        if count > maximumSize { throw outOfMemory("a string longer than \(maximumSize) characters") }
+    }
+
+    /// A collection of `count` elements about to be created.
+    static func checkCount(_ count: Int) throws {
+        if count > maximumCount { throw outOfMemory("a collection of more than \(maximumCount) elements") }
+    }
+
+    /// A string that has been built (its UTF-8 length is O(1) for native strings).
+    @inline(__always)
+    static func checked(_ s: String) throws -> String {
+        if s.utf8.count > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
+        return s
+    }
+
+    /// `a + b`, refused before allocating when the result would pass the limit.
+    @inline(__always)
+    static func concat(_ a: String, _ b: String) throws -> String {
+        let (total, overflow) = a.utf8.count.addingReportingOverflow(b.utf8.count)
+        if overflow || total > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
+        return a + b
+    }
+
+    /// The size check for a value returned by a library call or an operator.
+    static func checkValue(_ value: Value) throws {
+        switch value {
+        case .string(let s): if s.utf8.count > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
+        case .list(let box): try checkCount(box.items.count)
+        case .bytes(let b): try checkSize(b.count)
+        case .dictionary(let d): try checkCount(d.count)
+        default: break
+        }
+    }
+
+    /// `string.Join`/`Concat`: the joined length is known before joining.
+    static func joined(_ parts: [String], separator: String = "") throws -> String {
+        var total = parts.isEmpty ? 0 : separator.utf8.count * (parts.count - 1)
+        if total > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
+        for part in parts {
+            total += part.utf8.count
+            if total > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
+        }
+        return parts.joined(separator: separator)
     }
 
     static func bool(_ value: Value) -> Bool { value.boolValue ?? false }
@@ -56,7 +118,13 @@ enum Library {
 
     /// Formats a value for string concatenation or interpolation (null → empty).
     static func formatter(for type: ExpressionType, format: String?) throws -> @Sendable (Value) throws -> String {
-        guard let format else { return { value in Formatting.toString(value) } }
+        guard let format else {
+            return { value in
+                // A JToken in `+`/interpolation is its JSON text: bounded, so a cyclic token fails cleanly.
+                if case .json(let token) = value { return try JsonWriter.checkedTokenToString(token) }
+                return Formatting.toString(value)
+            }
+        }
         return { value in try Library.format(value, format) }
     }
 
@@ -190,7 +258,8 @@ enum Library {
             default: bounds = (Int64.min, UInt64(Int64.max))
             }
             if negative {
-                guard value <= UInt64(-(bounds.0 + 1)) + 1 else { throw ExpressionRuntimeError.overflow("Value was either too large or too small for \(article(type)).") }
+                // `bounds.0.magnitude` is 0 for unsigned types (only "-0" parses), 2^31 for int, 2^63 for long.
+                guard value <= bounds.0.magnitude else { throw ExpressionRuntimeError.overflow("Value was either too large or too small for \(article(type)).") }
                 if value == 0 { return try Conversions.numericCast(.long(0), to: type, checked: false) }
                 return try Conversions.numericCast(.long(value == UInt64(Int64.max) + 1 ? Int64.min : -Int64(value)), to: type, checked: false)
             }
@@ -218,9 +287,11 @@ enum Library {
     static func convertNumber(_ value: Value, to type: ExpressionType) throws -> Value {
         switch value {
         case .double(let d) where type.isIntegral:
-            let rounded = d.rounded(.toNearestOrEven)
-            guard rounded.isFinite, abs(rounded) < 9.3e18 else { throw ExpressionRuntimeError.overflow("Value was either too large or too small for \(article(type)).") }
-            return try Conversions.numericCast(.long(Int64(rounded)), to: type, checked: true)
+            // Int64(exactly:) rejects NaN, ±Infinity and 2^63 (which `Int64(_:)` would trap on).
+            guard let whole = Int64(exactly: d.rounded(.toNearestOrEven)) else {
+                throw ExpressionRuntimeError.overflow("Value was either too large or too small for \(article(type)).")
+            }
+            return try Conversions.numericCast(.long(whole), to: type, checked: true)
         case .decimal(let d) where type.isIntegral:
             var source = d
             var rounded = Decimal()

@@ -40,9 +40,9 @@ public enum LibraryTypes {
         .property("Audiences", .array(.string), of: JwtObject.self) { jwt in
             .list(ListBox((jwt.claims["aud"] ?? []).map(Value.string)))
         },
-        .property("ExpirationTime", .nullable(.dateTime), of: JwtObject.self) { $0.time("exp") },
-        .property("NotBefore", .nullable(.dateTime), of: JwtObject.self) { $0.time("nbf") },
-        .property("IssuedAt", .nullable(.dateTime), of: JwtObject.self) { $0.time("iat") },
+        .property("ExpirationTime", .nullable(.dateTime), of: JwtObject.self) { try $0.time("exp") },
+        .property("NotBefore", .nullable(.dateTime), of: JwtObject.self) { try $0.time("nbf") },
+        .property("IssuedAt", .nullable(.dateTime), of: JwtObject.self) { try $0.time("iat") },
         .property("Claims", .headerDictionary, of: JwtObject.self) { .dictionary($0.claimDictionary) },
     ])
 
@@ -113,9 +113,16 @@ public final class JwtObject: HostObject {
 
     func claim(_ name: String) -> Value { claims[name]?.first.map(Value.string) ?? .null }
 
-    func time(_ name: String) -> Value {
+    /// A NumericDate claim (`exp`, `nbf`, `iat`) as a UTC `DateTime`; null when absent or not a number.
+    /// Like .NET (`Convert.ToInt64(Math.Truncate(...))` then a `DateTime`), a value beyond `long` raises
+    /// `OverflowException` and one outside the `DateTime` range raises `ArgumentOutOfRangeException`,
+    /// so a hostile token makes the expression fail (on-error) instead of trapping the process.
+    func time(_ name: String) throws -> Value {
         guard let text = claims[name]?.first, let seconds = Double(text) else { return .null }
-        return .dateTime(DateTimeValue(ticks: DateTimeValue.unixEpochTicks + Int64(seconds) * DateTimeValue.ticksPerSecond, kind: .utc))
+        guard let whole = Int64(exactly: seconds.rounded(.towardZero)) else {
+            throw ExpressionRuntimeError.overflow("Value was either too large or too small for an Int64.")
+        }
+        return .dateTime(try DateTimeValue.fromUnixSeconds(whole, kind: .utc, parameter: name))
     }
 
     static func base64URL(_ text: Substring) -> [UInt8]? {

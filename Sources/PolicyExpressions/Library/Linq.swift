@@ -69,7 +69,11 @@ enum Linq {
         @Sendable func source(_ frame: Frame) throws -> [Value] { try items(try recv(frame)) }
         let fallback = Binder.defaultValue(of: element)
         func seq(_ type: ExpressionType, _ f: @escaping @Sendable (Frame, [Value]) throws -> [Value]) -> Bound {
-            Bound(.enumerable(type)) { frame in .list(ListBox(try f(frame, try source(frame)))) }
+            Bound(.enumerable(type)) { frame in
+                let result = try f(frame, try source(frame))
+                try Library.checkCount(result.count)  // e.g. `Concat` of a sequence with itself, repeated
+                return .list(ListBox(result))
+            }
         }
         func scalar(_ type: ExpressionType, _ f: @escaping @Sendable (Frame, [Value]) throws -> Value) -> Bound {
             Bound(type) { frame in try f(frame, try source(frame)) }
@@ -132,7 +136,16 @@ enum Linq {
             let (type, f) = try b.selector(0)
             guard let inner = type.elementType else { throw binder.error("the type arguments for method 'SelectMany' cannot be inferred from the usage", at: offset) }
             let innerItems = Sequences.enumerator(for: type)
-            return seq(inner) { frame, s in try s.flatMap { try innerItems(try f(frame, $0)) } }
+            return seq(inner) { frame, s in
+                // The result is a product of sizes (`xs.SelectMany(x => xs)`): check as it grows.
+                var result: [Value] = []
+                for item in s {
+                    let more = try innerItems(try f(frame, item))
+                    try Library.checkCount(result.count + more.count)
+                    result += more
+                }
+                return result
+            }
         case "First", "Last", "Single", "FirstOrDefault", "LastOrDefault", "SingleOrDefault":
             try b.arity(0, 1)
             let p = args.isEmpty ? nil : try b.predicate(0)

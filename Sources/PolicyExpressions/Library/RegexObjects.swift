@@ -63,15 +63,27 @@ final class RegexObject: HostObject, @unchecked Sendable {
         let range = NSRange(location: min(start, length), length: max(0, length - start))
         var results: [NSTextCheckingResult] = []
         var timedOut = false
-        let deadline = DispatchTime.now().uptimeNanoseconds + RegexObject.matchTimeoutNanoseconds
-        expression.enumerateMatches(in: input, options: [.reportProgress], range: range) { result, _, stop in
-            if let result {
+        var engineFailed = false
+        // Like .NET, the timeout bounds each match attempt, not the whole `Matches`/`Replace` scan.
+        var deadline = DispatchTime.now().uptimeNanoseconds + RegexObject.matchTimeoutNanoseconds
+        // `.reportCompletion` makes ICU's failures visible: when its backtracking stack overflows (e.g. `^a*$`
+        // on ~1M characters) the enumeration just ends with `.internalError` and no match. Returning
+        // "no match" would make a deny rule fail open, so that is an exception too.
+        expression.enumerateMatches(in: input, options: [.reportProgress, .reportCompletion], range: range) { result, flags, stop in
+            if flags.contains(.internalError) {
+                engineFailed = true
+                stop.pointee = true
+            } else if let result {
                 results.append(result)
                 if firstOnly { stop.pointee = true }
-            } else if DispatchTime.now().uptimeNanoseconds > deadline {
+                deadline = DispatchTime.now().uptimeNanoseconds + RegexObject.matchTimeoutNanoseconds
+            } else if !flags.contains(.completed), DispatchTime.now().uptimeNanoseconds > deadline {
                 timedOut = true
                 stop.pointee = true
             }
+        }
+        if engineFailed {
+            throw ExpressionRuntimeError("RegexMatchTimeoutException", "The Regex engine could not complete the match: it ran out of backtracking stack on an input of \(length) characters. The input was not matched, so the expression fails rather than report no match.")
         }
         if timedOut || (results.isEmpty && DispatchTime.now().uptimeNanoseconds > deadline) {
             throw ExpressionRuntimeError("RegexMatchTimeoutException", "The Regex engine has timed out while trying to match a pattern to an input string. This can occur for many reasons, including very large inputs or excessive backtracking caused by nested quantifiers, back-references and other factors.")
@@ -100,7 +112,10 @@ final class RegexObject: HostObject, @unchecked Sendable {
         for match in try matches(input) {
             guard let r = match.result?.range else { continue }
             output += ns.substring(with: NSRange(location: last, length: r.location - last))
-            output += try evaluator(match)
+            let replacement = try evaluator(match)
+            // `$0$0$0…` on a large input multiplies it: hold the output to the string limit as it grows.
+            if output.utf8.count + replacement.utf8.count > Library.maximumSize { throw Library.outOfMemory("a string longer than \(Library.maximumSize) bytes") }
+            output += replacement
             last = r.location + r.length
         }
         output += ns.substring(from: last)

@@ -163,8 +163,8 @@ enum StaticMembers {
         case "JsonConvert":
             switch name {
             case "SerializeObject": return [
-                m1(.object, .string) { _, v in .string(JsonConvertOps.serialize(v, indented: false)) },
-                m2(.object, .enumeration(.formatting), .string) { _, v, f in .string(JsonConvertOps.serialize(v, indented: enumRaw(f) == 1)) },
+                m1(.object, .string) { _, v in .string(try JsonConvertOps.checkedSerialize(v, indented: false)) },
+                m2(.object, .enumeration(.formatting), .string) { _, v, f in .string(try JsonConvertOps.checkedSerialize(v, indented: enumRaw(f) == 1)) },
             ]
             case "DeserializeObject": return [m1(.string, .object) { _, s in JsonConvertOps.toClr(try JsonReader.parse(try argStr(s, "value"))) }]
             default: return nil
@@ -179,12 +179,12 @@ enum StaticMembers {
                 }
                 return .json(token)
             }]
-            case "FromObject": return [m1(.object, .json(kind)) { _, v in .json(JsonConvertOps.toJToken(v)) }]
+            case "FromObject": return [m1(.object, .json(kind)) { _, v in try JsonLimits.validate(v); return .json(JsonConvertOps.toJToken(v)) }]
             case "DeepEquals" where kind == .token: return [m2(.json(.token), .json(.token), .bool) { _, a, b in
                 var x: JToken?, y: JToken?
                 if case .json(let t) = a { x = t }
                 if case .json(let t) = b { y = t }
-                return .bool(JToken.deepEquals(x, y))
+                return .bool(try JToken.deepEquals(x, y))
             }]
             default: return nil
             }
@@ -192,7 +192,8 @@ enum StaticMembers {
             switch name {
             case "Range": return [m2(.int, .int, .enumerable(.int)) { _, s, c in
                 let start = try int(s), count = try int(c)
-                guard count >= 0, count <= 10_000_000, Int64(start) + Int64(count) - 1 <= Int64(Int32.max) else { throw ExpressionRuntimeError.argumentOutOfRange("count") }
+                guard count >= 0, Int64(start) + Int64(count) - 1 <= Int64(Int32.max) else { throw ExpressionRuntimeError.argumentOutOfRange("count") }
+                try Library.checkCount(count)
                 return .list(ListBox((0..<count).map { .int(Int32(start + $0)) }))
             }]
             default: return nil
@@ -255,7 +256,8 @@ enum StaticMembers {
             let x = item.eval, n = try binder.convert(count, to: .int, at: countOffset).eval
             return Bound(.enumerable(item.type)) { frame in
                 let value = try x(frame), c = try int(try n(frame))
-                guard c >= 0, c <= 10_000_000 else { throw ExpressionRuntimeError.argumentOutOfRange("count") }
+                guard c >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("count") }
+                try Library.checkCount(c)
                 return .list(ListBox(Array(repeating: value, count: c)))
             }
         case ("Math", "Max"), ("Math", "Min"):

@@ -6,7 +6,7 @@ enum StringStatics {
     static func join(_ separator: Value, _ values: Value) throws -> Value {
         let sep = Library.optionalString(separator) ?? (separator.isNull ? "" : Formatting.toString(separator))
         if values.isNull { throw ExpressionRuntimeError.argumentNull("values") }
-        return .string(try Library.list(values).map { Formatting.toString($0) }.joined(separator: sep))
+        return .string(try Library.joined(try Library.list(values).map { Formatting.toString($0) }, separator: sep))
     }
 
     static let methods: [String: [Overload]] = [
@@ -24,11 +24,11 @@ enum StringStatics {
             m2(.char, .enumerable(.string), .string) { _, sep, v in try join(sep, v) },
         ],
         "Concat": [
-            m2(.string, .string, .string) { _, a, b in .string(Formatting.toString(a) + Formatting.toString(b)) },
-            m3(.string, .string, .string, .string) { _, a, b, c in .string(Formatting.toString(a) + Formatting.toString(b) + Formatting.toString(c)) },
-            Overload([.array(.string)], .string, isParams: true, .a1 { _, v in .string(try Library.list(v).map { Formatting.toString($0) }.joined()) }),
-            Overload([.array(.object)], .string, isParams: true, .a1 { _, v in .string(try Library.list(v).map { Formatting.toString($0) }.joined()) }),
-            m1(.enumerable(.string), .string) { _, v in .string(try Library.list(v).map { Formatting.toString($0) }.joined()) },
+            m2(.string, .string, .string) { _, a, b in .string(try Library.joined([Formatting.toString(a), Formatting.toString(b)])) },
+            m3(.string, .string, .string, .string) { _, a, b, c in .string(try Library.joined([Formatting.toString(a), Formatting.toString(b), Formatting.toString(c)])) },
+            Overload([.array(.string)], .string, isParams: true, .a1 { _, v in .string(try Library.joined(try Library.list(v).map { Formatting.toString($0) })) }),
+            Overload([.array(.object)], .string, isParams: true, .a1 { _, v in .string(try Library.joined(try Library.list(v).map { Formatting.toString($0) })) }),
+            m1(.enumerable(.string), .string) { _, v in .string(try Library.joined(try Library.list(v).map { Formatting.toString($0) })) },
         ],
         "Format": [
             Overload([.string, .array(.object)], .string, isParams: true, .a2 { _, f, v in
@@ -132,7 +132,14 @@ enum TemporalStatics {
         }],
         "IsLeapYear": [m1(.int, .bool) { _, y in .bool(DateTimeValue.isLeapYear(try int(y))) }],
         "Compare": [m2(.dateTime, .dateTime, .int) { _, a, b in .int(Int32(try Arithmetic.compare(a, b))) }],
-        "FromFileTimeUtc": [m1(.long, .dateTime) { _, t in .dateTime(DateTimeValue(ticks: try Conversions.toInt64(t) + 504_911_232_000_000_000, kind: .utc)) }],
+        "FromFileTimeUtc": [m1(.long, .dateTime) { _, t in
+            // Ticks since 1601-01-01; .NET rejects negatives and anything past DateTime.MaxValue.
+            let fileTime = try Conversions.toInt64(t)
+            guard fileTime >= 0, fileTime <= DateTimeValue.maxTicks - 504_911_232_000_000_000 else {
+                throw ExpressionRuntimeError.argumentOutOfRange("fileTime", "Not a valid Win32 FileTime.")
+            }
+            return .dateTime(DateTimeValue(ticks: fileTime + 504_911_232_000_000_000, kind: .utc))
+        }],
     ]
 
     static let dateTimeOffset: [String: [Overload]] = [
@@ -142,13 +149,14 @@ enum TemporalStatics {
             return (.bool(true), .dateTimeOffset(d))
         }],
         "FromUnixTimeSeconds": [m1(.long, .dateTimeOffset) { _, s in
-            let seconds = try Conversions.toInt64(s)
-            guard abs(seconds) < 253_402_300_800 else { throw ExpressionRuntimeError.argumentOutOfRange("seconds") }
-            return .dateTimeOffset(DateTimeOffsetValue(clockTicks: DateTimeValue.unixEpochTicks + seconds * DateTimeValue.ticksPerSecond, offsetMinutes: 0))
+            let d = try DateTimeValue.fromUnixSeconds(try Conversions.toInt64(s), kind: .utc, parameter: "seconds")
+            return .dateTimeOffset(DateTimeOffsetValue(clockTicks: d.ticks, offsetMinutes: 0))
         }],
         "FromUnixTimeMilliseconds": [m1(.long, .dateTimeOffset) { _, s in
             let ms = try Conversions.toInt64(s)
-            guard abs(ms) < 253_402_300_800_000 else { throw ExpressionRuntimeError.argumentOutOfRange("milliseconds") }
+            guard ms >= -62_135_596_800_000, ms <= 253_402_300_799_999 else {
+                throw ExpressionRuntimeError.argumentOutOfRange("milliseconds", "Valid values are between -62135596800000 and 253402300799999, inclusive.")
+            }
             return .dateTimeOffset(DateTimeOffsetValue(clockTicks: DateTimeValue.unixEpochTicks + ms * DateTimeValue.ticksPerMillisecond, offsetMinutes: 0))
         }],
     ]
@@ -181,7 +189,8 @@ enum MathStatics {
         return digits == 0 ? rounded : rounded / scale
     }
 
-    static func roundDecimal(_ d: Decimal, _ digits: Int, awayFromZero: Bool) -> Decimal {
+    static func roundDecimal(_ d: Decimal, _ digits: Int, awayFromZero: Bool) throws -> Decimal {
+        guard (0...28).contains(digits) else { throw ExpressionRuntimeError.argumentOutOfRange("decimals", "Rounding digits must be between 0 and 28, inclusive.") }
         var value = d
         var result = Decimal()
         NSDecimalRound(&result, &value, digits, awayFromZero ? .plain : .bankers)
@@ -201,9 +210,9 @@ enum MathStatics {
             m2(.double, .int, .double) { _, x, n in .double(try round(try dbl(x), try int(n), awayFromZero: false)) },
             m2(.double, midpoint, .double) { _, x, m in .double(try round(try dbl(x), 0, awayFromZero: enumRaw(m) == 1)) },
             m3(.double, .int, midpoint, .double) { _, x, n, m in .double(try round(try dbl(x), try int(n), awayFromZero: enumRaw(m) == 1)) },
-            m1(.decimal, .decimal) { _, x in .decimal(roundDecimal(try Conversions.toDecimal(x), 0, awayFromZero: false)) },
-            m2(.decimal, .int, .decimal) { _, x, n in .decimal(roundDecimal(try Conversions.toDecimal(x), try int(n), awayFromZero: false)) },
-            m3(.decimal, .int, midpoint, .decimal) { _, x, n, m in .decimal(roundDecimal(try Conversions.toDecimal(x), try int(n), awayFromZero: enumRaw(m) == 1)) },
+            m1(.decimal, .decimal) { _, x in .decimal(try roundDecimal(try Conversions.toDecimal(x), 0, awayFromZero: false)) },
+            m2(.decimal, .int, .decimal) { _, x, n in .decimal(try roundDecimal(try Conversions.toDecimal(x), try int(n), awayFromZero: false)) },
+            m3(.decimal, .int, midpoint, .decimal) { _, x, n, m in .decimal(try roundDecimal(try Conversions.toDecimal(x), try int(n), awayFromZero: enumRaw(m) == 1)) },
         ],
         "Pow": [m2(.double, .double, .double) { _, x, y in .double(pow(try dbl(x), try dbl(y))) }],
         "Sqrt": unary { $0.squareRoot() },

@@ -6,7 +6,7 @@ enum StringMembers {
     static let splitOptions = ExpressionType.enumeration(.stringSplitOptions)
 
     static let properties: [String: PropertyImpl] = [
-        "Length": PropertyImpl(.int) { v in .int(Int32(try str(v).utf16.count)) },
+        "Length": PropertyImpl(.int) { v in .int(Int32(clamping: try str(v).utf16.count)) },
     ]
 
     static func substring(_ s: String, _ start: Int, _ length: Int?) throws -> String {
@@ -15,7 +15,7 @@ enum StringMembers {
         guard start <= u.count else { throw ExpressionRuntimeError.argumentOutOfRange("startIndex", "startIndex cannot be larger than length of string.") }
         let count = length ?? (u.count - start)
         guard count >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("length", "Length cannot be less than zero.") }
-        guard start + count <= u.count else { throw ExpressionRuntimeError.argumentOutOfRange("length", "Index and length must refer to a location within the string.") }
+        guard count <= u.count - start else { throw ExpressionRuntimeError.argumentOutOfRange("length", "Index and length must refer to a location within the string.") }
         return StringOps.string(u[start..<start + count])
     }
 
@@ -192,7 +192,7 @@ enum StringMembers {
             m2(.int, .int, .string) { s, i, n in
                 var u = StringOps.units(try str(s))
                 let at = try int(i), count = try int(n)
-                guard at >= 0, count >= 0, at + count <= u.count else { throw ExpressionRuntimeError.argumentOutOfRange("count", "Index and count must refer to a location within the string.") }
+                guard at >= 0, count >= 0, at <= u.count, count <= u.count - at else { throw ExpressionRuntimeError.argumentOutOfRange("count", "Index and count must refer to a location within the string.") }
                 u.removeSubrange(at..<at + count)
                 return .string(StringOps.string(u))
             },

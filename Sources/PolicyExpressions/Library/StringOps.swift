@@ -137,12 +137,33 @@ enum StringOps {
 
     static func replace(_ s: String, _ old: String, _ new: String, ignoreCase: Bool = false) throws -> String {
         if old.isEmpty { throw ExpressionRuntimeError.argument("String cannot be of zero length. (Parameter 'oldValue')") }
-        if !ignoreCase { return s.replacingOccurrences(of: old, with: new, options: .literal) }
+        // A longer replacement can multiply the length (`s.Replace("a", s)`): when even the worst case
+        // (every position a match) could pass the size limit, count the matches first (stopping as soon
+        // as they are too many) and refuse before allocating anything.
+        let length = s.utf16.count, oldLength = old.utf16.count, newLength = new.utf16.count
         let u = units(s), o = units(old), n = units(new)
+        if newLength > oldLength {
+            let (extra, overflow) = (length / oldLength).multipliedReportingOverflow(by: newLength - oldLength)
+            if overflow || length + extra > Library.maximumSize {
+                let haystack = ignoreCase ? fold(u) : u, needle = ignoreCase ? fold(o) : o
+                let allowed = (Library.maximumSize - min(length, Library.maximumSize)) / (newLength - oldLength)
+                var matches = 0, i = 0
+                while i <= length - oldLength {
+                    let found = indexOf(haystack, needle, from: i)
+                    if found < 0 { break }
+                    matches += 1
+                    if matches > allowed { throw Library.outOfMemory("a string longer than \(Library.maximumSize) characters") }
+                    i = found + oldLength
+                }
+            }
+        }
+        if !ignoreCase { return s.replacingOccurrences(of: old, with: new, options: .literal) }
+        // Fold once (not per match) for the case-insensitive search; copy from the original units.
+        let haystack = fold(u), needle = fold(o)
         var result: [UInt16] = []
         var i = 0
         while i < u.count {
-            let found = indexOf(u, o, from: i, ignoreCase: true)
+            let found = indexOf(haystack, needle, from: i)
             if found < 0 { result += u[i...]; break }
             result += u[i..<found]
             result += n
@@ -171,11 +192,13 @@ enum StringOps {
                 }
                 var alignment = 0
                 if let comma = indexPart.firstIndex(of: ",") {
-                    guard let a = Int(indexPart[indexPart.index(after: comma)...].trimmingCharacters(in: .whitespaces)) else { throw bad() }
+                    // .NET rejects an alignment of 1,000,000 or more (and so never negates Int.min).
+                    guard let a = Int(indexPart[indexPart.index(after: comma)...].trimmingCharacters(in: .whitespaces)),
+                          a > -1_000_000, a < 1_000_000 else { throw bad() }
                     alignment = a
                     indexPart = String(indexPart[..<comma])
                 }
-                guard let index = Int(indexPart.trimmingCharacters(in: .whitespaces)), index >= 0 else { throw bad() }
+                guard let index = Int(indexPart.trimmingCharacters(in: .whitespaces)), index >= 0, index < 1_000_000 else { throw bad() }
                 guard index < args.count else {
                     throw ExpressionRuntimeError.format("Index (zero based) must be greater than or equal to zero and less than the size of the argument list.")
                 }
@@ -183,6 +206,7 @@ enum StringOps {
                 let length = text.utf16.count
                 if alignment > length { text = String(repeating: " ", count: alignment - length) + text }
                 if -alignment > length { text += String(repeating: " ", count: -alignment - length) }
+                if result.count + text.utf16.count > Library.maximumSize { throw Library.outOfMemory("a string longer than \(Library.maximumSize) characters") }
                 result += text.utf16
                 i = close + 1
                 continue

@@ -84,6 +84,14 @@ final class StringBuilderObject: HostObject, @unchecked Sendable {
     var hostType: HostType { StringBuilderObject.type }
     init(_ text: String = "") { self.text = text }
 
+    /// Every append goes through here, so a builder cannot grow past `Library.maximumSize`.
+    func append(_ piece: String) throws {
+        if text.utf8.count + piece.utf8.count > Library.maximumSize {
+            throw Library.outOfMemory("a StringBuilder longer than \(Library.maximumSize) bytes")
+        }
+        text += piece
+    }
+
     static let type: HostType = HostType(name: "StringBuilder", members: {
         func appending(_ name: String, _ parameters: [ExpressionType], _ f: @escaping @Sendable (StringBuilderObject, [Value]) throws -> Void) -> HostMember {
             .method(name, parameters, returns: .host(StringBuilderObject.type), of: StringBuilderObject.self) { sb, a in
@@ -92,19 +100,21 @@ final class StringBuilderObject: HostObject, @unchecked Sendable {
             }
         }
         return [
-            appending("Append", [.string]) { sb, a in sb.text += Formatting.toString(a[0]) },
-            appending("Append", [.char]) { sb, a in sb.text += Formatting.toString(a[0]) },
-            appending("Append", [.object]) { sb, a in sb.text += Formatting.toString(a[0]) },
-            appending("AppendLine", []) { sb, _ in sb.text += "\r\n" },
-            appending("AppendLine", [.string]) { sb, a in sb.text += Formatting.toString(a[0]) + "\r\n" },
-            appending("AppendFormat", [.string, .object]) { sb, a in sb.text += try StringOps.format(try argStr(a[0], "format"), [a[1]]) },
-            appending("AppendFormat", [.string, .object, .object]) { sb, a in sb.text += try StringOps.format(try argStr(a[0], "format"), Array(a[1...])) },
-            appending("AppendFormat", [.string, .object, .object, .object]) { sb, a in sb.text += try StringOps.format(try argStr(a[0], "format"), Array(a[1...])) },
+            appending("Append", [.string]) { sb, a in try sb.append(Formatting.toString(a[0])) },
+            appending("Append", [.char]) { sb, a in try sb.append(Formatting.toString(a[0])) },
+            appending("Append", [.object]) { sb, a in try sb.append(Formatting.toString(a[0])) },
+            appending("AppendLine", []) { sb, _ in try sb.append("\r\n") },
+            appending("AppendLine", [.string]) { sb, a in try sb.append(Formatting.toString(a[0]) + "\r\n") },
+            appending("AppendFormat", [.string, .object]) { sb, a in try sb.append(try StringOps.format(try argStr(a[0], "format"), [a[1]])) },
+            appending("AppendFormat", [.string, .object, .object]) { sb, a in try sb.append(try StringOps.format(try argStr(a[0], "format"), Array(a[1...]))) },
+            appending("AppendFormat", [.string, .object, .object, .object]) { sb, a in try sb.append(try StringOps.format(try argStr(a[0], "format"), Array(a[1...]))) },
             appending("Insert", [.int, .string]) { sb, a in
                 var u = StringOps.units(sb.text)
                 let at = try int(a[0])
                 guard at >= 0, at <= u.count else { throw ExpressionRuntimeError.argumentOutOfRange("index") }
-                u.insert(contentsOf: StringOps.units(Formatting.toString(a[1])), at: at)
+                let inserted = StringOps.units(Formatting.toString(a[1]))
+                try Library.checkSize(u.count + inserted.count)
+                u.insert(contentsOf: inserted, at: at)
                 sb.text = StringOps.string(u)
             },
             appending("Replace", [.string, .string]) { sb, a in sb.text = try StringOps.replace(sb.text, try argStr(a[0], "oldValue"), Library.optionalString(a[1]) ?? "") },

@@ -94,13 +94,16 @@ final class UriObject: HostObject {
               components.host != nil || scheme == "file" || scheme == "urn" || scheme == "mailto" else {
             throw ExpressionRuntimeError("UriFormatException", "Invalid URI: The format of the URI could not be determined.")
         }
+        if let port = components.port, !(0...65_535).contains(port) {
+            throw ExpressionRuntimeError("UriFormatException", "Invalid URI: Invalid port specified.")
+        }
         self.components = components
         self.original = text
     }
 
     var scheme: String { components.scheme?.lowercased() ?? "" }
     var port: Int32 {
-        if let port = components.port { return Int32(port) }
+        if let port = components.port { return Int32(clamping: port) }
         switch scheme {
         case "http", "ws": return 80
         case "https", "wss": return 443

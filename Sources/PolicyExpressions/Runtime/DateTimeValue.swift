@@ -22,6 +22,24 @@ public struct DateTimeValue: Sendable, Hashable {
         self.kind = kind
     }
 
+    /// A `DateTime` from ticks that may be out of range (client-controlled arithmetic):
+    /// `ArgumentOutOfRangeException` instead of an unrepresentable value.
+    static func checked(ticks: Int64, kind: Kind, parameter: String = "ticks") throws -> DateTimeValue {
+        guard ticks >= 0, ticks <= maxTicks else {
+            throw ExpressionRuntimeError.argumentOutOfRange(parameter, "Ticks must be between DateTime.MinValue.Ticks and DateTime.MaxValue.Ticks.")
+        }
+        return DateTimeValue(ticks: ticks, kind: kind)
+    }
+
+    /// Seconds since 1970-01-01 (Unix time) → `DateTime`, range-checked without overflowing.
+    static func fromUnixSeconds(_ seconds: Int64, kind: Kind, parameter: String = "seconds") throws -> DateTimeValue {
+        // DateTime covers 0001-01-01 … 9999-12-31T23:59:59 (.NET's Min/MaxSeconds for Unix time).
+        guard seconds >= -62_135_596_800, seconds <= 253_402_300_799 else {
+            throw ExpressionRuntimeError.argumentOutOfRange(parameter, "Valid values are between -62135596800 and 253402300799, inclusive.")
+        }
+        return DateTimeValue(ticks: unixEpochTicks + seconds * ticksPerSecond, kind: kind)
+    }
+
     public init(date: Date, kind: Kind = .utc) {
         let utcTicks = DateTimeValue.unixEpochTicks + Int64((date.timeIntervalSince1970 * 10_000_000).rounded())
         if kind == .local {
@@ -148,13 +166,16 @@ public struct DateTimeValue: Sendable, Hashable {
     public func toUniversal() -> DateTimeValue {
         if kind == .utc { return self }
         let guess = ticks - localOffsetTicks(forUniversal: ticks)
-        return DateTimeValue(ticks: ticks - localOffsetTicks(forUniversal: guess), kind: .utc)
+        return DateTimeValue(ticks: DateTimeValue.clamp(ticks - localOffsetTicks(forUniversal: guess)), kind: .utc)
     }
+
+    /// .NET's `ToUniversalTime`/`ToLocalTime` clamp to `MinValue`/`MaxValue` rather than fail.
+    static func clamp(_ ticks: Int64) -> Int64 { min(max(ticks, 0), maxTicks) }
 
     /// `ToLocalTime()`: Unspecified is treated as UTC, like .NET.
     public func toLocal() -> DateTimeValue {
         if kind == .local { return self }
-        return DateTimeValue(ticks: ticks + localOffsetTicks(forUniversal: ticks), kind: .local)
+        return DateTimeValue(ticks: DateTimeValue.clamp(ticks + localOffsetTicks(forUniversal: ticks)), kind: .local)
     }
 
     /// The UTC offset shown by `K`/`zzz` for a local value.
@@ -176,6 +197,42 @@ public struct TimeSpanValue: Sendable, Hashable, Comparable {
         let ticks = (value * Double(scaleTicks)).rounded(.toNearestOrAwayFromZero)
         guard abs(ticks) <= 9.2e18 else { throw ExpressionRuntimeError.overflow("TimeSpan overflowed because the duration is too long.") }
         return TimeSpanValue(ticks: Int64(ticks))
+    }
+
+    /// `new TimeSpan(d, h, m, s, ms)`: .NET sums the parts in milliseconds (no overflow for int parts)
+    /// and throws `ArgumentOutOfRangeException` when the total is beyond `TimeSpan`'s range.
+    static func fromParts(days: Int64, hours: Int64, minutes: Int64, seconds: Int64, milliseconds: Int64) throws -> TimeSpanValue {
+        // Each part is an Int32, so this stays far inside Int64 (|total| < 2^31 · 86_400_000 · 2).
+        guard [days, hours, minutes, seconds, milliseconds].allSatisfy({ $0 >= Int64(Int32.min) && $0 <= Int64(Int32.max) }) else {
+            throw ExpressionRuntimeError.argumentOutOfRange("", "TimeSpan overflowed because the duration is too long.")
+        }
+        let totalMilliseconds = ((days * 86_400 + hours * 3_600 + minutes * 60 + seconds) * 1_000) + milliseconds
+        let limit = Int64.max / DateTimeValue.ticksPerMillisecond
+        guard totalMilliseconds <= limit, totalMilliseconds >= -limit else {
+            throw ExpressionRuntimeError.argumentOutOfRange("", "TimeSpan overflowed because the duration is too long.")
+        }
+        return TimeSpanValue(ticks: totalMilliseconds * DateTimeValue.ticksPerMillisecond)
+    }
+
+    /// `Negate()` / unary minus: `OverflowException` for `TimeSpan.MinValue`, like .NET.
+    func negated() throws -> TimeSpanValue {
+        guard ticks != Int64.min else { throw ExpressionRuntimeError.overflow("Negating the minimum value of a twos complement number is invalid.") }
+        return TimeSpanValue(ticks: -ticks)
+    }
+
+    /// `Duration()`: `OverflowException` for `TimeSpan.MinValue`, like .NET.
+    func duration() throws -> TimeSpanValue {
+        guard ticks != Int64.min else {
+            throw ExpressionRuntimeError.overflow("The duration cannot be returned for TimeSpan.MinValue because the absolute value of TimeSpan.MinValue exceeds the value of TimeSpan.MaxValue.")
+        }
+        return TimeSpanValue(ticks: ticks < 0 ? -ticks : ticks)
+    }
+
+    /// `Add`/`Subtract`/`+`/`-`: `OverflowException` when the result leaves the range, like .NET.
+    func adding(_ other: TimeSpanValue, subtract: Bool = false) throws -> TimeSpanValue {
+        let (sum, overflow) = subtract ? ticks.subtractingReportingOverflow(other.ticks) : ticks.addingReportingOverflow(other.ticks)
+        if overflow { throw ExpressionRuntimeError.overflow("TimeSpan overflowed because the duration is too long.") }
+        return TimeSpanValue(ticks: sum)
     }
 
     public var days: Int32 { Int32(ticks / DateTimeValue.ticksPerDay) }
@@ -213,6 +270,39 @@ public struct DateTimeOffsetValue: Sendable, Hashable {
     public init(clockTicks: Int64, offsetMinutes: Int32) {
         self.clockTicks = clockTicks
         self.offsetMinutes = offsetMinutes
+    }
+
+    /// Validating initialiser with .NET's rules: the offset is within ±14 hours and both the clock time
+    /// and the UTC time it represents are valid `DateTime`s; otherwise `ArgumentOutOfRangeException`.
+    static func checked(clockTicks: Int64, offsetMinutes: Int64) throws -> DateTimeOffsetValue {
+        guard offsetMinutes >= -840, offsetMinutes <= 840 else {
+            throw ExpressionRuntimeError.argumentOutOfRange("offset", "Offset must be within plus or minus 14 hours.")
+        }
+        guard clockTicks >= 0, clockTicks <= DateTimeValue.maxTicks else {
+            throw ExpressionRuntimeError.argumentOutOfRange("dateTime", "The UTC time represented when the offset is applied must be between year 0 and 10,000.")
+        }
+        let utc = clockTicks - offsetMinutes * DateTimeValue.ticksPerMinute
+        guard utc >= 0, utc <= DateTimeValue.maxTicks else {
+            throw ExpressionRuntimeError.argumentOutOfRange("offset", "The UTC time represented when the offset is applied must be between year 0 and 10,000.")
+        }
+        return DateTimeOffsetValue(clockTicks: clockTicks, offsetMinutes: Int32(offsetMinutes))
+    }
+
+    /// `new DateTimeOffset(dateTime, offset)`: whole minutes only, then the checks above.
+    static func checked(clockTicks: Int64, offset: TimeSpanValue) throws -> DateTimeOffsetValue {
+        guard offset.ticks % DateTimeValue.ticksPerMinute == 0 else {
+            throw ExpressionRuntimeError.argument("Offset must be specified in whole minutes. (Parameter 'offset')")
+        }
+        return try checked(clockTicks: clockTicks, offsetMinutes: offset.ticks / DateTimeValue.ticksPerMinute)
+    }
+
+    /// `dto + timeSpan`, `dto.Add…`: the moved clock time must stay representable.
+    func adding(ticks delta: Int64) throws -> DateTimeOffsetValue {
+        let (sum, overflow) = clockTicks.addingReportingOverflow(delta)
+        guard !overflow, sum >= 0, sum <= DateTimeValue.maxTicks else {
+            throw ExpressionRuntimeError.argumentOutOfRange("value", "The added or subtracted value results in an un-representable DateTime.")
+        }
+        return try DateTimeOffsetValue.checked(clockTicks: sum, offsetMinutes: Int64(offsetMinutes))
     }
 
     public var utcTicks: Int64 { clockTicks - Int64(offsetMinutes) * DateTimeValue.ticksPerMinute }

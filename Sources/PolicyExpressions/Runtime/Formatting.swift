@@ -141,9 +141,15 @@ enum Formatting {
         if format.isEmpty { return toString(value) }
         let first = format.first ?? "G"
         let rest = format.dropFirst()
-        let precision = rest.isEmpty ? nil : Int(rest)
+        // A precision is unsigned digits (.NET allows up to 999,999,999); more than a string may hold fails.
+        let digitsOnly = !rest.isEmpty && rest.allSatisfy({ $0.isASCII && $0.isNumber })
+        if first.isLetter && digitsOnly && rest.count > 9 { throw ExpressionRuntimeError.format("Format specifier was invalid.") }
+        let precision = digitsOnly ? Int(rest) : nil
         let isStandard = first.isLetter && (rest.isEmpty || precision != nil)
         guard isStandard else { return try custom(value, format: format) }
+        if let precision { try Library.checkSize(precision) }
+        // NaN and ±Infinity print as themselves whatever the format (there are no digits to lay out).
+        if case .double(let d) = value, !d.isFinite { return toString(value) }
         let integral: Int64? = {
             switch value {
             case .int(let i): return Int64(i)
@@ -221,6 +227,8 @@ enum Formatting {
         case .decimal(let d): number = NSDecimalNumber(decimal: d).doubleValue
         default: number = 0
         }
+        if !number.isFinite { return toString(value) }
+        try Library.checkSize(format.utf8.count)
         let chars = Array(format)
         guard chars.allSatisfy({ "0#.,".contains($0) }) else {
             // Literal text around placeholders is rare in policies; keep the value's default form.

@@ -25,6 +25,29 @@ public final class JToken: @unchecked Sendable {
     public var storage: Storage
 
     public init(_ storage: Storage) { self.storage = storage }
+
+    deinit {
+        switch storage {
+        case .value: return
+        default:
+            var pending: [JToken] = []
+            moveChildren(into: &pending)
+            var values = pending.map(Value.json)
+            pending = []
+            Teardown.release(&values)
+        }
+    }
+
+    /// Detaches the children (for `Teardown`, which releases deep trees without recursion).
+    func moveChildren(into pending: inout [JToken]) {
+        switch storage {
+        case .object(let properties): pending.append(contentsOf: properties.map { $0.1 })
+        case .array(let items): pending.append(contentsOf: items)
+        case .property(_, let value): pending.append(value)
+        case .value: return
+        }
+        storage = .value(.null)
+    }
     public convenience init(value: Primitive) { self.init(.value(value)) }
     public static func object(_ properties: [(String, JToken)] = []) -> JToken { JToken(.object(properties)) }
     public static func array(_ items: [JToken] = []) -> JToken { JToken(.array(items)) }
@@ -95,25 +118,43 @@ public final class JToken: @unchecked Sendable {
         }
     }
 
-    func deepClone() -> JToken {
+    /// `DeepClone()`. Expressions can build tokens that contain themselves (`a.Add(a)`), nest very deeply or
+    /// share subtrees (`new JArray(j, j)` repeated): the walk is bounded in depth and in nodes.
+    func deepClone() throws -> JToken {
+        var budget = Library.maximumCount
+        return try deepClone(depth: 0, budget: &budget)
+    }
+
+    private func deepClone(depth: Int, budget: inout Int) throws -> JToken {
+        try JsonLimits.enter(depth, &budget)
         switch storage {
-        case .object(let properties): return JToken(.object(properties.map { ($0.0, $0.1.deepClone()) }))
-        case .array(let items): return JToken(.array(items.map { $0.deepClone() }))
-        case .property(let name, let value): return JToken(.property(name, value.deepClone()))
+        case .object(let properties): return JToken(.object(try properties.map { ($0.0, try $0.1.deepClone(depth: depth + 1, budget: &budget)) }))
+        case .array(let items): return JToken(.array(try items.map { try $0.deepClone(depth: depth + 1, budget: &budget) }))
+        case .property(let name, let value): return JToken(.property(name, try value.deepClone(depth: depth + 1, budget: &budget)))
         case .value(let p): return JToken(value: p)
         }
     }
 
-    /// `JToken.DeepEquals`.
-    static func deepEquals(_ a: JToken?, _ b: JToken?) -> Bool {
+    /// `JToken.DeepEquals` (bounded like `deepClone`).
+    static func deepEquals(_ a: JToken?, _ b: JToken?) throws -> Bool {
+        var budget = Library.maximumCount
+        return try deepEquals(a, b, depth: 0, budget: &budget)
+    }
+
+    private static func deepEquals(_ a: JToken?, _ b: JToken?, depth: Int, budget: inout Int) throws -> Bool {
         guard let a, let b else { return a == nil && b == nil }
+        try JsonLimits.enter(depth, &budget)
         switch (a.storage, b.storage) {
         case (.object(let x), .object(let y)):
-            return x.count == y.count && x.allSatisfy { key, value in deepEquals(value, y.first { $0.0 == key }?.1) }
+            guard x.count == y.count else { return false }
+            for (key, value) in x where !(try deepEquals(value, y.first { $0.0 == key }?.1, depth: depth + 1, budget: &budget)) { return false }
+            return true
         case (.array(let x), .array(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { deepEquals($0, $1) }
+            guard x.count == y.count else { return false }
+            for (p, q) in zip(x, y) where !(try deepEquals(p, q, depth: depth + 1, budget: &budget)) { return false }
+            return true
         case (.property(let n1, let v1), .property(let n2, let v2)):
-            return n1 == n2 && deepEquals(v1, v2)
+            return try n1 == n2 && deepEquals(v1, v2, depth: depth + 1, budget: &budget)
         case (.value(let p), .value(let q)):
             switch (p, q) {
             case (.integer(let i), .float(let d)), (.float(let d), .integer(let i)): return Double(i) == d
@@ -317,6 +358,7 @@ enum JsonWriter {
     static let newline = "\r\n"
 
     static func tokenToString(_ token: JToken) -> String {
+        // Non-throwing (Formatting.toString); the expression-facing paths use `checkedTokenToString`.
         // JValue.ToString() is the raw value (JValue overrides ToString); containers are indented JSON.
         if case .value(let primitive) = token.storage { return primitiveToString(primitive) }
         return write(token, indented: true)
@@ -336,13 +378,31 @@ enum JsonWriter {
         }
     }
 
+    /// Non-throwing form for the host (`Value.json`, the CLI); results of `evaluate` have already passed
+    /// `JsonLimits.validate`, so this only yields "" for tokens that never came out of an evaluation.
     static func write(_ token: JToken, indented: Bool) -> String {
+        (try? checkedWrite(token, indented: indented)) ?? ""
+    }
+
+    /// Serialises within the JSON depth limit and the string size limit, so a self-containing,
+    /// very deep or exponentially shared token raises an exception instead of overflowing the stack
+    /// or memory.
+    static func checkedWrite(_ token: JToken, indented: Bool) throws -> String {
         var output = ""
-        write(token, indented: indented, level: 0, into: &output)
+        var budget = Library.maximumCount
+        try write(token, indented: indented, level: 0, budget: &budget, into: &output)
         return output
     }
 
-    private static func write(_ token: JToken, indented: Bool, level: Int, into output: inout String) {
+    /// `ToString()` of a JToken from an expression: like `tokenToString`, but bounded and throwing.
+    static func checkedTokenToString(_ token: JToken) throws -> String {
+        if case .value(let primitive) = token.storage { return primitiveToString(primitive) }
+        return try checkedWrite(token, indented: true)
+    }
+
+    private static func write(_ token: JToken, indented: Bool, level: Int, budget: inout Int, into output: inout String) throws {
+        try JsonLimits.enter(level, &budget)
+        if output.utf8.count > Library.maximumSize { throw Library.outOfMemory("JSON text longer than \(Library.maximumSize) bytes") }
         let indent = { (n: Int) in String(repeating: "  ", count: n) }
         switch token.storage {
         case .object(let properties):
@@ -352,7 +412,7 @@ enum JsonWriter {
                 if i > 0 { output += "," }
                 if indented { output += newline + indent(level + 1) }
                 output += quote(name) + (indented ? ": " : ":")
-                write(value, indented: indented, level: level + 1, into: &output)
+                try write(value, indented: indented, level: level + 1, budget: &budget, into: &output)
             }
             if indented { output += newline + indent(level) }
             output += "}"
@@ -362,13 +422,13 @@ enum JsonWriter {
             for (i, item) in items.enumerated() {
                 if i > 0 { output += "," }
                 if indented { output += newline + indent(level + 1) }
-                write(item, indented: indented, level: level + 1, into: &output)
+                try write(item, indented: indented, level: level + 1, budget: &budget, into: &output)
             }
             if indented { output += newline + indent(level) }
             output += "]"
         case .property(let name, let value):
             output += quote(name) + (indented ? ": " : ":")
-            write(value, indented: indented, level: level, into: &output)
+            try write(value, indented: indented, level: level + 1, budget: &budget, into: &output)
         case .value(let primitive):
             output += primitiveJSON(primitive)
         }
@@ -418,4 +478,54 @@ enum JsonWriter {
 
 private func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+}
+
+/// Bounds on walking JSON tokens (and the CLR values `JsonConvert` turns into tokens). A parsed document
+/// is at most 64 deep (the reader's MaxDepth), but an expression can nest tokens or lists further, make
+/// one contain itself, or share a subtree many times; every recursive walk goes through `enter`.
+enum JsonLimits {
+    /// Deeper than any document the reader accepts (64), shallow enough for a small thread stack.
+    static let maximumDepth = 128
+
+    static func enter(_ depth: Int, _ budget: inout Int) throws {
+        if depth > maximumDepth {
+            throw ExpressionRuntimeError("JsonException", "The JSON value is nested more than \(maximumDepth) levels deep, or contains itself (self referencing loop detected).")
+        }
+        budget -= 1
+        if budget < 0 { throw Library.outOfMemory("a JSON value of more than \(Library.maximumCount) nodes") }
+    }
+
+    /// Checks a value about to leave an evaluation (or to be turned into JSON): its JSON tokens and
+    /// nested collections are within the depth and node limits, so the host can serialise it safely.
+    static func validate(_ value: Value) throws {
+        var budget = Library.maximumCount
+        try validate(value, depth: 0, budget: &budget)
+    }
+
+    static func validate(_ value: Value, depth: Int, budget: inout Int) throws {
+        switch value {
+        case .json(let token): try validate(token, depth: depth, budget: &budget)
+        case .list(let box):
+            try enter(depth, &budget)
+            for item in box.items { try validate(item, depth: depth + 1, budget: &budget) }
+        case .dictionary(let box):
+            try enter(depth, &budget)
+            for item in box.values { try validate(item, depth: depth + 1, budget: &budget) }
+        case .pair(let pair):
+            try enter(depth, &budget)
+            try validate(pair.key, depth: depth + 1, budget: &budget)
+            try validate(pair.value, depth: depth + 1, budget: &budget)
+        default: break
+        }
+    }
+
+    static func validate(_ token: JToken, depth: Int, budget: inout Int) throws {
+        try enter(depth, &budget)
+        switch token.storage {
+        case .object(let properties): for (_, value) in properties { try validate(value, depth: depth + 1, budget: &budget) }
+        case .array(let items): for item in items { try validate(item, depth: depth + 1, budget: &budget) }
+        case .property(_, let value): try validate(value, depth: depth + 1, budget: &budget)
+        case .value: break
+        }
+    }
 }

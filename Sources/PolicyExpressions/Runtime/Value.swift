@@ -107,6 +107,45 @@ public final class ListBox: @unchecked Sendable {
     var sortKeys: [[Value]]?
     var sortDescending: [Bool] = []
     public init(_ items: [Value]) { self.items = items }
+
+    deinit {
+        if !items.isEmpty { Teardown.release(&items) }
+    }
+}
+
+/// Releases nested lists and JSON tokens iteratively. An expression can build a chain 100,000 deep
+/// (`l = new List<object> { l }` in a loop); Swift releases such a chain recursively, one stack frame
+/// per level, and overflows the stack. Each container's `deinit` hands its children to this loop,
+/// which empties every child it holds the last reference to before letting it go, so no release recurses.
+enum Teardown {
+    static func release(_ items: inout [Value]) {
+        var lists: [ListBox] = []
+        var tokens: [JToken] = []
+        collect(items, &lists, &tokens)
+        items = []
+        while !lists.isEmpty || !tokens.isEmpty {
+            // Typed arrays (not `Value`s): a `switch` over an enum keeps a hidden copy of the
+            // payload, so the reference would never look unique.
+            if var box = lists.popLast() {
+                if isKnownUniquelyReferenced(&box) {
+                    collect(box.items, &lists, &tokens)
+                    box.items = []
+                }
+            } else if var token = tokens.popLast() {
+                if isKnownUniquelyReferenced(&token) { token.moveChildren(into: &tokens) }
+            }
+        }
+    }
+
+    private static func collect(_ values: [Value], _ lists: inout [ListBox], _ tokens: inout [JToken]) {
+        for value in values {
+            switch value {
+            case .list(let box): lists.append(box)
+            case .json(let token): tokens.append(token)
+            default: break
+            }
+        }
+    }
 }
 
 /// `KeyValuePair<K, V>` (immutable).

@@ -298,7 +298,9 @@ final class Binder {
                 let formatter = try Library.formatter(for: bound.type, format: format)
                 let eval = bound.eval
                 let width = alignment
+                let tooWide = Int(width.magnitude) > Library.maximumSize
                 pieces.append { frame in
+                    if tooWide { throw Library.outOfMemory("an interpolation alignment of \(width)") }
                     var text = try formatter(try eval(frame))
                     if width > 0, text.utf16.count < width { text = String(repeating: " ", count: width - text.utf16.count) + text }
                     if width < 0, text.utf16.count < -width { text += String(repeating: " ", count: -width - text.utf16.count) }
@@ -310,7 +312,10 @@ final class Binder {
         return Bound(.string) { frame in
             var result = ""
             for piece in parts {
-                if case .string(let s) = try piece(frame) { result += s }
+                if case .string(let s) = try piece(frame) {
+                    if result.utf8.count + s.utf8.count > Library.maximumSize { throw Library.outOfMemory("a string longer than \(Library.maximumSize) bytes") }
+                    result += s
+                }
             }
             return .string(result)
         }

@@ -237,6 +237,32 @@ extension Binder {
 
     /// Builds the call closure for an implementation, checking the receiver for null.
     func plan(_ impl: Impl, _ returns: ExpressionType, receiver: Bound?, _ evals: [Eval], out: (OutTarget, ExpressionType, Int)?, at offset: Int) throws -> Bound {
+        Binder.sizeChecked(try planUnchecked(impl, returns, receiver: receiver, evals, out: out, at: offset))
+    }
+
+    /// Whether values of this static type can grow (strings and collections), so results need the size check.
+    static func canGrow(_ type: ExpressionType) -> Bool {
+        switch type {
+        case .string, .array, .list, .enumerable, .hashSet, .dictionary, .object: return true
+        default: return false
+        }
+    }
+
+    /// The central size check on library results: any string or collection a call returns is held to
+    /// `Library.maximumSize`/`maximumCount` (see Library.swift), so no chain of calls can grow a value without bound.
+    static func sizeChecked(_ bound: Bound) -> Bound {
+        guard canGrow(bound.type), bound.constant == nil else { return bound }
+        let eval = bound.eval
+        var checked = Bound(bound.type) { frame in
+            let value = try eval(frame)
+            try Library.checkValue(value)
+            return value
+        }
+        checked.path = bound.path
+        return checked
+    }
+
+    private func planUnchecked(_ impl: Impl, _ returns: ExpressionType, receiver: Bound?, _ evals: [Eval], out: (OutTarget, ExpressionType, Int)?, at offset: Int) throws -> Bound {
         let nullEval: Eval = { _ in .null }
         let recv: Eval = receiver?.eval ?? nullEval
         let checksNull = receiver.map { !$0.type.isValueType && !$0.type.isNullableValue } ?? false
@@ -316,10 +342,10 @@ extension Binder {
         if args.isEmpty, let method = methods.first(where: { $0.parameters.isEmpty }) {
             let recv = receiver.eval
             let invoke = method.invoke
-            return Bound(method.returnType) { frame in
+            return Binder.sizeChecked(Bound(method.returnType) { frame in
                 guard case .object(let object) = try recv(frame) else { throw ExpressionRuntimeError.nullReference() }
                 return try invoke(object, [])
-            }
+            })
         }
         return try invoke(overloads, receiver: receiver, args, owner: owner, name: name, at: offset)
     }
@@ -414,7 +440,7 @@ extension Binder {
                 return Bound(.array(elementType)) { frame in
                     guard case .int(let n) = try sizeEval(frame) else { throw ExpressionRuntimeError.nullReference() }
                     guard n >= 0 else { throw ExpressionRuntimeError.overflow() }
-                    guard n <= 16_777_216 else { throw ExpressionRuntimeError("OutOfMemoryException", "Array dimensions exceeded supported range.") }
+                    guard Int(n) <= (isBytes ? Library.maximumSize : Library.maximumCount) else { throw ExpressionRuntimeError("OutOfMemoryException", "Array dimensions exceeded supported range.") }
                     if isBytes { return .bytes([UInt8](repeating: 0, count: Int(n))) }
                     return .list(ListBox(Array(repeating: defaultValue, count: Int(n))))
                 }

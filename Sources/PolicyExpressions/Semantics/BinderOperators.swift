@@ -139,7 +139,7 @@ extension Binder {
                 let ls = try Library.formatter(for: lt, format: nil), rs = try Library.formatter(for: rt, format: nil)
                 return Bound(.string) { frame in
                     let a = try l(frame), b = try r(frame)
-                    return .string(try ls(a) + rs(b))
+                    return .string(try Library.concat(try ls(a), try rs(b)))
                 }
             }
             if let temporal = try bindTemporal(op, left, right) { return temporal }
@@ -239,7 +239,7 @@ extension Binder {
         case (.dateTime, .timeSpan, _):
             return Bound(.dateTime) { frame in
                 guard case .dateTime(let d) = try l(frame), case .timeSpan(let t) = try r(frame) else { return .null }
-                return .dateTime(try d.adding(ticks: op == "+" ? t.ticks : -t.ticks))
+                return .dateTime(try d.adding(ticks: op == "+" ? t.ticks : try t.negated().ticks))
             }
         case (.timeSpan, .dateTime, "+"):
             return Bound(.dateTime) { frame in
@@ -249,7 +249,7 @@ extension Binder {
         case (.dateTime, .dateTime, "-"):
             return Bound(.timeSpan) { frame in
                 guard case .dateTime(let a) = try l(frame), case .dateTime(let b) = try r(frame) else { return .null }
-                return .timeSpan(TimeSpanValue(ticks: a.ticks - b.ticks))
+                return .timeSpan(TimeSpanValue(ticks: a.ticks &- b.ticks))  // both within 0...MaxTicks: cannot overflow
             }
         case (.dateTimeOffset, .dateTimeOffset, "-"):
             return Bound(.timeSpan) { frame in
@@ -259,7 +259,7 @@ extension Binder {
         case (.dateTimeOffset, .timeSpan, _):
             return Bound(.dateTimeOffset) { frame in
                 guard case .dateTimeOffset(let a) = try l(frame), case .timeSpan(let t) = try r(frame) else { return .null }
-                return .dateTimeOffset(DateTimeOffsetValue(clockTicks: a.clockTicks + (op == "+" ? t.ticks : -t.ticks), offsetMinutes: a.offsetMinutes))
+                return .dateTimeOffset(try a.adding(ticks: op == "+" ? t.ticks : try t.negated().ticks))
             }
         case (.timeSpan, .timeSpan, _):
             return Bound(.timeSpan) { frame in

@@ -315,7 +315,13 @@ enum Conversions {
             let rounded = NSDecimalNumber(decimal: d).rounding(accordingToBehavior: NSDecimalNumberHandler(
                 roundingMode: d < 0 ? .up : .down, scale: 0, raiseOnExactness: false, raiseOnOverflow: false,
                 raiseOnUnderflow: false, raiseOnDivideByZero: false))
-            guard abs(rounded.doubleValue) < 9.3e18 else { throw ExpressionRuntimeError.overflow("Value was either too large or too small for an Int64.") }
+            // Exact bounds (a double comparison let 9.25e18m through, and int64Value then wrapped);
+            // above long.MaxValue only ulong can hold it.
+            let exact = rounded.decimalValue
+            if case .ulong = target, exact >= 0, exact <= Decimal(UInt64.max) { return .ulong(rounded.uint64Value) }
+            guard exact >= Decimal(Int64.min), exact <= Decimal(Int64.max) else {
+                throw ExpressionRuntimeError.overflow("Value was either too large or too small for \(target == .ulong ? "a UInt64" : "an Int64").")
+            }
             wide = rounded.int64Value
             fromFloating = true
         default:
