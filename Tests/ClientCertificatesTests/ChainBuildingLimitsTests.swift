@@ -52,6 +52,8 @@ import X509
         #expect(result.failure?.kind == .presentedChainTooLong)
         #expect(result.reason == .notTrusted)
         #expect(result.message == "The client presented 101 certificates; at most 10 (leaf included) are accepted.")
+        // Synchronous callers get the same answer without any verification having run.
+        #expect(ChainVerifier.cachedResult(leaf: leaf.wrapped, presented: intermediates.map(\.wrapped), context: context(roots: [root]))?.failure?.kind == .presentedChainTooLong)
         #expect(ChainVerifier.presentedChainRefusal(count: 10, options: VerificationOptions()) == nil)
         #expect(ChainVerifier.presentedChainRefusal(count: 11, options: VerificationOptions())?.failure?.kind == .presentedChainTooLong)
     }

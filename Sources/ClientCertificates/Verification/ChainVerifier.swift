@@ -52,6 +52,7 @@ public enum ChainVerifier {
     public static func cachedResult(
         leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
     ) -> VerificationResult? {
+        if let refusal = presentedChainRefusal(count: 1 + presented.count, options: context.options) { return refusal }
         guard let cache = context.cache else { return nil }
         let time = context.options.validationTime ?? context.clock()
         return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time))
