@@ -4,10 +4,64 @@
 //    checks of the whole chain; 2. the same with the verification cache warm; 3. a lookup in a
 //    1,000,000-entry CRL (half hits, half misses); also the per-request X509Certificate2 parse and
 //    the parse of that CRL. `--verify-only` stops after the verification figures.
+//
+// `--limbo-case ID[,ID...]` instead runs `certcheck` (CertificateCheck.run, as `drawbridge certcheck
+// --trusted --untrusted --leaf`) on those x509-limbo cases and prints each verdict with the process
+// CPU time (user + system, CLOCK_PROCESS_CPUTIME_ID) it took, e.g. for the chain-building denial-of-service cases:
+//   DRAWBRIDGE_ONLY=ClientCertificates,CertificateBenchmarks swift build -c release --product CertificateBenchmarks
+//   .build/release/CertificateBenchmarks /work/shared/conformance \
+//       --limbo-case pathological::pathological-chain-same-subject-distinct-key
 import ClientCertificates
 import Foundation
 
 let root = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("--") } ?? "../shared/conformance"
+
+if let flag = CommandLine.arguments.firstIndex(of: "--limbo-case"), flag + 1 < CommandLine.arguments.count {
+    let ids = CommandLine.arguments[flag + 1].split(separator: ",").map(String.init)
+    try await runLimboCases(ids, conformance: root)
+    exit(0)
+}
+
+/// CPU seconds (user + system, all threads) of this process so far.
+func cpuSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+func runLimboCases(_ ids: [String], conformance: String) async throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: conformance + "/x509-limbo/limbo-nobettertls.json"))
+    guard let suite = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let cases = suite["testcases"] as? [[String: Any]]
+    else { throw CertificateLoadingError.noCertificates }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("limbo-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    for id in ids {
+        guard let testCase = cases.first(where: { $0["id"] as? String == id }) else {
+            print("\(id): no such case")
+            continue
+        }
+        func write(_ name: String, _ pems: [String]) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try pems.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let trusted = try write("trusted.pem", testCase["trusted_certs"] as? [String] ?? [])
+        let untrustedPEMs = testCase["untrusted_intermediates"] as? [String] ?? []
+        let untrusted = try write("untrusted.pem", untrustedPEMs)
+        let leaf = try write("leaf.pem", [testCase["peer_certificate"] as? String ?? ""])
+        let eku = (testCase["extended_key_usage"] as? [String])?.first ?? "any"
+        let request = CertificateCheckRequest(
+            trustedPaths: [trusted], untrustedPaths: untrustedPEMs.isEmpty ? [] : [untrusted], leafPath: leaf,
+            time: testCase["validation_time"] as? String, eku: eku)
+        let start = cpuSeconds()
+        let report = try await CertificateCheck.run(request)
+        let spent = cpuSeconds() - start
+        print("\(id) (expected \(testCase["expected_result"] as? String ?? "?")): \(report.output)")
+        print(String(format: "  CPU time: %.3f s", spent))
+    }
+}
 let verifyOnly = CommandLine.arguments.contains("--verify-only")
 let pkits = root + "/pkits"
 

@@ -1,4 +1,3 @@
-import NIOSSL
 import SwiftASN1
 
 /// Loads certificates from the formats operators upload: PEM (one or many blocks), DER, PKCS#7
@@ -68,25 +67,24 @@ public enum CertificateLoader {
         if case .failure(let error) = Result(catching: { try BER.parse(bytes) }) {
             throw Self.structuralError(error, format: "PKCS#12")
         }
-        let bundle: NIOSSLPKCS12Bundle
+        // Not NIOSSLPKCS12Bundle: it traps on a file without a key or without the key's certificate.
+        let contents: PKCS12Reader.Contents
         do {
-            bundle = try NIOSSLPKCS12Bundle(buffer: bytes, passphrase: Array(password.utf8))
-        } catch {
-            let text = String(describing: error)
-            if text.contains("INCORRECT_PASSWORD") || text.contains("BAD_PASSWORD") || text.contains("MAC_VERIFY") {
-                throw CertificateLoadingError.wrongPassword
-            }
+            contents = try PKCS12Reader.read(bytes, password: password)
+        } catch PKCS12Reader.Failure.wrongPassword {
+            throw CertificateLoadingError.wrongPassword
+        } catch PKCS12Reader.Failure.unparsable(let text) {
             throw CertificateLoadingError.invalidPKCS12(text)
         }
-        let keyDER = try? bundle.privateKey.derBytes
-        var result: [X509Certificate2] = []
-        for (index, certificate) in bundle.certificateChain.enumerated() {
-            let der: [UInt8]
-            do { der = try certificate.toDERBytes() } catch {
-                throw CertificateLoadingError.invalidPKCS12("certificate \(index) cannot be exported: \(error)")
-            }
-            result.append(try X509Certificate2(derEncoded: der, privateKeyDER: index == 0 ? keyDER : nil))
+        if contents.privateKeyDER != nil, contents.keyCertificateDER == nil {
+            throw CertificateLoadingError.invalidPKCS12("it has a private key but no certificate for that key")
         }
+        var result: [X509Certificate2] = []
+        if let leaf = contents.keyCertificateDER {
+            result.append(try X509Certificate2(derEncoded: leaf, privateKeyDER: contents.privateKeyDER))
+        }
+        // A certificates-only file (no key) loads as its certificates, like a PKCS#7 bundle.
+        for der in contents.otherCertificateDERs { result.append(try X509Certificate2(derEncoded: der)) }
         guard !result.isEmpty else { throw CertificateLoadingError.noCertificates }
         return result
     }

@@ -14,10 +14,15 @@ public enum ChainVerifier {
     ]).union(CertificatePoliciesPolicy.handled)
 
     /// Verifies `leaf` with the extra certificates the client presented (any order; unrelated ones
-    /// are ignored).
+    /// are ignored). A chain longer than `options.maxPresentedCertificates` (leaf included) is refused
+    /// outright, and chain building stops after `options.maxPathBuildingCandidates` candidate issuers:
+    /// the client chooses the chain, so its cost must be bounded whatever it contains.
     public static func verify(
         leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
     ) async -> VerificationResult {
+        if let refusal = presentedChainRefusal(count: 1 + presented.count, options: context.options) {
+            return refusal
+        }
         let time = context.options.validationTime ?? context.clock()
         var cacheKey: VerificationCache.Key?
         if let cache = context.cache {
@@ -36,7 +41,8 @@ public enum ChainVerifier {
         }
         let result = await verifyUncached(
             leaf: leafCertificate, presented: presented.compactMap(\.certificate), context: context, time: time,
-            signerDepth: 0, originals: [leaf] + presented)
+            signerDepth: 0, budget: PathBuildingBudget(limit: context.options.maxPathBuildingCandidates),
+            originals: [leaf] + presented)
         if let cache = context.cache, let cacheKey { cache.store(result, for: cacheKey) }
         return result
     }
@@ -46,14 +52,23 @@ public enum ChainVerifier {
     public static func cachedResult(
         leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
     ) -> VerificationResult? {
+        if let refusal = presentedChainRefusal(count: 1 + presented.count, options: context.options) { return refusal }
         guard let cache = context.cache else { return nil }
         let time = context.options.validationTime ?? context.clock()
         return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time))
     }
 
+    /// The refusal of a presented chain of `count` certificates (leaf included), nil when it is short enough.
+    public static func presentedChainRefusal(count: Int, options: VerificationOptions) -> VerificationResult? {
+        guard count > options.maxPresentedCertificates else { return nil }
+        return .invalid(VerificationFailure(
+            .presentedChainTooLong,
+            "The client presented \(count) certificates; at most \(options.maxPresentedCertificates) (leaf included) are accepted."))
+    }
+
     static func verifyUncached(
         leaf: Certificate, presented: [Certificate], context: VerificationContext, time: Date, signerDepth: Int,
-        originals: [X509Certificate2] = [], provisionalSigners: [Certificate] = []
+        budget: PathBuildingBudget, originals: [X509Certificate2] = [], provisionalSigners: [Certificate] = []
     ) async -> VerificationResult {
         if let unhandled = leaf.extensions.first(where: { $0.critical && !handledCriticalExtensions.contains($0.oid) }) {
             return .invalid(VerificationFailure(
@@ -75,12 +90,12 @@ public enum ChainVerifier {
                 // path is validated, its signature is provisionally accepted.
                 let result = await verifyUncached(
                     leaf: signer, presented: pool, context: signerContext, time: time, signerDepth: signerDepth + 1,
-                    provisionalSigners: provisionalSigners + [signer])
+                    budget: budget, provisionalSigners: provisionalSigners + [signer])
                 return result.isValid
             },
             signerPool: pool, provisionalSigners: provisionalSigners)
 
-        var verifier = Verifier(rootCertificates: CertificateStore(custom: roots)) {
+        var verifier = Verifier(rootCertificates: CertificateStore(custom: BudgetedCertificateStore(roots, budget: budget))) {
             CriticalExtensionPolicy(handled: Array(handledCriticalExtensions))
             ChainDepthPolicy(maxIntermediates: options.maxDepth)
             RFC5280ProfilePolicy(enabled: options.enforceRFC5280Profile)
@@ -97,7 +112,14 @@ public enum ChainVerifier {
                     checker: checker, scope: options.revocationScope, failureMode: options.revocationFailureMode)
             }
         }
-        let outcome = await verifier.validate(leaf: leaf, intermediates: CertificateStore(custom: intermediates))
+        let outcome = await verifier.validate(
+            leaf: leaf, intermediates: CertificateStore(custom: BudgetedCertificateStore(intermediates, budget: budget)))
+        if case .couldNotValidate = outcome, budget.exhausted {
+            // The search was cut short, so the failures seen so far say nothing definite.
+            return .invalid(VerificationFailure(
+                .pathBuildingLimitExceeded,
+                "Chain building for '\(label(leaf))' (issuer '\(issuerLabel(leaf))') was stopped after \(budget.used) candidate issuer certificates (limit \(budget.limit)) without reaching a trusted root; the chain offers too many candidate paths (such as many intermediates sharing a subject)."))
+        }
         switch outcome {
         case .validCertificate(let chain):
             let known = originals + trust.roots + trust.intermediates

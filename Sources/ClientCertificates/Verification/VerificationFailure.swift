@@ -19,6 +19,10 @@ public enum VerificationFailureKind: String, Sendable, Hashable, CaseIterable {
     case certificatePolicies
     case unhandledCriticalExtension
     case chainTooDeep
+    /// The client presented more certificates than `maxPresentedCertificates`.
+    case presentedChainTooLong
+    /// Chain building tried `maxPathBuildingCandidates` candidate issuers without finding a valid path.
+    case pathBuildingLimitExceeded
     case invalidCertificate
     case revoked
     /// No fresh, valid CRL could be had and the policy is fail-closed.

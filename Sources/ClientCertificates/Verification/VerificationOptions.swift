@@ -73,6 +73,18 @@ public struct VerificationOptions: Sendable, Hashable {
     public var initialExplicitPolicy = false
     public var initialPolicyMappingInhibit = false
     public var initialAnyPolicyInhibit = false
+    /// Most certificates the client may present, leaf included (the TLS Certificate message); a longer
+    /// chain is refused before any parsing of its extensions or chain building (`presentedChainTooLong`).
+    /// Real client chains are 2–4 certificates; x509-limbo's pathological chains present 101.
+    public var maxPresentedCertificates = VerificationOptions.defaultMaxPresentedCertificates
+    /// Most candidate issuers the path builder may be offered in one verification (each one costs a
+    /// signature check, and swift-certificates' depth-first search would otherwise try every path
+    /// through same-subject certificates). Past it, verification stops with `pathBuildingLimitExceeded`.
+    /// Includes the chains built to validate CRL signers.
+    public var maxPathBuildingCandidates = VerificationOptions.defaultMaxPathBuildingCandidates
+
+    public static let defaultMaxPresentedCertificates = 10
+    public static let defaultMaxPathBuildingCandidates = 128
 
     public init(
         requiredUsage: KeyUsageRequirement = .clientAuth, maxDepth: Int = 5, validationTime: Date? = nil,

@@ -12,6 +12,12 @@ final class ParsedChainCache: Sendable {
     }
 
     static let shared = ParsedChainCache(capacity: 4096)
+    /// At most this many certificates after the leaf are parsed. Verification refuses chains longer
+    /// than `VerificationOptions.maxPresentedCertificates` (10 by default) anyway; the cap keeps a
+    /// client that sends hundreds of small certificates from making every new chain cost hundreds of
+    /// parses. Keep it above any configured `maxPresentedCertificates`, so that an over-long chain is
+    /// still seen as over-long.
+    static let maximumParsedPresented = 64
 
     private let capacity: Int
     private let entries = Mutex<[ChainKey: Entry]>([:])
@@ -24,7 +30,7 @@ final class ParsedChainCache: Sendable {
         let key = ChainKey(chain: chain)
         if let hit = entries.withLock({ $0[key] }) { return hit }
         let leaf = chain.first.flatMap { try? X509Certificate2(derEncoded: $0) }
-        let presented = chain.dropFirst().compactMap { try? X509Certificate2(derEncoded: $0) }
+        let presented = chain.dropFirst().prefix(Self.maximumParsedPresented).compactMap { try? X509Certificate2(derEncoded: $0) }
         let entry = Entry(leaf: leaf, presented: presented)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
