@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Soak under mixed hostile load (loopback only, bounded in time and count).
 
-Starts a Drawbridge gateway from a YAML configuration that uses the demo PKI, two separate echo
-backends (`drawbridge echo-backend`: /echo goes to one that is killed and restarted, /public to one
-that stays up) and a small CRL server, then mixes keep-alive mTLS "normal" traffic with hostile
-traffic (see ATTACKS). It samples the gateway's RSS every second and prints one summary at the end.
+Starts a Drawbridge gateway from a YAML configuration that uses the demo PKI (created by a short run of
+`drawbridge serve`), two separate echo backends (`drawbridge echo-backend`: /echo, guarded by the demo's
+seed policy, goes to one that is killed and restarted; /public to one that stays up), a small Python
+backend behind /early that answers before reading request bodies, and a small CRL server; then mixes
+keep-alive mTLS "normal" traffic with hostile traffic (see ATTACKS). It samples the gateway's RSS
+every second, restarts the gateway if it dies (unless --stop-on-crash) and prints one summary.
 
 Exit status: 0 when the gateway never died and its log shows no fatal error, 1 when it died (or the
 log shows a fatal error), 2 when a hostile request got through a certificate check, 3 on setup errors.
@@ -68,6 +70,7 @@ class Stats:
         self.counts = collections.defaultdict(collections.Counter)  # attack -> outcome -> n
         self.inflight = collections.Counter()
         self.last_start = {}
+        self.labels = {}  # attack -> variant of its latest attempt
         self.notes = collections.defaultdict(list)  # attack -> a few notable details
 
     def inc(self, attack, outcome, n=1):
@@ -79,6 +82,10 @@ class Stats:
             if len(self.notes[attack]) < limit and text not in self.notes[attack]:
                 self.notes[attack].append(text)
 
+    def label(self, attack, variant):
+        with self.lock:
+            self.labels[attack] = variant
+
     def begin(self, attack):
         with self.lock:
             self.inflight[attack] += 1
@@ -88,9 +95,14 @@ class Stats:
         with self.lock:
             self.inflight[attack] -= 1
 
-    def snapshot_inflight(self):
+    def snapshot_inflight(self, recent=3.0):
+        """Attacks in flight now or started within the last `recent` seconds (long-running loops such
+        as slowloris are always in flight, so the recent starts are the better hint)."""
         with self.lock:
-            return sorted(a for a, n in self.inflight.items() if n > 0)
+            t = now()
+            return sorted(f"{a}{'[' + self.labels[a] + ']' if a in self.labels else ''}{'' if n > 0 else ' (recent)'}"
+                          for a in set(self.inflight) | set(self.last_start)
+                          for n in [self.inflight.get(a, 0)] if n > 0 or t - self.last_start.get(a, -1e9) < recent)
 
 
 class InFlight:
@@ -318,7 +330,7 @@ class Env:
         self.binary = os.path.abspath(args.binary)
         self.work = os.path.abspath(args.work_dir or tempfile.mkdtemp(prefix="drawbridge-soak."))
         os.makedirs(self.work, exist_ok=True)
-        self.gw_port, self.b1_port, self.b2_port, self.crl_port = (free_port() for _ in range(4))
+        self.gw_port, self.b1_port, self.b2_port, self.b3_port, self.crl_port = (free_port() for _ in range(5))
         self.pki = os.path.join(self.work, "demo", "pki")
         self.stop = threading.Event()
         self.stats = Stats()
@@ -337,6 +349,8 @@ class Env:
         self.hwm_kib = 0
         self.proc_samples = {}
         self.first = None
+        self.onset = None
+        self.log_offset = 0
         self.t0 = None
 
     # ---- TLS contexts
@@ -411,6 +425,9 @@ apis:
   - name: public-echo
     path: /public
     backend: "http://{HOST}:{self.b2_port}"
+  - name: early
+    path: /early
+    backend: "http://{HOST}:{self.b3_port}"
 backend: {{ timeout: 30s, connectTimeout: 2s }}
 accessLog: false
 """
@@ -424,6 +441,25 @@ accessLog: false
         self.crl_server.daemon_threads = True
         threading.Thread(target=self.crl_server.serve_forever, daemon=True).start()
 
+    def start_early_backend(self):
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((HOST, self.b3_port))
+        srv.listen(128)
+        srv.settimeout(0.5)
+        self.early_server = srv
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                threading.Thread(target=early_answer, args=(conn,), daemon=True).start()
+        threading.Thread(target=serve, daemon=True).start()
+
     def start_backend(self, port, name):
         log = open(os.path.join(self.work, f"{name}.log"), "ab")
         proc = subprocess.Popen([self.binary, "echo-backend", "--port", str(port)], stdout=log,
@@ -435,6 +471,7 @@ accessLog: false
 
     def start_gateway(self):
         with open(self.gw_log, "ab") as log:
+            self.log_offset = log.tell()  # crash markers are looked for in the new process' output only
             log.write(f"\n===== soak: gateway start at t={self.elapsed():.1f}s =====\n".encode())
             log.flush()
             self.gw = subprocess.Popen([self.binary, "serve", "--config", self.config], stdout=log,
@@ -458,6 +495,36 @@ accessLog: false
 
     def elapsed(self):
         return now() - self.t0 if self.t0 else 0.0
+
+
+def early_answer(conn):
+    """The /early backend: answers before reading the request body. /early/close answers 413 and closes,
+    /early/rst answers 413 and resets, /early/drain answers 200 then reads (and drops) the body."""
+    try:
+        conn.settimeout(10)
+        buf = b""
+        while b"\r\n\r\n" not in buf and len(buf) < 65536:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+        line = buf.split(b"\r\n", 1)[0]
+        if b"/drain" in line:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nearly")
+            end, total = now() + 60, 0
+            while now() < end and total < 64 * MiB:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                total += len(data)
+        else:
+            conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            if b"/rst" in line:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -557,6 +624,7 @@ def _sleep(env, seconds):
 # (a) a body trickled 1 byte per 0.5 s until the server answers (then a few more bytes)
 def attack_trickle(env, name, i, rnd, deadline):
     variant = ["public", "echo-no-cert", "public-chunked"][i % 3]
+    env.stats.label(name, variant)
     cert = "none" if variant == "echo-no-cert" else "valid"
     path = "/echo/trickle" if variant == "echo-no-cert" else "/public/trickle"
     length = 40
@@ -604,14 +672,21 @@ def attack_trickle(env, name, i, rnd, deadline):
 
 # (b) a 50 MB POST to a path that answers before reading the body
 def attack_bigpost(env, name, i, rnd, deadline):
-    variant = ["echo-no-cert", "echo-expired", "no-route", "echo-no-cert-chunked"][i % 4]
-    cert = "expired" if variant == "echo-expired" else "none"
-    path = "/nowhere/upload" if variant == "no-route" else "/echo/upload"
+    variant = ["echo-no-cert", "early-backend-close", "echo-expired", "early-backend-drain", "no-route",
+               "early-backend-rst", "echo-no-cert-chunked", "echo-slow-backend", "h2-echo-no-cert",
+               "h2-early-backend-close"][i % 10]
+    env.stats.label(name, variant)
+    if variant.startswith("h2-"):
+        return h2_bigpost(env, name, variant)
+    cert = {"echo-expired": "expired", "echo-no-cert": "none", "echo-no-cert-chunked": "none"}.get(variant, "valid")
+    path = {"no-route": "/nowhere/upload", "early-backend-close": "/early/close", "early-backend-drain": "/early/drain",
+            "early-backend-rst": "/early/rst"}.get(variant, "/echo/upload")
     size = env.args.big_post_mb * MiB
     chunked = variant.endswith("chunked")
+    extra = "x-echo-read-delay-ms: 1\r\n" if variant == "echo-slow-backend" else ""
     c = Conn(env, cert)
     try:
-        head = f"POST {path} HTTP/1.1\r\nHost: localhost\r\n" + (
+        head = f"POST {path} HTTP/1.1\r\nHost: localhost\r\n{extra}" + (
             "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {size}\r\n\r\n")
         c.send(head.encode())
         chunk = os.urandom(64 * 1024)
@@ -650,9 +725,88 @@ def attack_bigpost(env, name, i, rnd, deadline):
         c.close()
 
 
+def h2_bigpost(env, name, variant):
+    """HTTP/2 POST of a large body to a path that answers early, honouring flow control."""
+    c = Conn(env, "none" if "no-cert" in variant else "valid", alpn=["h2"])
+    try:
+        if c.tls.selected_alpn_protocol() != "h2":
+            env.stats.inc(name, f"{variant}:no-h2-alpn")
+            return
+        path = "/echo/upload" if "echo" in variant else "/early/close"
+        block = b"\x83\x87" + hpack_literal(4, path) + hpack_literal(1, "localhost")
+        c.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + h2_frame(1, 0x04, 1, block))
+        conn_win, stream_win, initial = 65535, 65535, 65535
+        size, sent, buf, result, headers = env.args.big_post_mb * MiB, 0, b"", "all-sent", False
+        chunk = os.urandom(16384)
+        end, last_progress = now() + 60, now()
+        while sent < size:
+            if env.stop.is_set() or now() > end:
+                result = "time"
+                break
+            n = min(16384, conn_win, stream_win, size - sent)
+            if n > 0:
+                flags = 0x01 if sent + n >= size else 0
+                try:
+                    c.send(h2_frame(0, flags, 1, chunk[:n]), timeout=5)
+                except (socket.timeout, BrokenPipeError, ConnectionResetError) as exc:
+                    result = "send-" + outcome_name(exc)
+                    break
+                sent += n
+                conn_win -= n
+                stream_win -= n
+                last_progress = now()
+            elif now() - last_progress > 5:
+                result = "window-closed-5s"
+                break
+            data = c.poll() if n > 0 else c.recv(0.2)
+            if data == b"":
+                result = "server-closed"
+                break
+            if data:
+                buf += data
+            ended = False
+            while len(buf) >= 9:
+                length = int.from_bytes(buf[:3], "big")
+                if len(buf) < 9 + length:
+                    break
+                ftype, flags, sid = buf[3], buf[4], struct.unpack(">I", buf[5:9])[0] & 0x7FFFFFFF
+                payload = buf[9:9 + length]
+                buf = buf[9 + length:]
+                if ftype == 4 and not flags & 1:
+                    for k in range(0, len(payload) - 5, 6):
+                        ident, value = struct.unpack(">HI", payload[k:k + 6])
+                        if ident == 4:
+                            stream_win += value - initial
+                            initial = value
+                    c.send(h2_frame(4, 1, 0))
+                elif ftype == 8 and len(payload) == 4:
+                    inc = struct.unpack(">I", payload)[0] & 0x7FFFFFFF
+                    if sid == 0:
+                        conn_win += inc
+                    else:
+                        stream_win += inc
+                elif ftype == 1 and sid == 1:
+                    headers = True
+                elif ftype == 3 and sid == 1:
+                    result = f"rst-stream-{struct.unpack('>I', payload)[0] if len(payload) == 4 else '?'}"
+                    ended = True
+                elif ftype == 7:
+                    result = "goaway"
+                    ended = True
+                elif ftype == 6 and not flags & 1:
+                    c.send(h2_frame(6, 1, 0, payload))
+            if ended:
+                break
+        env.stats.inc(name, f"{variant}:{'answered' if headers else 'no-answer'}:{result}")
+        env.stats.inc(name, "MiB-sent", sent // MiB)
+    finally:
+        c.close()
+
+
 # (c) Upgrade: websocket or CONNECT, then junk streamed for 10 s
 def attack_upgrade(env, name, i, rnd, deadline):
     variant = ["websocket", "connect", "websocket-echo", "h2c"][i % 4]
+    env.stats.label(name, variant)
     cert = "valid"
     if variant == "connect":
         head = "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n"
@@ -878,6 +1032,7 @@ def attack_slowloris(env, name, deadline):
 def attack_halfclose(env, name, i, rnd, deadline):
     variant = ["shut-wr-after-get", "close-notify-after-get", "shut-wr-after-post", "shut-wr-mid-head",
                "shut-wr-mid-body"][i % 5]
+    env.stats.label(name, variant)
     c = Conn(env, "valid")
     try:
         if variant in ("shut-wr-after-get", "close-notify-after-get"):
@@ -901,6 +1056,7 @@ def attack_halfclose(env, name, i, rnd, deadline):
 # (g) clients vanishing mid-body (RST with SO_LINGER 0, or a plain FIN without close_notify)
 def attack_vanish(env, name, i, rnd, deadline):
     variant = ["echo-rst", "echo-fin", "public-rst", "echo-chunked-rst", "public-slow-backend-rst"][i % 5]
+    env.stats.label(name, variant)
     path = "/public/vanish" if variant.startswith("public") else "/echo/vanish"
     total = 1 * MiB
     c = Conn(env, "valid")
@@ -998,6 +1154,7 @@ def client_hello(env):
 def attack_tlsjunk(env, name, i, rnd, deadline):
     variant = ["rst-after-connect", "partial-hello", "hello-then-rst", "random-junk", "plaintext-http",
                "huge-record", "hello-then-junk", "fin-after-connect"][i % 8]
+    env.stats.label(name, variant)
     s = socket.create_connection((HOST, env.gw_port), timeout=5)
     reply = ""
     try:
@@ -1077,6 +1234,7 @@ def attack_tlshold(env, name, i, rnd, deadline):
 # (j) hostile client certificates (and none)
 def attack_badcert(env, name, i, rnd, deadline):
     cert = ["expired", "revoked", "unknown-ca", "none"][i % 4]
+    env.stats.label(name, cert)
     try:
         c = Conn(env, cert, timeout=5)
     except (ssl.SSLError, OSError) as exc:
@@ -1146,10 +1304,50 @@ def read_status(pid):
     return out
 
 
+CRASH_MARK = re.compile(rb"\*\*\* Signal \d+|\*\*\* Program crashed|Fatal error")
+
+
+def crash_onset(env):
+    """True once the gateway has trapped: Swift's backtracer runs as a child process of the crashing
+    gateway (which stays alive, frozen, for several seconds while it writes the backtrace); the log's
+    crash marker (written at the end of the backtrace) is the fallback."""
+    try:
+        for task in os.listdir(f"/proc/{env.gw.pid}/task"):
+            with open(f"/proc/{env.gw.pid}/task/{task}/children") as f:
+                if f.read().strip():
+                    return True
+    except OSError:
+        pass
+    try:
+        with open(env.gw_log, "rb") as f:
+            f.seek(env.log_offset)
+            chunk = f.read()
+    except OSError:
+        return False
+    if not chunk:
+        return False
+    cut = chunk.rfind(b"\n") + 1
+    env.log_offset += cut
+    return bool(CRASH_MARK.search(chunk[:cut]))
+
+
 def monitor(env, deadline):
     limit_kib = env.args.rss_limit_mb * 1024
+    last_sample = 0.0
     while not env.stop.is_set() and now() < deadline:
         gw = env.gw
+        if env.onset is None and crash_onset(env):
+            env.onset = {"t": env.elapsed(), "mono": now(), "attacks": env.stats.snapshot_inflight()}
+            env.gw_up.clear()
+            print(f"[soak] t={env.elapsed():.1f}s crash marker in the gateway log; attacks in flight or just"
+                  f" started: {', '.join(env.onset['attacks'])}", flush=True)
+        if gw.poll() is not None:
+            handle_death(env, deadline)
+            continue
+        if now() - last_sample < 1.0:
+            env.stop.wait(0.25)
+            continue
+        last_sample = now()
         st = read_status(gw.pid)
         if gw.poll() is None and st:
             env.rss_samples.append((env.elapsed(), st.get("VmRSS", 0)))
@@ -1163,17 +1361,16 @@ def monitor(env, deadline):
                 gw.kill()
                 gw.wait()
                 handle_death(env, deadline, already_recorded=True)
-        elif gw.poll() is not None:
-            handle_death(env, deadline)
-        env.stop.wait(1.0)
 
 
 def handle_death(env, deadline, already_recorded=False):
-    t = now()
+    onset, env.onset = env.onset, None
+    t = onset["mono"] if onset else now()
     env.gw_up.clear()
     if not already_recorded:
-        env.deaths.append({"t": env.elapsed(), "returncode": env.gw.returncode,
-                           "inflight": env.stats.snapshot_inflight(),
+        env.deaths.append({"t": round(onset["t"] if onset else env.elapsed(), 1), "returncode": env.gw.returncode,
+                           "inflight": onset["attacks"] if onset else env.stats.snapshot_inflight(),
+                           "exit_seen_after_s": round(now() - t, 1),
                            "rss_kib": env.rss_samples[-1][1] if env.rss_samples else None})
     print(f"[soak] t={env.elapsed():.1f}s gateway died: {env.deaths[-1]}", flush=True)
     if env.args.stop_on_crash or now() > deadline - 5:
@@ -1379,6 +1576,7 @@ def main():
         env.start_crl_server()
         env.b1 = env.start_backend(env.b1_port, "backend-echo")
         env.b2 = env.start_backend(env.b2_port, "backend-public")
+        env.start_early_backend()
         env.t0 = now()
         env.start_gateway()
     except Exception as exc:  # noqa: BLE001
@@ -1388,7 +1586,7 @@ def main():
                 p.kill()
         return 3
     print(f"[soak] gateway pid {env.gw.pid} on https://localhost:{env.gw_port} (127.0.0.1), /echo backend :{env.b1_port}"
-          f" (restarted), /public backend :{env.b2_port}, CRLs :{env.crl_port}; {args.duration:.0f} s of load", flush=True)
+          f" (restarted), /public backend :{env.b2_port}, /early backend :{env.b3_port}, CRLs :{env.crl_port}; {args.duration:.0f} s of load", flush=True)
 
     started = now()
     deadline = started + args.duration
