@@ -69,7 +69,7 @@ final class HTTP1ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelH
         let answer: GatewayError
         switch parserError {
         case .headerOverflow: answer = .requestHeaderFieldsTooLarge
-        case .invalidURL: answer = .uriTooLong
+        case .invalidURL: answer = .badRequest
         default: answer = .badRequest
         }
         let (head, body) = answer.response(allocator: context.channel.allocator)

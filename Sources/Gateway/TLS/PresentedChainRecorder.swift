@@ -17,7 +17,7 @@ import NIOSSL
 /// many same-subject certificates is the one piece of verification whose cost a client controls.
 final class PresentedChainRecorder: Sendable {
     /// The most certificates (leaf included) a client may present. Real client chains have 1–4.
-    static let maxCertificates = 10
+    static let maxCertificates = VerificationOptions.defaultMaxPresentedCertificates
 
     private let chain = NIOLockedValueBox<[[UInt8]]>([])
 
