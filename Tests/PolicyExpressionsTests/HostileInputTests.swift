@@ -97,6 +97,11 @@ import Testing
         (#"TimeSpan.Parse("1.02:03:04.5")"#, "ts:1.02:03:04.5000000"),
         (#"DateTime.ParseExact("20200101000000000000000000", "yyyyyyyyyyyyyyyyyyyyyyyyyy", null)"#, "^FormatException"),
         (#"DateTime.ParseExact("1234567890", "ffffffffff", null)"#, "^FormatException"),
+        // Found by FuzzExpression (Fuzz/crashes/FuzzExpression): `tt` read past the end of the input.
+        (#"DateTime.ParseExact("P", "ttMMM", null)"#, "^FormatException"),
+        (#"DateTime.ParseExact("2024010212345678901", "yyyyMMddFFFFFFFFFFF", null)"#, "^FormatException"),
+        (#"DateTime.ParseExact("12345678901234567890123", "yyyyyyyyyyyyyyyyyyyyyyy", null)"#, "^FormatException"),
+        (#"DateTime.ParseExact("01/02/2024 10:00 PM", "MM/dd/yyyy hh:mm tt", null).Hour"#, "i:22"),
         (#"DateTime.ParseExact("2020-01-02", "yyyy-MM-dd", null).Day"#, "i:2"),
         (#"DateTime.Parse("0001-01-01T00:00:00+14:00")"#, "^FormatException"),
         (#"DateTimeOffset.Parse("2020-01-01T00:00:00+99:00")"#, "^FormatException"),

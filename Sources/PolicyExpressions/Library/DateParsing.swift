@@ -159,7 +159,7 @@ enum DateParsing {
                 if n >= 3 {
                     guard let index = Formatting.monthNames.firstIndex(where: { name in
                         let candidate = n == 3 ? String(name.prefix(3)) : name
-                        return String(input[j...].prefix(candidate.count)).lowercased() == candidate.lowercased()
+                        return String(input[min(j, input.count)...].prefix(candidate.count)).lowercased() == candidate.lowercased()
                     }) else { throw failure }
                     j += n == 3 ? 3 : Formatting.monthNames[index].count
                     month = index + 1
@@ -168,7 +168,7 @@ enum DateParsing {
                 if n >= 3 {
                     guard let name = Formatting.dayNames.first(where: { name in
                         let candidate = n == 3 ? String(name.prefix(3)) : name
-                        return String(input[j...].prefix(candidate.count)).lowercased() == candidate.lowercased()
+                        return String(input[min(j, input.count)...].prefix(candidate.count)).lowercased() == candidate.lowercased()
                     }) else { throw failure }
                     j += n == 3 ? 3 : name.count
                 } else { day = try digits(n, 2) }
@@ -183,10 +183,12 @@ enum DateParsing {
                 for _ in 0..<(7 - (j - start)) { scaled *= 10 }
                 fraction = scaled
             case "t":
-                let designator = String(input[j...].prefix(n == 1 ? 1 : 2)).uppercased()
-                guard designator.hasPrefix("A") || designator.hasPrefix("P") else { throw failure }
+                let designator = String(input[min(j, input.count)...].prefix(n == 1 ? 1 : 2)).uppercased()
+                // `t` reads one letter of AM/PM, `tt` both; a shorter input is not a match.
+                guard designator.count == (n == 1 ? 1 : 2), designator.hasPrefix("A") || designator.hasPrefix("P"),
+                      n == 1 || designator.hasSuffix("M") else { throw failure }
                 pm = designator.hasPrefix("P")
-                j += n == 1 ? 1 : 2
+                j += designator.count
             case "K", "z":
                 if j < input.count, input[j] == "Z" { utc = true; j += 1; break }
                 guard j < input.count, input[j] == "+" || input[j] == "-" else {
