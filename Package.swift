@@ -147,10 +147,26 @@ if let only = Context.environment["DRAWBRIDGE_ONLY"], !only.isEmpty {
     targets = targets.filter { keep.contains($0.name) || ($0.isTest && keep.contains(String($0.name.dropLast(5)))) }
 }
 
+// Fuzzing (scripts/fuzz.sh): DRAWBRIDGE_FUZZ=1 declares one libFuzzer executable per parser (Fuzz/<name>)
+// and keeps only those and the library targets they need. Never set in CI: the targets only link with
+// `-sanitize=fuzzer` (libFuzzer supplies `main`).
+if Context.environment["DRAWBRIDGE_FUZZ"] == "1" {
+    let fuzzers: [(String, [Target.Dependency])] = [
+        ("FuzzPolicyXML", ["Policies", "PolicyExpressions"]),
+        ("FuzzExpression", ["PolicyExpressions"]),
+        ("FuzzCertificates", ["ClientCertificates"]),
+        ("FuzzGatewayConfig", ["GatewayConfiguration"]),
+        ("FuzzJSON", ["PolicyExpressions"]),
+    ]
+    let libraries: Set<String> = ["PolicyExpressions", "ClientCertificates", "Policies", "GatewayConfiguration"]
+    targets = targets.filter { libraries.contains($0.name) }
+        + fuzzers.map { .executableTarget(name: $0.0, dependencies: $0.1, path: "Fuzz/\($0.0)", swiftSettings: swiftSettings) }
+}
+
 let package = Package(
     name: "Drawbridge",
     platforms: [.macOS(.v14)],
-    products: (Context.environment["DRAWBRIDGE_ONLY"] ?? "").isEmpty
+    products: (Context.environment["DRAWBRIDGE_ONLY"] ?? "").isEmpty && Context.environment["DRAWBRIDGE_FUZZ"] != "1"
         ? [.executable(name: "drawbridge", targets: ["drawbridge"])] : [],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
