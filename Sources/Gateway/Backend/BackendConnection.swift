@@ -33,9 +33,15 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     private enum State {
         case idle
         case awaitingHead(EventLoopPromise<BackendAnswer>)
+        /// The head arrived; body bytes of the same read are collected, so that an answer complete
+        /// in one read is handed over whole (no producer, no suspension).
+        case collecting(EventLoopPromise<BackendAnswer>, HTTPResponseHead, ByteBuffer?)
         case streamingBody(BackendBodyStream.Producer.Source)
         case closed
     }
+
+    /// Collected body bytes beyond this stream instead.
+    static let wholeBodyLimit = 64 << 10
 
     private var state = State.idle
     /// The request's end was written.
@@ -132,7 +138,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     private var isExchanging: Bool {
         switch state {
-        case .awaitingHead, .streamingBody: return true
+        case .awaitingHead, .collecting, .streamingBody: return true
         case .idle: return !requestComplete  // response finished first; the body may still be sent
         case .closed: return false
         }
@@ -168,9 +174,20 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
             deadlineTask?.cancel()
             deadlineTask = nil
             responseKeepAlive = head.isKeepAlive
-            let (body, source) = BackendBodyStream.make(demand: BackendBodyDemand(connection: self, eventLoop: eventLoop))
-            state = .streamingBody(source)
-            promise.succeed(BackendAnswer(head: head, body: body))
+            state = .collecting(promise, head, nil)
+        case (.body(let buffer), .collecting(let promise, let head, var collected)):
+            if collected == nil {
+                collected = buffer
+            } else {
+                collected?.writeImmutableBuffer(buffer)
+            }
+            state = .collecting(promise, head, collected)
+            if (collected?.readableBytes ?? 0) > Self.wholeBodyLimit { startStreaming() }
+        case (.end, .collecting(let promise, let head, let collected)):
+            state = .idle
+            demand = true
+            promise.succeed(BackendAnswer(head: head, body: .whole(collected)))
+            exchangeEnded()
         case (.body(let buffer), .streamingBody(let source)):
             switch source.yield(buffer) {
             case .produceMore: demand = true
@@ -186,6 +203,26 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
             // Bytes while idle, or a part out of order: this connection cannot be trusted any more.
             close(BackendClientError.badResponse("unexpected response data"))
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // The answer did not end within this read: it streams from here on.
+        if case .collecting = state { startStreaming() }
+        context.fireChannelReadComplete()
+    }
+
+    private func startStreaming() {
+        guard case .collecting(let promise, let head, let collected) = state else { return }
+        let (body, source) = BackendBodyStream.make(demand: BackendBodyDemand(connection: self, eventLoop: eventLoop))
+        state = .streamingBody(source)
+        demand = true
+        if let collected {
+            switch source.yield(collected) {
+            case .stopProducing: demand = false
+            case .produceMore, .dropped: break
+            }
+        }
+        promise.succeed(BackendAnswer(head: head, body: body))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -245,7 +282,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
         deadlineTask?.cancel()
         deadlineTask = nil
         switch state {
-        case .awaitingHead(let promise): promise.fail(error)
+        case .awaitingHead(let promise), .collecting(let promise, _, _): promise.fail(error)
         case .streamingBody(let source): source.finish(error)
         case .idle, .closed: break
         }

@@ -1,30 +1,60 @@
 import NIOCore
 
-/// A backend response body as an async sequence of buffers, with back-pressure: the connection reads
-/// from the socket only while the consumer (the client-side writer) keeps up.
+/// A backend response body as an async sequence of buffers. A body that arrived complete with its
+/// head (the common small answer) is handed over whole, without a producer or any suspension;
+/// otherwise it streams with back-pressure: the connection reads from the socket only while the
+/// consumer (the client-side writer) keeps up.
 struct BackendBodyStream: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     typealias Producer = NIOThrowingAsyncSequenceProducer<
         ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, BackendBodyDemand>
 
-    let sequence: Producer
+    private enum Storage: Sendable {
+        case whole(ByteBuffer?)
+        case streaming(Producer)
+    }
+
+    private let storage: Storage
+
+    /// A body already complete (nil: empty).
+    static func whole(_ buffer: ByteBuffer?) -> BackendBodyStream {
+        BackendBodyStream(storage: .whole(buffer.flatMap { $0.readableBytes > 0 ? $0 : nil }))
+    }
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var base: Producer.AsyncIterator
+        fileprivate enum State {
+            case whole(ByteBuffer?)
+            case streaming(Producer.AsyncIterator)
+        }
+
+        fileprivate var state: State
 
         mutating func next() async throws -> ByteBuffer? {
-            try await base.next()
+            switch state {
+            case .whole(let buffer):
+                state = .whole(nil)
+                return buffer
+            case .streaming(var base):
+                let next = try await base.next()
+                state = .streaming(base)
+                return next
+            }
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: sequence.makeAsyncIterator()) }
+    func makeAsyncIterator() -> AsyncIterator {
+        switch storage {
+        case .whole(let buffer): return AsyncIterator(state: .whole(buffer))
+        case .streaming(let producer): return AsyncIterator(state: .streaming(producer.makeAsyncIterator()))
+        }
+    }
 
-    /// An empty body (HEAD, 204, 304 answers) without a producer.
+    /// A streaming body and the source the connection feeds.
     static func make(demand: BackendBodyDemand) -> (BackendBodyStream, Producer.Source) {
         let made = Producer.makeSequence(
             elementType: ByteBuffer.self, failureType: (any Error).self,
             backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
-        return (BackendBodyStream(sequence: made.sequence), made.source)
+        return (BackendBodyStream(storage: .streaming(made.sequence)), made.source)
     }
 }
 
