@@ -80,10 +80,10 @@ final class BackendClient: Sendable {
             let connection = try await pool.acquire(key: key, sslContext: sslContext, deadline: deadline).get()
             let reused = connection.wasReused
             let bytes: ByteBuffer?
-            var streamed: RequestBody?
+            let streamed: RequestBody?
             switch body {
-            case .none: bytes = nil
-            case .bytes(let buffer): bytes = buffer
+            case .none: bytes = nil; streamed = nil
+            case .bytes(let buffer): bytes = buffer; streamed = nil
             case .stream(let requestBody): bytes = nil; streamed = requestBody
             }
             let answer = pool.eventLoop.flatSubmit {

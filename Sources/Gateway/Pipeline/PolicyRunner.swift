@@ -39,16 +39,17 @@ struct PolicyRunner: Sendable {
             headers.append(PolicyHeader(field.name.rawName, field.value))
         }
         let config = route.api.config
-        let policyRequest = PolicyRequest(
+        var policyRequest = PolicyRequest(
             method: head.method.rawValue, scheme: "https", host: host, port: port, path: path, query: query,
             headers: headers, clientIP: request.connection.remoteAddress ?? "",
             clientCertificateChain: request.connection.presentedChainDER,
             matchedParameters: route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
             identity: PolicyAPIIdentity(
                 apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
-                serviceURL: URL(string: config.backendURL), operationId: route.operation.name,
+                serviceURL: route.api.serviceURL, operationId: route.operation.name,
                 operationName: route.operation.name, operationMethod: route.operation.method,
                 urlTemplate: route.operation.urlTemplate))
+        policyRequest.parsedClientCertificate = request.connection.parsedChain
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
         return await write(result, to: writer)

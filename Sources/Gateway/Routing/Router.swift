@@ -7,6 +7,8 @@ public struct RoutableAPI: Sendable {
     let prefixSegments: [String]
     let operations: [(config: OperationConfig, template: URLTemplate)]
     let backend: BackendTarget
+    /// The backend URL parsed once (`context.Api.ServiceUrl`).
+    let serviceURL: URL?
 
     init(config: APIConfig) throws {
         self.config = config
@@ -33,6 +35,7 @@ public struct RoutableAPI: Sendable {
             throw GatewayStartupError.route(api: config.name, reason: "backend '\(config.backendURL)' is not an absolute http(s) URL")
         }
         self.backend = backend
+        self.serviceURL = URL(string: config.backendURL)
     }
 
     /// The operation of an API configured without operations: every method, every path.

@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
+import Policies
 
 /// What the TLS handshake established for one client connection. Built once, right after the
 /// handshake, and shared (immutable) by every request on the connection — every HTTP/2 stream too.
@@ -20,6 +21,18 @@ public struct ConnectionInfo: Sendable {
     public let remoteAddress: String?
     /// The built-in certificate gate's last verdict for this connection.
     let gateVerdict = NIOLockedValueBox<ClientCertificateGate.Verdict?>(nil)
+    /// The presented chain parsed, once per connection (on its first request that needs it).
+    private let parsed = NIOLockedValueBox<ParsedClientChain?>(nil)
+
+    /// The presented chain parsed (nil without a certificate); every request of the connection after
+    /// the first gets it without hashing the chain again.
+    public var parsedChain: ParsedClientChain? {
+        guard !presentedChainDER.isEmpty else { return nil }
+        if let known = parsed.withLockedValue({ $0 }) { return known }
+        let chain = ParsedClientChain.parse(presentedChainDER)
+        parsed.withLockedValue { $0 = chain }
+        return chain
+    }
 
     /// The client certificate (leaf), DER; `nil` when the client presented none.
     public var clientCertificateDER: [UInt8]? { presentedChainDER.first }

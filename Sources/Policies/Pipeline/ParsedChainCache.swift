@@ -6,10 +6,7 @@ import Synchronization
 /// than hashing its bytes, and a client sends the same chain on every request of a connection (and
 /// on every connection), so each chain is parsed once. Bounded: emptied when full.
 final class ParsedChainCache: Sendable {
-    struct Entry: Sendable {
-        let leaf: X509Certificate2?
-        let presented: [X509Certificate2]
-    }
+    typealias Entry = ParsedClientChain
 
     static let shared = ParsedChainCache(capacity: 4096)
     /// At most this many certificates after the leaf are parsed. Verification refuses chains longer
@@ -31,11 +28,30 @@ final class ParsedChainCache: Sendable {
         if let hit = entries.withLock({ $0[key] }) { return hit }
         let leaf = chain.first.flatMap { try? X509Certificate2(derEncoded: $0) }
         let presented = chain.dropFirst().prefix(Self.maximumParsedPresented).compactMap { try? X509Certificate2(derEncoded: $0) }
-        let entry = Entry(leaf: leaf, presented: presented)
+        let entry = ParsedClientChain(leaf: leaf, presented: presented)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry
         }
         return entry
+    }
+}
+
+/// A client certificate chain parsed once: the leaf (nil when unreadable) and the other presented
+/// certificates. An embedder that serves many requests per connection parses the connection's chain
+/// once with `parse(_:)` and hands it over in `PolicyRequest.parsedClientCertificate`, so that no
+/// request pays for hashing the chain again.
+public struct ParsedClientChain: Sendable {
+    public let leaf: X509Certificate2?
+    public let presented: [X509Certificate2]
+
+    init(leaf: X509Certificate2?, presented: [X509Certificate2]) {
+        self.leaf = leaf
+        self.presented = presented
+    }
+
+    /// The parsed chain (DER, leaf first), from the process-wide cache of parsed chains.
+    public static func parse(_ chain: [[UInt8]]) -> ParsedClientChain {
+        ParsedChainCache.shared.entry(for: chain)
     }
 }

@@ -61,6 +61,8 @@ public struct PolicyRequest: Sendable {
     public var clientIP: String
     /// The client's certificate chain as DER, leaf first; empty when none was presented.
     public var clientCertificateChain: [[UInt8]]
+    /// The same chain already parsed (optional): saves looking it up per request.
+    public var parsedClientCertificate: ParsedClientChain?
     /// Template parameters the operation's URL template matched (`context.Request.MatchedParameters`).
     public var matchedParameters: [(name: String, value: String)]
     public var identity: PolicyAPIIdentity

@@ -39,9 +39,9 @@ final class PolicyExecution: @unchecked Sendable {
 
     /// Parses the client chain and, when expressions call `Verify()`/`VerifyNoRevocation()`, verifies
     /// it now, because expression evaluation is synchronous.
-    func prepareCertificate(chain: [[UInt8]]) async {
+    func prepareCertificate(chain: [[UInt8]], parsed preParsed: ParsedClientChain? = nil) async {
         guard !chain.isEmpty else { return }
-        let parsed = ParsedChainCache.shared.entry(for: chain)
+        let parsed = preParsed ?? ParsedChainCache.shared.entry(for: chain)
         guard let leaf = parsed.leaf else {
             certificatePresentedButUnreadable = true
             state.record(.info, "the client certificate could not be parsed; context.Request.Certificate is null")

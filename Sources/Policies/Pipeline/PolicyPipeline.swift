@@ -102,7 +102,7 @@ public struct PolicyPipeline: Sendable {
     public func run(_ request: PolicyRequest, body: (any PolicyBodySource)? = nil, backend: any PolicyBackend) async -> PolicyResult {
         let state = RequestState(request: request, deployment: options.deployment, tracing: options.tracing)
         let execution = PolicyExecution(pipeline: self, state: state, requestBody: body, backend: backend)
-        await execution.prepareCertificate(chain: request.clientCertificateChain)
+        await execution.prepareCertificate(chain: request.clientCertificateChain, parsed: request.parsedClientCertificate)
         await execution.run()
         return execution.result()
     }
