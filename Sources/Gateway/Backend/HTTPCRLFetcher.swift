@@ -1,5 +1,4 @@
 import ClientCertificates
-import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -10,20 +9,15 @@ struct HTTPCRLFetcher: CRLFetcher {
     let maxBytes: Int
 
     func fetchCRL(from url: String, timeout: Duration) async throws -> [UInt8] {
-        guard url.lowercased().hasPrefix("http://"), let components = URLComponents(string: url), let host = components.host,
-              !host.isEmpty else {
+        guard url.lowercased().hasPrefix("http://"), let target = BackendTarget(url) else {
             throw CRLFetchError.transport(url: url, message: "only http:// distribution points are fetched")
         }
-        let port = components.port ?? 80
-        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        if let query = components.percentEncodedQuery { target += "?" + query }
-        let hostHeader = port == 80 ? host : "\(host):\(port)"
-        let head = BackendForwarder.requestHead(method: "GET", uri: target, headers: HTTPHeaders(), hostHeader: hostHeader,
-                                                body: .none, declaredLength: nil)
+        let head = BackendForwarder.requestHead(method: "GET", uri: target.requestTarget, headers: HTTPHeaders(),
+                                                hostHeader: target.hostHeader, body: .none, declaredLength: nil)
         let milliseconds = max(1000, min(timeout.components.seconds, 86_400) * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let answer: BackendAnswer
         do {
-            answer = try await forwarder.exchange(tls: false, host: host, port: port, head: head, body: .none,
+            answer = try await forwarder.exchange(tls: false, host: target.host, port: target.port, head: head, body: .none,
                                                   timeout: .milliseconds(milliseconds))
         } catch {
             throw CRLFetchError.transport(url: url, message: "\(error)")

@@ -131,18 +131,10 @@ struct GatewayPolicyBackend: PolicyBackend {
     var enforcesTimeout: Bool { true }
 
     func send(_ request: BackendRequest) async throws -> BackendResponse {
-        guard let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty else {
+        guard let backend = BackendTarget(request.url) else {
             throw PolicyBackendError.connectionFailed("the backend URL '\(request.url.absoluteString)' is not an absolute http(s) URL")
         }
-        let tls = scheme == "https"
-        let port = components.port ?? (tls ? 443 : 80)
-        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        if let query = components.percentEncodedQuery { target += "?" + query }
-        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        let hostHeader = port == (tls ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
-        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let tls = backend.isTLS
 
         var identity = ""
         var sslContext: NIOSSLContext?
@@ -165,16 +157,16 @@ struct GatewayPolicyBackend: PolicyBackend {
         // A header set by a policy is kept even when it carries a certificate: forged client copies
         // were already dropped before the policies ran.
         let head = BackendForwarder.requestHead(
-            method: request.method, uri: target,
+            method: request.method, uri: backend.requestTarget,
             headers: BackendForwarder.forwardedHeaders(
                 request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
                 keepCertificateHeaders: true, honorConnectionTokens: false),
-            hostHeader: hostHeader, body: outboundBody, declaredLength: body.declaredLength)
+            hostHeader: backend.hostHeader, body: outboundBody, declaredLength: body.declaredLength)
         let seconds = request.timeout.components.seconds
         let timeout: TimeAmount = seconds > 0 ? .seconds(min(seconds, 86_400)) : forwarder.timeout
         let answer: BackendAnswer
         do {
-            answer = try await forwarder.exchange(tls: tls, host: bareHost, port: port, identity: identity, sslContext: sslContext,
+            answer = try await forwarder.exchange(tls: tls, host: backend.host, port: backend.port, identity: identity, sslContext: sslContext,
                                                   head: head, body: outboundBody, timeout: timeout)
         } catch {
             switch BackendForwarder.classify(error).status {

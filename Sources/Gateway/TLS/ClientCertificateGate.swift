@@ -35,9 +35,7 @@ struct ClientCertificateGate: Sendable {
         guard let context else {
             return Verdict(isTrusted: false, reason: "ClientCertificateNotTrusted: the hostname trusts no CA", decidedAt: now)
         }
-        guard chainDER.count <= PresentedChainRecorder.maxCertificates else {
-            return Verdict(isTrusted: false, reason: "ClientCertificateNotTrusted: the presented chain has \(chainDER.count) certificates (at most \(PresentedChainRecorder.maxCertificates))", decidedAt: now)
-        }
+        // An over-long chain is refused by ChainVerifier itself (before any parsing work there).
         let leaf: X509Certificate2
         do {
             leaf = try X509Certificate2(derEncoded: leafDER)
