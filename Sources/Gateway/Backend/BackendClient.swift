@@ -102,6 +102,34 @@ final class BackendClient: Sendable {
         }
     }
 
+    /// `execute` for a body in hand (or none), on the calling event loop without a task: the pool of
+    /// that loop serves it and the future completes there. The same single retry on a pooled
+    /// connection the backend had closed.
+    func executeOnLoop(key: BackendPoolKey, sslContext: NIOSSLContext?, head: HTTPRequestHead, bytes: ByteBuffer?,
+                       deadline: NIODeadline) -> EventLoopFuture<BackendAnswer> {
+        let pool = currentPool()
+        guard pool.eventLoop.inEventLoop else {
+            return pool.eventLoop.flatSubmit {
+                self.attempt(pool: pool, key: key, sslContext: sslContext, head: head, bytes: bytes, deadline: deadline, first: true)
+            }
+        }
+        return attempt(pool: pool, key: key, sslContext: sslContext, head: head, bytes: bytes, deadline: deadline, first: true)
+    }
+
+    private func attempt(pool: BackendLoopPool, key: BackendPoolKey, sslContext: NIOSSLContext?, head: HTTPRequestHead,
+                         bytes: ByteBuffer?, deadline: NIODeadline, first: Bool) -> EventLoopFuture<BackendAnswer> {
+        pool.acquire(key: key, sslContext: sslContext, deadline: deadline).flatMap { connection in
+            let reused = connection.wasReused
+            return connection.start(head: head, body: bytes, streamsBody: false, deadline: deadline).flatMapError { error in
+                if first, reused, let clientError = error as? BackendClientError, clientError == .closedBeforeResponse {
+                    return self.attempt(pool: pool, key: key, sslContext: sslContext, head: head, bytes: bytes,
+                                        deadline: deadline, first: false)
+                }
+                return pool.eventLoop.makeFailedFuture(error)
+            }
+        }
+    }
+
     private static func pump(_ body: RequestBody, to connection: BackendConnection) async {
         do {
             for try await chunk in body {

@@ -98,20 +98,60 @@ final class BackendForwarder: Sendable {
         return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: headers)
     }
 
-    /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
-    /// the client went away mid-response.
-    func forward(_ request: GatewayRequest, route: RouteMatch, writer: ResponseWriter) async -> Int? {
-        let head = request.head
+    /// The head sent to the route's backend for a client request: target, filtered headers, framing.
+    func backendHead(for head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo, body: BackendRequestBody,
+                     declaredLength: Int64?) -> HTTPRequestHead {
         let path = head.path ?? "/"
         let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
         let backend = route.api.backend
-        let length = request.body.declaredLength
-        let body: BackendRequestBody = length == 0 ? .none : .stream(request.body)
-        let outbound = Self.requestHead(
+        return Self.requestHead(
             method: head.method.rawValue, uri: backend.target(remainingPath: route.remainingPath, query: query),
             headers: Self.forwardedHeaders(head.headerFields.lazy.map { ($0.name.rawName, $0.value) },
-                                           connection: request.connection, authority: head.authority),
-            hostHeader: backend.hostHeader, body: body, declaredLength: length)
+                                           connection: connection, authority: head.authority),
+            hostHeader: backend.hostHeader, body: body, declaredLength: declaredLength)
+    }
+
+    /// A bodiless request to the route's backend, on the calling event loop (the one that owns the
+    /// client connection: the pool of that loop serves it, no hops). The future completes on it.
+    func forwardOnLoop(_ head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo) -> EventLoopFuture<BackendAnswer> {
+        let backend = route.api.backend
+        let outbound = backendHead(for: head, route: route, connection: connection, body: .none, declaredLength: 0)
+        let key = BackendPoolKey(tls: backend.isTLS, host: backend.host, port: backend.port, identity: "")
+        return client.executeOnLoop(key: key, sslContext: backend.isTLS ? defaultSSLContext : nil, head: outbound,
+                                    bytes: nil, deadline: .now() + timeout)
+    }
+
+    /// A backend's response head as the client gets it (HTTP/1.1): without hop-by-hop headers. The
+    /// headers are scanned once and rebuilt only when something must go.
+    static func clientResponseHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
+        var drop = false
+        for (name, _) in head.headers where HopByHop.names.contains(HopByHop.lowercased(name)) {
+            drop = true
+            break
+        }
+        let status = head.status
+        guard drop else { return HTTPResponseHead(version: .http1_1, status: status, headers: head.headers) }
+        var connectionListed: Set<String> = []
+        for (name, value) in head.headers where HopByHop.lowercased(name) == "connection" {
+            connectionListed = connectionTokens(value, adding: connectionListed)
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in head.headers {
+            let lower = HopByHop.lowercased(name)
+            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
+            headers.add(name: name, value: value)
+        }
+        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+    }
+
+    /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
+    /// the client went away mid-response.
+    func forward(_ request: GatewayRequest, route: RouteMatch, writer: ResponseWriter) async -> Int? {
+        let backend = route.api.backend
+        let length = request.body.declaredLength
+        let body: BackendRequestBody = length == 0 ? .none : .stream(request.body)
+        let outbound = backendHead(for: request.head, route: route, connection: request.connection, body: body,
+                                   declaredLength: length)
 
         let answer: BackendAnswer
         do {

@@ -21,6 +21,12 @@ struct BackendBodyStream: AsyncSequence, Sendable {
         BackendBodyStream(storage: .whole(buffer.flatMap { $0.readableBytes > 0 ? $0 : nil }))
     }
 
+    /// The whole body when it arrived with the head (`.some(nil)`: empty); nil when it streams.
+    var completeBody: ByteBuffer?? {
+        if case .whole(let buffer) = storage { return .some(buffer) }
+        return nil
+    }
+
     struct AsyncIterator: AsyncIteratorProtocol {
         fileprivate enum State {
             case whole(ByteBuffer?)

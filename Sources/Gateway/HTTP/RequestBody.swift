@@ -31,7 +31,7 @@ public final class RequestBody: AsyncSequence, Sendable {
         var abandoned = false
     }
 
-    private let reader: RequestPartReader?
+    private let reader: (any RequestPartSource)?
     private let continueSender: (@Sendable () async throws -> Void)?
     private let state: NIOLockedValueBox<State>
     /// A chunk read ahead to learn whether an HTTP/2 request has a body at all.
@@ -39,7 +39,7 @@ public final class RequestBody: AsyncSequence, Sendable {
     /// Bytes the client declared (Content-Length), when it did.
     public let declaredLength: Int64?
 
-    init(reader: RequestPartReader?, declaredLength: Int64?, prefetched: ByteBuffer?,
+    init(reader: (any RequestPartSource)?, declaredLength: Int64?, prefetched: ByteBuffer?,
          continueSender: (@Sendable () async throws -> Void)?) {
         self.reader = reader
         self.declaredLength = declaredLength

@@ -1,11 +1,34 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Writes one response on a stream (HTTP/2) or connection (HTTP/1.1). Writes suspend while the
 /// client is slow to read: back-pressure from client to backend.
 struct ResponseWriter: Sendable {
-    let outbound: NIOAsyncChannelOutboundWriter<HTTPResponsePart>
+    enum Sink: Sendable {
+        /// An HTTP/2 stream served through `NIOAsyncChannel`.
+        case stream(NIOAsyncChannelOutboundWriter<HTTPResponsePart>)
+        /// An HTTP/1.1 connection whose handler handed this request to a task.
+        case http1(HTTP1ResponseChannel)
+    }
+
+    let sink: Sink
+
+    init(outbound: NIOAsyncChannelOutboundWriter<HTTPResponsePart>) {
+        self.sink = .stream(outbound)
+    }
+
+    init(http1: HTTP1ResponseChannel) {
+        self.sink = .http1(http1)
+    }
+
+    private func write(_ parts: [HTTPResponsePart]) async throws {
+        switch sink {
+        case .stream(let outbound): try await outbound.write(contentsOf: parts)
+        case .http1(let channel): try await channel.write(parts.map(HTTP1ResponseChannel.convert))
+        }
+    }
 
     func write(_ error: GatewayError, extraFields: HTTPFields = HTTPFields()) async throws {
         var (head, body) = error.response()
@@ -27,9 +50,9 @@ struct ResponseWriter: Sendable {
     /// three: used for answers whose body is already in hand.
     func writeWhole(_ head: HTTPResponse, body: ByteBuffer) async throws {
         if body.readableBytes > 0 {
-            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
+            try await write([.head(head), .body(body), .end(nil)])
         } else {
-            try await outbound.write(contentsOf: [.head(head), .end(nil)])
+            try await write([.head(head), .end(nil)])
         }
     }
 
@@ -66,12 +89,63 @@ struct ResponseWriter: Sendable {
         try await writeEnd()
     }
 
-    func writeHead(_ head: HTTPResponse) async throws { try await outbound.write(.head(head)) }
-    func writeBody(_ buffer: ByteBuffer) async throws { try await outbound.write(.body(buffer)) }
-    func writeEnd(_ trailers: HTTPFields? = nil) async throws { try await outbound.write(.end(trailers)) }
+    func writeHead(_ head: HTTPResponse) async throws { try await write([.head(head)]) }
+    func writeBody(_ buffer: ByteBuffer) async throws { try await write([.body(buffer)]) }
+    func writeEnd(_ trailers: HTTPFields? = nil) async throws { try await write([.end(trailers)]) }
 
     func writeContinue() async throws {
-        try await outbound.write(.head(HTTPResponse(status: .continue)))
+        try await write([.head(HTTPResponse(status: .continue))])
+    }
+}
+
+/// The response side of an HTTP/1.1 connection for a request served by a task: parts are written
+/// in NIOHTTP1's form (the connection's one representation), a batch per call with one flush. A call
+/// returns once its parts are queued while the channel is writable, and waits for them to reach the
+/// socket when it is not (back-pressure).
+struct HTTP1ResponseChannel: Sendable {
+    let channel: any Channel
+
+    func write(_ parts: [HTTPServerResponsePart]) async throws {
+        guard let last = parts.last else { return }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let channel = self.channel
+        let body: @Sendable () -> Void = {
+            for part in parts.dropLast() { channel.write(part, promise: nil) }
+            channel.writeAndFlush(last, promise: promise)
+        }
+        if channel.eventLoop.inEventLoop { body() } else { channel.eventLoop.execute(body) }
+        if channel.isWritable, channel.isActive {
+            // Queued; a failure shows on the next write (the channel closes) or in the handler.
+            return
+        }
+        try await promise.futureResult.get()
+    }
+
+    /// swift-http-types → NIOHTTP1, keeping a response's own reason phrase (APIM's
+    /// `<set-status reason="…">`), unless it holds control characters.
+    static func convert(_ part: HTTPResponsePart) -> HTTPServerResponsePart {
+        switch part {
+        case .head(let response): return .head(head(response))
+        case .body(let buffer): return .body(.byteBuffer(buffer))
+        case .end(let trailers): return .end(trailers.map { HTTPHeaders($0) })
+        }
+    }
+
+    static func head(_ response: HTTPResponse) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headerFields.count)
+        for field in response.headerFields { headers.add(name: field.name.rawName, value: field.value) }
+        return HTTPResponseHead(version: .http1_1, status: status(response.status), headers: headers)
+    }
+
+    static func status(_ status: HTTPResponse.Status) -> HTTPResponseStatus {
+        let standard = HTTPResponseStatus(statusCode: status.code)
+        let phrase = status.reasonPhrase
+        if phrase.isEmpty || phrase == standard.reasonPhrase
+            || phrase.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return standard
+        }
+        return .custom(code: UInt(status.code), reasonPhrase: phrase)
     }
 }
 

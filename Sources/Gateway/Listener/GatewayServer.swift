@@ -14,7 +14,8 @@ import NIOTLS
 
 typealias HTTPStreamChannel = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 typealias HTTP2Connection = (multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<HTTPStreamChannel>, info: ConnectionInfo)
-typealias NegotiatedConnection = NIONegotiatedHTTPVersion<(HTTPStreamChannel, ConnectionInfo), HTTP2Connection>
+/// HTTP/1.1 connections are served by their channel handler (nothing to hand over); HTTP/2 ones by a task.
+typealias NegotiatedConnection = NIONegotiatedHTTPVersion<Void, HTTP2Connection>
 
 /// Why a connection was refused before TLS.
 enum ConnectionRefused: Error {
@@ -190,7 +191,7 @@ public final class GatewayServer: Sendable {
             }
             do {
                 let future = try self.configureTLSAndHTTP(channel, hostname: hostname, serverName: serverName,
-                                                          snapshot: snapshot, handshakeDone: handshakeDone)
+                                                          handler: handler, tracked: tracked, handshakeDone: handshakeDone)
                 future.cascade(to: negotiated)
             } catch {
                 negotiated.fail(error)
@@ -211,9 +212,10 @@ public final class GatewayServer: Sendable {
     }
 
     private func configureTLSAndHTTP(
-        _ channel: any Channel, hostname: TLSHostname, serverName: String?, snapshot: GatewaySnapshot,
-        handshakeDone: NIOLockedValueBox<Bool>
+        _ channel: any Channel, hostname: TLSHostname, serverName: String?, handler: RequestHandler,
+        tracked: ConnectionRegistry.Tracked, handshakeDone: NIOLockedValueBox<Bool>
     ) throws -> EventLoopFuture<NegotiatedConnection> {
+        let snapshot = handler.snapshot
         let limits = snapshot.config.limits
         let recorder = PresentedChainRecorder()
         let tlsHandler: NIOSSLServerHandler
@@ -244,7 +246,10 @@ public final class GatewayServer: Sendable {
                 remoteAddress: channel.remoteAddress?.ipAddress)
         }
 
-        let http1Initializer: NIOChannelInitializerWithOutput<(HTTPStreamChannel, ConnectionInfo)> = { channel in
+        let registry = self.registry
+        let logger = self.logger
+        let executor = executors.executor(for: channel.eventLoop)
+        let http1Initializer: NIOChannelInitializerWithOutput<Void> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("http/1.1")
                 let sync = channel.pipeline.syncOperations
@@ -257,15 +262,9 @@ public final class GatewayServer: Sendable {
                 try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes),
                                                          maximumBufferSize: Self.maxUnparsedBytes))
                 try sync.addHandler(HTTP1ProtocolErrorResponder(deadlines: deadlines))
-                try sync.addHandler(HTTPServerPipelineHandler())
-                let reasons = ReasonPhrases()
-                try sync.addHandler(reasons.apply)
-                try sync.addHandler(HTTP1ToHTTPServerCodec(secure: true))
-                try sync.addHandler(reasons.capture)
-                let asyncChannel = try HTTPStreamChannel(
-                    wrappingChannelSynchronously: channel,
-                    configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
-                return (asyncChannel, info)
+                try sync.addHandler(HTTP1ConnectionHandler(environment: .init(
+                    requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor,
+                    logger: logger)))
             }
         }
         let http2Initializer: NIOChannelInitializerWithOutput<HTTP2Connection> = { channel in
@@ -315,41 +314,15 @@ public final class GatewayServer: Sendable {
             return
         }
         switch negotiated {
-        case .http1_1(let (channel, info)):
-            await serveHTTP1(channel, info: info, tracked: tracked, handler: handler)
+        case .http1_1:
+            // Served by its channel handler from here on.
+            return
         case .http2(let connection):
             tracked.isHTTP2.withLockedValue { $0 = true }
             if registry.isDraining {
                 registry.beginDraining()
             }
             await serveHTTP2(connection, tracked: tracked, handler: handler)
-        }
-    }
-
-    private func serveHTTP1(_ channel: HTTPStreamChannel, info: ConnectionInfo, tracked: ConnectionRegistry.Tracked,
-                            handler: RequestHandler) async {
-        do {
-            try await channel.executeThenClose { inbound, outbound in
-                let reader = RequestPartReader(inbound)
-                let writer = ResponseWriter(outbound: outbound)
-                while let part = try await reader.next() {
-                    guard case .head(let head) = part else {
-                        // A body part without a head: the previous request's body was not drained.
-                        break
-                    }
-                    tracked.requestStarted()
-                    let body = Self.makeHTTP1Body(head: head, reader: reader, writer: writer)
-                    let status = await self.serveRequest(GatewayRequest(head: head, body: body, connection: info, protocolName: "HTTP/1.1"), writer: writer, handler: handler)
-                    // An answer cut short leaves the client unable to find the next response: close.
-                    guard status != nil else { break }
-                    let reusable = await body.drain(limit: 1 << 20)
-                    let closeNow = tracked.requestFinished(draining: self.registry.isDraining)
-                    // The decoder parses nothing after an upgrade request: the connection ends here.
-                    if !reusable || closeNow || Self.wantsClose(head) || Self.upgrades(head) { break }
-                }
-            }
-        } catch {
-            logger.debug("HTTP/1.1 connection ended", metadata: ["error": "\(error)"])
         }
     }
 
@@ -387,20 +360,9 @@ public final class GatewayServer: Sendable {
         let started = ContinuousClock.now
         let status = await handler.handle(request, writer: writer)
         if handler.snapshot.config.accessLog {
-            let elapsed = ContinuousClock.now - started
-            let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            var metadata: Logger.Metadata = [
-                "method": "\(LogText.escape(request.head.method.rawValue))",
-                "path": "\(LogText.escape(request.head.path ?? ""))",
-                "status": "\(status.map(String.init) ?? "aborted")",
-                "duration_ms": "\(Double(Int(millis * 1000)) / 1000)",
-                "protocol": "\(request.protocolName)",
-                "host": "\(request.connection.hostname.name)",
-            ]
-            if let thumbprint = request.connection.clientThumbprint {
-                metadata["client_cert"] = "\(thumbprint)"
-            }
-            logger.info("request", metadata: metadata)
+            AccessLog.write(logger, method: request.head.method.rawValue, path: request.head.path ?? "", status: status,
+                            elapsed: ContinuousClock.now - started, protocolName: request.protocolName,
+                            connection: request.connection)
         }
         return status
     }
@@ -411,18 +373,9 @@ public final class GatewayServer: Sendable {
         return { try await writer.writeContinue() }
     }
 
-    /// HTTP/1.1 framing says whether a body follows: Content-Length, or chunked Transfer-Encoding.
-    private static func makeHTTP1Body(head: HTTPRequest, reader: RequestPartReader, writer: ResponseWriter) -> RequestBody {
-        let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
-        let chunked = head.headerFields[.transferEncoding] != nil
-        return RequestBody(
-            reader: reader, declaredLength: declared ?? (chunked ? nil : 0), prefetched: nil,
-            continueSender: continueSender(head, writer))
-    }
-
     /// HTTP/2 may send a body without Content-Length: look at the next part (END_STREAM right after
     /// HEADERS arrives with the head, so this does not wait on bodiless requests).
-    private static func makeHTTP2Body(head: HTTPRequest, reader: RequestPartReader, writer: ResponseWriter) async throws -> RequestBody {
+    private static func makeHTTP2Body(head: HTTPRequest, reader: any RequestPartSource, writer: ResponseWriter) async throws -> RequestBody {
         let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
         let sender = continueSender(head, writer)
         if declared != nil || sender != nil {
@@ -441,16 +394,6 @@ public final class GatewayServer: Sendable {
     /// Bytes the HTTP/1.1 decoder may hold unparsed (its own head limit is 80 KiB).
     static let maxUnparsedBytes = 256 << 10
 
-    /// A request after which HTTP/1.1 parsing stops (llhttp treats it as a protocol switch). The
-    /// gateway does not switch protocols: it answers the request itself (the backend never sees
-    /// `Upgrade`, a hop-by-hop header) and closes.
-    private static func upgrades(_ head: HTTPRequest) -> Bool {
-        head.method == .connect || head.headerFields[.upgrade] != nil
-    }
-
-    private static func wantsClose(_ head: HTTPRequest) -> Bool {
-        head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
-    }
 }
 
 extension ConnectionInfo {

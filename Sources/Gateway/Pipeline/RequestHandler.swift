@@ -11,32 +11,73 @@ struct RequestHandler: Sendable {
     let forwarder: BackendForwarder
     let logger: Logger
 
-    /// Handles the request and writes the whole response. Returns the status written (for the access
-    /// log), or nil when the response could not be written (the client went away).
-    func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
-        if let refusal = checkLimits(request.head) ?? Self.checkTarget(request) {
-            return await writer.answer(refusal)
+    /// What the head alone decides, before anything waits: a refusal, or the route.
+    enum Resolution {
+        case answer(GatewayError)
+        case route(RouteMatch)
+    }
+
+    /// Limits → target and Host checks → Host ↔ SNI → route. Synchronous and cheap: both the event-loop
+    /// path and the task path start here.
+    func resolve(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> Resolution {
+        if let refusal = checkLimits(head) ?? Self.checkTarget(head, protocolName: protocolName) {
+            return .answer(refusal)
         }
 
         // Which configured hostname does the request name? Host (HTTP/1.1) or :authority (HTTP/2);
         // a request without one (allowed by RFC 9113) is served by the connection's hostname.
-        let connectionHost = request.connection.hostname
+        let connectionHost = connection.hostname
         var routedHost = connectionHost
-        if let authority = request.head.authority, let named = snapshot.hostnames.lookup(Self.hostPart(of: authority)) {
+        if let authority = head.authority, let named = snapshot.hostnames.lookup(Self.hostPart(of: authority)) {
             if named.name != connectionHost.name
                 && (named.clientCertificateMode != .off || connectionHost.clientCertificateMode != .off) {
                 // The TLS handshake (and its client-certificate decision) was made for another host name.
-                return await writer.answer(.misdirected)
+                return .answer(.misdirected)
             }
             routedHost = named
         }
 
-        let path = request.head.path ?? "/"
+        switch snapshot.router.route(hostname: routedHost, method: head.method.rawValue, path: head.path ?? "/") {
+        case .matched(let match): return .route(match)
+        case .notFound: return .answer(.notFound)
+        case .badPath: return .answer(.badPath)
+        }
+    }
+
+    /// What the event-loop path may do with a bodiless request without waiting.
+    enum Immediate {
+        case answer(GatewayError)
+        /// Forward to the route's backend: no policy, and no certificate check left to wait for.
+        case forward(RouteMatch)
+        /// Something must wait (a policy pipeline, a certificate verdict not cached yet): serve the
+        /// request in a task with `handle`.
+        case waits
+    }
+
+    func immediate(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> Immediate {
         let route: RouteMatch
-        switch snapshot.router.route(hostname: routedHost, method: request.head.method.rawValue, path: path) {
-        case .matched(let match): route = match
-        case .notFound: return await writer.answer(.notFound)
-        case .badPath: return await writer.answer(.badPath)
+        switch resolve(head, connection: connection, protocolName: protocolName) {
+        case .answer(let error): return .answer(error)
+        case .route(let match): route = match
+        }
+        if route.api.config.requireTrustedClientCertificate {
+            guard let verdict = ClientCertificateGate.cachedVerdict(connection) else { return .waits }
+            guard verdict.isTrusted else {
+                logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
+                return .answer(.invalidClientCertificate)
+            }
+        }
+        if snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) != nil { return .waits }
+        return .forward(route)
+    }
+
+    /// Handles the request and writes the whole response. Returns the status written (for the access
+    /// log), or nil when the response could not be written (the client went away).
+    func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
+        let route: RouteMatch
+        switch resolve(request.head, connection: request.connection, protocolName: request.protocolName) {
+        case .answer(let error): return await writer.answer(error)
+        case .route(let match): route = match
         }
 
         if route.api.config.requireTrustedClientCertificate {
@@ -77,14 +118,13 @@ struct RequestHandler: Sendable {
     /// an HTTP/1.1 request needs a Host header (RFC 9112 §3.2: 400 without one); a Host or
     /// :authority must be a host name or IP literal with an optional port (it is forwarded as
     /// `X-Forwarded-Host`, so nothing else may pass).
-    static func checkTarget(_ request: GatewayRequest) -> GatewayError? {
-        let head = request.head
+    static func checkTarget(_ head: HTTPRequest, protocolName: String) -> GatewayError? {
         if head.method == .connect { return .connectRefused }
         guard let authority = head.authority else {
-            return request.protocolName == "HTTP/1.1" ? .missingHost : nil
+            return protocolName == "HTTP/1.1" ? .missingHost : nil
         }
-        // The HTTP/1.1 codec moves the first Host into :authority; a second one stays a field.
-        if request.protocolName == "HTTP/1.1", head.headerFields.contains(where: { $0.name.canonicalName == "host" }) {
+        // The HTTP/1.1 conversion moves the first Host into :authority; a second one stays a field.
+        if protocolName == "HTTP/1.1", head.headerFields.contains(where: { $0.name.canonicalName == "host" }) {
             return .missingHost
         }
         return isValidAuthority(authority) ? nil : .badHost

@@ -19,12 +19,18 @@ struct ClientCertificateGate: Sendable {
 
     func evaluate(_ connection: ConnectionInfo, context: VerificationContext?) async -> Verdict {
         let now = Date()
-        if let cached = connection.gateVerdict.withLockedValue({ $0 }), now.timeIntervalSince(cached.decidedAt) < 60 {
-            return cached
-        }
+        if let cached = Self.cachedVerdict(connection, now: now) { return cached }
         let verdict = await Self.verify(connection.presentedChainDER, context: context, at: now)
         connection.gateVerdict.withLockedValue { $0 = verdict }
         return verdict
+    }
+
+    /// The connection's verdict when one was reached less than a minute ago (no waiting).
+    static func cachedVerdict(_ connection: ConnectionInfo, now: Date = Date()) -> Verdict? {
+        guard let cached = connection.gateVerdict.withLockedValue({ $0 }), now.timeIntervalSince(cached.decidedAt) < 60 else {
+            return nil
+        }
+        return cached
     }
 
     /// The verdict on a presented chain (leaf first). Also used in the handshake of `required` mode.

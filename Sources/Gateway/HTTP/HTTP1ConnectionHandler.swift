@@ -1,0 +1,431 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Serves the requests of one HTTP/1.1 connection, on its event loop; the last handler of the
+/// connection's pipeline.
+///
+/// The common request — no body, no policy, no certificate check left to wait for, or one the head
+/// alone refuses — is served right here: routed, sent to the backend through the loop's own pool,
+/// and the answer written back in one batch, with futures and no Swift task, no async bridge and no
+/// conversion of the response head. Everything else (policies, bodies, a certificate verdict not
+/// cached yet) is handed to a task running `RequestHandler.handle` on this loop's executor, with the
+/// request body fed from here through `HTTP1BodyStream` (back-pressure both ways).
+///
+/// One request at a time: parts of a pipelined next request wait in `queued`, and the socket is not
+/// read while a response is pending.
+final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    // @unchecked: every method runs on the channel's event loop (futures complete there; the task
+    // path hops back with `eventLoop.execute`).
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// What the handler needs from the server, fixed for the connection's life.
+    struct Environment: Sendable {
+        let requestHandler: RequestHandler
+        let info: ConnectionInfo
+        let tracked: ConnectionRegistry.Tracked
+        let registry: ConnectionRegistry
+        let executor: EventLoopTaskExecutor?
+        let logger: Logger
+    }
+
+    private struct Current {
+        /// The client asked to close after this request (or it upgrades, which the gateway refuses).
+        let closeAfter: Bool
+        /// The request asks to switch protocols (Upgrade, CONNECT): the decoder parses nothing after
+        /// it, so its end may never come; the connection closes as soon as the answer is out.
+        let upgrades: Bool
+        let method: String
+        let path: String
+        let started: ContinuousClock.Instant?
+        var requestEnded = false
+        var responseEnded = false
+        /// The task path's verdict: the connection can take another request.
+        var reusable = true
+        /// The task path's body feed, while the body streams.
+        var body: HTTP1BodyStream.Producer.Source?
+        /// The body's reader asked to stop: reads are held until it wants more.
+        var bodyPaused = false
+    }
+
+    static let protocolName = "HTTP/1.1"
+    /// Parts of pipelined requests held while a response is pending; more means a client pipelining
+    /// without reading, and the connection is closed.
+    static let maxQueuedParts = 4096
+
+    private let environment: Environment
+    private var context: ChannelHandlerContext?
+    private var current: Current?
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var pendingRead = false
+    private var closed = false
+    /// The last response end written, to close only after it went out.
+    private var lastEnd: EventLoopFuture<Void>?
+
+    init(environment: Environment) {
+        self.environment = environment
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if closed { return }
+        if !queued.isEmpty || (current?.requestEnded ?? false) {
+            guard queued.count < Self.maxQueuedParts else {
+                close()
+                return
+            }
+            queued.append(part)
+            return
+        }
+        handle(part)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            guard current == nil else {
+                close()
+                return
+            }
+            start(head)
+        case .body(let buffer):
+            guard var request = current, !request.requestEnded else {
+                // A body part without a head: the framing is lost.
+                close()
+                return
+            }
+            if let source = request.body {
+                switch source.yield(.body(buffer)) {
+                case .stopProducing: request.bodyPaused = true
+                case .produceMore: break
+                case .dropped: request.body = nil  // the reader is gone; the rest is discarded
+                }
+                current = request
+            }
+        case .end:
+            guard var request = current, !request.requestEnded else {
+                close()
+                return
+            }
+            request.requestEnded = true
+            request.bodyPaused = false
+            if let source = request.body {
+                _ = source.yield(.end(nil))
+                source.finish()
+                request.body = nil
+            }
+            current = request
+            finishIfDone()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        current?.body?.finish(RequestBodyError.incomplete)
+        current?.body = nil
+        queued.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        environment.logger.debug("HTTP/1.1 connection error", metadata: ["error": "\(error)"])
+        current?.body?.finish(error)
+        current?.body = nil
+        close()
+    }
+
+    // MARK: Reading (back-pressure and pipelining)
+
+    func read(context: ChannelHandlerContext) {
+        // Closing: nothing more is read (junk after a refused upgrade must not keep flowing in while
+        // TLS waits for the client's close_notify).
+        if closed { return }
+        if let request = current, request.bodyPaused || request.requestEnded {
+            pendingRead = true
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading() {
+        guard pendingRead, let context, !closed else { return }
+        if let request = current, request.bodyPaused || request.requestEnded { return }
+        pendingRead = false
+        context.read()
+    }
+
+    /// The task's body reader wants more (or stopped reading).
+    func bodyWantsMore() {
+        guard current != nil else { return }
+        current?.bodyPaused = false
+        resumeReading()
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            let promise = promise ?? context.eventLoop.makePromise(of: Void.self)
+            lastEnd = promise.futureResult
+            context.write(data, promise: promise)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    // MARK: Requests
+
+    private func start(_ head: HTTPRequestHead) {
+        environment.tracked.requestStarted()
+        let started: ContinuousClock.Instant? = environment.requestHandler.snapshot.config.accessLog ? .now : nil
+        // One pass over the headers for what framing and connection handling need.
+        var contentLength: Int64?
+        var chunked = false
+        var expectsContinue = false
+        var upgrades = head.method == .CONNECT
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 6 where name.caseInsensitiveEquals("expect"):
+                expectsContinue = expectsContinue || value.caseInsensitiveEquals("100-continue")
+            case 7 where name.caseInsensitiveEquals("upgrade"):
+                upgrades = true
+            case 14 where name.caseInsensitiveEquals("content-length"):
+                contentLength = Int64(value)
+            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
+                chunked = true
+            default:
+                break
+            }
+        }
+        // After a request that upgrades the decoder parses nothing more: the connection ends with it.
+        current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, method: head.method.rawValue, path: head.uri,
+                          started: started)
+
+        let request: HTTPRequest
+        do {
+            request = try HTTPRequest(head, secure: true, splitCookie: false)
+        } catch {
+            current?.reusable = false
+            answerNow(.badRequest)
+            return
+        }
+
+        let hasBody = chunked || (contentLength ?? 0) != 0
+        if !hasBody {
+            switch environment.requestHandler.immediate(request, connection: environment.info, protocolName: Self.protocolName) {
+            case .answer(let error):
+                answerNow(error)
+                return
+            case .forward(let route):
+                forward(request, route: route)
+                return
+            case .waits:
+                break
+            }
+        }
+        startTask(request, hasBody: hasBody, declaredLength: contentLength ?? (chunked ? nil : 0),
+                  expectsContinue: expectsContinue)
+    }
+
+    // MARK: The event-loop path
+
+    private func answerNow(_ error: GatewayError) {
+        guard let context else { return }
+        let (head, body) = error.response(allocator: context.channel.allocator)
+        writeWhole(HTTP1ResponseChannel.head(head), body: body)
+        responseEnded(status: error.status.code)
+    }
+
+    private func writeWhole(_ head: HTTPResponseHead, body: ByteBuffer?) {
+        guard let context, !closed else { return }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        // Through the pipeline from here, so that `write` sees the end.
+        let end = context.eventLoop.makePromise(of: Void.self)
+        lastEnd = end.futureResult
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: end)
+    }
+
+    private func forward(_ request: HTTPRequest, route: RouteMatch) {
+        let forwarder = environment.requestHandler.forwarder
+        let answer = forwarder.forwardOnLoop(request, route: route, connection: environment.info)
+        answer.whenComplete { result in
+            switch result {
+            case .success(let answer):
+                self.relay(answer, route: route)
+            case .failure(let error):
+                self.environment.logger.warning("backend request failed", metadata: [
+                    "api": "\(route.api.config.name)",
+                    "backend": "\(route.api.backend.host):\(route.api.backend.port)", "error": "\(error)",
+                ])
+                self.answerNow(BackendForwarder.classify(error))
+            }
+        }
+    }
+
+    private func relay(_ answer: BackendAnswer, route: RouteMatch) {
+        guard !closed, let context else { return }
+        let status = Int(answer.head.status.code)
+        if let complete = answer.body.completeBody {
+            writeWhole(BackendForwarder.clientResponseHead(answer.head), body: complete)
+            responseEnded(status: status)
+            return
+        }
+        // A body still arriving streams through a task, with back-pressure both ways.
+        let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
+        let head = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
+        let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
+        let writer = ResponseWriter(http1: HTTP1ResponseChannel(channel: context.channel))
+        let logger = environment.logger
+        let apiName = route.api.config.name
+        let eventLoop = context.eventLoop
+        runTask {
+            let written: Int?
+            do {
+                try await writer.relay(head, body: answer.body, declaredLength: length)
+                written = status
+            } catch let failure as ResponseWriter.RelayNotStarted {
+                logger.warning("backend response body failed", metadata: ["api": "\(apiName)", "error": "\(failure.cause)"])
+                written = await writer.answer(.badGateway)
+            } catch {
+                logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
+                written = nil
+            }
+            eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
+        }
+    }
+
+    /// The response of the current request is written (or could not be: `status` nil).
+    private func responseEnded(status: Int?) {
+        guard var request = current else { return }
+        request.responseEnded = true
+        if status == nil { request.reusable = false }
+        current = request
+        logAccess(request, status: status)
+        if request.upgrades {
+            close()
+            return
+        }
+        finishIfDone()
+    }
+
+    // MARK: The task path
+
+    private func startTask(_ request: HTTPRequest, hasBody: Bool, declaredLength: Int64?, expectsContinue: Bool) {
+        guard let context else { return }
+        let channel = HTTP1ResponseChannel(channel: context.channel)
+        let writer = ResponseWriter(http1: channel)
+        let body: RequestBody
+        if hasBody {
+            let (stream, source) = HTTP1BodyStream.make(
+                demand: HTTP1BodyDemand(handler: NIOLoopBound(self, eventLoop: context.eventLoop)))
+            current?.body = source
+            var continueSender: (@Sendable () async throws -> Void)?
+            if expectsContinue { continueSender = { try await writer.writeContinue() } }
+            body = RequestBody(reader: stream, declaredLength: declaredLength, prefetched: nil, continueSender: continueSender)
+        } else {
+            body = RequestBody.empty
+        }
+        let gatewayRequest = GatewayRequest(head: request, body: body, connection: environment.info, protocolName: Self.protocolName)
+        let requestHandler = environment.requestHandler
+        let eventLoop = context.eventLoop
+        runTask {
+            let status = await requestHandler.handle(gatewayRequest, writer: writer)
+            // An answer cut short leaves the client unable to find the next response: close.
+            let reusable = status != nil ? await body.drain(limit: 1 << 20) : false
+            eventLoop.execute { self.taskFinished(status: status, reusable: reusable) }
+        }
+    }
+
+    private func runTask(_ operation: @escaping @Sendable () async -> Void) {
+        if let executor = environment.executor {
+            Task(executorPreference: executor, operation: operation)
+        } else {
+            Task(operation: operation)
+        }
+    }
+
+    private func taskFinished(status: Int?, reusable: Bool) {
+        guard var request = current else { return }
+        request.responseEnded = true
+        request.reusable = request.reusable && reusable
+        current = request
+        logAccess(request, status: status)
+        if !request.reusable || request.upgrades {
+            close()
+            return
+        }
+        finishIfDone()
+    }
+
+    // MARK: Ends
+
+    /// Both the request and its response are complete: the next request, or the end.
+    private func finishIfDone() {
+        guard let request = current, request.requestEnded, request.responseEnded else { return }
+        current = nil
+        let closeNow = environment.tracked.requestFinished(draining: environment.registry.isDraining)
+        if !request.reusable || closeNow || request.closeAfter {
+            close()
+            return
+        }
+        while current == nil || !(current?.requestEnded ?? true), let part = queued.popFirst() {
+            handle(part)
+            if closed { return }
+        }
+        resumeReading()
+    }
+
+    /// Closes once what was written went out.
+    private func close() {
+        guard !closed, let context else { return }
+        closed = true
+        let channel = context.channel
+        if let lastEnd {
+            lastEnd.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func logAccess(_ request: Current, status: Int?) {
+        guard let started = request.started else { return }
+        AccessLog.write(environment.logger, method: request.method, path: request.path, status: status,
+                        elapsed: ContinuousClock.now - started, protocolName: Self.protocolName,
+                        connection: environment.info)
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality, without allocating.
+    func caseInsensitiveEquals(_ other: StaticString) -> Bool {
+        let lhs = self.utf8
+        guard lhs.count == other.utf8CodeUnitCount else { return false }
+        return other.withUTF8Buffer { rhs in
+            var index = 0
+            for byte in lhs {
+                let a = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                let b = rhs[index]
+                let c = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
+                if a != c { return false }
+                index += 1
+            }
+            return true
+        }
+    }
+}
