@@ -212,6 +212,21 @@ struct SecurityProbeTests {
         try await gateway.stop()
     }
 
+    /// A header a policy builds with CR/LF must not split the request sent to the backend (no header
+    /// injection): the exchange is refused before anything is written, and the gateway serves on.
+    @Test func policyHeaderWithLineBreaksIsNeverWrittenToTheBackend() async throws {
+        let policy = try Self.writePolicy("""
+            <policies><inbound><set-header name="X-Built" exists-action="override"><value>@("a\\r\\nX-Injected: yes")</value></set-header></inbound>
+            <backend><forward-request /></backend><outbound /><on-error /></policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.policies.globalFile = policy })
+        let result = try await Curl.run(Self.common(gateway) + ["--http1.1", "\(gateway.baseURL)/public/x"])
+        #expect(!result.body.lowercased().contains("x-injected"), "\(result.body)")
+        #expect(result.httpCode != 200, "\(result.httpCode) \(result.body)")
+        try await gateway.stop()
+    }
+
     /// `requireTrustedClientCertificate` (the demo's /echo without a policy) and `required` mode decide
     /// with the same verifier as `Verify()`: a revoked certificate is refused by both.
     @Test func revokedCertificateIsRefusedByTheGateAndInRequiredMode() async throws {

@@ -232,8 +232,8 @@ final class BackendLoopPool: @unchecked Sendable {
                     try sync.addHandler(HTTPRequestEncoder())
                     try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes),
                                                              maximumBufferSize: 1 << 20))
-                    // Headers a policy set could carry CR/LF: never written to a backend.
-                    try sync.addHandler(NIOHTTPRequestHeadersValidator())
+                    // (Headers a policy set are checked for CR/LF/NUL before they get here, in
+                    // GatewayPolicyBackend; a client's cannot hold them: the parsers refuse them.)
                     try sync.addHandler(connection)
                 }
             }

@@ -255,11 +255,19 @@ final class BackendForwarder: Sendable {
         return fields
     }
 
-    /// The header names a Connection header lists, lower-cased.
+    /// The header names a Connection header lists, lower-cased (ASCII; no Foundation on this path).
+    /// `close` and `keep-alive` — the usual tokens — name nothing that is not dropped anyway, so they
+    /// are left out: the common header adds nothing to the set.
     static func connectionTokens(_ value: String, adding existing: Set<String>?) -> Set<String> {
         var tokens = existing ?? []
-        for token in value.split(separator: ",") {
-            tokens.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+        for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+            var bytes = token
+            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+            if bytes.isEmpty { continue }
+            let lower = String(decoding: bytes.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+            if lower == "close" || lower == "keep-alive" { continue }
+            tokens.insert(lower)
         }
         return tokens
     }

@@ -2,7 +2,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
-/// The body of an HTTP/1.1 request that the connection handler hands to a task (policies, a
+/// The body of a request that the HTTP/1.1 connection handler (or HTTP/2 stream handler) hands to a task (policies, a
 /// certificate check that must wait, any request with a body): the handler yields the parts it reads,
 /// on the event loop; the task reads them through `RequestBody`. Back-pressure both ways: when the
 /// reader falls behind, the producer says so and the handler stops reading from the socket; when it
@@ -31,17 +31,17 @@ final class HTTP1BodyStream: RequestPartSource, @unchecked Sendable {
     }
 }
 
-/// Tells the connection handler, on its event loop, that the body's reader wants more.
+/// Tells the connection (or stream) handler, on its event loop, that the body's reader wants more.
 struct HTTP1BodyDemand: NIOAsyncSequenceProducerDelegate {
-    let handler: NIOLoopBound<HTTP1ConnectionHandler>
+    let eventLoop: any EventLoop
+    /// Runs on the event loop.
+    let wantsMore: @Sendable () -> Void
 
     func produceMore() {
-        let handler = self.handler
-        handler.eventLoop.execute { handler.value.bodyWantsMore() }
+        eventLoop.execute(wantsMore)
     }
 
     func didTerminate() {
-        let handler = self.handler
-        handler.eventLoop.execute { handler.value.bodyWantsMore() }
+        eventLoop.execute(wantsMore)
     }
 }

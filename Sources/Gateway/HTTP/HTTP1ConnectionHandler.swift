@@ -247,7 +247,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
         let (head, body) = error.response(allocator: context.channel.allocator)
-        writeWhole(HTTP1ResponseChannel.head(head), body: body)
+        writeWhole(ChannelResponseSink.http1Head(head), body: body)
         responseEnded(status: error.status.code)
     }
 
@@ -290,7 +290,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
         let head = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
-        let writer = ResponseWriter(http1: HTTP1ResponseChannel(channel: context.channel))
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let logger = environment.logger
         let apiName = route.api.config.name
         let eventLoop = context.eventLoop
@@ -328,12 +328,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func startTask(_ request: HTTPRequest, hasBody: Bool, declaredLength: Int64?, expectsContinue: Bool) {
         guard let context else { return }
-        let channel = HTTP1ResponseChannel(channel: context.channel)
-        let writer = ResponseWriter(http1: channel)
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let body: RequestBody
         if hasBody {
             let (stream, source) = HTTP1BodyStream.make(
-                demand: HTTP1BodyDemand(handler: NIOLoopBound(self, eventLoop: context.eventLoop)))
+                demand: HTTP1BodyDemand(eventLoop: context.eventLoop, wantsMore: { self.bodyWantsMore() }))
             current?.body = source
             var continueSender: (@Sendable () async throws -> Void)?
             if expectsContinue { continueSender = { try await writer.writeContinue() } }

@@ -9,8 +9,8 @@ struct ResponseWriter: Sendable {
     enum Sink: Sendable {
         /// An HTTP/2 stream served through `NIOAsyncChannel`.
         case stream(NIOAsyncChannelOutboundWriter<HTTPResponsePart>)
-        /// An HTTP/1.1 connection whose handler handed this request to a task.
-        case http1(HTTP1ResponseChannel)
+        /// A connection (HTTP/1.1) or stream (HTTP/2) whose handler handed this request to a task.
+        case channel(ChannelResponseSink)
     }
 
     let sink: Sink
@@ -19,14 +19,14 @@ struct ResponseWriter: Sendable {
         self.sink = .stream(outbound)
     }
 
-    init(http1: HTTP1ResponseChannel) {
-        self.sink = .http1(http1)
+    init(channel: ChannelResponseSink) {
+        self.sink = .channel(channel)
     }
 
     private func write(_ parts: [HTTPResponsePart]) async throws {
         switch sink {
         case .stream(let outbound): try await outbound.write(contentsOf: parts)
-        case .http1(let channel): try await channel.write(parts.map(HTTP1ResponseChannel.convert))
+        case .channel(let channel): try await channel.write(parts)
         }
     }
 
@@ -98,20 +98,30 @@ struct ResponseWriter: Sendable {
     }
 }
 
-/// The response side of an HTTP/1.1 connection for a request served by a task: parts are written
-/// in NIOHTTP1's form (the connection's one representation), a batch per call with one flush. A call
-/// returns once its parts are queued while the channel is writable, and waits for them to reach the
-/// socket when it is not (back-pressure).
-struct HTTP1ResponseChannel: Sendable {
+/// The response side of a connection (HTTP/1.1) or stream (HTTP/2) for a request served by a task:
+/// a batch of parts per call with one flush — in NIOHTTP1's form on HTTP/1.1 (that connection's one
+/// representation), as they are on an HTTP/2 stream. A call returns once its parts are queued while
+/// the channel is writable, and waits for them to reach the socket when it is not (back-pressure).
+struct ChannelResponseSink: Sendable {
     let channel: any Channel
+    /// Convert to NIOHTTP1 parts (HTTP/1.1); else write swift-http-types parts (HTTP/2 stream).
+    let http1: Bool
 
-    func write(_ parts: [HTTPServerResponsePart]) async throws {
-        guard let last = parts.last else { return }
+    func write(_ parts: [HTTPResponsePart]) async throws {
+        guard !parts.isEmpty else { return }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let channel = self.channel
+        let http1 = self.http1
         let body: @Sendable () -> Void = {
-            for part in parts.dropLast() { channel.write(part, promise: nil) }
-            channel.writeAndFlush(last, promise: promise)
+            for (index, part) in parts.enumerated() {
+                let last = index == parts.count - 1
+                if http1 {
+                    let converted = Self.convert(part)
+                    if last { channel.writeAndFlush(converted, promise: promise) } else { channel.write(converted, promise: nil) }
+                } else {
+                    if last { channel.writeAndFlush(part, promise: promise) } else { channel.write(part, promise: nil) }
+                }
+            }
         }
         if channel.eventLoop.inEventLoop { body() } else { channel.eventLoop.execute(body) }
         if channel.isWritable, channel.isActive {
@@ -125,13 +135,13 @@ struct HTTP1ResponseChannel: Sendable {
     /// `<set-status reason="…">`), unless it holds control characters.
     static func convert(_ part: HTTPResponsePart) -> HTTPServerResponsePart {
         switch part {
-        case .head(let response): return .head(head(response))
+        case .head(let response): return .head(http1Head(response))
         case .body(let buffer): return .body(.byteBuffer(buffer))
         case .end(let trailers): return .end(trailers.map { HTTPHeaders($0) })
         }
     }
 
-    static func head(_ response: HTTPResponse) -> HTTPResponseHead {
+    static func http1Head(_ response: HTTPResponse) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(response.headerFields.count)
         for field in response.headerFields { headers.add(name: field.name.rawName, value: field.value) }

@@ -12,10 +12,8 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
-typealias HTTPStreamChannel = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
-typealias HTTP2Connection = (multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<HTTPStreamChannel>, info: ConnectionInfo)
-/// HTTP/1.1 connections are served by their channel handler (nothing to hand over); HTTP/2 ones by a task.
-typealias NegotiatedConnection = NIONegotiatedHTTPVersion<Void, HTTP2Connection>
+/// Both protocols are served by channel handlers: nothing is handed over once negotiated.
+typealias NegotiatedConnection = NIONegotiatedHTTPVersion<Void, Void>
 
 /// Why a connection was refused before TLS.
 enum ConnectionRefused: Error {
@@ -267,9 +265,10 @@ public final class GatewayServer: Sendable {
                     logger: logger)))
             }
         }
-        let http2Initializer: NIOChannelInitializerWithOutput<HTTP2Connection> = { channel in
+        let http2Initializer: NIOChannelInitializerWithOutput<Void> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("h2")
+                tracked.isHTTP2.withLockedValue { $0 = true }
                 try channel.pipeline.syncOperations.addHandler(
                     IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
                 try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
@@ -279,18 +278,20 @@ public final class GatewayServer: Sendable {
                     HTTP2Setting(parameter: .maxHeaderListSize, value: max(65_536, 2 * limits.maxHeaderBytes + 64 * limits.maxHeaderCount)),
                     HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
                 ]
-                let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
-                    mode: .server, configuration: settings
+                let environment = HTTP1ConnectionHandler.Environment(
+                    requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor, logger: logger)
+                // Each stream is served by its own handler on this loop: no task per stream.
+                _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .server, connectionConfiguration: settings.connection, streamConfiguration: settings.stream
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
-                        return try HTTPStreamChannel(
-                            wrappingChannelSynchronously: stream,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamHandler(environment: environment))
                     }
                 }
                 try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
-                return (multiplexer, info)
+                // A connection negotiated while draining is told to go away at once.
+                if registry.isDraining { registry.beginDraining() }
             }
         }
 
@@ -313,82 +314,8 @@ public final class GatewayServer: Sendable {
             try? await tracked.channel.close()
             return
         }
-        switch negotiated {
-        case .http1_1:
-            // Served by its channel handler from here on.
-            return
-        case .http2(let connection):
-            tracked.isHTTP2.withLockedValue { $0 = true }
-            if registry.isDraining {
-                registry.beginDraining()
-            }
-            await serveHTTP2(connection, tracked: tracked, handler: handler)
-        }
-    }
-
-    private func serveHTTP2(_ connection: HTTP2Connection, tracked: ConnectionRegistry.Tracked, handler: RequestHandler) async {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                for try await stream in connection.multiplexer.inbound {
-                    tracked.requestStarted()
-                    group.addTask {
-                        do {
-                            try await stream.executeThenClose { inbound, outbound in
-                                let reader = RequestPartReader(inbound)
-                                let writer = ResponseWriter(outbound: outbound)
-                                guard case .head(let head)? = try await reader.next() else { return }
-                                let body = try await Self.makeHTTP2Body(head: head, reader: reader, writer: writer)
-                                await self.serveRequest(GatewayRequest(head: head, body: body, connection: connection.info, protocolName: "HTTP/2"), writer: writer, handler: handler)
-                            }
-                        } catch {
-                            self.logger.debug("HTTP/2 stream ended", metadata: ["error": "\(error)"])
-                        }
-                        if tracked.requestFinished(draining: self.registry.isDraining) {
-                            tracked.channel.close(promise: nil)
-                        }
-                    }
-                }
-            }
-        } catch {
-            logger.debug("HTTP/2 connection ended", metadata: ["error": "\(error)"])
-        }
-        try? await tracked.channel.close()
-    }
-
-    @discardableResult
-    private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter, handler: RequestHandler) async -> Int? {
-        let started = ContinuousClock.now
-        let status = await handler.handle(request, writer: writer)
-        if handler.snapshot.config.accessLog {
-            AccessLog.write(logger, method: request.head.method.rawValue, path: request.head.path ?? "", status: status,
-                            elapsed: ContinuousClock.now - started, protocolName: request.protocolName,
-                            connection: request.connection)
-        }
-        return status
-    }
-
-    /// Sends `100 Continue` when the body is first read, if the client asked for it.
-    private static func continueSender(_ head: HTTPRequest, _ writer: ResponseWriter) -> (@Sendable () async throws -> Void)? {
-        guard head.headerFields[.expect]?.lowercased() == "100-continue" else { return nil }
-        return { try await writer.writeContinue() }
-    }
-
-    /// HTTP/2 may send a body without Content-Length: look at the next part (END_STREAM right after
-    /// HEADERS arrives with the head, so this does not wait on bodiless requests).
-    private static func makeHTTP2Body(head: HTTPRequest, reader: any RequestPartSource, writer: ResponseWriter) async throws -> RequestBody {
-        let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
-        let sender = continueSender(head, writer)
-        if declared != nil || sender != nil {
-            return RequestBody(reader: reader, declaredLength: declared, prefetched: nil, continueSender: sender)
-        }
-        switch try await reader.next() {
-        case .end, nil:
-            return RequestBody.empty
-        case .body(let first):
-            return RequestBody(reader: reader, declaredLength: nil, prefetched: first, continueSender: nil)
-        case .head:
-            throw RequestBodyError.incomplete
-        }
+        // Both protocols are served by their channel handlers from here on.
+        _ = negotiated
     }
 
     /// Bytes the HTTP/1.1 decoder may hold unparsed (its own head limit is 80 KiB).

@@ -122,6 +122,12 @@ struct BackendResponseBody: PolicyBodySource {
 
 /// `forward-request` and `send-request` through the gateway's pooled backend client.
 struct GatewayPolicyBackend: PolicyBackend {
+    /// A header name and value safe to write on an HTTP/1.1 connection: a token name, no CR/LF/NUL.
+    static func isWritable(_ name: String, _ value: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
+            && !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+    }
+
     let forwarder: BackendForwarder
     let body: RequestBody
     let connection: ConnectionInfo
@@ -153,6 +159,11 @@ struct GatewayPolicyBackend: PolicyBackend {
             outboundBody = body.declaredLength == 0 ? .none : .stream(body)
         case .bytes(let bytes):
             outboundBody = bytes.isEmpty && request.method == "GET" ? .none : .bytes(ByteBuffer(bytes: bytes))
+        }
+        // A policy can build any text: a header that would break the request's framing is refused
+        // here (the backend connection does not validate what it writes).
+        for header in request.headers where !Self.isWritable(header.name, header.value) {
+            throw PolicyBackendError.connectionFailed("the header '\(LogText.escape(header.name))' holds CR, LF or NUL and cannot be sent")
         }
         // A header set by a policy is kept even when it carries a certificate: forged client copies
         // were already dropped before the policies ran.

@@ -1,0 +1,290 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Serves the one request of an HTTP/2 stream, on the connection's event loop; the last handler of
+/// the stream's child channel (after `HTTP2FramePayloadToHTTPServerCodec`).
+///
+/// As on HTTP/1.1 (`HTTP1ConnectionHandler`): a bodiless request without a policy or a certificate
+/// verdict to wait for is routed, forwarded through the loop's backend pool and answered with futures,
+/// no task per stream; anything else runs `RequestHandler.handle` in a task on the loop's executor,
+/// the body fed from here through `HTTP1BodyStream` — the stream's reads (and so its flow-control
+/// window) follow the body's reader.
+///
+/// Whether a request without Content-Length has a body shows in the part after its head: END_STREAM
+/// on the HEADERS frame arrives as `.end` right behind the head, in the same read.
+final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    // @unchecked: every method runs on the stream's event loop.
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    static let protocolName = "HTTP/2"
+
+    private let environment: HTTP1ConnectionHandler.Environment
+    private var context: ChannelHandlerContext?
+
+    private enum Phase {
+        /// Waiting for the head.
+        case idle
+        /// The head arrived without Content-Length: the next part says whether a body follows.
+        case awaitingBodyOrEnd(HTTPRequest)
+        /// Served (on the loop or by a task).
+        case serving
+        case done
+    }
+
+    private var phase = Phase.idle
+    private var method = ""
+    private var path = ""
+    private var started: ContinuousClock.Instant?
+    private var requestEnded = false
+    private var responseEnded = false
+    private var reusable = true
+    private var body: HTTP1BodyStream.Producer.Source?
+    private var bodyPaused = false
+    private var pendingRead = false
+    private var closed = false
+    private var finished = false
+
+    init(environment: HTTP1ConnectionHandler.Environment) {
+        self.environment = environment
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        switch (unwrapInboundIn(data), phase) {
+        case (.head(let head), .idle):
+            environment.tracked.requestStarted()
+            started = environment.requestHandler.snapshot.config.accessLog ? .now : nil
+            method = head.method.rawValue
+            path = head.path ?? ""
+            let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
+            let expectsContinue = head.headerFields[.expect].map { $0.caseInsensitiveEquals("100-continue") } ?? false
+            if expectsContinue || (declared ?? 0) != 0 {
+                phase = .serving
+                startTask(head, hasBody: true, declaredLength: declared, expectsContinue: expectsContinue)
+            } else {
+                phase = .awaitingBodyOrEnd(head)
+            }
+        case (.end, .awaitingBodyOrEnd(let head)):
+            phase = .serving
+            requestEnded = true
+            serveBodiless(head)
+        case (.body(let buffer), .awaitingBodyOrEnd(let head)):
+            phase = .serving
+            startTask(head, hasBody: true, declaredLength: nil, expectsContinue: false)
+            feed(.body(buffer))
+        case (.body(let buffer), .serving):
+            feed(.body(buffer))
+        case (.end, .serving):
+            requestEnded = true
+            bodyPaused = false
+            if let body {
+                _ = body.yield(.end(nil))
+                body.finish()
+                self.body = nil
+            }
+            finishIfDone()
+        default:
+            // A second head, or parts after the end: the stream is broken.
+            close()
+        }
+    }
+
+    private func feed(_ part: HTTPRequestPart) {
+        guard let body else { return }
+        switch body.yield(part) {
+        case .stopProducing: bodyPaused = true
+        case .produceMore: break
+        case .dropped: self.body = nil
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        body?.finish(RequestBodyError.incomplete)
+        body = nil
+        if case .idle = phase {} else if !finished {
+            // The stream ended (reset, connection gone) before its exchange did: it is no longer in flight.
+            finished = true
+            _ = environment.tracked.requestFinished(draining: environment.registry.isDraining)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        environment.logger.debug("HTTP/2 stream error", metadata: ["error": "\(error)"])
+        body?.finish(error)
+        body = nil
+        close()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if closed { return }
+        if bodyPaused {
+            pendingRead = true
+            return
+        }
+        context.read()
+    }
+
+    private func bodyWantsMore() {
+        bodyPaused = false
+        guard pendingRead, let context, !closed else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    // MARK: Serving
+
+    private func serveBodiless(_ head: HTTPRequest) {
+        switch environment.requestHandler.immediate(head, connection: environment.info, protocolName: Self.protocolName) {
+        case .answer(let error):
+            answerNow(error)
+        case .forward(let route):
+            forward(head, route: route)
+        case .waits:
+            startTask(head, hasBody: false, declaredLength: 0, expectsContinue: false)
+        }
+    }
+
+    private func answerNow(_ error: GatewayError) {
+        guard let context else { return }
+        let (head, body) = error.response(allocator: context.channel.allocator)
+        writeWhole(head, body: body)
+        responseDone(status: error.status.code)
+    }
+
+    private func writeWhole(_ head: HTTPResponse, body: ByteBuffer?) {
+        guard let context, !closed else { return }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func forward(_ request: HTTPRequest, route: RouteMatch) {
+        let answer = environment.requestHandler.forwarder.forwardOnLoop(request, route: route, connection: environment.info)
+        answer.whenComplete { result in
+            switch result {
+            case .success(let answer):
+                self.relay(answer, route: route)
+            case .failure(let error):
+                self.environment.logger.warning("backend request failed", metadata: [
+                    "api": "\(route.api.config.name)",
+                    "backend": "\(route.api.backend.host):\(route.api.backend.port)", "error": "\(error)",
+                ])
+                self.answerNow(BackendForwarder.classify(error))
+            }
+        }
+    }
+
+    private func relay(_ answer: BackendAnswer, route: RouteMatch) {
+        guard !closed, let context else { return }
+        let status = Int(answer.head.status.code)
+        let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
+        let head = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
+        if let complete = answer.body.completeBody {
+            writeWhole(head, body: complete)
+            responseDone(status: status)
+            return
+        }
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
+        let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
+        let logger = environment.logger
+        let apiName = route.api.config.name
+        let eventLoop = context.eventLoop
+        runTask {
+            let written: Int?
+            do {
+                try await writer.relay(head, body: answer.body, declaredLength: length)
+                written = status
+            } catch let failure as ResponseWriter.RelayNotStarted {
+                logger.warning("backend response body failed", metadata: ["api": "\(apiName)", "error": "\(failure.cause)"])
+                written = await writer.answer(.badGateway)
+            } catch {
+                logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
+                written = nil
+            }
+            eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
+        }
+    }
+
+    private func startTask(_ request: HTTPRequest, hasBody: Bool, declaredLength: Int64?, expectsContinue: Bool) {
+        guard let context else { return }
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
+        let requestBody: RequestBody
+        if hasBody {
+            let (stream, source) = HTTP1BodyStream.make(
+                demand: HTTP1BodyDemand(eventLoop: context.eventLoop, wantsMore: { self.bodyWantsMore() }))
+            body = source
+            var continueSender: (@Sendable () async throws -> Void)?
+            if expectsContinue { continueSender = { try await writer.writeContinue() } }
+            requestBody = RequestBody(reader: stream, declaredLength: declaredLength, prefetched: nil, continueSender: continueSender)
+        } else {
+            requestBody = RequestBody.empty
+        }
+        let gatewayRequest = GatewayRequest(head: request, body: requestBody, connection: environment.info,
+                                            protocolName: Self.protocolName)
+        let requestHandler = environment.requestHandler
+        let eventLoop = context.eventLoop
+        runTask {
+            let status = await requestHandler.handle(gatewayRequest, writer: writer)
+            let reusable = status != nil ? await requestBody.drain(limit: 1 << 20) : false
+            eventLoop.execute { self.taskFinished(status: status, reusable: reusable) }
+        }
+    }
+
+    private func runTask(_ operation: @escaping @Sendable () async -> Void) {
+        if let executor = environment.executor {
+            Task(executorPreference: executor, operation: operation)
+        } else {
+            Task(operation: operation)
+        }
+    }
+
+    private func taskFinished(status: Int?, reusable: Bool) {
+        self.reusable = self.reusable && reusable
+        responseDone(status: status)
+        if !self.reusable { close() }
+    }
+
+    private func responseDone(status: Int?) {
+        responseEnded = true
+        if let started {
+            AccessLog.write(environment.logger, method: method, path: path, status: status,
+                            elapsed: ContinuousClock.now - started, protocolName: Self.protocolName,
+                            connection: environment.info)
+        }
+        finishIfDone()
+    }
+
+    /// The exchange is over: the stream closes by itself (both sides ended); when draining, the
+    /// connection's last stream closes the connection.
+    private func finishIfDone() {
+        guard requestEnded || !reusable, responseEnded, !finished else { return }
+        finished = true
+        phase = .done
+        if environment.tracked.requestFinished(draining: environment.registry.isDraining) {
+            environment.tracked.channel.close(promise: nil)
+        }
+    }
+
+    private func close() {
+        guard !closed, let context else { return }
+        closed = true
+        context.close(promise: nil)
+    }
+}
