@@ -31,15 +31,19 @@ public struct CompiledExpression: Sendable {
     public let kind: ExpressionKind
     /// The static C# type of the result (`object` for blocks whose returns differ).
     public let resultType: ExpressionType
+    /// What the expression reads from host objects (members, `context` paths), from the binder.
+    public let uses: ExpressionUses
     private let body: Eval
     private let slotCount: Int
 
-    init(source: String, kind: ExpressionKind, resultType: ExpressionType, body: @escaping Eval, slotCount: Int) {
+    init(source: String, kind: ExpressionKind, resultType: ExpressionType, body: @escaping Eval, slotCount: Int,
+         uses: ExpressionUses = ExpressionUses()) {
         self.source = source
         self.kind = kind
         self.resultType = resultType
         self.body = body
         self.slotCount = slotCount
+        self.uses = uses
     }
 
     /// Evaluates against a `context` host object. Throws `ExpressionRuntimeError` (a .NET exception name
@@ -85,7 +89,7 @@ public struct ExpressionCompiler: Sendable {
                 let expr = try parser.parseWholeExpression()
                 let bound = try binder.bindValue(expr)
                 if bound.type == .void { throw PositionedError(offset: expr.start, message: "the expression has no value (its type is 'void')") }
-                return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount)
+                return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount, uses: binder.uses)
             case .block:
                 let block = try parser.parseWholeBlock()
                 let exec = try binder.bindStatement(block)
@@ -96,7 +100,7 @@ public struct ExpressionCompiler: Sendable {
                     if case .returned(let value) = try exec(frame) { return value }
                     return .null
                 }
-                return CompiledExpression(source: source, kind: kind, resultType: .object, body: eval, slotCount: binder.slotCount)
+                return CompiledExpression(source: source, kind: kind, resultType: .object, body: eval, slotCount: binder.slotCount, uses: binder.uses)
             }
         } catch let error as PositionedError {
             let (line, column) = text.location(of: error.offset)

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyExpressions
 
 /// One statement of the effective policy, with its settings ready to run.
 struct CompiledStep: Sendable {
@@ -8,6 +9,44 @@ struct CompiledStep: Sendable {
     let scope: PolicyScope
     let position: SourcePosition
     let action: Action
+    /// Whether the step (with everything nested in it) never waits: no backend or HTTP call, no
+    /// timer, no verification that is not already cached. Such steps run on the synchronous path.
+    let runsSynchronously: Bool
+
+    init(name: String, id: String?, path: String, scope: PolicyScope, position: SourcePosition, action: Action) {
+        self.name = name
+        self.id = id
+        self.path = path
+        self.scope = scope
+        self.position = position
+        self.action = action
+        runsSynchronously = Self.runsSynchronously(action)
+    }
+
+    /// Whether the step or one nested in it satisfies `predicate`.
+    func contains(where predicate: (CompiledStep) -> Bool) -> Bool {
+        if predicate(self) { return true }
+        switch action {
+        case .choose(let whens, let otherwise):
+            return whens.contains { $0.steps.contains { $0.contains(where: predicate) } } || (otherwise ?? []).contains { $0.contains(where: predicate) }
+        case .retry(let spec): return spec.steps.contains { $0.contains(where: predicate) }
+        case .limitConcurrency(_, _, let steps): return steps.contains { $0.contains(where: predicate) }
+        default: return false
+        }
+    }
+
+    static func runsSynchronously(_ action: Action) -> Bool {
+        switch action {
+        case .choose(let whens, let otherwise):
+            return whens.allSatisfy { $0.steps.allSatisfy(\.runsSynchronously) } && (otherwise ?? []).allSatisfy(\.runsSynchronously)
+        case .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
+            return false
+        case .returnResponse, .setStatus, .setHeader, .setQueryParameter, .setBody, .setVariable, .setMethod, .rewriteURI,
+            .setBackendService, .setBackendID, .checkHeader, .ipFilter, .mockResponse, .trace, .rateLimit, .quota, .cors,
+            .authenticationCertificate:
+            return true
+        }
+    }
 
     struct When: Sendable {
         let condition: RuntimeParameter<Bool>
@@ -110,8 +149,9 @@ struct StepCompiler {
     let compiler = ContextExpressionCompiler()
     let skipUnsupported: Bool
     var diagnostics: [PolicyDiagnostic] = []
-    /// Every expression source (to decide at load what the request path must prepare).
-    var sources: [String] = []
+    /// What the expressions compiled so far read (from the binder), to decide at load what the
+    /// request path must prepare (body buffering, certificate verification).
+    var uses = ExpressionUses()
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
     var hasRetry = false
@@ -130,7 +170,7 @@ struct StepCompiler {
     mutating func parameter<T: Sendable>(_ parameter: PolicyParameter<T>) -> RuntimeParameter<T>? {
         do {
             let made = try RuntimeParameter.make(parameter, compiler: compiler)
-            sources += made.sources
+            uses.formUnion(made.uses)
             return made
         } catch {
             diagnostics += error.diagnostics
@@ -193,7 +233,7 @@ struct StepCompiler {
                 diagnostics += error.diagnostics
                 return nil
             }
-            sources.append(expression.source.source)
+            uses.formUnion(body.compiled.uses)
             var passwordParameter: RuntimeParameter<String>? = nil
             if let password {
                 guard let made = parameter(password) else { return nil }

@@ -42,23 +42,71 @@ final class PolicyExecution: @unchecked Sendable {
     func prepareCertificate(chain: [[UInt8]], parsed preParsed: ParsedClientChain? = nil) async {
         guard !chain.isEmpty else { return }
         let parsed = preParsed ?? ParsedChainCache.shared.entry(for: chain)
-        guard let leaf = parsed.leaf else {
-            certificatePresentedButUnreadable = true
-            state.record(.info, "the client certificate could not be parsed; context.Request.Certificate is null")
-            return
-        }
-        presented = parsed.presented
+        guard let leaf = parsed.leaf else { return certificateUnreadable() }
         var verdicts = ClientCertificateObject.Verdicts.none
         if pipeline.usesVerify {
-            verdicts.verify = await ChainVerifier.verify(leaf: leaf, presented: presented, context: options.verification)
-            if let result = verdicts.verify { state.record(.info, "Verify() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "") }
+            verdicts.verify = await ChainVerifier.verify(leaf: leaf, presented: parsed.presented, context: options.verification)
         }
         if pipeline.usesVerifyNoRevocation {
             verdicts.verifyNoRevocation = await ChainVerifier.verify(
-                leaf: leaf, presented: presented, context: options.verification.withoutRevocation)
-            if let result = verdicts.verifyNoRevocation {
-                state.record(.info, "VerifyNoRevocation() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "")
+                leaf: leaf, presented: parsed.presented, context: options.verification.withoutRevocation)
+        }
+        installCertificate(leaf, presented: parsed.presented, verdicts: verdicts)
+    }
+
+    /// What the synchronous start needs to know about the client certificate before anything runs.
+    enum CertificatePreparation {
+        case none
+        case unreadable
+        case ready(leaf: X509Certificate2, presented: [X509Certificate2], verdicts: ClientCertificateObject.Verdicts)
+        /// A verdict `Verify()`/`VerifyNoRevocation()` needs is not in the verification cache.
+        case needsVerification
+    }
+
+    /// The certificate and the verdicts expressions need, from the verification cache only (no work
+    /// that waits). Pure: records nothing, so the caller can still fall back to the async run.
+    static func preparedCertificate(_ request: PolicyRequest, pipeline: PolicyPipeline) -> CertificatePreparation {
+        guard !request.clientCertificateChain.isEmpty else { return .none }
+        let parsed = request.parsedClientCertificate ?? ParsedChainCache.shared.entry(for: request.clientCertificateChain)
+        guard let leaf = parsed.leaf else { return .unreadable }
+        var verdicts = ClientCertificateObject.Verdicts.none
+        if pipeline.usesVerify {
+            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented, context: pipeline.options.verification) else {
+                return .needsVerification
             }
+            verdicts.verify = cached
+        }
+        if pipeline.usesVerifyNoRevocation {
+            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented, context: pipeline.options.verification.withoutRevocation)
+            else { return .needsVerification }
+            verdicts.verifyNoRevocation = cached
+        }
+        return .ready(leaf: leaf, presented: parsed.presented, verdicts: verdicts)
+    }
+
+    /// The cached verdict `ChainVerifier.verify` would return without verifying again: a valid one
+    /// only while every certificate of its chain is within its validity period (as `verify` checks).
+    static func cachedVerdict(leaf: X509Certificate2, presented: [X509Certificate2], context: VerificationContext) -> VerificationResult? {
+        guard let hit = ChainVerifier.cachedResult(leaf: leaf, presented: presented, context: context) else { return nil }
+        if hit.isValid {
+            let time = context.options.validationTime ?? context.clock()
+            guard hit.chain.allSatisfy({ $0.notBefore <= time && time <= $0.notAfter }) else { return nil }
+        }
+        return hit
+    }
+
+    func certificateUnreadable() {
+        certificatePresentedButUnreadable = true
+        state.record(.info, "the client certificate could not be parsed; context.Request.Certificate is null")
+    }
+
+    func installCertificate(_ leaf: X509Certificate2, presented: [X509Certificate2], verdicts: ClientCertificateObject.Verdicts) {
+        self.presented = presented
+        if let result = verdicts.verify {
+            state.record(.info, "Verify() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "")
+        }
+        if let result = verdicts.verifyNoRevocation {
+            state.record(.info, "VerifyNoRevocation() = \(result.isValid ? "True" : "False")\(result.isValid ? "" : " (\(result.message))")", path: "")
         }
         state.certificate = ClientCertificateObject(leaf, verdicts: verdicts)
     }
@@ -74,9 +122,7 @@ final class PolicyExecution: @unchecked Sendable {
             if try await run(steps(.inbound)) == .stop { return applyDeferredIncrements() }
             state.section = .backend
             if try await run(steps(.backend)) == .stop { return applyDeferredIncrements() }
-            state.section = .outbound
-            if pipeline.readsResponseBody { try await loadResponseBody() }
-            _ = try await run(steps(.outbound))
+            try await runOutbound()
         } catch let failure as PolicyFailure {
             await handle(failure)
         } catch {
@@ -85,26 +131,46 @@ final class PolicyExecution: @unchecked Sendable {
         applyDeferredIncrements()
     }
 
+    /// The outbound section, once the backend answered (or the backend section ended without a call).
+    func runOutbound() async throws {
+        state.section = .outbound
+        if pipeline.readsResponseBody { try await loadResponseBody() }
+        _ = try await run(steps(.outbound))
+    }
+
     func run(_ steps: [CompiledStep]) async throws -> Flow {
         for step in steps {
-            if try await run(step) == .stop { return .stop }
+            // Steps that never wait run on the synchronous path: the same code as `startSynchronously`,
+            // and no async frame per nesting level.
+            let flow = step.runsSynchronously ? try runSynchronously(step) : try await run(step)
+            if flow == .stop { return .stop }
         }
         return .proceed
     }
 
     func run(_ step: CompiledStep) async throws -> Flow {
-        state.currentPath = step.path
-        state.record(.policy, "\(step.name) (\(step.scope) scope, \(step.position))")
+        enter(step)
         do {
             return try await perform(step)
-        } catch var failure as PolicyFailure {
-            if failure.path == nil {
-                failure.path = step.path
-                failure.policyId = step.id ?? ""
-                failure.scope = step.scope
-            }
-            throw failure
+        } catch let failure as PolicyFailure {
+            throw Self.attributed(failure, to: step)
         }
+    }
+
+    func enter(_ step: CompiledStep) {
+        state.currentPath = step.path
+        state.record(.policy, "\(step.name) (\(step.scope) scope, \(step.position))")
+    }
+
+    /// A failure with the step it happened in (unless an inner step already claimed it).
+    static func attributed(_ failure: PolicyFailure, to step: CompiledStep) -> PolicyFailure {
+        var failure = failure
+        if failure.path == nil {
+            failure.path = step.path
+            failure.policyId = step.id ?? ""
+            failure.scope = step.scope
+        }
+        return failure
     }
 
     /// Goes to `on-error` with `context.LastError` set; without one (or if it fails too), the client
@@ -122,6 +188,118 @@ final class PolicyExecution: @unchecked Sendable {
         } catch {
             setError(PolicyFailure.generic("on-error", reason: "InternalError", String(describing: error)), section: .onError)
         }
+    }
+
+    // MARK: Synchronous path (steps that never wait)
+
+    func runSynchronously(_ steps: [CompiledStep]) throws -> Flow {
+        for step in steps {
+            if try runSynchronously(step) == .stop { return .stop }
+        }
+        return .proceed
+    }
+
+    func runSynchronously(_ step: CompiledStep) throws -> Flow {
+        enter(step)
+        do {
+            if case .choose(let whens, let otherwise) = step.action {
+                return try chooseSynchronously(whens, otherwise: otherwise, step)
+            }
+            return try performImmediately(step)
+        } catch let failure as PolicyFailure {
+            throw Self.attributed(failure, to: step)
+        }
+    }
+
+    /// `choose` whose branches never wait (the same decisions as `choose(_:otherwise:_:)`).
+    func chooseSynchronously(_ whens: [CompiledStep.When], otherwise: [CompiledStep]?, _ step: CompiledStep) throws -> Flow {
+        for when in whens {
+            state.currentPath = when.path
+            if try bool(when.condition, step) {
+                state.record(.branch, "matched", path: when.path)
+                return try runSynchronously(when.steps)
+            }
+            if state.tracing { state.record(.branch, "not matched", path: when.path) }
+        }
+        if let otherwise {
+            state.record(.branch, "otherwise taken", path: step.path + "/otherwise[1]")
+            return try runSynchronously(otherwise)
+        }
+        return .proceed
+    }
+
+    /// `handle(_:)` when `on-error` never waits.
+    func handleSynchronously(_ failure: PolicyFailure) {
+        let errorSection = state.section
+        setError(failure, section: errorSection)
+        let onError = steps(.onError)
+        guard errorSection != .onError, !onError.isEmpty else { return }
+        state.section = .onError
+        do {
+            _ = try runSynchronously(onError)
+        } catch let second as PolicyFailure {
+            setError(second, section: .onError)
+        } catch {
+            setError(PolicyFailure.generic("on-error", reason: "InternalError", String(describing: error)), section: .onError)
+        }
+    }
+
+    /// Inbound (and the backend section's `forward-request` up to the call) on the caller's thread.
+    /// Only for pipelines whose `inboundRunsSynchronously` holds, with the certificate installed.
+    func startSynchronously() -> PolicyStart {
+        do {
+            state.section = .inbound
+            if try runSynchronously(steps(.inbound)) == .stop {
+                applyDeferredIncrements()
+                return .respond(result())
+            }
+            state.section = .backend
+            if let step = pipeline.backendForward, case .forwardRequest(let timeout, let followRedirects, let failOnErrorStatus) = step.action {
+                enter(step)
+                let call: BackendCall
+                do {
+                    call = try backendCall(timeout: timeout, followRedirects: followRedirects, failOnErrorStatus: failOnErrorStatus, step)
+                } catch let failure as PolicyFailure {
+                    throw Self.attributed(failure, to: step)
+                }
+                let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && state.trace.isEmpty
+                return .forward(PolicyExchange(execution: self, call: call, step: step, outboundIsEmpty: relay))
+            }
+            // No backend call: outbound follows inbound (it never waits and has no backend body to read).
+            state.section = .outbound
+            _ = try runSynchronously(steps(.outbound))
+        } catch let failure as PolicyFailure {
+            handleSynchronously(failure)
+        } catch {
+            handleSynchronously(PolicyFailure.generic("policy", reason: "InternalError", String(describing: error)))
+        }
+        applyDeferredIncrements()
+        return .respond(result())
+    }
+
+    /// The rest of the run once the backend answered a synchronous start's `forward-request`.
+    func finish(_ call: BackendCall, response: BackendResponse, step: CompiledStep) async -> PolicyResult {
+        do {
+            do {
+                try receive(response, failOnErrorStatus: call.failOnErrorStatus, step)
+            } catch let failure as PolicyFailure {
+                throw Self.attributed(failure, to: step)
+            }
+            try await runOutbound()
+        } catch let failure as PolicyFailure {
+            await handle(failure)
+        } catch {
+            await handle(PolicyFailure.generic("policy", reason: "InternalError", String(describing: error)))
+        }
+        applyDeferredIncrements()
+        return result()
+    }
+
+    /// The rest of the run when a synchronous start's backend call failed.
+    func backendFailed(_ call: BackendCall, error: any Error, step: CompiledStep) async -> PolicyResult {
+        await handle(Self.attributed(Self.backendFailure(error, timeout: call.timeoutSeconds, step), to: step))
+        applyDeferredIncrements()
+        return result()
     }
 
     func setError(_ failure: PolicyFailure, section: PolicySection) {
@@ -267,9 +445,7 @@ final class PolicyExecution: @unchecked Sendable {
             return try await choose(whens, otherwise: otherwise, step)
 
         case .forwardRequest(let timeout, let followRedirects, let failOnErrorStatus):
-            try await forward(
-                timeout: try int(timeout, step, in: 0...240_000), followRedirects: try bool(followRedirects, step),
-                failOnErrorStatus: try bool(failOnErrorStatus, step), step)
+            try await forward(try backendCall(timeout: timeout, followRedirects: followRedirects, failOnErrorStatus: failOnErrorStatus, step), step)
             return .proceed
 
         case .validateClientCertificate(let policy):
@@ -652,7 +828,23 @@ final class PolicyExecution: @unchecked Sendable {
         }
     }
 
-    func forward(timeout: Int, followRedirects: Bool, failOnErrorStatus: Bool, _ step: CompiledStep) async throws {
+    /// What `forward-request` sends, with its settings evaluated (in the order APIM reads them).
+    struct BackendCall: Sendable {
+        let request: BackendRequest
+        let timeoutSeconds: Int
+        let failOnErrorStatus: Bool
+    }
+
+    func backendCall(
+        timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>, _ step: CompiledStep
+    ) throws -> BackendCall {
+        let seconds = try int(timeout, step, in: 0...240_000)
+        let follow = try bool(followRedirects, step)
+        let fail = try bool(failOnErrorStatus, step)
+        return BackendCall(request: try backendRequest(timeout: seconds, followRedirects: follow, step), timeoutSeconds: seconds, failOnErrorStatus: fail)
+    }
+
+    func backendRequest(timeout: Int, followRedirects: Bool, _ step: CompiledStep) throws -> BackendRequest {
         guard state.backendBase != nil else {
             throw PolicyFailure.generic(
                 step.name, reason: "BackendConnectionFailure",
@@ -675,14 +867,29 @@ final class PolicyExecution: @unchecked Sendable {
             method: state.method, url: url, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
         state.record(.backend, "\(state.method) \(target.text)")
+        return request
+    }
+
+    /// APIM's failure for a backend call that did not answer.
+    static func backendFailure(_ error: any Error, timeout: Int, _ step: CompiledStep) -> PolicyFailure {
+        if let backendError = error as? PolicyBackendError, backendError == .timeout {
+            return PolicyFailure.generic(step.name, reason: "Timeout", "Request to the backend service timed out after \(timeout) seconds.")
+        }
+        return PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "Error occured while calling backend service: \(error)")
+    }
+
+    func forward(_ call: BackendCall, _ step: CompiledStep) async throws {
         let response: BackendResponse
         do {
-            response = try await Self.send(request, to: backend)
-        } catch PolicyBackendError.timeout {
-            throw PolicyFailure.generic(step.name, reason: "Timeout", "Request to the backend service timed out after \(timeout) seconds.")
+            response = try await Self.send(call.request, to: backend)
         } catch {
-            throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "Error occured while calling backend service: \(error)")
+            throw Self.backendFailure(error, timeout: call.timeoutSeconds, step)
         }
+        try receive(response, failOnErrorStatus: call.failOnErrorStatus, step)
+    }
+
+    /// The backend's answer becomes the response outbound sees.
+    func receive(_ response: BackendResponse, failOnErrorStatus: Bool, _ step: CompiledStep) throws {
         backendCalled = true
         state.record(.backend, "backend answered \(response.status) \(response.reason)")
         state.status = response.status

@@ -1,5 +1,6 @@
 import ClientCertificates
 import Foundation
+import PolicyExpressions
 
 /// How a pipeline runs.
 public struct PolicyPipelineOptions: Sendable {
@@ -50,25 +51,39 @@ public struct PolicyPipeline: Sendable {
     public let warnings: [PolicyDiagnostic]
     /// Whether the backend section calls the backend at all (without it outbound follows inbound).
     public let forwardsRequest: Bool
-    /// Whether some expression may read a message body (then the pipeline buffers the request body first).
+    /// Whether some expression reads the request body (`IRequest.Body`, as the expression binder
+    /// reports): then the pipeline buffers the request body first.
     public let readsBody: Bool
-    /// Whether an outbound or on-error expression may read the backend's body (then it is buffered
-    /// before outbound; otherwise it streams through).
+    /// Whether an outbound or on-error expression reads a response body (`IResponse.Body`): then the
+    /// backend's body is buffered before outbound; otherwise it streams through.
     public let readsResponseBody: Bool
-    /// Whether some expression calls `Verify()` / `VerifyNoRevocation()` (verified before evaluation).
+    /// Whether some expression calls `Verify()` / `VerifyNoRevocation()` on a certificate (verified
+    /// before evaluation).
     public let usesVerify: Bool
     public let usesVerifyNoRevocation: Bool
     /// Whether the request body is buffered before inbound (a `retry` may send it more than once).
     public let buffersRequestBody: Bool
+    /// What the expressions of each section read, as the expression binder resolved it.
+    public let expressionUses: [PolicySection: ExpressionUses]
+    /// Decided at load from the compiled steps and the binder's data: inbound (and on-error) never
+    /// wait, no expression reads the request body, and the backend section is a plain
+    /// `forward-request` (or empty, with an outbound that never waits). See `startSynchronously(_:)`.
+    public let inboundRunsSynchronously: Bool
+    /// No outbound or on-error step, and a `forward-request` that cannot turn the backend's answer
+    /// into an error (`fail-on-error-status-code` is the constant false), without tracing: the
+    /// backend's answer goes to the client as it is.
+    let outboundIsEmpty: Bool
+    /// The backend section's only step, when it is a `forward-request`.
+    let backendForward: CompiledStep?
 
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
         var sections: [PolicySection: [CompiledStep]] = [:]
-        var responseSources: [String] = []
+        var uses: [PolicySection: ExpressionUses] = [:]
         for section in PolicySection.allCases {
-            let before = compiler.sources.count
+            compiler.uses = ExpressionUses()
             sections[section] = compiler.steps(policy.statements(in: section))
-            if section == .outbound || section == .onError { responseSources += compiler.sources[before...] }
+            uses[section] = compiler.uses
         }
         if compiler.diagnostics.contains(where: { $0.severity == .error }) {
             throw PolicyPipelineError(compiler.diagnostics.map {
@@ -77,13 +92,31 @@ public struct PolicyPipeline: Sendable {
         }
         self.sections = sections
         self.options = options
+        expressionUses = uses
         warnings = compiler.diagnostics
         forwardsRequest = compiler.hasForwardRequest
         buffersRequestBody = compiler.hasRetry
-        readsBody = compiler.sources.contains { $0.contains("Body") }
-        readsResponseBody = responseSources.contains { $0.contains("Body") }
-        usesVerify = compiler.sources.contains { $0.range(of: #"\bVerify\s*\("#, options: .regularExpression) != nil }
-        usesVerifyNoRevocation = compiler.sources.contains { $0.range(of: #"\bVerifyNoRevocation\s*\("#, options: .regularExpression) != nil }
+        let all = uses.values.reduce(ExpressionUses()) { $0.union($1) }
+        let responseUses = (uses[.outbound] ?? ExpressionUses()).union(uses[.onError] ?? ExpressionUses())
+        readsBody = all.uses("IRequest", "Body")
+        readsResponseBody = responseUses.uses("IResponse", "Body")
+        usesVerify = all.uses("X509Certificate2", "Verify")
+        usesVerifyNoRevocation = all.uses("X509Certificate2", "VerifyNoRevocation")
+
+        let inbound = sections[.inbound] ?? [], backend = sections[.backend] ?? []
+        let outbound = sections[.outbound] ?? [], onError = sections[.onError] ?? []
+        var forward: CompiledStep? = nil
+        if backend.count == 1, case .forwardRequest = backend[0].action { forward = backend[0] }
+        backendForward = forward
+        // Outbound runs later (async is fine) but with no backend or client body of its own:
+        // a `send-request` there needs both, so such a pipeline always runs async.
+        let outboundSends = outbound.contains { $0.contains { if case .sendRequest = $0.action { true } else { false } } }
+        inboundRunsSynchronously = !readsBody && !buffersRequestBody && !outboundSends
+            && inbound.allSatisfy(\.runsSynchronously) && onError.allSatisfy(\.runsSynchronously)
+            && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))
+        var failsOnErrorStatus = true
+        if let forward, case .forwardRequest(_, _, .constant(let fails)) = forward.action { failsOnErrorStatus = fails }
+        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing
     }
 
     /// Loads documents of several scopes with the context compiler, merges them and builds the pipeline.
@@ -105,5 +138,77 @@ public struct PolicyPipeline: Sendable {
         await execution.prepareCertificate(chain: request.clientCertificateChain, parsed: request.parsedClientCertificate)
         await execution.run()
         return execution.result()
+    }
+
+    /// Runs the inbound section on the caller's thread (see `PolicyStart`). Never throws, never
+    /// blocks, and never runs a step that has a side effect unless it can finish: when the run
+    /// cannot complete synchronously for this request (the pipeline waits somewhere, reads the
+    /// request body, or a `Verify()` verdict for this chain is not cached yet), it answers
+    /// `.runAsync` before anything ran, and the caller uses `run(_:body:backend:)` instead.
+    public func startSynchronously(_ request: PolicyRequest) -> PolicyStart {
+        guard inboundRunsSynchronously else { return .runAsync }
+        let certificate = PolicyExecution.preparedCertificate(request, pipeline: self)
+        if case .needsVerification = certificate { return .runAsync }
+        let state = RequestState(request: request, deployment: options.deployment, tracing: options.tracing)
+        let execution = PolicyExecution(pipeline: self, state: state, requestBody: nil, backend: NoBackend())
+        switch certificate {
+        case .none, .needsVerification: break
+        case .unreadable: execution.certificateUnreadable()
+        case .ready(let leaf, let presented, let verdicts): execution.installCertificate(leaf, presented: presented, verdicts: verdicts)
+        }
+        return execution.startSynchronously()
+    }
+}
+
+/// How a synchronous start (`PolicyPipeline.startSynchronously(_:)`) ended.
+public enum PolicyStart: Sendable {
+    /// Inbound (or on-error) produced the whole response; the backend is not called.
+    case respond(PolicyResult)
+    /// Send `exchange.request` to the backend, then finish with the exchange.
+    case forward(PolicyExchange)
+    /// The request cannot run synchronously (a step waits, the request body is needed, or a
+    /// certificate verdict is not cached): nothing has run; call `run(_:body:backend:)`.
+    case runAsync
+}
+
+/// A request that inbound let through, on its way to the backend. Call exactly one of `finish(_:)`
+/// and `backendFailed(_:)`, once, unless `outboundIsEmpty` (then the caller may relay the backend's
+/// answer as it is and call neither).
+public struct PolicyExchange: Sendable {
+    /// The request as inbound left it: method, URL, headers, body (`.client` = the client's body as
+    /// received; `.bytes` = what a policy set), timeout (the caller enforces it and reports
+    /// `PolicyBackendError.timeout`), redirects, and the `authentication-certificate` to present.
+    public var request: BackendRequest
+    /// True when no outbound or on-error step, counter, CORS header or trace entry can touch the
+    /// response: the caller relays the backend's answer unchanged (status, headers, streamed body)
+    /// without calling back; `finish(_:)` would return exactly that answer.
+    public var outboundIsEmpty: Bool
+    let execution: PolicyExecution
+    let call: PolicyExecution.BackendCall
+    let step: CompiledStep
+
+    init(execution: PolicyExecution, call: PolicyExecution.BackendCall, step: CompiledStep, outboundIsEmpty: Bool) {
+        self.execution = execution
+        self.call = call
+        self.step = step
+        request = call.request
+        self.outboundIsEmpty = outboundIsEmpty
+    }
+
+    /// Runs outbound with the backend's response and returns what the client gets.
+    public func finish(_ response: BackendResponse) async -> PolicyResult {
+        await execution.finish(call, response: response, step: step)
+    }
+
+    /// The backend did not answer (connection failure or timeout): on-error runs; returns APIM's response.
+    public func backendFailed(_ error: PolicyBackendError) async -> PolicyResult {
+        await execution.backendFailed(call, error: error, step: step)
+    }
+}
+
+/// The backend of a synchronous start: never called (the caller sends `PolicyExchange.request`).
+struct NoBackend: PolicyBackend {
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        throw PolicyBackendError.connectionFailed("no backend on the synchronous path")
     }
 }

@@ -38,9 +38,10 @@ enum RuntimeParameter<T: Sendable>: Sendable {
         }
     }
 
-    var sources: [String] {
-        if case .expression(let expression) = self { return [expression.source.source] }
-        return []
+    /// What the parameter's expression reads (nothing for a constant), from the expression binder.
+    var uses: ExpressionUses {
+        if case .expression(let expression) = self { return expression.compiled.uses }
+        return ExpressionUses()
     }
 }
 

@@ -27,6 +27,15 @@ final class Binder {
     var catchSlots: [Int] = []
     /// Host-object paths evaluated at most once per evaluation: path → (slot, bit).
     private var pathCache: [String: (slot: Int, bit: UInt64)] = [:]
+    /// What the expression reads from host objects, as resolved here (exported as `CompiledExpression.uses`).
+    private(set) var uses = ExpressionUses()
+
+    /// Records a host member read or called on a receiver of static type `hostType` (and on every
+    /// type it conforms to that declares the member), with its `context` path when it has one.
+    func recordUse(_ hostType: HostType, _ member: String, path: String?, call: Bool) {
+        uses.record(hostType, member)
+        if let path { uses.contextPaths.insert(path + "." + member + (call ? "()" : "")) }
+    }
 
     init(source: SourceText, model: TypeModel) {
         self.source = source
@@ -360,6 +369,7 @@ final class Binder {
                 }
                 throw error("'\(hostType.name)' has no member '\(name)'", at: offset)
             }
+            recordUse(hostType, name, path: receiver.path, call: false)
             let get = property.get
             let read: Eval = { frame in
                 guard case .object(let object) = try recv(frame) else { throw ExpressionRuntimeError.nullReference() }

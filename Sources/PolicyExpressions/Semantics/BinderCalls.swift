@@ -112,6 +112,7 @@ extension Binder {
     func bindInstanceCall(_ receiver: Bound, _ name: String, typeArguments: [ExpressionType], _ args: [BoundArgument], at offset: Int) throws -> Bound {
         if receiver.type == .void { throw error("an expression of type 'void' has no members", at: offset) }
         if case .host(let hostType) = receiver.type {
+            recordUse(hostType, name, path: receiver.path, call: true)
             if let methods = hostType.methods[name] {
                 return try invokeHost(methods, receiver: receiver, args, owner: hostType.name, name: name, typeArguments: typeArguments, at: offset)
             }
@@ -358,6 +359,7 @@ extension Binder {
             return try bindValue(argument.value)
         }
         if case .host(let hostType) = receiver.type {
+            recordUse(hostType, "get_Item", path: receiver.path, call: true)
             guard let methods = hostType.methods["get_Item"] else {
                 throw error("cannot apply indexing with [] to an expression of type '\(hostType.name)'", at: offset)
             }
