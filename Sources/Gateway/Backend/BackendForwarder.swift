@@ -15,7 +15,7 @@ final class BackendForwarder: Sendable {
     let timeout: TimeAmount
     /// The backend TLS settings (trusted CAs); a backend client certificate is added per identity.
     private let tlsConfiguration: TLSConfiguration
-    private let defaultSSLContext: NIOSSLContext
+    let defaultSSLContext: NIOSSLContext
     private let logger: Logger
 
     init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {

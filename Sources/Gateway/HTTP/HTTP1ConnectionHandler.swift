@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import Policies
 import NIOHTTPTypesHTTP1
 
 /// Serves the requests of one HTTP/1.1 connection, on its event loop; the last handler of the
@@ -227,12 +228,12 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
         let hasBody = chunked || (contentLength ?? 0) != 0
         if !hasBody {
-            switch environment.requestHandler.immediate(request, connection: environment.info, protocolName: Self.protocolName) {
-            case .answer(let error):
-                answerNow(error)
+            switch environment.requestHandler.serveOnLoop(request, connection: environment.info, protocolName: Self.protocolName) {
+            case .now(let outcome):
+                deliver(outcome)
                 return
-            case .forward(let route):
-                forward(request, route: route)
+            case .later(let answer, let completion):
+                answer.whenComplete { result in self.deliver(completion.outcome(result)) }
                 return
             case .waits:
                 break
@@ -261,24 +262,37 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: end)
     }
 
-    private func forward(_ request: HTTPRequest, route: RouteMatch) {
-        let forwarder = environment.requestHandler.forwarder
-        let answer = forwarder.forwardOnLoop(request, route: route, connection: environment.info)
-        answer.whenComplete { result in
-            switch result {
-            case .success(let answer):
-                self.relay(answer, route: route)
-            case .failure(let error):
-                self.environment.logger.warning("backend request failed", metadata: [
-                    "api": "\(route.api.config.name)",
-                    "backend": "\(route.api.backend.host):\(route.api.backend.port)", "error": "\(error)",
-                ])
-                self.answerNow(BackendForwarder.classify(error))
+    private func deliver(_ outcome: LoopOutcome) {
+        switch outcome {
+        case .error(let error):
+            answerNow(error)
+        case .backend(let answer):
+            relay(answer)
+        case .policy(let result):
+            guard let (head, body) = PolicyRunner.wholeResponse(result) else {
+                finishInTask { result }
+                return
             }
+            writeWhole(ChannelResponseSink.http1Head(head), body: body)
+            responseEnded(status: result.status)
+        case .finishInTask(let operation):
+            finishInTask(operation)
         }
     }
 
-    private func relay(_ answer: BackendAnswer, route: RouteMatch) {
+    /// Outbound / on-error (or a streamed policy body) in a task; its result is written from there.
+    private func finishInTask(_ operation: @escaping @Sendable () async -> PolicyResult) {
+        guard let context, !closed else { return }
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
+        let eventLoop = context.eventLoop
+        runTask {
+            let result = await operation()
+            let status = await PolicyRunner.write(result, to: writer)
+            eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
+        }
+    }
+
+    private func relay(_ answer: BackendAnswer) {
         guard !closed, let context else { return }
         let status = Int(answer.head.status.code)
         if let complete = answer.body.completeBody {
@@ -292,7 +306,6 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let logger = environment.logger
-        let apiName = route.api.config.name
         let eventLoop = context.eventLoop
         runTask {
             let written: Int?
@@ -300,7 +313,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 try await writer.relay(head, body: answer.body, declaredLength: length)
                 written = status
             } catch let failure as ResponseWriter.RelayNotStarted {
-                logger.warning("backend response body failed", metadata: ["api": "\(apiName)", "error": "\(failure.cause)"])
+                logger.warning("backend response body failed", metadata: ["error": "\(failure.cause)"])
                 written = await writer.answer(.badGateway)
             } catch {
                 logger.debug("response streaming stopped", metadata: ["error": "\(error)"])

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import Policies
 
 /// Serves the one request of an HTTP/2 stream, on the connection's event loop; the last handler of
 /// the stream's child channel (after `HTTP2FramePayloadToHTTPServerCodec`).
@@ -151,11 +152,11 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     // MARK: Serving
 
     private func serveBodiless(_ head: HTTPRequest) {
-        switch environment.requestHandler.immediate(head, connection: environment.info, protocolName: Self.protocolName) {
-        case .answer(let error):
-            answerNow(error)
-        case .forward(let route):
-            forward(head, route: route)
+        switch environment.requestHandler.serveOnLoop(head, connection: environment.info, protocolName: Self.protocolName) {
+        case .now(let outcome):
+            deliver(outcome)
+        case .later(let answer, let completion):
+            answer.whenComplete { result in self.deliver(completion.outcome(result)) }
         case .waits:
             startTask(head, hasBody: false, declaredLength: 0, expectsContinue: false)
         }
@@ -175,23 +176,37 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    private func forward(_ request: HTTPRequest, route: RouteMatch) {
-        let answer = environment.requestHandler.forwarder.forwardOnLoop(request, route: route, connection: environment.info)
-        answer.whenComplete { result in
-            switch result {
-            case .success(let answer):
-                self.relay(answer, route: route)
-            case .failure(let error):
-                self.environment.logger.warning("backend request failed", metadata: [
-                    "api": "\(route.api.config.name)",
-                    "backend": "\(route.api.backend.host):\(route.api.backend.port)", "error": "\(error)",
-                ])
-                self.answerNow(BackendForwarder.classify(error))
+    private func deliver(_ outcome: LoopOutcome) {
+        switch outcome {
+        case .error(let error):
+            answerNow(error)
+        case .backend(let answer):
+            relay(answer)
+        case .policy(let result):
+            guard let (head, body) = PolicyRunner.wholeResponse(result) else {
+                finishInTask { result }
+                return
             }
+            writeWhole(head, body: body)
+            responseDone(status: result.status)
+        case .finishInTask(let operation):
+            finishInTask(operation)
         }
     }
 
-    private func relay(_ answer: BackendAnswer, route: RouteMatch) {
+    /// Outbound / on-error (or a streamed policy body) in a task; its result is written from there.
+    private func finishInTask(_ operation: @escaping @Sendable () async -> PolicyResult) {
+        guard let context, !closed else { return }
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
+        let eventLoop = context.eventLoop
+        runTask {
+            let result = await operation()
+            let status = await PolicyRunner.write(result, to: writer)
+            eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
+        }
+    }
+
+    private func relay(_ answer: BackendAnswer) {
         guard !closed, let context else { return }
         let status = Int(answer.head.status.code)
         let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
@@ -204,7 +219,6 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
         let logger = environment.logger
-        let apiName = route.api.config.name
         let eventLoop = context.eventLoop
         runTask {
             let written: Int?
@@ -212,7 +226,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
                 try await writer.relay(head, body: answer.body, declaredLength: length)
                 written = status
             } catch let failure as ResponseWriter.RelayNotStarted {
-                logger.warning("backend response body failed", metadata: ["api": "\(apiName)", "error": "\(failure.cause)"])
+                logger.warning("backend response body failed", metadata: ["error": "\(failure.cause)"])
                 written = await writer.answer(.badGateway)
             } catch {
                 logger.debug("response streaming stopped", metadata: ["error": "\(error)"])

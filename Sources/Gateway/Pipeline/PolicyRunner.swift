@@ -12,13 +12,20 @@ struct PolicyRunner: Sendable {
     let forwarder: BackendForwarder
 
     func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter) async -> Int? {
-        let head = request.head
+        let policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
+        let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority)
+        let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
+        return await Self.write(result, to: writer)
+    }
+
+    /// The request as the policies see it (`context.Request`, `context.Api`, …).
+    static func policyRequest(_ head: HTTPRequest, connection: ConnectionInfo, route: RouteMatch, listenPort: Int) -> PolicyRequest {
         let fullPath = head.path ?? "/"
         let split = fullPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         // The path routing matched, in its normal form: policies and the backend see what was routed.
         let path = route.normalizedPath
         let query: [(name: String, value: String)] = split.count > 1 ? Self.parseQuery(String(split[1])) : []
-        let authority = head.authority ?? request.connection.serverName ?? request.connection.hostname.name
+        let authority = head.authority ?? connection.serverName ?? connection.hostname.name
         let host = RequestHandler.hostPart(of: authority)
         let port = authority.split(separator: ":").last.flatMap { Int($0) } ?? listenPort
         var headers: [PolicyHeader] = []
@@ -41,21 +48,30 @@ struct PolicyRunner: Sendable {
         let config = route.api.config
         var policyRequest = PolicyRequest(
             method: head.method.rawValue, scheme: "https", host: host, port: port, path: path, query: query,
-            headers: headers, clientIP: request.connection.remoteAddress ?? "",
-            clientCertificateChain: request.connection.presentedChainDER,
+            headers: headers, clientIP: connection.remoteAddress ?? "",
+            clientCertificateChain: connection.presentedChainDER,
             matchedParameters: route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
             identity: PolicyAPIIdentity(
                 apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
                 serviceURL: route.api.serviceURL, operationId: route.operation.name,
                 operationName: route.operation.name, operationMethod: route.operation.method,
                 urlTemplate: route.operation.urlTemplate))
-        policyRequest.parsedClientCertificate = request.connection.parsedChain
-        let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: head.authority)
-        let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
-        return await write(result, to: writer)
+        policyRequest.parsedClientCertificate = connection.parsedChain
+        return policyRequest
     }
 
-    private func write(_ result: PolicyResult, to writer: ResponseWriter) async -> Int? {
+    /// The response a policy run produced, as the client gets it. Returns the status written, or nil
+    /// when the client went away.
+    /// A result whose body is in hand (`return-response`, an error body), as one response.
+    static func wholeResponse(_ result: PolicyResult) -> (HTTPResponse, ByteBuffer)? {
+        guard case .bytes(let bytes) = result.body else { return nil }
+        var fields = BackendForwarder.responseFields(result.headers.lazy.map { ($0.name, $0.value) })
+        fields[.contentLength] = String(bytes.count)
+        return (HTTPResponse(status: HTTPResponse.Status(code: result.status, reasonPhrase: result.reason), headerFields: fields),
+                ByteBuffer(bytes: bytes))
+    }
+
+    static func write(_ result: PolicyResult, to writer: ResponseWriter) async -> Int? {
         var fields = BackendForwarder.responseFields(result.headers.lazy.map { ($0.name, $0.value) })
         fields[.contentLength] = nil
         let status = HTTPResponse.Status(code: result.status, reasonPhrase: result.reason)
@@ -136,7 +152,19 @@ struct GatewayPolicyBackend: PolicyBackend {
     /// The pooled client's deadline is the request's timeout.
     var enforcesTimeout: Bool { true }
 
-    func send(_ request: BackendRequest) async throws -> BackendResponse {
+    /// A policy's backend request, ready for the pooled client.
+    struct Prepared {
+        let key: BackendPoolKey
+        let sslContext: NIOSSLContext?
+        let head: HTTPRequestHead
+        let body: BackendRequestBody
+        let timeout: TimeAmount
+    }
+
+    /// Checks and translates a policy's backend request: an absolute http(s) URL, the TLS identity of
+    /// `authentication-certificate`, headers safe to write, the request's timeout.
+    static func prepare(_ request: BackendRequest, forwarder: BackendForwarder, body: RequestBody?, connection: ConnectionInfo,
+                        authority: String?) throws -> Prepared {
         guard let backend = BackendTarget(request.url) else {
             throw PolicyBackendError.connectionFailed("the backend URL '\(request.url.absoluteString)' is not an absolute http(s) URL")
         }
@@ -152,11 +180,13 @@ struct GatewayPolicyBackend: PolicyBackend {
             } catch {
                 throw PolicyBackendError.connectionFailed("the backend client certificate cannot be used: \(error)")
             }
+        } else if tls {
+            sslContext = forwarder.defaultSSLContext
         }
         let outboundBody: BackendRequestBody
         switch request.body {
         case .client:
-            outboundBody = body.declaredLength == 0 ? .none : .stream(body)
+            if let body, body.declaredLength != 0 { outboundBody = .stream(body) } else { outboundBody = .none }
         case .bytes(let bytes):
             outboundBody = bytes.isEmpty && request.method == "GET" ? .none : .bytes(ByteBuffer(bytes: bytes))
         }
@@ -172,22 +202,38 @@ struct GatewayPolicyBackend: PolicyBackend {
             headers: BackendForwarder.forwardedHeaders(
                 request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
                 keepCertificateHeaders: true, honorConnectionTokens: false),
-            hostHeader: backend.hostHeader, body: outboundBody, declaredLength: body.declaredLength)
+            hostHeader: backend.hostHeader, body: outboundBody, declaredLength: body?.declaredLength ?? 0)
         let seconds = request.timeout.components.seconds
         let timeout: TimeAmount = seconds > 0 ? .seconds(min(seconds, 86_400)) : forwarder.timeout
-        let answer: BackendAnswer
-        do {
-            answer = try await forwarder.exchange(tls: tls, host: backend.host, port: backend.port, identity: identity, sslContext: sslContext,
-                                                  head: head, body: outboundBody, timeout: timeout)
-        } catch {
-            switch BackendForwarder.classify(error).status {
-            case .gatewayTimeout: throw PolicyBackendError.timeout
-            default: throw PolicyBackendError.connectionFailed("\(error)")
-            }
-        }
+        return Prepared(key: BackendPoolKey(tls: tls, host: backend.host, port: backend.port, identity: identity),
+                        sslContext: sslContext, head: head, body: outboundBody, timeout: timeout)
+    }
+
+    /// What the pipeline sees of a backend's answer.
+    static func response(_ answer: BackendAnswer) -> BackendResponse {
         let headers = answer.head.headers.map { PolicyHeader($0.name, $0.value) }
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
         return BackendResponse(status: Int(answer.head.status.code), reason: answer.head.status.reasonPhrase, headers: headers,
                                body: BackendResponseBody(body: answer.body, declaredLength: length))
+    }
+
+    static func policyError(_ error: any Error) -> PolicyBackendError {
+        if let policyError = error as? PolicyBackendError { return policyError }
+        switch BackendForwarder.classify(error).status {
+        case .gatewayTimeout: return .timeout
+        default: return .connectionFailed("\(error)")
+        }
+    }
+
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority)
+        let answer: BackendAnswer
+        do {
+            answer = try await forwarder.client.execute(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
+                                                        body: prepared.body, deadline: .now() + prepared.timeout)
+        } catch {
+            throw Self.policyError(error)
+        }
+        return Self.response(answer)
     }
 }

@@ -44,33 +44,6 @@ struct RequestHandler: Sendable {
         }
     }
 
-    /// What the event-loop path may do with a bodiless request without waiting.
-    enum Immediate {
-        case answer(GatewayError)
-        /// Forward to the route's backend: no policy, and no certificate check left to wait for.
-        case forward(RouteMatch)
-        /// Something must wait (a policy pipeline, a certificate verdict not cached yet): serve the
-        /// request in a task with `handle`.
-        case waits
-    }
-
-    func immediate(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> Immediate {
-        let route: RouteMatch
-        switch resolve(head, connection: connection, protocolName: protocolName) {
-        case .answer(let error): return .answer(error)
-        case .route(let match): route = match
-        }
-        if route.api.config.requireTrustedClientCertificate {
-            guard let verdict = ClientCertificateGate.cachedVerdict(connection) else { return .waits }
-            guard verdict.isTrusted else {
-                logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
-                return .answer(.invalidClientCertificate)
-            }
-        }
-        if snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) != nil { return .waits }
-        return .forward(route)
-    }
-
     /// Handles the request and writes the whole response. Returns the status written (for the access
     /// log), or nil when the response could not be written (the client went away).
     func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {

@@ -1,0 +1,101 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import Policies
+
+/// How a request served on the event loop ends.
+enum LoopOutcome: Sendable {
+    /// The gateway's own answer (refusal, 404, 502/504…).
+    case error(GatewayError)
+    /// The backend's answer, relayed as it is.
+    case backend(BackendAnswer)
+    /// What the policies produced without the backend (`return-response`, an error body).
+    case policy(PolicyResult)
+    /// Outbound or on-error must run before the client gets an answer: the handler runs this in a
+    /// task and writes its result.
+    case finishInTask(@Sendable () async -> PolicyResult)
+}
+
+/// What the event-loop path does with a bodiless request.
+enum LoopDecision {
+    /// The answer is known now.
+    case now(LoopOutcome)
+    /// The backend was called; `LoopCompletion.outcome` turns its result into the answer.
+    case later(EventLoopFuture<BackendAnswer>, LoopCompletion)
+    /// Something must wait (a policy step, a certificate verdict not cached): `handle` in a task.
+    case waits
+}
+
+/// How a backend result becomes the client's answer on the loop path.
+struct LoopCompletion: Sendable {
+    let route: RouteMatch
+    /// The policy run the backend call belongs to (nil: no policy).
+    let exchange: PolicyExchange?
+    let logger: Logger
+
+    func outcome(_ result: Result<BackendAnswer, any Error>) -> LoopOutcome {
+        switch (result, exchange) {
+        case (.success(let answer), nil):
+            return .backend(answer)
+        case (.success(let answer), let exchange?):
+            if exchange.outboundIsEmpty { return .backend(answer) }
+            return .finishInTask { await exchange.finish(GatewayPolicyBackend.response(answer)) }
+        case (.failure(let error), nil):
+            logger.warning("backend request failed", metadata: [
+                "api": "\(route.api.config.name)",
+                "backend": "\(route.api.backend.host):\(route.api.backend.port)", "error": "\(error)",
+            ])
+            return .error(BackendForwarder.classify(error))
+        case (.failure(let error), let exchange?):
+            return .finishInTask { await exchange.backendFailed(GatewayPolicyBackend.policyError(error)) }
+        }
+    }
+}
+
+extension RequestHandler {
+    /// Serves a bodiless request without a task when nothing in it waits: route, certificate gate
+    /// (a cached verdict), the policies' synchronous start, and the backend call through the loop's
+    /// pool. Must be called on the event loop of the client connection.
+    func serveOnLoop(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> LoopDecision {
+        let route: RouteMatch
+        switch resolve(head, connection: connection, protocolName: protocolName) {
+        case .answer(let error): return .now(.error(error))
+        case .route(let match): route = match
+        }
+        if route.api.config.requireTrustedClientCertificate {
+            guard let verdict = ClientCertificateGate.cachedVerdict(connection) else { return .waits }
+            guard verdict.isTrusted else {
+                logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
+                return .now(.error(.invalidClientCertificate))
+            }
+        }
+        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
+            return .later(forwarder.forwardOnLoop(head, route: route, connection: connection),
+                          LoopCompletion(route: route, exchange: nil, logger: logger))
+        }
+        guard pipeline.inboundRunsSynchronously else { return .waits }
+        let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        switch pipeline.startSynchronously(request) {
+        case .runAsync:
+            return .waits
+        case .respond(let result):
+            return .now(.policy(result))
+        case .forward(let exchange):
+            let prepared: GatewayPolicyBackend.Prepared
+            do {
+                prepared = try GatewayPolicyBackend.prepare(exchange.request, forwarder: forwarder, body: nil,
+                                                            connection: connection, authority: head.authority)
+            } catch {
+                return .now(.finishInTask { await exchange.backendFailed(GatewayPolicyBackend.policyError(error)) })
+            }
+            let bytes: ByteBuffer?
+            switch prepared.body {
+            case .bytes(let buffer): bytes = buffer
+            case .none, .stream: bytes = nil
+            }
+            let answer = forwarder.client.executeOnLoop(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
+                                                        bytes: bytes, deadline: .now() + prepared.timeout)
+            return .later(answer, LoopCompletion(route: route, exchange: exchange, logger: logger))
+        }
+    }
+}
