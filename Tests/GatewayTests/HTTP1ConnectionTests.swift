@@ -88,4 +88,36 @@ struct HTTP1ConnectionTests {
         #expect(output.contains("codes 200 200 200 200 200 200"), "\(output)")
         try await gateway.stop()
     }
+
+    /// Every header the gateway treats specially is dropped whatever its case (the fast classifier
+    /// must never call one of them ordinary), and ordinary ones pass.
+    @Test func specialHeadersInAnyCaseAreDroppedAndOrdinaryOnesPass() async throws {
+        let gateway = try await TestGateway.start()
+        let special = ["Keep-Alive: 5", "TE: trailers", "Trailer: X-T", "PROXY-AUTHORIZATION: x", "Proxy-Connection: x",
+                       "HTTP2-Settings: x", "X-Forwarded-Proto: evil", "x-FORWARDED-host: evil", "Client-Cert: :eA==:",
+                       "CLIENT-CERT-CHAIN: :eA==:", "X-SSL-Client-Verify: SUCCESS", "SSL_Client_Cert: x", "x_forwarded_for: 6.6.6.6",
+                       "X-ARR-ClientCert: x", "Connection: X-Drop-Me", "X-Drop-Me: 1", "Expect: nothing", "Upgrade-Insecure: 1"]
+        let ordinary = ["Accept: a/b", "User-Agent: ua", "Cookie: c=1", "Content-Type: t/t", "Cache-Control: no-cache",
+                        "Authorization: Bearer t", "Date: today", "Via: 1.1 x", "X-Plain: p"]
+        let lines = (special + ordinary).map { $0 + "\\r\\n" }.joined()
+        let output = try await RawTLS.run(port: gateway.port, pki: gateway.pki, script: """
+            s = connect()
+            s.sendall(b"GET /public/h HTTP/1.1\\r\\nHost: localhost\\r\\n\(lines)Connection: close\\r\\n\\r\\n")
+            \(Self.readAll)
+            body = text.partition("\\r\\n\\r\\n")[2].lower()
+            print("body", body)
+            """)
+        let body = output.split(separator: "\n").first { $0.hasPrefix("body ") }.map(String.init) ?? output
+        for header in ["keep-alive", "\"te\"", "trailer", "proxy-authorization", "proxy-connection", "http2-settings",
+                       "client-cert", "x-ssl-client-verify", "ssl_client_cert", "x_forwarded_for", "x-arr-clientcert",
+                       "x-drop-me", "expect", "evil", "6.6.6.6"] {
+            #expect(!body.contains(header), "\(header) reached the backend: \(body)")
+        }
+        for header in ["\"accept\"", "user-agent", "cookie", "content-type", "cache-control", "authorization", "\"date\"",
+                       "\"via\"", "x-plain", "upgrade-insecure"] {
+            #expect(body.contains(header), "\(header) did not reach the backend: \(body)")
+        }
+        #expect(body.contains("\"x-forwarded-proto\":\"https\""), "\(body)")
+        try await gateway.stop()
+    }
 }

@@ -124,24 +124,19 @@ final class BackendForwarder: Sendable {
     /// A backend's response head as the client gets it (HTTP/1.1): without hop-by-hop headers. The
     /// headers are scanned once and rebuilt only when something must go.
     static func clientResponseHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
-        var drop = false
-        for (name, _) in head.headers where HopByHop.names.contains(HopByHop.lowercased(name)) {
-            drop = true
-            break
-        }
-        let status = head.status
-        guard drop else { return HTTPResponseHead(version: .http1_1, status: status, headers: head.headers) }
+        var drop: [String] = []
         var connectionListed: Set<String> = []
-        for (name, value) in head.headers where HopByHop.lowercased(name) == "connection" {
-            connectionListed = connectionTokens(value, adding: connectionListed)
-        }
-        var headers = HTTPHeaders()
-        for (name, value) in head.headers {
+        for (name, value) in head.headers where !HopByHop.isOrdinary(name) {
             let lower = HopByHop.lowercased(name)
-            if HopByHop.names.contains(lower) || connectionListed.contains(lower) { continue }
-            headers.add(name: name, value: value)
+            guard HopByHop.names.contains(lower) else { continue }
+            drop.append(lower)
+            if lower == "connection" { connectionListed = connectionTokens(value, adding: connectionListed) }
         }
-        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        guard !drop.isEmpty else { return HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers) }
+        var headers = head.headers
+        for name in drop { headers.remove(name: name) }
+        for name in connectionListed { headers.remove(name: name) }
+        return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
     }
 
     /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
@@ -200,6 +195,10 @@ final class BackendForwarder: Sendable {
         var connectionListed: Set<String>?
         var priorForwardedFor: String?
         for (name, value) in source {
+            if HopByHop.isOrdinary(name) {
+                headers.add(name: name, value: value)
+                continue
+            }
             let lower = HopByHop.lowercased(name)
             if HopByHop.names.contains(lower) {
                 if lower == "connection" && honorConnectionTokens { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
