@@ -26,8 +26,8 @@ struct PolicyRunner: Sendable {
         let path = route.normalizedPath
         let query: [(name: String, value: String)] = split.count > 1 ? Self.parseQuery(String(split[1])) : []
         let authority = head.authority ?? connection.serverName ?? connection.hostname.name
-        let host = RequestHandler.hostPart(of: authority)
-        let port = authority.split(separator: ":").last.flatMap { Int($0) } ?? listenPort
+        let (host, authorityPort) = RequestHandler.splitAuthority(authority)
+        let port = authorityPort ?? listenPort
         var headers: [PolicyHeader] = []
         headers.reserveCapacity(head.headerFields.count + 1)
         headers.append(PolicyHeader("Host", authority))

@@ -145,17 +145,23 @@ struct RequestHandler: Sendable {
         }
     }
 
-    /// `example.com:8443` → `example.com`; `[::1]:8443` → `::1`.
+    /// `example.com:8443` → `example.com`; `[::1]:8443` → `::1` (byte-level: no grapheme breaking;
+    /// no copy without a port).
     static func hostPart(of authority: String) -> String {
-        if authority.hasPrefix("[") {
-            if let close = authority.firstIndex(of: "]") {
-                return String(authority[authority.index(after: authority.startIndex)..<close])
-            }
-            return authority
+        splitAuthority(authority).host
+    }
+
+    /// Host and port of `host[:port]` or `[v6][:port]`; port nil when absent or not a number.
+    static func splitAuthority(_ authority: String) -> (host: String, port: Int?) {
+        let utf8 = authority.utf8
+        if utf8.first == UInt8(ascii: "[") {
+            guard let close = utf8.firstIndex(of: UInt8(ascii: "]")) else { return (authority, nil) }
+            let host = String(Substring(utf8[utf8.index(after: utf8.startIndex)..<close]))
+            let afterClose = utf8.index(after: close)
+            guard afterClose < utf8.endIndex, utf8[afterClose] == UInt8(ascii: ":") else { return (host, nil) }
+            return (host, Int(Substring(utf8[utf8.index(after: afterClose)...])))
         }
-        if let colon = authority.lastIndex(of: ":") {
-            return String(authority[..<colon])
-        }
-        return authority
+        guard let colon = utf8.lastIndex(of: UInt8(ascii: ":")) else { return (authority, nil) }
+        return (String(Substring(utf8[..<colon])), Int(Substring(utf8[utf8.index(after: colon)...])))
     }
 }
