@@ -10,10 +10,13 @@ struct RequestHandler: Sendable {
     let snapshot: GatewaySnapshot
     let forwarder: BackendForwarder
     let logger: Logger
+    /// Operations: request counters resolved for this snapshot.
+    let requestMetrics: RequestMetricsTable
 
     /// Handles the request and writes the whole response. Returns the status written (for the access
-    /// log), or nil when the response could not be written (the client went away).
-    func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
+    /// log), or nil when the response could not be written (the client went away). `outcome` collects
+    /// what the metrics need (the matched route).
+    func handle(_ request: GatewayRequest, writer: ResponseWriter, outcome: inout RequestOutcome) async -> Int? {
         if let refusal = checkLimits(request.head) ?? Self.checkTarget(request) {
             return await writer.answer(refusal)
         }
@@ -32,16 +35,24 @@ struct RequestHandler: Sendable {
         }
 
         let path = request.head.path ?? "/"
+        // Operations: APIM's self-hosted gateway health probe path, answered before routing.
+        if OperationsProbe.isAPIMStatusRequest(request.head) {
+            return await OperationsProbe.answerAPIMStatus(writer)
+        }
         let route: RouteMatch
         switch snapshot.router.route(hostname: routedHost, method: request.head.method.rawValue, path: path) {
         case .matched(let match): route = match
         case .notFound: return await writer.answer(.notFound)
         case .badPath: return await writer.answer(.badPath)
         }
+        outcome.route = requestMetrics.route(route, hostname: routedHost)  // Operations
+
 
         if route.api.config.requireTrustedClientCertificate {
             let verdict = await snapshot.certificateGate.evaluate(
                 request.connection, context: snapshot.clientVerification[request.connection.hostname.name])
+            // Operations: client-certificate outcome by reason.
+            requestMetrics.metrics.clientCertificate(ClientCertificateOutcome(verdictReason: verdict.reason, trusted: verdict.isTrusted))
             guard verdict.isTrusted else {
                 logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
                 return await writer.answer(.invalidClientCertificate)
