@@ -1,0 +1,191 @@
+import Foundation
+import Gateway
+import NIOConcurrencyHelpers
+import Testing
+
+/// The `drawbridge` executable as an operator runs it: `check`, `--version`, exit codes, the demo's
+/// SIGHUP and line-buffered stdout through a pipe.
+@Suite(.serialized)
+struct CLITests {
+    /// The built `drawbridge` next to the test bundle (`swift build`/`swift test` put both in one folder).
+    static var executable: URL? {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [folder, folder.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("drawbridge")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }
+
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    static func run(_ arguments: [String]) async throws -> Run {
+        let executable = try #require(Self.executable, "the drawbridge executable is built beside the tests")
+        return try await OffPool.run {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    static func temporaryFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("openssl \(arguments.first ?? "") failed") }
+    }
+
+    @Test func versionPrintsTheVersion() async throws {
+        let result = try await Self.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout == DrawbridgeVersion.current + "\n")
+    }
+
+    @Test func checkListsEveryErrorWithPositionsAndExits1() async throws {
+        let folder = try Self.temporaryFolder()
+        let yaml = """
+        listen: { port: 8443 }
+        hostnames:
+          - name: api.example.test
+            certificate: missing.pem
+            key: missing-key.pem
+            clientCertificate: sometimes
+          - name: b.example.test
+            certificate: missing.pem
+        apis:
+          - name: orders
+            path: /orders
+            backend: ftp://orders.internal
+        limits: { maxHeaderCount: 2 }
+        """
+        let path = folder + "/gateway.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await Self.run(["check", "--config", path])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        // Four errors, each located in the YAML.
+        #expect(lines.contains { $0.hasPrefix("error: \(path):6:24: clientCertificate must be off, negotiate or required") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("error: \(path):7:5: hostname 'b.example.test' needs either") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("error: \(path):12:14: api 'orders': backend must be an absolute") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("error: \(path):13:27:") && $0.contains("maxHeaderCount") }, "\(lines)")
+        #expect(lines.last == "\(path): configuration has errors (4 errors, 0 warnings)")
+        #expect(!result.stderr.contains("USAGE") && !result.stderr.contains(".build/"))
+    }
+
+    @Test func checkWarnsAboutACertificateExpiringIn10DaysAndRefusesAForeignKey() async throws {
+        let folder = try Self.temporaryFolder()
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", folder + "/soon-key.pem", "-out", folder + "/soon.pem", "-days", "10", "-subj", "/CN=soon.example.test"])
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", folder + "/other-key.pem", "-out", folder + "/other.pem", "-days", "365", "-subj", "/CN=other.example.test"])
+        let good = """
+        hostnames:
+          - { name: soon.example.test, certificate: soon.pem, key: soon-key.pem }
+        apis:
+          - { name: echo, path: /echo, backend: "http://127.0.0.1:9" }
+        """
+        try good.write(toFile: folder + "/good.yaml", atomically: true, encoding: .utf8)
+        let ok = try await Self.run(["check", "--config", folder + "/good.yaml"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stderr.contains("warning: hostname 'soon.example.test': server certificate expires in 9 days")
+                || ok.stderr.contains("warning: hostname 'soon.example.test': server certificate expires in 10 days"), "\(ok.stderr)")
+        #expect(ok.stdout.contains("configuration OK (0 errors, 1 warning)"))
+
+        let mismatched = good.replacingOccurrences(of: "key: soon-key.pem", with: "key: other-key.pem")
+        try mismatched.write(toFile: folder + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try await Self.run(["check", "--config", folder + "/bad.yaml"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("error: hostname 'soon.example.test': the private key \(folder)/other-key.pem does not match the certificate \(folder)/soon.pem"), "\(bad.stderr)")
+        #expect(!bad.stderr.contains("failedToLoadPrivateKey"))
+
+        // `serve` refuses the same configuration with the same words, without usage text, exit 1.
+        let serve = try await Self.run(["serve", "--config", folder + "/bad.yaml"])
+        #expect(serve.status == 1)
+        #expect(serve.stderr.contains("configuration error: hostname 'soon.example.test': the private key"), "\(serve.stderr)")
+        #expect(!serve.stderr.contains("USAGE"))
+    }
+
+    @Test func usageErrorsExit2() async throws {
+        let result = try await Self.run(["check"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--config"))
+    }
+
+    /// The demo through a pipe: its banner shows while it runs (line-buffered stdout), SIGHUP reloads
+    /// the demo's policies instead of killing it, SIGTERM drains and exits 0.
+    @Test func demoAnswersSIGHUPWithAReloadAndItsBannerReachesAPipeAtOnce() async throws {
+        let executable = try #require(Self.executable)
+        let folder = try Self.temporaryFolder()
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--demo-directory", folder, "--port", "0", "--echo-port", "0", "--operations-port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let output = NIOLockedValueBox("")
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        func waitFor(_ text: String, seconds: Int) async throws -> Bool {
+            for _ in 0..<(seconds * 10) {
+                if output.withLockedValue({ $0.contains(text) }) { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        #expect(try await waitFor("Drawbridge demo is running", seconds: 120), "\(output.withLockedValue { $0 })")
+        kill(process.processIdentifier, SIGHUP)
+        #expect(try await waitFor("configuration reloaded", seconds: 20), "\(output.withLockedValue { $0 })")
+        #expect(process.isRunning)
+        process.terminate()  // SIGTERM: drain
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        out.fileHandleForReading.readabilityHandler = nil
+    }
+
+    @Test func echoBackendListeningLineReachesAPipeAtOnce() async throws {
+        let executable = try #require(Self.executable)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["echo-backend", "--port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        let output = NIOLockedValueBox("")
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        var seen = false
+        for _ in 0..<200 where !seen {
+            seen = output.withLockedValue { $0.contains("echo backend listening on 127.0.0.1:") }
+            if !seen { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(seen)
+        process.terminate()
+        process.waitUntilExit()
+        out.fileHandleForReading.readabilityHandler = nil
+    }
+}
