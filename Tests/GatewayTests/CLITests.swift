@@ -124,6 +124,39 @@ struct CLITests {
         #expect(!serve.stderr.contains("USAGE"))
     }
 
+    @Test func checkListsFileAndPolicyErrorsOfSeveralHostnamesAndAPIsAtOnce() async throws {
+        let folder = try Self.temporaryFolder()
+        try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "365", "-subj", "/CN=good.example.test"])
+        try "garbage\n".write(toFile: folder + "/garbage.pem", atomically: true, encoding: .utf8)
+        try """
+        <policies><inbound><set-header name="x" exists-action="override"><value>@(context.Request.Nope)</value></set-header></inbound>
+        <backend><forward-request/></backend><outbound/><on-error/></policies>
+        """.write(toFile: folder + "/broken.xml", atomically: true, encoding: .utf8)
+        try """
+        hostnames:
+          - { name: good.example.test, certificate: cert.pem, key: key.pem }
+          - { name: gone.example.test, certificate: nothere.pem, key: key.pem }
+          - { name: pfx.example.test, pkcs12: garbage.pem, password: x }
+        apis:
+          - { name: broken, path: /broken, backend: "http://127.0.0.1:9", policy: broken.xml }
+          - { name: lost, path: /lost, backend: "http://127.0.0.1:9", policy: lost.xml }
+          - { name: elsewhere, hostnames: [nowhere.example.test], path: /x, backend: "http://127.0.0.1:9" }
+        """.write(toFile: folder + "/gateway.yaml", atomically: true, encoding: .utf8)
+        let result = try await Self.run(["check", "--config", folder + "/gateway.yaml"])
+        #expect(result.status == 1)
+        let expected = [
+            "error: hostname 'gone.example.test': certificate file \(folder)/nothere.pem does not exist or cannot be read",
+            "error: hostname 'pfx.example.test': cannot open PKCS#12 \(folder)/garbage.pem (wrong password or damaged file): bad pkcs12 data",
+            "error: api 'lost': policy: file \(folder)/lost.xml does not exist or cannot be read",
+            "\(folder)/broken.xml:1:91: 'IRequest' has no member 'Nope'",
+            "error: api 'elsewhere': hostname 'nowhere.example.test' is not configured under 'hostnames'",
+        ]
+        for line in expected { #expect(result.stderr.contains(line), "\(line)\n---\n\(result.stderr)") }
+        #expect(result.stderr.contains("(5 errors, 0 warnings)"))
+        #expect(!result.stderr.contains("OPENSSL_internal") && !result.stderr.contains(".build/") && !result.stderr.contains("USAGE"))
+    }
+
     @Test func usageErrorsExit2() async throws {
         let result = try await Self.run(["check"])
         #expect(result.status == 2)

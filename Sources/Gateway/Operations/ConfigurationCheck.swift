@@ -38,9 +38,20 @@ public enum ConfigurationCheck {
 
         // Hostnames: server identity (key matches certificate), TLS context, CA files, lifetimes.
         var loaded: [HostnameConfig] = []
+        func missing(_ path: String) -> Bool { !FileManager.default.isReadableFile(atPath: path) }
         for hostname in config.hostnames {
             var ok = true
-            if case .pem(let certificateFile, let keyFile) = hostname.serverCertificate,
+            var files: [(String, String)] = []
+            switch hostname.serverCertificate {
+            case .pem(let certificateFile, let keyFile): files = [("certificate", certificateFile), ("key", keyFile)]
+            case .pkcs12(let file, _): files = [("pkcs12", file)]
+            }
+            files += hostname.trustedCAFiles.map { ("trustedCAs", $0) }
+            for (key, path) in files where missing(path) {
+                add(.error, "hostname '\(hostname.name)': \(key) file \(path) does not exist or cannot be read")
+                ok = false
+            }
+            if ok, case .pem(let certificateFile, let keyFile) = hostname.serverCertificate,
                let mismatch = keyMismatch(certificateFile: certificateFile, keyFile: keyFile) {
                 add(.error, "hostname '\(hostname.name)': \(mismatch)")
                 ok = false
@@ -60,6 +71,28 @@ public enum ConfigurationCheck {
                 }
             }
         }
+        // Policy documents and backend CA files.
+        var policyFiles: [(String, String)] = []
+        var apisMissingFiles = Set<String>()
+        if let global = config.policies.globalFile { policyFiles.append(("policies.global", global)) }
+        policyFiles += config.policies.fragmentFiles.sorted { $0.key < $1.key }.map { ("fragment '\($0.key)'", $0.value) }
+        policyFiles += config.policies.certificateFiles.sorted { $0.key < $1.key }.map { ("policies.certificates '\($0.key)'", $0.value) }
+        for api in config.apis {
+            if let file = api.policyFile {
+                policyFiles.append(("api '\(api.name)': policy", file))
+                if missing(file) { apisMissingFiles.insert(api.name) }
+            }
+            for operation in api.operations {
+                if let file = operation.policyFile {
+                    policyFiles.append(("api '\(api.name)' operation '\(operation.name)': policy", file))
+                    if missing(file) { apisMissingFiles.insert(api.name) }
+                }
+            }
+        }
+        policyFiles += config.backend.trustedCAFiles.map { ("backend.trustedCAs", $0) }
+        for (what, path) in policyFiles where missing(path) {
+            add(.error, "\(what): file \(path) does not exist or cannot be read")
+        }
         // Uploaded certificates (context.Deployment.Certificates).
         for (id, path) in config.policies.certificateFiles.sorted(by: { $0.key < $1.key }) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8),
@@ -75,7 +108,7 @@ public enum ConfigurationCheck {
         let allNames = Set(config.hostnames.map(\.normalizedName))
         base.apis = []
         do { _ = try GatewaySnapshot(config: base) } catch { add(.error, "\(error)") }
-        for api in config.apis {
+        for api in config.apis where !apisMissingFiles.contains(api.name) {
             var single = base
             var api = api
             if !api.hostnames.isEmpty {

@@ -10,7 +10,7 @@ public enum PlainErrorText {
     public static func plain(_ raw: String) -> String {
         var text = raw
         // NIOSSL/BoringSSL: keep the reason word of each queued error, drop numbers and source paths.
-        text = replace(#"(NIOSSL\.)?(NIOSSLError|BoringSSLError)\.?[A-Za-z]*\(?(\[?Error: \d+ error:[0-9A-Fa-f]+:[^:\]]*:[^:\]]*:([A-Za-z0-9_]+)[^\],]*,? ?)+\]?\)*"#,
+        text = replace(#"(NIOSSL\.)?([A-Za-z]+\.)*[A-Za-z]*\(*\[(Error: \d+ error:[0-9A-Fa-f]+:[^\]]*)\]\)*"#,
                        in: text) { match in
             let reasons = captureAll(#"error:[0-9A-Fa-f]+:[^:\]]*:[^:\]]*:([A-Za-z0-9_]+)"#, in: match)
             return reasons.map { $0.lowercased().replacingOccurrences(of: "_", with: " ") }.joined(separator: "; ")
