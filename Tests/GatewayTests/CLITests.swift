@@ -189,9 +189,22 @@ struct CLITests {
             return false
         }
         #expect(try await waitFor("Drawbridge demo is running", seconds: 120), "\(output.withLockedValue { $0 })")
+        // The gateway's port (--port 0) from its "listening" log line.
+        let text = output.withLockedValue { $0 }
+        let listening = try #require(text.split(separator: "\n").first { $0.hasSuffix("[Gateway] listening") })
+        let portField = try #require(listening.split(separator: " ").first { $0.hasPrefix("port=") })
+        let port = try #require(Int(portField.dropFirst(5)))
+        // Edit the demo's policy as the banner invites, then SIGHUP: the edit is in force, the demo lives.
+        try """
+        <policies><inbound><return-response><set-status code="418" reason="Edited" /></return-response></inbound>
+        <backend><forward-request /></backend><outbound /><on-error /></policies>
+        """.write(toFile: folder + "/policies/echo.xml", atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
         #expect(try await waitFor("configuration reloaded", seconds: 20), "\(output.withLockedValue { $0 })")
         #expect(process.isRunning)
+        let edited = try await Curl.run(["--cacert", folder + "/pki/root-ca.pem", "--resolve", "localhost:\(port):127.0.0.1",
+                                         "https://localhost:\(port)/echo/users/1"])
+        #expect(edited.httpCode == 418, "\(edited.stderr)")
         process.terminate()  // SIGTERM: drain
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
