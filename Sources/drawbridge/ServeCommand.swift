@@ -85,6 +85,10 @@ struct ServeCommand: AsyncParsableCommand {
         if gatewayConfig.operations.enabled {
             do {
                 operations = try await server.startOperations(port: operationsPort, group: group)
+            } catch where config == nil {
+                // The demo must start on any machine (quick start): without its operations port it
+                // still serves, and says so.
+                logger.warning("demo: no operations listener", metadata: ["error": "\(CLIErrors.plain(error))"])
             } catch {
                 CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
                 await echo?.stop()
