@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limits: LimitsConfig
     public var backend: BackendConfig
     public var accessLog: Bool
+    /// `text` (key=value, through the logger) or `json` (one JSON object a line on stdout).
+    public var accessLogFormat: AccessLogFormat = .text
     /// Policies: the global-scope document, fragments by id, and named values.
     public var policies: PolicySettings
     /// The operations listener (health, readiness, metrics): plain HTTP, loopback by default.
@@ -51,6 +53,11 @@ public struct ListenConfig: Sendable, Equatable {
         self.address = address
         self.port = port
     }
+}
+
+public enum AccessLogFormat: String, Sendable, Equatable {
+    case text
+    case json
 }
 
 /// The operations listener: `/healthz`, `/readyz`, `/metrics` over plain HTTP. Loopback by default:

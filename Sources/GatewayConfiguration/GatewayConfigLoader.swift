@@ -162,7 +162,16 @@ public enum GatewayConfigLoader {
         } }
 
         var accessLog = true
-        try part { accessLog = try top["accessLog"].map { try reader.bool($0, "accessLog") } ?? true }
+        var accessLogFormat = AccessLogFormat.text
+        try part {
+            guard let node = top["accessLog"] else { return }
+            // true/false (text format), or the format: text, json (off: none).
+            switch try reader.string(node, "accessLog").lowercased() {
+            case "json": accessLogFormat = .json
+            case "text": accessLogFormat = .text
+            default: accessLog = try reader.bool(node, "accessLog (true, false, text or json)")
+            }
+        }
 
         var operations = OperationsConfig()
         if let node = top["operations"] { try part {
@@ -222,9 +231,11 @@ public enum GatewayConfigLoader {
             }
         } }
 
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
             limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
+        config.accessLogFormat = accessLogFormat
+        return config
     }
 
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import NIOConcurrencyHelpers
+import NIOPosix
 import Testing
 
 /// The `drawbridge` executable as an operator runs it: `check`, `--version`, exit codes, the demo's
@@ -209,6 +210,78 @@ struct CLITests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         out.fileHandleForReading.readabilityHandler = nil
+    }
+
+    /// `accessLog: json`: one JSON object a line on stdout, with the route, the client certificate's
+    /// thumbprint and the reason for every answer the gateway made itself.
+    @Test func jsonAccessLogCarriesRouteThumbprintAndReason() async throws {
+        let executable = try #require(Self.executable)
+        let pki = try await SharedPKI.shared.pki()
+        let echo = try await EchoBackend.start(group: NIOPosix.MultiThreadedEventLoopGroup.singleton)
+        let folder = try Self.temporaryFolder()
+        try """
+        listen: { port: 0 }
+        accessLog: json
+        operations: { port: 0 }
+        hostnames:
+          - { name: localhost, certificate: \(pki.serverCertificate), key: \(pki.serverKey), clientCertificate: negotiate,
+              trustedCAs: [\(pki.rootCA), \(pki.intermediateCA)] }
+        apis:
+          - { name: echo, path: /echo, backend: "http://127.0.0.1:\(echo.port)", requireTrustedClientCertificate: true,
+              operations: [ { name: get-user, method: GET, template: "/users/{id}" } ] }
+          - { name: dead, path: /dead, backend: "http://127.0.0.1:1" }
+        """.write(toFile: folder + "/gateway.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--config", folder + "/gateway.yaml"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let output = NIOLockedValueBox("")
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var port: Int?
+        for _ in 0..<300 where port == nil {
+            let listening = output.withLockedValue { $0 }.split(separator: "\n").first { $0.hasSuffix("[Gateway] listening") }
+            port = listening.flatMap { $0.split(separator: " ").first { $0.hasPrefix("port=") } }.flatMap { Int($0.dropFirst(5)) }
+            if port == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let gatewayPort = try #require(port, "\(output.withLockedValue { $0 })")
+        let base = ["--cacert", pki.rootCA, "--resolve", "localhost:\(gatewayPort):127.0.0.1"]
+        let url = "https://localhost:\(gatewayPort)"
+        let ok = try await Curl.run(base + ["--cert", pki.clientCertificate, "--key", pki.clientKey, "\(url)/echo/users/7"])
+        #expect(ok.httpCode == 200, "\(ok.stderr)")
+        #expect(try await Curl.run(base + ["\(url)/echo/users/7"]).httpCode == 403)
+        #expect(try await Curl.run(base + ["--cert", pki.expiredClientCertificate, "--key", pki.expiredClientKey, "\(url)/echo/users/7"]).httpCode == 403)
+        #expect(try await Curl.run(base + ["\(url)/dead/x"]).httpCode == 502)
+        // An encoded newline is refused before routing (400), and the path is logged as sent.
+        #expect(try await Curl.run(base + ["\(url)/nope%0a%22x"]).httpCode == 400)
+        process.terminate()
+        process.waitUntilExit()
+        out.fileHandleForReading.readabilityHandler = nil
+        await echo.stop()
+
+        let lines = output.withLockedValue { $0 }.split(separator: "\n").filter { $0.hasPrefix("{") }
+        let entries = try lines.map { line -> [String: Any] in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        #expect(entries.count == 5, "\(lines)")
+        guard entries.count == 5 else { return }
+        #expect(entries[0]["status"] as? Int == 200 && entries[0]["api"] as? String == "echo" && entries[0]["operation"] as? String == "get-user")
+        #expect(entries[0]["reason"] is NSNull && (entries[0]["backend_ms"] as? Double ?? -1) >= 0)
+        #expect((entries[0]["client_cert_thumbprint"] as? String)?.count == 40)
+        #expect(entries[0]["client_address"] as? String == "127.0.0.1")
+        #expect(entries[1]["status"] as? Int == 403 && entries[1]["reason"] as? String == "client certificate: ClientCertificateNotFound")
+        #expect((entries[2]["reason"] as? String)?.hasPrefix("client certificate: ClientCertificateExpired") == true, "\(entries[2])")
+        #expect(entries[3]["status"] as? Int == 502 && (entries[3]["reason"] as? String)?.hasPrefix("backend: cannot connect to the backend") == true)
+        #expect(entries[4]["status"] as? Int == 400 && entries[4]["reason"] as? String == "Bad request: malformed or dot-segment path")
+        #expect(entries[4]["api"] is NSNull && entries[4]["path"] as? String == "/nope%0a%22x")
+        let ids = Set(entries.compactMap { $0["request_id"] as? String })
+        #expect(ids.count == 5)
     }
 
     @Test func echoBackendListeningLineReachesAPipeAtOnce() async throws {

@@ -412,11 +412,20 @@ public final class GatewayServer: Sendable {
     private func serveRequest(_ request: GatewayRequest, writer: ResponseWriter, handler: RequestHandler) async -> Int? {
         let started = ContinuousClock.now
         var outcome = RequestOutcome()
-        let status = await handler.handle(request, writer: writer, outcome: &outcome)
+        // Operations: with `accessLog: json`, a task-local record collects backend time and the reason.
+        let record = AccessLogRecord.make(for: handler.snapshot.config)
+        let status: Int?
+        if let record {
+            status = await AccessLogRecord.$current.withValue(record) { await handler.handle(request, writer: writer, outcome: &outcome) }
+        } else {
+            status = await handler.handle(request, writer: writer, outcome: &outcome)
+        }
         let elapsed = ContinuousClock.now - started
         // Operations: the one metrics call per request (pre-resolved counters; see Operations/RequestMetrics.swift).
         handler.requestMetrics.requestFinished(request, outcome: outcome, status: status, elapsed: elapsed)
-        if handler.snapshot.config.accessLog {
+        if let record {
+            AccessLogJSON.write(AccessLogJSON.line(request, outcome: outcome, status: status, elapsed: elapsed, record: record))
+        } else if handler.snapshot.config.accessLog {
             let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var metadata: Logger.Metadata = [
                 "method": "\(LogText.escape(request.head.method.rawValue))",

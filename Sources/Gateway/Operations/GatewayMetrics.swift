@@ -116,8 +116,9 @@ public final class GatewayMetrics: Sendable {
         reloadFailure.increment()
     }
 
-    func clientCertificate(_ outcome: ClientCertificateOutcome) {
+    func clientCertificate(_ outcome: ClientCertificateOutcome, reason: String) {
         clientCertificateOutcomes[outcome]?.increment()
+        if outcome != .trusted { AccessLogRecord.current?.noteReason("client certificate: \(reason)") }
     }
 
     func backendFailed(_ kind: BackendFailureKind) {
@@ -171,8 +172,9 @@ enum ClientCertificateOutcome: String, CaseIterable, Sendable {
         if reason.hasPrefix("ClientCertificateNotFound") { self = .none }
         else if reason.hasPrefix("ClientCertificateExpired") { self = .expired }
         else if reason.hasPrefix("ClientCertificateNotYetValid") { self = .notYetValid }
+        // (An unknown revocation status carries the Revoked code, as in .NET: told apart by its text.)
+        else if reason.contains("revocation status") || reason.contains("revocation") && reason.contains("unknown") { self = .revocationUnknown }
         else if reason.hasPrefix("ClientCertificateRevoked") { self = .revoked }
-        else if reason.contains("revocation") || reason.contains("CRL") { self = .revocationUnknown }
         else { self = .untrusted }
     }
 }

@@ -52,6 +52,9 @@ struct PolicyRunner: Sendable {
         policyRequest.parsedClientCertificate = request.connection.parsedChain
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
+        if let error = result.lastError {  // Operations: JSON access log reason
+            AccessLogRecord.current?.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
+        }
         return await write(result, to: writer)
     }
 

@@ -52,7 +52,8 @@ struct RequestHandler: Sendable {
             let verdict = await snapshot.certificateGate.evaluate(
                 request.connection, context: snapshot.clientVerification[request.connection.hostname.name])
             // Operations: client-certificate outcome by reason.
-            requestMetrics.metrics.clientCertificate(ClientCertificateOutcome(verdictReason: verdict.reason, trusted: verdict.isTrusted))
+            requestMetrics.metrics.clientCertificate(ClientCertificateOutcome(verdictReason: verdict.reason, trusted: verdict.isTrusted),
+                                                     reason: verdict.reason)
             guard verdict.isTrusted else {
                 logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
                 return await writer.answer(.invalidClientCertificate)
