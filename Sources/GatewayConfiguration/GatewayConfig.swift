@@ -15,8 +15,12 @@ public struct GatewayConfig: Sendable, Equatable {
     public var limits: LimitsConfig
     public var backend: BackendConfig
     public var accessLog: Bool
+    /// `text` (key=value, through the logger) or `json` (one JSON object a line on stdout).
+    public var accessLogFormat: AccessLogFormat = .text
     /// Policies: the global-scope document, fragments by id, and named values.
     public var policies: PolicySettings
+    /// The operations listener (health, readiness, metrics): plain HTTP, loopback by default.
+    public var operations: OperationsConfig
 
     public init(
         listen: ListenConfig = ListenConfig(),
@@ -26,8 +30,10 @@ public struct GatewayConfig: Sendable, Equatable {
         limits: LimitsConfig = LimitsConfig(),
         backend: BackendConfig = BackendConfig(),
         accessLog: Bool = true,
-        policies: PolicySettings = PolicySettings()
+        policies: PolicySettings = PolicySettings(),
+        operations: OperationsConfig = OperationsConfig()
     ) {
+        self.operations = operations
         self.listen = listen
         self.hostnames = hostnames
         self.defaultHostname = defaultHostname
@@ -46,6 +52,27 @@ public struct ListenConfig: Sendable, Equatable {
     public init(address: String = "127.0.0.1", port: Int = 8443) {
         self.address = address
         self.port = port
+    }
+}
+
+public enum AccessLogFormat: String, Sendable, Equatable {
+    case text
+    case json
+}
+
+/// The operations listener: `/healthz`, `/readyz`, `/metrics` over plain HTTP. Loopback by default:
+/// put it on another address only behind a network boundary (it needs no credentials).
+public struct OperationsConfig: Sendable, Equatable {
+    /// The documented default port.
+    public static let defaultPort = 9464
+    public var address: String
+    public var port: Int
+    public var enabled: Bool
+
+    public init(address: String = "127.0.0.1", port: Int = OperationsConfig.defaultPort, enabled: Bool = true) {
+        self.address = address
+        self.port = port
+        self.enabled = enabled
     }
 }
 

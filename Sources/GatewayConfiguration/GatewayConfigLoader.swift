@@ -5,6 +5,25 @@ import Yams
 /// and validates it as a whole. Nothing is half-loaded: either a complete `GatewayConfig` or an error.
 public enum GatewayConfigLoader {
     public static func load(path: String) throws -> GatewayConfig {
+        try load(path: path, sink: nil)
+    }
+
+    /// Reads the configuration and returns every error found (not only the first): each hostname,
+    /// API and section is read on its own, so one mistake does not hide the next. `config` is nil
+    /// when there is any error. (`drawbridge check`.)
+    public static func loadCollectingErrors(path: String) -> (config: GatewayConfig?, errors: [ConfigurationError]) {
+        let sink = ConfigurationErrorSink()
+        do {
+            let config = try load(path: path, sink: sink)
+            return sink.errors.isEmpty ? (config, []) : (nil, sink.errors)
+        } catch let error as ConfigurationError {
+            return (nil, sink.errors + [error])
+        } catch {
+            return (nil, sink.errors + [ConfigurationError(file: path, message: "\(error)")])
+        }
+    }
+
+    static func load(path: String, sink: ConfigurationErrorSink?) throws -> GatewayConfig {
         let url = URL(fileURLWithPath: path)
         let text: String
         do {
@@ -21,10 +40,23 @@ public enum GatewayConfigLoader {
         } catch {
             throw ConfigurationError(file: path, message: "cannot read configuration file: \(error.localizedDescription)")
         }
-        return try parse(yaml: text, file: path, baseDirectory: url.deletingLastPathComponent().path)
+        return try parse(yaml: text, file: path, baseDirectory: url.deletingLastPathComponent().path, sink: sink)
     }
 
     public static func parse(yaml: String, file: String, baseDirectory: String) throws -> GatewayConfig {
+        try parse(yaml: yaml, file: file, baseDirectory: baseDirectory, sink: nil)
+    }
+
+    static func parse(yaml: String, file: String, baseDirectory: String, sink: ConfigurationErrorSink?) throws -> GatewayConfig {
+        /// Runs one independent part: with a sink, its error is recorded and reading goes on.
+        func part(_ body: () throws -> Void) throws {
+            do {
+                try body()
+            } catch let error as ConfigurationError {
+                guard let sink else { throw error }
+                sink.errors.append(error)
+            }
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -44,13 +76,15 @@ public enum GatewayConfigLoader {
         }
         let top = try reader.mapping(
             root, "configuration",
-            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies"])
+            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
-            let map = try reader.mapping(node, "listen", allowedKeys: ["address", "port"])
-            if let address = map["address"] { listen.address = try reader.nonEmptyString(address, "listen.address") }
-            if let port = map["port"] { listen.port = try reader.integer(port, "listen.port", range: 0...65535) }
+            try part {
+                let map = try reader.mapping(node, "listen", allowedKeys: ["address", "port"])
+                if let address = map["address"] { listen.address = try reader.nonEmptyString(address, "listen.address") }
+                if let port = map["port"] { listen.port = try reader.integer(port, "listen.port", range: 0...65535) }
+            }
         }
 
         guard let hostnamesNode = top["hostnames"] else {
@@ -58,41 +92,50 @@ public enum GatewayConfigLoader {
         }
         var hostnames: [HostnameConfig] = []
         var hostnameNodes: [String: Node] = [:]
+        let errorsBeforeHostnames = sink?.errors.count ?? 0
         for node in try reader.sequence(hostnamesNode, "hostnames") {
-            let hostname = try parseHostname(node, reader: reader, resolve: resolve)
-            if hostnameNodes[hostname.normalizedName] != nil {
-                throw reader.error(node, "hostname '\(hostname.name)' is configured twice")
+            try part {
+                let hostname = try parseHostname(node, reader: reader, resolve: resolve)
+                if hostnameNodes[hostname.normalizedName] != nil {
+                    throw reader.error(node, "hostname '\(hostname.name)' is configured twice")
+                }
+                hostnameNodes[hostname.normalizedName] = node
+                hostnames.append(hostname)
             }
-            hostnameNodes[hostname.normalizedName] = node
-            hostnames.append(hostname)
         }
-        guard !hostnames.isEmpty else {
+        let hostnamesFailed = (sink?.errors.count ?? 0) > errorsBeforeHostnames
+        guard !hostnames.isEmpty || hostnamesFailed else {
             throw reader.error(hostnamesNode, "hostnames must list at least one host name")
         }
 
         var defaultHostname: String?
         if let node = top["defaultHostname"] {
-            let name = try reader.nonEmptyString(node, "defaultHostname").lowercased()
-            guard hostnameNodes[name] != nil, !name.hasPrefix("*.") else {
-                throw reader.error(node, "defaultHostname '\(name)' must name one of the configured (non-wildcard) hostnames")
+            try part {
+                let name = try reader.nonEmptyString(node, "defaultHostname").lowercased()
+                // (Not judged when a hostname entry could not be read: it may be the one named.)
+                guard hostnameNodes[name] != nil || hostnamesFailed, !name.hasPrefix("*.") else {
+                    throw reader.error(node, "defaultHostname '\(name)' must name one of the configured (non-wildcard) hostnames")
+                }
+                defaultHostname = name
             }
-            defaultHostname = name
         }
 
         var apis: [APIConfig] = []
         var apiNames = Set<String>()
         if let apisNode = top["apis"] {
             for node in try reader.sequence(apisNode, "apis") {
-                let api = try parseAPI(node, reader: reader, resolve: resolve)
-                guard apiNames.insert(api.name).inserted else {
-                    throw reader.error(node, "API name '\(api.name)' is used twice")
+                try part {
+                    let api = try parseAPI(node, reader: reader, resolve: resolve)
+                    guard apiNames.insert(api.name).inserted else {
+                        throw reader.error(node, "API name '\(api.name)' is used twice")
+                    }
+                    apis.append(api)
                 }
-                apis.append(api)
             }
         }
 
         var limits = LimitsConfig()
-        if let node = top["limits"] {
+        if let node = top["limits"] { try part {
             let map = try reader.mapping(node, "limits", allowedKeys: [
                 "maxHeaderBytes", "maxHeaderCount", "maxRequestTargetBytes", "headerReadTimeout", "bodyReadTimeout",
                 "idleTimeout", "handshakeTimeout", "maxConnections", "maxConcurrentStreams", "drainGracePeriod",
@@ -107,21 +150,43 @@ public enum GatewayConfigLoader {
             if let n = map["maxConnections"] { limits.maxConnections = try reader.integer(n, "limits.maxConnections", range: 1...1_000_000) }
             if let n = map["maxConcurrentStreams"] { limits.maxConcurrentStreams = try reader.integer(n, "limits.maxConcurrentStreams", range: 1...10_000) }
             if let n = map["drainGracePeriod"] { limits.drainGracePeriod = try reader.duration(n, "limits.drainGracePeriod") }
-        }
+        } }
 
         var backend = BackendConfig()
-        if let node = top["backend"] {
+        if let node = top["backend"] { try part {
             let map = try reader.mapping(node, "backend", allowedKeys: ["timeout", "connectTimeout", "trustedCAs", "maxConnectionsPerHost"])
             if let n = map["timeout"] { backend.timeout = try reader.duration(n, "backend.timeout") }
             if let n = map["connectTimeout"] { backend.connectTimeout = try reader.duration(n, "backend.connectTimeout") }
             if let n = map["trustedCAs"] { backend.trustedCAFiles = try reader.stringList(n, "backend.trustedCAs").map(resolve) }
             if let n = map["maxConnectionsPerHost"] { backend.maxConnectionsPerHost = try reader.integer(n, "backend.maxConnectionsPerHost", range: 1...10_000) }
+        } }
+
+        var accessLog = true
+        var accessLogFormat = AccessLogFormat.text
+        try part {
+            guard let node = top["accessLog"] else { return }
+            // true/false (text format), or the format: text, json (off: none).
+            switch try reader.string(node, "accessLog").lowercased() {
+            case "json": accessLogFormat = .json
+            case "text": accessLogFormat = .text
+            default: accessLog = try reader.bool(node, "accessLog (true, false, text or json)")
+            }
         }
 
-        let accessLog = try top["accessLog"].map { try reader.bool($0, "accessLog") } ?? true
+        var operations = OperationsConfig()
+        if let node = top["operations"] { try part {
+            let map = try reader.mapping(node, "operations", allowedKeys: ["address", "port", "enabled"])
+            if let address = map["address"] { operations.address = try reader.nonEmptyString(address, "operations.address") }
+            if let port = map["port"] { operations.port = try reader.integer(port, "operations.port", range: 0...65535) }
+            if let enabled = map["enabled"] { operations.enabled = try reader.bool(enabled, "operations.enabled") }
+            if operations.enabled, operations.port != 0, operations.port == listen.port,
+               operations.address == listen.address || operations.address == "0.0.0.0" || listen.address == "0.0.0.0" {
+                throw reader.error(node, "operations.port \(operations.port) is the gateway's own port (listen.port)")
+            }
+        } }
 
         var policies = PolicySettings()
-        if let node = top["policies"] {
+        if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation"])
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
@@ -164,11 +229,13 @@ public enum GatewayConfigLoader {
                     policies.certificateFiles[id] = resolve(try reader.nonEmptyString(file, "certificate '\(id)'"))
                 }
             }
-        }
+        } }
 
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
-            limits: limits, backend: backend, accessLog: accessLog, policies: policies)
+            limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
+        config.accessLogFormat = accessLogFormat
+        return config
     }
 
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
@@ -263,4 +330,9 @@ public enum GatewayConfigLoader {
         return APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
                          operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
     }
+}
+
+/// Where `loadCollectingErrors` gathers errors (used on one thread, during one load).
+final class ConfigurationErrorSink {
+    var errors: [ConfigurationError] = []
 }

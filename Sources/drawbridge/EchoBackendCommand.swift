@@ -14,6 +14,7 @@ struct EchoBackendCommand: AsyncParsableCommand {
     var port: Int = 18080
 
     func run() async throws {
+        Stdout.lineBuffered()  // the "listening" line reaches a pipe at once
         let backend = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton, port: port)
         print("echo backend listening on 127.0.0.1:\(backend.port)")
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in

@@ -26,7 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Port of the operations listener (/healthz, /readyz, /metrics); overrides operations.port. Default 9464.")
+    var operationsPort: Int?
+
     func run() async throws {
+        // Line-buffered stdout: the banner and log lines reach a pipe (systemd, docker logs) at once.
+        Stdout.lineBuffered()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
@@ -40,11 +45,19 @@ struct ServeCommand: AsyncParsableCommand {
         var instructions: String?
         let gatewayConfig: GatewayConfig
         if let path = config {
-            do {
-                gatewayConfig = try GatewayConfigLoader.load(path: path)
-            } catch let error as ConfigurationError {
-                throw ValidationError("configuration error: \(error)")
+            // The checks of `drawbridge check`: every error at once; warnings (certificates about to
+            // expire) are logged. A configuration error is no usage error: no usage text, exit 1.
+            let (checked, findings) = ConfigurationCheck.run(path: path)
+            for finding in findings where finding.severity == .warning {
+                logger.warning("configuration warning", metadata: ["warning": "\(finding.message)"])
             }
+            guard let checked else {
+                for finding in findings where finding.severity == .error {
+                    CLIErrors.report("configuration error: \(finding.message)")
+                }
+                throw ExitCode(1)
+            }
+            gatewayConfig = checked
         } else {
             let pki = DemoPKI(directory: (demoDirectory as NSString).appendingPathComponent("pki"))
             if try pki.createIfMissing(crlBaseURL: "http://127.0.0.1:\(echoPort)/crl") {
@@ -62,20 +75,50 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             server = try GatewayServer(config: gatewayConfig, group: group, logger: logger)
         } catch {
-            throw ValidationError("cannot start: \(error)")
+            CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+            await echo?.stop()
+            throw ExitCode(1)
+        }
+        // The operations listener (/healthz, /readyz, /metrics) lives as long as the gateway: it
+        // answers 503 on /readyz while the gateway drains.
+        var operations: OperationsServer?
+        if gatewayConfig.operations.enabled {
+            do {
+                operations = try await server.startOperations(port: operationsPort, group: group)
+            } catch where config == nil {
+                // The demo must start on any machine (quick start): without its operations port it
+                // still serves, and says so.
+                logger.warning("demo: no operations listener", metadata: ["error": "\(CLIErrors.plain(error))"])
+            } catch {
+                CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                await echo?.stop()
+                throw ExitCode(1)
+            }
         }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
             logger.info("received signal, draining", metadata: ["signal": "\(signal)"])
             server.shutdown()
         }
         // SIGHUP re-reads the configuration file; a broken file leaves the running configuration alone.
-        let reloader = config.map { path in
-            SignalWatcher(signals: [SIGHUP]) { _ in
-                do {
-                    try server.reload(config: try GatewayConfigLoader.load(path: path))
-                } catch {
-                    logger.error("reload refused, the running configuration stays in force", metadata: ["error": "\(error)"])
+        // In demo mode it re-reads the demo's policy files (.drawbridge/policies/echo.xml).
+        let configPath = config
+        let reloader = SignalWatcher(signals: [SIGHUP]) { _ in
+            do {
+                if let configPath {
+                    let next: GatewayConfig
+                    do {
+                        next = try GatewayConfigLoader.load(path: configPath)
+                    } catch {
+                        server.metrics.reloadFailed()
+                        throw error
+                    }
+                    try server.reload(config: next)
+                } else {
+                    try server.reload(config: gatewayConfig)
                 }
+            } catch {
+                logger.error("reload refused, the running configuration stays in force",
+                             metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
             }
         }
         let banner = instructions
@@ -83,7 +126,8 @@ struct ServeCommand: AsyncParsableCommand {
             if let banner { print(banner) }
         }
         signals.cancel()
-        reloader?.cancel()
+        reloader.cancel()
+        await operations?.stop()
         await echo?.stop()
     }
 }

@@ -17,8 +17,11 @@ final class BackendForwarder: Sendable {
     private let tlsConfiguration: TLSConfiguration
     let defaultSSLContext: NIOSSLContext
     private let logger: Logger
+    /// Operations: backend latency and failures by kind.
+    let metrics: GatewayMetrics
 
-    init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
+    init(config: BackendConfig, eventLoopGroup: any EventLoopGroup, logger: Logger, metrics: GatewayMetrics = GatewayMetrics()) throws {
+        self.metrics = metrics
         var tls = TLSConfiguration.makeClientConfiguration()
         if !config.trustedCAFiles.isEmpty {
             let certificates = try config.trustedCAFiles.flatMap { path -> [NIOSSLCertificate] in
@@ -72,8 +75,17 @@ final class BackendForwarder: Sendable {
     func exchange(tls: Bool, host: String, port: Int, identity: String = "", sslContext: NIOSSLContext? = nil,
                   head: HTTPRequestHead, body: BackendRequestBody, timeout: TimeAmount) async throws -> BackendAnswer {
         let key = BackendPoolKey(tls: tls, host: host, port: port, identity: identity)
-        return try await client.execute(key: key, sslContext: tls ? (sslContext ?? defaultSSLContext) : nil, head: head,
-                                        body: body, deadline: .now() + timeout)
+        // Operations: one measurement per backend exchange (see Operations/BackendMetrics.swift).
+        let started = ContinuousClock.now
+        do {
+            let answer = try await client.execute(key: key, sslContext: tls ? (sslContext ?? defaultSSLContext) : nil, head: head,
+                                                  body: body, deadline: .now() + timeout)
+            metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started)
+            return answer
+        } catch {
+            metrics.backendFailed(error)
+            throw error
+        }
     }
 
     /// The request head for a backend: method, target, the headers and framing for the body.

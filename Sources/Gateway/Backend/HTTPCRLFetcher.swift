@@ -17,8 +17,11 @@ struct HTTPCRLFetcher: CRLFetcher {
         let milliseconds = max(1000, min(timeout.components.seconds, 86_400) * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let answer: BackendAnswer
         do {
-            answer = try await forwarder.exchange(tls: false, host: target.host, port: target.port, head: head, body: .none,
-                                                  timeout: .milliseconds(milliseconds))
+            // (Not the request's backend: its access-log record does not see CRL downloads.)
+            answer = try await AccessLogRecord.$current.withValue(nil) {
+                try await forwarder.exchange(tls: false, host: target.host, port: target.port, head: head, body: .none,
+                                             timeout: .milliseconds(milliseconds))
+            }
         } catch {
             throw CRLFetchError.transport(url: url, message: "\(error)")
         }

@@ -43,7 +43,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let upgrades: Bool
         let method: String
         let path: String
-        let started: ContinuousClock.Instant?
+        /// Metrics and access log (filled on the loop path; the task path returns its outcome).
+        var tracking: RequestTracking
+        var parsedMethod: HTTPRequest.Method?
         var requestEnded = false
         var responseEnded = false
         /// The task path's verdict: the connection can take another request.
@@ -193,7 +195,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func start(_ head: HTTPRequestHead) {
         environment.tracked.requestStarted()
-        let started: ContinuousClock.Instant? = environment.requestHandler.snapshot.config.accessLog ? .now : nil
+        let tracking = RequestTracking(config: environment.requestHandler.snapshot.config)
         // One pass over the headers for what framing and connection handling need.
         var contentLength: Int64?
         var chunked = false
@@ -215,7 +217,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         // After a request that upgrades the decoder parses nothing more: the connection ends with it.
         current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, method: head.method.rawValue, path: head.uri,
-                          started: started)
+                          tracking: tracking)
 
         let request: HTTPRequest
         do {
@@ -226,9 +228,13 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
 
+        current?.parsedMethod = request.method
         let hasBody = chunked || (contentLength ?? 0) != 0
-        if !hasBody {
-            switch environment.requestHandler.serveOnLoop(request, connection: environment.info, protocolName: Self.protocolName) {
+        if !hasBody, var tracking = current?.tracking {
+            let decision = environment.requestHandler.serveOnLoop(request, connection: environment.info,
+                                                                  protocolName: Self.protocolName, tracking: &tracking)
+            current?.tracking = tracking
+            switch decision {
             case .now(let outcome):
                 deliver(outcome)
                 return
@@ -247,6 +253,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
+        current?.tracking.record?.noteReason(error.message)
         let (head, body) = error.response(allocator: context.channel.allocator)
         writeWhole(ChannelResponseSink.http1Head(head), body: body)
         responseEnded(status: error.status.code)
@@ -268,7 +275,14 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             answerNow(error)
         case .backend(let answer):
             relay(answer)
+        case .apimStatus:
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "0")
+            headers.add(name: "Cache-Control", value: "no-store")
+            writeWhole(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers), body: nil)
+            responseEnded(status: 200)
         case .policy(let result):
+            PolicyRunner.noteReason(result, record: current?.tracking.record)
             guard let (head, body) = PolicyRunner.wholeResponse(result) else {
                 finishInTask { result }
                 return
@@ -285,8 +299,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let context, !closed else { return }
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let eventLoop = context.eventLoop
+        let record = current?.tracking.record
         runTask {
             let result = await operation()
+            PolicyRunner.noteReason(result, record: record)
             let status = await PolicyRunner.write(result, to: writer)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }
@@ -356,11 +372,22 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let gatewayRequest = GatewayRequest(head: request, body: body, connection: environment.info, protocolName: Self.protocolName)
         let requestHandler = environment.requestHandler
         let eventLoop = context.eventLoop
+        let record = current?.tracking.record
         runTask {
-            let status = await requestHandler.handle(gatewayRequest, writer: writer)
+            var outcome = RequestOutcome()
+            let status: Int?
+            if let record {
+                // The JSON access log's record, for the places that note a reason or backend time.
+                status = await AccessLogRecord.$current.withValue(record) {
+                    await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
+                }
+            } else {
+                status = await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
+            }
             // An answer cut short leaves the client unable to find the next response: close.
             let reusable = status != nil ? await body.drain(limit: 1 << 20) : false
-            eventLoop.execute { self.taskFinished(status: status, reusable: reusable) }
+            let route = outcome.route
+            eventLoop.execute { self.taskFinished(status: status, reusable: reusable, route: route) }
         }
     }
 
@@ -372,8 +399,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
-    private func taskFinished(status: Int?, reusable: Bool) {
+    private func taskFinished(status: Int?, reusable: Bool, route: RouteMetrics? = nil) {
         guard var request = current else { return }
+        if let route { request.tracking.outcome.route = route }
         request.responseEnded = true
         request.reusable = request.reusable && reusable
         current = request
@@ -416,10 +444,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func logAccess(_ request: Current, status: Int?) {
-        guard let started = request.started else { return }
-        AccessLog.write(environment.logger, method: request.method, path: request.path, status: status,
-                        elapsed: ContinuousClock.now - started, protocolName: Self.protocolName,
-                        connection: environment.info)
+        environment.requestHandler.requestEnded(
+            method: request.parsedMethod, methodText: request.method, path: request.path, connection: environment.info,
+            protocolName: Self.protocolName, tracking: request.tracking, status: status)
     }
 }
 

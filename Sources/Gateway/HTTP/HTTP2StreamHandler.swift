@@ -40,7 +40,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private var phase = Phase.idle
     private var method = ""
     private var path = ""
-    private var started: ContinuousClock.Instant?
+    private var tracking: RequestTracking?
+    private var parsedMethod: HTTPRequest.Method?
     private var requestEnded = false
     private var responseEnded = false
     private var reusable = true
@@ -69,7 +70,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         switch (unwrapInboundIn(data), phase) {
         case (.head(let head), .idle):
             environment.tracked.requestStarted()
-            started = environment.requestHandler.snapshot.config.accessLog ? .now : nil
+            tracking = RequestTracking(config: environment.requestHandler.snapshot.config)
+            parsedMethod = head.method
             method = head.method.rawValue
             path = head.path ?? ""
             let declared = head.headerFields[.contentLength].flatMap { Int64($0) }
@@ -152,7 +154,11 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     // MARK: Serving
 
     private func serveBodiless(_ head: HTTPRequest) {
-        switch environment.requestHandler.serveOnLoop(head, connection: environment.info, protocolName: Self.protocolName) {
+        guard var tracking else { return }
+        let decision = environment.requestHandler.serveOnLoop(head, connection: environment.info,
+                                                              protocolName: Self.protocolName, tracking: &tracking)
+        self.tracking = tracking
+        switch decision {
         case .now(let outcome):
             deliver(outcome)
         case .later(let answer, let completion):
@@ -164,6 +170,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
 
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
+        tracking?.record?.noteReason(error.message)
         let (head, body) = error.response(allocator: context.channel.allocator)
         writeWhole(head, body: body)
         responseDone(status: error.status.code)
@@ -182,7 +189,14 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
             answerNow(error)
         case .backend(let answer):
             relay(answer)
+        case .apimStatus:
+            var fields = HTTPFields()
+            fields[.contentLength] = "0"
+            fields[.cacheControl] = "no-store"
+            writeWhole(HTTPResponse(status: .ok, headerFields: fields), body: nil)
+            responseDone(status: 200)
         case .policy(let result):
+            PolicyRunner.noteReason(result, record: tracking?.record)
             guard let (head, body) = PolicyRunner.wholeResponse(result) else {
                 finishInTask { result }
                 return
@@ -199,8 +213,10 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         guard let context, !closed else { return }
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
         let eventLoop = context.eventLoop
+        let record = tracking?.record
         runTask {
             let result = await operation()
+            PolicyRunner.noteReason(result, record: record)
             let status = await PolicyRunner.write(result, to: writer)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }
@@ -254,10 +270,20 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
                                             protocolName: Self.protocolName)
         let requestHandler = environment.requestHandler
         let eventLoop = context.eventLoop
+        let record = tracking?.record
         runTask {
-            let status = await requestHandler.handle(gatewayRequest, writer: writer)
+            var outcome = RequestOutcome()
+            let status: Int?
+            if let record {
+                status = await AccessLogRecord.$current.withValue(record) {
+                    await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
+                }
+            } else {
+                status = await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
+            }
             let reusable = status != nil ? await requestBody.drain(limit: 1 << 20) : false
-            eventLoop.execute { self.taskFinished(status: status, reusable: reusable) }
+            let route = outcome.route
+            eventLoop.execute { self.taskFinished(status: status, reusable: reusable, route: route) }
         }
     }
 
@@ -269,7 +295,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         }
     }
 
-    private func taskFinished(status: Int?, reusable: Bool) {
+    private func taskFinished(status: Int?, reusable: Bool, route: RouteMetrics? = nil) {
+        if let route { tracking?.outcome.route = route }
         self.reusable = self.reusable && reusable
         responseDone(status: status)
         if !self.reusable { close() }
@@ -277,10 +304,10 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
 
     private func responseDone(status: Int?) {
         responseEnded = true
-        if let started {
-            AccessLog.write(environment.logger, method: method, path: path, status: status,
-                            elapsed: ContinuousClock.now - started, protocolName: Self.protocolName,
-                            connection: environment.info)
+        if let tracking {
+            environment.requestHandler.requestEnded(
+                method: parsedMethod, methodText: method, path: path, connection: environment.info,
+                protocolName: Self.protocolName, tracking: tracking, status: status)
         }
         finishIfDone()
     }

@@ -38,6 +38,7 @@ struct ResponseWriter: Sendable {
 
     /// Answers with a gateway error: its status, or nil when the client has gone away.
     func answer(_ error: GatewayError) async -> Int? {
+        AccessLogRecord.current?.noteReason(error.message)  // Operations: JSON access log reason
         do {
             try await write(error)
             return error.status.code

@@ -12,8 +12,9 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
-/// Both protocols are served by channel handlers: nothing is handed over once negotiated.
-typealias NegotiatedConnection = NIONegotiatedHTTPVersion<Void, Void>
+/// Both protocols are served by channel handlers: once negotiated, only what the handshake
+/// established is handed over (for the metrics).
+typealias NegotiatedConnection = NIONegotiatedHTTPVersion<ConnectionInfo, ConnectionInfo>
 
 /// Why a connection was refused before TLS.
 enum ConnectionRefused: Error {
@@ -36,18 +37,22 @@ enum AcceptedConnection: Sendable {
 public final class GatewayServer: Sendable {
     private let group: any EventLoopGroup
     private let executors: EventLoopTaskExecutor.Table
-    private let logger: Logger
+    let logger: Logger  // (internal: the operations listener logs with it)
     private let registry: ConnectionRegistry
     private let forwarder: BackendForwarder
     /// The configuration in force, swapped whole by `reload`; connections keep the one they began with.
     private let current: NIOLockedValueBox<RequestHandler>
 
     public var snapshot: GatewaySnapshot { current.withLockedValue { $0.snapshot } }
-    private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
-    private let stopped = NIOLockedValueBox(false)
+    // (internal, not private: `readiness` in Operations/GatewayServer+Operations.swift reads them)
+    let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    let stopped = NIOLockedValueBox(false)
+    /// Operations: server-owned metrics (they outlive reloads); `/metrics` renders them.
+    public let metrics: GatewayMetrics
 
-    public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger) throws {
-        let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger)
+    public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger,
+                metrics: GatewayMetrics = GatewayMetrics()) throws {
+        let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
         do {
             snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
@@ -60,7 +65,10 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = forwarder
-        self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger))
+        self.metrics = metrics
+        self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
+                                                        requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
+        metrics.setCertificates(CertificateInventory.expiries(snapshot: snapshot))
     }
 
     /// Replaces the configuration without dropping connections: the new snapshot (TLS contexts,
@@ -69,13 +77,25 @@ public final class GatewayServer: Sendable {
     /// finish on the one they started with. The listen address, connection limit and backend client
     /// settings need a restart.
     public func reload(config: GatewayConfig) throws {
+        do {
+            try reloadUncounted(config: config)
+            metrics.reloadSucceeded()
+        } catch {
+            metrics.reloadFailed()
+            throw error
+        }
+    }
+
+    private func reloadUncounted(config: GatewayConfig) throws {
         let running = snapshot.config
         guard config.listen == running.listen else {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
         let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
-        current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger) }
+        let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
+        current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
+        metrics.setCertificates(CertificateInventory.expiries(snapshot: next))
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
         }
@@ -152,6 +172,7 @@ public final class GatewayServer: Sendable {
         let handler = current.withLockedValue { $0 }
         let snapshot = handler.snapshot
         guard let tracked = registry.admit(channel) else {
+            metrics.connectionsRefused.increment()  // Operations
             logger.warning("connection refused: limit reached or draining", metadata: ["limit": "\(registry.maxConnections)"])
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(CloseWhenActive())
@@ -229,6 +250,8 @@ public final class GatewayServer: Sendable {
             tlsHandler = NIOSSLServerHandler(context: hostname.sslContext)
         }
         try channel.pipeline.syncOperations.addHandler(tlsHandler)
+        // Operations: TLS handshake refusals, counted and logged (rate-limited) with their reason.
+        try channel.pipeline.syncOperations.addHandler(TLSHandshakeObserver(metrics: metrics, logger: logger))
 
         let makeInfo: @Sendable (any Channel) throws -> ConnectionInfo = { channel in
             handshakeDone.withLockedValue { $0 = true }
@@ -247,7 +270,7 @@ public final class GatewayServer: Sendable {
         let registry = self.registry
         let logger = self.logger
         let executor = executors.executor(for: channel.eventLoop)
-        let http1Initializer: NIOChannelInitializerWithOutput<Void> = { channel in
+        let http1Initializer: NIOChannelInitializerWithOutput<ConnectionInfo> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("http/1.1")
                 let sync = channel.pipeline.syncOperations
@@ -263,9 +286,10 @@ public final class GatewayServer: Sendable {
                 try sync.addHandler(HTTP1ConnectionHandler(environment: .init(
                     requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor,
                     logger: logger)))
+                return info
             }
         }
-        let http2Initializer: NIOChannelInitializerWithOutput<Void> = { channel in
+        let http2Initializer: NIOChannelInitializerWithOutput<ConnectionInfo> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("h2")
                 tracked.isHTTP2.withLockedValue { $0 = true }
@@ -292,6 +316,7 @@ public final class GatewayServer: Sendable {
                 try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
                 // A connection negotiated while draining is told to go away at once.
                 if registry.isDraining { registry.beginDraining() }
+                return info
             }
         }
 
@@ -311,11 +336,14 @@ public final class GatewayServer: Sendable {
             negotiated = try await future.get()
         } catch {
             logger.debug("TLS handshake failed", metadata: ["error": "\(error)"])
+            // Operations: connections that ended before TLS/ALPN completed (TLS errors: TLSHandshakeObserver).
+            metrics.handshakeFailed(error, remoteAddress: tracked.channel.remoteAddress?.ipAddress, logger: logger)
             try? await tracked.channel.close()
             return
         }
+        // Operations: handshakes by TLS version, open connections by protocol.
+        metrics.connectionNegotiated(negotiated, channel: tracked.channel)
         // Both protocols are served by their channel handlers from here on.
-        _ = negotiated
     }
 
     /// Bytes the HTTP/1.1 decoder may hold unparsed (its own head limit is 80 KiB).

@@ -11,6 +11,8 @@ enum LoopOutcome: Sendable {
     case backend(BackendAnswer)
     /// What the policies produced without the backend (`return-response`, an error body).
     case policy(PolicyResult)
+    /// APIM's health probe path: 200, no body.
+    case apimStatus
     /// Outbound or on-error must run before the client gets an answer: the handler runs this in a
     /// task and writes its result.
     case finishInTask(@Sendable () async -> PolicyResult)
@@ -32,8 +34,19 @@ struct LoopCompletion: Sendable {
     /// The policy run the backend call belongs to (nil: no policy).
     let exchange: PolicyExchange?
     let logger: Logger
+    let metrics: GatewayMetrics
+    /// When the backend call started, and the request's JSON access-log record (for backend time
+    /// and failure reasons).
+    let started: ContinuousClock.Instant
+    let record: AccessLogRecord?
 
     func outcome(_ result: Result<BackendAnswer, any Error>) -> LoopOutcome {
+        switch result {
+        case .success(let answer):
+            metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started, record: record)
+        case .failure(let error):
+            metrics.backendFailed(error, record: record)
+        }
         switch (result, exchange) {
         case (.success(let answer), nil):
             return .backend(answer)
@@ -56,14 +69,20 @@ extension RequestHandler {
     /// Serves a bodiless request without a task when nothing in it waits: route, certificate gate
     /// (a cached verdict), the policies' synchronous start, and the backend call through the loop's
     /// pool. Must be called on the event loop of the client connection.
-    func serveOnLoop(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> LoopDecision {
+    func serveOnLoop(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String,
+                     tracking: inout RequestTracking) -> LoopDecision {
         let route: RouteMatch
         switch resolve(head, connection: connection, protocolName: protocolName) {
         case .answer(let error): return .now(.error(error))
-        case .route(let match): route = match
+        case .apimStatus: return .now(.apimStatus)
+        case .route(let match, let routedHost):
+            route = match
+            tracking.outcome.route = requestMetrics.route(route, hostname: routedHost)  // Operations
         }
         if route.api.config.requireTrustedClientCertificate {
             guard let verdict = ClientCertificateGate.cachedVerdict(connection) else { return .waits }
+            requestMetrics.metrics.clientCertificate(ClientCertificateOutcome(verdictReason: verdict.reason, trusted: verdict.isTrusted),
+                                                     reason: verdict.reason, record: tracking.record)
             guard verdict.isTrusted else {
                 logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
                 return .now(.error(.invalidClientCertificate))
@@ -71,7 +90,8 @@ extension RequestHandler {
         }
         guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
             return .later(forwarder.forwardOnLoop(head, route: route, connection: connection),
-                          LoopCompletion(route: route, exchange: nil, logger: logger))
+                          LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now,
+                                         record: tracking.record))
         }
         guard pipeline.inboundRunsSynchronously else { return .waits }
         let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
@@ -95,7 +115,8 @@ extension RequestHandler {
             }
             let answer = forwarder.client.executeOnLoop(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
                                                         bytes: bytes, deadline: .now() + prepared.timeout)
-            return .later(answer, LoopCompletion(route: route, exchange: exchange, logger: logger))
+            return .later(answer, LoopCompletion(route: route, exchange: exchange, logger: logger, metrics: forwarder.metrics,
+                                                 started: .now, record: tracking.record))
         }
     }
 }

@@ -15,6 +15,7 @@ struct PolicyRunner: Sendable {
         let policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
+        Self.noteReason(result, record: AccessLogRecord.current)
         return await Self.write(result, to: writer)
     }
 
@@ -60,8 +61,13 @@ struct PolicyRunner: Sendable {
         return policyRequest
     }
 
-    /// The response a policy run produced, as the client gets it. Returns the status written, or nil
-    /// when the client went away.
+    /// Operations: a policy error is the JSON access log's reason.
+    static func noteReason(_ result: PolicyResult, record: AccessLogRecord?) {
+        if let record, let error = result.lastError {
+            record.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
+        }
+    }
+
     /// A result whose body is in hand (`return-response`, an error body), as one response.
     static func wholeResponse(_ result: PolicyResult) -> (HTTPResponse, ByteBuffer)? {
         guard case .bytes(let bytes) = result.body else { return nil }
@@ -71,6 +77,8 @@ struct PolicyRunner: Sendable {
                 ByteBuffer(bytes: bytes))
     }
 
+    /// The response a policy run produced, as the client gets it. Returns the status written, or nil
+    /// when the client went away.
     static func write(_ result: PolicyResult, to writer: ResponseWriter) async -> Int? {
         var fields = BackendForwarder.responseFields(result.headers.lazy.map { ($0.name, $0.value) })
         fields[.contentLength] = nil
@@ -228,10 +236,13 @@ struct GatewayPolicyBackend: PolicyBackend {
     func send(_ request: BackendRequest) async throws -> BackendResponse {
         let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority)
         let answer: BackendAnswer
+        let started = ContinuousClock.now
         do {
             answer = try await forwarder.client.execute(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
                                                         body: prepared.body, deadline: .now() + prepared.timeout)
+            forwarder.metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started)
         } catch {
+            forwarder.metrics.backendFailed(error)
             throw Self.policyError(error)
         }
         return Self.response(answer)

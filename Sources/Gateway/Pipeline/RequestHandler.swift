@@ -10,15 +10,19 @@ struct RequestHandler: Sendable {
     let snapshot: GatewaySnapshot
     let forwarder: BackendForwarder
     let logger: Logger
+    /// Operations: request counters resolved for this snapshot.
+    let requestMetrics: RequestMetricsTable
 
-    /// What the head alone decides, before anything waits: a refusal, or the route.
+    /// What the head alone decides, before anything waits: a refusal, APIM's status probe, or the
+    /// route (with the hostname it was routed on).
     enum Resolution {
         case answer(GatewayError)
-        case route(RouteMatch)
+        case apimStatus
+        case route(RouteMatch, TLSHostname)
     }
 
-    /// Limits → target and Host checks → Host ↔ SNI → route. Synchronous and cheap: both the event-loop
-    /// path and the task path start here.
+    /// Limits → target and Host checks → Host ↔ SNI → APIM's status path → route. Synchronous and
+    /// cheap: both the event-loop path and the task path start here.
     func resolve(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) -> Resolution {
         if let refusal = checkLimits(head) ?? Self.checkTarget(head, protocolName: protocolName) {
             return .answer(refusal)
@@ -37,25 +41,35 @@ struct RequestHandler: Sendable {
             routedHost = named
         }
 
+        // Operations: APIM's self-hosted gateway health probe path, answered before routing.
+        if OperationsProbe.isAPIMStatusRequest(head) { return .apimStatus }
+
         switch snapshot.router.route(hostname: routedHost, method: head.method.rawValue, path: head.path ?? "/") {
-        case .matched(let match): return .route(match)
+        case .matched(let match): return .route(match, routedHost)
         case .notFound: return .answer(.notFound)
         case .badPath: return .answer(.badPath)
         }
     }
 
     /// Handles the request and writes the whole response. Returns the status written (for the access
-    /// log), or nil when the response could not be written (the client went away).
-    func handle(_ request: GatewayRequest, writer: ResponseWriter) async -> Int? {
+    /// log), or nil when the response could not be written (the client went away). `outcome` collects
+    /// what the metrics need (the matched route).
+    func handle(_ request: GatewayRequest, writer: ResponseWriter, outcome: inout RequestOutcome) async -> Int? {
         let route: RouteMatch
         switch resolve(request.head, connection: request.connection, protocolName: request.protocolName) {
         case .answer(let error): return await writer.answer(error)
-        case .route(let match): route = match
+        case .apimStatus: return await OperationsProbe.answerAPIMStatus(writer)
+        case .route(let match, let routedHost):
+            route = match
+            outcome.route = requestMetrics.route(route, hostname: routedHost)  // Operations
         }
 
         if route.api.config.requireTrustedClientCertificate {
             let verdict = await snapshot.certificateGate.evaluate(
                 request.connection, context: snapshot.clientVerification[request.connection.hostname.name])
+            // Operations: client-certificate outcome by reason.
+            requestMetrics.metrics.clientCertificate(ClientCertificateOutcome(verdictReason: verdict.reason, trusted: verdict.isTrusted),
+                                                     reason: verdict.reason)
             guard verdict.isTrusted else {
                 logger.debug("client certificate refused", metadata: ["reason": "\(LogText.escape(verdict.reason))"])
                 return await writer.answer(.invalidClientCertificate)

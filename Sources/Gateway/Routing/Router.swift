@@ -59,11 +59,15 @@ public struct RouteMatch: Sendable {
     public let remainingPath: String
     /// The whole request path in normal form (without the query).
     public let normalizedPath: String
+    /// Positions in the router's table (API, then operation within it): metrics handles are
+    /// resolved per snapshot by these, so counting a request needs no lookup by name.
+    let apiIndex: Int
+    let operationIndex: Int
 }
 
 /// Routes (hostname, method, path) to an API operation. Built once per configuration snapshot.
 public struct Router: Sendable {
-    private let apis: [RoutableAPI]
+    let apis: [RoutableAPI]
 
     public init(apis: [APIConfig]) throws {
         // Longest prefix first, so /echo/v2 wins over /echo.
@@ -82,11 +86,11 @@ public struct Router: Sendable {
         let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard let request = RequestPath(pathOnly) else { return .badPath }
         let keys = request.keys
-        for api in apis where api.servesHost(hostname) {
+        for (apiIndex, api) in apis.enumerated() where api.servesHost(hostname) {
             guard keys.count >= api.prefixSegments.count,
                   zip(api.prefixSegments, keys).allSatisfy({ RequestPath.sameSegment($0, $1) }) else { continue }
             let restKeys = keys[api.prefixSegments.count...]
-            for operation in api.operations {
+            for (operationIndex, operation) in api.operations.enumerated() {
                 guard operation.config.method == "*" || operation.config.method == method else { continue }
                 if let parameters = operation.template.match(keys: restKeys, decoded: request.decoded[api.prefixSegments.count...]) {
                     let rest = request.segments[api.prefixSegments.count...]
@@ -94,7 +98,8 @@ public struct Router: Sendable {
                     if request.trailingSlash && !rest.isEmpty { remaining += "/" }
                     return .matched(RouteMatch(api: api, operation: operation.config,
                                                matchedParameters: parameters, remainingPath: remaining,
-                                               normalizedPath: request.normalized))
+                                               normalizedPath: request.normalized,
+                                               apiIndex: apiIndex, operationIndex: operationIndex))
                 }
             }
             // APIM answers 404 when the API matches but no operation does.

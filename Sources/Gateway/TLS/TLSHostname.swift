@@ -47,7 +47,7 @@ public struct TLSHostname: Sendable {
         }
     }
 
-    private static func loadServerIdentity(_ config: HostnameConfig) throws -> ([NIOSSLCertificate], NIOSSLPrivateKey) {
+    static func loadServerIdentity(_ config: HostnameConfig) throws -> ([NIOSSLCertificate], NIOSSLPrivateKey) {
         switch config.serverCertificate {
         case .pem(let certificateFile, let keyFile):
             let chain: [NIOSSLCertificate]

@@ -1,0 +1,101 @@
+import Atomics
+import Foundation
+import GatewayConfiguration
+import NIOConcurrencyHelpers
+
+/// What a request's JSON access-log line needs beyond the request and its status: the backend time
+/// and why the gateway (not the backend) answered. Exists only when `accessLog: json`; set as a task
+/// local around `RequestHandler.handle`, so the places that know (backend exchange, certificate gate,
+/// gateway error answers, policy errors) note it without new parameters.
+final class AccessLogRecord: Sendable {
+    @TaskLocal static var current: AccessLogRecord?
+
+    let requestId = UUID()
+    private let backendNanos = ManagedAtomic<Int64>(0)
+    private let backendCalls = ManagedAtomic<Int>(0)
+    private let reasonBox = NIOLockedValueBox<String?>(nil)
+
+    static func make(for config: GatewayConfig) -> AccessLogRecord? {
+        config.accessLog && config.accessLogFormat == .json ? AccessLogRecord() : nil
+    }
+
+    func backendAnswered(_ elapsed: Duration) {
+        let (seconds, attos) = elapsed.components
+        backendNanos.wrappingIncrement(by: seconds &* 1_000_000_000 &+ attos / 1_000_000_000, ordering: .relaxed)
+        backendCalls.wrappingIncrement(ordering: .relaxed)
+    }
+
+    /// The first reason noted wins (the cause, not its consequences).
+    func noteReason(_ reason: String) {
+        reasonBox.withLockedValue { if $0 == nil { $0 = reason } }
+    }
+
+    var reason: String? { reasonBox.withLockedValue { $0 } }
+    var backendMilliseconds: Double? {
+        backendCalls.load(ordering: .relaxed) == 0 ? nil : Double(backendNanos.load(ordering: .relaxed)) / 1e6
+    }
+}
+
+/// One JSON object per line on stdout (a single write per line, so lines never interleave).
+enum AccessLogJSON {
+    static func line(method: String, path: String, connection: ConnectionInfo, protocolName: String, outcome: RequestOutcome,
+                     status: Int?, elapsed: Duration, record: AccessLogRecord, now: Date = Date()) -> String {
+        let (seconds, attos) = elapsed.components
+        let millis = Double(seconds) * 1000 + Double(attos) / 1e15
+        var fields: [(String, String)] = [
+            ("time", quoted(timestamp(now))),
+            ("request_id", quoted(record.requestId.uuidString.lowercased())),
+            ("client_address", optional(connection.remoteAddress)),
+            ("protocol", quoted(protocolName)),
+            ("sni", optional(connection.serverName)),
+            ("hostname", quoted(outcome.route?.hostname ?? connection.hostname.name)),
+            ("api", optional(outcome.route?.api)),
+            ("operation", optional(outcome.route?.operation)),
+            ("method", quoted(method)),
+            ("path", quoted(path)),
+            ("status", status.map(String.init) ?? "null"),
+            ("duration_ms", number(millis)),
+            ("backend_ms", record.backendMilliseconds.map(number) ?? "null"),
+            ("client_cert_thumbprint", optional(connection.clientThumbprint)),
+        ]
+        fields.append(("reason", optional(record.reason ?? (status == nil ? "client went away before the response was complete" : nil))))
+        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"
+    }
+
+    static func write(_ line: String) {
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+
+    private static func optional(_ value: String?) -> String { value.map(quoted) ?? "null" }
+
+    private static func number(_ value: Double) -> String { String(Double(Int(value * 1000)) / 1000) }
+
+    private static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// A JSON string: quotes, backslashes and every control character escaped, so no client-supplied
+    /// byte can end the line or the object.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,101 @@
+import Atomics
+import CoreMetrics
+import HTTPTypes
+
+/// The request counters of one (hostname, API, operation), resolved when a snapshot is built.
+/// Each (method, status class) counter is registered on its first use only (a lazy atomic reference:
+/// an unused combination costs no series in `/metrics`); afterwards counting is an atomic load and
+/// an atomic add. The registry behind them belongs to the server, so a reload finds the same series.
+final class RouteMetrics: Sendable {
+    let hostname: String
+    let api: String
+    let operation: String
+    let duration: AtomicHistogram
+    private let factory: any MetricsFactory
+    private let slots: [ManagedAtomicLazyReference<CoreMetrics.Counter>]
+
+    static let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"]
+    static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx", "aborted"]
+
+    init(hostname: String, api: String, operation: String, metrics: GatewayMetrics) {
+        self.hostname = hostname
+        self.api = api
+        self.operation = operation
+        self.factory = metrics.factory
+        self.duration = metrics.requestDuration(hostname: hostname, api: api)
+        self.slots = (0..<(Self.methods.count * Self.statusClasses.count)).map { _ in ManagedAtomicLazyReference() }
+    }
+
+    static func methodIndex(_ method: HTTPRequest.Method?) -> Int {
+        guard let method else { return 7 }
+        switch method {
+        case .get: return 0
+        case .head: return 1
+        case .post: return 2
+        case .put: return 3
+        case .delete: return 4
+        case .patch: return 5
+        case .options: return 6
+        default: return 7
+        }
+    }
+
+    static func statusClassIndex(_ status: Int?) -> Int {
+        guard let status, (100...599).contains(status) else { return 5 }
+        return status / 100 - 1
+    }
+
+    func count(method: HTTPRequest.Method?, status: Int?, elapsed: Duration) {
+        let methodIndex = Self.methodIndex(method)
+        let classIndex = Self.statusClassIndex(status)
+        let slot = slots[methodIndex * Self.statusClasses.count + classIndex]
+        let counter = slot.load() ?? slot.storeIfNilThenLoad(CoreMetrics.Counter(
+            label: "drawbridge_requests_total",
+            dimensions: [("hostname", hostname), ("api", api), ("operation", operation),
+                         ("method", Self.methods[methodIndex]), ("status_class", Self.statusClasses[classIndex])],
+            factory: factory))
+        counter.increment()
+        duration.record(elapsed)
+    }
+}
+
+/// Per snapshot: the `RouteMetrics` of every (hostname, API, operation) the router can match, and
+/// one per hostname for requests answered before or without a route (404, 400, 421, …).
+struct RequestMetricsTable: Sendable {
+    let metrics: GatewayMetrics
+    /// [api index in the router][operation index] → per hostname.
+    private let routes: [[[RouteMetrics]]]
+    private let unrouted: [RouteMetrics]
+
+    init(snapshot: GatewaySnapshot, metrics: GatewayMetrics) {
+        self.metrics = metrics
+        let hostnames = snapshot.hostnames.all.map(\.name)
+        routes = snapshot.router.apis.map { api in
+            let served = api.config.hostnames.isEmpty ? hostnames : hostnames.filter { api.config.hostnames.contains($0) }
+            return api.operations.map { operation in
+                served.map { RouteMetrics(hostname: $0, api: api.config.name, operation: operation.config.name, metrics: metrics) }
+            }
+        }
+        unrouted = hostnames.map { RouteMetrics(hostname: $0, api: "", operation: "", metrics: metrics) }
+    }
+
+    /// The counters of a matched route on a hostname (a short scan of the API's hostnames).
+    func route(_ match: RouteMatch, hostname: TLSHostname) -> RouteMetrics? {
+        guard match.apiIndex < routes.count, match.operationIndex < routes[match.apiIndex].count else { return nil }
+        return routes[match.apiIndex][match.operationIndex].first { $0.hostname == hostname.name }
+    }
+
+    // Operations: the one call per request, where the access log is written (`RequestHandler.requestEnded`).
+    func requestFinished(method: HTTPRequest.Method?, connection: ConnectionInfo, outcome: RequestOutcome, status: Int?,
+                         elapsed: Duration) {
+        let route = outcome.route ?? unrouted.first { $0.hostname == connection.hostname.name }
+        route?.count(method: method, status: status, elapsed: elapsed)
+    }
+}
+
+/// What the request handler learnt about a request that the metrics and the access log need:
+/// filled in along `RequestHandler.handle`, read once the response is written.
+struct RequestOutcome: Sendable {
+    /// The matched route's counters (nil: answered before or without a route).
+    var route: RouteMetrics?
+}

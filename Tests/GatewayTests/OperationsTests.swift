@@ -1,0 +1,161 @@
+import Foundation
+import Gateway
+import GatewayConfiguration
+import NIOPosix
+import Testing
+
+/// The operations listener (/healthz, /readyz, /metrics) and APIM's status path, driven by curl.
+@Suite(.serialized, .enabled(if: Curl.isAvailable, "needs /usr/bin/curl (.ci/run installs it)"))
+struct OperationsTests {
+    /// The demo configuration plus an API whose backend refuses connections (502).
+    static func config(pki: DemoPKI, echoPort: Int) -> GatewayConfig {
+        var config = DemoGateway.configuration(pki: pki, echoPort: echoPort, port: 0)
+        config.accessLog = false
+        config.apis.append(APIConfig(name: "dead", pathPrefix: "/dead", backendURL: "http://127.0.0.1:1"))
+        config.backend.connectTimeout = 2
+        return config
+    }
+
+    func gatewayArgs(_ gateway: TestGateway, cert: (String, String)?) -> [String] {
+        var args = ["--cacert", gateway.pki.rootCA, "--resolve", "localhost:\(gateway.port):127.0.0.1"]
+        if let cert { args += ["--cert", cert.0, "--key", cert.1] }
+        return args
+    }
+
+    /// `/metrics` as series → value (`name{labels}` exactly as exported).
+    static func scrape(_ port: Int) async throws -> [String: Double] {
+        let result = try await Curl.run(["http://127.0.0.1:\(port)/metrics"])
+        #expect(result.httpCode == 200, "\(result.stderr)")
+        var series: [String: Double] = [:]
+        for line in result.body.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            series[String(line[..<space])] = value
+        }
+        return series
+    }
+
+    static func requests(_ api: String, _ operation: String, _ method: String, _ statusClass: String) -> String {
+        #"drawbridge_requests_total{hostname="localhost",api="\#(api)",operation="\#(operation)",method="\#(method)",status_class="\#(statusClass)"}"#
+    }
+
+    @Test func healthzReadyzAndMetricsCountA200A403AndA502() async throws {
+        let gateway = try await TestGateway.start { pki, port in Self.config(pki: pki, echoPort: port) }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let ops = "http://127.0.0.1:\(operations.port)"
+
+        let health = try await Curl.run(["\(ops)/healthz"])
+        #expect(health.httpCode == 200 && health.body == "ok\n")
+        let ready = try await Curl.run(["\(ops)/readyz"])
+        #expect(ready.httpCode == 200 && ready.body == "ready\n")
+        let unknown = try await Curl.run(["\(ops)/admin"])
+        #expect(unknown.httpCode == 404)
+
+        let pki = gateway.pki
+        let ok = try await Curl.run(gatewayArgs(gateway, cert: (pki.clientCertificate, pki.clientKey)) + ["\(gateway.baseURL)/echo/users/7"])
+        #expect(ok.httpCode == 200, "\(ok.stderr)")
+        let noCert = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/echo/users/7"])
+        #expect(noCert.httpCode == 403)
+        let expired = try await Curl.run(gatewayArgs(gateway, cert: (pki.expiredClientCertificate, pki.expiredClientKey)) + ["\(gateway.baseURL)/echo/users/7"])
+        #expect(expired.httpCode == 403)
+        let revoked = try await Curl.run(gatewayArgs(gateway, cert: (pki.revokedClientCertificate, pki.revokedClientKey)) + ["\(gateway.baseURL)/echo/users/7"])
+        #expect(revoked.httpCode == 403)
+        let unknownCA = try await Curl.run(gatewayArgs(gateway, cert: (pki.unknownClientCertificate, pki.unknownClientKey)) + ["\(gateway.baseURL)/echo/users/7"])
+        #expect(unknownCA.httpCode == 403)
+        let dead = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["-X", "POST", "\(gateway.baseURL)/dead/x"])
+        #expect(dead.httpCode == 502)
+        let notFound = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/nowhere"])
+        #expect(notFound.httpCode == 404)
+
+        let metrics = try await Self.scrape(operations.port)
+        #expect(metrics[Self.requests("echo", "get-user", "GET", "2xx")] == 1, "\(metrics.keys.sorted())")
+        #expect(metrics[Self.requests("echo", "get-user", "GET", "4xx")] == 4)
+        #expect(metrics[Self.requests("dead", "all", "POST", "5xx")] == 1)
+        #expect(metrics[Self.requests("", "", "GET", "4xx")] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="trusted"}"#] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="none"}"#] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="expired"}"#] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revoked"}"#] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="untrusted"}"#] == 1)
+        #expect(metrics[#"drawbridge_backend_failures_total{kind="connect"}"#] == 1)
+        #expect(metrics[#"drawbridge_tls_handshakes_total{outcome="ok",version="TLSv1.3"}"#] == 7)
+        #expect(metrics[#"drawbridge_request_duration_seconds_count{hostname="localhost",api="echo"}"#] == 5)
+        #expect(metrics[#"drawbridge_request_duration_seconds_bucket{hostname="localhost",api="echo",le="+Inf"}"#] == 5)
+        // The one forwarded request reached the echo backend (the refused ones never left the gateway).
+        #expect((metrics["drawbridge_backend_duration_seconds_count"] ?? 0) >= 1)
+        // Certificates: the demo server certificate and both CAs, with time left.
+        let serverExpiry = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="server",hostname="localhost""#) }
+        #expect((serverExpiry?.value ?? 0) > 86_400)
+        #expect(metrics.keys.filter { $0.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="ca""#) }.count == 2)
+
+        // A plain-HTTP client on the TLS port is a failed handshake.
+        _ = try await Curl.run(["http://127.0.0.1:\(gateway.port)/echo"])
+        // A reload counts, and keeps the request counters (they belong to the server, not the snapshot).
+        try gateway.server.reload(config: gateway.server.snapshot.config)
+        let after = try await Self.scrape(operations.port)
+        #expect(after[#"drawbridge_config_reloads_total{result="success"}"#] == 1)
+        #expect(after[#"drawbridge_tls_handshakes_total{outcome="failed",version="unknown"}"#] == 1)
+        #expect(after[Self.requests("echo", "get-user", "GET", "2xx")] == 1)
+        #expect((after[#"drawbridge_open_connections{protocol="http1.1"}"#] ?? -1) >= 0)
+
+        await operations.stop()
+        try await gateway.stop()
+    }
+
+    @Test func readinessIs503BeforeBindAndWhileDraining() async throws {
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.limits.drainGracePeriod = 20
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let ops = "http://127.0.0.1:\(operations.port)"
+        #expect(try await Curl.run(["\(ops)/readyz"]).httpCode == 200)
+
+        // A request in flight for 3 s keeps the gateway draining after shutdown.
+        let pki = gateway.pki
+        let slow = Task {
+            try await Curl.run(self.gatewayArgs(gateway, cert: (pki.clientCertificate, pki.clientKey))
+                               + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        let stopping = Task { try await gateway.stop() }
+        try await Task.sleep(for: .milliseconds(300))
+        let draining = try await Curl.run(["\(ops)/readyz"])
+        #expect(draining.httpCode == 503)
+        #expect(draining.body == "not ready: draining\n")
+        // Liveness is unaffected, and the drain lets the in-flight request finish.
+        #expect(try await Curl.run(["\(ops)/healthz"]).httpCode == 200)
+        #expect(!slow.isCancelled)
+        let finished = try await slow.value
+        #expect(finished.httpCode == 200, "\(finished.stderr)")
+        try await stopping.value
+        await operations.stop()
+
+        // A gateway that has not bound its port yet is not ready either.
+        let echo = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton)
+        let unbound = try GatewayServer(config: Self.config(pki: pki, echoPort: echo.port), group: MultiThreadedEventLoopGroup.singleton,
+                                        logger: .init(label: "test"))
+        let early = try await unbound.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let starting = try await Curl.run(["http://127.0.0.1:\(early.port)/readyz"])
+        #expect(starting.httpCode == 503)
+        #expect(starting.body.hasPrefix("not ready: starting"))
+        await early.stop()
+        unbound.shutdown()
+        try await unbound.run()
+        await echo.stop()
+    }
+
+    @Test func apimStatusPathAnswers200OnTheGatewayPort() async throws {
+        let gateway = try await TestGateway.start { pki, port in Self.config(pki: pki, echoPort: port) }
+        for protocolFlag in ["--http1.1", "--http2"] {
+            // Without a client certificate too: probes carry none.
+            let status = try await Curl.run(gatewayArgs(gateway, cert: nil) + [protocolFlag, "\(gateway.baseURL)/status-0123456789abcdef"])
+            #expect(status.httpCode == 200, "\(protocolFlag): \(status.stderr)")
+            #expect(status.body.isEmpty)
+        }
+        // Only that exact path: a longer one is routed as usual (no API there: 404).
+        let other = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/status-0123456789abcdef/x"])
+        #expect(other.httpCode == 404)
+        try await gateway.stop()
+    }
+}
