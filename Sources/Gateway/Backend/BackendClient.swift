@@ -118,7 +118,17 @@ final class BackendClient: Sendable {
 
     private func attempt(pool: BackendLoopPool, key: BackendPoolKey, sslContext: NIOSSLContext?, head: HTTPRequestHead,
                          bytes: ByteBuffer?, deadline: NIODeadline, first: Bool) -> EventLoopFuture<BackendAnswer> {
-        pool.acquire(key: key, sslContext: sslContext, deadline: deadline).flatMap { connection in
+        // The common case: an idle pooled connection, taken without a future for the acquisition.
+        if let connection = pool.takeIdle(key: key) {
+            return connection.start(head: head, body: bytes, streamsBody: false, deadline: deadline).flatMapError { error in
+                if first, let clientError = error as? BackendClientError, clientError == .closedBeforeResponse {
+                    return self.attempt(pool: pool, key: key, sslContext: sslContext, head: head, bytes: bytes,
+                                        deadline: deadline, first: false)
+                }
+                return pool.eventLoop.makeFailedFuture(error)
+            }
+        }
+        return pool.acquire(key: key, sslContext: sslContext, deadline: deadline).flatMap { connection in
             let reused = connection.wasReused
             return connection.start(head: head, body: bytes, streamsBody: false, deadline: deadline).flatMapError { error in
                 if first, reused, let clientError = error as? BackendClientError, clientError == .closedBeforeResponse {
@@ -187,6 +197,16 @@ final class BackendLoopPool: @unchecked Sendable {
             return acquireOnLoop(key: key, sslContext: sslContext, deadline: deadline)
         }
         return eventLoop.flatSubmit { self.acquireOnLoop(key: key, sslContext: sslContext, deadline: deadline) }
+    }
+
+    /// An idle, usable connection for `key`, if the pool holds one (on the loop only).
+    func takeIdle(key: BackendPoolKey) -> BackendConnection? {
+        guard eventLoop.inEventLoop, !closing else { return nil }
+        while let connection = idle[key]?.popLast() {
+            if connection.isUsable { return connection }
+            connection.close(nil)
+        }
+        return nil
     }
 
     private func acquireOnLoop(key: BackendPoolKey, sslContext: NIOSSLContext?, deadline: NIODeadline) -> EventLoopFuture<BackendConnection> {

@@ -70,8 +70,12 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The last response end written, to close only after it went out.
     private var lastEnd: EventLoopFuture<Void>?
 
-    init(environment: Environment) {
+    /// The connection's time limits, told when a head arrives, a body ends and a response goes out.
+    private let deadlines: HTTP1RequestDeadlines
+
+    init(environment: Environment, deadlines: HTTP1RequestDeadlines) {
         self.environment = environment
+        self.deadlines = deadlines
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -127,6 +131,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
             request.requestEnded = true
             request.bodyPaused = false
+            deadlines.bodyEnded()
             if let source = request.body {
                 _ = source.yield(.end(nil))
                 source.finish()
@@ -145,10 +150,20 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
+    /// A parse error (from the decoder) gets a precise answer before the connection closes — an
+    /// oversized head 431, anything else malformed 400, with APIM's JSON body — unless a response is
+    /// under way (then the connection just closes). Other errors close the connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         environment.logger.debug("HTTP/1.1 connection error", metadata: ["error": "\(error)"])
         current?.body?.finish(error)
         current?.body = nil
+        if let parserError = error as? HTTPParserError, current == nil, !closed {
+            let answer: GatewayError = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+            let (head, body) = answer.response(allocator: context.channel.allocator)
+            var responseHead = ChannelResponseSink.http1Head(head)
+            responseHead.headers.add(name: "Connection", value: "close")
+            writeWhole(responseHead, body: body, closing: true)
+        }
         close()
     }
 
@@ -181,11 +196,22 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: Outbound
 
+    /// Writes of the task path (the loop path writes below this handler).
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.status == .continue {
+                deadlines.continueSent()
+            } else if head.status.code >= 200 {
+                deadlines.responseHeadWritten()
+            }
+        case .body:
+            break
+        case .end:
             let promise = promise ?? context.eventLoop.makePromise(of: Void.self)
             lastEnd = promise.futureResult
             context.write(data, promise: promise)
+            deadlines.responseEnded()
             return
         }
         context.write(data, promise: promise)
@@ -215,6 +241,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 break
             }
         }
+        deadlines.headReceived(expectsContinue: expectsContinue)
         // After a request that upgrades the decoder parses nothing more: the connection ends with it.
         current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, method: head.method.rawValue, path: head.uri,
                           tracking: tracking)
@@ -259,14 +286,22 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         responseEnded(status: error.status.code)
     }
 
-    private func writeWhole(_ head: HTTPResponseHead, body: ByteBuffer?) {
+    /// A whole response in one batch and one flush. The end's completion is kept (to close only
+    /// after it went out) when the connection is about to close.
+    private func writeWhole(_ head: HTTPResponseHead, body: ByteBuffer?, closing: Bool = false) {
         guard let context, !closed else { return }
+        deadlines.responseHeadWritten()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        // Through the pipeline from here, so that `write` sees the end.
-        let end = context.eventLoop.makePromise(of: Void.self)
-        lastEnd = end.futureResult
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: end)
+        if closing || (current?.closeAfter ?? true) || environment.registry.isDraining {
+            let end = context.eventLoop.makePromise(of: Void.self)
+            lastEnd = end.futureResult
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: end)
+        } else {
+            lastEnd = nil
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        deadlines.responseEnded()
     }
 
     private func deliver(_ outcome: LoopOutcome) {

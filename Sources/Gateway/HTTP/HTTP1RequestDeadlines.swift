@@ -9,7 +9,7 @@ import NIOCore
 ///   only while a read is outstanding: when back-pressure (a slow backend) holds reading back, no
 ///   read is asked for, and the client is not blamed. A client waiting for `100 Continue` is not
 ///   timed until it was sent.
-/// `HTTP1ProtocolErrorResponder` tells it when a head is complete and when a response has ended.
+/// `HTTP1ConnectionHandler` tells it when a head is complete and when a response has ended.
 final class HTTP1RequestDeadlines: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

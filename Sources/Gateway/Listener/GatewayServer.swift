@@ -282,10 +282,9 @@ public final class GatewayServer: Sendable {
                 // what follows; the cap bounds that (and any other unparsed backlog) per connection.
                 try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes),
                                                          maximumBufferSize: Self.maxUnparsedBytes))
-                try sync.addHandler(HTTP1ProtocolErrorResponder(deadlines: deadlines))
                 try sync.addHandler(HTTP1ConnectionHandler(environment: .init(
                     requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor,
-                    logger: logger)))
+                    logger: logger), deadlines: deadlines))
                 return info
             }
         }
