@@ -549,7 +549,7 @@ final class PolicyExecution: @unchecked Sendable {
             return .proceed
 
         case .setMethod(let parameter):
-            let method = try string(parameter, step).trimmingCharacters(in: .whitespaces).uppercased()
+            let method = ASCII.uppercased(ASCII.trimmingWhitespace(try string(parameter, step)))
             guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
             state.method = method
             return .proceed
@@ -584,7 +584,7 @@ final class PolicyExecution: @unchecked Sendable {
             if !values.isEmpty {
                 let allowed = try values.map { try string($0, step) }
                 let caseInsensitive = try bool(ignoreCase, step)
-                let given = present.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } + present
+                let given = present.flatMap { $0.split(separator: ",").map { ASCII.trimmingWhitespace(String($0)) } } + present
                 let matches = given.contains { value in
                     allowed.contains { caseInsensitive ? $0.caseInsensitiveCompare(value) == .orderedSame : $0 == value }
                 }
@@ -597,7 +597,7 @@ final class PolicyExecution: @unchecked Sendable {
             guard let action = IPFilterPolicy.Action(rawValue: actionText) else {
                 throw PolicyFailure.expression(step.name, "'\(actionText)' is not 'allow' or 'forbid'.")
             }
-            var text = state.clientIP.trimmingCharacters(in: .whitespaces)
+            var text = ASCII.trimmingWhitespace(state.clientIP)
             if text.hasPrefix("["), let end = text.firstIndex(of: "]") { text = String(text[text.index(after: text.startIndex)..<end]) }
             if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
             guard let caller = IPAddress(text) else {
@@ -713,7 +713,8 @@ final class PolicyExecution: @unchecked Sendable {
         guard SetMethodPolicy.isToken(name) else {
             throw PolicyFailure.expression(step.name, "'\(name)' is not a valid header name.")
         }
-        if values.contains(where: { $0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" }) }) {
+        // On the UTF-8 bytes: CR, LF (and so CRLF) and NUL never occur inside another character's encoding.
+        if values.contains(where: { $0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 } }) {
             throw PolicyFailure.expression(step.name, "the value of header '\(name)' contains a line break or NUL character.")
         }
     }
@@ -780,7 +781,7 @@ final class PolicyExecution: @unchecked Sendable {
                     name = ""
                 } else if character == "}", let current = name {
                     let value = parameter(current)
-                    out += encode ? (value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? value) : value
+                    out += encode ? Self.percentEncodedSegment(value) : value
                     name = nil
                 } else if name != nil {
                     name?.append(character)
@@ -797,9 +798,9 @@ final class PolicyExecution: @unchecked Sendable {
         if parts.count > 1 {
             for pair in parts[1].split(separator: "&") where !pair.isEmpty {
                 let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(halves[0]).removingPercentEncoding ?? String(halves[0])
+                let name = Self.percentDecoded(String(halves[0]))
                 let value = halves.count > 1 ? substitute(halves[1], encode: false) : ""
-                query.append((name: name, value: value.removingPercentEncoding ?? value))
+                query.append((name: name, value: Self.percentDecoded(value)))
             }
         }
         if copyUnmatched {
@@ -810,6 +811,28 @@ final class PolicyExecution: @unchecked Sendable {
         state.operationPath = path
         state.query = query
         state.record(.info, "rewritten to \(state.url.text)")
+    }
+
+    /// A path segment percent-encoded as `rewrite-uri` substitutes it (`/` encoded too).
+    static let segmentAllowed = CharacterSet.urlPathAllowed.subtracting(["/"])
+
+    static func percentEncodedSegment(_ value: String) -> String {
+        // Unreserved and sub-delimiter ASCII bytes (all in `segmentAllowed`) need no encoding.
+        let plain = value.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                true
+            default: false
+            }
+        }
+        return plain ? value : (value.addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? value)
+    }
+
+    /// `removingPercentEncoding` (the text itself when malformed), without Foundation when there is no `%`.
+    static func percentDecoded(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+        return text.removingPercentEncoding ?? text
     }
 
     /// Sends through the embedder's backend and gives up after the request's timeout: the backend's
