@@ -39,3 +39,22 @@ public struct SetMethodPolicy: Sendable, PolicyDefinition {
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setMethod) }
 }
+
+// MARK: Run
+
+extension SetMethodPolicy {
+    struct Step: SynchronousPolicyStep {
+        let method: RuntimeParameter<String>
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let method = ASCII.uppercased(ASCII.trimmingWhitespace(try execution.string(method, step)))
+            guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
+            execution.state.method = method
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.parameter(method).map { Step(method: $0) }
+    }
+}
