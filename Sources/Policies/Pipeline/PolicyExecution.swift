@@ -489,7 +489,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// `limit-concurrency`: runs `steps` while holding one of `maxCount` places for the key.
     @inline(never)
     func limitConcurrency(_ key: RuntimeParameter<String>, maxCount: Int, _ steps: [CompiledStep], _ step: CompiledStep) async throws -> Flow {
-        let name = "limit-concurrency|\(step.scope)|\(step.path)|" + (try string(key, step))
+        let name = Self.counterKey(step, try string(key, step))
         guard options.counters.enter(name, limit: maxCount) else {
             throw PolicyFailure(
                 source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
