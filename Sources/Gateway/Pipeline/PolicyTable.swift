@@ -16,7 +16,12 @@ struct PolicyTable: Sendable {
 
     var isEmpty: Bool { pipelines.isEmpty }
 
-    init(config: GatewayConfig, verification: VerificationContext) throws {
+    /// Rate-limit, quota and concurrency counters of this gateway process: one store that every
+    /// configuration snapshot's pipelines share, so that a reload (SIGHUP) does not reset them (a
+    /// client at 429 stayed limited). Counter keys name the statement's document and path.
+    static let gatewayCounters = PolicyCounters()
+
+    init(config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
             api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
@@ -70,7 +75,7 @@ struct PolicyTable: Sendable {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates))
+                                                       certificates: certificates, counters: counters))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

@@ -85,3 +85,49 @@ public struct IPFilterPolicy: Sendable, PolicyDefinition {
         return .ipFilter(IPFilterPolicy(action: action, addresses: addresses, ranges: ranges))
     }
 }
+
+// MARK: Run
+
+extension IPFilterPolicy {
+    struct Step: SynchronousPolicyStep {
+        let action: RuntimeParameter<String>
+        let policy: IPFilterPolicy
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let actionText = try execution.string(action, step).lowercased()
+            guard let action = IPFilterPolicy.Action(rawValue: actionText) else {
+                throw PolicyFailure.expression(step.name, "'\(actionText)' is not 'allow' or 'forbid'.")
+            }
+            let clientIP = execution.state.clientIP
+            var text = ASCII.trimmingWhitespace(clientIP)
+            if text.hasPrefix("["), let end = text.firstIndex(of: "]") { text = String(text[text.index(after: text.startIndex)..<end]) }
+            if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
+            guard let caller = IPAddress(text) else {
+                throw PolicyFailure(
+                    source: step.name, reason: "FailedToParseCallerIP", message: "Failed to parse the caller IP address '\(clientIP)'.",
+                    status: 403, clientMessage: "Forbidden")
+            }
+            let listed = policy.lists(caller)
+            if action == .allow, !listed {
+                throw PolicyFailure(
+                    source: step.name, reason: "CallerIpNotAllowed", message: "Caller IP address \(caller) is not allowed.", status: 403,
+                    clientMessage: "Forbidden")
+            }
+            if action == .forbid, listed {
+                throw PolicyFailure(
+                    source: step.name, reason: "CallerIpBlocked", message: "Caller IP address \(caller) is blocked.", status: 403,
+                    clientMessage: "Forbidden")
+            }
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        let text: PolicyParameter<String>
+        switch action {
+        case .constant(let value): text = .constant(value.rawValue)
+        case .expression(let expression): text = .expression(expression)
+        }
+        return compiler.parameter(text).map { Step(action: $0, policy: self) }
+    }
+}

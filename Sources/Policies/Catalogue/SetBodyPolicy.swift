@@ -39,3 +39,22 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setBody) }
 }
+
+// MARK: Run
+
+extension SetBodyPolicy {
+    /// The request body in inbound and backend, the response body in outbound and on-error.
+    struct Step: SynchronousPolicyStep {
+        let body: RuntimeParameter<String>?
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let section = execution.state.section
+            try execution.applyBody(body, step, response: section == .outbound || section == .onError)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any SynchronousPolicyStep)? {
+        compiler.body(self, at: statement).map { Step(body: $0) }
+    }
+}

@@ -14,3 +14,22 @@ public struct SetHeaderPolicy: Sendable, PolicyDefinition {
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setHeader) }
 }
+
+// MARK: Run
+
+extension SetHeaderPolicy {
+    /// Request headers in inbound and backend, response headers in outbound and on-error.
+    struct Step: SynchronousPolicyStep {
+        let header: CompiledStep.NamedValues
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let section = execution.state.section
+            try execution.applyNamedValues(header, step, query: false, response: section == .outbound || section == .onError)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.namedValues(name, existsAction, values).map { Step(header: $0) }
+    }
+}

@@ -8,8 +8,16 @@ public struct SetMethodPolicy: Sendable, PolicyDefinition {
 
     /// An HTTP method is a token (RFC 9110): letters, digits and a few symbols.
     static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar))
+        // RFC 9110 tchar, checked on the UTF-8 bytes (any non-ASCII byte fails).
+        !text.isEmpty && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+                UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+                true
+            default: false
+            }
         }
     }
 
@@ -30,4 +38,23 @@ public struct SetMethodPolicy: Sendable, PolicyDefinition {
     }
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setMethod) }
+}
+
+// MARK: Run
+
+extension SetMethodPolicy {
+    struct Step: SynchronousPolicyStep {
+        let method: RuntimeParameter<String>
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let method = ASCII.uppercased(ASCII.trimmingWhitespace(try execution.string(method, step)))
+            guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
+            execution.state.method = method
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.parameter(method).map { Step(method: $0) }
+    }
 }

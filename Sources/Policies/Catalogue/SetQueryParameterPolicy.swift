@@ -13,3 +13,20 @@ public struct SetQueryParameterPolicy: Sendable, PolicyDefinition {
         return .setQueryParameter(SetQueryParameterPolicy(name: setting.name, existsAction: setting.existsAction, values: setting.values))
     }
 }
+
+// MARK: Run
+
+extension SetQueryParameterPolicy {
+    struct Step: SynchronousPolicyStep {
+        let parameter: CompiledStep.NamedValues
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            try execution.applyNamedValues(parameter, step, query: true, response: false)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.namedValues(name, existsAction, values).map { Step(parameter: $0) }
+    }
+}

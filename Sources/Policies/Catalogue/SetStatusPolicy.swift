@@ -15,3 +15,20 @@ public struct SetStatusPolicy: Sendable, PolicyDefinition {
         return .setStatus(SetStatusPolicy(code: code, reason: reader.string("reason")))
     }
 }
+
+// MARK: Run
+
+extension SetStatusPolicy {
+    struct Step: SynchronousPolicyStep {
+        let status: CompiledStep.Status
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            try execution.applyStatus(status, step)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.status(self).map { Step(status: $0) }
+    }
+}

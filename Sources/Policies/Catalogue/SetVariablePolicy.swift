@@ -18,3 +18,21 @@ public struct SetVariablePolicy: Sendable, PolicyDefinition {
         return .setVariable(SetVariablePolicy(name: name, value: value))
     }
 }
+
+// MARK: Run
+
+extension SetVariablePolicy {
+    struct Step: SynchronousPolicyStep {
+        let name: String
+        let value: RuntimeParameter<String>
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            execution.state.variables.set(.string(name), try execution.value(value, step))
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.parameter(value).map { Step(name: name, value: $0) }
+    }
+}

@@ -68,3 +68,33 @@ public struct TracePolicy: Sendable, PolicyDefinition {
         return .trace(TracePolicy(source: source, severity: severity, message: message, metadata: metadata))
     }
 }
+
+// MARK: Run
+
+extension TracePolicy {
+    struct Step: SynchronousPolicyStep {
+        let source: String
+        let severity: String
+        let message: RuntimeParameter<String>
+        let metadata: [(String, RuntimeParameter<String>)]
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            var text = "\(source) [\(severity)]: \(try execution.string(message, step))"
+            if !metadata.isEmpty {
+                text += " {" + (try metadata.map { "\($0.0)=\(try execution.string($0.1, step))" }).joined(separator: ", ") + "}"
+            }
+            execution.state.record(.trace, text)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        guard let message = compiler.parameter(message) else { return nil }
+        var compiled: [(String, RuntimeParameter<String>)] = []
+        for item in metadata {
+            guard let value = compiler.parameter(item.value) else { return nil }
+            compiled.append((item.name, value))
+        }
+        return Step(source: source, severity: severity.rawValue, message: message, metadata: compiled)
+    }
+}

@@ -5,14 +5,15 @@ import PolicyExpressions
 /// `context` (IProxyRequestContext): a view over one request's `RequestState`.
 final class ContextObject: HostObject, @unchecked Sendable {
     let state: RequestState
-    let request: RequestObject
-    let response: ResponseObject
+    // Made when first read: most requests read few of them.
+    private(set) lazy var request = RequestObject(state: state)
+    private(set) lazy var response = ResponseObject(state: state)
+    private(set) lazy var api = IdentityObject(state.identity, isOperation: false)
+    private(set) lazy var operation = IdentityObject(state.identity, isOperation: true)
     var hostType: HostType { PolicyContextTypes.context }
 
     init(state: RequestState) {
         self.state = state
-        request = RequestObject(state: state)
-        response = ResponseObject(state: state)
     }
 }
 
@@ -35,7 +36,9 @@ final class UrlObject: HostObject, @unchecked Sendable {
     let port: Int
     let path: String
     let query: [(name: String, value: String)]
-    let queryBox: DictionaryBox
+    /// `Query`, grouped by name when first read. One request's objects are used by one task at a
+    /// time (the pipeline runs a request's expressions in order), so the lazy property is not raced.
+    private(set) lazy var queryBox = Self.group(query)
     var hostType: HostType { PolicyContextTypes.url }
 
     init(scheme: String, host: String, port: Int, path: String, query: [(name: String, value: String)]) {
@@ -44,6 +47,9 @@ final class UrlObject: HostObject, @unchecked Sendable {
         self.port = port
         self.path = path.isEmpty ? "/" : path
         self.query = query
+    }
+
+    static func group(_ query: [(name: String, value: String)]) -> DictionaryBox {
         var grouped: [(String, [String])] = []
         for (name, value) in query {
             if let index = grouped.firstIndex(where: { $0.0.caseInsensitiveCompare(name) == .orderedSame }) {
@@ -52,7 +58,7 @@ final class UrlObject: HostObject, @unchecked Sendable {
                 grouped.append((name, [value]))
             }
         }
-        queryBox = DictionaryBox(multiValued: grouped, ignoresCase: true)
+        return DictionaryBox(multiValued: grouped, ignoresCase: true)
     }
 
     var queryString: String {
@@ -68,14 +74,31 @@ final class UrlObject: HostObject, @unchecked Sendable {
 }
 
 enum URLText {
-    static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
-
+    /// Percent-encodes every UTF-8 byte but ASCII letters, digits and `-._~` (uppercase hex), as
+    /// `addingPercentEncoding(withAllowedCharacters: allowed)` does, without Foundation's bridging.
     static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        func unreserved(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                true
+            default: false
+            }
+        }
+        if text.utf8.allSatisfy(unreserved) { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count * 3)
+        for byte in text.utf8 {
+            if unreserved(byte) {
+                bytes.append(byte)
+            } else {
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -83,19 +106,20 @@ enum URLText {
 final class IdentityObject: HostObject, @unchecked Sendable {
     let identity: PolicyAPIIdentity
     let isOperation: Bool
-    let serviceURL: UrlObject?
-    var hostType: HostType { isOperation ? PolicyContextTypes.operation : PolicyContextTypes.api }
-
-    init(_ identity: PolicyAPIIdentity, isOperation: Bool) {
-        self.identity = identity
-        self.isOperation = isOperation
-        serviceURL = identity.serviceURL.flatMap { url -> UrlObject? in
+    /// `ServiceUrl`, parsed when first read.
+    private(set) lazy var serviceURL: UrlObject? = identity.serviceURL.flatMap { url -> UrlObject? in
             guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return nil }
             let scheme = components.scheme ?? "https"
             return UrlObject(
                 scheme: scheme, host: components.host ?? "", port: components.port ?? (scheme == "http" ? 80 : 443),
                 path: components.percentEncodedPath, query: [])
         }
+
+    var hostType: HostType { isOperation ? PolicyContextTypes.operation : PolicyContextTypes.api }
+
+    init(_ identity: PolicyAPIIdentity, isOperation: Bool) {
+        self.identity = identity
+        self.isOperation = isOperation
     }
 }
 

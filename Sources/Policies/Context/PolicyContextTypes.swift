@@ -91,8 +91,8 @@ public enum PolicyContextTypes {
         .property("Request", .host(request), of: ContextObject.self) { .object($0.request) },
         .property("Response", .host(response), of: ContextObject.self) { .object($0.response) },
         .property("Variables", .variableDictionary, of: ContextObject.self) { .dictionary($0.state.variables) },
-        .property("Api", .host(api), of: ContextObject.self) { .object(IdentityObject($0.state.identity, isOperation: false)) },
-        .property("Operation", .host(operation), of: ContextObject.self) { .object(IdentityObject($0.state.identity, isOperation: true)) },
+        .property("Api", .host(api), of: ContextObject.self) { .object($0.api) },
+        .property("Operation", .host(operation), of: ContextObject.self) { .object($0.operation) },
         .property("Deployment", .host(deployment), of: ContextObject.self) { .object($0.state.deployment) },
         .property("LastError", .host(lastError), of: ContextObject.self) {
             $0.state.lastError.map { .object(LastErrorObject($0)) } ?? .null

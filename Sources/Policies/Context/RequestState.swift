@@ -1,5 +1,6 @@
 import Foundation
 import PolicyExpressions
+import Synchronization
 
 /// The mutable state of one request as policies see and change it. One request runs in one task,
 /// so the state is never shared between threads; host objects read it live, so that a `set-header`
@@ -19,10 +20,16 @@ final class RequestState: @unchecked Sendable {
     var requestHeaders: [PolicyHeader] { didSet { requestHeadersBox = nil } }
     /// The request body once read or replaced; nil = untouched (streamed to the backend as is).
     var requestBody: MessageBodyObject?
-    let originalURL: UrlObject
+    /// `context.Request.OriginalUrl`, made when first read.
+    private(set) lazy var originalURL = UrlObject(
+        scheme: frontScheme, host: frontHost, port: frontPort, path: originalPath, query: originalQuery)
+    private let originalPath: String
+    private let originalQuery: [(name: String, value: String)]
     let clientIP: String
     let matchedParameters: [(name: String, value: String)]
-    let matchedParametersBox: DictionaryBox
+    /// `context.Request.MatchedParameters`, made when first read.
+    private(set) lazy var matchedParametersBox = DictionaryBox(
+        matchedParameters.map { ($0.name, Value.string($0.value)) }, ignoresCase: true)
     var certificate: ClientCertificateObject?
     let identity: PolicyAPIIdentity
 
@@ -35,9 +42,11 @@ final class RequestState: @unchecked Sendable {
     var backendBody: (any PolicyBodySource)?
 
     // Context
-    let variables = DictionaryBox()
+    /// `context.Variables`, made when first used.
+    private(set) lazy var variables = DictionaryBox()
     var lastError: PolicyLastError?
-    let requestId = RandomGuid.make()
+    /// `context.RequestId`, drawn when first read (and then fixed for the request).
+    private(set) lazy var requestId = RandomGuid.make()
     let timestamp = DateTimeValue.utcNow()
     let started = ContinuousClock.now
     let deployment: DeploymentObject
@@ -51,7 +60,7 @@ final class RequestState: @unchecked Sendable {
     private var urlObject: UrlObject?
 
     init(request: PolicyRequest, deployment: DeploymentObject, tracing: Bool) {
-        method = request.method.uppercased()
+        method = ASCII.uppercased(request.method)
         frontScheme = request.scheme
         frontHost = request.host
         frontPort = request.port
@@ -60,22 +69,20 @@ final class RequestState: @unchecked Sendable {
         self.apiPath = apiPath
         backendBase = request.identity.serviceURL
         var rest = request.path
-        if !apiPath.isEmpty, rest.lowercased().hasPrefix(apiPath.lowercased()) {
-            rest = String(rest.dropFirst(apiPath.count))
-        }
+        if !apiPath.isEmpty, let after = ASCII.droppingPrefixIgnoringCase(apiPath, from: rest) { rest = after }
         operationPath = rest.isEmpty || rest.hasPrefix("/") ? rest : "/" + rest
         query = request.query
         requestHeaders = request.headers
         clientIP = request.clientIP
         matchedParameters = request.matchedParameters
-        matchedParametersBox = DictionaryBox(request.matchedParameters.map { ($0.name, Value.string($0.value)) }, ignoresCase: true)
-        originalURL = UrlObject(
-            scheme: request.scheme, host: request.host, port: request.port, path: request.path, query: request.query)
+        originalPath = request.path
+        originalQuery = request.query
         self.deployment = deployment
         self.tracing = tracing
     }
 
     static func normalizedPrefix(_ path: String) -> String {
+        if path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") { return path }
         var trimmed = path
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         if trimmed.isEmpty { return "" }
@@ -86,13 +93,10 @@ final class RequestState: @unchecked Sendable {
     var url: UrlObject {
         if let urlObject { return urlObject }
         let made: UrlObject
-        if let base = backendBase, let components = URLComponents(url: base, resolvingAgainstBaseURL: false) {
-            let scheme = components.scheme ?? "https"
-            var basePath = components.percentEncodedPath
-            while basePath.hasSuffix("/") { basePath.removeLast() }
+        if let base = backendBase, let parts = BaseURLParts.of(base) {
             made = UrlObject(
-                scheme: scheme, host: components.host ?? "", port: components.port ?? (scheme == "http" ? 80 : 443),
-                path: basePath + (operationPath.isEmpty ? "" : operationPath), query: query)
+                scheme: parts.scheme, host: parts.host, port: parts.port,
+                path: parts.path + (operationPath.isEmpty ? "" : operationPath), query: query)
         } else {
             made = UrlObject(scheme: frontScheme, host: frontHost, port: frontPort, path: apiPath + operationPath, query: query)
         }
@@ -139,5 +143,35 @@ enum HeaderList {
     static func set(_ headers: inout [PolicyHeader], _ name: String, _ value: String) {
         remove(&headers, name)
         headers.append(PolicyHeader(name, value))
+    }
+}
+
+/// The parts of a backend base URL the request URL is built from, parsed once per URL (a
+/// `URLComponents` parse per request cost more than the rest of a small pipeline). The set of base
+/// URLs is the configuration's (service URLs, backends) plus what `set-backend-service` expressions
+/// compute, so the cache is bounded: emptied when full.
+struct BaseURLParts: Sendable {
+    let scheme: String
+    let host: String
+    let port: Int
+    /// The percent-encoded path without trailing slashes.
+    let path: String
+
+    private static let cache = Mutex<[URL: BaseURLParts]>([:])
+    private static let capacity = 1024
+
+    static func of(_ url: URL) -> BaseURLParts? {
+        if let hit = cache.withLock({ $0[url] }) { return hit }
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return nil }
+        let scheme = components.scheme ?? "https"
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        let parts = BaseURLParts(
+            scheme: scheme, host: components.host ?? "", port: components.port ?? (scheme == "http" ? 80 : 443), path: path)
+        cache.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[url] = parts
+        }
+        return parts
     }
 }

@@ -41,9 +41,9 @@ struct CompiledStep: Sendable {
             return whens.allSatisfy { $0.steps.allSatisfy(\.runsSynchronously) } && (otherwise ?? []).allSatisfy(\.runsSynchronously)
         case .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
             return false
-        case .returnResponse, .setStatus, .setHeader, .setQueryParameter, .setBody, .setVariable, .setMethod, .rewriteURI,
-            .setBackendService, .setBackendID, .checkHeader, .ipFilter, .mockResponse, .trace, .rateLimit, .quota, .cors,
-            .authenticationCertificate:
+        case .synchronous:
+            return true
+        case .returnResponse, .setBackendService, .setBackendID, .rateLimit, .quota, .cors, .authenticationCertificate:
             return true
         }
     }
@@ -68,24 +68,13 @@ struct CompiledStep: Sendable {
     // indirect: payloads are boxed, so matching a statement copies a pointer, not the largest
     // payload, into the async frames of the pipeline (kept per request in flight).
     indirect enum Action: Sendable {
+        /// A policy whose runtime lives in its own file (see `SynchronousPolicyStep`).
+        case synchronous(any SynchronousPolicyStep)
         case choose([When], otherwise: [CompiledStep]?)
         case returnResponse(variable: String?, status: Status?, headers: [NamedValues], body: RuntimeParameter<String>??)
-        case setStatus(Status)
-        case setHeader(NamedValues)
-        case setQueryParameter(NamedValues)
-        case setBody(RuntimeParameter<String>?)
-        case setVariable(name: String, value: RuntimeParameter<String>)
-        case setMethod(RuntimeParameter<String>)
-        case rewriteURI(template: RuntimeParameter<String>, copyUnmatched: RuntimeParameter<Bool>)
         case setBackendService(RuntimeParameter<URL>)
         case setBackendID(RuntimeParameter<String>)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
-        case checkHeader(
-            name: RuntimeParameter<String>, code: RuntimeParameter<Int>, message: RuntimeParameter<String>,
-            ignoreCase: RuntimeParameter<Bool>, values: [RuntimeParameter<String>])
-        case ipFilter(action: RuntimeParameter<String>, policy: IPFilterPolicy)
-        case mockResponse(status: Int, contentType: String)
-        case trace(source: String, severity: String, message: RuntimeParameter<String>, metadata: [(String, RuntimeParameter<String>)])
         case validateClientCertificate(ValidateClientCertificatePolicy)
         case sendRequest(SendRequest)
         case rateLimit(RateLimit)
@@ -283,22 +272,13 @@ struct StepCompiler {
                 body = .some(made)
             }
             return made(.returnResponse(variable: policy.responseVariableName, status: status, headers: headers, body: body))
-        case .setStatus(let policy):
-            return status(policy).flatMap { made(.setStatus($0)) }
-        case .setHeader(let policy):
-            return namedValues(policy.name, policy.existsAction, policy.values).flatMap { made(.setHeader($0)) }
-        case .setQueryParameter(let policy):
-            return namedValues(policy.name, policy.existsAction, policy.values).flatMap { made(.setQueryParameter($0)) }
-        case .setBody(let policy):
-            guard let body = body(policy, at: statement) else { return nil }
-            return made(.setBody(body))
-        case .setVariable(let policy):
-            return parameter(policy.value).flatMap { made(.setVariable(name: policy.name, value: $0)) }
-        case .setMethod(let policy):
-            return parameter(policy.method).flatMap { made(.setMethod($0)) }
-        case .rewriteURI(let policy):
-            guard let template = parameter(policy.template), let copy = parameter(policy.copyUnmatchedParameters) else { return nil }
-            return made(.rewriteURI(template: template, copyUnmatched: copy))
+        case .setStatus(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .setHeader(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .setQueryParameter(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .setBody(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .setVariable(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .setMethod(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .rewriteURI(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setBackendService(let policy):
             switch policy.target {
             case .baseURL(let url):
@@ -325,29 +305,10 @@ struct StepCompiler {
                 let fail = parameter(policy.failOnErrorStatusCode)
             else { return nil }
             return made(.forwardRequest(timeout: timeout, followRedirects: follow, failOnErrorStatus: fail))
-        case .checkHeader(let policy):
-            guard let name = parameter(policy.name), let code = parameter(policy.failedCheckHTTPCode),
-                let message = parameter(policy.failedCheckErrorMessage), let ignoreCase = parameter(policy.ignoreCase),
-                let values = parameters(policy.values)
-            else { return nil }
-            return made(.checkHeader(name: name, code: code, message: message, ignoreCase: ignoreCase, values: values))
-        case .ipFilter(let policy):
-            let action: PolicyParameter<String>
-            switch policy.action {
-            case .constant(let value): action = .constant(value.rawValue)
-            case .expression(let expression): action = .expression(expression)
-            }
-            return parameter(action).flatMap { made(.ipFilter(action: $0, policy: policy)) }
-        case .mockResponse(let policy):
-            return made(.mockResponse(status: policy.statusCode, contentType: policy.contentType))
-        case .trace(let policy):
-            guard let message = parameter(policy.message) else { return nil }
-            var metadata: [(String, RuntimeParameter<String>)] = []
-            for item in policy.metadata {
-                guard let value = parameter(item.value) else { return nil }
-                metadata.append((item.name, value))
-            }
-            return made(.trace(source: policy.source, severity: policy.severity.rawValue, message: message, metadata: metadata))
+        case .checkHeader(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .ipFilter(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .mockResponse(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .trace(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .validateClientCertificate(let policy):
             hasValidateClientCertificate = true
             return made(.validateClientCertificate(policy))

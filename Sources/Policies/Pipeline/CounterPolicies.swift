@@ -2,10 +2,18 @@ import Foundation
 
 /// `rate-limit-by-key`, `quota-by-key` (calls) and `retry`.
 extension PolicyExecution {
+    /// The counter of one statement for one key value. One `PolicyCounters` serves a whole gateway
+    /// and outlives reloads, so the statement is named by its policy, scope, document file and path
+    /// in it: the same statement keeps its counts across reloads and across the operations that
+    /// share its document; equal statements of different APIs' documents count apart.
+    static func counterKey(_ step: CompiledStep, _ key: String) -> String {
+        "\(step.name)|\(step.scope)|\(step.position.file)|\(step.path)|" + key
+    }
+
     func rateLimit(_ spec: CompiledStep.RateLimit, _ step: CompiledStep) throws {
         let calls = try int(spec.calls, step, in: 1...Int.max)
         let period = try int(spec.period, step, in: 1...300)
-        let key = "rate-limit-by-key|\(step.scope)|\(step.path)|" + (try string(spec.key, step))
+        let key = Self.counterKey(step, try string(spec.key, step))
         let amount = try int(spec.increment, step, in: 0...Int.max)
         let (count, renewsIn) = options.counters.peek(key, period: period)
         let policy = spec.policy
@@ -30,7 +38,7 @@ extension PolicyExecution {
     func quota(_ spec: CompiledStep.Quota, _ step: CompiledStep) throws {
         let calls = try int(spec.calls, step, in: 1...Int.max)
         let period = try int(spec.period, step, in: 0...Int.max)
-        let key = "quota-by-key|\(step.scope)|\(step.path)|" + (try string(spec.key, step))
+        let key = Self.counterKey(step, try string(spec.key, step))
         let (count, renewsIn) = options.counters.peek(key, period: period, anchor: spec.firstPeriodStart)
         if count >= calls {
             let time = String(format: "%02d:%02d:%02d", renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60)

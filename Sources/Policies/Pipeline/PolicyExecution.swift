@@ -489,7 +489,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// `limit-concurrency`: runs `steps` while holding one of `maxCount` places for the key.
     @inline(never)
     func limitConcurrency(_ key: RuntimeParameter<String>, maxCount: Int, _ steps: [CompiledStep], _ step: CompiledStep) async throws -> Flow {
-        let name = "limit-concurrency|\(step.scope)|\(step.path)|" + (try string(key, step))
+        let name = Self.counterKey(step, try string(key, step))
         guard options.counters.enter(name, limit: maxCount) else {
             throw PolicyFailure(
                 source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
@@ -503,6 +503,9 @@ final class PolicyExecution: @unchecked Sendable {
     @inline(never)
     func performImmediately(_ step: CompiledStep) throws -> Flow {
         switch step.action {
+        case .synchronous(let policy):
+            return try policy.run(self, step)
+
         case .returnResponse(let variable, let status, let headers, let body):
             if let variable {
                 guard case .object(let object)? = state.variables[.string(variable)], let response = object as? ResponseObject else {
@@ -528,36 +531,6 @@ final class PolicyExecution: @unchecked Sendable {
             state.record(.info, "return-response \(state.status) \(state.reason)")
             return .stop
 
-        case .setStatus(let status):
-            try applyStatus(status, step)
-            return .proceed
-
-        case .setHeader(let spec):
-            try applyNamedValues(spec, step, query: false, response: state.section == .outbound || state.section == .onError)
-            return .proceed
-
-        case .setQueryParameter(let spec):
-            try applyNamedValues(spec, step, query: true, response: false)
-            return .proceed
-
-        case .setBody(let body):
-            try applyBody(body, step, response: state.section == .outbound || state.section == .onError)
-            return .proceed
-
-        case .setVariable(let name, let parameter):
-            state.variables.set(.string(name), try value(parameter, step))
-            return .proceed
-
-        case .setMethod(let parameter):
-            let method = try string(parameter, step).trimmingCharacters(in: .whitespaces).uppercased()
-            guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
-            state.method = method
-            return .proceed
-
-        case .rewriteURI(let template, let copyUnmatched):
-            try rewrite(template: try string(template, step), copyUnmatched: try bool(copyUnmatched, step), step)
-            return .proceed
-
         case .setBackendService(let parameter):
             state.backendBase = try url(parameter, step)
             state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
@@ -570,69 +543,6 @@ final class PolicyExecution: @unchecked Sendable {
             }
             state.backendBase = url
             state.record(.info, "backend '\(id)' at \(url.absoluteString)")
-            return .proceed
-
-        case .checkHeader(let name, let code, let message, let ignoreCase, let values):
-            let headerName = try string(name, step)
-            let present = HeaderList.values(state.requestHeaders, headerName)
-            let failedCode = try int(code, step, in: 100...599)
-            func failure(_ reason: String) throws -> PolicyFailure {
-                let text = try string(message, step)
-                return PolicyFailure(source: step.name, reason: reason, message: text, status: failedCode, clientMessage: text)
-            }
-            guard !present.isEmpty else { throw try failure("HeaderNotFound") }
-            if !values.isEmpty {
-                let allowed = try values.map { try string($0, step) }
-                let caseInsensitive = try bool(ignoreCase, step)
-                let given = present.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } + present
-                let matches = given.contains { value in
-                    allowed.contains { caseInsensitive ? $0.caseInsensitiveCompare(value) == .orderedSame : $0 == value }
-                }
-                guard matches else { throw try failure("HeaderValueNotAllowed") }
-            }
-            return .proceed
-
-        case .ipFilter(let actionParameter, let policy):
-            let actionText = try string(actionParameter, step).lowercased()
-            guard let action = IPFilterPolicy.Action(rawValue: actionText) else {
-                throw PolicyFailure.expression(step.name, "'\(actionText)' is not 'allow' or 'forbid'.")
-            }
-            var text = state.clientIP.trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("["), let end = text.firstIndex(of: "]") { text = String(text[text.index(after: text.startIndex)..<end]) }
-            if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
-            guard let caller = IPAddress(text) else {
-                throw PolicyFailure(
-                    source: step.name, reason: "FailedToParseCallerIP", message: "Failed to parse the caller IP address '\(state.clientIP)'.",
-                    status: 403, clientMessage: "Forbidden")
-            }
-            let listed = policy.lists(caller)
-            if action == .allow, !listed {
-                throw PolicyFailure(
-                    source: step.name, reason: "CallerIpNotAllowed", message: "Caller IP address \(caller) is not allowed.", status: 403,
-                    clientMessage: "Forbidden")
-            }
-            if action == .forbid, listed {
-                throw PolicyFailure(
-                    source: step.name, reason: "CallerIpBlocked", message: "Caller IP address \(caller) is blocked.", status: 403,
-                    clientMessage: "Forbidden")
-            }
-            return .proceed
-
-        case .mockResponse(let status, let contentType):
-            state.status = status
-            state.reason = HTTPReason.phrase(status)
-            state.responseHeaders = [PolicyHeader("Content-Type", contentType)]
-            state.responseBody = MessageBodyObject([])
-            state.backendBody = nil
-            state.record(.info, "mock-response \(status)")
-            return .stop
-
-        case .trace(let source, let severity, let message, let metadata):
-            var text = "\(source) [\(severity)]: \(try string(message, step))"
-            if !metadata.isEmpty {
-                text += " {" + (try metadata.map { "\($0.0)=\(try string($0.1, step))" }).joined(separator: ", ") + "}"
-            }
-            state.record(.trace, text)
             return .proceed
 
         case .rateLimit(let spec):
@@ -713,7 +623,8 @@ final class PolicyExecution: @unchecked Sendable {
         guard SetMethodPolicy.isToken(name) else {
             throw PolicyFailure.expression(step.name, "'\(name)' is not a valid header name.")
         }
-        if values.contains(where: { $0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" }) }) {
+        // On the UTF-8 bytes: CR, LF (and so CRLF) and NUL never occur inside another character's encoding.
+        if values.contains(where: { $0.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 } }) {
             throw PolicyFailure.expression(step.name, "the value of header '\(name)' contains a line break or NUL character.")
         }
     }
@@ -765,52 +676,6 @@ final class PolicyExecution: @unchecked Sendable {
         }
     }
 
-    /// `rewrite-uri`: `{name}` takes the matched template parameter; the query of the template
-    /// replaces the request's, plus (with `copy-unmatched-params`) the parameters the operation's
-    /// template did not match.
-    func rewrite(template: String, copyUnmatched: Bool, _ step: CompiledStep) throws {
-        func parameter(_ name: String) -> String {
-            state.matchedParameters.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value ?? ""
-        }
-        func substitute(_ text: Substring, encode: Bool) -> String {
-            var out = ""
-            var name: String? = nil
-            for character in text {
-                if character == "{" {
-                    name = ""
-                } else if character == "}", let current = name {
-                    let value = parameter(current)
-                    out += encode ? (value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? value) : value
-                    name = nil
-                } else if name != nil {
-                    name?.append(character)
-                } else {
-                    out.append(character)
-                }
-            }
-            return out
-        }
-        let parts = template.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var path = substitute(parts[0], encode: true)
-        if !path.hasPrefix("/") { path = "/" + path }
-        var query: [(name: String, value: String)] = []
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") where !pair.isEmpty {
-                let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(halves[0]).removingPercentEncoding ?? String(halves[0])
-                let value = halves.count > 1 ? substitute(halves[1], encode: false) : ""
-                query.append((name: name, value: value.removingPercentEncoding ?? value))
-            }
-        }
-        if copyUnmatched {
-            let matched = Set(state.matchedParameters.map { $0.name.lowercased() })
-            let inTemplate = Set(query.map(\.name))
-            query += state.query.filter { !matched.contains($0.name.lowercased()) && !inTemplate.contains($0.name) }
-        }
-        state.operationPath = path
-        state.query = query
-        state.record(.info, "rewritten to \(state.url.text)")
-    }
 
     /// Sends through the embedder's backend and gives up after the request's timeout: the backend's
     /// own deadline when it has one, otherwise a race with a timer (the backend's task is cancelled).

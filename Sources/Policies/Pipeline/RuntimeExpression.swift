@@ -74,7 +74,7 @@ enum ValueConversion {
         switch value {
         case .bool(let flag): return flag
         case .string(let text):
-            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            switch ASCII.trimmingWhitespace(text).lowercased() {
             case "true": return true
             case "false": return false
             default: return nil
@@ -88,7 +88,7 @@ enum ValueConversion {
         case .int(let number): return Int(number)
         case .long(let number): return Int(exactly: number)
         case .ulong(let number): return Int(exactly: number)
-        case .string(let text): return Int(text.trimmingCharacters(in: .whitespaces))
+        case .string(let text): return Int(ASCII.trimmingWhitespace(text))
         default: return nil
         }
     }

@@ -222,3 +222,45 @@ struct HangingBackend: PolicyBackend {
         #expect(sent.first?.clientCertificate?.thumbprint == withKey.thumbprint)
     }
 }
+
+/// One counter store per gateway (`PolicyPipelineOptions.counters`, shared across reloads): the
+/// counts belong to the statement (policy, scope, document, path), not to a pipeline instance.
+@Suite struct CounterStoreSharingTests {
+    static let limited = """
+        <policies><inbound><base /><rate-limit-by-key calls="1" renewal-period="60" counter-key="@(context.Request.IpAddress)" /></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """
+    static let global = "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>"
+    static let operation = "<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
+
+    static func build(api file: String, operation: String? = nil, counters: PolicyCounters) throws -> PolicyPipeline {
+        var documents: [(text: String, file: String, scope: PolicyScope)] = [(global, "global.xml", .global), (limited, file, .api)]
+        if let operation { documents.append((Self.operation, operation, .operation)) }
+        return try PolicyPipeline.load(documents, options: PolicyPipelineOptions(counters: counters))
+    }
+
+    @Test func countsSurviveAReload() async throws {
+        let counters = PolicyCounters()
+        let before = try Self.build(api: "orders.xml", counters: counters)
+        #expect(await before.run(request(), backend: RecordingBackend()).status == 200)
+        #expect(await before.run(request(), backend: RecordingBackend()).status == 429)
+        // The configuration is reloaded: new pipelines from the same documents, the gateway's store.
+        let after = try Self.build(api: "orders.xml", counters: counters)
+        #expect(await after.run(request(), backend: RecordingBackend()).status == 429)
+        // A fresh store (what every reload used to get) would have forgotten the client.
+        let forgetful = try Self.build(api: "orders.xml", counters: PolicyCounters())
+        #expect(await forgetful.run(request(), backend: RecordingBackend()).status == 200)
+    }
+
+    @Test func operationsShareTheirAPIsStatementButAPIsCountApart() async throws {
+        let counters = PolicyCounters()
+        let first = try Self.build(api: "orders.xml", operation: "get.xml", counters: counters)
+        let second = try Self.build(api: "orders.xml", operation: "list.xml", counters: counters)
+        let otherAPI = try Self.build(api: "billing.xml", operation: "get.xml", counters: counters)
+        #expect(await first.run(request(), backend: RecordingBackend()).status == 200)
+        // The API-scope statement is one statement: its limit covers every operation of the API.
+        #expect(await second.run(request(), backend: RecordingBackend()).status == 429)
+        // The same text in another API's document is another statement with its own counter.
+        #expect(await otherAPI.run(request(), backend: RecordingBackend()).status == 200)
+    }
+}

@@ -1,0 +1,11 @@
+/// A compiled policy that never waits: its settings ready to run, and its runtime. Each policy
+/// defines its step type and how it compiles in its own catalogue file (next to how it is read);
+/// the pipeline only dispatches (`CompiledStep.Action.synchronous`), on the synchronous path.
+///
+/// Adding such a policy: its catalogue file (reading, `compile`, `Step.run`), one case in
+/// `PolicyStatement` and one line in `StepCompiler.step(_:)`.
+protocol SynchronousPolicyStep: Sendable {
+    /// Runs the policy for one request. Throws `PolicyFailure` for APIM's errors (the pipeline
+    /// attributes them to the statement and goes to `on-error`).
+    func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow
+}

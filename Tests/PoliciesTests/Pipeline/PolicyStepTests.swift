@@ -1,0 +1,46 @@
+import Testing
+
+@testable import Policies
+
+/// Policies whose runtime lives in their own file compile to their own step type, dispatched
+/// through `CompiledStep.Action.synchronous` and run on the synchronous path.
+@Suite struct PolicyStepTests {
+    @Test func policiesCompileToTheirOwnSteps() throws {
+        let built = try pipeline(document(inbound: """
+            <set-status code="201" />
+            <set-header name="X-A" exists-action="override"><value>1</value></set-header>
+            <set-query-parameter name="q" exists-action="override"><value>1</value></set-query-parameter>
+            <set-body>text</set-body>
+            <set-variable name="v" value="1" />
+            <set-method>POST</set-method>
+            <rewrite-uri template="/x" />
+            <check-header name="Accept" failed-check-httpcode="401" failed-check-error-message="no" ignore-case="true" />
+            <ip-filter action="allow"><address>10.0.0.5</address></ip-filter>
+            <trace source="s">m</trace>
+            <mock-response status-code="200" content-type="text/plain" />
+            """))
+        let expected: [any SynchronousPolicyStep.Type] = [
+            SetStatusPolicy.Step.self, SetHeaderPolicy.Step.self, SetQueryParameterPolicy.Step.self, SetBodyPolicy.Step.self,
+            SetVariablePolicy.Step.self, SetMethodPolicy.Step.self, RewriteURIPolicy.Step.self, CheckHeaderPolicy.Step.self,
+            IPFilterPolicy.Step.self, TracePolicy.Step.self, MockResponsePolicy.Step.self,
+        ]
+        let steps = built.sections[.inbound] ?? []
+        #expect(steps.count == expected.count)
+        for (step, type) in zip(steps, expected) {
+            guard case .synchronous(let policy) = step.action else {
+                Issue.record("\(step.name) is not dispatched to its own step")
+                continue
+            }
+            #expect(ObjectIdentifier(Swift.type(of: policy)) == ObjectIdentifier(type), "\(step.name)")
+            #expect(step.runsSynchronously)
+        }
+        // And they run: the mock response ends inbound with its status.
+        #expect(built.inboundRunsSynchronously)
+        guard case .respond(let result) = built.startSynchronously(request(headers: [PolicyHeader("Accept", "*/*")])) else {
+            Issue.record("expected the mock response")
+            return
+        }
+        #expect(result.status == 200)
+        #expect(result.header("Content-Type") == "text/plain")
+    }
+}
