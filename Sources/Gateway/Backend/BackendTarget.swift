@@ -87,7 +87,7 @@ struct BackendTarget: Sendable {
 
     /// The Host header for this backend (the port only when it is not the scheme's default).
     var hostHeader: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         return port == (isTLS ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
     }
 
@@ -101,7 +101,7 @@ struct BackendTarget: Sendable {
 
     /// The backend URL for a request: base path + the path below the API prefix + the query.
     func url(remainingPath: String, query: String?) -> String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         var url = "\(scheme)://\(hostPart):\(port)\(basePath)\(remainingPath == "/" && !basePath.isEmpty ? "" : remainingPath)"
         if let query, !query.isEmpty { url += "?" + query }
         return url

@@ -39,6 +39,10 @@ struct PolicyRunner: Sendable {
             connectionListed = BackendForwarder.connectionTokens(value, adding: connectionListed)
         }
         for field in head.headerFields {
+            if connectionListed.isEmpty && HopByHop.isOrdinary(field.name.rawName) {
+                headers.append(PolicyHeader(field.name.rawName, field.value))
+                continue
+            }
             let lower = field.name.canonicalName
             // Forged forwarded-certificate headers are dropped before policies see the request; a
             // policy may still set its own (the APIM pattern for forwarding the certificate).
@@ -51,7 +55,8 @@ struct PolicyRunner: Sendable {
             method: head.method.rawValue, scheme: "https", host: host, port: port, path: path, query: query,
             headers: headers, clientIP: connection.remoteAddress ?? "",
             clientCertificateChain: connection.presentedChainDER,
-            matchedParameters: route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
+            matchedParameters: route.matchedParameters.isEmpty
+                ? [] : route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
             identity: PolicyAPIIdentity(
                 apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
                 serviceURL: route.api.serviceURL, operationId: route.operation.name,

@@ -82,7 +82,7 @@ struct RequestPath {
         guard let decoded = String(validating: bytes, as: UTF8.self) else { return nil }
         // Some backends decode twice: what a second decoding yields must pass the same checks.
         if bytes.contains(UInt8(ascii: "%")), let twice = PercentDecoding.decode(decoded) {
-            if twice.utf8.contains(where: isForbidden) || twice.contains("/") { return nil }
+            if twice.utf8.contains(where: isForbidden) || twice.utf8.contains(UInt8(ascii: "/")) { return nil }
             if isDotSegment(matchingKey(twice)) { return nil }
         }
         let key = matchingKey(decoded)

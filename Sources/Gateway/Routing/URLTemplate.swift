@@ -85,7 +85,7 @@ public struct URLTemplateError: Error, CustomStringConvertible, Sendable {
 
 enum PercentDecoding {
     static func decode<S: StringProtocol>(_ text: S) -> String? {
-        guard text.contains("%") else { return String(text) }
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         guard forEachByte(text, { byte, _ in bytes.append(byte) }) else { return nil }
