@@ -50,12 +50,13 @@ public enum ChainVerifier {
     /// The cached answer for this chain and context, without doing any work (for synchronous
     /// callers such as the expression evaluator after the gateway verified the request's certificate).
     public static func cachedResult(
-        leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext
+        leaf: X509Certificate2, presented: [X509Certificate2] = [], context: VerificationContext,
+        chainDigest: CertificateChainDigest? = nil
     ) -> VerificationResult? {
         if let refusal = presentedChainRefusal(count: 1 + presented.count, options: context.options) { return refusal }
         guard let cache = context.cache else { return nil }
         let time = context.options.validationTime ?? context.clock()
-        return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time))
+        return cache.lookup(cache.key(leaf: leaf, chain: presented, context: context, time: time, chainDigest: chainDigest))
     }
 
     /// The refusal of a presented chain of `count` certificates (leaf included), nil when it is short enough.

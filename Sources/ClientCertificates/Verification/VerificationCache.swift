@@ -37,14 +37,22 @@ public final class VerificationCache: Sendable {
     public var count: Int { state.withLock { $0.entries.count } }
     public var statistics: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
 
-    func key(
-        leaf: X509Certificate2, chain: [X509Certificate2], context: VerificationContext, time: Date
-    ) -> Key {
+    /// The digest a chain is cached under: SHA-256 over the leaf's and each presented certificate's
+    /// SHA-256. An embedder that sees the same chain on every request (one per connection) computes it
+    /// once and passes it to `ChainVerifier.cachedResult(…chainDigest:)`.
+    public static func chainDigest(leaf: X509Certificate2, chain: [X509Certificate2]) -> CertificateChainDigest {
         var hasher = SHA256()
         hasher.update(data: leaf.sha256Digest)
         for certificate in chain { hasher.update(data: certificate.sha256Digest) }
-        return Key(
-            chainDigest: hasher.finalize(), trustVersion: context.trustStore.version,
+        return hasher.finalize()
+    }
+
+    func key(
+        leaf: X509Certificate2, chain: [X509Certificate2], context: VerificationContext, time: Date,
+        chainDigest: CertificateChainDigest? = nil
+    ) -> Key {
+        Key(
+            chainDigest: chainDigest ?? Self.chainDigest(leaf: leaf, chain: chain), trustVersion: context.trustStore.version,
             trustIdentity: context.trustStore.identity,
             crlVersion: context.options.checkRevocation ? context.revocation.version : 0,
             options: context.options, bucket: Int64(time.timeIntervalSince1970.rounded(.down)) / bucketSeconds)
@@ -78,3 +86,6 @@ public final class VerificationCache: Sendable {
         state.withLock { $0 = State() }
     }
 }
+
+/// The digest a presented chain is cached under (see `VerificationCache.chainDigest`).
+public typealias CertificateChainDigest = SHA256Digest

@@ -44,10 +44,13 @@ final class ParsedChainCache: Sendable {
 public struct ParsedClientChain: Sendable {
     public let leaf: X509Certificate2?
     public let presented: [X509Certificate2]
+    /// The digest the verification cache files this chain under, computed once (nil without a leaf).
+    public let chainDigest: CertificateChainDigest?
 
     init(leaf: X509Certificate2?, presented: [X509Certificate2]) {
         self.leaf = leaf
         self.presented = presented
+        self.chainDigest = leaf.map { VerificationCache.chainDigest(leaf: $0, chain: presented) }
     }
 
     /// The parsed chain (DER, leaf first), from the process-wide cache of parsed chains.

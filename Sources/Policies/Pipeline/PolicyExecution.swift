@@ -71,13 +71,15 @@ final class PolicyExecution: @unchecked Sendable {
         guard let leaf = parsed.leaf else { return .unreadable }
         var verdicts = ClientCertificateObject.Verdicts.none
         if pipeline.usesVerify {
-            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented, context: pipeline.options.verification) else {
+            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented, context: pipeline.options.verification,
+                                             chainDigest: parsed.chainDigest) else {
                 return .needsVerification
             }
             verdicts.verify = cached
         }
         if pipeline.usesVerifyNoRevocation {
-            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented, context: pipeline.options.verification.withoutRevocation)
+            guard let cached = cachedVerdict(leaf: leaf, presented: parsed.presented,
+                                             context: pipeline.options.verification.withoutRevocation, chainDigest: parsed.chainDigest)
             else { return .needsVerification }
             verdicts.verifyNoRevocation = cached
         }
@@ -86,8 +88,10 @@ final class PolicyExecution: @unchecked Sendable {
 
     /// The cached verdict `ChainVerifier.verify` would return without verifying again: a valid one
     /// only while every certificate of its chain is within its validity period (as `verify` checks).
-    static func cachedVerdict(leaf: X509Certificate2, presented: [X509Certificate2], context: VerificationContext) -> VerificationResult? {
-        guard let hit = ChainVerifier.cachedResult(leaf: leaf, presented: presented, context: context) else { return nil }
+    static func cachedVerdict(leaf: X509Certificate2, presented: [X509Certificate2], context: VerificationContext,
+                              chainDigest: CertificateChainDigest? = nil) -> VerificationResult? {
+        guard let hit = ChainVerifier.cachedResult(leaf: leaf, presented: presented, context: context, chainDigest: chainDigest)
+        else { return nil }
         if hit.isValid {
             let time = context.options.validationTime ?? context.clock()
             guard hit.chain.allSatisfy({ $0.notBefore <= time && time <= $0.notAfter }) else { return nil }
