@@ -43,7 +43,7 @@ struct CompiledStep: Sendable {
             return false
         case .synchronous:
             return true
-        case .returnResponse, .setBackendService, .setBackendID, .rateLimit, .quota, .cors, .authenticationCertificate:
+        case .rateLimit, .quota:
             return true
         }
     }
@@ -71,9 +71,6 @@ struct CompiledStep: Sendable {
         /// A policy whose runtime lives in its own file (see `SynchronousPolicyStep`).
         case synchronous(any SynchronousPolicyStep)
         case choose([When], otherwise: [CompiledStep]?)
-        case returnResponse(variable: String?, status: Status?, headers: [NamedValues], body: RuntimeParameter<String>??)
-        case setBackendService(RuntimeParameter<URL>)
-        case setBackendID(RuntimeParameter<String>)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
         case validateClientCertificate(ValidateClientCertificatePolicy)
         case sendRequest(SendRequest)
@@ -81,8 +78,6 @@ struct CompiledStep: Sendable {
         case quota(Quota)
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
-        case cors(CORSPolicy)
-        case authenticationCertificate(CertificateSource)
     }
 
     struct RateLimit: Sendable {
@@ -255,23 +250,7 @@ struct StepCompiler {
                 whens.append(CompiledStep.When(condition: condition, steps: steps(when.statements), path: when.path))
             }
             return made(.choose(whens, otherwise: choose.otherwise.map { steps($0) }))
-        case .returnResponse(let policy):
-            var status: CompiledStep.Status? = nil
-            if let given = policy.status {
-                guard let made = self.status(given) else { return nil }
-                status = made
-            }
-            var headers: [CompiledStep.NamedValues] = []
-            for header in policy.headers {
-                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
-                headers.append(made)
-            }
-            var body: RuntimeParameter<String>?? = .none
-            if let given = policy.body {
-                guard let made = self.body(given, at: statement) else { return nil }
-                body = .some(made)
-            }
-            return made(.returnResponse(variable: policy.responseVariableName, status: status, headers: headers, body: body))
+        case .returnResponse(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .setStatus(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setHeader(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setQueryParameter(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
@@ -279,26 +258,7 @@ struct StepCompiler {
         case .setVariable(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setMethod(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .rewriteURI(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
-        case .setBackendService(let policy):
-            switch policy.target {
-            case .baseURL(let url):
-                if !policy.serviceFabric.isEmpty {
-                    unsupported(statement, "Service Fabric attributes of '<set-backend-service>' are not supported")
-                    return nil
-                }
-                return parameter(url).flatMap { made(.setBackendService($0)) }
-            case .backendID(let id):
-                if let literal = id.constant, backends[literal] == nil {
-                    let known = backends.keys.sorted()
-                    diagnostics.append(
-                        PolicyDiagnostic(
-                            at: statement.position,
-                            "unknown backend-id '\(literal)' in '<set-backend-service>'"
-                                + (known.isEmpty ? " (no backends are configured)" : "; configured: \(known.joined(separator: ", "))")))
-                    return nil
-                }
-                return parameter(id).flatMap { made(.setBackendID($0)) }
-            }
+        case .setBackendService(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .forwardRequest(let policy):
             hasForwardRequest = true
             guard let timeout = parameter(policy.timeout), let follow = parameter(policy.followRedirects),
@@ -397,10 +357,8 @@ struct StepCompiler {
         case .limitConcurrency(let policy):
             guard let key = parameter(policy.key) else { return nil }
             return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
-        case .cors(let policy):
-            return made(.cors(policy))
-        case .authenticationCertificate(let policy):
-            return certificateSource(policy).flatMap { made(.authenticationCertificate($0)) }
+        case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

@@ -506,58 +506,12 @@ final class PolicyExecution: @unchecked Sendable {
         case .synchronous(let policy):
             return try policy.run(self, step)
 
-        case .returnResponse(let variable, let status, let headers, let body):
-            if let variable {
-                guard case .object(let object)? = state.variables[.string(variable)], let response = object as? ResponseObject else {
-                    throw PolicyFailure.generic(
-                        step.name, reason: "ExpressionValueEvaluationFailure", "The variable '\(variable)' does not hold a response.")
-                }
-                let source = response.state
-                state.status = source.status
-                state.reason = source.reason
-                state.responseHeaders = source.responseHeaders
-                state.responseBody = source.responseBody
-                state.backendBody = source.backendBody
-            } else {
-                state.status = 200
-                state.reason = "OK"
-                state.responseHeaders = []
-                state.responseBody = MessageBodyObject([])
-                state.backendBody = nil
-            }
-            if let status { try applyStatus(status, step) }
-            for header in headers { try applyNamedValues(header, step, query: false, response: true) }
-            if case .some(let body) = body { try applyBody(body, step, response: true) }
-            state.record(.info, "return-response \(state.status) \(state.reason)")
-            return .stop
-
-        case .setBackendService(let parameter):
-            state.backendBase = try url(parameter, step)
-            state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
-            return .proceed
-
-        case .setBackendID(let parameter):
-            let id = try string(parameter, step)
-            guard let url = options.backends[id] else {
-                throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
-            }
-            state.backendBase = url
-            state.record(.info, "backend '\(id)' at \(url.absoluteString)")
-            return .proceed
-
         case .rateLimit(let spec):
             try rateLimit(spec, step)
             return .proceed
 
         case .quota(let spec):
             try quota(spec, step)
-            return .proceed
-
-        case .cors(let policy):
-            return cors(policy)
-
-        case .authenticationCertificate(let source):
-            backendCertificate = try certificate(source, step)
             return .proceed
 
         case .choose, .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:

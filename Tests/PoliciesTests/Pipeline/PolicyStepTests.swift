@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Policies
@@ -42,5 +43,35 @@ import Testing
         }
         #expect(result.status == 200)
         #expect(result.header("Content-Type") == "text/plain")
+    }
+
+    @Test func responseBackendCorsAndCertificateStepsToo() throws {
+        let options = PolicyPipelineOptions(backends: ["orders": try #require(URL(string: "https://orders.internal/v3"))])
+        let built = try pipeline(document(inbound: """
+            <cors><allowed-origins><origin>*</origin></allowed-origins></cors>
+            <set-backend-service base-url="https://other.example/api" />
+            <set-backend-service backend-id="orders" />
+            <authentication-certificate thumbprint="0123456789ABCDEF0123456789ABCDEF01234567" />
+            <return-response><set-status code="418" reason="Teapot" /></return-response>
+            """), options: options)
+        let expected: [any SynchronousPolicyStep.Type] = [
+            CORSPolicy.Step.self, SetBackendServicePolicy.BaseURLStep.self, SetBackendServicePolicy.BackendIDStep.self,
+            AuthenticationCertificatePolicy.Step.self, ReturnResponsePolicy.Step.self,
+        ]
+        let steps = built.sections[.inbound] ?? []
+        #expect(steps.count == expected.count)
+        for (step, type) in zip(steps, expected) {
+            guard case .synchronous(let policy) = step.action else {
+                Issue.record("\(step.name) is not dispatched to its own step")
+                continue
+            }
+            #expect(ObjectIdentifier(Swift.type(of: policy)) == ObjectIdentifier(type), "\(step.name)")
+        }
+        // The certificate is not uploaded: the run fails at authentication-certificate, before return-response.
+        guard case .respond(let result) = built.startSynchronously(request()) else {
+            Issue.record("expected a response")
+            return
+        }
+        #expect(result.lastError?.reason == "CertificateNotFound")
     }
 }
