@@ -43,8 +43,6 @@ struct CompiledStep: Sendable {
             return false
         case .synchronous:
             return true
-        case .rateLimit, .quota:
-            return true
         }
     }
 
@@ -74,27 +72,8 @@ struct CompiledStep: Sendable {
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
         case validateClientCertificate(ValidateClientCertificatePolicy)
         case sendRequest(SendRequest)
-        case rateLimit(RateLimit)
-        case quota(Quota)
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
-    }
-
-    struct RateLimit: Sendable {
-        let calls: RuntimeParameter<Int>
-        let period: RuntimeParameter<Int>
-        let key: RuntimeParameter<String>
-        let condition: RuntimeParameter<Bool>?
-        let increment: RuntimeParameter<Int>
-        let policy: RateLimitByKeyPolicy
-    }
-
-    struct Quota: Sendable {
-        let calls: RuntimeParameter<Int>
-        let period: RuntimeParameter<Int>
-        let key: RuntimeParameter<String>
-        let condition: RuntimeParameter<Bool>?
-        let firstPeriodStart: Date?
     }
 
     struct Retry: Sendable {
@@ -310,29 +289,8 @@ struct StepCompiler {
                     CompiledStep.SendRequest(
                         mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
                         method: method, headers: headers, body: body, certificate: certificate)))
-        case .rateLimitByKey(let policy):
-            guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
-                let increment = parameter(policy.incrementCount)
-            else { return nil }
-            var condition: RuntimeParameter<Bool>? = nil
-            if let given = policy.incrementCondition {
-                guard let made = parameter(given) else { return nil }
-                condition = made
-            }
-            return made(.rateLimit(CompiledStep.RateLimit(calls: calls, period: period, key: key, condition: condition, increment: increment, policy: policy)))
-        case .quotaByKey(let policy):
-            guard let givenCalls = policy.calls, policy.bandwidth == nil else {
-                unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
-                return nil
-            }
-            guard let calls = parameter(givenCalls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey)
-            else { return nil }
-            var condition: RuntimeParameter<Bool>? = nil
-            if let given = policy.incrementCondition {
-                guard let made = parameter(given) else { return nil }
-                condition = made
-            }
-            return made(.quota(CompiledStep.Quota(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: policy.firstPeriodStart)))
+        case .rateLimitByKey(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .quotaByKey(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .retry(let policy):
             hasRetry = true
             guard let condition = parameter(policy.condition), let count = parameter(policy.count), let interval = parameter(policy.interval),

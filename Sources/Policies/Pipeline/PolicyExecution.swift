@@ -506,14 +506,6 @@ final class PolicyExecution: @unchecked Sendable {
         case .synchronous(let policy):
             return try policy.run(self, step)
 
-        case .rateLimit(let spec):
-            try rateLimit(spec, step)
-            return .proceed
-
-        case .quota(let spec):
-            try quota(spec, step)
-            return .proceed
-
         case .choose, .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
             preconditionFailure("\(step.name) suspends: perform(_:) runs it")
         }

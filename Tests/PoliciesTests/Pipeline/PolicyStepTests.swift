@@ -74,4 +74,16 @@ import Testing
         }
         #expect(result.lastError?.reason == "CertificateNotFound")
     }
+
+    @Test func counterPoliciesHaveTheirOwnStepsToo() throws {
+        let built = try pipeline(document(inbound: """
+            <rate-limit-by-key calls="5" renewal-period="60" counter-key="k" />
+            <quota-by-key calls="5" renewal-period="3600" counter-key="k" />
+            """))
+        let types = (built.sections[.inbound] ?? []).map { step -> ObjectIdentifier? in
+            if case .synchronous(let policy) = step.action { return ObjectIdentifier(Swift.type(of: policy)) }
+            return nil
+        }
+        #expect(types == [ObjectIdentifier(RateLimitByKeyPolicy.Step.self), ObjectIdentifier(QuotaByKeyPolicy.Step.self)])
+    }
 }
