@@ -39,7 +39,7 @@ struct CompiledStep: Sendable {
         switch action {
         case .choose(let whens, let otherwise):
             return whens.allSatisfy { $0.steps.allSatisfy(\.runsSynchronously) } && (otherwise ?? []).allSatisfy(\.runsSynchronously)
-        case .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
+        case .forwardRequest, .waiting, .retry, .limitConcurrency:
             return false
         case .synchronous:
             return true
@@ -68,10 +68,10 @@ struct CompiledStep: Sendable {
     indirect enum Action: Sendable {
         /// A policy whose runtime lives in its own file (see `SynchronousPolicyStep`).
         case synchronous(any SynchronousPolicyStep)
+        /// A policy that may wait, with its runtime in its own file (see `WaitingPolicyStep`).
+        case waiting(any WaitingPolicyStep)
         case choose([When], otherwise: [CompiledStep]?)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
-        case validateClientCertificate(ValidateClientCertificatePolicy)
-        case sendRequest(SendRequest)
         case retry(Retry)
         case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
     }
@@ -92,18 +92,6 @@ struct CompiledStep: Sendable {
         case id(RuntimeParameter<String>)
         /// A PKCS#12 (or PEM/DER) blob from an expression, with its password.
         case body(RuntimeExpression, password: RuntimeParameter<String>?)
-    }
-
-    struct SendRequest: Sendable {
-        let mode: RuntimeParameter<String>
-        let variable: String
-        let timeout: RuntimeParameter<Int>
-        let ignoreError: RuntimeParameter<Bool>
-        let url: RuntimeParameter<String>?
-        let method: RuntimeParameter<String>?
-        let headers: [NamedValues]
-        let body: RuntimeParameter<String>??
-        let certificate: CertificateSource?
     }
 }
 
@@ -250,45 +238,8 @@ struct StepCompiler {
         case .trace(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .validateClientCertificate(let policy):
             hasValidateClientCertificate = true
-            return made(.validateClientCertificate(policy))
-        case .sendRequest(let policy):
-            var certificate: CompiledStep.CertificateSource? = nil
-            if let given = policy.authenticationCertificate {
-                guard let made = certificateSource(given) else { return nil }
-                certificate = made
-            }
-            let mode: PolicyParameter<String>
-            switch policy.mode {
-            case .constant(let value): mode = .constant(value.rawValue)
-            case .expression(let expression): mode = .expression(expression)
-            }
-            guard let modeParameter = parameter(mode), let timeout = parameter(policy.timeout), let ignore = parameter(policy.ignoreError)
-            else { return nil }
-            var url: RuntimeParameter<String>? = nil
-            if let given = policy.url {
-                guard let made = parameter(given) else { return nil }
-                url = made
-            }
-            var method: RuntimeParameter<String>? = nil
-            if let given = policy.method {
-                guard let made = parameter(given.method) else { return nil }
-                method = made
-            }
-            var headers: [CompiledStep.NamedValues] = []
-            for header in policy.headers {
-                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
-                headers.append(made)
-            }
-            var body: RuntimeParameter<String>?? = .none
-            if let given = policy.body {
-                guard let made = self.body(given, at: statement) else { return nil }
-                body = .some(made)
-            }
-            return made(
-                .sendRequest(
-                    CompiledStep.SendRequest(
-                        mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-                        method: method, headers: headers, body: body, certificate: certificate)))
+            return made(.waiting(policy.compile()))
+        case .sendRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .rateLimitByKey(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .quotaByKey(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .retry(let policy):

@@ -448,13 +448,8 @@ final class PolicyExecution: @unchecked Sendable {
             try await forward(try backendCall(timeout: timeout, followRedirects: followRedirects, failOnErrorStatus: failOnErrorStatus, step), step)
             return .proceed
 
-        case .validateClientCertificate(let policy):
-            try await validateClientCertificate(policy, step)
-            return .proceed
-
-        case .sendRequest(let spec):
-            try await sendRequest(spec, step)
-            return .proceed
+        case .waiting(let policy):
+            return try await policy.run(self, step)
 
         case .retry(let spec):
             return try await retry(spec, step)
@@ -506,7 +501,7 @@ final class PolicyExecution: @unchecked Sendable {
         case .synchronous(let policy):
             return try policy.run(self, step)
 
-        case .choose, .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
+        case .choose, .forwardRequest, .waiting, .retry, .limitConcurrency:
             preconditionFailure("\(step.name) suspends: perform(_:) runs it")
         }
     }

@@ -86,4 +86,19 @@ import Testing
         }
         #expect(types == [ObjectIdentifier(RateLimitByKeyPolicy.Step.self), ObjectIdentifier(QuotaByKeyPolicy.Step.self)])
     }
+
+    @Test func waitingPoliciesHaveTheirOwnSteps() throws {
+        let built = try pipeline(document(inbound: """
+            <validate-client-certificate validate-revocation="false" />
+            <send-request mode="new" response-variable-name="r"><set-url>https://x.example/</set-url></send-request>
+            """))
+        let steps = built.sections[.inbound] ?? []
+        let types = steps.map { step -> ObjectIdentifier? in
+            if case .waiting(let policy) = step.action { return ObjectIdentifier(Swift.type(of: policy)) }
+            return nil
+        }
+        #expect(types == [ObjectIdentifier(ValidateClientCertificatePolicy.Step.self), ObjectIdentifier(SendRequestPolicy.Step.self)])
+        #expect(steps.allSatisfy { !$0.runsSynchronously })
+        #expect(built.inboundRunsSynchronously == false)
+    }
 }
