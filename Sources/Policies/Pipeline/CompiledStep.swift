@@ -29,8 +29,7 @@ struct CompiledStep: Sendable {
         switch action {
         case .choose(let whens, let otherwise):
             return whens.contains { $0.steps.contains { $0.contains(where: predicate) } } || (otherwise ?? []).contains { $0.contains(where: predicate) }
-        case .retry(let spec): return spec.steps.contains { $0.contains(where: predicate) }
-        case .limitConcurrency(_, _, let steps): return steps.contains { $0.contains(where: predicate) }
+        case .waiting(let policy): return policy.children.contains { $0.contains(where: predicate) }
         default: return false
         }
     }
@@ -39,7 +38,7 @@ struct CompiledStep: Sendable {
         switch action {
         case .choose(let whens, let otherwise):
             return whens.allSatisfy { $0.steps.allSatisfy(\.runsSynchronously) } && (otherwise ?? []).allSatisfy(\.runsSynchronously)
-        case .forwardRequest, .waiting, .retry, .limitConcurrency:
+        case .forwardRequest, .waiting:
             return false
         case .synchronous:
             return true
@@ -72,18 +71,6 @@ struct CompiledStep: Sendable {
         case waiting(any WaitingPolicyStep)
         case choose([When], otherwise: [CompiledStep]?)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
-        case retry(Retry)
-        case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
-    }
-
-    struct Retry: Sendable {
-        let condition: RuntimeParameter<Bool>
-        let count: RuntimeParameter<Int>
-        let interval: RuntimeParameter<Int>
-        let maxInterval: RuntimeParameter<Int>?
-        let delta: RuntimeParameter<Int>?
-        let firstFastRetry: RuntimeParameter<Bool>
-        let steps: [CompiledStep]
     }
 
     /// Where `authentication-certificate` takes the backend client certificate from.
@@ -242,30 +229,8 @@ struct StepCompiler {
         case .sendRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .rateLimitByKey(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .quotaByKey(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
-        case .retry(let policy):
-            hasRetry = true
-            guard let condition = parameter(policy.condition), let count = parameter(policy.count), let interval = parameter(policy.interval),
-                let fast = parameter(policy.firstFastRetry)
-            else { return nil }
-            var maxInterval: RuntimeParameter<Int>? = nil
-            if let given = policy.maxInterval {
-                guard let made = parameter(given) else { return nil }
-                maxInterval = made
-            }
-            var delta: RuntimeParameter<Int>? = nil
-            if let given = policy.delta {
-                guard let made = parameter(given) else { return nil }
-                delta = made
-            }
-            let children = steps(policy.statements)
-            return made(
-                .retry(
-                    CompiledStep.Retry(
-                        condition: condition, count: count, interval: interval, maxInterval: maxInterval, delta: delta, firstFastRetry: fast,
-                        steps: children)))
-        case .limitConcurrency(let policy):
-            guard let key = parameter(policy.key) else { return nil }
-            return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
+        case .retry(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .limitConcurrency(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }

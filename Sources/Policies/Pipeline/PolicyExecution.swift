@@ -451,11 +451,6 @@ final class PolicyExecution: @unchecked Sendable {
         case .waiting(let policy):
             return try await policy.run(self, step)
 
-        case .retry(let spec):
-            return try await retry(spec, step)
-
-        case .limitConcurrency(let key, let maxCount, let steps):
-            return try await limitConcurrency(key, maxCount: maxCount, steps, step)
 
         default:
             return try performImmediately(step)
@@ -481,19 +476,6 @@ final class PolicyExecution: @unchecked Sendable {
         return .proceed
     }
 
-    /// `limit-concurrency`: runs `steps` while holding one of `maxCount` places for the key.
-    @inline(never)
-    func limitConcurrency(_ key: RuntimeParameter<String>, maxCount: Int, _ steps: [CompiledStep], _ step: CompiledStep) async throws -> Flow {
-        let name = Self.counterKey(step, try string(key, step))
-        guard options.counters.enter(name, limit: maxCount) else {
-            throw PolicyFailure(
-                source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
-                status: 429, clientMessage: "Too many requests")
-        }
-        defer { options.counters.leave(name) }
-        return try await run(steps)
-    }
-
     /// The statements that never suspend.
     @inline(never)
     func performImmediately(_ step: CompiledStep) throws -> Flow {
@@ -501,7 +483,7 @@ final class PolicyExecution: @unchecked Sendable {
         case .synchronous(let policy):
             return try policy.run(self, step)
 
-        case .choose, .forwardRequest, .waiting, .retry, .limitConcurrency:
+        case .choose, .forwardRequest, .waiting:
             preconditionFailure("\(step.name) suspends: perform(_:) runs it")
         }
     }

@@ -14,4 +14,10 @@ protocol SynchronousPolicyStep: Sendable {
 /// only, dispatched through `CompiledStep.Action.waiting`.
 protocol WaitingPolicyStep: Sendable {
     func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow
+    /// Statements nested in the policy (`retry`, `limit-concurrency`), for load-time decisions.
+    var children: [CompiledStep] { get }
+}
+
+extension WaitingPolicyStep {
+    var children: [CompiledStep] { [] }
 }

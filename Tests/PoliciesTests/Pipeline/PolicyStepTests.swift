@@ -91,13 +91,22 @@ import Testing
         let built = try pipeline(document(inbound: """
             <validate-client-certificate validate-revocation="false" />
             <send-request mode="new" response-variable-name="r"><set-url>https://x.example/</set-url></send-request>
+            <limit-concurrency key="k" max-count="1"><set-variable name="v" value="1" /></limit-concurrency>
+            <retry condition="@(false)" count="1" interval="0"><set-variable name="w" value="1" /></retry>
             """))
         let steps = built.sections[.inbound] ?? []
         let types = steps.map { step -> ObjectIdentifier? in
             if case .waiting(let policy) = step.action { return ObjectIdentifier(Swift.type(of: policy)) }
             return nil
         }
-        #expect(types == [ObjectIdentifier(ValidateClientCertificatePolicy.Step.self), ObjectIdentifier(SendRequestPolicy.Step.self)])
+        #expect(types == [
+            ObjectIdentifier(ValidateClientCertificatePolicy.Step.self), ObjectIdentifier(SendRequestPolicy.Step.self),
+            ObjectIdentifier(LimitConcurrencyPolicy.Step.self), ObjectIdentifier(RetryPolicy.Step.self),
+        ])
+        // Nested statements are seen through the steps (load-time decisions look inside them).
+        #expect(steps[2].contains { $0.name == "set-variable" })
+        #expect(steps[3].contains { $0.name == "set-variable" })
+        #expect(built.buffersRequestBody)
         #expect(steps.allSatisfy { !$0.runsSynchronously })
         #expect(built.inboundRunsSynchronously == false)
     }
