@@ -55,3 +55,21 @@ public struct AuthenticationCertificatePolicy: Sendable, PolicyDefinition {
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.authenticationCertificate) }
 }
+
+// MARK: Run
+
+extension AuthenticationCertificatePolicy {
+    /// Chooses the client certificate presented to the backend by `forward-request`.
+    struct Step: SynchronousPolicyStep {
+        let source: CompiledStep.CertificateSource
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            execution.backendCertificate = try execution.certificate(source, step)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        compiler.certificateSource(self).map { Step(source: $0) }
+    }
+}

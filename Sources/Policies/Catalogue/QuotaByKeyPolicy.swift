@@ -1,4 +1,5 @@
 import Foundation
+import PolicyExpressions
 
 /// `<quota-by-key calls="…" bandwidth="…" renewal-period="…" counter-key="…"/>`: a call-count and/or
 /// bandwidth (KiB) budget per key per period; over it, 403.
@@ -46,5 +47,51 @@ public struct QuotaByKeyPolicy: Sendable, PolicyDefinition {
             QuotaByKeyPolicy(
                 calls: calls, bandwidth: bandwidth, renewalPeriod: renewalPeriod, counterKey: counterKey,
                 incrementCondition: reader.boolean("increment-condition"), firstPeriodStart: firstPeriodStart))
+    }
+}
+
+// MARK: Run
+
+extension QuotaByKeyPolicy {
+    struct Step: SynchronousPolicyStep {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let firstPeriodStart: Date?
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let spec = self
+            let calls = try execution.int(spec.calls, step, in: 1...Int.max)
+            let period = try execution.int(spec.period, step, in: 0...Int.max)
+            let key = PolicyExecution.counterKey(step, try execution.string(spec.key, step))
+            let (count, renewsIn) = execution.options.counters.peek(key, period: period, anchor: spec.firstPeriodStart)
+            if count >= calls {
+                let time = String(format: "%02d:%02d:%02d", renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60)
+                let message = "Out of call volume quota. Quota will be replenished in \(time)."
+                throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
+            }
+            if let condition = spec.condition {
+                execution.deferredIncrements.append((condition, key, 1, period, spec.firstPeriodStart, step))
+            } else {
+                execution.options.counters.add(key, amount: 1, period: period, anchor: spec.firstPeriodStart)
+            }
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any SynchronousPolicyStep)? {
+        guard let givenCalls = calls, bandwidth == nil else {
+            compiler.unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
+            return nil
+        }
+        guard let calls = compiler.parameter(givenCalls), let period = compiler.parameter(renewalPeriod), let key = compiler.parameter(counterKey)
+        else { return nil }
+        var condition: RuntimeParameter<Bool>? = nil
+        if let incrementCondition {
+            guard let made = compiler.parameter(incrementCondition) else { return nil }
+            condition = made
+        }
+        return Step(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: firstPeriodStart)
     }
 }

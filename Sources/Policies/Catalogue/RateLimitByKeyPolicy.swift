@@ -1,3 +1,5 @@
+import PolicyExpressions
+
 /// `<rate-limit-by-key calls="10" renewal-period="60" counter-key="@(…)"/>`: at most `calls` per
 /// key per window; over the limit, 429 with `Retry-After`.
 public struct RateLimitByKeyPolicy: Sendable, PolicyDefinition {
@@ -42,5 +44,57 @@ public struct RateLimitByKeyPolicy: Sendable, PolicyDefinition {
                 remainingCallsHeaderName: reader.literal("remaining-calls-header-name"),
                 remainingCallsVariableName: reader.literal("remaining-calls-variable-name"),
                 totalCallsHeaderName: reader.literal("total-calls-header-name")))
+    }
+}
+
+// MARK: Run
+
+extension RateLimitByKeyPolicy {
+    struct Step: SynchronousPolicyStep {
+        let calls: RuntimeParameter<Int>
+        let period: RuntimeParameter<Int>
+        let key: RuntimeParameter<String>
+        let condition: RuntimeParameter<Bool>?
+        let increment: RuntimeParameter<Int>
+        let policy: RateLimitByKeyPolicy
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let spec = self
+            let calls = try execution.int(spec.calls, step, in: 1...Int.max)
+            let period = try execution.int(spec.period, step, in: 1...300)
+            let key = PolicyExecution.counterKey(step, try execution.string(spec.key, step))
+            let amount = try execution.int(spec.increment, step, in: 0...Int.max)
+            let (count, renewsIn) = execution.options.counters.peek(key, period: period)
+            let policy = spec.policy
+            if count >= calls {
+                execution.extraResponseHeaders.append(PolicyHeader(policy.retryAfterHeaderName ?? "Retry-After", String(renewsIn)))
+                if let name = policy.retryAfterVariableName { execution.state.variables.set(.string(name), .int(Int32(clamping: renewsIn))) }
+                let message = "Rate limit is exceeded. Try again in \(renewsIn) seconds."
+                throw PolicyFailure(source: step.name, reason: "RateLimitExceeded", message: message, status: 429, clientMessage: message)
+            }
+            var remaining = calls - count
+            if let condition = spec.condition {
+                execution.deferredIncrements.append((condition, key, amount, period, nil, step))
+            } else {
+                execution.options.counters.add(key, amount: amount, period: period)
+                remaining = max(0, remaining - amount)
+            }
+            if let name = policy.remainingCallsHeaderName { execution.extraResponseHeaders.append(PolicyHeader(name, String(remaining))) }
+            if let name = policy.remainingCallsVariableName { execution.state.variables.set(.string(name), .int(Int32(clamping: remaining))) }
+            if let name = policy.totalCallsHeaderName { execution.extraResponseHeaders.append(PolicyHeader(name, String(calls))) }
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+        guard let calls = compiler.parameter(calls), let period = compiler.parameter(renewalPeriod), let key = compiler.parameter(counterKey),
+            let increment = compiler.parameter(incrementCount)
+        else { return nil }
+        var condition: RuntimeParameter<Bool>? = nil
+        if let incrementCondition {
+            guard let made = compiler.parameter(incrementCondition) else { return nil }
+            condition = made
+        }
+        return Step(calls: calls, period: period, key: key, condition: condition, increment: increment, policy: self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyExpressions
 
 /// `<send-request mode="new|copy" response-variable-name="r" timeout="60" ignore-error="false">`
 /// with `<set-url>`, `<set-method>`, `<set-header>`s, `<set-body>` and `<authentication-certificate>`:
@@ -85,5 +86,130 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             SendRequestPolicy(
                 mode: mode, responseVariableName: variable, timeout: timeout, ignoreError: ignoreError, url: url,
                 method: method, headers: headers, body: body, authenticationCertificate: certificate))
+    }
+}
+
+// MARK: Run
+
+extension SendRequestPolicy {
+    struct Step: WaitingPolicyStep {
+        let mode: RuntimeParameter<String>
+        let variable: String
+        let timeout: RuntimeParameter<Int>
+        let ignoreError: RuntimeParameter<Bool>
+        let url: RuntimeParameter<String>?
+        let method: RuntimeParameter<String>?
+        let headers: [CompiledStep.NamedValues]
+        let body: RuntimeParameter<String>??
+        let certificate: CompiledStep.CertificateSource?
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
+            try await execution.sendRequest(self, step)
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
+        var certificate: CompiledStep.CertificateSource? = nil
+        if let given = self.authenticationCertificate {
+            guard let made = compiler.certificateSource(given) else { return nil }
+            certificate = made
+        }
+        let mode: PolicyParameter<String>
+        switch self.mode {
+        case .constant(let value): mode = .constant(value.rawValue)
+        case .expression(let expression): mode = .expression(expression)
+        }
+        guard let modeParameter = compiler.parameter(mode), let timeout = compiler.parameter(self.timeout), let ignore = compiler.parameter(self.ignoreError)
+        else { return nil }
+        var url: RuntimeParameter<String>? = nil
+        if let given = self.url {
+            guard let made = compiler.parameter(given) else { return nil }
+            url = made
+        }
+        var method: RuntimeParameter<String>? = nil
+        if let given = self.method {
+            guard let made = compiler.parameter(given.method) else { return nil }
+            method = made
+        }
+        var headers: [CompiledStep.NamedValues] = []
+        for header in self.headers {
+            guard let made = compiler.namedValues(header.name, header.existsAction, header.values) else { return nil }
+            headers.append(made)
+        }
+        var body: RuntimeParameter<String>?? = .none
+        if let given = self.body {
+            guard let made = compiler.body(given, at: statement) else { return nil }
+            body = .some(made)
+        }
+        return Step(
+            mode: modeParameter, variable: self.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
+            method: method, headers: headers, body: body, certificate: certificate)
+    }
+}
+
+/// `send-request`: a side call through the embedder's backend; the answer is stored as an
+/// `IResponse` in `context.Variables[response-variable-name]` (null when it failed and
+/// `ignore-error` is true).
+extension PolicyExecution {
+    func sendRequest(_ spec: SendRequestPolicy.Step, _ step: CompiledStep) async throws {
+        let mode = try string(spec.mode, step).lowercased()
+        guard mode == "new" || mode == "copy" else { throw PolicyFailure.expression(step.name, "'\(mode)' is not 'new' or 'copy'.") }
+        let copy = mode == "copy"
+        var method = copy ? state.method : "GET"
+        var headers = copy ? state.requestHeaders : []
+        var body: [UInt8] = []
+        if copy {
+            try await loadRequestBody()
+            body = state.requestBody?.bytes ?? []
+        }
+        var urlText = copy ? state.url.text : ""
+        if let url = spec.url { urlText = try string(url, step).trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil
+        else { throw PolicyFailure.expression(step.name, "'\(urlText)' is not an absolute http(s) URL.") }
+        if let given = spec.method {
+            method = try string(given, step).trimmingCharacters(in: .whitespaces).uppercased()
+            guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
+        }
+        for header in spec.headers {
+            let (name, action, values) = try evaluated(header, step)
+            try checkHeaderField(name: name, values: values, step)
+            edit(&headers, name: name, action: action, values: values)
+        }
+        if case .some(let given) = spec.body {
+            switch given {
+            case .none: body = []
+            case .constant(let text)?: body = Array(text.utf8)
+            case .expression(let expression)?: body = ValueConversion.bytes(try evaluate(expression, step))
+            }
+        }
+        HeaderList.remove(&headers, "Content-Length")
+        HeaderList.remove(&headers, "Transfer-Encoding")
+        let clientCertificate = try spec.certificate.map { try certificate($0, step) }
+        let timeout = try int(spec.timeout, step, in: 1...240_000)
+        let ignoreError = try bool(spec.ignoreError, step)
+        state.record(.backend, "send-request \(method) \(url.absoluteString)")
+        do {
+            let response = try await Self.send(
+                BackendRequest(
+                    method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
+                    clientCertificate: clientCertificate),
+                to: backend)
+            let bytes = try await response.body?.collect(upTo: options.maximumBodyBytes) ?? []
+            let side = RequestState(request: PolicyRequest(method: method, host: url.host ?? "", path: url.path), deployment: state.deployment, tracing: false)
+            side.status = response.status
+            side.reason = response.reason
+            side.responseHeaders = response.headers
+            side.responseBody = MessageBodyObject(bytes)
+            state.variables.set(.string(spec.variable), .object(ResponseObject(state: side)))
+            state.record(.backend, "send-request answered \(response.status) \(response.reason)")
+        } catch {
+            let reason = (error as? PolicyBackendError) == .timeout ? "Timeout" : "BackendConnectionFailure"
+            guard ignoreError else {
+                throw PolicyFailure.generic(step.name, reason: reason, "The side request to \(url.absoluteString) failed: \(error)")
+            }
+            state.variables.set(.string(spec.variable), .null)
+            state.record(.backend, "send-request failed (ignored): \(error)")
+        }
     }
 }

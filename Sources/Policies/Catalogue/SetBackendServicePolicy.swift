@@ -42,3 +42,56 @@ public struct SetBackendServicePolicy: Sendable, PolicyDefinition {
         return .setBackendService(SetBackendServicePolicy(target: .backendID(backendID), serviceFabric: serviceFabric))
     }
 }
+
+// MARK: Run
+
+extension SetBackendServicePolicy {
+    /// `base-url`: the backend base URL for `forward-request`.
+    struct BaseURLStep: SynchronousPolicyStep {
+        let url: RuntimeParameter<URL>
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let state = execution.state
+            state.backendBase = try execution.url(url, step)
+            state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
+            return .proceed
+        }
+    }
+
+    /// `backend-id`: the base URL of a configured backend entity.
+    struct BackendIDStep: SynchronousPolicyStep {
+        let id: RuntimeParameter<String>
+
+        func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            let id = try execution.string(id, step)
+            guard let url = execution.options.backends[id] else {
+                throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
+            }
+            execution.state.backendBase = url
+            execution.state.record(.info, "backend '\(id)' at \(url.absoluteString)")
+            return .proceed
+        }
+    }
+
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any SynchronousPolicyStep)? {
+        switch target {
+        case .baseURL(let url):
+            if !serviceFabric.isEmpty {
+                compiler.unsupported(statement, "Service Fabric attributes of '<set-backend-service>' are not supported")
+                return nil
+            }
+            return compiler.parameter(url).map { BaseURLStep(url: $0) }
+        case .backendID(let id):
+            if let literal = id.constant, compiler.backends[literal] == nil {
+                let known = compiler.backends.keys.sorted()
+                compiler.diagnostics.append(
+                    PolicyDiagnostic(
+                        at: statement.position,
+                        "unknown backend-id '\(literal)' in '<set-backend-service>'"
+                            + (known.isEmpty ? " (no backends are configured)" : "; configured: \(known.joined(separator: ", "))")))
+                return nil
+            }
+            return compiler.parameter(id).map { BackendIDStep(id: $0) }
+        }
+    }
+}

@@ -29,8 +29,7 @@ struct CompiledStep: Sendable {
         switch action {
         case .choose(let whens, let otherwise):
             return whens.contains { $0.steps.contains { $0.contains(where: predicate) } } || (otherwise ?? []).contains { $0.contains(where: predicate) }
-        case .retry(let spec): return spec.steps.contains { $0.contains(where: predicate) }
-        case .limitConcurrency(_, _, let steps): return steps.contains { $0.contains(where: predicate) }
+        case .waiting(let policy): return policy.children.contains { $0.contains(where: predicate) }
         default: return false
         }
     }
@@ -39,11 +38,9 @@ struct CompiledStep: Sendable {
         switch action {
         case .choose(let whens, let otherwise):
             return whens.allSatisfy { $0.steps.allSatisfy(\.runsSynchronously) } && (otherwise ?? []).allSatisfy(\.runsSynchronously)
-        case .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
+        case .forwardRequest, .waiting:
             return false
         case .synchronous:
-            return true
-        case .returnResponse, .setBackendService, .setBackendID, .rateLimit, .quota, .cors, .authenticationCertificate:
             return true
         }
     }
@@ -70,46 +67,10 @@ struct CompiledStep: Sendable {
     indirect enum Action: Sendable {
         /// A policy whose runtime lives in its own file (see `SynchronousPolicyStep`).
         case synchronous(any SynchronousPolicyStep)
+        /// A policy that may wait, with its runtime in its own file (see `WaitingPolicyStep`).
+        case waiting(any WaitingPolicyStep)
         case choose([When], otherwise: [CompiledStep]?)
-        case returnResponse(variable: String?, status: Status?, headers: [NamedValues], body: RuntimeParameter<String>??)
-        case setBackendService(RuntimeParameter<URL>)
-        case setBackendID(RuntimeParameter<String>)
         case forwardRequest(timeout: RuntimeParameter<Int>, followRedirects: RuntimeParameter<Bool>, failOnErrorStatus: RuntimeParameter<Bool>)
-        case validateClientCertificate(ValidateClientCertificatePolicy)
-        case sendRequest(SendRequest)
-        case rateLimit(RateLimit)
-        case quota(Quota)
-        case retry(Retry)
-        case limitConcurrency(key: RuntimeParameter<String>, maxCount: Int, steps: [CompiledStep])
-        case cors(CORSPolicy)
-        case authenticationCertificate(CertificateSource)
-    }
-
-    struct RateLimit: Sendable {
-        let calls: RuntimeParameter<Int>
-        let period: RuntimeParameter<Int>
-        let key: RuntimeParameter<String>
-        let condition: RuntimeParameter<Bool>?
-        let increment: RuntimeParameter<Int>
-        let policy: RateLimitByKeyPolicy
-    }
-
-    struct Quota: Sendable {
-        let calls: RuntimeParameter<Int>
-        let period: RuntimeParameter<Int>
-        let key: RuntimeParameter<String>
-        let condition: RuntimeParameter<Bool>?
-        let firstPeriodStart: Date?
-    }
-
-    struct Retry: Sendable {
-        let condition: RuntimeParameter<Bool>
-        let count: RuntimeParameter<Int>
-        let interval: RuntimeParameter<Int>
-        let maxInterval: RuntimeParameter<Int>?
-        let delta: RuntimeParameter<Int>?
-        let firstFastRetry: RuntimeParameter<Bool>
-        let steps: [CompiledStep]
     }
 
     /// Where `authentication-certificate` takes the backend client certificate from.
@@ -118,18 +79,6 @@ struct CompiledStep: Sendable {
         case id(RuntimeParameter<String>)
         /// A PKCS#12 (or PEM/DER) blob from an expression, with its password.
         case body(RuntimeExpression, password: RuntimeParameter<String>?)
-    }
-
-    struct SendRequest: Sendable {
-        let mode: RuntimeParameter<String>
-        let variable: String
-        let timeout: RuntimeParameter<Int>
-        let ignoreError: RuntimeParameter<Bool>
-        let url: RuntimeParameter<String>?
-        let method: RuntimeParameter<String>?
-        let headers: [NamedValues]
-        let body: RuntimeParameter<String>??
-        let certificate: CertificateSource?
     }
 }
 
@@ -255,23 +204,7 @@ struct StepCompiler {
                 whens.append(CompiledStep.When(condition: condition, steps: steps(when.statements), path: when.path))
             }
             return made(.choose(whens, otherwise: choose.otherwise.map { steps($0) }))
-        case .returnResponse(let policy):
-            var status: CompiledStep.Status? = nil
-            if let given = policy.status {
-                guard let made = self.status(given) else { return nil }
-                status = made
-            }
-            var headers: [CompiledStep.NamedValues] = []
-            for header in policy.headers {
-                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
-                headers.append(made)
-            }
-            var body: RuntimeParameter<String>?? = .none
-            if let given = policy.body {
-                guard let made = self.body(given, at: statement) else { return nil }
-                body = .some(made)
-            }
-            return made(.returnResponse(variable: policy.responseVariableName, status: status, headers: headers, body: body))
+        case .returnResponse(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .setStatus(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setHeader(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setQueryParameter(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
@@ -279,26 +212,7 @@ struct StepCompiler {
         case .setVariable(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .setMethod(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .rewriteURI(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
-        case .setBackendService(let policy):
-            switch policy.target {
-            case .baseURL(let url):
-                if !policy.serviceFabric.isEmpty {
-                    unsupported(statement, "Service Fabric attributes of '<set-backend-service>' are not supported")
-                    return nil
-                }
-                return parameter(url).flatMap { made(.setBackendService($0)) }
-            case .backendID(let id):
-                if let literal = id.constant, backends[literal] == nil {
-                    let known = backends.keys.sorted()
-                    diagnostics.append(
-                        PolicyDiagnostic(
-                            at: statement.position,
-                            "unknown backend-id '\(literal)' in '<set-backend-service>'"
-                                + (known.isEmpty ? " (no backends are configured)" : "; configured: \(known.joined(separator: ", "))")))
-                    return nil
-                }
-                return parameter(id).flatMap { made(.setBackendID($0)) }
-            }
+        case .setBackendService(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .forwardRequest(let policy):
             hasForwardRequest = true
             guard let timeout = parameter(policy.timeout), let follow = parameter(policy.followRedirects),
@@ -311,96 +225,14 @@ struct StepCompiler {
         case .trace(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .validateClientCertificate(let policy):
             hasValidateClientCertificate = true
-            return made(.validateClientCertificate(policy))
-        case .sendRequest(let policy):
-            var certificate: CompiledStep.CertificateSource? = nil
-            if let given = policy.authenticationCertificate {
-                guard let made = certificateSource(given) else { return nil }
-                certificate = made
-            }
-            let mode: PolicyParameter<String>
-            switch policy.mode {
-            case .constant(let value): mode = .constant(value.rawValue)
-            case .expression(let expression): mode = .expression(expression)
-            }
-            guard let modeParameter = parameter(mode), let timeout = parameter(policy.timeout), let ignore = parameter(policy.ignoreError)
-            else { return nil }
-            var url: RuntimeParameter<String>? = nil
-            if let given = policy.url {
-                guard let made = parameter(given) else { return nil }
-                url = made
-            }
-            var method: RuntimeParameter<String>? = nil
-            if let given = policy.method {
-                guard let made = parameter(given.method) else { return nil }
-                method = made
-            }
-            var headers: [CompiledStep.NamedValues] = []
-            for header in policy.headers {
-                guard let made = namedValues(header.name, header.existsAction, header.values) else { return nil }
-                headers.append(made)
-            }
-            var body: RuntimeParameter<String>?? = .none
-            if let given = policy.body {
-                guard let made = self.body(given, at: statement) else { return nil }
-                body = .some(made)
-            }
-            return made(
-                .sendRequest(
-                    CompiledStep.SendRequest(
-                        mode: modeParameter, variable: policy.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-                        method: method, headers: headers, body: body, certificate: certificate)))
-        case .rateLimitByKey(let policy):
-            guard let calls = parameter(policy.calls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey),
-                let increment = parameter(policy.incrementCount)
-            else { return nil }
-            var condition: RuntimeParameter<Bool>? = nil
-            if let given = policy.incrementCondition {
-                guard let made = parameter(given) else { return nil }
-                condition = made
-            }
-            return made(.rateLimit(CompiledStep.RateLimit(calls: calls, period: period, key: key, condition: condition, increment: increment, policy: policy)))
-        case .quotaByKey(let policy):
-            guard let givenCalls = policy.calls, policy.bandwidth == nil else {
-                unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
-                return nil
-            }
-            guard let calls = parameter(givenCalls), let period = parameter(policy.renewalPeriod), let key = parameter(policy.counterKey)
-            else { return nil }
-            var condition: RuntimeParameter<Bool>? = nil
-            if let given = policy.incrementCondition {
-                guard let made = parameter(given) else { return nil }
-                condition = made
-            }
-            return made(.quota(CompiledStep.Quota(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: policy.firstPeriodStart)))
-        case .retry(let policy):
-            hasRetry = true
-            guard let condition = parameter(policy.condition), let count = parameter(policy.count), let interval = parameter(policy.interval),
-                let fast = parameter(policy.firstFastRetry)
-            else { return nil }
-            var maxInterval: RuntimeParameter<Int>? = nil
-            if let given = policy.maxInterval {
-                guard let made = parameter(given) else { return nil }
-                maxInterval = made
-            }
-            var delta: RuntimeParameter<Int>? = nil
-            if let given = policy.delta {
-                guard let made = parameter(given) else { return nil }
-                delta = made
-            }
-            let children = steps(policy.statements)
-            return made(
-                .retry(
-                    CompiledStep.Retry(
-                        condition: condition, count: count, interval: interval, maxInterval: maxInterval, delta: delta, firstFastRetry: fast,
-                        steps: children)))
-        case .limitConcurrency(let policy):
-            guard let key = parameter(policy.key) else { return nil }
-            return made(.limitConcurrency(key: key, maxCount: policy.maxCount, steps: steps(policy.statements)))
-        case .cors(let policy):
-            return made(.cors(policy))
-        case .authenticationCertificate(let policy):
-            return certificateSource(policy).flatMap { made(.authenticationCertificate($0)) }
+            return made(.waiting(policy.compile()))
+        case .sendRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .rateLimitByKey(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .quotaByKey(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .retry(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .limitConcurrency(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

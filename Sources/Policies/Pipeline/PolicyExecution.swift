@@ -452,19 +452,9 @@ final class PolicyExecution: @unchecked Sendable {
             try await forward(try backendCall(timeout: timeout, followRedirects: followRedirects, failOnErrorStatus: failOnErrorStatus, step), step)
             return .proceed
 
-        case .validateClientCertificate(let policy):
-            try await validateClientCertificate(policy, step)
-            return .proceed
+        case .waiting(let policy):
+            return try await policy.run(self, step)
 
-        case .sendRequest(let spec):
-            try await sendRequest(spec, step)
-            return .proceed
-
-        case .retry(let spec):
-            return try await retry(spec, step)
-
-        case .limitConcurrency(let key, let maxCount, let steps):
-            return try await limitConcurrency(key, maxCount: maxCount, steps, step)
 
         default:
             return try performImmediately(step)
@@ -490,19 +480,6 @@ final class PolicyExecution: @unchecked Sendable {
         return .proceed
     }
 
-    /// `limit-concurrency`: runs `steps` while holding one of `maxCount` places for the key.
-    @inline(never)
-    func limitConcurrency(_ key: RuntimeParameter<String>, maxCount: Int, _ steps: [CompiledStep], _ step: CompiledStep) async throws -> Flow {
-        let name = Self.counterKey(step, try string(key, step))
-        guard options.counters.enter(name, limit: maxCount) else {
-            throw PolicyFailure(
-                source: step.name, reason: "ConcurrencyLimitExceeded", message: "More than \(maxCount) concurrent requests for this key.",
-                status: 429, clientMessage: "Too many requests")
-        }
-        defer { options.counters.leave(name) }
-        return try await run(steps)
-    }
-
     /// The statements that never suspend.
     @inline(never)
     func performImmediately(_ step: CompiledStep) throws -> Flow {
@@ -510,61 +487,7 @@ final class PolicyExecution: @unchecked Sendable {
         case .synchronous(let policy):
             return try policy.run(self, step)
 
-        case .returnResponse(let variable, let status, let headers, let body):
-            if let variable {
-                guard case .object(let object)? = state.variables[.string(variable)], let response = object as? ResponseObject else {
-                    throw PolicyFailure.generic(
-                        step.name, reason: "ExpressionValueEvaluationFailure", "The variable '\(variable)' does not hold a response.")
-                }
-                let source = response.state
-                state.status = source.status
-                state.reason = source.reason
-                state.responseHeaders = source.responseHeaders
-                state.responseBody = source.responseBody
-                state.backendBody = source.backendBody
-            } else {
-                state.status = 200
-                state.reason = "OK"
-                state.responseHeaders = []
-                state.responseBody = MessageBodyObject([])
-                state.backendBody = nil
-            }
-            if let status { try applyStatus(status, step) }
-            for header in headers { try applyNamedValues(header, step, query: false, response: true) }
-            if case .some(let body) = body { try applyBody(body, step, response: true) }
-            state.record(.info, "return-response \(state.status) \(state.reason)")
-            return .stop
-
-        case .setBackendService(let parameter):
-            state.backendBase = try url(parameter, step)
-            state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
-            return .proceed
-
-        case .setBackendID(let parameter):
-            let id = try string(parameter, step)
-            guard let url = options.backends[id] else {
-                throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
-            }
-            state.backendBase = url
-            state.record(.info, "backend '\(id)' at \(url.absoluteString)")
-            return .proceed
-
-        case .rateLimit(let spec):
-            try rateLimit(spec, step)
-            return .proceed
-
-        case .quota(let spec):
-            try quota(spec, step)
-            return .proceed
-
-        case .cors(let policy):
-            return cors(policy)
-
-        case .authenticationCertificate(let source):
-            backendCertificate = try certificate(source, step)
-            return .proceed
-
-        case .choose, .forwardRequest, .validateClientCertificate, .sendRequest, .retry, .limitConcurrency:
+        case .choose, .forwardRequest, .waiting:
             preconditionFailure("\(step.name) suspends: perform(_:) runs it")
         }
     }

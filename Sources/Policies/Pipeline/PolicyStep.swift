@@ -9,3 +9,15 @@ protocol SynchronousPolicyStep: Sendable {
     /// attributes them to the statement and goes to `on-error`).
     func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow
 }
+
+/// A compiled policy that may wait (a side call, a chain verification): run on the async path
+/// only, dispatched through `CompiledStep.Action.waiting`.
+protocol WaitingPolicyStep: Sendable {
+    func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow
+    /// Statements nested in the policy (`retry`, `limit-concurrency`), for load-time decisions.
+    var children: [CompiledStep] { get }
+}
+
+extension WaitingPolicyStep {
+    var children: [CompiledStep] { [] }
+}
