@@ -1,3 +1,4 @@
+import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
@@ -10,10 +11,18 @@ final class ConnectionRegistry: Sendable {
         let channel: any Channel
         let isHTTP2: NIOLockedValueBox<Bool> = NIOLockedValueBox(false)
         let inFlight: NIOLockedValueBox<Int> = NIOLockedValueBox(0)
+        /// The registry's count of requests started (for the idle memory trim).
+        private let started: ManagedAtomic<Int>
 
-        init(channel: any Channel) { self.channel = channel }
+        init(channel: any Channel, started: ManagedAtomic<Int>) {
+            self.channel = channel
+            self.started = started
+        }
 
-        func requestStarted() { inFlight.withLockedValue { $0 += 1 } }
+        func requestStarted() {
+            inFlight.withLockedValue { $0 += 1 }
+            started.wrappingIncrement(ordering: .relaxed)
+        }
 
         /// Returns true when the connection should now close because the gateway is draining.
         func requestFinished(draining: Bool) -> Bool {
@@ -29,6 +38,8 @@ final class ConnectionRegistry: Sendable {
 
     private let state = NIOLockedValueBox(State())
     let maxConnections: Int
+    /// Requests started on any connection, ever (wrapping).
+    let requestsStarted = ManagedAtomic<Int>(0)
 
     init(maxConnections: Int) {
         self.maxConnections = maxConnections
@@ -41,7 +52,7 @@ final class ConnectionRegistry: Sendable {
     func admit(_ channel: any Channel) -> Tracked? {
         state.withLockedValue { state in
             guard !state.draining, state.connections.count < maxConnections else { return nil }
-            let tracked = Tracked(channel: channel)
+            let tracked = Tracked(channel: channel, started: requestsStarted)
             state.connections[ObjectIdentifier(channel)] = tracked
             return tracked
         }

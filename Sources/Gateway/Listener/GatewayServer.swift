@@ -131,6 +131,9 @@ public final class GatewayServer: Sendable {
             "hostnames": "\(snapshot.hostnames.all.map { "\($0.name) (client certificate: \($0.clientCertificateMode.rawValue))" }.joined(separator: ", "))",
         ])
         onListening(port)
+        let trim = IdleMemoryTrim(requests: registry.requestsStarted)
+        trim.start(on: group.next())
+        defer { trim.stop() }
 
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
