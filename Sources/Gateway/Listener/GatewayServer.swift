@@ -413,7 +413,7 @@ public final class GatewayServer: Sendable {
         let started = ContinuousClock.now
         var outcome = RequestOutcome()
         // Operations: with `accessLog: json`, a task-local record collects backend time and the reason.
-        let record = AccessLogRecord.make(for: handler.snapshot.config)
+        let record = AccessLogRecord.make(enabled: handler.requestMetrics.jsonAccessLog)
         let status: Int?
         if let record {
             status = await AccessLogRecord.$current.withValue(record) { await handler.handle(request, writer: writer, outcome: &outcome) }

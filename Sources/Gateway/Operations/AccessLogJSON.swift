@@ -15,8 +15,8 @@ final class AccessLogRecord: Sendable {
     private let backendCalls = ManagedAtomic<Int>(0)
     private let reasonBox = NIOLockedValueBox<String?>(nil)
 
-    static func make(for config: GatewayConfig) -> AccessLogRecord? {
-        config.accessLog && config.accessLogFormat == .json ? AccessLogRecord() : nil
+    static func make(enabled: Bool) -> AccessLogRecord? {
+        enabled ? AccessLogRecord() : nil
     }
 
     func backendAnswered(_ elapsed: Duration) {
@@ -48,7 +48,7 @@ enum AccessLogJSON {
             ("client_address", optional(request.connection.remoteAddress)),
             ("protocol", quoted(request.protocolName)),
             ("sni", optional(request.connection.serverName)),
-            ("hostname", quoted(outcome.route?.hostname ?? request.connection.hostname.name)),
+            ("hostname", quoted(outcome.route?.hostnameLabel ?? request.connection.hostname.name)),
             ("api", optional(outcome.route?.api)),
             ("operation", optional(outcome.route?.operation)),
             ("method", quoted(request.head.method.rawValue)),

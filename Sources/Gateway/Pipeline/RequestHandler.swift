@@ -36,7 +36,7 @@ struct RequestHandler: Sendable {
 
         let path = request.head.path ?? "/"
         // Operations: APIM's self-hosted gateway health probe path, answered before routing.
-        if OperationsProbe.isAPIMStatusRequest(request.head) {
+        if OperationsProbe.isAPIMStatusRequest(request.head, path: path) {
             return await OperationsProbe.answerAPIMStatus(writer)
         }
         let route: RouteMatch
