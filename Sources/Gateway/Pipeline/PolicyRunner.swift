@@ -52,7 +52,8 @@ struct PolicyRunner: Sendable {
         policyRequest.parsedClientCertificate = request.connection.parsedChain
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
-        if let error = result.lastError {  // Operations: JSON access log reason
+        if let error = result.lastError {  // Operations: policy error metric, JSON access log reason
+            forwarder.metrics.policyError(api: config.name, source: error.source)
             AccessLogRecord.current?.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
         }
         return await write(result, to: writer)
