@@ -19,9 +19,8 @@ final class AccessLogRecord: Sendable {
         enabled ? AccessLogRecord() : nil
     }
 
-    func backendAnswered(_ elapsed: Duration) {
-        let (seconds, attos) = elapsed.components
-        backendNanos.wrappingIncrement(by: seconds &* 1_000_000_000 &+ attos / 1_000_000_000, ordering: .relaxed)
+    func backendAnswered(nanoseconds: Int64) {
+        backendNanos.wrappingIncrement(by: nanoseconds, ordering: .relaxed)
         backendCalls.wrappingIncrement(ordering: .relaxed)
     }
 

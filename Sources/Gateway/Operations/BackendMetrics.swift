@@ -1,12 +1,16 @@
+import NIOCore
+
 extension GatewayMetrics {
-    func backendAnswered(status: UInt, elapsed: Duration) {
-        backendDuration.record(elapsed)
+    func backendAnswered(status: UInt, since started: NIODeadline) {
+        let nanos = Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+        backendDuration.record(nanoseconds: nanos)
         if status >= 500 { backendFailed(.serverError) }
-        AccessLogRecord.current?.backendAnswered(elapsed)
+        // (The task-local lookup only when some configuration asks for the JSON access log.)
+        if jsonAccessLogInUse.load(ordering: .relaxed) { AccessLogRecord.current?.backendAnswered(nanoseconds: nanos) }
     }
 
     func backendFailed(_ error: any Error) {
-        AccessLogRecord.current?.noteReason("backend: \(PlainErrorText.plain(error))")
+        if jsonAccessLogInUse.load(ordering: .relaxed) { AccessLogRecord.current?.noteReason("backend: \(PlainErrorText.plain(error))") }
         guard let error = error as? BackendClientError else {
             backendFailed(.other)
             return

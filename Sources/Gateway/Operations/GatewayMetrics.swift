@@ -55,6 +55,10 @@ public final class GatewayMetrics: Sendable {
     /// Policy errors by (api, source), registered on first occurrence (an error path, not the hot path).
     private let policyErrors = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
 
+    /// Set once a configuration with `accessLog: json` is loaded: the backend path then looks for the
+    /// request's task-local `AccessLogRecord` (a lookup it skips otherwise).
+    let jsonAccessLogInUse = ManagedAtomic<Bool>(false)
+
     /// Rate limit for "TLS handshake refused" info lines.
     let handshakeLogLimiter = LogRateLimiter(perSecond: 10)
 

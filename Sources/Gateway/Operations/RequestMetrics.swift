@@ -74,6 +74,7 @@ struct RequestMetricsTable: Sendable {
     init(snapshot: GatewaySnapshot, metrics: GatewayMetrics) {
         self.metrics = metrics
         jsonAccessLog = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
+        if jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
         // Matched per request against `TLSHostname.config.name`, a stored string of the same
         // snapshot (`TLSHostname.name` lower-cases, i.e. builds a string, on every call).
         let hostnames = snapshot.hostnames.all.map(\.config.name)
