@@ -223,6 +223,7 @@ struct CLITests {
         listen: { port: 0 }
         accessLog: json
         operations: { port: 0 }
+        defaultHostname: localhost
         hostnames:
           - { name: localhost, certificate: \(pki.serverCertificate), key: \(pki.serverKey), clientCertificate: negotiate,
               trustedCAs: [\(pki.rootCA), \(pki.intermediateCA)] }
@@ -260,6 +261,14 @@ struct CLITests {
         #expect(try await Curl.run(base + ["\(url)/dead/x"]).httpCode == 502)
         // An encoded newline is refused before routing (400), and the path is logged as sent.
         #expect(try await Curl.run(base + ["\(url)/nope%0a%22x"]).httpCode == 400)
+        // A refused handshake is logged at info with a plain reason (and is no access-log line).
+        _ = try await Curl.run(["http://127.0.0.1:\(gatewayPort)/echo/users/7"])
+        for _ in 0..<50 where !output.withLockedValue({ $0.contains("TLS handshake refused") }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let refusal = output.withLockedValue { $0 }.split(separator: "\n").first { $0.hasSuffix("TLS handshake refused") }
+        #expect(refusal?.contains(" info ") == true && refusal?.contains("reason=plain HTTP sent to the TLS port") == true,
+                "\(output.withLockedValue { $0 })")
         process.terminate()
         process.waitUntilExit()
         out.fileHandleForReading.readabilityHandler = nil

@@ -145,6 +145,32 @@ struct OperationsTests {
         await echo.stop()
     }
 
+    /// A policy expression that fails at run time: 500 with an activityId, counted by API and source.
+    @Test func policyErrorsAreCountedByAPIAndSource() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let policy = folder + "/broken.xml"
+        try """
+        <policies><inbound><base /><set-header name="x-length" exists-action="override">
+        <value>@(context.Request.Headers.GetValueOrDefault("x-missing").Length.ToString())</value></set-header></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.apis.append(APIConfig(name: "broken", pathPrefix: "/broken", backendURL: "http://127.0.0.1:\(port)", policyFile: policy))
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let failed = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/broken/x"])
+        #expect(failed.httpCode == 500)
+        #expect(failed.body.contains("activityId"), "\(failed.body)")
+        let metrics = try await Self.scrape(operations.port)
+        let series = metrics.filter { $0.key.hasPrefix(#"drawbridge_policy_errors_total{api="broken",source="#) }
+        #expect(series.count == 1 && series.first?.value == 1, "\(metrics.keys.filter { $0.contains("policy") })")
+        await operations.stop()
+        try await gateway.stop()
+    }
+
     @Test func apimStatusPathAnswers200OnTheGatewayPort() async throws {
         let gateway = try await TestGateway.start { pki, port in Self.config(pki: pki, echoPort: port) }
         for protocolFlag in ["--http1.1", "--http2"] {

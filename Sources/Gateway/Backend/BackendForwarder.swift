@@ -76,11 +76,11 @@ final class BackendForwarder: Sendable {
                   head: HTTPRequestHead, body: BackendRequestBody, timeout: TimeAmount) async throws -> BackendAnswer {
         let key = BackendPoolKey(tls: tls, host: host, port: port, identity: identity)
         // Operations: one measurement per backend exchange (see Operations/BackendMetrics.swift).
-        let started = ContinuousClock.now
+        let started = NIODeadline.now()
         do {
             let answer = try await client.execute(key: key, sslContext: tls ? (sslContext ?? defaultSSLContext) : nil, head: head,
-                                                  body: body, deadline: .now() + timeout)
-            metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started)
+                                                  body: body, deadline: started + timeout)
+            metrics.backendAnswered(status: answer.head.status.code, since: started)
             return answer
         } catch {
             metrics.backendFailed(error)

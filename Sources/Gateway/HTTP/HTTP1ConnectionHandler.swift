@@ -221,7 +221,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func start(_ head: HTTPRequestHead) {
         environment.tracked.requestStarted()
-        let tracking = RequestTracking(config: environment.requestHandler.snapshot.config)
+        let tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
         // One pass over the headers for what framing and connection handling need.
         var contentLength: Int64?
         var chunked = false
@@ -317,7 +317,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             writeWhole(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers), body: nil)
             responseEnded(status: 200)
         case .policy(let result):
-            PolicyRunner.noteReason(result, record: current?.tracking.record)
+            PolicyRunner.noteReason(result, api: current?.tracking.outcome.route?.api ?? "", metrics: environment.requestHandler.forwarder.metrics,
+                                    record: current?.tracking.record)
             guard let (head, body) = PolicyRunner.wholeResponse(result) else {
                 finishInTask { result }
                 return
@@ -335,9 +336,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let eventLoop = context.eventLoop
         let record = current?.tracking.record
+        let api = current?.tracking.outcome.route?.api ?? ""
+        let metrics = environment.requestHandler.forwarder.metrics
         runTask {
             let result = await operation()
-            PolicyRunner.noteReason(result, record: record)
+            PolicyRunner.noteReason(result, api: api, metrics: metrics, record: record)
             let status = await PolicyRunner.write(result, to: writer)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }

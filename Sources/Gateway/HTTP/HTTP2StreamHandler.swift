@@ -70,7 +70,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         switch (unwrapInboundIn(data), phase) {
         case (.head(let head), .idle):
             environment.tracked.requestStarted()
-            tracking = RequestTracking(config: environment.requestHandler.snapshot.config)
+            tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
             parsedMethod = head.method
             method = head.method.rawValue
             path = head.path ?? ""
@@ -196,7 +196,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
             writeWhole(HTTPResponse(status: .ok, headerFields: fields), body: nil)
             responseDone(status: 200)
         case .policy(let result):
-            PolicyRunner.noteReason(result, record: tracking?.record)
+            PolicyRunner.noteReason(result, api: tracking?.outcome.route?.api ?? "", metrics: environment.requestHandler.forwarder.metrics,
+                                    record: tracking?.record)
             guard let (head, body) = PolicyRunner.wholeResponse(result) else {
                 finishInTask { result }
                 return
@@ -214,9 +215,11 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
         let eventLoop = context.eventLoop
         let record = tracking?.record
+        let api = tracking?.outcome.route?.api ?? ""
+        let metrics = environment.requestHandler.forwarder.metrics
         runTask {
             let result = await operation()
-            PolicyRunner.noteReason(result, record: record)
+            PolicyRunner.noteReason(result, api: api, metrics: metrics, record: record)
             let status = await PolicyRunner.write(result, to: writer)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }

@@ -15,13 +15,12 @@ final class AccessLogRecord: Sendable {
     private let backendCalls = ManagedAtomic<Int>(0)
     private let reasonBox = NIOLockedValueBox<String?>(nil)
 
-    static func make(for config: GatewayConfig) -> AccessLogRecord? {
-        config.accessLog && config.accessLogFormat == .json ? AccessLogRecord() : nil
+    static func make(enabled: Bool) -> AccessLogRecord? {
+        enabled ? AccessLogRecord() : nil
     }
 
-    func backendAnswered(_ elapsed: Duration) {
-        let (seconds, attos) = elapsed.components
-        backendNanos.wrappingIncrement(by: seconds &* 1_000_000_000 &+ attos / 1_000_000_000, ordering: .relaxed)
+    func backendAnswered(nanoseconds: Int64) {
+        backendNanos.wrappingIncrement(by: nanoseconds, ordering: .relaxed)
         backendCalls.wrappingIncrement(ordering: .relaxed)
     }
 
@@ -48,7 +47,7 @@ enum AccessLogJSON {
             ("client_address", optional(connection.remoteAddress)),
             ("protocol", quoted(protocolName)),
             ("sni", optional(connection.serverName)),
-            ("hostname", quoted(outcome.route?.hostname ?? connection.hostname.name)),
+            ("hostname", quoted(outcome.route?.hostnameLabel ?? connection.hostname.name)),
             ("api", optional(outcome.route?.api)),
             ("operation", optional(outcome.route?.operation)),
             ("method", quoted(method)),

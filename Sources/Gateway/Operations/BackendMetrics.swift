@@ -1,13 +1,25 @@
+import NIOCore
+
 extension GatewayMetrics {
-    /// `record`: the request's JSON access-log record (the task-local one on the task path; the event-loop
-    /// path passes its own).
-    func backendAnswered(status: UInt, elapsed: Duration, record: AccessLogRecord? = AccessLogRecord.current) {
-        backendDuration.record(elapsed)
-        if status >= 500 { backendFailed(.serverError) }
-        record?.backendAnswered(elapsed)
+    func backendAnswered(status: UInt, since started: NIODeadline) {
+        // (The task-local lookup only when some configuration asks for the JSON access log.)
+        backendAnswered(status: status, since: started,
+                        record: jsonAccessLogInUse.load(ordering: .relaxed) ? AccessLogRecord.current : nil)
     }
 
-    func backendFailed(_ error: any Error, record: AccessLogRecord? = AccessLogRecord.current) {
+    /// `record`: the request's JSON access-log record (the event-loop path has no task and passes its own).
+    func backendAnswered(status: UInt, since started: NIODeadline, record: AccessLogRecord?) {
+        let nanos = Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+        backendDuration.record(nanoseconds: nanos)
+        if status >= 500 { backendFailed(.serverError) }
+        record?.backendAnswered(nanoseconds: nanos)
+    }
+
+    func backendFailed(_ error: any Error) {
+        backendFailed(error, record: jsonAccessLogInUse.load(ordering: .relaxed) ? AccessLogRecord.current : nil)
+    }
+
+    func backendFailed(_ error: any Error, record: AccessLogRecord?) {
         record?.noteReason("backend: \(PlainErrorText.plain(error))")
         guard let error = error as? BackendClientError else {
             backendFailed(.other)

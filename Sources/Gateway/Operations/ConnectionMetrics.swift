@@ -102,6 +102,10 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             settled = true
+            context.fireUserInboundEventTriggered(event)
+            // Nothing more to watch: out of the pipeline, so requests do not pass through it.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }

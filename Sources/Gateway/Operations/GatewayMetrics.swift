@@ -52,6 +52,13 @@ public final class GatewayMetrics: Sendable {
     /// Latency histograms by (hostname, api): server-owned so that a reload keeps their counts.
     private let requestDurations = NIOLockedValueBox<[String: AtomicHistogram]>([:])
 
+    /// Policy errors by (api, source), registered on first occurrence (an error path, not the hot path).
+    private let policyErrors = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
+
+    /// Set once a configuration with `accessLog: json` is loaded: the backend path then looks for the
+    /// request's task-local `AccessLogRecord` (a lookup it skips otherwise).
+    let jsonAccessLogInUse = ManagedAtomic<Bool>(false)
+
     /// Rate limit for "TLS handshake refused" info lines.
     let handshakeLogLimiter = LogRateLimiter(perSecond: 10)
 
@@ -119,6 +126,20 @@ public final class GatewayMetrics: Sendable {
     func clientCertificate(_ outcome: ClientCertificateOutcome, reason: String, record: AccessLogRecord? = AccessLogRecord.current) {
         clientCertificateOutcomes[outcome]?.increment()
         if outcome != .trusted { record?.noteReason("client certificate: \(reason)") }
+    }
+
+    /// A policy pipeline ended in `on-error` (source: the failing policy or `request`/`backend`, set by
+    /// the pipeline, never by a client).
+    func policyError(api: String, source: String) {
+        let key = api + "\u{0}" + source
+        let counter = policyErrors.withLockedValue { table in
+            if let known = table[key] { return known }
+            let counter = CoreMetrics.Counter(label: "drawbridge_policy_errors_total",
+                                              dimensions: [("api", api), ("source", source)], factory: factory)
+            table[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     func backendFailed(_ kind: BackendFailureKind) {

@@ -7,9 +7,8 @@ import NIOCore
 enum OperationsProbe {
     static let apimStatusPath = "/status-0123456789abcdef"
 
-    static func isAPIMStatusRequest(_ head: HTTPRequest) -> Bool {
-        guard head.method == .get || head.method == .head, let path = head.path else { return false }
-        guard path.hasPrefix(apimStatusPath) else { return false }
+    static func isAPIMStatusRequest(_ head: HTTPRequest, path: String) -> Bool {
+        guard path.utf8.count >= 24, path.hasPrefix(apimStatusPath), head.method == .get || head.method == .head else { return false }
         let rest = path.utf8.dropFirst(apimStatusPath.utf8.count)
         return rest.isEmpty || rest.first == UInt8(ascii: "?")
     }

@@ -7,7 +7,9 @@ import HTTPTypes
 /// an unused combination costs no series in `/metrics`); afterwards counting is an atomic load and
 /// an atomic add. The registry behind them belongs to the server, so a reload finds the same series.
 final class RouteMetrics: Sendable {
+    /// The hostname as configured (matched per request) and as exported (lower-case).
     let hostname: String
+    let hostnameLabel: String
     let api: String
     let operation: String
     let duration: AtomicHistogram
@@ -19,10 +21,11 @@ final class RouteMetrics: Sendable {
 
     init(hostname: String, api: String, operation: String, metrics: GatewayMetrics) {
         self.hostname = hostname
+        self.hostnameLabel = hostname.lowercased()
         self.api = api
         self.operation = operation
         self.factory = metrics.factory
-        self.duration = metrics.requestDuration(hostname: hostname, api: api)
+        self.duration = metrics.requestDuration(hostname: hostnameLabel, api: api)
         self.slots = (0..<(Self.methods.count * Self.statusClasses.count)).map { _ in ManagedAtomicLazyReference() }
     }
 
@@ -51,7 +54,7 @@ final class RouteMetrics: Sendable {
         let slot = slots[methodIndex * Self.statusClasses.count + classIndex]
         let counter = slot.load() ?? slot.storeIfNilThenLoad(CoreMetrics.Counter(
             label: "drawbridge_requests_total",
-            dimensions: [("hostname", hostname), ("api", api), ("operation", operation),
+            dimensions: [("hostname", hostnameLabel), ("api", api), ("operation", operation),
                          ("method", Self.methods[methodIndex]), ("status_class", Self.statusClasses[classIndex])],
             factory: factory))
         counter.increment()
@@ -63,15 +66,22 @@ final class RouteMetrics: Sendable {
 /// one per hostname for requests answered before or without a route (404, 400, 421, …).
 struct RequestMetricsTable: Sendable {
     let metrics: GatewayMetrics
+    /// `accessLog: json` (read once per snapshot, not per request).
+    let jsonAccessLog: Bool
     /// [api index in the router][operation index] → per hostname.
     private let routes: [[[RouteMetrics]]]
     private let unrouted: [RouteMetrics]
 
     init(snapshot: GatewaySnapshot, metrics: GatewayMetrics) {
         self.metrics = metrics
-        let hostnames = snapshot.hostnames.all.map(\.name)
+        jsonAccessLog = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
+        if jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
+        // Matched per request against `TLSHostname.config.name`, a stored string of the same
+        // snapshot (`TLSHostname.name` lower-cases, i.e. builds a string, on every call).
+        let hostnames = snapshot.hostnames.all.map(\.config.name)
         routes = snapshot.router.apis.map { api in
-            let served = api.config.hostnames.isEmpty ? hostnames : hostnames.filter { api.config.hostnames.contains($0) }
+            let served = api.config.hostnames.isEmpty ? hostnames
+                : hostnames.filter { name in api.config.hostnames.contains(name.lowercased()) }
             return api.operations.map { operation in
                 served.map { RouteMetrics(hostname: $0, api: api.config.name, operation: operation.config.name, metrics: metrics) }
             }
@@ -82,13 +92,15 @@ struct RequestMetricsTable: Sendable {
     /// The counters of a matched route on a hostname (a short scan of the API's hostnames).
     func route(_ match: RouteMatch, hostname: TLSHostname) -> RouteMetrics? {
         guard match.apiIndex < routes.count, match.operationIndex < routes[match.apiIndex].count else { return nil }
-        return routes[match.apiIndex][match.operationIndex].first { $0.hostname == hostname.name }
+        let name = hostname.config.name
+        return routes[match.apiIndex][match.operationIndex].first { $0.hostname == name }
     }
 
     // Operations: the one call per request, where the access log is written (`RequestHandler.requestEnded`).
     func requestFinished(method: HTTPRequest.Method?, connection: ConnectionInfo, outcome: RequestOutcome, status: Int?,
                          elapsed: Duration) {
-        let route = outcome.route ?? unrouted.first { $0.hostname == connection.hostname.name }
+        let name = connection.hostname.config.name
+        let route = outcome.route ?? unrouted.first { $0.hostname == name }
         route?.count(method: method, status: status, elapsed: elapsed)
     }
 }

@@ -37,13 +37,13 @@ struct LoopCompletion: Sendable {
     let metrics: GatewayMetrics
     /// When the backend call started, and the request's JSON access-log record (for backend time
     /// and failure reasons).
-    let started: ContinuousClock.Instant
+    let started: NIODeadline
     let record: AccessLogRecord?
 
     func outcome(_ result: Result<BackendAnswer, any Error>) -> LoopOutcome {
         switch result {
         case .success(let answer):
-            metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started, record: record)
+            metrics.backendAnswered(status: answer.head.status.code, since: started, record: record)
         case .failure(let error):
             metrics.backendFailed(error, record: record)
         }
@@ -90,7 +90,7 @@ extension RequestHandler {
         }
         guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
             return .later(forwarder.forwardOnLoop(head, route: route, connection: connection),
-                          LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now,
+                          LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now(),
                                          record: tracking.record))
         }
         guard pipeline.inboundRunsSynchronously else { return .waits }
@@ -116,7 +116,7 @@ extension RequestHandler {
             let answer = forwarder.client.executeOnLoop(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
                                                         bytes: bytes, deadline: .now() + prepared.timeout)
             return .later(answer, LoopCompletion(route: route, exchange: exchange, logger: logger, metrics: forwarder.metrics,
-                                                 started: .now, record: tracking.record))
+                                                 started: .now(), record: tracking.record))
         }
     }
 }

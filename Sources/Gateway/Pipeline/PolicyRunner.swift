@@ -15,7 +15,7 @@ struct PolicyRunner: Sendable {
         let policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
-        Self.noteReason(result, record: AccessLogRecord.current)
+        Self.noteReason(result, api: route.api.config.name, metrics: forwarder.metrics, record: AccessLogRecord.current)
         return await Self.write(result, to: writer)
     }
 
@@ -66,11 +66,11 @@ struct PolicyRunner: Sendable {
         return policyRequest
     }
 
-    /// Operations: a policy error is the JSON access log's reason.
-    static func noteReason(_ result: PolicyResult, record: AccessLogRecord?) {
-        if let record, let error = result.lastError {
-            record.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
-        }
+    /// Operations: a policy error is counted (by API and source) and is the JSON access log's reason.
+    static func noteReason(_ result: PolicyResult, api: String, metrics: GatewayMetrics, record: AccessLogRecord?) {
+        guard let error = result.lastError else { return }
+        metrics.policyError(api: api, source: error.source)
+        record?.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
     }
 
     /// A result whose body is in hand (`return-response`, an error body), as one response.
@@ -241,11 +241,11 @@ struct GatewayPolicyBackend: PolicyBackend {
     func send(_ request: BackendRequest) async throws -> BackendResponse {
         let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority)
         let answer: BackendAnswer
-        let started = ContinuousClock.now
+        let started = NIODeadline.now()
         do {
             answer = try await forwarder.client.execute(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
-                                                        body: prepared.body, deadline: .now() + prepared.timeout)
-            forwarder.metrics.backendAnswered(status: answer.head.status.code, elapsed: ContinuousClock.now - started)
+                                                        body: prepared.body, deadline: started + prepared.timeout)
+            forwarder.metrics.backendAnswered(status: answer.head.status.code, since: started)
         } catch {
             forwarder.metrics.backendFailed(error)
             throw Self.policyError(error)

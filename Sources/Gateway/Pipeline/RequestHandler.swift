@@ -33,7 +33,7 @@ struct RequestHandler: Sendable {
         let connectionHost = connection.hostname
         var routedHost = connectionHost
         if let authority = head.authority, let named = snapshot.hostnames.lookup(Self.hostPart(of: authority)) {
-            if named.name != connectionHost.name
+            if named.config.name != connectionHost.config.name
                 && (named.clientCertificateMode != .off || connectionHost.clientCertificateMode != .off) {
                 // The TLS handshake (and its client-certificate decision) was made for another host name.
                 return .answer(.misdirected)
@@ -42,9 +42,10 @@ struct RequestHandler: Sendable {
         }
 
         // Operations: APIM's self-hosted gateway health probe path, answered before routing.
-        if OperationsProbe.isAPIMStatusRequest(head) { return .apimStatus }
+        let path = head.path ?? "/"
+        if OperationsProbe.isAPIMStatusRequest(head, path: path) { return .apimStatus }
 
-        switch snapshot.router.route(hostname: routedHost, method: head.method.rawValue, path: head.path ?? "/") {
+        switch snapshot.router.route(hostname: routedHost, method: head.method.rawValue, path: path) {
         case .matched(let match): return .route(match, routedHost)
         case .notFound: return .answer(.notFound)
         case .badPath: return .answer(.badPath)

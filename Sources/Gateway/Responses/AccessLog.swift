@@ -31,9 +31,9 @@ struct RequestTracking: Sendable {
     /// Only with `accessLog: json`.
     let record: AccessLogRecord?
 
-    init(config: GatewayConfig) {
+    init(jsonAccessLog: Bool) {
         started = .now
-        record = AccessLogRecord.make(for: config)
+        record = AccessLogRecord.make(enabled: jsonAccessLog)
     }
 }
 
