@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import GatewayConfiguration
 import Testing
 
 /// The HTTP/1.1 connection handler: requests served on the event loop and requests handed to a task
@@ -118,6 +119,35 @@ struct HTTP1ConnectionTests {
             #expect(body.contains(header), "\(header) did not reach the backend: \(body)")
         }
         #expect(body.contains("\"x-forwarded-proto\":\"https\""), "\(body)")
+        try await gateway.stop()
+    }
+
+    /// A policy that moves the request (set-backend-service with a base path, rewrite-uri, a query
+    /// parameter) is forwarded where it says, on the event-loop path (HTTP/1.1) and from a stream
+    /// handler (HTTP/2): the backend URL is split without URLComponents in the common spelling.
+    @Test func policyRewrittenBackendURLIsFollowedOnBothProtocols() async throws {
+        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("rewrite-\(UUID().uuidString).xml").path
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, echoPort in
+            let xml = """
+                <policies><inbound>
+                <set-backend-service base-url="http://127.0.0.1:\(echoPort)/base/" />
+                <rewrite-uri template="/v2/items/{id}" />
+                <set-query-parameter name="q" exists-action="override"><value>a b</value></set-query-parameter>
+                </inbound><backend><forward-request /></backend><outbound /><on-error /></policies>
+                """
+            try? xml.write(toFile: policy, atomically: true, encoding: .utf8)
+            config.apis[0].operations = [OperationConfig(name: "item", method: "GET", urlTemplate: "/items/{id}")]
+            config.apis[0].requireTrustedClientCertificate = false
+            config.apis[0].policyFile = policy
+        })
+        for http in ["--http1.1", "--http2"] {
+            let result = try await Curl.run(SecurityProbeTests.common(gateway) + [http, "\(gateway.baseURL)/echo/items/42?keep=1"])
+            #expect(result.httpCode == 200, "\(http): \(result.stderr) \(result.body)")
+            #expect(result.body.contains("\"path\":\"\\/base\\/v2\\/items\\/42?") || result.body.contains("\"path\":\"/base/v2/items/42?"),
+                    "\(http): \(result.body)")
+            #expect(result.body.contains("q=a%20b") || result.body.contains("q=a+b"), "\(http): \(result.body)")
+        }
         try await gateway.stop()
     }
 }

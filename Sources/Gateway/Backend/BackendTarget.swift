@@ -11,6 +11,8 @@ struct BackendTarget: Sendable {
     let requestTarget: String
     /// Base path without a trailing slash ("" for the root).
     let basePath: String
+    /// The Host header for this backend (the port only when it is not the scheme's default).
+    var hostHeader: String { Self.hostHeader(host: host, port: port, tls: isTLS) }
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text) else { return nil }
@@ -26,47 +28,83 @@ struct BackendTarget: Sendable {
         self.init(components: components)
     }
 
-    /// The common spelling — `http(s)://host[:port][/path][?query]`, host a plain name or IPv4
-    /// address, nothing to decode — split by hand (a policy's backend URL, per request); anything
-    /// else (userinfo, IPv6, fragments, escapes in the host) is left to `URLComponents`.
+    /// The common spelling — `http(s)://host[:port][/path][?query]`, host a plain lower-case name or
+    /// IPv4 address, nothing to decode — split by hand over the UTF-8 bytes (a policy's backend URL,
+    /// per request); anything else (userinfo, IPv6, fragments, upper case or escapes in the host) is
+    /// left to `URLComponents`.
     init?(plain text: String) {
-        let utf8 = text.utf8
-        let scheme: String
-        var rest: Substring.UTF8View
-        if utf8.starts(with: "https://".utf8) {
-            scheme = "https"
-            rest = Substring(text).utf8.dropFirst(8)
-        } else if utf8.starts(with: "http://".utf8) {
-            scheme = "http"
-            rest = Substring(text).utf8.dropFirst(7)
+        var text = text
+        guard let parts = text.withUTF8({ Self.split($0) }) else { return nil }
+        self.scheme = parts.tls ? "https" : "http"
+        self.host = parts.host
+        self.port = parts.port
+        self.requestTarget = parts.path.isEmpty ? "/" + parts.query : parts.path + parts.query
+        self.basePath = parts.basePath
+    }
+
+    private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let start = prefix.utf8Start
+        for offset in 0..<count where bytes[offset] != start[offset] { return false }
+        return true
+    }
+
+    private static func split(_ bytes: UnsafeBufferPointer<UInt8>)
+        -> (tls: Bool, host: String, port: Int, path: String, query: String, basePath: String)? {
+        var index: Int
+        let tls: Bool
+        if Self.hasPrefix(bytes, "https://") {
+            tls = true
+            index = 8
+        } else if Self.hasPrefix(bytes, "http://") {
+            tls = false
+            index = 7
         } else {
             return nil
         }
-        let hostEnd = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
-        let authority = rest[..<hostEnd]
-        rest = rest[hostEnd...]
-        if rest.contains(UInt8(ascii: "#")) { return nil }
-        var host = authority
-        var port = scheme == "https" ? 443 : 80
-        if let colon = authority.firstIndex(of: UInt8(ascii: ":")) {
-            host = authority[..<colon]
-            let digits = authority[authority.index(after: colon)...]
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let value = Int(Substring(digits)), value > 0, value <= 65_535 else { return nil }
+        let hostStart = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x2E {
+                index += 1
+            } else {
+                break
+            }
+        }
+        let hostEnd = index
+        guard hostEnd > hostStart else { return nil }
+        var port = tls ? 443 : 80
+        if index < bytes.count, bytes[index] == UInt8(ascii: ":") {
+            index += 1
+            var value = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39, digits < 5 {
+                value = value * 10 + Int(bytes[index] - 0x30)
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, value > 0, value <= 65_535 else { return nil }
             port = value
         }
-        guard !host.isEmpty, host.allSatisfy({ byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-        }) else { return nil }
-        self.scheme = scheme
-        self.host = String(Substring(host))
-        self.port = port
-        let queryStart = rest.firstIndex(of: UInt8(ascii: "?")) ?? rest.endIndex
-        let path = String(Substring(rest[..<queryStart]))
-        self.requestTarget = (path.isEmpty ? "/" : path) + String(Substring(rest[queryStart...]))
-        var base = path
-        while base.hasSuffix("/") { base.removeLast() }
-        self.basePath = base
+        // What follows the authority: nothing, a path or a query — never a fragment.
+        if index < bytes.count, bytes[index] != UInt8(ascii: "/"), bytes[index] != UInt8(ascii: "?") { return nil }
+        let pathStart = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "?") {
+            if bytes[index] == UInt8(ascii: "#") { return nil }
+            index += 1
+        }
+        let pathEnd = index
+        let queryStart = index
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "#") { return nil }
+            index += 1
+        }
+        var baseEnd = pathEnd
+        while baseEnd > pathStart, bytes[baseEnd - 1] == UInt8(ascii: "/") { baseEnd -= 1 }
+        let text = { (range: Range<Int>) in String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        return (tls, text(hostStart..<hostEnd), port, text(pathStart..<pathEnd), text(queryStart..<bytes.count),
+                text(pathStart..<baseEnd))
     }
 
     private init?(components: URLComponents) {
@@ -85,10 +123,9 @@ struct BackendTarget: Sendable {
 
     var isTLS: Bool { scheme == "https" }
 
-    /// The Host header for this backend (the port only when it is not the scheme's default).
-    var hostHeader: String {
+    static func hostHeader(host: String, port: Int, tls: Bool) -> String {
         let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
-        return port == (isTLS ? 443 : 80) ? hostPart : "\(hostPart):\(port)"
+        return port == (tls ? 443 : 80) ? hostPart : hostPart + ":" + String(port)
     }
 
     /// The request target for a request: base path + the path below the API prefix + the query.
