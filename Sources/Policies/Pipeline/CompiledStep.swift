@@ -233,6 +233,7 @@ struct StepCompiler {
         case .limitConcurrency(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .validateJWT(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         }
     }
 }
