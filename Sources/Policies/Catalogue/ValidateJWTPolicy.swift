@@ -10,9 +10,10 @@ import Synchronization
 /// the `<required-claims>`. On failure: `failed-validation-httpcode` (401) with APIM's JSON body and
 /// `context.LastError` from source `validate-jwt`.
 ///
-/// Keys inline only: `<key>base64 secret</key>` (HS256/384/512), `<key n="…" e="…"/>` (RS256/384/512)
-/// and, as a Drawbridge extension in JWK form, `<key crv="P-256" x="…" y="…"/>` (ES256). `openid-config`,
-/// `certificate-id` and `decryption-keys` are refused at load (fail closed).
+/// Keys inline: `<key>base64 secret</key>` (HS256/384/512), `<key n="…" e="…"/>` (RS256/384/512)
+/// and, as a Drawbridge extension in JWK form, `<key crv="P-256" x="…" y="…"/>` (ES256); or from
+/// `<openid-config url>` (the provider's JWKS: RSA and EC keys with a `kid`), fetched through the
+/// gateway's `PolicyKeyDocumentFetching`. `certificate-id` and `decryption-keys` are refused at load.
 public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
     public enum TokenSource: Sendable {
         case header(PolicyParameter<String>)
@@ -51,6 +52,9 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
     public let requireSignedTokens: PolicyParameter<Bool>
     public let clockSkew: PolicyParameter<Int>
     public let outputTokenVariableName: String?
+    /// `<openid-config url>`: signing keys from the provider's JWKS, fetched through
+    /// `PolicyPipelineOptions.keyDocuments` and cached (see `OpenIDKeys`).
+    public let openIDConfiguration: URL?
     let keys: [SigningKey]
     public let audiences: [PolicyParameter<String>]
     public let issuers: [PolicyParameter<String>]
@@ -76,6 +80,8 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
             PolicyAttributeSpec("output-token-variable-name", .nonEmptyText, expressions: false),
         ],
         children: .elements(["openid-config", "issuer-signing-keys", "decryption-keys", "audiences", "issuers", "required-claims"]))
+    static let openIDSchema = PolicySchema(
+        "openid-config", attributes: [PolicyAttributeSpec("url", .absoluteURL, required: true, expressions: false)])
     static let keysSchema = PolicySchema("issuer-signing-keys", children: .elements(["key"]))
     static let keySchema = PolicySchema(
         "key",
@@ -100,7 +106,7 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
         for name in ["openid-config", "issuer-signing-keys", "decryption-keys", "audiences", "issuers", "required-claims"] {
             reader.atMostOne(name)
         }
-        for unsupported in reader.element.childElements where unsupported.name == "openid-config" || unsupported.name == "decryption-keys" {
+        for unsupported in reader.element.childElements where unsupported.name == "decryption-keys" {
             reader.context.error(
                 at: unsupported.position, "'<\(unsupported.name)>' inside '<validate-jwt>' is not supported yet by Drawbridge (use '<issuer-signing-keys>')")
         }
@@ -121,6 +127,7 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
             guard let value = reader.string("token-value") else { return nil }
             source = .value(value)
         }
+        let openIDConfiguration = reader.children(named: "openid-config", openIDSchema).first?.literal("url").flatMap(PolicyAttributeType.absoluteURL)
         var keys: [SigningKey] = []
         for keysReader in reader.children(named: "issuer-signing-keys", keysSchema) {
             keys += keysReader.children(named: "key", keySchema).compactMap(signingKey)
@@ -156,7 +163,8 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
             ValidateJWTPolicy(
                 source: source, failedValidationHTTPCode: code, failedValidationErrorMessage: reader.string("failed-validation-error-message"),
                 requireExpirationTime: requireExpiration, requireScheme: reader.string("require-scheme"), requireSignedTokens: requireSigned,
-                clockSkew: skew, outputTokenVariableName: reader.literal("output-token-variable-name"), keys: keys, audiences: audiences,
+                clockSkew: skew, outputTokenVariableName: reader.literal("output-token-variable-name"),
+                openIDConfiguration: openIDConfiguration, keys: keys, audiences: audiences,
                 issuers: issuers, requiredClaims: claims))
     }
 
@@ -236,6 +244,12 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
     }
 }
 
+/// Fetches the documents of `<openid-config>` (the OpenID configuration and its JWKS) for
+/// `validate-jwt`: the gateway provides it over HTTP(S); tests provide a fake. At most `limit` bytes.
+public protocol PolicyKeyDocumentFetching: Sendable {
+    func fetch(_ url: URL, limit: Int) async throws -> [UInt8]
+}
+
 // MARK: Run
 
 extension ValidateJWTPolicy {
@@ -294,6 +308,95 @@ extension ValidateJWTPolicy {
         }
     }
 
+    /// The keys of an OpenID provider: its configuration names `jwks_uri`, whose keys are kept for an
+    /// hour; a token whose `kid` is unknown refetches them at most once per five minutes (APIM's
+    /// rule). Documents are bounded in size and keys in number; when nothing could be fetched the
+    /// token finds no key (fail closed). Stale keys are kept when a refresh fails.
+    final class OpenIDKeys: Sendable {
+        struct State {
+            var entries: [KeyRing.Entry] = []
+            var fetchedAt: Date?
+            var attemptedAt: Date?
+        }
+
+        static let lifetime: TimeInterval = 3600
+        static let refreshInterval: TimeInterval = 300
+        /// Without any key yet, how often a fetch is tried again.
+        static let retryInterval: TimeInterval = 10
+        static let maximumDocumentBytes = 1 << 20
+        static let maximumKeys = 64
+
+        let url: URL
+        private let state = Mutex(State())
+
+        init(_ url: URL) { self.url = url }
+
+        func entries(kid: String?, now: Date, fetcher: any PolicyKeyDocumentFetching) async -> [KeyRing.Entry] {
+            let current = state.withLock { $0 }
+            let fresh = current.fetchedAt.map { now.timeIntervalSince($0) >= 0 && now.timeIntervalSince($0) < Self.lifetime } ?? false
+            let known = kid.map { kid in current.entries.contains { $0.id == kid } } ?? true
+            if fresh && known { return current.entries }
+            // A fresh set is refetched for an unknown kid at most every five minutes; a stale or
+            // missing one is retried every ten seconds (stale keys serve meanwhile).
+            let wait = fresh ? Self.refreshInterval : Self.retryInterval
+            if let attempted = current.attemptedAt, now.timeIntervalSince(attempted) >= 0, now.timeIntervalSince(attempted) < wait {
+                return current.entries
+            }
+            state.withLock { $0.attemptedAt = now }
+            guard let fetched = await load(fetcher) else { return current.entries }
+            state.withLock {
+                $0.entries = fetched
+                $0.fetchedAt = now
+            }
+            return fetched
+        }
+
+        private struct Configuration: Decodable {
+            let jwks_uri: String
+        }
+
+        /// One key of a JWKS, or nil for a key jwt-kit cannot read (an `oct` or unknown `kty`).
+        private struct LenientKey: Decodable {
+            let key: JWK?
+            init(from decoder: any Decoder) throws { key = try? JWK(from: decoder) }
+        }
+
+        private struct LenientKeySet: Decodable {
+            let keys: [LenientKey]
+        }
+
+        func load(_ fetcher: any PolicyKeyDocumentFetching) async -> [KeyRing.Entry]? {
+            guard let configuration = try? await fetcher.fetch(url, limit: Self.maximumDocumentBytes),
+                configuration.count <= Self.maximumDocumentBytes,
+                let decoded = try? JSONDecoder().decode(Configuration.self, from: Data(configuration)),
+                let jwksURL = PolicyAttributeType.absoluteURL(decoded.jwks_uri),
+                let document = try? await fetcher.fetch(jwksURL, limit: Self.maximumDocumentBytes), document.count <= Self.maximumDocumentBytes,
+                let set = try? JSONDecoder().decode(LenientKeySet.self, from: Data(document))
+            else { return nil }
+            var entries: [KeyRing.Entry] = []
+            for jwk in set.keys.compactMap(\.key).prefix(Self.maximumKeys) {
+                guard let kid = jwk.keyIdentifier else { continue }
+                let names: [String]
+                if let given = jwk.algorithm {
+                    names = [given.rawValue]
+                } else if jwk.keyType == .rsa {
+                    names = ["RS256", "RS384", "RS512"]
+                } else if jwk.keyType == .ecdsa {
+                    names = ["ES256", "ES384", "ES512"]
+                } else {
+                    continue
+                }
+                let collection = JWTKeyCollection()
+                guard (try? await collection.add(jwk: jwk, isDefault: true)) != nil else { continue }
+                for name in names {
+                    guard let algorithm = try? await collection.getKey(for: kid, alg: name), algorithm.name == name else { continue }
+                    entries.append(KeyRing.Entry(algorithm: algorithm, id: kid.string))
+                }
+            }
+            return entries
+        }
+    }
+
     struct Step: WaitingPolicyStep {
         let source: RuntimeSource
         let code: RuntimeParameter<Int>
@@ -304,6 +407,7 @@ extension ValidateJWTPolicy {
         let clockSkew: RuntimeParameter<Int>
         let output: String?
         let keys: KeyRing
+        let openID: OpenIDKeys?
         let audiences: [RuntimeParameter<String>]
         let issuers: [RuntimeParameter<String>]
         let claims: [RuntimeClaim]
@@ -360,7 +464,13 @@ extension ValidateJWTPolicy {
                     throw try fail("TokenSignatureInvalid", "Signature validation failed.")
                 }
                 let kid = jwt.headerValue("kid")
-                let candidates = await keys.entries().filter { entry in
+                var entries = await keys.entries()
+                if let openID, let fetcher = execution.options.keyDocuments {
+                    let verification = execution.options.verification
+                    let now = verification.options.validationTime ?? verification.clock()
+                    entries += await openID.entries(kid: kid, now: now, fetcher: fetcher)
+                }
+                let candidates = entries.filter { entry in
                     entry.algorithm.name == algorithm && (kid == nil || entry.id == nil || kid == entry.id)
                 }
                 guard !candidates.isEmpty else {
@@ -419,7 +529,11 @@ extension ValidateJWTPolicy {
         }
     }
 
-    func compile(_ compiler: inout StepCompiler) -> (any WaitingPolicyStep)? {
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
+        if openIDConfiguration != nil, !compiler.canFetchKeyDocuments {
+            compiler.unsupported(statement, "'<openid-config>' in '<validate-jwt>' needs the gateway's key document fetcher (PolicyPipelineOptions.keyDocuments)")
+            return nil
+        }
         let runtimeSource: RuntimeSource
         switch source {
         case .header(let name):
@@ -453,7 +567,8 @@ extension ValidateJWTPolicy {
         else { return nil }
         return Step(
             source: runtimeSource, code: code, message: message, requireExpiration: requireExpiration, scheme: scheme,
-            requireSigned: requireSigned, clockSkew: skew, output: outputTokenVariableName, keys: KeyRing(keys), audiences: audiences,
+            requireSigned: requireSigned, clockSkew: skew, output: outputTokenVariableName, keys: KeyRing(keys),
+            openID: openIDConfiguration.map(OpenIDKeys.init), audiences: audiences,
             issuers: issuers, claims: claims)
     }
 }

@@ -1,3 +1,4 @@
+import ClientCertificates
 import Crypto
 import Foundation
 import JWTKit
@@ -325,11 +326,117 @@ enum JWTTestKeys {
         #expect(loadErrors("<validate-jwt header-name=\"a\" query-parameter-name=\"b\">\(key)</validate-jwt>").count == 1)
         #expect(loadErrors("<validate-jwt header-name=\"a\"><issuer-signing-keys><key>c2hvcnQ=</key></issuer-signing-keys></validate-jwt>").first?
             .contains("at least 256") == true)
-        #expect(loadErrors("<validate-jwt header-name=\"a\"><openid-config url=\"https://login.example/.well-known/openid-configuration\" /></validate-jwt>").first?
-            .contains("not supported yet") == true)
+        #expect(loadErrors("<validate-jwt header-name=\"a\"><openid-config url=\"https://login.example/.well-known/openid-configuration\" /></validate-jwt>").isEmpty)
+        #expect(loadErrors("<validate-jwt header-name=\"a\"><openid-config /></validate-jwt>").count == 1)
+        #expect(loadErrors("<validate-jwt header-name=\"a\"><decryption-keys /></validate-jwt>").first?.contains("not supported yet") == true)
         #expect(loadErrors("<validate-jwt header-name=\"a\"><issuer-signing-keys><key n=\"AQAB\" /></issuer-signing-keys></validate-jwt>").count == 1)
         #expect(loadErrors("<validate-jwt header-name=\"a\"><issuer-signing-keys><key n=\"!!\" e=\"AQAB\" /></issuer-signing-keys></validate-jwt>").count == 1)
         #expect(loadErrors("<validate-jwt header-name=\"a\">\(key)</validate-jwt>").isEmpty)
         #expect(loadErrors("<validate-jwt header-name=\"a\" clock-skew=\"-1\">\(key)</validate-jwt>").count == 1)
+    }
+}
+
+/// Serves an OpenID configuration and its JWKS from memory, counting fetches.
+final class FakeKeyDocuments: PolicyKeyDocumentFetching, @unchecked Sendable {
+    private let lock = NSLock()
+    private var fetched: [URL] = []
+    var documents: [String: String]
+    init(_ documents: [String: String]) { self.documents = documents }
+    var fetches: [URL] { lock.withLock { fetched } }
+
+    func fetch(_ url: URL, limit: Int) async throws -> [UInt8] {
+        let document: String? = lock.withLock {
+            fetched.append(url)
+            return documents[url.absoluteString]
+        }
+        guard let document else { throw URLError(.fileDoesNotExist) }
+        return Array(document.utf8)
+    }
+}
+
+/// A clock the test moves forward.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = Date()
+    var now: Date { lock.withLock { current } }
+    func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+}
+
+@Suite struct ValidateJWTOpenIDTests {
+    static let configurationURL = "https://login.example/.well-known/openid-configuration"
+    static let jwksURL = "https://login.example/keys"
+
+    static var jwks: String {
+        guard let rsa = try? JWTTestKeys.rsa.publicKey.getKeyPrimitives(), let ec = JWTTestKeys.ec.parameters else { return "" }
+        return """
+            {"keys":[
+              {"kty":"oct","kid":"ignored","k":"AAAA"},
+              {"kty":"RSA","kid":"rsa-1","use":"sig","n":"\(JWTTestKeys.base64URL(rsa.modulus))","e":"\(JWTTestKeys.base64URL(rsa.publicExponent))"},
+              {"kty":"EC","kid":"ec-1","crv":"P-256","x":"\(ec.x)","y":"\(ec.y)","alg":"ES256"}
+            ]}
+            """
+    }
+
+    static func fake() -> FakeKeyDocuments {
+        FakeKeyDocuments([configurationURL: "{\"issuer\":\"https://issuer.example\",\"jwks_uri\":\"\(jwksURL)\"}", jwksURL: jwks])
+    }
+
+    let xml = document(
+        inbound: """
+            <validate-jwt header-name="Authorization"><openid-config url="\(configurationURL)" />\
+            <audiences><audience>api://drawbridge</audience></audiences></validate-jwt>
+            """,
+        onError: ValidateJWTRuntimeTests.onError)
+
+    func signed(kid: String, ec: Bool = false) async throws -> String {
+        let keys = JWTKeyCollection()
+        if ec {
+            await keys.add(ecdsa: JWTTestKeys.ec, kid: JWKIdentifier(string: kid))
+        } else {
+            await keys.add(rsa: try JWTKit.Insecure.RSA.PrivateKey(backing: JWTTestKeys.rsa), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+        }
+        // Valid for a day: the test clock moves forward.
+        return try await keys.sign(TestClaims(exp: Int(Date().timeIntervalSince1970) + 86_400), kid: JWKIdentifier(string: kid))
+    }
+
+    func run(_ pipeline: PolicyPipeline, _ token: String) async -> PolicyResult {
+        await pipeline.run(request(headers: [PolicyHeader("Authorization", "Bearer " + token)]), body: nil, backend: RecordingBackend())
+    }
+
+    @Test func keysComeFromTheJWKSAndAreCached() async throws {
+        let fake = Self.fake()
+        let clock = TestClock()
+        let verification = VerificationContext(trustStore: .empty, clock: { clock.now })
+        let built = try pipeline(xml, options: PolicyPipelineOptions(tracing: true, verification: verification, keyDocuments: fake))
+        #expect(await run(built, try await signed(kid: "rsa-1")).status == 200)
+        #expect(fake.fetches.map(\.absoluteString) == [Self.configurationURL, Self.jwksURL])
+        #expect(await run(built, try await signed(kid: "ec-1", ec: true)).status == 200)
+        #expect(fake.fetches.count == 2)  // cached
+        // An unknown kid refetches at most once per five minutes.
+        let unknown = await run(built, try await signed(kid: "rsa-2"))
+        #expect(unknown.lastError?.reason == "TokenSignatureKeyNotFound")
+        #expect(fake.fetches.count == 2)
+        clock.advance(301)
+        _ = await run(built, try await signed(kid: "rsa-2"))
+        #expect(fake.fetches.count == 4)
+        _ = await run(built, try await signed(kid: "rsa-2"))
+        #expect(fake.fetches.count == 4)
+        // Known keys are kept for an hour, then fetched again.
+        clock.advance(3600)
+        #expect(await run(built, try await signed(kid: "rsa-1")).status == 200)
+        #expect(fake.fetches.count == 6)
+        // A token signed by the RSA key but naming the EC key's kid does not verify.
+        let mislabelled = await run(built, try await signed(kid: "ec-1"))
+        #expect(mislabelled.lastError?.reason == "TokenSignatureKeyNotFound")
+    }
+
+    @Test func failsClosed() async throws {
+        let broken = FakeKeyDocuments([Self.configurationURL: "{\"jwks_uri\":\"\(Self.jwksURL)\"}", Self.jwksURL: "not json"])
+        let built = try pipeline(xml, options: PolicyPipelineOptions(tracing: true, keyDocuments: broken))
+        let result = await run(built, try await signed(kid: "rsa-1"))
+        #expect(result.status == 401)
+        #expect(result.lastError?.reason == "TokenSignatureKeyNotFound")
+        // Without a fetcher the policy does not load.
+        #expect(throws: PolicyPipelineError.self) { try pipeline(xml) }
     }
 }
