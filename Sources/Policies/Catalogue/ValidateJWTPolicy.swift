@@ -1,3 +1,4 @@
+import ClientCertificates
 import Crypto
 import Foundation
 import JWTKit
@@ -13,7 +14,8 @@ import Synchronization
 /// Keys inline: `<key>base64 secret</key>` (HS256/384/512), `<key n="…" e="…"/>` (RS256/384/512)
 /// and, as a Drawbridge extension in JWK form, `<key crv="P-256" x="…" y="…"/>` (ES256); or from
 /// `<openid-config url>` (the provider's JWKS: RSA and EC keys with a `kid`), fetched through the
-/// gateway's `PolicyKeyDocumentFetching`. `certificate-id` and `decryption-keys` are refused at load.
+/// gateway's `PolicyKeyDocumentFetching`; or `<key certificate-id="…"/>`, an uploaded certificate's RSA or
+/// P-256 key. `decryption-keys` is refused at load.
 public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
     public enum TokenSource: Sendable {
         case header(PolicyParameter<String>)
@@ -28,6 +30,9 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
             case hmac(HMACKey, byteCount: Int)
             case rsa(JWTKit.Insecure.RSA.PublicKey)
             case p256(ES256PublicKey)
+            /// An uploaded certificate (`PolicyPipelineOptions.certificates`) with an RSA or P-256 key,
+            /// resolved on first use; an unknown id serves no token (fail closed).
+            case certificate(id: String)
         }
         let material: Material
         /// `id`: when both it and the token's `kid` are given, they must be equal.
@@ -179,9 +184,12 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
         var id: String? = nil
         if case .literal(let literal)? = reader.element.attribute("id")?.value { id = literal }
         let text = reader.element.textValue
-        if reader.literal("certificate-id") != nil {
-            reader.error(attribute: "certificate-id", "'certificate-id' of '<key>' in '<validate-jwt>' is not supported yet by Drawbridge (use n and e)")
-            return nil
+        if let certificateID = reader.literal("certificate-id") {
+            guard ["n", "e", "crv", "x", "y"].allSatisfy({ reader.literal($0) == nil }), text == nil else {
+                reader.error(attribute: "certificate-id", "'certificate-id' of '<key>' in '<validate-jwt>' cannot be combined with other key material")
+                return nil
+            }
+            return SigningKey(material: .certificate(id: certificateID), id: id)
         }
         if let modulus = reader.literal("n") {
             guard let exponent = reader.literal("e") else {
@@ -279,7 +287,7 @@ extension ValidateJWTPolicy {
 
         init(_ keys: [SigningKey]) { self.keys = keys }
 
-        func entries() async -> [Entry] {
+        func entries(certificates: DeploymentCertificateStore?) async -> [Entry] {
             if let done = resolved.withLock({ $0 }) { return done }
             var made: [Entry] = []
             for key in keys {
@@ -300,6 +308,21 @@ extension ValidateJWTPolicy {
                     let collection = JWTKeyCollection()
                     await collection.add(ecdsa: publicKey)
                     if let algorithm = try? await collection.getKey() { made.append(Entry(algorithm: algorithm, id: key.id)) }
+                case .certificate(let certificateID):
+                    guard let certificate = certificates?.certificate(id: certificateID) else { continue }
+                    let pem = "-----BEGIN CERTIFICATE-----\n" + Data(certificate.rawData).base64EncodedString(options: .lineLength64Characters)
+                        + "\n-----END CERTIFICATE-----\n"
+                    if let publicKey = try? JWTKit.Insecure.RSA.PublicKey(certificatePEM: pem) {
+                        for digest in [DigestAlgorithm.sha256, .sha384, .sha512] {
+                            let collection = JWTKeyCollection()
+                            await collection.add(rsa: publicKey, digestAlgorithm: digest)
+                            if let algorithm = try? await collection.getKey() { made.append(Entry(algorithm: algorithm, id: key.id)) }
+                        }
+                    } else if let publicKey = try? ES256PublicKey(certificate: pem) {
+                        let collection = JWTKeyCollection()
+                        await collection.add(ecdsa: publicKey)
+                        if let algorithm = try? await collection.getKey() { made.append(Entry(algorithm: algorithm, id: key.id)) }
+                    }
                 }
             }
             let result = made
@@ -464,7 +487,7 @@ extension ValidateJWTPolicy {
                     throw try fail("TokenSignatureInvalid", "Signature validation failed.")
                 }
                 let kid = jwt.headerValue("kid")
-                var entries = await keys.entries()
+                var entries = await keys.entries(certificates: execution.options.certificates)
                 if let openID, let fetcher = execution.options.keyDocuments {
                     let verification = execution.options.verification
                     let now = verification.options.validationTime ?? verification.clock()

@@ -440,3 +440,26 @@ final class TestClock: @unchecked Sendable {
         #expect(throws: PolicyPipelineError.self) { try pipeline(xml) }
     }
 }
+
+@Suite struct ValidateJWTCertificateKeyTests {
+    @Test func uploadedCertificateKeys() async throws {
+        let issued = try PipelinePKI.root("Token Signer")
+        let options = PolicyPipelineOptions(
+            tracing: true, certificates: DeploymentCertificateStore(version: 1, certificates: [(id: "idp-signing", certificate: issued.wrapped)]))
+        func xml(_ id: String) -> String {
+            document(
+                inbound: "<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key certificate-id=\"\(id)\" /></issuer-signing-keys></validate-jwt>",
+                onError: ValidateJWTRuntimeTests.onError)
+        }
+        let keys = JWTKeyCollection()
+        await keys.add(ecdsa: try ES256PrivateKey(backing: issued.key))
+        let token = try await keys.sign(TestClaims())
+        let headers = [PolicyHeader("Authorization", "Bearer " + token)]
+        let (accepted, _) = try await execute(xml("idp-signing"), request(headers: headers), options: options)
+        #expect(accepted.status == 200)
+        // An unknown certificate id serves no token (fail closed).
+        let (unknown, _) = try await execute(xml("other"), request(headers: headers), options: options)
+        #expect(unknown.lastError?.reason == "TokenSignatureKeyNotFound")
+        #expect(loadErrors("<validate-jwt header-name=\"a\"><issuer-signing-keys><key certificate-id=\"c\" n=\"AQAB\" e=\"AQAB\" /></issuer-signing-keys></validate-jwt>").count == 1)
+    }
+}
