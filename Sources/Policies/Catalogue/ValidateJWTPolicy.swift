@@ -60,6 +60,10 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
     /// `<openid-config url>`: signing keys from the provider's JWKS, fetched through
     /// `PolicyPipelineOptions.keyDocuments` and cached (see `OpenIDKeys`).
     public let openIDConfiguration: URL?
+    /// Drawbridge extension, `require-certificate-binding="true"`: a certificate-bound access token
+    /// (RFC 8705 §3): its `cnf` claim's `x5t#S256` must be the base64url SHA-256 thumbprint of the
+    /// client certificate presented in the TLS handshake (reason `TokenCertificateBindingMismatch`).
+    public let requireCertificateBinding: Bool
     let keys: [SigningKey]
     public let audiences: [PolicyParameter<String>]
     public let issuers: [PolicyParameter<String>]
@@ -83,6 +87,7 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
             PolicyAttributeSpec("require-signed-tokens", .boolean, default: "true"),
             PolicyAttributeSpec("clock-skew", .integer(0...Int(Int32.max)), default: "0"),
             PolicyAttributeSpec("output-token-variable-name", .nonEmptyText, expressions: false),
+            PolicyAttributeSpec("require-certificate-binding", .boolean, default: "false", expressions: false),
         ],
         children: .elements(["openid-config", "issuer-signing-keys", "decryption-keys", "audiences", "issuers", "required-claims"]))
     static let openIDSchema = PolicySchema(
@@ -169,7 +174,9 @@ public struct ValidateJWTPolicy: Sendable, PolicyDefinition {
                 source: source, failedValidationHTTPCode: code, failedValidationErrorMessage: reader.string("failed-validation-error-message"),
                 requireExpirationTime: requireExpiration, requireScheme: reader.string("require-scheme"), requireSignedTokens: requireSigned,
                 clockSkew: skew, outputTokenVariableName: reader.literal("output-token-variable-name"),
-                openIDConfiguration: openIDConfiguration, keys: keys, audiences: audiences,
+                openIDConfiguration: openIDConfiguration,
+                requireCertificateBinding: reader.literal("require-certificate-binding").flatMap(PolicyAttributeType.boolean) ?? false,
+                keys: keys, audiences: audiences,
                 issuers: issuers, requiredClaims: claims))
     }
 
@@ -431,6 +438,7 @@ extension ValidateJWTPolicy {
         let output: String?
         let keys: KeyRing
         let openID: OpenIDKeys?
+        let requireCertificateBinding: Bool
         let audiences: [RuntimeParameter<String>]
         let issuers: [RuntimeParameter<String>]
         let claims: [RuntimeClaim]
@@ -525,9 +533,29 @@ extension ValidateJWTPolicy {
                 let matches = claim.matchAll ? required.allSatisfy(presented.contains) : required.contains(where: presented.contains)
                 guard matches else { throw try fail("TokenClaimValueNotAllowed", "Claim '\(claim.name)' has no allowed value.") }
             }
+            if requireCertificateBinding { try checkCertificateBinding(jwt, execution, step) }
             if let output { execution.state.variables.set(.string(output), .object(jwt)) }
             execution.state.record(.info, "JWT accepted")
             return .proceed
+        }
+
+        /// RFC 8705 §3.1: `"cnf": {"x5t#S256": base64url(SHA-256(DER))}` against the presented certificate.
+        func checkCertificateBinding(_ jwt: JwtObject, _ execution: PolicyExecution, _ step: CompiledStep) throws {
+            let reason = "TokenCertificateBindingMismatch"
+            guard let leaf = execution.state.certificate?.certificate else {
+                throw try failure(execution, step, reason, "The token is bound to a client certificate, but none was presented.")
+            }
+            guard let confirmation = jwt.claimValues("cnf")?.first,
+                let object = try? JSONSerialization.jsonObject(with: Data(confirmation.utf8)) as? [String: Any],
+                let thumbprint = object["x5t#S256"] as? String
+            else {
+                throw try failure(execution, step, reason, "The token has no 'cnf' claim with 'x5t#S256'.")
+            }
+            let expected = Data(leaf.sha256Digest).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            guard thumbprint == expected else {
+                throw try failure(execution, step, reason, "The token is bound to another client certificate.")
+            }
         }
 
         func checkLifetime(_ jwt: JwtObject, _ execution: PolicyExecution, _ step: CompiledStep) throws {
@@ -591,7 +619,7 @@ extension ValidateJWTPolicy {
         return Step(
             source: runtimeSource, code: code, message: message, requireExpiration: requireExpiration, scheme: scheme,
             requireSigned: requireSigned, clockSkew: skew, output: outputTokenVariableName, keys: KeyRing(keys),
-            openID: openIDConfiguration.map(OpenIDKeys.init), audiences: audiences,
+            openID: openIDConfiguration.map(OpenIDKeys.init), requireCertificateBinding: requireCertificateBinding, audiences: audiences,
             issuers: issuers, claims: claims)
     }
 }

@@ -16,6 +16,7 @@ struct TestClaims: JWTPayload {
     var nbf: Int? = nil
     var scp: String? = nil
     var roles: [String]? = nil
+    var cnf: [String: String]? = nil
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
@@ -461,5 +462,35 @@ final class TestClock: @unchecked Sendable {
         let (unknown, _) = try await execute(xml("other"), request(headers: headers), options: options)
         #expect(unknown.lastError?.reason == "TokenSignatureKeyNotFound")
         #expect(loadErrors("<validate-jwt header-name=\"a\"><issuer-signing-keys><key certificate-id=\"c\" n=\"AQAB\" e=\"AQAB\" /></issuer-signing-keys></validate-jwt>").count == 1)
+    }
+}
+
+@Suite struct ValidateJWTCertificateBindingTests {
+    @Test func certificateBoundTokens() async throws {
+        let root = try PipelinePKI.root()
+        let client = try PipelinePKI.leaf("client.example", issuer: root)
+        let other = try PipelinePKI.leaf("other.example", issuer: root)
+        let thumbprint = JWTTestKeys.base64URL(Array(SHA256.hash(data: client.der)))
+        let xml = document(
+            inbound: """
+                <validate-jwt header-name="Authorization" require-certificate-binding="true">\
+                <issuer-signing-keys><key>\(JWTTestKeys.secret.base64EncodedString())</key></issuer-signing-keys></validate-jwt>
+                """,
+            onError: ValidateJWTRuntimeTests.onError)
+        let bound = try await JWTTestKeys.hmac(TestClaims(cnf: ["x5t#S256": thumbprint]))
+        func send(_ token: String, chain: [[UInt8]]) async throws -> PolicyResult {
+            try await execute(xml, request(headers: [PolicyHeader("Authorization", "Bearer " + token)], chain: chain)).0
+        }
+        #expect(try await send(bound, chain: [client.der]).status == 200)
+        let stolen = try await send(bound, chain: [other.der])
+        #expect(stolen.status == 401)
+        #expect(stolen.lastError?.reason == "TokenCertificateBindingMismatch")
+        #expect(try await send(bound, chain: []).lastError?.reason == "TokenCertificateBindingMismatch")
+        let unbound = try await JWTTestKeys.hmac()
+        #expect(try await send(unbound, chain: [client.der]).lastError?.reason == "TokenCertificateBindingMismatch")
+        // Off by default: the same unbound token passes without the attribute.
+        let plain = document(inbound: "<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key>\(JWTTestKeys.secret.base64EncodedString())</key></issuer-signing-keys></validate-jwt>")
+        let (result, _) = try await execute(plain, request(headers: [PolicyHeader("Authorization", "Bearer " + unbound)], chain: [other.der]))
+        #expect(result.status == 200)
     }
 }
