@@ -24,7 +24,11 @@ var targets: [Target] = [
         swiftSettings: swiftSettings),
     .target(
         name: "Policies",
-        dependencies: ["PolicyExpressions", "ClientCertificates"],
+        dependencies: [
+            "PolicyExpressions", "ClientCertificates",
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
         swiftSettings: swiftSettings),
     .target(
         name: "GatewayConfiguration",
@@ -107,7 +111,12 @@ var targets: [Target] = [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "PoliciesTests",
-        dependencies: ["Policies", "PolicyExpressions", "ClientCertificates"],
+        dependencies: [
+            "Policies", "PolicyExpressions", "ClientCertificates",
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayConfigurationTests",
@@ -189,6 +198,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
     ],
     targets: targets
 )

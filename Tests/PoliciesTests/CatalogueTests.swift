@@ -11,7 +11,7 @@ struct CatalogueTests {
             "choose", "return-response", "set-status", "set-header", "set-query-parameter", "set-body", "set-variable",
             "set-method", "rewrite-uri", "set-backend-service", "forward-request", "check-header", "ip-filter",
             "mock-response", "cors", "rate-limit-by-key", "quota-by-key", "send-request", "retry", "limit-concurrency",
-            "trace", "include-fragment", "validate-client-certificate", "authentication-certificate",
+            "trace", "include-fragment", "validate-client-certificate", "authentication-certificate", "validate-jwt",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

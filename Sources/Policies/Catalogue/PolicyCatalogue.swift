@@ -7,7 +7,7 @@ enum PolicyCatalogue {
         IPFilterPolicy.self, MockResponsePolicy.self, CORSPolicy.self, RateLimitByKeyPolicy.self,
         QuotaByKeyPolicy.self, SendRequestPolicy.self, RetryPolicy.self, LimitConcurrencyPolicy.self,
         TracePolicy.self, ValidateClientCertificatePolicy.self, AuthenticationCertificatePolicy.self,
-        IncludeFragmentPolicy.self,
+        IncludeFragmentPolicy.self, ValidateJWTPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -42,7 +42,7 @@ enum PolicyCatalogue {
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
         "find-and-replace", "json-to-xml", "xml-to-json", "xsl-transform", "redirect-content-urls", "wait",
-        "validate-jwt", "validate-azure-ad-token", "authentication-basic", "authentication-managed-identity",
+        "validate-azure-ad-token", "authentication-basic", "authentication-managed-identity",
         "get-authorization-context", "rate-limit", "quota", "cache-lookup", "cache-store", "cache-lookup-value",
         "cache-store-value", "cache-remove-value", "jsonp", "cross-domain", "proxy", "send-one-way-request",
         "log-to-eventhub", "emit-metric", "validate-content", "validate-parameters", "validate-headers",

@@ -38,6 +38,7 @@ public enum Policy: Sendable {
     case trace(TracePolicy)
     case validateClientCertificate(ValidateClientCertificatePolicy)
     case authenticationCertificate(AuthenticationCertificatePolicy)
+    case validateJWT(ValidateJWTPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

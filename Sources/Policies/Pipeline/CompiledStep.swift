@@ -93,6 +93,8 @@ struct StepCompiler {
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
     var hasRetry = false
+    /// Whether `PolicyPipelineOptions.keyDocuments` is set (`validate-jwt` `<openid-config>`).
+    var canFetchKeyDocuments = false
 
     let backends: [String: URL]
 
@@ -233,6 +235,7 @@ struct StepCompiler {
         case .limitConcurrency(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .validateJWT(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -21,12 +21,16 @@ public struct PolicyPipelineOptions: Sendable {
     public var counters: PolicyCounters
     /// Backend entities by id, for `set-backend-service backend-id` (their base URLs).
     public var backends: [String: URL]
+    /// Fetches `validate-jwt` `<openid-config>` documents; without it such a policy does not load.
+    public var keyDocuments: (any PolicyKeyDocumentFetching)?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
-        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:]
+        deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
+        keyDocuments: (any PolicyKeyDocumentFetching)? = nil
     ) {
+        self.keyDocuments = keyDocuments
         self.counters = counters
         self.backends = backends
         self.skipUnsupportedPolicies = skipUnsupportedPolicies
@@ -78,6 +82,7 @@ public struct PolicyPipeline: Sendable {
 
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
+        compiler.canFetchKeyDocuments = options.keyDocuments != nil
         var sections: [PolicySection: [CompiledStep]] = [:]
         var uses: [PolicySection: ExpressionUses] = [:]
         for section in PolicySection.allCases {

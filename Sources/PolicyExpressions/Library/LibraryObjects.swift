@@ -113,6 +113,15 @@ public final class JwtObject: HostObject {
 
     func claim(_ name: String) -> Value { claims[name]?.first.map(Value.string) ?? .null }
 
+    /// A header parameter as text (`alg`, `kid`, `typ`), for `validate-jwt`.
+    public func headerValue(_ name: String) -> String? { header[name] }
+
+    /// A claim's values as text (an array claim gives one per item), for `validate-jwt`.
+    public func claimValues(_ name: String) -> [String]? { claims[name] }
+
+    /// Parses a compact JWS (`header.payload.signature`) without validating it; nil when malformed.
+    public static func parseToken(_ text: String) -> JwtObject? { parse(text) }
+
     /// A NumericDate claim (`exp`, `nbf`, `iat`) as a UTC `DateTime`; null when absent or not a number.
     /// Like .NET (`Convert.ToInt64(Math.Truncate(...))` then a `DateTime`), a value beyond `long` raises
     /// `OverflowException` and one outside the `DateTime` range raises `ArgumentOutOfRangeException`,
