@@ -338,10 +338,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let record = current?.tracking.record
         let api = current?.tracking.outcome.route?.api ?? ""
         let metrics = environment.requestHandler.forwarder.metrics
-        runTask {
-            let result = await operation()
-            PolicyRunner.noteReason(result, api: api, metrics: metrics, record: record)
-            let status = await PolicyRunner.write(result, to: writer)
+        ServedInTask.start(on: environment.executor) {
+            let status = await ServedInTask.finishPolicy(operation, writer: writer, api: api, metrics: metrics, record: record)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }
     }
@@ -361,18 +359,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
         let logger = environment.logger
         let eventLoop = context.eventLoop
-        runTask {
-            let written: Int?
-            do {
-                try await writer.relay(head, body: answer.body, declaredLength: length)
-                written = status
-            } catch let failure as ResponseWriter.RelayNotStarted {
-                logger.warning("backend response body failed", metadata: ["error": "\(failure.cause)"])
-                written = await writer.answer(.badGateway)
-            } catch {
-                logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
-                written = nil
-            }
+        ServedInTask.start(on: environment.executor) {
+            let written = await ServedInTask.relay(head, body: answer.body, declaredLength: length, writer: writer, logger: logger)
             eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
         }
     }
@@ -411,29 +399,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let requestHandler = environment.requestHandler
         let eventLoop = context.eventLoop
         let record = current?.tracking.record
-        runTask {
-            var outcome = RequestOutcome()
-            let status: Int?
-            if let record {
-                // The JSON access log's record, for the places that note a reason or backend time.
-                status = await AccessLogRecord.$current.withValue(record) {
-                    await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
-                }
-            } else {
-                status = await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
-            }
-            // An answer cut short leaves the client unable to find the next response: close.
-            let reusable = status != nil ? await body.drain(limit: 1 << 20) : false
-            let route = outcome.route
+        ServedInTask.start(on: environment.executor) {
+            // An answer cut short leaves the client unable to find the next response: not reusable.
+            let (status, reusable, route) = await ServedInTask.serve(gatewayRequest, handler: requestHandler, writer: writer,
+                                                                     record: record)
             eventLoop.execute { self.taskFinished(status: status, reusable: reusable, route: route) }
-        }
-    }
-
-    private func runTask(_ operation: @escaping @Sendable () async -> Void) {
-        if let executor = environment.executor {
-            Task(executorPreference: executor, operation: operation)
-        } else {
-            Task(operation: operation)
         }
     }
 

@@ -217,10 +217,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let record = tracking?.record
         let api = tracking?.outcome.route?.api ?? ""
         let metrics = environment.requestHandler.forwarder.metrics
-        runTask {
-            let result = await operation()
-            PolicyRunner.noteReason(result, api: api, metrics: metrics, record: record)
-            let status = await PolicyRunner.write(result, to: writer)
+        ServedInTask.start(on: environment.executor) {
+            let status = await ServedInTask.finishPolicy(operation, writer: writer, api: api, metrics: metrics, record: record)
             eventLoop.execute { self.taskFinished(status: status, reusable: status != nil) }
         }
     }
@@ -239,18 +237,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
         let logger = environment.logger
         let eventLoop = context.eventLoop
-        runTask {
-            let written: Int?
-            do {
-                try await writer.relay(head, body: answer.body, declaredLength: length)
-                written = status
-            } catch let failure as ResponseWriter.RelayNotStarted {
-                logger.warning("backend response body failed", metadata: ["error": "\(failure.cause)"])
-                written = await writer.answer(.badGateway)
-            } catch {
-                logger.debug("response streaming stopped", metadata: ["error": "\(error)"])
-                written = nil
-            }
+        ServedInTask.start(on: environment.executor) {
+            let written = await ServedInTask.relay(head, body: answer.body, declaredLength: length, writer: writer, logger: logger)
             eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
         }
     }
@@ -274,27 +262,11 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let requestHandler = environment.requestHandler
         let eventLoop = context.eventLoop
         let record = tracking?.record
-        runTask {
-            var outcome = RequestOutcome()
-            let status: Int?
-            if let record {
-                status = await AccessLogRecord.$current.withValue(record) {
-                    await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
-                }
-            } else {
-                status = await requestHandler.handle(gatewayRequest, writer: writer, outcome: &outcome)
-            }
-            let reusable = status != nil ? await requestBody.drain(limit: 1 << 20) : false
-            let route = outcome.route
+        ServedInTask.start(on: environment.executor) {
+            // An answer cut short leaves the client unable to find the next response: not reusable.
+            let (status, reusable, route) = await ServedInTask.serve(gatewayRequest, handler: requestHandler, writer: writer,
+                                                                     record: record)
             eventLoop.execute { self.taskFinished(status: status, reusable: reusable, route: route) }
-        }
-    }
-
-    private func runTask(_ operation: @escaping @Sendable () async -> Void) {
-        if let executor = environment.executor {
-            Task(executorPreference: executor, operation: operation)
-        } else {
-            Task(operation: operation)
         }
     }
 
