@@ -391,7 +391,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             current?.body = source
             var continueSender: (@Sendable () async throws -> Void)?
             if expectsContinue { continueSender = { try await writer.writeContinue() } }
-            body = RequestBody(reader: stream, declaredLength: declaredLength, prefetched: nil, continueSender: continueSender)
+            body = RequestBody(reader: stream, declaredLength: declaredLength, continueSender: continueSender)
         } else {
             body = RequestBody.empty
         }

@@ -253,7 +253,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
             body = source
             var continueSender: (@Sendable () async throws -> Void)?
             if expectsContinue { continueSender = { try await writer.writeContinue() } }
-            requestBody = RequestBody(reader: stream, declaredLength: declaredLength, prefetched: nil, continueSender: continueSender)
+            requestBody = RequestBody(reader: stream, declaredLength: declaredLength, continueSender: continueSender)
         } else {
             requestBody = RequestBody.empty
         }

@@ -34,22 +34,19 @@ public final class RequestBody: AsyncSequence, Sendable {
     private let reader: (any RequestPartSource)?
     private let continueSender: (@Sendable () async throws -> Void)?
     private let state: NIOLockedValueBox<State>
-    /// A chunk read ahead to learn whether an HTTP/2 request has a body at all.
-    private let prefetched: NIOLockedValueBox<ByteBuffer?>
     /// Bytes the client declared (Content-Length), when it did.
     public let declaredLength: Int64?
 
-    init(reader: (any RequestPartSource)?, declaredLength: Int64?, prefetched: ByteBuffer?,
+    init(reader: (any RequestPartSource)?, declaredLength: Int64?,
          continueSender: (@Sendable () async throws -> Void)?) {
         self.reader = reader
         self.declaredLength = declaredLength
         self.continueSender = continueSender
-        self.prefetched = NIOLockedValueBox(prefetched)
         self.state = NIOLockedValueBox(State(phase: reader == nil ? .finished : .unread))
     }
 
     /// A request whose stream already ended (HTTP/2 END_STREAM on the headers).
-    static var empty: RequestBody { RequestBody(reader: nil, declaredLength: 0, prefetched: nil, continueSender: nil) }
+    static var empty: RequestBody { RequestBody(reader: nil, declaredLength: 0, continueSender: nil) }
 
     /// True once the body was read to its end (or there was none): the connection can take the next
     /// request.
@@ -89,9 +86,6 @@ public final class RequestBody: AsyncSequence, Sendable {
         defer { state.withLockedValue { $0.busy = false } }
         if previous == .unread, let continueSender { try await continueSender() }
         guard let reader else { return nil }
-        if let first = prefetched.withLockedValue({ value -> ByteBuffer? in defer { value = nil }; return value }) {
-            return first
-        }
         while true {
             switch try await reader.next() {
             case .body(let buffer):

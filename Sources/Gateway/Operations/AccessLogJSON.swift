@@ -2,6 +2,7 @@ import Atomics
 import Foundation
 import GatewayConfiguration
 import NIOConcurrencyHelpers
+import Policies
 
 /// What a request's JSON access-log line needs beyond the request and its status: the backend time
 /// and why the gateway (not the backend) answered. Exists only when `accessLog: json`; set as a task
@@ -78,23 +79,6 @@ enum AccessLogJSON {
     /// A JSON string: quotes, backslashes and every control character escaped, so no client-supplied
     /// byte can end the line or the object.
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        "\"" + ErrorBody.escape(text) + "\""
     }
 }

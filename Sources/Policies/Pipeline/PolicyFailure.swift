@@ -40,8 +40,11 @@ public enum ErrorBody {
         return Array(text.utf8)
     }
 
-    static func escape(_ text: String) -> String {
+    /// JSON string contents: quotes, backslashes and every control character escaped (DEL and the
+    /// JavaScript line separators too), so no text can end the string, the object or a log line.
+    public static func escape(_ text: String) -> String {
         var out = ""
+        out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -50,7 +53,7 @@ public enum ErrorBody {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
                     out += String(format: "\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)
