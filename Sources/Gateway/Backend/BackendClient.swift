@@ -249,11 +249,9 @@ final class BackendLoopPool: @unchecked Sendable {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
                     try sync.addHandler(BackendReadiness(tls: key.tls, ready: ready))
-                    try sync.addHandler(HTTPRequestEncoder())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes),
-                                                             maximumBufferSize: 1 << 20))
-                    // (Headers a policy set are checked for CR/LF/NUL before they get here, in
-                    // GatewayPolicyBackend; a client's cannot hold them: the parsers refuse them.)
+                    // HTTP/1.1 is encoded and parsed by the connection itself. (Headers a policy set
+                    // are checked for CR/LF/NUL before they get here, in GatewayPolicyBackend; a
+                    // client's cannot hold them: the parsers refuse them.)
                     try sync.addHandler(connection)
                 }
             }

@@ -13,10 +13,13 @@ struct BackendAnswer: Sendable {
 ///
 /// Reads are driven by demand: while waiting for a response head it reads; while a body streams it
 /// reads only as long as the consumer asks for more (NIO's autoRead `read()` is held back otherwise).
+///
+/// HTTP/1.1 is spoken here directly, on bytes: requests are written by `BackendRequestEncoding`,
+/// responses parsed by `BackendResponseParser` (no codec handlers in the channel).
 final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let key: BackendPoolKey
     let eventLoop: any EventLoop
@@ -44,6 +47,9 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     static let wholeBodyLimit = 64 << 10
 
     private var state = State.idle
+    private var parser = BackendResponseParser()
+    /// The request body is sent in chunks (streamed, length unknown).
+    private var requestChunked = false
     /// The request's end was written.
     private var requestComplete = false
     /// The response allows the connection to be reused.
@@ -86,20 +92,32 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
             promise.fail(BackendClientError.closedBeforeResponse)
             return promise.futureResult
         }
+        let headBytes: ByteBuffer
+        do {
+            headBytes = try BackendRequestEncoding.head(head, allocator: context.channel.allocator)
+        } catch {
+            promise.fail(BackendClientError.writeFailed("\(error)"))
+            return promise.futureResult
+        }
         state = .awaitingHead(promise)
         exchangeOpen = true
         requestComplete = false
         responseKeepAlive = true
         sawResponseBytes = false
         demand = true
+        requestChunked = streamsBody && BackendRequestEncoding.isChunked(head)
+        parser.expectResponse(toHEAD: head.method == .HEAD, upgrade: head.headers.contains(name: "upgrade"))
         let connection = self
         deadlineTask = eventLoop.scheduleTask(deadline: deadline) { connection.deadlinePassed() }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
         if streamsBody {
-            context.flush()
+            context.writeAndFlush(wrapOutboundOut(headBytes), promise: nil)
         } else {
-            if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            if let body, body.readableBytes > 0 {
+                context.write(wrapOutboundOut(headBytes), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(headBytes), promise: nil)
+            }
             requestComplete = true
         }
         if pendingRead {
@@ -111,20 +129,41 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Writes one chunk of a streamed request body; completes when it is on its way to the socket.
     func writeBody(_ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        onLoop { $0.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))) }
+        onLoop { connection, context in
+            guard buffer.readableBytes > 0 else { return context.eventLoop.makeSucceededVoidFuture() }
+            if connection.requestChunked {
+                context.write(connection.wrapOutboundOut(BackendRequestEncoding.chunkPrefix(size: buffer.readableBytes,
+                                                                                           allocator: context.channel.allocator)),
+                              promise: nil)
+                context.write(connection.wrapOutboundOut(buffer), promise: nil)
+                return context.writeAndFlush(connection.wrapOutboundOut(ByteBuffer(staticString: "\r\n")))
+            }
+            return context.writeAndFlush(connection.wrapOutboundOut(buffer))
+        }
     }
 
     func writeEnd() -> EventLoopFuture<Void> {
-        onLoop { $0.writeAndFlush(HTTPClientRequestPart.end(nil)) }
+        onLoop { connection, context in
+            connection.requestComplete = true
+            let written: EventLoopFuture<Void>
+            if connection.requestChunked {
+                written = context.writeAndFlush(connection.wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")))
+            } else {
+                context.flush()
+                written = context.eventLoop.makeSucceededVoidFuture()
+            }
+            written.whenComplete { _ in connection.requestEnded() }
+            return written
+        }
     }
 
-    private func onLoop(_ write: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+    private func onLoop(_ write: @escaping @Sendable (BackendConnection, ChannelHandlerContext) -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
         let connection = self
         let body: @Sendable () -> EventLoopFuture<Void> = {
-            guard let channel = connection.channel, connection.isExchanging else {
+            guard let context = connection.context, connection.isExchanging else {
                 return connection.eventLoop.makeFailedFuture(BackendClientError.writeFailed("connection closed"))
             }
-            return write(channel)
+            return write(connection, context)
         }
         return eventLoop.inEventLoop ? body() : eventLoop.flatSubmit(body)
     }
@@ -146,19 +185,6 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Channel events
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            requestComplete = true
-            let connection = self
-            context.write(data).whenComplete { result in
-                promise?.completeWith(result)
-                connection.requestEnded()
-            }
-            return
-        }
-        context.write(data, promise: promise)
-    }
-
     func read(context: ChannelHandlerContext) {
         if case .streamingBody = state, !demand {
             pendingRead = true
@@ -169,11 +195,28 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         sawResponseBytes = true
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .awaitingHead(let promise)):
+        parser.feed(unwrapInboundIn(data))
+        do {
+            while let event = try parser.next() {
+                handle(event)
+                if case .closed = state { return }
+            }
+        } catch {
+            close(BackendClientError.badResponse("\(error)"))
+            return
+        }
+        if parser.hasUnexpectedBytes {
+            // Bytes while idle, or after the response's end: this connection cannot be trusted any more.
+            close(BackendClientError.badResponse("unexpected response data"))
+        }
+    }
+
+    private func handle(_ event: BackendResponseParser.Event) {
+        switch (event, state) {
+        case (.head(let head, let keepAlive), .awaitingHead(let promise)):
             deadlineTask?.cancel()
             deadlineTask = nil
-            responseKeepAlive = head.isKeepAlive
+            responseKeepAlive = keepAlive
             state = .collecting(promise, head, nil)
         case (.body(let buffer), .collecting(let promise, let head, var collected)):
             if collected == nil {
@@ -200,7 +243,6 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
             demand = true
             exchangeEnded()
         default:
-            // Bytes while idle, or a part out of order: this connection cannot be trusted any more.
             close(BackendClientError.badResponse("unexpected response data"))
         }
     }
@@ -226,6 +268,21 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if parser.endsAtClose {
+            // The body ran until the close: that is its end.
+            parser.reset()
+            responseKeepAlive = false
+            switch state {
+            case .collecting(let promise, let head, let collected):
+                state = .idle
+                promise.succeed(BackendAnswer(head: head, body: .whole(collected)))
+            case .streamingBody(let source):
+                state = .idle
+                source.finish()
+            default:
+                break
+            }
+        }
         fail(with: sawResponseBytes ? BackendClientError.badResponse("the backend closed the connection mid-response")
              : BackendClientError.closedBeforeResponse)
         state = .closed
