@@ -23,7 +23,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     // path hops back with `eventLoop.execute`).
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Responses leave as bytes: framing is decided here (`HTTP1ResponseEncoder`), not by NIO's encoder.
+    typealias OutboundOut = ByteBuffer
 
     /// What the handler needs from the server, fixed for the connection's life.
     struct Environment: Sendable {
@@ -43,6 +44,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let upgrades: Bool
         let method: String
         let path: String
+        /// HEAD (the answer has no body) and HTTP/1.0 (no chunked answers) shape the response's framing.
+        let isHEAD: Bool
+        let http10: Bool
         /// Metrics and access log (filled on the loop path; the task path returns its outcome).
         var tracking: RequestTracking
         var parsedMethod: HTTPRequest.Method?
@@ -65,6 +69,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var context: ChannelHandlerContext?
     private var current: Current?
     private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var encoder = HTTP1ResponseEncoder()
     private var pendingRead = false
     private var closed = false
     /// The last response end written, to close only after it went out.
@@ -196,7 +201,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: Outbound
 
-    /// Writes of the task path (the loop path writes below this handler).
+    /// Writes of the task path, encoded here (the loop path encodes whole answers in `writeWhole`).
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
@@ -205,16 +210,29 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             } else if head.status.code >= 200 {
                 deadlines.responseHeadWritten()
             }
-        case .body:
-            break
+            var buffer = context.channel.allocator.buffer(capacity: 512)
+            let closes = encoder.head(head, into: &buffer, requestIsHEAD: current?.isHEAD ?? false, http10: current?.http10 ?? false,
+                                      closing: current?.closeAfter ?? true, bodyLength: nil)
+            if closes && head.status.code >= 200 { current?.reusable = false }
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        case .body(let data):
+            guard case .byteBuffer(let buffer) = data else {
+                promise?.fail(ChannelError.operationUnsupported)  // file regions are never written here
+                return
+            }
+            let parts = encoder.body(buffer, allocator: context.channel.allocator)
+            guard let last = parts.last else {
+                promise?.succeed(())
+                return
+            }
+            for part in parts.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
+            context.write(wrapOutboundOut(last), promise: promise)
         case .end:
             let promise = promise ?? context.eventLoop.makePromise(of: Void.self)
             lastEnd = promise.futureResult
-            context.write(data, promise: promise)
+            context.write(wrapOutboundOut(encoder.end()), promise: promise)
             deadlines.responseEnded()
-            return
         }
-        context.write(data, promise: promise)
     }
 
     // MARK: Requests
@@ -244,6 +262,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         deadlines.headReceived(expectsContinue: expectsContinue)
         // After a request that upgrades the decoder parses nothing more: the connection ends with it.
         current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, method: head.method.rawValue, path: head.uri,
+                          isHEAD: head.method == .HEAD, http10: head.version.major == 1 && head.version.minor == 0,
                           tracking: tracking)
 
         let request: HTTPRequest
@@ -286,20 +305,36 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         responseEnded(status: error.status.code)
     }
 
-    /// A whole response in one batch and one flush. The end's completion is kept (to close only
-    /// after it went out) when the connection is about to close.
+    /// A whole response in one buffer (one TLS record) and one flush; a large body follows in a second
+    /// write. The end's completion is kept (to close only after it went out) when the connection is
+    /// about to close.
     private func writeWhole(_ head: HTTPResponseHead, body: ByteBuffer?, closing: Bool = false) {
         guard let context, !closed else { return }
         deadlines.responseHeadWritten()
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        if closing || (current?.closeAfter ?? true) || environment.registry.isDraining {
+        let closingNow = closing || (current?.closeAfter ?? true) || environment.registry.isDraining
+        let bodyLength = body?.readableBytes ?? 0
+        let coalesce = bodyLength <= HTTP1ResponseEncoder.coalesceLimit
+        var buffer = context.channel.allocator.buffer(capacity: 256 + head.headers.count * 48 + (coalesce ? bodyLength : 0))
+        _ = encoder.head(head, into: &buffer, requestIsHEAD: current?.isHEAD ?? false, http10: current?.http10 ?? false,
+                         closing: closingNow, bodyLength: bodyLength)
+        var tail: ByteBuffer?
+        if encoder.framing != .bodiless, let body, bodyLength > 0 {
+            if coalesce {
+                buffer.writeImmutableBuffer(body)
+            } else {
+                tail = body
+            }
+        }
+        _ = encoder.end()
+        if let tail { context.write(wrapOutboundOut(buffer), promise: nil) }
+        let last = tail ?? buffer
+        if closingNow {
             let end = context.eventLoop.makePromise(of: Void.self)
             lastEnd = end.futureResult
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: end)
+            context.writeAndFlush(wrapOutboundOut(last), promise: end)
         } else {
             lastEnd = nil
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(last), promise: nil)
         }
         deadlines.responseEnded()
     }

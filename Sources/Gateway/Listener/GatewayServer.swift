@@ -280,7 +280,7 @@ public final class GatewayServer: Sendable {
                 let deadlines = HTTP1RequestDeadlines(headerReadTimeout: limits.headerReadTimeout,
                                                       bodyReadTimeout: limits.bodyReadTimeout, idleTimeout: limits.idleTimeout)
                 try sync.addHandler(deadlines)
-                try sync.addHandler(HTTPResponseEncoder())
+                // (No response encoder: HTTP1ConnectionHandler writes responses as bytes.)
                 // After a request that upgrades (Upgrade, CONNECT) the decoder stops parsing and keeps
                 // what follows; the cap bounds that (and any other unparsed backlog) per connection.
                 try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes),
