@@ -139,6 +139,7 @@ public enum GatewayConfigLoader {
             let map = try reader.mapping(node, "limits", allowedKeys: [
                 "maxHeaderBytes", "maxHeaderCount", "maxRequestTargetBytes", "headerReadTimeout", "bodyReadTimeout",
                 "idleTimeout", "handshakeTimeout", "maxConnections", "maxConcurrentStreams", "drainGracePeriod",
+                "tunnelIdleTimeout",
             ])
             if let n = map["maxHeaderBytes"] { limits.maxHeaderBytes = try reader.integer(n, "limits.maxHeaderBytes", range: 1024...(1 << 20)) }
             if let n = map["maxHeaderCount"] { limits.maxHeaderCount = try reader.integer(n, "limits.maxHeaderCount", range: 8...10_000) }
@@ -146,6 +147,7 @@ public enum GatewayConfigLoader {
             if let n = map["headerReadTimeout"] { limits.headerReadTimeout = try reader.duration(n, "limits.headerReadTimeout") }
             if let n = map["bodyReadTimeout"] { limits.bodyReadTimeout = try reader.duration(n, "limits.bodyReadTimeout") }
             if let n = map["idleTimeout"] { limits.idleTimeout = try reader.duration(n, "limits.idleTimeout") }
+            if let n = map["tunnelIdleTimeout"] { limits.tunnelIdleTimeout = try reader.duration(n, "limits.tunnelIdleTimeout") }
             if let n = map["handshakeTimeout"] { limits.handshakeTimeout = try reader.duration(n, "limits.handshakeTimeout") }
             if let n = map["maxConnections"] { limits.maxConnections = try reader.integer(n, "limits.maxConnections", range: 1...1_000_000) }
             if let n = map["maxConcurrentStreams"] { limits.maxConcurrentStreams = try reader.integer(n, "limits.maxConcurrentStreams", range: 1...10_000) }

@@ -14,6 +14,8 @@ public struct LimitsConfig: Sendable, Equatable {
     public var bodyReadTimeout: Double = 10
     /// Seconds an idle keep-alive connection is kept open.
     public var idleTimeout: Double = 60
+    /// Seconds an upgraded (WebSocket) connection may pass without a byte either way.
+    public var tunnelIdleTimeout: Double = 600
     /// Seconds a client may take to complete the TLS handshake.
     public var handshakeTimeout: Double = 10
     /// Concurrent client connections; further connections are closed at once.

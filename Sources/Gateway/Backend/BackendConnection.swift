@@ -5,6 +5,8 @@ import NIOHTTP1
 struct BackendAnswer: Sendable {
     let head: HTTPResponseHead
     let body: BackendBodyStream
+    /// After a `101 Switching Protocols`: the connection, to be taken over as one end of a tunnel.
+    var upgraded: BackendConnection? = nil
 }
 
 /// One keep-alive HTTP/1.1 connection to a backend, carrying one exchange at a time; the last handler
@@ -40,6 +42,10 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
         /// in one read is handed over whole (no producer, no suspension).
         case collecting(EventLoopPromise<BackendAnswer>, HTTPResponseHead, ByteBuffer?)
         case streamingBody(BackendBodyStream.Producer.Source)
+        /// A 101 was handed over: bytes are kept (and reads held) until a tunnel takes the connection.
+        case upgraded(ByteBuffer?)
+        /// A tunnel's end relays the bytes now; this handler stays in the channel, inert.
+        case tunnelled
         case closed
     }
 
@@ -178,6 +184,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var isExchanging: Bool {
         switch state {
         case .awaitingHead, .collecting, .streamingBody: return true
+        case .upgraded, .tunnelled: return false
         case .idle: return !requestComplete  // response finished first; the body may still be sent
         case .closed: return false
         }
@@ -186,11 +193,13 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     // MARK: Channel events
 
     func read(context: ChannelHandlerContext) {
-        if case .streamingBody = state, !demand {
+        switch state {
+        case .streamingBody where !demand, .upgraded:
             pendingRead = true
             return
+        default:
+            context.read()
         }
-        context.read()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -213,6 +222,16 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     private func handle(_ event: BackendResponseParser.Event) {
         switch (event, state) {
+        case (.head(let head, _), .awaitingHead(let promise)) where head.status.code == 101:
+            // The backend switched protocols (the parser allows it only when the request asked).
+            deadlineTask?.cancel()
+            deadlineTask = nil
+            responseKeepAlive = false
+            state = .upgraded(nil)
+            promise.succeed(BackendAnswer(head: head, body: .whole(nil), upgraded: self))
+        case (.body(let buffer), .upgraded(var kept)):
+            if kept == nil { kept = buffer } else { kept?.writeImmutableBuffer(buffer) }
+            state = .upgraded(kept)
         case (.head(let head, let keepAlive), .awaitingHead(let promise)):
             deadlineTask?.cancel()
             deadlineTask = nil
@@ -298,6 +317,27 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Demand from the body's consumer
 
+    /// Hands the connection to a tunnel: `end` is put in front of this handler (which stays, inert),
+    /// the pool stops counting the connection, and the bytes that came after the 101 are returned.
+    func takeOverForTunnel(end: TunnelEnd) throws -> ByteBuffer? {
+        guard case .upgraded(var kept) = state, let context else { throw BackendClientError.closedBeforeResponse }
+        if let rest = parser.takeRemaining() {
+            if kept == nil { kept = rest } else { kept?.writeImmutableBuffer(rest) }
+        }
+        state = .tunnelled
+        exchangeOpen = false
+        onIdle = nil
+        let closed = onClosed
+        onClosed = nil
+        closed?(self)
+        try context.pipeline.syncOperations.addHandler(end, position: .before(self))
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+        return kept
+    }
+
     func consumerWantsMore() {
         demand = true
         if pendingRead, let context {
@@ -341,7 +381,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
         switch state {
         case .awaitingHead(let promise), .collecting(let promise, _, _): promise.fail(error)
         case .streamingBody(let source): source.finish(error)
-        case .idle, .closed: break
+        case .idle, .closed, .upgraded, .tunnelled: break
         }
     }
 

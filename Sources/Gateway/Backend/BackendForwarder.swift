@@ -125,12 +125,20 @@ final class BackendForwarder: Sendable {
 
     /// A bodiless request to the route's backend, on the calling event loop (the one that owns the
     /// client connection: the pool of that loop serves it, no hops). The future completes on it.
-    func forwardOnLoop(_ head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo) -> EventLoopFuture<BackendAnswer> {
+    func forwardOnLoop(_ head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo, upgrade: Bool = false) -> EventLoopFuture<BackendAnswer> {
         let backend = route.api.backend
-        let outbound = backendHead(for: head, route: route, connection: connection, body: .none, declaredLength: 0)
+        var outbound = backendHead(for: head, route: route, connection: connection, body: .none, declaredLength: 0)
+        if upgrade { Self.askToUpgrade(&outbound.headers) }
         let key = BackendPoolKey(tls: backend.isTLS, host: backend.host, port: backend.port, identity: "")
         return client.executeOnLoop(key: key, sslContext: backend.isTLS ? defaultSSLContext : nil, head: outbound,
                                     bytes: nil, deadline: .now() + timeout)
+    }
+
+    /// A WebSocket handshake's own hop-by-hop pair, put back for the backend (the client's were
+    /// dropped with the other hop-by-hop headers).
+    static func askToUpgrade(_ headers: inout HTTPHeaders) {
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Upgrade", value: "websocket")
     }
 
     /// A backend's response head as the client gets it (HTTP/1.1): without hop-by-hop headers. The

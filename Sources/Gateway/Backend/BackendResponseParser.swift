@@ -181,6 +181,13 @@ struct BackendResponseParser {
         }
     }
 
+    /// The bytes not parsed yet (after a 101: the other protocol's first bytes); parsing stops.
+    mutating func takeRemaining() -> ByteBuffer? {
+        defer { reset() }
+        guard let pending, pending.readableBytes > 0 else { return nil }
+        return pending
+    }
+
     /// Called when the body's end came (or the exchange is abandoned): nothing is parsed any more.
     mutating func reset() {
         state = .idle

@@ -42,6 +42,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         /// The request asks to switch protocols (Upgrade, CONNECT): the decoder parses nothing after
         /// it, so its end may never come; the connection closes as soon as the answer is out.
         let upgrades: Bool
+        /// A WebSocket handshake (GET, HTTP/1.1, `Upgrade: websocket`, `Connection: upgrade`): relayed,
+        /// and tunnelled after the backend's 101.
+        let websocket: Bool
         let method: String
         let path: String
         /// HEAD (the answer has no body) and HTTP/1.0 (no chunked answers) shape the response's framing.
@@ -72,6 +75,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var encoder = HTTP1ResponseEncoder()
     private var pendingRead = false
     private var closed = false
+    /// The connection became a tunnel (WebSocket): bytes bypass HTTP from here on.
+    private var tunnelled = false
     /// The last response end written, to close only after it went out.
     private var lastEnd: EventLoopFuture<Void>?
 
@@ -175,6 +180,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     // MARK: Reading (back-pressure and pipelining)
 
     func read(context: ChannelHandlerContext) {
+        if tunnelled {
+            context.read()  // the tunnel's end, in front of this handler, holds reads back itself
+            return
+        }
         // Closing: nothing more is read (junk after a refused upgrade must not keep flowing in while
         // TLS waits for the client's close_notify).
         if closed { return }
@@ -245,12 +254,17 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         var chunked = false
         var expectsContinue = false
         var upgrades = head.method == .CONNECT
+        var upgradeToWebSocket = false
+        var connectionUpgrade = false
         for (name, value) in head.headers {
             switch name.utf8.count {
             case 6 where name.caseInsensitiveEquals("expect"):
                 expectsContinue = expectsContinue || value.caseInsensitiveEquals("100-continue")
             case 7 where name.caseInsensitiveEquals("upgrade"):
                 upgrades = true
+                upgradeToWebSocket = upgradeToWebSocket || Self.listContains(value, "websocket")
+            case 10 where name.caseInsensitiveEquals("connection"):
+                connectionUpgrade = connectionUpgrade || Self.listContains(value, "upgrade")
             case 14 where name.caseInsensitiveEquals("content-length"):
                 contentLength = Int64(value)
             case 17 where name.caseInsensitiveEquals("transfer-encoding"):
@@ -260,8 +274,12 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
         }
         deadlines.headReceived(expectsContinue: expectsContinue)
-        // After a request that upgrades the decoder parses nothing more: the connection ends with it.
-        current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, method: head.method.rawValue, path: head.uri,
+        let hasBody = chunked || (contentLength ?? 0) != 0
+        let websocket = upgradeToWebSocket && connectionUpgrade && head.method == .GET && head.version == .http1_1 && !hasBody
+        // After a request that upgrades the decoder parses nothing more: the connection ends with it
+        // (or becomes a tunnel).
+        current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, websocket: websocket,
+                          method: head.method.rawValue, path: head.uri,
                           isHEAD: head.method == .HEAD, http10: head.version.major == 1 && head.version.minor == 0,
                           tracking: tracking)
 
@@ -275,10 +293,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
 
         current?.parsedMethod = request.method
-        let hasBody = chunked || (contentLength ?? 0) != 0
         if !hasBody, var tracking = current?.tracking {
             let decision = environment.requestHandler.serveOnLoop(request, connection: environment.info,
-                                                                  protocolName: Self.protocolName, tracking: &tracking)
+                                                                  protocolName: Self.protocolName, tracking: &tracking,
+                                                                  upgrade: websocket)
             current?.tracking = tracking
             switch decision {
             case .now(let outcome):
@@ -288,7 +306,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 answer.whenComplete { result in self.deliver(completion.outcome(result)) }
                 return
             case .waits:
-                break
+                if websocket {
+                    answerNow(.upgradeNeedsWaitingPolicies)
+                    return
+                }
             }
         }
         startTask(request, hasBody: hasBody, declaredLength: contentLength ?? (chunked ? nil : 0),
@@ -380,6 +401,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func relay(_ answer: BackendAnswer) {
+        if let backend = answer.upgraded {
+            guard current?.websocket == true, !closed else {
+                backend.close(nil)
+                answerNow(.badGateway)
+                return
+            }
+            startTunnel(answer.head, backend: backend)
+            return
+        }
         guard !closed, let context else { return }
         let status = Int(answer.head.status.code)
         if let complete = answer.body.completeBody {
@@ -398,6 +428,49 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             let written = await ServedInTask.relay(head, body: answer.body, declaredLength: length, writer: writer, logger: logger)
             eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
         }
+    }
+
+    /// The backend switched protocols: the 101 goes to the client, and both connections become the
+    /// ends of a tunnel (no HTTP parsing, no request deadlines from here on; the tunnel's own idle
+    /// timeout applies).
+    private func startTunnel(_ head: HTTPResponseHead, backend: BackendConnection) {
+        guard let context else {
+            backend.close(nil)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        _ = encoder.head(head, into: &buffer, requestIsHEAD: false, http10: false, closing: false, bodyLength: nil)
+        let idle = environment.requestHandler.snapshot.config.limits.tunnelIdleTimeout
+        let relay = TunnelRelay(eventLoop: context.eventLoop, idleTimeout: .milliseconds(Int64(idle * 1000)), onClose: {})
+        let clientEnd = TunnelEnd(relay: relay)
+        let backendEnd = TunnelEnd(relay: relay)
+        TunnelEnd.join(clientEnd, backendEnd)
+        do {
+            guard backend.eventLoop === context.eventLoop else { throw BackendClientError.badResponse("backend connection on another event loop") }
+            let leftover = try backend.takeOverForTunnel(end: backendEnd)
+            let sync = context.pipeline.syncOperations
+            // Whatever the decoder kept after the handshake is dropped: a client may not send before the 101.
+            let decoder = try sync.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            sync.removeHandler(context: decoder, promise: nil)
+            sync.removeHandler(deadlines, promise: nil)
+            try sync.addHandler(clientEnd, position: .before(self))
+            tunnelled = true
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            if let leftover { clientEnd.sendFirst(leftover) }
+            // A read held back while the handshake was answered is issued now.
+            pendingRead = false
+            context.read()
+        } catch {
+            environment.logger.debug("WebSocket tunnel not established", metadata: ["error": "\(error)"])
+            relay.closeAll()
+            backend.close(nil)
+            answerNow(.badGateway)
+            return
+        }
+        guard let request = current else { return }
+        current = nil
+        logAccess(request, status: 101)
+        if environment.tracked.requestFinished(draining: environment.registry.isDraining) { relay.closeAll() }
     }
 
     /// The response of the current request is written (or could not be: `status` nil).
@@ -490,6 +563,19 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         environment.requestHandler.requestEnded(
             method: request.parsedMethod, methodText: request.method, path: request.path, connection: environment.info,
             protocolName: Self.protocolName, tracking: request.tracking, status: status)
+    }
+}
+
+extension HTTP1ConnectionHandler {
+    /// A comma-separated header value lists `token` (ASCII case-insensitive).
+    static func listContains(_ value: String, _ token: StaticString) -> Bool {
+        for element in value.utf8.split(separator: UInt8(ascii: ",")) {
+            var bytes = element[...]
+            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+            if String(Substring(bytes)).caseInsensitiveEquals(token) { return true }
+        }
+        return false
     }
 }
 

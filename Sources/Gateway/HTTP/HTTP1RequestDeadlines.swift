@@ -10,7 +10,7 @@ import NIOCore
 ///   read is asked for, and the client is not blamed. A client waiting for `100 Continue` is not
 ///   timed until it was sent.
 /// `HTTP1ConnectionHandler` tells it when a head is complete and when a response has ended.
-final class HTTP1RequestDeadlines: ChannelDuplexHandler {
+final class HTTP1RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer

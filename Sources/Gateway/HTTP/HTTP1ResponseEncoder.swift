@@ -11,8 +11,9 @@ import NIOHTTP1
 /// - HEAD and 304: the head as given (a Content-Length describes the representation), no body;
 /// - a body in hand: `Content-Length` of its exact length (any other value given is replaced);
 /// - a streamed body: the given Content-Length, else chunked (HTTP/1.1) or until close (HTTP/1.0).
-/// Transfer-Encoding and Connection headers given are replaced by the gateway's own; `Connection:
-/// close` is sent when the connection ends after this answer.
+/// Transfer-Encoding and Connection headers given are replaced by the gateway's own (but for a 101,
+/// whose Connection/Upgrade pair is the switch); `Connection: close` is sent when the connection ends
+/// after this answer.
 struct HTTP1ResponseEncoder {
     enum Framing {
         /// Nothing after the head (1xx, 204, 304, HEAD).
@@ -58,7 +59,7 @@ struct HTTP1ResponseEncoder {
         Self.writeStatus(head.status, into: &buffer)
         for (name, value) in head.headers {
             switch name.utf8.count {
-            case 10 where name.caseInsensitiveEquals("connection"):
+            case 10 where code != 101 && name.caseInsensitiveEquals("connection"):
                 continue
             case 14 where name.caseInsensitiveEquals("content-length"):
                 if !keepGivenLength { continue }

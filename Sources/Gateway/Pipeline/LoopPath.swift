@@ -51,7 +51,8 @@ struct LoopCompletion: Sendable {
         case (.success(let answer), nil):
             return .backend(answer)
         case (.success(let answer), let exchange?):
-            if exchange.outboundIsEmpty { return .backend(answer) }
+            // A 101 starts a tunnel: policies ran on the handshake (APIM's onHandshake); no outbound.
+            if exchange.outboundIsEmpty || answer.upgraded != nil { return .backend(answer) }
             return .finishInTask { await exchange.finish(GatewayPolicyBackend.response(answer)) }
         case (.failure(let error), nil):
             logger.warning("backend request failed", metadata: [
@@ -69,8 +70,10 @@ extension RequestHandler {
     /// Serves a bodiless request without a task when nothing in it waits: route, certificate gate
     /// (a cached verdict), the policies' synchronous start, and the backend call through the loop's
     /// pool. Must be called on the event loop of the client connection.
+    ///
+    /// `upgrade`: a WebSocket handshake; the backend is asked to switch protocols too.
     func serveOnLoop(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String,
-                     tracking: inout RequestTracking) -> LoopDecision {
+                     tracking: inout RequestTracking, upgrade: Bool = false) -> LoopDecision {
         let route: RouteMatch
         switch resolve(head, connection: connection, protocolName: protocolName) {
         case .answer(let error): return .now(.error(error))
@@ -89,7 +92,7 @@ extension RequestHandler {
             }
         }
         guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
-            return .later(forwarder.forwardOnLoop(head, route: route, connection: connection),
+            return .later(forwarder.forwardOnLoop(head, route: route, connection: connection, upgrade: upgrade),
                           LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now(),
                                          record: tracking.record))
         }
@@ -113,7 +116,9 @@ extension RequestHandler {
             case .bytes(let buffer): bytes = buffer
             case .none, .stream: bytes = nil
             }
-            let answer = forwarder.client.executeOnLoop(key: prepared.key, sslContext: prepared.sslContext, head: prepared.head,
+            var backendHead = prepared.head
+            if upgrade { BackendForwarder.askToUpgrade(&backendHead.headers) }
+            let answer = forwarder.client.executeOnLoop(key: prepared.key, sslContext: prepared.sslContext, head: backendHead,
                                                         bytes: bytes, deadline: .now() + prepared.timeout)
             return .later(answer, LoopCompletion(route: route, exchange: exchange, logger: logger, metrics: forwarder.metrics,
                                                  started: .now(), record: tracking.record))

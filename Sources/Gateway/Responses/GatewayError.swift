@@ -26,6 +26,9 @@ public struct GatewayError: Sendable, Equatable {
     public static let badRequest = GatewayError(status: .badRequest, message: "Bad request")
     public static let missingHost = GatewayError(status: .badRequest, message: "Bad request: an HTTP/1.1 request needs one valid Host header")
     public static let badHost = GatewayError(status: .badRequest, message: "Bad request: malformed Host or :authority")
+    public static let upgradeNeedsWaitingPolicies = GatewayError(
+        status: .notImplemented,
+        message: "Not implemented: WebSocket upgrades are served when the API's inbound policies run without waiting")
     public static let connectRefused = GatewayError(status: .methodNotAllowed, message: "Method not allowed: the gateway does not tunnel CONNECT")
     public static let bodyTimeout = GatewayError(status: .requestTimeout, message: "Request timeout: the request body stopped arriving")
     public static let serviceUnavailable = GatewayError(status: .serviceUnavailable, message: "Service unavailable: the gateway is shutting down")
