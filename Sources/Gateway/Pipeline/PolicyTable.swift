@@ -21,7 +21,14 @@ struct PolicyTable: Sendable {
     /// client at 429 stayed limited). Counter keys name the statement's document and path.
     static let gatewayCounters = PolicyCounters()
 
-    init(config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters) throws {
+    /// The cache of `cache-*-value` policies of this gateway process, shared the same way (entries
+    /// survive reloads); bounded in bytes (LRU) with per-entry lifetimes.
+    static let gatewayCache = InternalPolicyCache(maximumBytes: 64 << 20)
+
+    init(
+        config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
+        cache: any PolicyCacheStore = PolicyTable.gatewayCache
+    ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
             api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
@@ -75,7 +82,7 @@ struct PolicyTable: Sendable {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates, counters: counters))
+                                                       certificates: certificates, counters: counters, cache: cache))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

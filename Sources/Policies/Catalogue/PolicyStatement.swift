@@ -39,6 +39,12 @@ public enum Policy: Sendable {
     case validateClientCertificate(ValidateClientCertificatePolicy)
     case authenticationCertificate(AuthenticationCertificatePolicy)
     case validateJWT(ValidateJWTPolicy)
+    case cacheLookupValue(CacheLookupValuePolicy)
+    case cacheStoreValue(CacheStoreValuePolicy)
+    case cacheRemoveValue(CacheRemoveValuePolicy)
+    case findAndReplace(FindAndReplacePolicy)
+    case authenticationBasic(AuthenticationBasicPolicy)
+    case jsonp(JSONPPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -1,0 +1,84 @@
+import Foundation
+import Gateway
+import GatewayConfiguration
+import Testing
+
+/// The second wave of the catalogue end to end: curl through a real gateway to the echo backend
+/// (which answers with JSON describing the request it received, headers included).
+@Suite(.serialized, .enabled(if: Curl.isAvailable, "needs /usr/bin/curl"))
+struct CataloguePolicyGatewayTests {
+    static func writePolicy(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("catalogue-\(UUID().uuidString).xml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func call(_ gateway: TestGateway, _ path: String, headers: [String] = []) async throws -> Curl.Result {
+        var arguments = SecurityProbeTests.common(gateway) + ["--http1.1", "--max-time", "10", "-i"]
+        for header in headers { arguments += ["-H", header] }
+        return try await Curl.run(arguments + ["\(gateway.baseURL)\(path)"])
+    }
+
+    @Test func basicCredentialsFindAndReplaceAndJSONP() async throws {
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound><authentication-basic username="gateway" password="s3cret" /></inbound>
+              <backend><forward-request /></backend>
+              <outbound>
+                <find-and-replace from="Basic " to="Basic(replaced) " />
+                <jsonp callback-parameter-name="cb" />
+              </outbound>
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        // base64("gateway:s3cret") = "Z2F0ZXdheTpzM2NyZXQ="; the client's own Authorization is replaced.
+        let plain = try await Self.call(gateway, "/public/basic", headers: ["Authorization: Bearer client"])
+        #expect(plain.httpCode == 200, "\(plain.stdout) \(plain.stderr)")
+        #expect(plain.body.contains("Basic(replaced) Z2F0ZXdheTpzM2NyZXQ="), "\(plain.body)")
+        #expect(!plain.body.contains("Bearer client"))
+        #expect(plain.body.lowercased().contains("content-type: application/json"))
+        let wrapped = try await Self.call(gateway, "/public/basic?cb=show")
+        #expect(wrapped.httpCode == 200)
+        #expect(wrapped.body.lowercased().contains("content-type: application/javascript; charset=utf-8"))
+        #expect(wrapped.body.contains("\r\n\r\nshow({"), "\(wrapped.body)")
+        #expect(wrapped.body.hasSuffix("});"))
+        let hostile = try await Self.call(gateway, "/public/basic?cb=alert(1)")
+        #expect(hostile.body.lowercased().contains("content-type: application/json"))
+        try await gateway.stop()
+    }
+
+    @Test func cachedValuesAreSharedByRequestsAndSurviveAReload() async throws {
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound>
+                <choose>
+                  <when condition="@(context.Request.Headers.ContainsKey(&quot;X-Store&quot;))">
+                    <cache-store-value key="@(&quot;greeting-&quot; + context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;&quot;))" value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Store&quot;, &quot;&quot;))" duration="300" />
+                  </when>
+                </choose>
+                <cache-lookup-value key="@(&quot;greeting-&quot; + context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;&quot;))" variable-name="greeting" default-value="none" />
+                <return-response>
+                  <set-status code="200" />
+                  <set-body>@((string)context.Variables[&quot;greeting&quot;])</set-body>
+                </return-response>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        let key = UUID().uuidString  // the cache belongs to the process: keep this test's keys its own
+        #expect(try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)"]).body.hasSuffix("\r\n\r\nnone"))
+        let stored = try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)", "X-Store: hello"])
+        #expect(stored.body.hasSuffix("\r\n\r\nhello"), "\(stored.body)")
+        try gateway.server.reload(config: gateway.server.snapshot.config)
+        let afterReload = try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)"])
+        #expect(afterReload.httpCode == 200)
+        #expect(afterReload.body.hasSuffix("\r\n\r\nhello"), "\(afterReload.body)")
+        try await gateway.stop()
+    }
+}
