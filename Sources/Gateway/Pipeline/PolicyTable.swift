@@ -27,7 +27,7 @@ struct PolicyTable: Sendable {
 
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
-        cache: any PolicyCacheStore = PolicyTable.gatewayCache
+        cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments()
     ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
@@ -82,7 +82,8 @@ struct PolicyTable: Sendable {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates, counters: counters, cache: cache))
+                                                       certificates: certificates, counters: counters, backends: [:],
+                                                       keyDocuments: keyDocuments, cache: cache))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")
