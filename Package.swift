@@ -125,7 +125,7 @@ var targets: [Target] = [
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Gateway", "GatewayConfiguration",
+            "Gateway", "GatewayConfiguration", "Policies",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

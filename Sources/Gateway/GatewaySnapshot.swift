@@ -22,7 +22,11 @@ public struct GatewaySnapshot: Sendable {
     ///     client); nil: only CRLs given to it are used.
     ///   - keyDocuments: how `validate-jwt` `<openid-config>` fetches its documents (the gateway's
     ///     HTTP client); nil: such policies load but find no keys (a snapshot only checked).
-    public init(config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, keyDocuments: (any PolicyKeyDocumentFetching)? = nil) throws {
+    ///   - policyMetrics: where `emit-metric` records (the server's metrics); nil: nowhere.
+    public init(
+        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, keyDocuments: (any PolicyKeyDocumentFetching)? = nil,
+        policyMetrics: (any PolicyMetricsRecording)? = nil
+    ) throws {
         self.config = config
         let hostnames = try config.hostnames.map(TLSHostname.init)
         self.hostnames = HostnameTable(hostnames: hostnames, defaultName: config.defaultHostname)
@@ -45,7 +49,7 @@ public struct GatewaySnapshot: Sendable {
         let sources = RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) })
         self.policies = try PolicyTable(
             config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources),
-            keyDocuments: keyDocuments ?? OfflineKeyDocuments())
+            keyDocuments: keyDocuments ?? OfflineKeyDocuments(), metrics: policyMetrics)
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
             perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: sources)

@@ -1,7 +1,10 @@
 import Foundation
-import Gateway
+import Policies
+import NIOPosix
 import GatewayConfiguration
 import Testing
+
+@testable import Gateway
 
 /// The second wave of the catalogue end to end: curl through a real gateway to the echo backend
 /// (which answers with JSON describing the request it received, headers included).
@@ -80,5 +83,56 @@ struct CataloguePolicyGatewayTests {
         #expect(afterReload.httpCode == 200)
         #expect(afterReload.body.hasSuffix("\r\n\r\nhello"), "\(afterReload.body)")
         try await gateway.stop()
+    }
+
+    @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound>
+                <emit-metric name="Request" value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Weight&quot;, &quot;1&quot;))" namespace="custom">
+                  <dimension name="API ID" />
+                  <dimension name="Tier" value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Tier&quot;, &quot;none&quot;))" />
+                </emit-metric>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        #expect(try await Self.call(gateway, "/public/m", headers: ["X-Tier: gold", "X-Weight: 2.5"]).httpCode == 200)
+        #expect(try await Self.call(gateway, "/public/m", headers: ["X-Tier: gold"]).httpCode == 200)
+        #expect(try await Self.call(gateway, "/public/m").httpCode == 200)
+        let metrics = try await OperationsTests.scrape(operations.port)
+        let gold = #"namespace="custom",name="Request",dim_api_id="public-echo",dim_tier="gold""#
+        #expect(metrics["drawbridge_policy_metric_sum{\(gold)}"] == 3.5, "\(metrics.keys.filter { $0.contains("policy_metric") })")
+        #expect(metrics["drawbridge_policy_metric_count{\(gold)}"] == 2)
+        #expect(metrics[#"drawbridge_policy_metric_count{namespace="custom",name="Request",dim_api_id="public-echo",dim_tier="none"}"#] == 1)
+        #expect(metrics["drawbridge_policy_metric_dropped_total"] == 0)
+        try await gateway.stop()
+    }
+}
+
+@Suite struct PolicyMetricTableTests {
+    @Test func seriesAreBoundedAndLabelsSanitised() {
+        let table = PolicyMetricTable()
+        for i in 0..<(PolicyMetricTable.maximumSeries + 50) {
+            table.record(PolicyMetric(name: "m", namespace: "n", value: 1, dimensions: [.init(name: "Client IP", value: "10.0.\(i)")]))
+        }
+        table.record(PolicyMetric(name: "m", namespace: "n", value: 1, dimensions: [.init(name: "Client IP", value: "10.0.0")]))
+        var text = ""
+        table.render(into: &text)
+        #expect(text.components(separatedBy: "drawbridge_policy_metric_count{").count - 1 == PolicyMetricTable.maximumSeries)
+        #expect(text.contains("drawbridge_policy_metric_dropped_total 50\n"))
+        #expect(text.contains(#"drawbridge_policy_metric_count{namespace="n",name="m",dim_client_ip="10.0.0"} 2"#))
+        let hostile = PolicyMetricTable()
+        hostile.record(PolicyMetric(name: "m", namespace: "n", value: -1, dimensions: [.init(name: "a\"}\n", value: String(repeating: "\"", count: 500) + "\n")]))
+        var rendered = ""
+        hostile.render(into: &rendered)
+        let line = rendered.split(separator: "\n").first { $0.hasPrefix("drawbridge_policy_metric_sum") } ?? ""
+        #expect(line.hasPrefix(#"drawbridge_policy_metric_sum{namespace="n",name="m",dim_a___=""#))
+        #expect(line.hasSuffix(" -1.0"))
     }
 }

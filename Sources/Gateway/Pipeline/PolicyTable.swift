@@ -27,7 +27,8 @@ struct PolicyTable: Sendable {
 
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
-        cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments()
+        cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
+        metrics: (any PolicyMetricsRecording)? = nil
     ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
@@ -83,7 +84,7 @@ struct PolicyTable: Sendable {
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
                                                        certificates: certificates, counters: counters, backends: [:],
-                                                       keyDocuments: keyDocuments, cache: cache))
+                                                       keyDocuments: keyDocuments, cache: cache, metrics: metrics))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

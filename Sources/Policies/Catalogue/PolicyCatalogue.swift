@@ -9,6 +9,7 @@ enum PolicyCatalogue {
         TracePolicy.self, ValidateClientCertificatePolicy.self, AuthenticationCertificatePolicy.self,
         IncludeFragmentPolicy.self, ValidateJWTPolicy.self, CacheLookupValuePolicy.self, CacheStoreValuePolicy.self,
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
+        EmitMetricPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -46,7 +47,7 @@ enum PolicyCatalogue {
         "validate-azure-ad-token", "authentication-managed-identity",
         "get-authorization-context", "rate-limit", "quota", "cache-lookup", "cache-store",
         "cross-domain", "proxy", "send-one-way-request",
-        "log-to-eventhub", "emit-metric", "validate-content", "validate-parameters", "validate-headers",
+        "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",

@@ -45,6 +45,7 @@ public enum Policy: Sendable {
     case findAndReplace(FindAndReplacePolicy)
     case authenticationBasic(AuthenticationBasicPolicy)
     case jsonp(JSONPPolicy)
+    case emitMetric(EmitMetricPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

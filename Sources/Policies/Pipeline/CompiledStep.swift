@@ -255,6 +255,7 @@ struct StepCompiler {
         case .findAndReplace(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationBasic(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .jsonp(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .emitMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

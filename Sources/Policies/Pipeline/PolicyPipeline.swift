@@ -25,13 +25,17 @@ public struct PolicyPipelineOptions: Sendable {
     public var keyDocuments: (any PolicyKeyDocumentFetching)?
     /// The cache of `cache-*-value` (and `cache-lookup`/`cache-store`); share one across reloads.
     public var cache: any PolicyCacheStore
+    /// Where `emit-metric` records (nil: nowhere).
+    public var metrics: (any PolicyMetricsRecording)?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
-        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil
+        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
+        metrics: (any PolicyMetricsRecording)? = nil
     ) {
+        self.metrics = metrics
         self.cache = cache ?? InternalPolicyCache()
         self.keyDocuments = keyDocuments
         self.counters = counters
