@@ -85,6 +85,34 @@ struct CataloguePolicyGatewayTests {
         try await gateway.stop()
     }
 
+    @Test func responsesAreCachedByTheGateway() async throws {
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound>
+                <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" downstream-caching-type="private">
+                  <vary-by-query-parameter>version</vary-by-query-parameter>
+                </cache-lookup>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound><cache-store duration="120" /></outbound>
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        // The echo backend describes the request it got: a cached answer still shows the first probe.
+        let path = "/public/cached-\(UUID().uuidString)"
+        let first = try await Self.call(gateway, path, headers: ["X-Probe: first"])
+        #expect(first.httpCode == 200)
+        #expect(first.body.contains(#""x-probe":"first""#), "\(first.body)")
+        #expect(first.body.lowercased().contains("cache-control: private, max-age=120, must-revalidate"))
+        let second = try await Self.call(gateway, path, headers: ["X-Probe: second"])
+        #expect(second.body.contains(#""x-probe":"first""#), "\(second.body)")
+        let other = try await Self.call(gateway, path + "?version=2", headers: ["X-Probe: third"])
+        #expect(other.body.contains(#""x-probe":"third""#), "\(other.body)")
+        try await gateway.stop()
+    }
+
     @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {
         let policy = try Self.writePolicy("""
             <policies>

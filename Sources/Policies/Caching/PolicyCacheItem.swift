@@ -9,11 +9,14 @@ public enum PolicyCacheItem: Sendable {
     case value(Value)
     /// A JSON token (`JObject`, `JArray`, `JValue`) as JSON text.
     case json(String)
+    /// A response `cache-store` kept for `cache-lookup`.
+    case response(CachedResponse)
 
     /// What the cache counts against its byte budget (content plus a fixed per-entry overhead).
     public var byteCount: Int {
         switch self {
         case .json(let text): return text.utf8.count + 16
+        case .response(let response): return response.byteCount
         case .value(let value):
             switch value {
             case .string(let text): return text.utf8.count + 16
@@ -42,6 +45,7 @@ public enum PolicyCacheItem: Sendable {
         switch self {
         case .value(let value): return value
         case .json(let text): return (try? JToken.parse(json: text)).map(Value.json) ?? .string(text)
+        case .response: return .null
         }
     }
 }

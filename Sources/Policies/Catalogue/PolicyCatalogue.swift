@@ -9,7 +9,7 @@ enum PolicyCatalogue {
         TracePolicy.self, ValidateClientCertificatePolicy.self, AuthenticationCertificatePolicy.self,
         IncludeFragmentPolicy.self, ValidateJWTPolicy.self, CacheLookupValuePolicy.self, CacheStoreValuePolicy.self,
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
-        EmitMetricPolicy.self,
+        EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -45,7 +45,7 @@ enum PolicyCatalogue {
     static let knownUnsupported: Set<String> = [
         "json-to-xml", "xml-to-json", "xsl-transform", "redirect-content-urls", "wait",
         "validate-azure-ad-token", "authentication-managed-identity",
-        "get-authorization-context", "rate-limit", "quota", "cache-lookup", "cache-store",
+        "get-authorization-context", "rate-limit", "quota", 
         "cross-domain", "proxy", "send-one-way-request",
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",

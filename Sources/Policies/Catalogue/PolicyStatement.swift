@@ -46,6 +46,8 @@ public enum Policy: Sendable {
     case authenticationBasic(AuthenticationBasicPolicy)
     case jsonp(JSONPPolicy)
     case emitMetric(EmitMetricPolicy)
+    case cacheLookup(CacheLookupPolicy)
+    case cacheStore(CacheStorePolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

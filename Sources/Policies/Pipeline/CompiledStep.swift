@@ -256,6 +256,8 @@ struct StepCompiler {
         case .authenticationBasic(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .jsonp(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .emitMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .cacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .cacheStore(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         }
     }
 }
