@@ -113,6 +113,43 @@ struct CataloguePolicyGatewayTests {
         try await gateway.stop()
     }
 
+    @Test func waitAndOneWayRequestsThroughTheGateway() async throws {
+        let audit = try await DocumentServer.start(["/audit": .json("{}")])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wait-\(UUID().uuidString).xml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, echoPort in
+            try? """
+                <policies>
+                  <inbound>
+                    <send-one-way-request mode="new">
+                      <set-url>\(audit.baseURL)/audit</set-url>
+                      <set-method>POST</set-method>
+                      <set-body>@(context.Request.Url.Path)</set-body>
+                    </send-one-way-request>
+                    <wait for="all">
+                      <send-request mode="new" response-variable-name="a" timeout="10"><set-url>http://127.0.0.1:\(echoPort)/first</set-url></send-request>
+                      <send-request mode="new" response-variable-name="b" timeout="10"><set-url>http://127.0.0.1:\(echoPort)/second</set-url></send-request>
+                    </wait>
+                    <return-response>
+                      <set-body>@(((IResponse)context.Variables[&quot;a&quot;]).Body.As&lt;JObject&gt;()[&quot;path&quot;] + &quot;+&quot; + ((IResponse)context.Variables[&quot;b&quot;]).Body.As&lt;JObject&gt;()[&quot;path&quot;])</set-body>
+                    </return-response>
+                  </inbound>
+                  <backend><forward-request /></backend>
+                  <outbound />
+                  <on-error />
+                </policies>
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            config.apis[1].policyFile = path
+        })
+        let answer = try await Self.call(gateway, "/public/w")
+        #expect(answer.httpCode == 200, "\(answer.stdout)")
+        #expect(answer.body.hasSuffix("\r\n\r\n/first+/second"), "\(answer.body)")
+        for _ in 0..<50 where audit.requests.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(audit.requests == ["/audit"])
+        try await gateway.stop()
+        await audit.stop()
+    }
+
     @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {
         let policy = try Self.writePolicy("""
             <policies>

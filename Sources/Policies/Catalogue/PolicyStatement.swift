@@ -48,6 +48,8 @@ public enum Policy: Sendable {
     case emitMetric(EmitMetricPolicy)
     case cacheLookup(CacheLookupPolicy)
     case cacheStore(CacheStorePolicy)
+    case sendOneWayRequest(SendOneWayRequestPolicy)
+    case wait(WaitPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.
@@ -66,6 +68,7 @@ extension Policy {
         case .choose(let choose): choose.whens.flatMap(\.statements) + (choose.otherwise ?? [])
         case .retry(let retry): retry.statements
         case .limitConcurrency(let limit): limit.statements
+        case .wait(let wait): wait.statements
         default: []
         }
     }

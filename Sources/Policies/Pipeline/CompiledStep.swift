@@ -258,6 +258,8 @@ struct StepCompiler {
         case .emitMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .cacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .cacheStore(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .sendOneWayRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .wait(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -124,7 +124,7 @@ public struct PolicyPipeline: Sendable {
         backendForward = forward
         // Outbound runs later (async is fine) but with no backend or client body of its own:
         // a `send-request` there needs both, so such a pipeline always runs async.
-        let outboundSends = outbound.contains { $0.contains { if case .waiting(let policy) = $0.action { policy is SendRequestPolicy.Step } else { false } } }
+        let outboundSends = outbound.contains { $0.contains { if case .waiting(let policy) = $0.action { policy is SendRequestPolicy.Step || policy is SendOneWayRequestPolicy.Step } else { false } } }
         inboundRunsSynchronously = !readsBody && !buffersRequestBody && !outboundSends
             && inbound.allSatisfy(\.runsSynchronously) && onError.allSatisfy(\.runsSynchronously)
             && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))
