@@ -117,6 +117,7 @@ var targets: [Target] = [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ],
+        exclude: ["Corpus"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayConfigurationTests",
