@@ -10,7 +10,7 @@ let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 var targets: [Target] = [
     .target(
         name: "PolicyExpressions",
-        dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+        dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
         swiftSettings: swiftSettings),
     .target(
         name: "ClientCertificates",
