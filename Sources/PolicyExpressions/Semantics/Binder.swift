@@ -112,6 +112,9 @@ final class Binder {
             if !arguments.isEmpty { throw error("the non-generic type '\(name)' cannot be used with type arguments", at: syntax.offset) }
             return .host(host)
         }
+        // The concrete hash classes, written as declared types (`HMACSHA256 h = new HMACSHA256(key)`),
+        // are the one host type their constructors and `Create()` make.
+        if arguments.isEmpty, TypeNames.hashAlgorithms.contains(name), let host = model.namedTypes["HashAlgorithm"] { return .host(host) }
         throw error("the type or namespace name '\(syntax.display)' could not be found", at: syntax.offset)
     }
 
