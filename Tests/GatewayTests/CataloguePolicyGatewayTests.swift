@@ -150,6 +150,32 @@ struct CataloguePolicyGatewayTests {
         await audit.stop()
     }
 
+    @Test func setBackendServiceByIdFromTheConfiguration() async throws {
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound><set-backend-service backend-id="echo-v2" /></inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, echoPort in
+            config.policies.backendURLs = ["echo-v2": "http://127.0.0.1:\(echoPort)/v2"]
+            config.apis[1].backendURL = "http://127.0.0.1:9/unused"
+            config.apis[1].policyFile = policy
+        })
+        let answer = try await Self.call(gateway, "/public/items")
+        #expect(answer.httpCode == 200, "\(answer.stdout)")
+        #expect(answer.body.contains(#""path":"/v2/items""#), "\(answer.body)")
+        try await gateway.stop()
+        // An unknown id is a load error naming the configured ones.
+        var config = gateway.server.snapshot.config
+        config.policies.backendURLs = ["other": "http://127.0.0.1:9"]
+        #expect(throws: (any Error).self) { _ = try GatewaySnapshot(config: config) }
+        do { _ = try GatewaySnapshot(config: config) } catch { #expect("\(error)".contains("unknown backend-id 'echo-v2'"), "\(error)") }
+    }
+
     @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {
         let policy = try Self.writePolicy("""
             <policies>

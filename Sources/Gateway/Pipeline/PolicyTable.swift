@@ -65,6 +65,8 @@ struct PolicyTable: Sendable {
             }
         }
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        // `set-backend-service backend-id`: the configuration's backend entities (URLs checked when read).
+        let backends = settings.backendURLs.compactMapValues { URL(string: $0) }
         // Without a global document, APIM's default global policy applies: its backend section is
         // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
@@ -83,7 +85,7 @@ struct PolicyTable: Sendable {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates, counters: counters, backends: [:],
+                                                       certificates: certificates, counters: counters, backends: backends,
                                                        keyDocuments: keyDocuments, cache: cache, metrics: metrics))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
