@@ -1,7 +1,7 @@
 /// `<wait for="all|any">` around `send-request`, `cache-lookup-value` and `choose` statements.
 /// When every child is a `send-request`, their requests are prepared in document order and sent
 /// at once: `all` waits for every answer (stored in order; the first failure, in document order,
-/// is the policy's), `any` stores the first answer and cancels the rest. With other children they
+/// is the policy's), `any` stores the first answer and cancels the rest (without waiting for them). With other children they
 /// run one after the other — `all` runs each, `any` ends after the first — which is one of the
 /// outcomes APIM's concurrent run can have (the first child finishing first), only slower.
 public struct WaitPolicy: Sendable, PolicyDefinition {
@@ -63,17 +63,27 @@ extension WaitPolicy {
             }
             let preparedCalls = calls
             var outcomes: [Int: Result<(BackendResponse, [UInt8]), any Error>] = [:]
-            await withTaskGroup(of: (Int, Result<(BackendResponse, [UInt8]), any Error>).self) { group in
-                for (index, call) in preparedCalls.enumerated() {
-                    group.addTask { (index, await execution.performSideCall(call)) }
-                }
-                for await (index, outcome) in group {
-                    outcomes[index] = outcome
-                    if !waitsForAll {
-                        group.cancelAll()
-                        break
+            if waitsForAll {
+                await withTaskGroup(of: (Int, Result<(BackendResponse, [UInt8]), any Error>).self) { group in
+                    for (index, call) in preparedCalls.enumerated() {
+                        group.addTask { (index, await execution.performSideCall(call)) }
                     }
+                    for await (index, outcome) in group { outcomes[index] = outcome }
                 }
+            } else {
+                // Not a task group: leaving one waits for every child, and a backend call need not
+                // stop when cancelled. The first answer is taken; the others are cancelled and left
+                // to end on their own (within their timeouts).
+                let (answers, continuation) = AsyncStream.makeStream(of: (Int, Result<(BackendResponse, [UInt8]), any Error>).self)
+                let tasks = preparedCalls.enumerated().map { index, call in
+                    Task { continuation.yield((index, await execution.performSideCall(call))) }
+                }
+                for await (index, outcome) in answers {
+                    outcomes[index] = outcome
+                    break
+                }
+                continuation.finish()
+                for task in tasks { task.cancel() }
             }
             for (index, (child, request)) in requests.enumerated() {
                 guard let outcome = outcomes[index] else { continue }

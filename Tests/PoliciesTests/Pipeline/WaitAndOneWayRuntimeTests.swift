@@ -39,14 +39,15 @@ final class DelayedBackend: PolicyBackend, @unchecked Sendable {
     }
 
     @Test func waitAllSendsTogetherAndStoresEveryAnswer() async throws {
-        let backend = DelayedBackend(["slow.example": .milliseconds(300), "fast.example": .milliseconds(10)])
+        let backend = DelayedBackend(["slow.example": .seconds(1), "fast.example": .milliseconds(10)])
         let run = try pipeline(document(inbound: Self.sideCalls("all", ["slow.example", "fast.example", "slow.example"])))
         let started = ContinuousClock.now
         let answer = await run.run(request(), backend: backend)
         #expect(answer.bodyText == "from slow.example|from fast.example|from slow.example")
-        // Sent together: all three started before the first ended, and the whole wait took about one slow call.
+        // Sent together: all three started before the first ended, and the whole wait took about one
+        // slow call (one after the other would take two seconds).
         #expect(Array(backend.events.prefix(3)).allSatisfy { $0.hasPrefix("start") }, "\(backend.events)")
-        #expect(ContinuousClock.now - started < .milliseconds(800))
+        #expect(ContinuousClock.now - started < .milliseconds(1800))
     }
 
     @Test func waitAnyKeepsTheFirstAnswer() async throws {
@@ -55,6 +56,25 @@ final class DelayedBackend: PolicyBackend, @unchecked Sendable {
         let answer = await (try pipeline(document(inbound: Self.sideCalls("any", ["slow.example", "fast.example"])))).run(request(), backend: backend)
         #expect(answer.bodyText == "-|from fast.example|-")
         #expect(ContinuousClock.now - started < .seconds(3))  // the slow call was cancelled, not awaited
+    }
+
+    /// A backend that ignores cancellation (as a pooled HTTP client may): `any` must not wait for it.
+    final class StubbornBackend: PolicyBackend, @unchecked Sendable {
+        func send(_ request: BackendRequest) async throws -> BackendResponse {
+            if request.url.host == "slow.example" {
+                let end = ContinuousClock.now + .seconds(3)
+                while ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(20)) }  // swallows the cancellation
+            }
+            return BackendResponse(status: 200, headers: [], body: BufferedBody("from \(request.url.host ?? "")"))
+        }
+    }
+
+    @Test func waitAnyDoesNotWaitForACallThatIgnoresCancellation() async throws {
+        let run = try pipeline(document(inbound: Self.sideCalls("any", ["slow.example", "fast.example"])))
+        let started = ContinuousClock.now
+        let answer = await run.run(request(), backend: StubbornBackend())
+        #expect(answer.bodyText == "-|from fast.example|-")
+        #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     @Test func aFailedCallFailsWaitAllUnlessIgnored() async throws {
