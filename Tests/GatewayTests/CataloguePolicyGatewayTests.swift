@@ -176,6 +176,37 @@ struct CataloguePolicyGatewayTests {
         do { _ = try GatewaySnapshot(config: config) } catch { #expect("\(error)".contains("unknown backend-id 'echo-v2'"), "\(error)") }
     }
 
+    @Test func redirectContentURLsAndCrossDomainThroughTheGateway() async throws {
+        let backend = try await DocumentServer.start()
+        backend.set("/page1", .json(#"{"next":"\#(backend.baseURL)/page2"}"#))
+        let global = try Self.writePolicy("""
+            <policies>
+              <inbound>
+                <cross-domain><cross-domain-policy><allow-access-from domain="*.example.com" /></cross-domain-policy></cross-domain>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound><redirect-content-urls /></outbound>
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: global) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            config.policies.globalFile = global
+            config.apis[1].backendURL = backend.baseURL
+            config.apis[1].pathPrefix = "/"
+        })
+        let page = try await Self.call(gateway, "/page1")
+        #expect(page.httpCode == 200, "\(page.stdout)")
+        #expect(page.body.hasSuffix(#"{"next":"https://localhost:\#(gateway.port)/page2"}"#), "\(page.body)")
+        let policy = try await Self.call(gateway, "/crossdomain.xml")
+        #expect(policy.httpCode == 200)
+        #expect(policy.body.contains(#"<cross-domain-policy><allow-access-from domain="*.example.com"/></cross-domain-policy>"#)
+            || policy.body.contains(#"<allow-access-from domain="*.example.com" />"#), "\(policy.body)")
+        #expect(!backend.requests.contains("/crossdomain.xml"))
+        try await gateway.stop()
+        await backend.stop()
+    }
+
     @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {
         let policy = try Self.writePolicy("""
             <policies>

@@ -13,7 +13,7 @@ struct CatalogueTests {
             "mock-response", "cors", "rate-limit-by-key", "quota-by-key", "send-request", "retry", "limit-concurrency",
             "trace", "include-fragment", "validate-client-certificate", "authentication-certificate", "validate-jwt",
             "cache-lookup-value", "cache-store-value", "cache-remove-value", "find-and-replace", "authentication-basic", "jsonp", "emit-metric",
-            "cache-lookup", "cache-store", "wait", "send-one-way-request",
+            "cache-lookup", "cache-store", "wait", "send-one-way-request", "redirect-content-urls", "cross-domain",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

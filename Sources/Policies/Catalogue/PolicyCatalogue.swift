@@ -10,7 +10,7 @@ enum PolicyCatalogue {
         IncludeFragmentPolicy.self, ValidateJWTPolicy.self, CacheLookupValuePolicy.self, CacheStoreValuePolicy.self,
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
         EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
-        SendOneWayRequestPolicy.self, WaitPolicy.self,
+        SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -44,10 +44,10 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "json-to-xml", "xml-to-json", "xsl-transform", "redirect-content-urls", 
+        "json-to-xml", "xml-to-json", "xsl-transform", 
         "validate-azure-ad-token", "authentication-managed-identity",
         "get-authorization-context", "rate-limit", "quota", 
-        "cross-domain", "proxy", 
+        "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",

@@ -50,6 +50,8 @@ public enum Policy: Sendable {
     case cacheStore(CacheStorePolicy)
     case sendOneWayRequest(SendOneWayRequestPolicy)
     case wait(WaitPolicy)
+    case redirectContentURLs(RedirectContentURLsPolicy)
+    case crossDomain(CrossDomainPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

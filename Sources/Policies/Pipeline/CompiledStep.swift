@@ -260,6 +260,8 @@ struct StepCompiler {
         case .cacheStore(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .sendOneWayRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .wait(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .redirectContentURLs(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .crossDomain(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

@@ -86,3 +86,37 @@ import Testing
         #expect(loadErrors("<jsonp callback-parameter-name=\"cb\" />").contains { $0.contains("not allowed in '<inbound>'") })
     }
 }
+
+@Suite struct URLPolicyRuntimeTests {
+    @Test func redirectContentURLsBothWays() async throws {
+        // The request: https://gw.example/echo/items/7; the API's backend: https://backend.example/api.
+        let outbound = document(outbound: "<redirect-content-urls />")
+        let (result, _) = try await execute(
+            outbound, backend: RecordingBackend(body: #"{"self":"https://backend.example/api/items/7","other":"https://elsewhere.example/api"}"#))
+        #expect(result.bodyText == #"{"self":"https://gw.example/echo/items/7","other":"https://elsewhere.example/api"}"#)
+        let inbound = document(inbound: "<redirect-content-urls />")
+        let (_, sent) = try await execute(inbound, request(method: "POST"), body: CountingBody("see https://gw.example/echo/items/8"))
+        guard case .bytes(let bytes)? = sent.first?.body else {
+            Issue.record("the request body was not rewritten")
+            return
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == "see https://backend.example/api/items/8")
+        #expect(loadErrors("<redirect-content-urls />", section: .backend).contains { $0.contains("not allowed in '<backend>'") })
+        #expect(loadErrors("<redirect-content-urls base=\"x\" />").contains { $0.contains("unknown attribute 'base'") })
+    }
+
+    @Test func crossDomainAnswersCrossdomainXMLInTheGlobalScope() async throws {
+        let xml = document(inbound: "<cross-domain><cross-domain-policy><allow-http-request-headers-from domain=\"*\" headers=\"*\" /></cross-domain-policy></cross-domain>")
+        let built = try pipeline(xml, scope: .global)
+        let served = await built.run(request(path: "/crossdomain.xml"), backend: RecordingBackend())
+        #expect(served.status == 200)
+        #expect(served.header("Content-Type") == "application/xml")
+        #expect(served.bodyText?.hasPrefix("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<cross-domain-policy>") == true, "\(served.bodyText ?? "")")
+        #expect(served.bodyText?.contains("allow-http-request-headers-from") == true)
+        #expect(!served.backendCalled)
+        let other = await built.run(request(), backend: RecordingBackend())
+        #expect(other.backendCalled)
+        #expect(throws: (any Error).self) { try pipeline(xml, scope: .api) }
+        #expect(loadErrors("<cross-domain><other /></cross-domain>").contains { $0.contains("one '<cross-domain-policy>'") || $0.contains("global scope") })
+    }
+}
