@@ -131,7 +131,6 @@ struct PolicyCorpusTests {
         "Extracting multiple values from xml documents.policy.xml": "'XDocument' does not exist",
         "Filter on IP Address when using Application Gateway.policy.xml": "only assignment, call, increment, decrement",
         "Filter response content based on product name.policy.xml": "'JProperty' has no member 'Remove'",
-        "Parse a JWT token using expressions.xml": "'Array' does not contain a definition for 'Exists'",
         "Query CosmosDB.policy.xml": "object initializers are not supported for 'HashAlgorithm'",
         // Liquid templates in set-body (read, not run).
         "List all inbound headers.policy.xml": "liquid templates",

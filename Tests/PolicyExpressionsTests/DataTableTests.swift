@@ -80,6 +80,12 @@ import Testing
         (#""12345".All(char.IsDigit)"#, "True"), (#""12a45".All(char.IsDigit)"#, "False"), (#""a1".Any(char.IsLetter)"#, "True"),
         (#"new[] { "1", "22" }.Select(int.Parse).Sum()"#, "i:23"), (#"new[] { "a", "", null }.Count(string.IsNullOrEmpty)"#, "i:2"),
         (#"char.IsDigit"#, "!1:6 method group"),
+        // Array's Predicate<T> statics.
+        (#"Array.Exists(new[] { "read", "sendEmail" }, element => element == "sendEmail")"#, "True"),
+        (#"Array.Exists(new[] { "read" }, e => e == "sendEmail")"#, "False"), (#"Array.TrueForAll(new[] { 2, 4 }, x => x % 2 == 0)"#, "True"),
+        (#"Array.Find(new[] { 1, 5, 9 }, x => x > 3)"#, "i:5"), (#"Array.Find(new[] { 1 }, x => x > 3)"#, "i:0"),
+        (#"Array.FindAll(new[] { 1, 5, 9 }, x => x > 3).Length"#, "i:2"), (#"Array.Exists("a1".ToCharArray(), char.IsDigit)"#, "True"),
+        (#"Array.Exists((string[])null, e => e == "x")"#, "^ArgumentNullException"),
         // `new { a = 1 }` parses (it was reported as an invalid declarator); binding it is not supported yet.
         (#"new { typ = "JWT", alg = "HS256" }"#, "!1:1 anonymous types are not supported"),
         ("new[] { 1, 2 }.Select(x => x > 1 ? \"big\" : \"small\").First()", "s:small"), ("new[] { 1, 2 }.Any(x => x)", "!1:16 must be 'bool'"),
