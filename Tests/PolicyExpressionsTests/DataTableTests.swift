@@ -86,8 +86,11 @@ import Testing
         (#"Array.Find(new[] { 1, 5, 9 }, x => x > 3)"#, "i:5"), (#"Array.Find(new[] { 1 }, x => x > 3)"#, "i:0"),
         (#"Array.FindAll(new[] { 1, 5, 9 }, x => x > 3).Length"#, "i:2"), (#"Array.Exists("a1".ToCharArray(), char.IsDigit)"#, "True"),
         (#"Array.Exists((string[])null, e => e == "x")"#, "^ArgumentNullException"),
-        // `new { a = 1 }` parses (it was reported as an invalid declarator); binding it is not supported yet.
-        (#"new { typ = "JWT", alg = "HS256" }"#, "!1:1 anonymous types are not supported"),
+        // Anonymous types (.NET: ToString "{ typ = JWT, alg = HS256 }"; Json.NET writes the properties in order).
+        (#"new { typ = "JWT", alg = "HS256" }.ToString()"#, "s:{ typ = JWT, alg = HS256 }"),
+        (#"JsonConvert.SerializeObject(new { typ = "JWT", alg = "HS256", n = 2 })"#, #"s:{"typ":"JWT","alg":"HS256","n":2}"#),
+        (#"new { a = 1, b = "x" }.a + 1"#, "i:2"), (#"new { a = 1 }.c"#, "!1:15 "), (#"new { a = 1, a = 2 }"#, "!1:18 multiple properties"),
+        (#"new { a = (string)null }.a == null"#, "True"), (#"new { a = null }"#, "!1:11 cannot assign"),
         ("new[] { 1, 2 }.Select(x => x > 1 ? \"big\" : \"small\").First()", "s:small"), ("new[] { 1, 2 }.Any(x => x)", "!1:16 must be 'bool'"),
         ("new[] { 1 }.Select(x => y)", "!1:25 the name 'y' does not exist"),
     ]

@@ -34,7 +34,9 @@ public enum PolicyCacheItem: Sendable {
             .enumeration:
             self = .value(value)
         case .json(let token):
-            self = .json(Value.json(token).json)
+            // Checked: a token that contains itself cannot be cached (and must not recurse).
+            guard let text = try? Value.json(token).checkedJSON() else { return nil }
+            self = .json(text)
         case .list, .dictionary, .pair, .object, .type:
             return nil
         }

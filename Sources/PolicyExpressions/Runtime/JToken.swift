@@ -519,6 +519,9 @@ enum JsonLimits {
             try enter(depth, &budget)
             try validate(pair.key, depth: depth + 1, budget: &budget)
             try validate(pair.value, depth: depth + 1, budget: &budget)
+        case .object(let object as AnonymousObject):
+            try enter(depth, &budget)
+            for item in object.values { try validate(item, depth: depth + 1, budget: &budget) }
         default: break
         }
     }
