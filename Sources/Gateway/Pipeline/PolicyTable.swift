@@ -25,6 +25,9 @@ struct PolicyTable: Sendable {
     /// survive reloads); bounded in bytes (LRU) with per-entry lifetimes.
     static let gatewayCache = InternalPolicyCache(maximumBytes: 64 << 20)
 
+    /// `<openid-config>` keys per provider, shared by every operation and kept across reloads.
+    static let gatewayOpenIDKeys = OpenIDKeyRegistry()
+
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
         cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
@@ -86,7 +89,8 @@ struct PolicyTable: Sendable {
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
                                                        certificates: certificates, counters: counters, backends: backends,
-                                                       keyDocuments: keyDocuments, cache: cache, metrics: metrics))
+                                                       keyDocuments: keyDocuments, cache: cache, metrics: metrics,
+                                                       openIDKeys: Self.gatewayOpenIDKeys))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

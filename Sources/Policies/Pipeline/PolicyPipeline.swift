@@ -27,15 +27,18 @@ public struct PolicyPipelineOptions: Sendable {
     public var cache: any PolicyCacheStore
     /// Where `emit-metric` records (nil: nowhere).
     public var metrics: (any PolicyMetricsRecording)?
+    /// `validate-jwt` `<openid-config>` keys per provider URL (share one across reloads).
+    public var openIDKeys: OpenIDKeyRegistry
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
-        metrics: (any PolicyMetricsRecording)? = nil
+        metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil
     ) {
         self.metrics = metrics
+        self.openIDKeys = openIDKeys ?? OpenIDKeyRegistry()
         self.cache = cache ?? InternalPolicyCache()
         self.keyDocuments = keyDocuments
         self.counters = counters
