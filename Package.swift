@@ -10,7 +10,7 @@ let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 var targets: [Target] = [
     .target(
         name: "PolicyExpressions",
-        dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+        dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
         swiftSettings: swiftSettings),
     .target(
         name: "ClientCertificates",
@@ -117,6 +117,7 @@ var targets: [Target] = [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ],
+        exclude: ["Corpus"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayConfigurationTests",
@@ -125,7 +126,7 @@ var targets: [Target] = [
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Gateway", "GatewayConfiguration",
+            "Gateway", "GatewayConfiguration", "Policies",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -138,6 +139,7 @@ var targets: [Target] = [
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ],
         swiftSettings: swiftSettings),
 ]

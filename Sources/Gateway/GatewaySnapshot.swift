@@ -1,5 +1,6 @@
 import ClientCertificates
 import GatewayConfiguration
+import Policies
 
 /// Everything the data plane consults, built once from a configuration: TLS contexts per hostname,
 /// the route table, the certificate gate. Immutable and `Sendable`; a new configuration builds a new
@@ -16,9 +17,16 @@ public struct GatewaySnapshot: Sendable {
     /// APIM policies per API operation, compiled.
     let policies: PolicyTable
 
-    /// - Parameter crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's
-    ///   HTTP client); nil: only CRLs given to it are used.
-    public init(config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil) throws {
+    /// - Parameters:
+    ///   - crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's HTTP
+    ///     client); nil: only CRLs given to it are used.
+    ///   - keyDocuments: how `validate-jwt` `<openid-config>` fetches its documents (the gateway's
+    ///     HTTP client); nil: such policies load but find no keys (a snapshot only checked).
+    ///   - policyMetrics: where `emit-metric` records (the server's metrics); nil: nowhere.
+    public init(
+        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, keyDocuments: (any PolicyKeyDocumentFetching)? = nil,
+        policyMetrics: (any PolicyMetricsRecording)? = nil
+    ) throws {
         self.config = config
         let hostnames = try config.hostnames.map(TLSHostname.init)
         self.hostnames = HostnameTable(hostnames: hostnames, defaultName: config.defaultHostname)
@@ -39,7 +47,9 @@ public struct GatewaySnapshot: Sendable {
         let revocation = config.policies.revocation
         let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
         let sources = RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) })
-        self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources))
+        self.policies = try PolicyTable(
+            config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources),
+            keyDocuments: keyDocuments ?? OfflineKeyDocuments(), metrics: policyMetrics)
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
             perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: sources)

@@ -92,6 +92,8 @@ public struct PolicySettings: Sendable, Equatable {
     public var certificateFiles: [String: String]
     /// How `Verify()` and `validate-client-certificate` treat revocation.
     public var revocation: RevocationSettings = RevocationSettings()
+    /// Backend entities for `set-backend-service backend-id="…"`: id → absolute http(s) base URL.
+    public var backendURLs: [String: String] = [:]
 
     public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
                 secretNamedValues: Set<String> = [], skipUnsupported: Bool = false, certificateFiles: [String: String] = [:]) {

@@ -189,7 +189,9 @@ public enum GatewayConfigLoader {
 
         var policies = PolicySettings()
         if let node = top["policies"] { try part {
-            let map = try reader.mapping(node, "policies", allowedKeys: ["global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation"])
+            let map = try reader.mapping(node, "policies", allowedKeys: [
+                "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
+            ])
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
                 let fragments = try reader.mappingOfAnyKeys(n, "policies.fragments")
@@ -225,6 +227,14 @@ public enum GatewayConfigLoader {
                     }
                 }
                 if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
+            }
+            if let n = map["backends"] {
+                for (id, urlNode) in try reader.mappingOfAnyKeys(n, "policies.backends") {
+                    let text = try reader.nonEmptyString(urlNode, "backend '\(id)'")
+                    guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
+                    else { throw reader.error(urlNode, "backend '\(id)' must be an absolute http:// or https:// URL, got '\(text)'") }
+                    policies.backendURLs[id] = text
+                }
             }
             if let n = map["certificates"] {
                 for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {

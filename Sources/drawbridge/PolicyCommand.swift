@@ -19,17 +19,47 @@ struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load policy files (or folders of .xml files) and print every error as file:line:col; exit 1 on any.")
 
-        @Argument(help: "Policy documents or folders.")
-        var paths: [String]
+        @Argument(help: "Policy documents or folders (default with --config: every policy file it names).")
+        var paths: [String] = []
 
         @Flag(help: "Treat unsupported policies as warnings (as APIM's self-hosted gateway does).")
         var skipUnsupported = false
 
+        @OptionGroup var settings: PolicySettingsOptions
+
+        @Flag(help: "Print the diagnostics as a JSON array of {file, line, column, severity, message}.")
+        var json = false
+
         func run() async throws {
-            let diagnostics = PolicyCheck.check(paths: paths, loader: PolicyCommand.loader(skipUnsupported: skipUnsupported))
-            for diagnostic in diagnostics { print(diagnostic) }
+            let resolved = try settings.resolve()
+            var paths = self.paths
+            if paths.isEmpty, let gateway = resolved.gateway {
+                paths = [gateway.policies.globalFile].compactMap { $0 } + gateway.apis.flatMap { api in
+                    [api.policyFile].compactMap { $0 } + api.operations.compactMap(\.policyFile)
+                }
+            }
+            guard !paths.isEmpty else { throw ValidationError("give policy files or folders, or --config") }
+            let loader = PolicyLoader(
+                options: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: skipUnsupported || resolved.skipUnsupported),
+                compiler: PolicyExpressionBinding.compiler)
+            var diagnostics: [PolicyDiagnostic]
+            do {
+                diagnostics = PolicyCheck.check(paths: paths, loader: loader, known: try loader.fragments(resolved.fragments))
+            } catch {
+                diagnostics = error.diagnostics
+            }
             let errors = diagnostics.filter { $0.severity == .error }.count
-            print(errors == 0 ? "ok: \(paths.count) input(s), no errors" : "\(errors) error(s)")
+            if json {
+                let objects: [[String: Any]] = diagnostics.map {
+                    ["file": $0.position.file, "line": $0.position.line, "column": $0.position.column, "severity": $0.severity.rawValue,
+                     "message": $0.message]
+                }
+                let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for diagnostic in diagnostics { print(diagnostic) }
+                print(errors == 0 ? "ok: \(paths.count) input(s), no errors" : "\(errors) error(s)")
+            }
             if errors > 0 { throw ExitCode(1) }
         }
     }
@@ -56,6 +86,27 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(name: .customLong("crl"), help: "CRL file (DER or PEM) for Verify()'s revocation check; repeatable.")
         var crlFiles: [String] = []
 
+        @OptionGroup var settings: PolicySettingsOptions
+
+        @Option(name: .customLong("expect-status"),
+                help: "Exit 1 unless the response status matches: codes or classes, comma-separated (e.g. 2xx,3xx or 200,404).")
+        var expectStatus: String?
+
+        /// Whether `status` matches a spec like `2xx,3xx` or `200,404`.
+        static func matches(_ status: Int, _ spec: String) throws -> Bool {
+            var any = false
+            for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !part.isEmpty {
+                if part.count == 3, part.hasSuffix("xx"), let digit = part.first?.wholeNumberValue {
+                    any = any || status / 100 == digit
+                } else if let code = Int(part), (100...599).contains(code) {
+                    any = any || status == code
+                } else {
+                    throw ValidationError("--expect-status takes codes or classes like 2xx, got '\(part)'")
+                }
+            }
+            return any
+        }
+
         func run() async throws {
             var roots: [X509Certificate2] = []
             var intermediates: [X509Certificate2] = []
@@ -76,15 +127,25 @@ struct PolicyCommand: AsyncParsableCommand {
             let verification = VerificationContext(
                 trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
                 revocation: RevocationSources(store: try CRLStore(version: 1, crls: crls)))
+            let resolved = try settings.resolve()
+            if let expectStatus { _ = try Self.matches(200, expectStatus) }  // a bad spec is a usage error before running
+            let report: PolicyTestRunner.Report
             do {
-                let report = try await PolicyTestRunner.run(
+                let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: resolved.namedValues), compiler: PolicyExpressionBinding.compiler)
+                report = try await PolicyTestRunner.run(
                     policy: try Effective.read(file), file: file, requestJSON: try Effective.read(request),
                     clientCertificatePEM: try clientCert.map(Effective.read),
                     backendResponseJSON: try backendResponse.map(Effective.read),
-                    loadOptions: PolicyLoadOptions(), options: PolicyPipelineOptions(verification: verification))
+                    loadOptions: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: resolved.skipUnsupported),
+                    options: PolicyPipelineOptions(verification: verification, backends: resolved.backends),
+                    fragments: try loader.fragments(resolved.fragments))
                 print(report.text)
             } catch {
                 print(error)
+                throw ExitCode(1)
+            }
+            if let expectStatus, !(try Self.matches(report.result.status, expectStatus)) {
+                print("status \(report.result.status) does not match --expect-status \(expectStatus)")
                 throw ExitCode(1)
             }
         }

@@ -78,6 +78,8 @@ struct GatewayConfigLoaderTests {
         ("listen: { port: 70000 }\nhostnames: []\n", "gw.yaml:1:17: listen.port must be between 0 and 65535, got 70000"),
         ("hostnames: [\n", "gw.yaml: invalid YAML"),
         ("apis: []\n", "gw.yaml:1:1: configuration needs 'hostnames'"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies:\n  backends: { legacy: ftp://old }\n",
+         "gw.yaml:4:23: backend 'legacy' must be an absolute http:// or https:// URL, got 'ftp://old'"),
     ])
     func errorsNameTheirPlace(yaml: String, expectedPrefix: String) {
         do {
@@ -101,6 +103,7 @@ struct GatewayConfigLoaderTests {
             expected-thumbprint: ABCDEF
             backend-key: { value: s3cret, secret: true }
           skipUnsupported: true
+          backends: { orders-v2: "https://orders-v2.internal/api" }
         apis:
           - name: x
             backend: http://127.0.0.1:9
@@ -114,6 +117,7 @@ struct GatewayConfigLoaderTests {
         #expect(config.policies.namedValues == ["expected-thumbprint": "ABCDEF", "backend-key": "s3cret"])
         #expect(config.policies.secretNamedValues == ["backend-key"])
         #expect(config.policies.skipUnsupported)
+        #expect(config.policies.backendURLs == ["orders-v2": "https://orders-v2.internal/api"])
         #expect(config.apis[0].policyFile == "/etc/db/x.xml")
         #expect(config.apis[0].operations[0].policyFile == "/etc/db/ops/a.xml")
     }

@@ -12,6 +12,8 @@ struct CatalogueTests {
             "set-method", "rewrite-uri", "set-backend-service", "forward-request", "check-header", "ip-filter",
             "mock-response", "cors", "rate-limit-by-key", "quota-by-key", "send-request", "retry", "limit-concurrency",
             "trace", "include-fragment", "validate-client-certificate", "authentication-certificate", "validate-jwt",
+            "cache-lookup-value", "cache-store-value", "cache-remove-value", "find-and-replace", "authentication-basic", "jsonp", "emit-metric",
+            "cache-lookup", "cache-store", "wait", "send-one-way-request", "redirect-content-urls", "cross-domain",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

@@ -4,6 +4,14 @@ import Testing
 /// `@{ }` statement blocks: declarations, control flow, exceptions and the "every path must return" rule.
 @Suite struct BlockTableTests {
     static let blockCases: [(String, String)] = [
+        // Hash classes as declared local types (RFC 4231 test case 2 for HMAC-SHA256).
+        ("HMACSHA256 h = new HMACSHA256(Encoding.UTF8.GetBytes(\"Jefe\")); return Convert.ToBase64String(h.ComputeHash(Encoding.UTF8.GetBytes(\"what do ya want for nothing?\")));",
+         "s:W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="),
+        ("System.Security.Cryptography.SHA256 d = SHA256.Create(); return d.ComputeHash(new byte[0]).Length;", "i:32"),
+        // An anonymous object reached again through a list it holds: refused, not an endless recursion.
+        ("var l = new List<object>(); var a = new { l }; l.Add(a); return JsonConvert.SerializeObject(a);", "^JsonException"),
+        ("var l = new List<object>(); l.Add(l); return new JProperty(\"p\", l).ToString();", "^JsonException"),
+        ("var a = new { n = 1 }; var b = new { a, s = \"x\" }; return JsonConvert.SerializeObject(b);", #"s:{"a":{"n":1},"s":"x"}"#),
         ("return 1;", "i:1"), ("var x = 2; x = x * 3; return x;", "i:6"), ("int a = 1, b = 2; return a + b;", "i:3"),
         ("var s = \"a\"; s += \"b\"; s += 1; return s;", "s:ab1"), ("var i = 5; i++; ++i; i--; return i;", "i:6"), ("var i = 5; return i++ + i;", "i:11"),
         ("int x = 10; x -= 3; x *= 2; x /= 4; x %= 2; return x;", "i:1"), ("int x = 1; x <<= 3; x |= 1; x &= 7; x ^= 2; return x;", "i:3"),

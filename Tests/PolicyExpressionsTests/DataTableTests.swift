@@ -75,7 +75,22 @@ import Testing
         ("new[] { 1, 2, 3 }.SkipWhile(x => x < 2).First()", "i:2"), ("new[] { 1, 2, 3 }.TakeWhile(x => x < 3).Count()", "i:2"),
         ("new int[0].DefaultIfEmpty(7).First()", "i:7"), ("new object[] { 1, \"a\" }.OfType<string>().Single()", "s:a"), ("Enumerable.Range(1, 4).Sum()", "i:10"),
         ("Enumerable.Repeat(\"x\", 3).Count()", "i:3"), ("Enumerable.Empty<int>().Any()", "False"), (#""hello".Count(c => c == 'l')"#, "i:2"),
-        (#""abc".Select(c => c.ToString().ToUpper()).Last()"#, "s:C"), (#""a1b2".Where(char.IsDigit).Count()"#, "!1:19 method group"), // method-group conversions are not supported
+        (#""abc".Select(c => c.ToString().ToUpper()).Last()"#, "s:C"), (#""a1b2".Where(char.IsDigit).Count()"#, "i:2"),
+        // Method-group conversions (C#: the group's overload for the delegate's parameter type).
+        (#""12345".All(char.IsDigit)"#, "True"), (#""12a45".All(char.IsDigit)"#, "False"), (#""a1".Any(char.IsLetter)"#, "True"),
+        (#"new[] { "1", "22" }.Select(int.Parse).Sum()"#, "i:23"), (#"new[] { "a", "", null }.Count(string.IsNullOrEmpty)"#, "i:2"),
+        (#"char.IsDigit"#, "!1:6 method group"),
+        // Array's Predicate<T> statics.
+        (#"Array.Exists(new[] { "read", "sendEmail" }, element => element == "sendEmail")"#, "True"),
+        (#"Array.Exists(new[] { "read" }, e => e == "sendEmail")"#, "False"), (#"Array.TrueForAll(new[] { 2, 4 }, x => x % 2 == 0)"#, "True"),
+        (#"Array.Find(new[] { 1, 5, 9 }, x => x > 3)"#, "i:5"), (#"Array.Find(new[] { 1 }, x => x > 3)"#, "i:0"),
+        (#"Array.FindAll(new[] { 1, 5, 9 }, x => x > 3).Length"#, "i:2"), (#"Array.Exists("a1".ToCharArray(), char.IsDigit)"#, "True"),
+        (#"Array.Exists((string[])null, e => e == "x")"#, "^ArgumentNullException"),
+        // Anonymous types (.NET: ToString "{ typ = JWT, alg = HS256 }"; Json.NET writes the properties in order).
+        (#"new { typ = "JWT", alg = "HS256" }.ToString()"#, "s:{ typ = JWT, alg = HS256 }"),
+        (#"JsonConvert.SerializeObject(new { typ = "JWT", alg = "HS256", n = 2 })"#, #"s:{"typ":"JWT","alg":"HS256","n":2}"#),
+        (#"new { a = 1, b = "x" }.a + 1"#, "i:2"), (#"new { a = 1 }.c"#, "!1:15 "), (#"new { a = 1, a = 2 }"#, "!1:18 multiple properties"),
+        (#"new { a = (string)null }.a == null"#, "True"), (#"new { a = null }"#, "!1:11 cannot assign"),
         ("new[] { 1, 2 }.Select(x => x > 1 ? \"big\" : \"small\").First()", "s:small"), ("new[] { 1, 2 }.Any(x => x)", "!1:16 must be 'bool'"),
         ("new[] { 1 }.Select(x => y)", "!1:25 the name 'y' does not exist"),
     ]

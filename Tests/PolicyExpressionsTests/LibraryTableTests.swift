@@ -142,6 +142,17 @@ import Testing
         (#"Guid.Parse("3F2504E0-4F89-11D3-9A0C-0305E82C3301").ToString()"#, "s:3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
         (#"Guid.Parse("3f2504e04f8911d39a0c0305e82c3301").ToString("B")"#, "s:{3f2504e0-4f89-11d3-9a0c-0305e82c3301}"),
         (#"Guid.Parse("3f2504e04f8911d39a0c0305e82c3301").ToString("N")"#, "s:3f2504e04f8911d39a0c0305e82c3301"), (#"Guid.Parse("nope")"#, "^FormatException"),
+        // APIM's byte[].Encrypt/Decrypt: AES-CBC with PKCS7 (NIST SP 800-38A F.2.1's first block, then the padding block).
+        (#"BitConverter.ToString(Convert.FromBase64String("a8G+4i5An5bpPX4Rc5MXKg==").Encrypt("Aes", Convert.FromBase64String("K34VFiiu0qar9xWICc9PPA=="), Convert.FromBase64String("AAECAwQFBgcICQoLDA0ODw=="))).Substring(0, 47)"#,
+         "s:76-49-AB-AC-81-19-B2-46-CE-E9-8E-9B-12-E9-19-7D"),
+        (#"Convert.FromBase64String("a8G+4i5An5bpPX4Rc5MXKg==").Encrypt("Aes", new byte[16], new byte[16]).Length"#, "i:32"),
+        (#"Encoding.UTF8.GetString(Encoding.UTF8.GetBytes("secret text").Encrypt("Rijndael", new byte[32], new byte[16]).Decrypt("Aes", new byte[32], new byte[16]))"#, "s:secret text"),
+        (#"new byte[32].Decrypt("Aes", new byte[16], new byte[16])"#, "^CryptographicException"),
+        (#"new byte[4].Encrypt("Aes", new byte[15], new byte[16])"#, "^CryptographicException"),
+        (#"new byte[4].Encrypt("Aes", new byte[16], new byte[8])"#, "^CryptographicException"),
+        (#"new byte[4].Encrypt("DES", new byte[8], new byte[8])"#, "^CryptographicException"),
+        // The .NET documentation's example for Guid.ToByteArray.
+        (#"BitConverter.ToString(Guid.Parse("35918bc9-196d-40ea-9779-889d79b753f0").ToByteArray())"#, "s:C9-8B-91-35-6D-19-EA-40-97-79-88-9D-79-B7-53-F0"),
         ("Guid.NewGuid().ToString().Length", "i:36"), ("Guid.NewGuid() != Guid.NewGuid()", "True"), ("Guid.Empty.ToString()", "s:00000000-0000-0000-0000-000000000000"),
         (#"new Uri("https://Api.Contoso.com:8443/a/b?x=1#f").Host"#, "s:api.contoso.com"), (#"new Uri("https://api.contoso.com:8443/a/b?x=1").Port"#, "i:8443"),
         (#"new Uri("https://api.contoso.com/a/b?x=1").PathAndQuery"#, "s:/a/b?x=1"), (#"new Uri("https://api.contoso.com/a").Port"#, "i:443"),

@@ -55,7 +55,8 @@ public final class GatewayServer: Sendable {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
         do {
-            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
+            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
+                                       policyMetrics: metrics.policyMetrics)
         } catch {
             try? forwarder.syncShutdown()
             throw error
@@ -92,7 +93,8 @@ public final class GatewayServer: Sendable {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
-        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
+        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
+                                       policyMetrics: metrics.policyMetrics)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
         metrics.setCertificates(CertificateInventory.expiries(snapshot: next))

@@ -52,6 +52,9 @@ public final class GatewayMetrics: Sendable {
     /// Latency histograms by (hostname, api): server-owned so that a reload keeps their counts.
     private let requestDurations = NIOLockedValueBox<[String: AtomicHistogram]>([:])
 
+    /// `emit-metric` series (bounded in number; see `PolicyMetricTable`).
+    let policyMetrics = PolicyMetricTable()
+
     /// Policy errors by (api, source), registered on first occurrence (an error path, not the hot path).
     private let policyErrors = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
 
@@ -165,6 +168,7 @@ public final class GatewayMetrics: Sendable {
         text += "# HELP drawbridge_backend_duration_seconds Time from sending a request to a backend to its response head.\n"
         text += "# TYPE drawbridge_backend_duration_seconds histogram\n"
         backendDuration.render(into: &text)
+        policyMetrics.render(into: &text)
         let certificates = certificates.withLockedValue { $0 }
         text += "# HELP drawbridge_certificate_expiry_seconds Seconds until the certificate's notAfter (negative: expired).\n"
         text += "# TYPE drawbridge_certificate_expiry_seconds gauge\n"

@@ -21,7 +21,18 @@ struct PolicyTable: Sendable {
     /// client at 429 stayed limited). Counter keys name the statement's document and path.
     static let gatewayCounters = PolicyCounters()
 
-    init(config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters) throws {
+    /// The cache of `cache-*-value` policies of this gateway process, shared the same way (entries
+    /// survive reloads); bounded in bytes (LRU) with per-entry lifetimes.
+    static let gatewayCache = InternalPolicyCache(maximumBytes: 64 << 20)
+
+    /// `<openid-config>` keys per provider, shared by every operation and kept across reloads.
+    static let gatewayOpenIDKeys = OpenIDKeyRegistry()
+
+    init(
+        config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
+        cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
+        metrics: (any PolicyMetricsRecording)? = nil
+    ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
             api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
@@ -57,6 +68,8 @@ struct PolicyTable: Sendable {
             }
         }
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        // `set-backend-service backend-id`: the configuration's backend entities (URLs checked when read).
+        let backends = settings.backendURLs.compactMapValues { URL(string: $0) }
         // Without a global document, APIM's default global policy applies: its backend section is
         // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
@@ -75,7 +88,9 @@ struct PolicyTable: Sendable {
                     let pipeline = try PolicyPipeline.load(
                         documents, fragments: fragments, loadOptions: loadOptions,
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates, counters: counters))
+                                                       certificates: certificates, counters: counters, backends: backends,
+                                                       keyDocuments: keyDocuments, cache: cache, metrics: metrics,
+                                                       openIDKeys: Self.gatewayOpenIDKeys))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

@@ -7,7 +7,10 @@ enum PolicyCatalogue {
         IPFilterPolicy.self, MockResponsePolicy.self, CORSPolicy.self, RateLimitByKeyPolicy.self,
         QuotaByKeyPolicy.self, SendRequestPolicy.self, RetryPolicy.self, LimitConcurrencyPolicy.self,
         TracePolicy.self, ValidateClientCertificatePolicy.self, AuthenticationCertificatePolicy.self,
-        IncludeFragmentPolicy.self, ValidateJWTPolicy.self,
+        IncludeFragmentPolicy.self, ValidateJWTPolicy.self, CacheLookupValuePolicy.self, CacheStoreValuePolicy.self,
+        CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
+        EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
+        SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -41,11 +44,11 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "find-and-replace", "json-to-xml", "xml-to-json", "xsl-transform", "redirect-content-urls", "wait",
-        "validate-azure-ad-token", "authentication-basic", "authentication-managed-identity",
-        "get-authorization-context", "rate-limit", "quota", "cache-lookup", "cache-store", "cache-lookup-value",
-        "cache-store-value", "cache-remove-value", "jsonp", "cross-domain", "proxy", "send-one-way-request",
-        "log-to-eventhub", "emit-metric", "validate-content", "validate-parameters", "validate-headers",
+        "json-to-xml", "xml-to-json", "xsl-transform", 
+        "validate-azure-ad-token", "authentication-managed-identity",
+        "get-authorization-context", "rate-limit", "quota", 
+        "proxy", 
+        "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",

@@ -39,6 +39,19 @@ public enum Policy: Sendable {
     case validateClientCertificate(ValidateClientCertificatePolicy)
     case authenticationCertificate(AuthenticationCertificatePolicy)
     case validateJWT(ValidateJWTPolicy)
+    case cacheLookupValue(CacheLookupValuePolicy)
+    case cacheStoreValue(CacheStoreValuePolicy)
+    case cacheRemoveValue(CacheRemoveValuePolicy)
+    case findAndReplace(FindAndReplacePolicy)
+    case authenticationBasic(AuthenticationBasicPolicy)
+    case jsonp(JSONPPolicy)
+    case emitMetric(EmitMetricPolicy)
+    case cacheLookup(CacheLookupPolicy)
+    case cacheStore(CacheStorePolicy)
+    case sendOneWayRequest(SendOneWayRequestPolicy)
+    case wait(WaitPolicy)
+    case redirectContentURLs(RedirectContentURLsPolicy)
+    case crossDomain(CrossDomainPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.
@@ -57,6 +70,7 @@ extension Policy {
         case .choose(let choose): choose.whens.flatMap(\.statements) + (choose.otherwise ?? [])
         case .retry(let retry): retry.statements
         case .limitConcurrency(let limit): limit.statements
+        case .wait(let wait): wait.statements
         default: []
         }
     }

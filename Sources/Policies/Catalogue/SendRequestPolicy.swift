@@ -40,23 +40,11 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
     static let unsupportedChildren: Set<String> = ["authentication-managed-identity", "proxy"]
     static let urlSchema = PolicySchema("set-url", allowsText: true)
 
-    static func parse(_ reader: PolicyElementReader) -> Policy? {
-        for name in ["set-url", "set-method", "set-body", "authentication-certificate"] { reader.atMostOne(name) }
-        var url: PolicyParameter<String>? = nil
-        if let element = reader.element.childElements.first(where: { $0.name == "set-url" }) {
-            let urlReader = reader.child(element, urlSchema)
-            url = urlReader.text
-            if let literal = url?.constant?.trimmingCharacters(in: .whitespacesAndNewlines) {
-                if PolicyAttributeType.absoluteURL(literal) == nil {
-                    reader.context.error(
-                        at: element.textNodes.first?.position ?? element.position,
-                        "invalid URL \(urlReader.quoteText(literal)) in '<set-url>': expected an absolute http or https URL")
-                }
-                url = .constant(literal)
-            } else if url == nil {
-                urlReader.error("'<set-url>' requires the URL as its text")
-            }
-        }
+    /// The side request's children (`set-method`, `set-header`s, `set-body`, `authentication-certificate`),
+    /// shared with `send-one-way-request`.
+    static func sideRequestChildren(_ reader: PolicyElementReader)
+        -> (SetMethodPolicy?, [SetHeaderPolicy], SetBodyPolicy?, AuthenticationCertificatePolicy?)
+    {
         var method: SetMethodPolicy? = nil
         var headers: [SetHeaderPolicy] = []
         var body: SetBodyPolicy? = nil
@@ -75,6 +63,33 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             default: break
             }
         }
+        return (method, headers, body, certificate)
+    }
+
+    /// `<set-url>`: a literal absolute URL or an expression (nil when absent).
+    static func sideRequestURL(_ reader: PolicyElementReader) -> PolicyParameter<String>? {
+        var url: PolicyParameter<String>? = nil
+        if let element = reader.element.childElements.first(where: { $0.name == "set-url" }) {
+            let urlReader = reader.child(element, urlSchema)
+            url = urlReader.text
+            if let literal = url?.constant?.trimmingCharacters(in: .whitespacesAndNewlines) {
+                if PolicyAttributeType.absoluteURL(literal) == nil {
+                    reader.context.error(
+                        at: element.textNodes.first?.position ?? element.position,
+                        "invalid URL \(urlReader.quoteText(literal)) in '<set-url>': expected an absolute http or https URL")
+                }
+                url = .constant(literal)
+            } else if url == nil {
+                urlReader.error("'<set-url>' requires the URL as its text")
+            }
+        }
+        return url
+    }
+
+    static func parse(_ reader: PolicyElementReader) -> Policy? {
+        for name in ["set-url", "set-method", "set-body", "authentication-certificate"] { reader.atMostOne(name) }
+        let url = sideRequestURL(reader)
+        let (method, headers, body, certificate) = sideRequestChildren(reader)
         guard let mode = reader.choice("mode", as: Mode.self), let variable = reader.literal("response-variable-name"),
             let timeout = reader.integer("timeout"), let ignoreError = reader.boolean("ignore-error")
         else { return nil }
@@ -152,8 +167,27 @@ extension SendRequestPolicy {
 /// `IResponse` in `context.Variables[response-variable-name]` (null when it failed and
 /// `ignore-error` is true).
 extension PolicyExecution {
+    /// A side request ready to go, with what the answer is checked against.
+    struct SideCall: Sendable {
+        let request: BackendRequest
+        let timeout: Int
+    }
+
     func sendRequest(_ spec: SendRequestPolicy.Step, _ step: CompiledStep) async throws {
-        let mode = try string(spec.mode, step).lowercased()
+        let call = try await prepareSideCall(
+            mode: spec.mode, url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, certificate: spec.certificate,
+            timeout: spec.timeout, step)
+        let ignoreError = try bool(spec.ignoreError, step)
+        try applySideCall(await performSideCall(call), call, variable: spec.variable, ignoreError: ignoreError, step)
+    }
+
+    /// Evaluates a side request's settings (`send-request`, `send-one-way-request`) in APIM's order.
+    func prepareSideCall(
+        mode modeParameter: RuntimeParameter<String>, url urlParameter: RuntimeParameter<String>?, method methodParameter: RuntimeParameter<String>?,
+        headers headerSpecs: [CompiledStep.NamedValues], body bodyParameter: RuntimeParameter<String>??,
+        certificate certificateSource: CompiledStep.CertificateSource?, timeout timeoutParameter: RuntimeParameter<Int>, _ step: CompiledStep
+    ) async throws -> SideCall {
+        let mode = try string(modeParameter, step).lowercased()
         guard mode == "new" || mode == "copy" else { throw PolicyFailure.expression(step.name, "'\(mode)' is not 'new' or 'copy'.") }
         let copy = mode == "copy"
         var method = copy ? state.method : "GET"
@@ -164,19 +198,19 @@ extension PolicyExecution {
             body = state.requestBody?.bytes ?? []
         }
         var urlText = copy ? state.url.text : ""
-        if let url = spec.url { urlText = try string(url, step).trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let given = urlParameter { urlText = try string(given, step).trimmingCharacters(in: .whitespacesAndNewlines) }
         guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil
         else { throw PolicyFailure.expression(step.name, "'\(urlText)' is not an absolute http(s) URL.") }
-        if let given = spec.method {
+        if let given = methodParameter {
             method = try string(given, step).trimmingCharacters(in: .whitespaces).uppercased()
             guard SetMethodPolicy.isToken(method) else { throw PolicyFailure.expression(step.name, "'\(method)' is not a valid HTTP method.") }
         }
-        for header in spec.headers {
+        for header in headerSpecs {
             let (name, action, values) = try evaluated(header, step)
             try checkHeaderField(name: name, values: values, step)
             edit(&headers, name: name, action: action, values: values)
         }
-        if case .some(let given) = spec.body {
+        if case .some(let given) = bodyParameter {
             switch given {
             case .none: body = []
             case .constant(let text)?: body = Array(text.utf8)
@@ -185,30 +219,49 @@ extension PolicyExecution {
         }
         HeaderList.remove(&headers, "Content-Length")
         HeaderList.remove(&headers, "Transfer-Encoding")
-        let clientCertificate = try spec.certificate.map { try certificate($0, step) }
-        let timeout = try int(spec.timeout, step, in: 1...240_000)
-        let ignoreError = try bool(spec.ignoreError, step)
-        state.record(.backend, "send-request \(method) \(url.absoluteString)")
+        let clientCertificate = try certificateSource.map { try certificate($0, step) }
+        let timeout = try int(timeoutParameter, step, in: 1...240_000)
+        state.record(.backend, "\(step.name) \(method) \(url.absoluteString)")
+        return SideCall(
+            request: BackendRequest(
+                method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
+                clientCertificate: clientCertificate),
+            timeout: timeout)
+    }
+
+    /// Sends a prepared side call and reads its answer (bounded). Touches no request state, so
+    /// several can run at once (`wait`).
+    func performSideCall(_ call: SideCall) async -> Result<(BackendResponse, [UInt8]), any Error> {
         do {
-            let response = try await Self.send(
-                BackendRequest(
-                    method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
-                    clientCertificate: clientCertificate),
-                to: backend)
+            let response = try await Self.send(call.request, to: backend)
             let bytes = try await response.body?.collect(upTo: options.maximumBodyBytes) ?? []
-            let side = RequestState(request: PolicyRequest(method: method, host: url.host ?? "", path: url.path), deployment: state.deployment, tracing: false)
+            return .success((response, bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Stores a side call's answer as an `IResponse` in `context.Variables[variable]` (null when it
+    /// failed and `ignoreError` holds; otherwise the failure is the policy's).
+    func applySideCall(_ outcome: Result<(BackendResponse, [UInt8]), any Error>, _ call: SideCall, variable: String, ignoreError: Bool,
+                       _ step: CompiledStep) throws {
+        let url = call.request.url
+        switch outcome {
+        case .success(let (response, bytes)):
+            let side = RequestState(
+                request: PolicyRequest(method: call.request.method, host: url.host ?? "", path: url.path), deployment: state.deployment, tracing: false)
             side.status = response.status
             side.reason = response.reason
             side.responseHeaders = response.headers
             side.responseBody = MessageBodyObject(bytes)
-            state.variables.set(.string(spec.variable), .object(ResponseObject(state: side)))
+            state.variables.set(.string(variable), .object(ResponseObject(state: side)))
             state.record(.backend, "send-request answered \(response.status) \(response.reason)")
-        } catch {
+        case .failure(let error):
             let reason = (error as? PolicyBackendError) == .timeout ? "Timeout" : "BackendConnectionFailure"
             guard ignoreError else {
                 throw PolicyFailure.generic(step.name, reason: reason, "The side request to \(url.absoluteString) failed: \(error)")
             }
-            state.variables.set(.string(spec.variable), .null)
+            state.variables.set(.string(variable), .null)
             state.record(.backend, "send-request failed (ignored): \(error)")
         }
     }

@@ -437,7 +437,8 @@ extension ValidateJWTPolicy {
         let clockSkew: RuntimeParameter<Int>
         let output: String?
         let keys: KeyRing
-        let openID: OpenIDKeys?
+        /// `<openid-config url>`: its keys come from `PolicyPipelineOptions.openIDKeys` (shared per URL).
+        let openID: URL?
         let requireCertificateBinding: Bool
         let audiences: [RuntimeParameter<String>]
         let issuers: [RuntimeParameter<String>]
@@ -496,7 +497,8 @@ extension ValidateJWTPolicy {
                 }
                 let kid = jwt.headerValue("kid")
                 var entries = await keys.entries(certificates: execution.options.certificates)
-                if let openID, let fetcher = execution.options.keyDocuments {
+                if let openIDURL = openID, let fetcher = execution.options.keyDocuments {
+                    let openID = execution.options.openIDKeys.keys(for: openIDURL)
                     let verification = execution.options.verification
                     let now = verification.options.validationTime ?? verification.clock()
                     entries += await openID.entries(kid: kid, now: now, fetcher: fetcher)
@@ -619,7 +621,7 @@ extension ValidateJWTPolicy {
         return Step(
             source: runtimeSource, code: code, message: message, requireExpiration: requireExpiration, scheme: scheme,
             requireSigned: requireSigned, clockSkew: skew, output: outputTokenVariableName, keys: KeyRing(keys),
-            openID: openIDConfiguration.map(OpenIDKeys.init), requireCertificateBinding: requireCertificateBinding, audiences: audiences,
+            openID: openIDConfiguration, requireCertificateBinding: requireCertificateBinding, audiences: audiences,
             issuers: issuers, claims: claims)
     }
 }

@@ -23,7 +23,8 @@ final class RequestState: @unchecked Sendable {
     /// `context.Request.OriginalUrl`, made when first read.
     private(set) lazy var originalURL = UrlObject(
         scheme: frontScheme, host: frontHost, port: frontPort, path: originalPath, query: originalQuery)
-    private let originalPath: String
+    /// The path the client asked for (`context.Request.OriginalUrl.Path`).
+    let originalPath: String
     private let originalQuery: [(name: String, value: String)]
     let clientIP: String
     let matchedParameters: [(name: String, value: String)]

@@ -15,8 +15,10 @@ public enum PolicyCheck {
         }
     }
 
-    /// Checks texts already in memory. Returns warnings and errors, in input order.
-    public static func check(_ inputs: [Input], loader: PolicyLoader, scope: PolicyScope = .api) -> [PolicyDiagnostic] {
+    /// Checks texts already in memory. Returns warnings and errors, in input order. `known`: fragments
+    /// available besides the inputs' own (a gateway configuration's).
+    public static func check(_ inputs: [Input], loader: PolicyLoader, scope: PolicyScope = .api,
+                             known: PolicyFragments = PolicyFragments()) -> [PolicyDiagnostic] {
         // Per input, in input order, so the report reads file by file.
         var found = Array(repeating: [PolicyDiagnostic](), count: inputs.count)
         var documents: [(input: Int, document: PolicyDocument)] = []
@@ -36,7 +38,7 @@ public enum PolicyCheck {
             }
             found[index] += structural.map(loader.redacted)
         }
-        let fragmentSet = PolicyFragments(fragments.map(\.fragment))
+        let fragmentSet = PolicyFragments(known.ids.compactMap { known[$0] } + fragments.map(\.fragment))
         for (index, fragment) in fragments {
             found[index] += loader.check(fragment, fragments: fragmentSet)
         }
@@ -54,7 +56,8 @@ public enum PolicyCheck {
 
     /// Reads the files from disk (an unreadable file is an error at its line 1, column 1) and checks them.
     /// A directory stands for every `.xml` file below it, in name order.
-    public static func check(paths: [String], loader: PolicyLoader, scope: PolicyScope = .api) -> [PolicyDiagnostic] {
+    public static func check(paths: [String], loader: PolicyLoader, scope: PolicyScope = .api,
+                             known: PolicyFragments = PolicyFragments()) -> [PolicyDiagnostic] {
         var inputs: [Input] = []
         var unreadable: [PolicyDiagnostic] = []
         var files: [String] = []
@@ -79,6 +82,6 @@ public enum PolicyCheck {
             }
             inputs.append(Input(file: path, text: text))
         }
-        return unreadable + check(inputs, loader: loader, scope: scope)
+        return unreadable + check(inputs, loader: loader, scope: scope, known: known)
     }
 }

@@ -95,6 +95,19 @@ struct StepCompiler {
     var hasRetry = false
     /// Whether `PolicyPipelineOptions.keyDocuments` is set (`validate-jwt` `<openid-config>`).
     var canFetchKeyDocuments = false
+    /// Whether `PolicyPipelineOptions.cache` is shared with other instances (`caching-type`).
+    var cacheIsExternal = false
+    /// The section being compiled (policies that work on "the" message body need it).
+    var section: PolicySection = .inbound
+    /// Whether a policy (not an expression) reads the request or the response body, so that the
+    /// pipeline buffers it (`find-and-replace`, `jsonp`, conversions).
+    var policyReadsRequestBody = false
+    var policyReadsResponseBody = false
+
+    /// Records that the statement being compiled works on its section's message body.
+    mutating func readsMessageBody() {
+        if section == .outbound || section == .onError { policyReadsResponseBody = true } else { policyReadsRequestBody = true }
+    }
 
     let backends: [String: URL]
 
@@ -236,6 +249,19 @@ struct StepCompiler {
         case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationCertificate(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .validateJWT(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .cacheLookupValue(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .cacheStoreValue(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .cacheRemoveValue(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .findAndReplace(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .authenticationBasic(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .jsonp(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .emitMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .cacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .cacheStore(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .sendOneWayRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .wait(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .redirectContentURLs(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .crossDomain(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

@@ -23,6 +23,8 @@ final class PolicyExecution: @unchecked Sendable {
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
+    /// What `cache-lookup` decided, for `cache-store` (nil: nothing to store).
+    var responseCache: ResponseCacheLookup?
     var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {

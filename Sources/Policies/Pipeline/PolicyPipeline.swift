@@ -23,13 +23,23 @@ public struct PolicyPipelineOptions: Sendable {
     public var backends: [String: URL]
     /// Fetches `validate-jwt` `<openid-config>` documents; without it such a policy does not load.
     public var keyDocuments: (any PolicyKeyDocumentFetching)?
+    /// The cache of `cache-*-value` (and `cache-lookup`/`cache-store`); share one across reloads.
+    public var cache: any PolicyCacheStore
+    /// Where `emit-metric` records (nil: nowhere).
+    public var metrics: (any PolicyMetricsRecording)?
+    /// `validate-jwt` `<openid-config>` keys per provider URL (share one across reloads).
+    public var openIDKeys: OpenIDKeyRegistry
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
-        keyDocuments: (any PolicyKeyDocumentFetching)? = nil
+        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
+        metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil
     ) {
+        self.metrics = metrics
+        self.openIDKeys = openIDKeys ?? OpenIDKeyRegistry()
+        self.cache = cache ?? InternalPolicyCache()
         self.keyDocuments = keyDocuments
         self.counters = counters
         self.backends = backends
@@ -83,10 +93,12 @@ public struct PolicyPipeline: Sendable {
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
         compiler.canFetchKeyDocuments = options.keyDocuments != nil
+        compiler.cacheIsExternal = options.cache.isExternal
         var sections: [PolicySection: [CompiledStep]] = [:]
         var uses: [PolicySection: ExpressionUses] = [:]
         for section in PolicySection.allCases {
             compiler.uses = ExpressionUses()
+            compiler.section = section
             sections[section] = compiler.steps(policy.statements(in: section))
             uses[section] = compiler.uses
         }
@@ -103,8 +115,8 @@ public struct PolicyPipeline: Sendable {
         buffersRequestBody = compiler.hasRetry
         let all = uses.values.reduce(ExpressionUses()) { $0.union($1) }
         let responseUses = (uses[.outbound] ?? ExpressionUses()).union(uses[.onError] ?? ExpressionUses())
-        readsBody = all.uses("IRequest", "Body")
-        readsResponseBody = responseUses.uses("IResponse", "Body")
+        readsBody = all.uses("IRequest", "Body") || compiler.policyReadsRequestBody
+        readsResponseBody = responseUses.uses("IResponse", "Body") || compiler.policyReadsResponseBody
         usesVerify = all.uses("X509Certificate2", "Verify")
         usesVerifyNoRevocation = all.uses("X509Certificate2", "VerifyNoRevocation")
 
@@ -115,7 +127,7 @@ public struct PolicyPipeline: Sendable {
         backendForward = forward
         // Outbound runs later (async is fine) but with no backend or client body of its own:
         // a `send-request` there needs both, so such a pipeline always runs async.
-        let outboundSends = outbound.contains { $0.contains { if case .waiting(let policy) = $0.action { policy is SendRequestPolicy.Step } else { false } } }
+        let outboundSends = outbound.contains { $0.contains { if case .waiting(let policy) = $0.action { policy is SendRequestPolicy.Step || policy is SendOneWayRequestPolicy.Step } else { false } } }
         inboundRunsSynchronously = !readsBody && !buffersRequestBody && !outboundSends
             && inbound.allSatisfy(\.runsSynchronously) && onError.allSatisfy(\.runsSynchronously)
             && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))

@@ -60,11 +60,11 @@ public enum PolicyTestRunner {
     public static func run(
         policy: String, file: String, scope: PolicyScope = .api, requestJSON: String, clientCertificatePEM: String? = nil,
         backendResponseJSON: String? = nil, loadOptions: PolicyLoadOptions = PolicyLoadOptions(),
-        options: PolicyPipelineOptions = PolicyPipelineOptions()
+        options: PolicyPipelineOptions = PolicyPipelineOptions(), fragments: PolicyFragments = PolicyFragments()
     ) async throws -> Report {
         var options = options
         options.tracing = true
-        let pipeline = try PolicyPipeline.load([(policy, file, scope)], loadOptions: loadOptions, options: options)
+        let pipeline = try PolicyPipeline.load([(policy, file, scope)], fragments: fragments, loadOptions: loadOptions, options: options)
         let (request, body) = try parseRequest(requestJSON, clientCertificatePEM: clientCertificatePEM)
         let backend = try FakeBackend(responseJSON: backendResponseJSON)
         var result = await pipeline.run(request, body: body, backend: backend)

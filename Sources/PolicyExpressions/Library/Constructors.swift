@@ -85,7 +85,10 @@ enum Constructors {
                 }),
             ])
         case .json(.property):
-            return try call(type, [m2(.string, .object, type) { _, n, v in .json(JToken(.property(try argStr(n, "name"), JsonConvertOps.toJToken(v)))) }])
+            return try call(type, [m2(.string, .object, type) { _, n, v in
+                try JsonLimits.validate(v)  // a collection that contains itself must not recurse
+                return .json(JToken(.property(try argStr(n, "name"), JsonConvertOps.toJToken(v))))
+            }])
         case .json(.value):
             return try call(type, [m1(.object, type) { _, v in .json(Conversions.toJValue(v)) }])
         case .dateTime:

@@ -107,9 +107,19 @@ enum InstanceMembers {
                 specific = [m0(inner) { $0.isNull ? fallback : $0 }, m1(inner, inner) { v, d in v.isNull ? d : v }]
             }
             if name == "ToString" { specific = [m0(.string) { .string(Formatting.toString($0)) }] }
+        case .guid:
+            // .NET's layout: the first three fields little-endian, the last eight bytes as they are.
+            if name == "ToByteArray" {
+                specific = [m0(.byteArray) { v in
+                    guard case .guid(let g) = v else { throw ExpressionRuntimeError.nullReference() }
+                    let u = g.uuid
+                    return .bytes([u.3, u.2, u.1, u.0, u.5, u.4, u.7, u.6, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15])
+                }]
+            }
         case .enumeration:
             if name == "HasFlag" { specific = [m1(type, .bool) { v, f in .bool(enumRaw(v) & enumRaw(f) == enumRaw(f)) }] }
         case .json(let kind): specific = JsonMembers.methods(kind, name)
+        case .array(.byte) where SymmetricCrypto.methods[name] != nil: specific = SymmetricCrypto.methods[name]
         case .array, .list, .hashSet, .enumerable, .dictionary: specific = Collections.methods(of: type, name)
         default: break
         }

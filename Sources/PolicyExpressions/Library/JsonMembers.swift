@@ -322,6 +322,8 @@ enum JsonConvertOps {
     static func toJToken(_ value: Value) -> JToken {
         switch value {
         case .json(let t): return t
+        case .object(let object as AnonymousObject):
+            return .object(zip(object.names, object.values).map { ($0.0, toJToken($0.1)) })
         case .list(let box): return .array(box.items.map(toJToken))
         case .dictionary(let box): return .object(zip(box.keys, box.values).map { (Formatting.toString($0), toJToken($1)) })
         case .pair(let p): return .object([("Key", toJToken(p.key)), ("Value", toJToken(p.value))])

@@ -245,6 +245,23 @@ enum StaticMembers {
                 }
             }
             return Bound(target) { frame in try convert(try JsonReader.parse(try argStr(try s(frame), "value"))) }
+        case ("Array", "Exists"), ("Array", "TrueForAll"), ("Array", "Find"), ("Array", "FindAll"):
+            // The Array statics that take a Predicate<T>: the LINQ methods they match, over the array.
+            guard typeArguments.isEmpty, args.count == 2, case .value(let array, let arrayOffset) = args[0] else {
+                throw binder.error("'Array.\(name)' takes an array and a predicate", at: offset)
+            }
+            guard case .array(let element) = array.type.underlyingNonNullable else {
+                throw binder.error("argument 1 of 'Array.\(name)' must be an array, not '\(array.type)'", at: arrayOffset)
+            }
+            let checked = Bound(array.type) { [eval = array.eval] frame in
+                let value = try eval(frame)
+                if value.isNull { throw ExpressionRuntimeError.argumentNull("array") }
+                return value
+            }
+            let linqName = ["Exists": "Any", "TrueForAll": "All", "Find": "FirstOrDefault", "FindAll": "Where"][name] ?? name
+            let bound = try Linq.bind(binder, checked, element: element, linqName, typeArguments: [], [args[1]], at: offset)
+            guard name == "FindAll" else { return bound }
+            return Bound(.array(element)) { [eval = bound.eval] frame in try eval(frame) }
         case ("Enumerable", "Empty"), ("Array", "Empty"):
             guard typeArguments.count == 1, args.isEmpty else { throw binder.error("'\(name)' requires one type argument and no arguments", at: offset) }
             let type: ExpressionType = className == "Array" ? .array(typeArguments[0]) : .enumerable(typeArguments[0])

@@ -52,6 +52,10 @@ public final class JToken: @unchecked Sendable {
     public static func object(_ properties: [(String, JToken)] = []) -> JToken { JToken(.object(properties)) }
     public static func array(_ items: [JToken] = []) -> JToken { JToken(.array(items)) }
 
+    /// `JToken.Parse(text)` (Newtonsoft rules, dates parsed), for hosts that rebuild a token from JSON
+    /// text (the policy cache keeps JSON tokens as text). Throws `ExpressionRuntimeError` on bad JSON.
+    public static func parse(json text: String) throws -> JToken { try JsonReader.parse(text) }
+
     var kind: ExpressionType.JsonKind {
         switch storage {
         case .object: return .object
@@ -515,6 +519,9 @@ enum JsonLimits {
             try enter(depth, &budget)
             try validate(pair.key, depth: depth + 1, budget: &budget)
             try validate(pair.value, depth: depth + 1, budget: &budget)
+        case .object(let object as AnonymousObject):
+            try enter(depth, &budget)
+            for item in object.values { try validate(item, depth: depth + 1, budget: &budget) }
         default: break
         }
     }

@@ -42,6 +42,10 @@ public enum Value: Sendable {
     /// A JSON rendering (Newtonsoft `JsonConvert.SerializeObject` rules).
     public var json: String { JsonConvertOps.serialize(self, indented: false) }
 
+    /// The JSON rendering with the limits checked first (depth, size, a value containing itself);
+    /// throws `ExpressionRuntimeError` instead of recursing without end.
+    public func checkedJSON() throws -> String { try JsonConvertOps.checkedSerialize(self, indented: false) }
+
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var intValue: Int32? { if case .int(let i) = self { return i }; return nil }

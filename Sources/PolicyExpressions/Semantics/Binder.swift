@@ -112,6 +112,9 @@ final class Binder {
             if !arguments.isEmpty { throw error("the non-generic type '\(name)' cannot be used with type arguments", at: syntax.offset) }
             return .host(host)
         }
+        // The concrete hash classes, written as declared types (`HMACSHA256 h = new HMACSHA256(key)`),
+        // are the one host type their constructors and `Create()` make.
+        if arguments.isEmpty, TypeNames.hashAlgorithms.contains(name), let host = model.namedTypes["HashAlgorithm"] { return .host(host) }
         throw error("the type or namespace name '\(syntax.display)' could not be found", at: syntax.offset)
     }
 
@@ -222,8 +225,25 @@ final class Binder {
             return .value(try bindNewObject(typeSyntax, arguments, initializer, at: expr.offset))
         case .newArray(let elementSyntax, let sizes, let elements):
             return .value(try bindNewArray(elementSyntax, sizes: sizes, elements: elements, at: expr.offset))
-        case .newAnonymous:
-            throw error("anonymous types are not supported in policy expressions", at: expr.offset)
+        case .newAnonymous(let members):
+            var seen = Set<String>()
+            var bound: [Bound] = []
+            for (name, value) in members {
+                guard seen.insert(name).inserted else {
+                    throw error("an anonymous type cannot have multiple properties with the same name ('\(name)')", at: value.offset)
+                }
+                let member = try bindValue(value)
+                if member.type == .null || member.type == .void {
+                    throw error("cannot assign '\(member.type)' to anonymous type property '\(name)'", at: value.offset)
+                }
+                bound.append(member)
+            }
+            let names = members.map(\.0)
+            let type = AnonymousObject.makeType(names: names, types: bound.map(\.type))
+            let evals = bound.map(\.eval)
+            return .value(Bound(.host(type)) { frame in
+                .object(AnonymousObject(type: type, names: names, values: try evals.map { try $0(frame) }))
+            })
         case .typeOf(let typeSyntax):
             let type = try resolveType(typeSyntax)
             return .value(.constant(.type(type), .type))

@@ -37,8 +37,23 @@ extension Binder {
             }
             if argument.modifier == .ref { throw error("ref arguments are not supported", at: expr.offset) }
             if case .lambda(let parameters, let body) = expr.kind { return .lambda(parameters, body, offset: expr.offset) }
+            if let lambda = try methodGroupLambda(expr) { return lambda }
             return .value(try bindValue(expr), offset: expr.offset)
         }
+    }
+
+    /// A static method group passed as a delegate (`s.All(char.IsDigit)`, `Select(int.Parse)`) is
+    /// C#'s method-group conversion: bound as the one-parameter lambda `x => char.IsDigit(x)`, so the
+    /// called method's overload is chosen for the delegate's parameter type, as C# does.
+    func methodGroupLambda(_ expr: Expr) throws -> BoundArgument? {
+        guard case .member(let receiver, let name, let typeArguments) = expr.kind, typeArguments.isEmpty,
+            case .staticClass(let className)? = try? bindTarget(receiver),
+            StaticMembers.property(className, name) == nil, StaticMembers.hasMethod(className, name)
+        else { return nil }
+        let parameter = "\u{0}group"  // no source name can collide with it
+        let call = Expr(kind: .call(expr, [Argument(name: nil, modifier: .none, value: Expr(kind: .name(parameter, typeArguments: []), offset: expr.offset))]),
+                        offset: expr.offset, start: expr.start)
+        return .lambda([LambdaParameter(name: parameter, type: nil, offset: expr.offset)], .expression(call), offset: expr.offset)
     }
 
     /// Binds a lambda once its parameter types are known; returns the body and the parameter slots.

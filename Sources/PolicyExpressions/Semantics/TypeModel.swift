@@ -25,6 +25,11 @@ enum TypeNames {
         "System.Security.Cryptography.", "System.Net.", "System.Xml.Linq.", "System.IO.",
     ]
 
+    /// Hash and HMAC classes, all bound to the `HashAlgorithm` host type.
+    static let hashAlgorithms: Set<String> = [
+        "HMAC", "KeyedHashAlgorithm", "HMACMD5", "HMACSHA1", "HMACSHA256", "HMACSHA384", "HMACSHA512", "MD5", "SHA1", "SHA256", "SHA384", "SHA512",
+    ]
+
     static func strip(_ name: String) -> String {
         for prefix in namespaces where name.hasPrefix(prefix) {
             let rest = String(name.dropFirst(prefix.count))

@@ -489,6 +489,11 @@ struct Parser {
                     if current.isPunct("}") { break }
                     let value = try parseExpression()
                     var name: String
+                    // `Name = value` parses as an assignment expression.
+                    if case .assign("=", let target, let assigned) = value.kind, case .name(let n, _) = target.kind {
+                        members.append((n, assigned))
+                        continue
+                    }
                     if case .name(let n, _) = value.kind, accept("=") {
                         name = n
                         members.append((name, try parseExpression()))

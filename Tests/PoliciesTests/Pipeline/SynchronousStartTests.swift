@@ -294,7 +294,11 @@ import Testing
         let limited = document(inbound: """
             <rate-limit-by-key calls="2" renewal-period="60" counter-key="@(context.Request.IpAddress)" remaining-calls-header-name="X-Remaining" />
             """)
-        let starts = try await Self.expectSameOutcomes(limited, [request(), request(), request()])
+        // Each pipeline has its own counters: a fixed clock, so that both see the same Retry-After
+        // however long the first run took (under load the wall clock moved between them).
+        let fixed = Date()
+        let starts = try await Self.expectSameOutcomes(
+            limited, [request(), request(), request()], options: { PolicyPipelineOptions(tracing: true, counters: PolicyCounters(clock: { fixed })) })
         // The remaining-calls header is added to the backend's answer: not an empty outbound.
         #expect(starts.first.flatMap(Self.exchange)?.outboundIsEmpty == false)
         #expect(starts.last.map(Self.isRespond) == true)

@@ -404,6 +404,24 @@ final class TestClock: @unchecked Sendable {
         await pipeline.run(request(headers: [PolicyHeader("Authorization", "Bearer " + token)]), body: nil, backend: RecordingBackend())
     }
 
+    @Test func pipelinesSharingARegistryFetchOnce() async throws {
+        // Two operations naming the same provider, and a reload: one fetch of each document.
+        let fake = Self.fake()
+        let registry = OpenIDKeyRegistry()
+        func options() -> PolicyPipelineOptions { PolicyPipelineOptions(tracing: true, keyDocuments: fake, openIDKeys: registry) }
+        let first = try pipeline(xml, options: options())
+        let second = try pipeline(xml, options: options())
+        #expect(await run(first, try await signed(kid: "rsa-1")).status == 200)
+        #expect(await run(second, try await signed(kid: "ec-1", ec: true)).status == 200)
+        let reloaded = try pipeline(xml, options: options())
+        #expect(await run(reloaded, try await signed(kid: "rsa-1")).status == 200)
+        #expect(fake.fetches.count == 2)
+        #expect(registry.count == 1)
+        // Separate registries (separate gateways) fetch for themselves.
+        _ = await run(try pipeline(xml, options: PolicyPipelineOptions(tracing: true, keyDocuments: fake)), try await signed(kid: "rsa-1"))
+        #expect(fake.fetches.count == 4)
+    }
+
     @Test func keysComeFromTheJWKSAndAreCached() async throws {
         let fake = Self.fake()
         let clock = TestClock()

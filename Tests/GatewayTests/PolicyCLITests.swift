@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// `drawbridge policy check|test` with the gateway configuration's named values, fragments and
+/// backends (`--config`), `--named-value`, `--json` and `--expect-status`.
+@Suite(.serialized)
+struct PolicyCLITests {
+    static func folder() throws -> String {
+        let folder = try CLITests.temporaryFolder()
+        try """
+            hostnames:
+              - { name: gw.example, certificate: c.pem, key: k.pem }
+            policies:
+              fragments: { auth: auth.xml }
+              namedValues: { backend-host: "https://backend.example" }
+              backends: { v2: "https://v2.example/api" }
+            """.write(toFile: folder + "/gw.yaml", atomically: true, encoding: .utf8)
+        try """
+            <fragment><set-header name="X-Auth" exists-action="override"><value>checked</value></set-header></fragment>
+            """.write(toFile: folder + "/auth.xml", atomically: true, encoding: .utf8)
+        try """
+            <policies>
+              <inbound>
+                <include-fragment fragment-id="auth" />
+                <set-header name="X-Target" exists-action="override"><value>{{backend-host}}</value></set-header>
+                <set-backend-service backend-id="v2" />
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound /><on-error />
+            </policies>
+            """.write(toFile: folder + "/api.xml", atomically: true, encoding: .utf8)
+        try #"{"method": "GET", "url": "https://gw.example/orders/7"}"#.write(toFile: folder + "/request.json", atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    @Test func checkSeesTheConfigurationsNamedValuesAndFragments() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let alone = try await CLITests.run(["policy", "check", folder + "/api.xml"])
+        #expect(alone.status == 1)
+        #expect(alone.stdout.contains("backend-host"), "\(alone.stdout)")
+        let configured = try await CLITests.run(["policy", "check", "--config", folder + "/gw.yaml", folder + "/api.xml"])
+        #expect(configured.status == 0, "\(configured.stdout)")
+        #expect(configured.stdout.contains("ok: 1 input(s), no errors"))
+        // --named-value alone resolves the named value (the fragment is still missing).
+        let named = try await CLITests.run(["policy", "check", "--named-value", "backend-host=https://x.example", "--json", folder + "/api.xml"])
+        #expect(named.status == 1)
+        let diagnostics = try #require(try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [[String: Any]])
+        #expect(diagnostics.count == 1, "\(named.stdout)")
+        #expect(diagnostics.first?["line"] as? Int == 3)
+        #expect(diagnostics.first?["severity"] as? String == "error")
+        #expect((diagnostics.first?["message"] as? String)?.contains("auth") == true)
+        #expect((diagnostics.first?["file"] as? String)?.hasSuffix("api.xml") == true)
+        let badSpec = try await CLITests.run(["policy", "check", "--named-value", "no-equals", folder + "/api.xml"])
+        #expect(badSpec.status != 0 && badSpec.status != 1)
+    }
+
+    @Test func testRunsWithTheConfigurationAndChecksTheStatus() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = ["policy", "test", folder + "/api.xml", "--request", folder + "/request.json", "--config", folder + "/gw.yaml"]
+        let passed = try await CLITests.run(base + ["--expect-status", "2xx,3xx"])
+        #expect(passed.status == 0, "\(passed.stdout)")
+        #expect(passed.stdout.contains("Backend request: GET https://v2.example/api/orders/7"), "\(passed.stdout)")
+        #expect(passed.stdout.contains("X-Target: https://backend.example"))
+        #expect(passed.stdout.contains("X-Auth: checked"))
+        // The (fake) backend answers 200: expecting 404 fails with exit 1.
+        let mismatch = try await CLITests.run(base + ["--expect-status", "404"])
+        #expect(mismatch.status == 1)
+        #expect(mismatch.stdout.contains("status 200 does not match --expect-status 404"))
+    }
+}
