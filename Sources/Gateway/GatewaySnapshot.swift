@@ -38,18 +38,24 @@ public struct GatewaySnapshot: Sendable {
         self.router = try Router(apis: config.apis)
         let revocation = config.policies.revocation
         let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
-        let sources = RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) })
+        let cache = crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }
+        // Configured CRL files: the global ones for everyone, a hostname's own for its clients, all of
+        // them for Verify() (which trusts every hostname's CAs).
+        let everyCRLFile = revocation.crlFiles + hostnames.flatMap(\.config.crlFiles)
+        let sources = RevocationSources(store: try CRLFiles.store(everyCRLFile), cache: cache)
         self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources))
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
-            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: sources)
+            let own = revocation.crlFiles + hostname.config.crlFiles
+            let hostSources = own == everyCRLFile ? sources : RevocationSources(store: try CRLFiles.store(own), cache: cache)
+            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: hostSources)
         }
         self.clientVerification = perHost
     }
 
     /// What `Verify()` and `validate-client-certificate` trust: the CA certificates of every
     /// hostname (self-signed ones as roots, the others as intermediates), like APIM's instance-wide
-    /// CA store; revocation through CRL distribution points.
+    /// CA store; revocation through configured CRL files and CRL distribution points.
     private static func verificationContext(_ hostnames: [TLSHostname], revocation: RevocationSettings,
                                             sources: RevocationSources) throws -> VerificationContext {
         var roots: [X509Certificate2] = []

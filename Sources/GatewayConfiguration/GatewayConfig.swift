@@ -112,6 +112,9 @@ public struct RevocationSettings: Sendable, Equatable {
     public var leafOnly: Bool = false
     /// Seconds a CRL download may take.
     public var fetchTimeout: Double = 5
+    /// CRL files (PEM, one or more `X509 CRL` blocks, or DER) used for every hostname and `Verify()`,
+    /// besides CRLs fetched from distribution points. Re-read on SIGHUP.
+    public var crlFiles: [String] = []
 
     public init() {}
 }

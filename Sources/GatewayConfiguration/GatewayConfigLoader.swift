@@ -207,7 +207,7 @@ public enum GatewayConfigLoader {
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
             if let n = map["revocation"] {
-                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout"])
+                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles"])
                 if let mode = revocation["mode"] {
                     switch try reader.string(mode, "revocation mode") {
                     case "fail-closed": policies.revocation.failOpen = false
@@ -223,6 +223,9 @@ public enum GatewayConfigLoader {
                     }
                 }
                 if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
+                if let files = revocation["crlFiles"] {
+                    policies.revocation.crlFiles = try reader.stringList(files, "policies.revocation.crlFiles").map(resolve)
+                }
             }
             if let n = map["certificates"] {
                 for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
@@ -240,7 +243,7 @@ public enum GatewayConfigLoader {
 
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
         let map = try reader.mapping(node, "hostname", allowedKeys: [
-            "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2",
+            "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2", "crlFiles",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "hostname needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "hostname name").lowercased()
@@ -272,7 +275,14 @@ public enum GatewayConfigLoader {
             throw reader.error(node, "hostname '\(name)': clientCertificate 'required' needs 'trustedCAs'")
         }
         let http2 = try map["http2"].map { try reader.bool($0, "http2") } ?? true
-        return HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+        var hostname = HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+        if let files = map["crlFiles"] {
+            hostname.crlFiles = try reader.stringList(files, "crlFiles").map(resolve)
+            if mode == .off, !hostname.crlFiles.isEmpty {
+                throw reader.error(files, "hostname '\(name)': crlFiles need clientCertificate negotiate or required")
+            }
+        }
+        return hostname
     }
 
     static func validateHostPattern(_ name: String, node: Node, reader: YAMLReader) throws {

@@ -7,6 +7,10 @@ public struct HostnameConfig: Sendable, Equatable {
     /// in `required` mode; also the trust set the `negotiate` mode hands to policies.
     public var trustedCAFiles: [String]
     public var http2: Bool
+    /// CRL files (PEM or DER) for client certificates of this hostname, on top of
+    /// `policies.revocation.crlFiles`. `Verify()` uses every hostname's CRLs, as it trusts every
+    /// hostname's CAs.
+    public var crlFiles: [String] = []
 
     public init(
         name: String,

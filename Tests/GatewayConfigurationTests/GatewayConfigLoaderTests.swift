@@ -52,6 +52,22 @@ struct GatewayConfigLoaderTests {
         #expect(config.accessLog == false)
     }
 
+    @Test func crlFilesGloballyAndPerHostname() throws {
+        let yaml = """
+        hostnames:
+          - { name: a.test, certificate: c.pem, key: k.pem, clientCertificate: negotiate, trustedCAs: ca.pem, crlFiles: [issuing.crl] }
+        policies:
+          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem] }
+        """
+        let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/d")
+        #expect(config.hostnames[0].crlFiles == ["/etc/d/issuing.crl"])
+        #expect(config.policies.revocation.crlFiles == ["/etc/d/root.crl", "/abs/other.pem"])
+        let off = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem, crlFiles: x.crl }\n"
+        #expect { try GatewayConfigLoader.parse(yaml: off, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".hasPrefix("gw.yaml:2:63: hostname 'a.test': crlFiles need clientCertificate negotiate or required")
+        }
+    }
+
     @Test(arguments: [
         ("hostnames:\n  - name: a.test\n    certificate: c.pem\n    key: k.pem\n    clientCertificate: sometimes\n",
          "gw.yaml:5:24: clientCertificate must be off, negotiate or required, got 'sometimes'"),

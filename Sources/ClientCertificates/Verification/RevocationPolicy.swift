@@ -17,7 +17,12 @@ struct RevocationPolicy: VerifierPolicy {
             case .good: continue
             case .revoked(let message): return .fails(.revoked, message)
             case .unknown(let message):
-                if failureMode == .failClosed { return .fails(.revocationStatusUnknown, message) }
+                guard failureMode == .failClosed else { continue }
+                // A CA certificate's status needs its issuer's CRL (scope: chain): say how to give it.
+                let hint = index > 0
+                    ? " Give that CA's CRL (a CRL distribution point in the certificate, or a configured CRL file), or check the leaf only (revocation scope: leaf)."
+                    : ""
+                return .fails(.revocationStatusUnknown, message + hint)
             }
         }
         return .meetsPolicy

@@ -47,6 +47,7 @@ public enum ConfigurationCheck {
             case .pkcs12(let file, _): files = [("pkcs12", file)]
             }
             files += hostname.trustedCAFiles.map { ("trustedCAs", $0) }
+            files += hostname.crlFiles.map { ("crlFiles", $0) }
             for (key, path) in files where missing(path) {
                 add(.error, "hostname '\(hostname.name)': \(key) file \(path) does not exist or cannot be read")
                 ok = false
@@ -90,6 +91,7 @@ public enum ConfigurationCheck {
             }
         }
         policyFiles += config.backend.trustedCAFiles.map { ("backend.trustedCAs", $0) }
+        policyFiles += config.policies.revocation.crlFiles.map { ("policies.revocation.crlFiles", $0) }
         for (what, path) in policyFiles where missing(path) {
             add(.error, "\(what): file \(path) does not exist or cannot be read")
         }
