@@ -26,6 +26,15 @@ public struct GatewaySnapshot: Sendable {
             for name in api.hostnames where !hostnames.contains(where: { $0.name == name }) {
                 throw GatewayStartupError.route(api: api.name, reason: "hostname '\(name)' is not configured under 'hostnames'")
             }
+            if api.forwardClientCertificate != .none, !api.requireTrustedClientCertificate {
+                // Only a certificate the gateway itself verified is handed on.
+                let served = api.hostnames.isEmpty ? hostnames : hostnames.filter { api.hostnames.contains($0.name) }
+                if let unverified = served.first(where: { $0.clientCertificateMode != .required }) {
+                    throw GatewayStartupError.route(
+                        api: api.name,
+                        reason: "forwardClientCertificate \(api.forwardClientCertificate.rawValue) forwards only verified certificates: set requireTrustedClientCertificate, or serve the API only on clientCertificate: required hostnames ('\(unverified.name)' is \(unverified.clientCertificateMode.rawValue))")
+                }
+            }
             if api.requireTrustedClientCertificate {
                 let served = api.hostnames.isEmpty ? hostnames : hostnames.filter { api.hostnames.contains($0.name) }
                 if let bare = served.first(where: { $0.clientCertificateMode == .off }) {

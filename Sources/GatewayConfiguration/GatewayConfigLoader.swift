@@ -299,6 +299,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
+            "forwardClientCertificate",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -337,8 +338,16 @@ public enum GatewayConfigLoader {
         }
         let gate = try map["requireTrustedClientCertificate"].map { try reader.bool($0, "requireTrustedClientCertificate") } ?? false
         let policy = try map["policy"].map { resolve(try reader.nonEmptyString($0, "api policy")) }
-        return APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
-                         operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
+        var api = APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
+                            operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
+        if let node = map["forwardClientCertificate"] {
+            let text = try reader.string(node, "forwardClientCertificate")
+            guard let mode = ClientCertificateForwardingMode(rawValue: text) else {
+                throw reader.error(node, "api '\(name)': forwardClientCertificate must be none, rfc9440 or xfcc, got '\(text)'")
+            }
+            api.forwardClientCertificate = mode
+        }
+        return api
     }
 }
 

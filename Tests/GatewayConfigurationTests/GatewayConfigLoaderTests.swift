@@ -52,6 +52,19 @@ struct GatewayConfigLoaderTests {
         #expect(config.accessLog == false)
     }
 
+    @Test func forwardClientCertificateModes() throws {
+        func api(_ mode: String) -> String {
+            "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\napis:\n  - { name: x, backend: http://b, forwardClientCertificate: \(mode) }\n"
+        }
+        #expect(try GatewayConfigLoader.parse(yaml: api("xfcc"), file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == .xfcc)
+        #expect(try GatewayConfigLoader.parse(yaml: api("rfc9440"), file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == .rfc9440)
+        let plain = api("none").replacingOccurrences(of: ", forwardClientCertificate: none", with: "")
+        #expect(try GatewayConfigLoader.parse(yaml: plain, file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == ClientCertificateForwardingMode.none)
+        #expect { try GatewayConfigLoader.parse(yaml: api("pem"), file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".hasPrefix("gw.yaml:4:61: api 'x': forwardClientCertificate must be none, rfc9440 or xfcc, got 'pem'")
+        }
+    }
+
     @Test func crlFilesGloballyAndPerHostname() throws {
         let yaml = """
         hostnames:
