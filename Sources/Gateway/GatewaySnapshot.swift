@@ -18,7 +18,8 @@ public struct GatewaySnapshot: Sendable {
 
     /// - Parameter crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's
     ///   HTTP client); nil: only CRLs given to it are used.
-    public init(config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil) throws {
+    ///   - ocspCache: OCSP responses (the server's, kept across reloads); nil: OCSP gives no answer.
+    public init(config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, ocspCache: OCSPCache? = nil) throws {
         self.config = config
         let hostnames = try config.hostnames.map(TLSHostname.init)
         self.hostnames = HostnameTable(hostnames: hostnames, defaultName: config.defaultHostname)
@@ -51,13 +52,17 @@ public struct GatewaySnapshot: Sendable {
         // Configured CRL files: the global ones for everyone, a hostname's own for its clients, all of
         // them for Verify() (which trusts every hostname's CAs).
         let everyCRLFile = revocation.crlFiles + hostnames.flatMap(\.config.crlFiles)
-        let sources = RevocationSources(store: try CRLFiles.store(everyCRLFile), cache: cache)
+        var sources = RevocationSources(store: try CRLFiles.store(everyCRLFile), cache: cache, ocsp: ocspCache)
+        sources.ocspTimeout = .milliseconds(Int64(revocation.fetchTimeout * 1000))
         self.policies = try PolicyTable(config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources))
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
             let own = revocation.crlFiles + hostname.config.crlFiles
-            let hostSources = own == everyCRLFile ? sources : RevocationSources(store: try CRLFiles.store(own), cache: cache)
-            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: hostSources)
+            var hostSources = sources
+            if own != everyCRLFile { hostSources.store = try CRLFiles.store(own) }
+            var hostRevocation = revocation
+            if let method = hostname.config.revocationMethod { hostRevocation.method = method }
+            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: hostRevocation, sources: hostSources)
         }
         self.clientVerification = perHost
     }
@@ -83,11 +88,11 @@ public struct GatewaySnapshot: Sendable {
                 }
             }
         }
+        var options = VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
+                                          revocationScope: revocation.leafOnly ? .leaf : .chain)
+        options.revocationMethod = revocation.method
         return VerificationContext(
             trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
-            revocation: sources,
-            options: VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
-                                         revocationScope: revocation.leafOnly ? .leaf : .chain),
-            cache: VerificationCache())
+            revocation: sources, options: options, cache: VerificationCache())
     }
 }

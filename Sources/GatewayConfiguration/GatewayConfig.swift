@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 
 /// The whole declarative configuration of one gateway: what it listens on, the hostnames it serves
@@ -115,6 +116,8 @@ public struct RevocationSettings: Sendable, Equatable {
     /// CRL files (PEM, one or more `X509 CRL` blocks, or DER) used for every hostname and `Verify()`,
     /// besides CRLs fetched from distribution points. Re-read on SIGHUP.
     public var crlFiles: [String] = []
+    /// crl (default), ocsp, ocsp-then-crl or crl-then-ocsp; a hostname may override it.
+    public var method: RevocationMethod = .crl
 
     public init() {}
 }

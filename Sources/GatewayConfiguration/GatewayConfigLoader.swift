@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 import Yams
 
@@ -207,7 +208,7 @@ public enum GatewayConfigLoader {
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
             if let n = map["revocation"] {
-                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles"])
+                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles", "method"])
                 if let mode = revocation["mode"] {
                     switch try reader.string(mode, "revocation mode") {
                     case "fail-closed": policies.revocation.failOpen = false
@@ -223,6 +224,7 @@ public enum GatewayConfigLoader {
                     }
                 }
                 if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
+                if let method = revocation["method"] { policies.revocation.method = try revocationMethod(method, reader: reader) }
                 if let files = revocation["crlFiles"] {
                     policies.revocation.crlFiles = try reader.stringList(files, "policies.revocation.crlFiles").map(resolve)
                 }
@@ -244,6 +246,7 @@ public enum GatewayConfigLoader {
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
         let map = try reader.mapping(node, "hostname", allowedKeys: [
             "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2", "crlFiles",
+            "revocationMethod",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "hostname needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "hostname name").lowercased()
@@ -276,6 +279,7 @@ public enum GatewayConfigLoader {
         }
         let http2 = try map["http2"].map { try reader.bool($0, "http2") } ?? true
         var hostname = HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+        if let method = map["revocationMethod"] { hostname.revocationMethod = try revocationMethod(method, reader: reader) }
         if let files = map["crlFiles"] {
             hostname.crlFiles = try reader.stringList(files, "crlFiles").map(resolve)
             if mode == .off, !hostname.crlFiles.isEmpty {
@@ -283,6 +287,14 @@ public enum GatewayConfigLoader {
             }
         }
         return hostname
+    }
+
+    static func revocationMethod(_ node: Node, reader: YAMLReader) throws -> RevocationMethod {
+        let text = try reader.string(node, "revocation method")
+        guard let method = RevocationMethod(rawValue: text) else {
+            throw reader.error(node, "revocation method must be crl, ocsp, ocsp-then-crl or crl-then-ocsp, got '\(text)'")
+        }
+        return method
     }
 
     static func validateHostPattern(_ name: String, node: Node, reader: YAMLReader) throws {

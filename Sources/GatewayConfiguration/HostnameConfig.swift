@@ -1,3 +1,5 @@
+import ClientCertificates
+
 /// TLS settings for one host name (exact, or a `*.example.com` wildcard covering one label).
 public struct HostnameConfig: Sendable, Equatable {
     public var name: String
@@ -11,6 +13,9 @@ public struct HostnameConfig: Sendable, Equatable {
     /// `policies.revocation.crlFiles`. `Verify()` uses every hostname's CRLs, as it trusts every
     /// hostname's CAs.
     public var crlFiles: [String] = []
+    /// Overrides `policies.revocation.method` for this hostname's `required` handshakes and
+    /// `requireTrustedClientCertificate` gate (policies' `Verify()` uses the global method).
+    public var revocationMethod: RevocationMethod?
 
     public init(
         name: String,

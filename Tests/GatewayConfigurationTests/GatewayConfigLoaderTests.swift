@@ -68,13 +68,19 @@ struct GatewayConfigLoaderTests {
     @Test func crlFilesGloballyAndPerHostname() throws {
         let yaml = """
         hostnames:
-          - { name: a.test, certificate: c.pem, key: k.pem, clientCertificate: negotiate, trustedCAs: ca.pem, crlFiles: [issuing.crl] }
+          - { name: a.test, certificate: c.pem, key: k.pem, clientCertificate: negotiate, trustedCAs: ca.pem, crlFiles: [issuing.crl], revocationMethod: ocsp }
         policies:
-          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem] }
+          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem], method: crl-then-ocsp }
         """
         let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/d")
         #expect(config.hostnames[0].crlFiles == ["/etc/d/issuing.crl"])
         #expect(config.policies.revocation.crlFiles == ["/etc/d/root.crl", "/abs/other.pem"])
+        #expect(config.policies.revocation.method == .crlThenOCSP)
+        #expect(config.hostnames[0].revocationMethod == .ocsp)
+        let badMethod = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies: { revocation: { method: ldap } }\n"
+        #expect { try GatewayConfigLoader.parse(yaml: badMethod, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".contains("revocation method must be crl, ocsp, ocsp-then-crl or crl-then-ocsp, got 'ldap'")
+        }
         let off = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem, crlFiles: x.crl }\n"
         #expect { try GatewayConfigLoader.parse(yaml: off, file: "gw.yaml", baseDirectory: "/") } throws: { error in
             "\(error)".hasPrefix("gw.yaml:2:63: hostname 'a.test': crlFiles need clientCertificate negotiate or required")

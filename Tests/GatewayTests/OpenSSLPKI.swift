@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A two-tier PKI made by hand with the `openssl` command line, as a new user following a tutorial
 /// would: root CA → issuing (intermediate) CA → client certificates, no CRL distribution points,
@@ -15,8 +18,9 @@ struct OpenSSLPKI: Sendable {
     func key(_ name: String) -> String { path("\(name)-key.pem") }
     func path(_ relative: String) -> String { (directory as NSString).appendingPathComponent(relative) }
 
-    /// Creates the CAs and one client certificate per name in `clients`.
-    static func create(clients: [String]) throws -> OpenSSLPKI {
+    /// Creates the CAs and one client certificate per name in `clients`; with `ocspURL`, the client
+    /// certificates name that OCSP responder (authorityInfoAccess).
+    static func create(clients: [String], ocspURL: String? = nil) throws -> OpenSSLPKI {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-openssl-pki-\(UUID().uuidString)").path
         let pki = OpenSSLPKI(directory: directory)
         for ca in ["root", "issuing"] {
@@ -24,7 +28,7 @@ struct OpenSSLPKI: Sendable {
             try Data().write(to: URL(fileURLWithPath: pki.path("\(ca)/index.txt")))
             try Data("1000\n".utf8).write(to: URL(fileURLWithPath: pki.path("\(ca)/serial")))
             try Data("1000\n".utf8).write(to: URL(fileURLWithPath: pki.path("\(ca)/crlnumber")))
-            try Data(config(pki.path(ca)).utf8).write(to: URL(fileURLWithPath: pki.path("\(ca)/ca.cnf")))
+            try Data(config(pki.path(ca), ocspURL: ocspURL).utf8).write(to: URL(fileURLWithPath: pki.path("\(ca)/ca.cnf")))
         }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
         try run(["req", "-x509"] + ec + ["-keyout", pki.path("root/ca-key.pem"), "-out", pki.rootCA, "-subj", "/CN=Hand Root CA",
@@ -60,7 +64,31 @@ struct OpenSSLPKI: Sendable {
         return path(name)
     }
 
+    static func stopOCSPResponder(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// `openssl ocsp` answering for the issuing CA on `port` (signed by the CA itself, nextUpdate in
+    /// 5 minutes), until `stopOCSPResponder` (it ignores SIGTERM while waiting for connections).
+    func startOCSPResponder(port: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["ocsp", "-index", path("issuing/index.txt"), "-port", "\(port)", "-rsigner", issuingCA,
+                             "-rkey", path("issuing/ca-key.pem"), "-CA", issuingCA, "-nmin", "5", "-ignore_err"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Ready once it listens.
+        for _ in 0..<100 where !LoopbackPort.isListening(port) { usleep(50_000) }
+        guard LoopbackPort.isListening(port) else {
+            Self.stopOCSPResponder(process)
+            throw TestFailure("openssl ocsp did not start on port \(port)")
+        }
+        return process
+    }
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
@@ -79,7 +107,7 @@ struct OpenSSLPKI: Sendable {
         return output
     }
 
-    private static func config(_ directory: String) -> String {
+    private static func config(_ directory: String, ocspURL: String?) -> String {
         """
         [ ca ]
         default_ca = CA_default
@@ -109,6 +137,7 @@ struct OpenSSLPKI: Sendable {
         extendedKeyUsage = clientAuth
         subjectKeyIdentifier = hash
         authorityKeyIdentifier = keyid:always
+        \(ocspURL.map { "authorityInfoAccess = OCSP;URI:\($0)" } ?? "")
         [ crl_ext ]
         authorityKeyIdentifier = keyid:always
 

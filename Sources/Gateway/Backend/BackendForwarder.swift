@@ -71,6 +71,9 @@ final class BackendForwarder: Sendable {
     /// CRLs for `Verify()` come through the same pooled client.
     var crlFetcher: any CRLFetcher { HTTPCRLFetcher(forwarder: self, maxBytes: 64 << 20) }
 
+    /// OCSP responders are asked through it too.
+    var ocspFetcher: any OCSPFetcher { HTTPOCSPFetcher(forwarder: self, maxBytes: 1 << 20) }
+
     /// Sends one request through the pool: `identity` picks the TLS client certificate ("" for none).
     func exchange(tls: Bool, host: String, port: Int, identity: String = "", sslContext: NIOSSLContext? = nil,
                   head: HTTPRequestHead, body: BackendRequestBody, timeout: TimeAmount) async throws -> BackendAnswer {

@@ -1,3 +1,4 @@
+import ClientCertificates
 import GatewayConfiguration
 import HTTPTypes
 import Logging
@@ -40,6 +41,8 @@ public final class GatewayServer: Sendable {
     let logger: Logger  // (internal: the operations listener logs with it)
     private let registry: ConnectionRegistry
     private let forwarder: BackendForwarder
+    /// OCSP verdicts, kept across reloads.
+    private let ocspCache: OCSPCache
     /// The configuration in force, swapped whole by `reload`; connections keep the one they began with.
     private let current: NIOLockedValueBox<RequestHandler>
 
@@ -54,8 +57,9 @@ public final class GatewayServer: Sendable {
                 metrics: GatewayMetrics = GatewayMetrics()) throws {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
+        let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
         do {
-            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
+            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache)
         } catch {
             try? forwarder.syncShutdown()
             throw error
@@ -65,6 +69,7 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = forwarder
+        self.ocspCache = ocspCache
         self.metrics = metrics
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
@@ -92,7 +97,7 @@ public final class GatewayServer: Sendable {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
-        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher)
+        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
         metrics.setCertificates(CertificateInventory.expiries(snapshot: next))
