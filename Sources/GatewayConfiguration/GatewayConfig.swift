@@ -91,6 +91,10 @@ public struct PolicySettings: Sendable, Equatable {
     /// Uploaded certificates (`context.Deployment.Certificates`, keyed by thumbprint; ids for
     /// `issuer-certificate-id`): certificate id → PEM/DER file.
     public var certificateFiles: [String: String]
+    /// Separate private key files (PEM or DER) of uploaded certificates, by certificate id.
+    public var certificateKeyFiles: [String: String] = [:]
+    /// Passwords of PKCS#12 files or encrypted keys, by certificate id (never printed).
+    public var certificatePasswords: [String: String] = [:]
     /// How `Verify()` and `validate-client-certificate` treat revocation.
     public var revocation: RevocationSettings = RevocationSettings()
 

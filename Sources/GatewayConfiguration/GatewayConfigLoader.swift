@@ -230,8 +230,30 @@ public enum GatewayConfigLoader {
                 }
             }
             if let n = map["certificates"] {
-                for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
+                for (id, entry) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
+                    guard entry.mapping != nil else {
+                        policies.certificateFiles[id] = resolve(try reader.nonEmptyString(entry, "certificate '\(id)'"))
+                        continue
+                    }
+                    // { certificate, key?, password? }: password may name a named value as {{name}}.
+                    let fields = try reader.mapping(entry, "certificate '\(id)'", allowedKeys: ["certificate", "key", "password"])
+                    guard let file = fields["certificate"] else {
+                        throw reader.error(entry, "certificate '\(id)' needs 'certificate' (a PEM, DER or PKCS#12 file)")
+                    }
                     policies.certificateFiles[id] = resolve(try reader.nonEmptyString(file, "certificate '\(id)'"))
+                    if let key = fields["key"] { policies.certificateKeyFiles[id] = resolve(try reader.nonEmptyString(key, "key of certificate '\(id)'")) }
+                    if let passwordNode = fields["password"] {
+                        let password = try reader.string(passwordNode, "password of certificate '\(id)'")
+                        if password.hasPrefix("{{"), password.hasSuffix("}}"), password.count > 4 {
+                            let name = String(password.dropFirst(2).dropLast(2)).trimmingCharacters(in: .whitespaces)
+                            guard let value = policies.namedValues[name] else {
+                                throw reader.error(passwordNode, "password of certificate '\(id)': named value '\(name)' is not defined under policies.namedValues")
+                            }
+                            policies.certificatePasswords[id] = value
+                        } else {
+                            policies.certificatePasswords[id] = password
+                        }
+                    }
                 }
             }
         } }

@@ -65,6 +65,28 @@ struct GatewayConfigLoaderTests {
         }
     }
 
+    @Test func certificatesWithKeysAndPasswordsFromNamedValues() throws {
+        let yaml = """
+        hostnames:
+          - { name: a.test, certificate: c.pem, key: k.pem }
+        policies:
+          certificates:
+            plain: plain.pem
+            split: { certificate: split.pem, key: split-key.pem }
+            pfx: { certificate: c.pfx, password: "{{pfx-pw}}" }
+            literal: { certificate: d.pfx, password: s3 }
+          namedValues: { pfx-pw: { value: from-named-value, secret: true } }
+        """
+        let policies = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/e").policies
+        #expect(policies.certificateFiles == ["plain": "/e/plain.pem", "split": "/e/split.pem", "pfx": "/e/c.pfx", "literal": "/e/d.pfx"])
+        #expect(policies.certificateKeyFiles == ["split": "/e/split-key.pem"])
+        #expect(policies.certificatePasswords == ["pfx": "from-named-value", "literal": "s3"])
+        let undefined = yaml.replacingOccurrences(of: "{{pfx-pw}}", with: "{{nope}}")
+        #expect { try GatewayConfigLoader.parse(yaml: undefined, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".contains("named value 'nope' is not defined")
+        }
+    }
+
     @Test func crlFilesGloballyAndPerHostname() throws {
         let yaml = """
         hostnames:

@@ -78,6 +78,7 @@ public enum ConfigurationCheck {
         if let global = config.policies.globalFile { policyFiles.append(("policies.global", global)) }
         policyFiles += config.policies.fragmentFiles.sorted { $0.key < $1.key }.map { ("fragment '\($0.key)'", $0.value) }
         policyFiles += config.policies.certificateFiles.sorted { $0.key < $1.key }.map { ("policies.certificates '\($0.key)'", $0.value) }
+        policyFiles += config.policies.certificateKeyFiles.sorted { $0.key < $1.key }.map { ("policies.certificates '\($0.key)' key", $0.value) }
         for api in config.apis {
             if let file = api.policyFile {
                 policyFiles.append(("api '\(api.name)': policy", file))
