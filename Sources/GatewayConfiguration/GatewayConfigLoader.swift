@@ -268,7 +268,7 @@ public enum GatewayConfigLoader {
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
         let map = try reader.mapping(node, "hostname", allowedKeys: [
             "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2", "crlFiles",
-            "revocationMethod",
+            "revocationMethod", "tls",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "hostname needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "hostname name").lowercased()
@@ -302,6 +302,7 @@ public enum GatewayConfigLoader {
         let http2 = try map["http2"].map { try reader.bool($0, "http2") } ?? true
         var hostname = HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
         if let method = map["revocationMethod"] { hostname.revocationMethod = try revocationMethod(method, reader: reader) }
+        if let tls = map["tls"] { hostname.tls = try tlsProfile(tls, hostname: name, reader: reader) }
         if let files = map["crlFiles"] {
             hostname.crlFiles = try reader.stringList(files, "crlFiles").map(resolve)
             if mode == .off, !hostname.crlFiles.isEmpty {
@@ -309,6 +310,36 @@ public enum GatewayConfigLoader {
             }
         }
         return hostname
+    }
+
+    static func tlsProfile(_ node: Node, hostname: String, reader: YAMLReader) throws -> TLSProfile {
+        let map = try reader.mapping(node, "hostname '\(hostname)' tls", allowedKeys: ["minVersion", "cipherSuites", "curves"])
+        var profile = TLSProfile()
+        if let version = map["minVersion"] {
+            let text = try reader.string(version, "tls minVersion")
+            guard let parsed = TLSProfile.MinimumVersion(rawValue: text) else {
+                throw reader.error(version, "tls minVersion must be 1.2 or 1.3, got '\(text)'")
+            }
+            profile.minimumVersion = parsed
+        }
+        if let suites = map["cipherSuites"] {
+            // A list, or one OpenSSL-style string separated by ':'.
+            let names = try reader.stringList(suites, "tls cipherSuites").flatMap { $0.split(separator: ":").map(String.init) }
+            guard !names.isEmpty else { throw reader.error(suites, "tls cipherSuites must name at least one cipher suite") }
+            if let unknown = names.first(where: { !TLSProfile.knownCipherSuites.contains($0) }) {
+                throw reader.error(suites, "tls cipherSuites: unknown cipher suite '\(unknown)' (known: \(TLSProfile.knownCipherSuites.sorted().joined(separator: ", ")))")
+            }
+            profile.cipherSuites = names
+        }
+        if let curves = map["curves"] {
+            let names = try reader.stringList(curves, "tls curves").map { $0.lowercased() }
+            guard !names.isEmpty else { throw reader.error(curves, "tls curves must name at least one group") }
+            if let unknown = names.first(where: { !TLSProfile.knownCurves.contains($0) }) {
+                throw reader.error(curves, "tls curves: unknown group '\(unknown)' (known: \(TLSProfile.knownCurves.sorted().joined(separator: ", ")))")
+            }
+            profile.curves = names
+        }
+        return profile
     }
 
     static func revocationMethod(_ node: Node, reader: YAMLReader) throws -> RevocationMethod {

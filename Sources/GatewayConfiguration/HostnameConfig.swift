@@ -16,6 +16,8 @@ public struct HostnameConfig: Sendable, Equatable {
     /// Overrides `policies.revocation.method` for this hostname's `required` handshakes and
     /// `requireTrustedClientCertificate` gate (policies' `Verify()` uses the global method).
     public var revocationMethod: RevocationMethod?
+    /// Protocol versions, cipher suites and curves (default: Mozilla intermediate).
+    public var tls = TLSProfile()
 
     public init(
         name: String,

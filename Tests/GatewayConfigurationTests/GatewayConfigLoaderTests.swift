@@ -87,6 +87,25 @@ struct GatewayConfigLoaderTests {
         }
     }
 
+    @Test func tlsProfilePerHostname() throws {
+        func yaml(_ tls: String) -> String { "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem, tls: \(tls) }\n" }
+        let parsed = try GatewayConfigLoader.parse(
+            yaml: yaml("{ minVersion: \"1.3\", cipherSuites: \"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384\", curves: [X25519] }"),
+            file: "gw.yaml", baseDirectory: "/")
+        #expect(parsed.hostnames[0].tls.minimumVersion == .tls13)
+        #expect(parsed.hostnames[0].tls.cipherSuites == ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"])
+        #expect(parsed.hostnames[0].tls.curves == ["x25519"])
+        let defaults = try GatewayConfigLoader.parse(yaml: "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\n", file: "gw.yaml", baseDirectory: "/")
+        #expect(defaults.hostnames[0].tls == TLSProfile())
+        for (tls, message) in [("{ minVersion: \"1.1\" }", "tls minVersion must be 1.2 or 1.3, got '1.1'"),
+                               ("{ cipherSuites: [DES-CBC3-SHA] }", "unknown cipher suite 'DES-CBC3-SHA'"),
+                               ("{ curves: [brainpool] }", "unknown group 'brainpool'")] {
+            #expect { try GatewayConfigLoader.parse(yaml: yaml(tls), file: "gw.yaml", baseDirectory: "/") } throws: { error in
+                "\(error)".hasPrefix("gw.yaml:2:") && "\(error)".contains(message)
+            }
+        }
+    }
+
     @Test func crlFilesGloballyAndPerHostname() throws {
         let yaml = """
         hostnames:
