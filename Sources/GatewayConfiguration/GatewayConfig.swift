@@ -122,6 +122,8 @@ public struct RevocationSettings: Sendable, Equatable {
     public var crlFiles: [String] = []
     /// crl (default), ocsp, ocsp-then-crl or crl-then-ocsp; a hostname may override it.
     public var method: RevocationMethod = .crl
+    /// Seconds between checks of the CRL files for changes (a changed file reloads); 0: only SIGHUP.
+    public var crlFileCheck: Double = 30
 
     public init() {}
 }

@@ -208,7 +208,7 @@ public enum GatewayConfigLoader {
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
             if let n = map["revocation"] {
-                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles", "method"])
+                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles", "method", "crlFileCheck"])
                 if let mode = revocation["mode"] {
                     switch try reader.string(mode, "revocation mode") {
                     case "fail-closed": policies.revocation.failOpen = false
@@ -225,6 +225,11 @@ public enum GatewayConfigLoader {
                 }
                 if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
                 if let method = revocation["method"] { policies.revocation.method = try revocationMethod(method, reader: reader) }
+                if let check = revocation["crlFileCheck"] {
+                    // 0 (or "off") turns the check off.
+                    let text = try reader.string(check, "revocation crlFileCheck")
+                    policies.revocation.crlFileCheck = text == "0" || text == "off" ? 0 : try reader.duration(check, "revocation crlFileCheck")
+                }
                 if let files = revocation["crlFiles"] {
                     policies.revocation.crlFiles = try reader.stringList(files, "policies.revocation.crlFiles").map(resolve)
                 }

@@ -111,12 +111,13 @@ struct GatewayConfigLoaderTests {
         hostnames:
           - { name: a.test, certificate: c.pem, key: k.pem, clientCertificate: negotiate, trustedCAs: ca.pem, crlFiles: [issuing.crl], revocationMethod: ocsp }
         policies:
-          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem], method: crl-then-ocsp }
+          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem], method: crl-then-ocsp, crlFileCheck: 10s }
         """
         let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/d")
         #expect(config.hostnames[0].crlFiles == ["/etc/d/issuing.crl"])
         #expect(config.policies.revocation.crlFiles == ["/etc/d/root.crl", "/abs/other.pem"])
         #expect(config.policies.revocation.method == .crlThenOCSP)
+        #expect(config.policies.revocation.crlFileCheck == 10)
         #expect(config.hostnames[0].revocationMethod == .ocsp)
         let badMethod = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies: { revocation: { method: ldap } }\n"
         #expect { try GatewayConfigLoader.parse(yaml: badMethod, file: "gw.yaml", baseDirectory: "/") } throws: { error in

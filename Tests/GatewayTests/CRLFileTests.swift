@@ -116,6 +116,29 @@ struct CRLFileTests {
         try await gateway.stop()
     }
 
+    /// Without a SIGHUP: a CRL file replaced in place is picked up at the next check.
+    @Test func aChangedCRLFileIsReadWithoutSIGHUP() async throws {
+        let pki = try OpenSSLPKI.create(clients: ["hand-watched"])
+        defer { pki.remove() }
+        let issuingCRL = try pki.issuingCRL("issuing.crl")
+        let gateway = try await Self.gateway(pki) { config in
+            config.policies.revocation.crlFiles = [issuingCRL]
+            config.policies.revocation.leafOnly = true
+            config.policies.revocation.crlFileCheck = 0.2
+        }
+        #expect(try await Self.curl(gateway, pki, "hand-watched", "/vcc/x").httpCode == 200)
+        try pki.revoke("hand-watched")
+        _ = try pki.issuingCRL("issuing.crl")
+        var body = ""
+        for _ in 0..<50 {
+            try await Task.sleep(for: .milliseconds(100))
+            body = try await Self.curl(gateway, pki, "hand-watched", "/vcc/x").body
+            if body == "ClientCertificateRevoked" { break }
+        }
+        #expect(body == "ClientCertificateRevoked", "the changed CRL file was not picked up: \(body)")
+        try await gateway.stop()
+    }
+
     @Test func unusableCRLFileStopsTheLoadNamingTheFile() async throws {
         let pki = try OpenSSLPKI.create(clients: [])
         defer { pki.remove() }

@@ -139,6 +139,11 @@ public final class GatewayServer: Sendable {
         let trim = IdleMemoryTrim(requests: registry.requestsStarted)
         trim.start(on: group.next())
         defer { trim.stop() }
+        // CRL files given in the configuration are re-read when they change (not only on SIGHUP).
+        let crlWatcher = Task { [logger] in
+            await CRLFileWatcher.run(current: { self.snapshot.config }, reload: { try self.reload(config: $0) }, logger: logger)
+        }
+        defer { crlWatcher.cancel() }
 
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
