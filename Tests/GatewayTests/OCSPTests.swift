@@ -84,6 +84,27 @@ struct OCSPTests {
         try await required.stop()
     }
 
+    /// Responder authorisation: a delegated responder certificate with id-kp-OCSPSigning issued by the
+    /// CA is accepted; one without that usage, or issued by another CA, is not ("unknown").
+    @Test(arguments: [("delegate", true, false, true), ("no-eku", false, false, false), ("root-issued", true, true, false)])
+    func delegatedResponderMustBeAuthorised(name: String, authorised: Bool, byRoot: Bool, accepted: Bool) async throws {
+        let port = try LoopbackPort.free()
+        let pki = try OpenSSLPKI.create(clients: ["ocsp-good"], ocspURL: "http://127.0.0.1:\(port)")
+        defer { pki.remove() }
+        try pki.issueResponder(name, authorised: authorised, byRoot: byRoot)
+        let responder = try pki.startOCSPResponder(port: port, signer: name)
+        defer { OpenSSLPKI.stopOCSPResponder(responder) }
+        let gateway = try await Self.gateway(pki) { _ in }
+        let result = try await Self.curl(gateway, pki, "ocsp-good", "/vcc/x")
+        if accepted {
+            #expect(result.httpCode == 200, "\(name): \(result.body)")
+        } else {
+            #expect(result.httpCode == 401, "\(name)")
+            #expect(result.body == "ClientCertificateRevocationUnknown", "\(name): \(result.body)")
+        }
+        try await gateway.stop()
+    }
+
     /// No responder listening, or one that never answers: the status is unknown (its own reason),
     /// within the fetch timeout; fail-open accepts.
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])

@@ -71,13 +71,24 @@ struct OpenSSLPKI: Sendable {
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-    /// `openssl ocsp` answering for the issuing CA on `port` (signed by the CA itself, nextUpdate in
-    /// 5 minutes), until `stopOCSPResponder` (it ignores SIGTERM while waiting for connections).
-    func startOCSPResponder(port: Int) throws -> Process {
+    /// A responder certificate issued by `issuer` (the issuing CA, or the root with `byRoot`), with
+    /// id-kp-OCSPSigning unless `authorised` is false.
+    func issueResponder(_ name: String, authorised: Bool = true, byRoot: Bool = false) throws {
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        try Self.run(["req", "-new"] + ec + ["-keyout", key(name), "-out", path("\(name).csr"), "-subj", "/CN=\(name)"])
+        try Self.run(["ca", "-config", byRoot ? rootConfig : issuingConfig, "-batch", "-notext",
+                      "-extensions", authorised ? "ocsp_signer" : "not_ocsp_signer", "-in", path("\(name).csr"), "-out", certificate(name)])
+    }
+
+    /// `openssl ocsp` answering for the issuing CA on `port` (signed by the CA itself, or by the
+    /// responder certificate `signer`; nextUpdate in 5 minutes), until `stopOCSPResponder` (it ignores
+    /// SIGTERM while waiting for connections).
+    func startOCSPResponder(port: Int, signer: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["ocsp", "-index", path("issuing/index.txt"), "-port", "\(port)", "-rsigner", issuingCA,
-                             "-rkey", path("issuing/ca-key.pem"), "-CA", issuingCA, "-nmin", "5", "-ignore_err"]
+        process.arguments = ["ocsp", "-index", path("issuing/index.txt"), "-port", "\(port)",
+                             "-rsigner", signer.map(certificate) ?? issuingCA, "-rkey", signer.map(key) ?? path("issuing/ca-key.pem"),
+                             "-CA", issuingCA, "-nmin", "5", "-ignore_err"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -138,6 +149,18 @@ struct OpenSSLPKI: Sendable {
         subjectKeyIdentifier = hash
         authorityKeyIdentifier = keyid:always
         \(ocspURL.map { "authorityInfoAccess = OCSP;URI:\($0)" } ?? "")
+        [ ocsp_signer ]
+        basicConstraints = critical,CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = OCSPSigning
+        subjectKeyIdentifier = hash
+        authorityKeyIdentifier = keyid:always
+        [ not_ocsp_signer ]
+        basicConstraints = critical,CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = clientAuth
+        subjectKeyIdentifier = hash
+        authorityKeyIdentifier = keyid:always
         [ crl_ext ]
         authorityKeyIdentifier = keyid:always
 
