@@ -2,6 +2,7 @@ import ClientCertificates
 import Foundation
 import Gateway
 import GatewayConfiguration
+import NIOPosix
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -64,6 +65,11 @@ struct OCSPTests {
             #expect(good.httpCode == 200, "\(path): \(good.stdout)")
         }
         #expect(try await Self.curl(gateway, pki, "ocsp-revoked", "/gate/x").httpCode == 403)
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let metrics = try await OperationsTests.scrape(operations.port)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revoked"}"#] == 1)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] ?? 0 == 0)
+        await operations.stop()
         let validated = try await Self.curl(gateway, pki, "ocsp-revoked", "/vcc/x")
         #expect(validated.httpCode == 401)
         #expect(validated.body == "ClientCertificateRevoked", "\(validated.body)")
@@ -115,6 +121,7 @@ struct OCSPTests {
         let pki = try OpenSSLPKI.create(clients: ["ocsp-good"], ocspURL: "http://127.0.0.1:\(port)")
         defer { pki.remove() }
         let gateway = try await Self.gateway(pki) { config in config.policies.revocation.failOpen = failOpen }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
         let started = ContinuousClock.now
         let validated = try await Self.curl(gateway, pki, "ocsp-good", "/vcc/x")
         #expect(ContinuousClock.now - started < .seconds(20), "the 2 s fetch timeout must bound the wait")
@@ -126,7 +133,12 @@ struct OCSPTests {
             #expect(validated.body == "ClientCertificateRevocationUnknown", "\(validated.body)")
             #expect(try await Self.curl(gateway, pki, "ocsp-good", "/gate/x").httpCode == 403)
             #expect(try await Self.curl(gateway, pki, "ocsp-good", "/verify/x").httpCode == 403)
+            // The gate's verdict has its own metrics label, never "revoked".
+            let metrics = try await OperationsTests.scrape(operations.port)
+            #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] == 1)
+            #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revoked"}"#] ?? 0 == 0)
         }
+        await operations.stop()
         try await gateway.stop()
     }
 
