@@ -20,12 +20,13 @@ public struct GatewaySnapshot: Sendable {
     /// - Parameters:
     ///   - crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's HTTP
     ///     client); nil: only CRLs given to it are used.
+    ///   - ocspCache: OCSP responses (the server's, kept across reloads); nil: OCSP gives no answer.
     ///   - keyDocuments: how `validate-jwt` `<openid-config>` fetches its documents (the gateway's
     ///     HTTP client); nil: such policies load but find no keys (a snapshot only checked).
     ///   - policyMetrics: where `emit-metric` records (the server's metrics); nil: nowhere.
     public init(
-        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, keyDocuments: (any PolicyKeyDocumentFetching)? = nil,
-        policyMetrics: (any PolicyMetricsRecording)? = nil
+        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, ocspCache: OCSPCache? = nil,
+        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, policyMetrics: (any PolicyMetricsRecording)? = nil
     ) throws {
         self.config = config
         let hostnames = try config.hostnames.map(TLSHostname.init)
@@ -33,6 +34,15 @@ public struct GatewaySnapshot: Sendable {
         for api in config.apis {
             for name in api.hostnames where !hostnames.contains(where: { $0.name == name }) {
                 throw GatewayStartupError.route(api: api.name, reason: "hostname '\(name)' is not configured under 'hostnames'")
+            }
+            if api.forwardClientCertificate != .none, !api.requireTrustedClientCertificate {
+                // Only a certificate the gateway itself verified is handed on.
+                let served = api.hostnames.isEmpty ? hostnames : hostnames.filter { api.hostnames.contains($0.name) }
+                if let unverified = served.first(where: { $0.clientCertificateMode != .required }) {
+                    throw GatewayStartupError.route(
+                        api: api.name,
+                        reason: "forwardClientCertificate \(api.forwardClientCertificate.rawValue) forwards only verified certificates: set requireTrustedClientCertificate, or serve the API only on clientCertificate: required hostnames ('\(unverified.name)' is \(unverified.clientCertificateMode.rawValue))")
+                }
             }
             if api.requireTrustedClientCertificate {
                 let served = api.hostnames.isEmpty ? hostnames : hostnames.filter { api.hostnames.contains($0.name) }
@@ -46,20 +56,30 @@ public struct GatewaySnapshot: Sendable {
         self.router = try Router(apis: config.apis)
         let revocation = config.policies.revocation
         let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
-        let sources = RevocationSources(cache: crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) })
+        let cache = crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }
+        // Configured CRL files: the global ones for everyone, a hostname's own for its clients, all of
+        // them for Verify() (which trusts every hostname's CAs).
+        let everyCRLFile = revocation.crlFiles + hostnames.flatMap(\.config.crlFiles)
+        var sources = RevocationSources(store: try CRLFiles.store(everyCRLFile), cache: cache, ocsp: ocspCache)
+        sources.ocspTimeout = .milliseconds(Int64(revocation.fetchTimeout * 1000))
         self.policies = try PolicyTable(
             config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources),
             keyDocuments: keyDocuments ?? OfflineKeyDocuments(), metrics: policyMetrics)
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
-            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: revocation, sources: sources)
+            let own = revocation.crlFiles + hostname.config.crlFiles
+            var hostSources = sources
+            if own != everyCRLFile { hostSources.store = try CRLFiles.store(own) }
+            var hostRevocation = revocation
+            if let method = hostname.config.revocationMethod { hostRevocation.method = method }
+            perHost[hostname.name] = try Self.verificationContext([hostname], revocation: hostRevocation, sources: hostSources)
         }
         self.clientVerification = perHost
     }
 
     /// What `Verify()` and `validate-client-certificate` trust: the CA certificates of every
     /// hostname (self-signed ones as roots, the others as intermediates), like APIM's instance-wide
-    /// CA store; revocation through CRL distribution points.
+    /// CA store; revocation through configured CRL files and CRL distribution points.
     private static func verificationContext(_ hostnames: [TLSHostname], revocation: RevocationSettings,
                                             sources: RevocationSources) throws -> VerificationContext {
         var roots: [X509Certificate2] = []
@@ -78,11 +98,11 @@ public struct GatewaySnapshot: Sendable {
                 }
             }
         }
+        var options = VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
+                                          revocationScope: revocation.leafOnly ? .leaf : .chain)
+        options.revocationMethod = revocation.method
         return VerificationContext(
             trustStore: TrustStore(version: 1, roots: roots, intermediates: intermediates),
-            revocation: sources,
-            options: VerificationOptions(revocationFailureMode: revocation.failOpen ? .failOpen : .failClosed,
-                                         revocationScope: revocation.leafOnly ? .leaf : .chain),
-            cache: VerificationCache())
+            revocation: sources, options: options, cache: VerificationCache())
     }
 }

@@ -14,6 +14,8 @@ public struct APIConfig: Sendable, Equatable {
     public var requireTrustedClientCertificate: Bool
     /// APIM policy document for the API scope (`<policies>` XML), if any.
     public var policyFile: String?
+    /// Hand the (verified) client certificate to the backend in a standard header; `none` by default.
+    public var forwardClientCertificate: ClientCertificateForwardingMode = .none
 
     public init(
         name: String,

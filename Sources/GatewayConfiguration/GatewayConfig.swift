@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 
 /// The whole declarative configuration of one gateway: what it listens on, the hostnames it serves
@@ -90,6 +91,10 @@ public struct PolicySettings: Sendable, Equatable {
     /// Uploaded certificates (`context.Deployment.Certificates`, keyed by thumbprint; ids for
     /// `issuer-certificate-id`): certificate id → PEM/DER file.
     public var certificateFiles: [String: String]
+    /// Separate private key files (PEM or DER) of uploaded certificates, by certificate id.
+    public var certificateKeyFiles: [String: String] = [:]
+    /// Passwords of PKCS#12 files or encrypted keys, by certificate id (never printed).
+    public var certificatePasswords: [String: String] = [:]
     /// How `Verify()` and `validate-client-certificate` treat revocation.
     public var revocation: RevocationSettings = RevocationSettings()
     /// Backend entities for `set-backend-service backend-id="…"`: id → absolute http(s) base URL.
@@ -114,6 +119,13 @@ public struct RevocationSettings: Sendable, Equatable {
     public var leafOnly: Bool = false
     /// Seconds a CRL download may take.
     public var fetchTimeout: Double = 5
+    /// CRL files (PEM, one or more `X509 CRL` blocks, or DER) used for every hostname and `Verify()`,
+    /// besides CRLs fetched from distribution points. Re-read on SIGHUP.
+    public var crlFiles: [String] = []
+    /// crl (default), ocsp, ocsp-then-crl or crl-then-ocsp; a hostname may override it.
+    public var method: RevocationMethod = .crl
+    /// Seconds between checks of the CRL files for changes (a changed file reloads); 0: only SIGHUP.
+    public var crlFileCheck: Double = 30
 
     public init() {}
 }

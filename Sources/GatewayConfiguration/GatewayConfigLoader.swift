@@ -1,3 +1,4 @@
+import ClientCertificates
 import Foundation
 import Yams
 
@@ -211,7 +212,7 @@ public enum GatewayConfigLoader {
             }
             if let n = map["skipUnsupported"] { policies.skipUnsupported = try reader.bool(n, "policies.skipUnsupported") }
             if let n = map["revocation"] {
-                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout"])
+                let revocation = try reader.mapping(n, "policies.revocation", allowedKeys: ["mode", "scope", "fetchTimeout", "crlFiles", "method", "crlFileCheck"])
                 if let mode = revocation["mode"] {
                     switch try reader.string(mode, "revocation mode") {
                     case "fail-closed": policies.revocation.failOpen = false
@@ -227,6 +228,15 @@ public enum GatewayConfigLoader {
                     }
                 }
                 if let timeout = revocation["fetchTimeout"] { policies.revocation.fetchTimeout = try reader.duration(timeout, "revocation fetchTimeout") }
+                if let method = revocation["method"] { policies.revocation.method = try revocationMethod(method, reader: reader) }
+                if let check = revocation["crlFileCheck"] {
+                    // 0 (or "off") turns the check off.
+                    let text = try reader.string(check, "revocation crlFileCheck")
+                    policies.revocation.crlFileCheck = text == "0" || text == "off" ? 0 : try reader.duration(check, "revocation crlFileCheck")
+                }
+                if let files = revocation["crlFiles"] {
+                    policies.revocation.crlFiles = try reader.stringList(files, "policies.revocation.crlFiles").map(resolve)
+                }
             }
             if let n = map["backends"] {
                 for (id, urlNode) in try reader.mappingOfAnyKeys(n, "policies.backends") {
@@ -237,8 +247,30 @@ public enum GatewayConfigLoader {
                 }
             }
             if let n = map["certificates"] {
-                for (id, file) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
+                for (id, entry) in try reader.mappingOfAnyKeys(n, "policies.certificates") {
+                    guard entry.mapping != nil else {
+                        policies.certificateFiles[id] = resolve(try reader.nonEmptyString(entry, "certificate '\(id)'"))
+                        continue
+                    }
+                    // { certificate, key?, password? }: password may name a named value as {{name}}.
+                    let fields = try reader.mapping(entry, "certificate '\(id)'", allowedKeys: ["certificate", "key", "password"])
+                    guard let file = fields["certificate"] else {
+                        throw reader.error(entry, "certificate '\(id)' needs 'certificate' (a PEM, DER or PKCS#12 file)")
+                    }
                     policies.certificateFiles[id] = resolve(try reader.nonEmptyString(file, "certificate '\(id)'"))
+                    if let key = fields["key"] { policies.certificateKeyFiles[id] = resolve(try reader.nonEmptyString(key, "key of certificate '\(id)'")) }
+                    if let passwordNode = fields["password"] {
+                        let password = try reader.string(passwordNode, "password of certificate '\(id)'")
+                        if password.hasPrefix("{{"), password.hasSuffix("}}"), password.count > 4 {
+                            let name = String(password.dropFirst(2).dropLast(2)).trimmingCharacters(in: .whitespaces)
+                            guard let value = policies.namedValues[name] else {
+                                throw reader.error(passwordNode, "password of certificate '\(id)': named value '\(name)' is not defined under policies.namedValues")
+                            }
+                            policies.certificatePasswords[id] = value
+                        } else {
+                            policies.certificatePasswords[id] = password
+                        }
+                    }
                 }
             }
         } }
@@ -252,7 +284,8 @@ public enum GatewayConfigLoader {
 
     private static func parseHostname(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> HostnameConfig {
         let map = try reader.mapping(node, "hostname", allowedKeys: [
-            "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2",
+            "name", "certificate", "key", "pkcs12", "password", "clientCertificate", "trustedCAs", "http2", "crlFiles",
+            "revocationMethod", "tls",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "hostname needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "hostname name").lowercased()
@@ -284,7 +317,54 @@ public enum GatewayConfigLoader {
             throw reader.error(node, "hostname '\(name)': clientCertificate 'required' needs 'trustedCAs'")
         }
         let http2 = try map["http2"].map { try reader.bool($0, "http2") } ?? true
-        return HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+        var hostname = HostnameConfig(name: name, serverCertificate: source, clientCertificate: mode, trustedCAFiles: trusted, http2: http2)
+        if let method = map["revocationMethod"] { hostname.revocationMethod = try revocationMethod(method, reader: reader) }
+        if let tls = map["tls"] { hostname.tls = try tlsProfile(tls, hostname: name, reader: reader) }
+        if let files = map["crlFiles"] {
+            hostname.crlFiles = try reader.stringList(files, "crlFiles").map(resolve)
+            if mode == .off, !hostname.crlFiles.isEmpty {
+                throw reader.error(files, "hostname '\(name)': crlFiles need clientCertificate negotiate or required")
+            }
+        }
+        return hostname
+    }
+
+    static func tlsProfile(_ node: Node, hostname: String, reader: YAMLReader) throws -> TLSProfile {
+        let map = try reader.mapping(node, "hostname '\(hostname)' tls", allowedKeys: ["minVersion", "cipherSuites", "curves"])
+        var profile = TLSProfile()
+        if let version = map["minVersion"] {
+            let text = try reader.string(version, "tls minVersion")
+            guard let parsed = TLSProfile.MinimumVersion(rawValue: text) else {
+                throw reader.error(version, "tls minVersion must be 1.2 or 1.3, got '\(text)'")
+            }
+            profile.minimumVersion = parsed
+        }
+        if let suites = map["cipherSuites"] {
+            // A list, or one OpenSSL-style string separated by ':'.
+            let names = try reader.stringList(suites, "tls cipherSuites").flatMap { $0.split(separator: ":").map(String.init) }
+            guard !names.isEmpty else { throw reader.error(suites, "tls cipherSuites must name at least one cipher suite") }
+            if let unknown = names.first(where: { !TLSProfile.knownCipherSuites.contains($0) }) {
+                throw reader.error(suites, "tls cipherSuites: unknown cipher suite '\(unknown)' (known: \(TLSProfile.knownCipherSuites.sorted().joined(separator: ", ")))")
+            }
+            profile.cipherSuites = names
+        }
+        if let curves = map["curves"] {
+            let names = try reader.stringList(curves, "tls curves").map { $0.lowercased() }
+            guard !names.isEmpty else { throw reader.error(curves, "tls curves must name at least one group") }
+            if let unknown = names.first(where: { !TLSProfile.knownCurves.contains($0) }) {
+                throw reader.error(curves, "tls curves: unknown group '\(unknown)' (known: \(TLSProfile.knownCurves.sorted().joined(separator: ", ")))")
+            }
+            profile.curves = names
+        }
+        return profile
+    }
+
+    static func revocationMethod(_ node: Node, reader: YAMLReader) throws -> RevocationMethod {
+        let text = try reader.string(node, "revocation method")
+        guard let method = RevocationMethod(rawValue: text) else {
+            throw reader.error(node, "revocation method must be crl, ocsp, ocsp-then-crl or crl-then-ocsp, got '\(text)'")
+        }
+        return method
     }
 
     static func validateHostPattern(_ name: String, node: Node, reader: YAMLReader) throws {
@@ -301,6 +381,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
+            "forwardClientCertificate",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -339,8 +420,16 @@ public enum GatewayConfigLoader {
         }
         let gate = try map["requireTrustedClientCertificate"].map { try reader.bool($0, "requireTrustedClientCertificate") } ?? false
         let policy = try map["policy"].map { resolve(try reader.nonEmptyString($0, "api policy")) }
-        return APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
-                         operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
+        var api = APIConfig(name: name, hostnames: hostnames, pathPrefix: prefix, backendURL: backend,
+                            operations: operations, requireTrustedClientCertificate: gate, policyFile: policy)
+        if let node = map["forwardClientCertificate"] {
+            let text = try reader.string(node, "forwardClientCertificate")
+            guard let mode = ClientCertificateForwardingMode(rawValue: text) else {
+                throw reader.error(node, "api '\(name)': forwardClientCertificate must be none, rfc9440 or xfcc, got '\(text)'")
+            }
+            api.forwardClientCertificate = mode
+        }
+        return api
     }
 }
 

@@ -1,3 +1,5 @@
+import ClientCertificates
+
 /// TLS settings for one host name (exact, or a `*.example.com` wildcard covering one label).
 public struct HostnameConfig: Sendable, Equatable {
     public var name: String
@@ -7,6 +9,15 @@ public struct HostnameConfig: Sendable, Equatable {
     /// in `required` mode; also the trust set the `negotiate` mode hands to policies.
     public var trustedCAFiles: [String]
     public var http2: Bool
+    /// CRL files (PEM or DER) for client certificates of this hostname, on top of
+    /// `policies.revocation.crlFiles`. `Verify()` uses every hostname's CRLs, as it trusts every
+    /// hostname's CAs.
+    public var crlFiles: [String] = []
+    /// Overrides `policies.revocation.method` for this hostname's `required` handshakes and
+    /// `requireTrustedClientCertificate` gate (policies' `Verify()` uses the global method).
+    public var revocationMethod: RevocationMethod?
+    /// Protocol versions, cipher suites and curves (default: Mozilla intermediate).
+    public var tls = TLSProfile()
 
     public init(
         name: String,

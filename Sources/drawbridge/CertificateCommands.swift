@@ -17,13 +17,23 @@ struct CertCommand: AsyncParsableCommand {
         @Option(help: "Password of a PKCS#12/PFX file.")
         var password: String?
 
+        @Flag(name: .long, help: "Print JSON (an array, one object per certificate).")
+        var json = false
+
+        /// Exit status 0, or 2 when the file cannot be read or holds no usable certificate.
         func run() async throws {
-            print(try CertificateInspection.inspect(path: file, password: password))
+            do {
+                print(try CertificateInspection.inspect(path: file, password: password, json: json))
+            } catch {
+                CLIErrors.report("\(error)")
+                throw ExitCode(2)
+            }
         }
     }
 }
 
-/// `drawbridge certcheck`: offline chain verification with a reason code; exit status 0 only when valid.
+/// `drawbridge certcheck`: offline chain verification with a reason code. Exit status: 0 valid,
+/// 1 invalid, 2 usage or input error (an unreadable or unusable file, a bad option value).
 struct CertCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certcheck", abstract: "Verify a client certificate chain offline.")
@@ -56,10 +66,16 @@ struct CertCheckCommand: AsyncParsableCommand {
     var failOpen = false
 
     func run() async throws {
-        let report = try await CertificateCheck.run(
-            CertificateCheckRequest(
-                trustedPaths: trusted, untrustedPaths: untrusted, leafPath: leaf, crlPaths: crl, time: time, eku: eku,
-                maxDepth: maxDepth, json: json, failOpen: failOpen))
+        let report: CertificateCheckReport
+        do {
+            report = try await CertificateCheck.run(
+                CertificateCheckRequest(
+                    trustedPaths: trusted, untrustedPaths: untrusted, leafPath: leaf, crlPaths: crl, time: time, eku: eku,
+                    maxDepth: maxDepth, json: json, failOpen: failOpen))
+        } catch {
+            CLIErrors.report("\(error)")
+            throw ExitCode(2)
+        }
         print(report.output)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }

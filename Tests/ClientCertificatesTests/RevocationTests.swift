@@ -66,9 +66,43 @@ struct HangingFetcher: CRLFetcher {
         let sources = RevocationSources(cache: CRLCache(fetcher: FakeCRLFetcher(body: nil)))
         let closed = await leaf.wrapped.verify(with: try context(root: root, sources: sources))
         #expect(closed.failure?.kind == .revocationStatusUnknown)
-        #expect(closed.reason == .revoked)
+        #expect(closed.reason == .revocationUnknown)
+        #expect(closed.reason?.rawValue == "ClientCertificateRevocationUnknown")
         let open = await leaf.wrapped.verify(with: try context(root: root, sources: sources, mode: .failOpen))
         #expect(open.isValid, "\(open.message)")
+    }
+
+    /// fail-open decides only an unknown status: a revoked certificate is refused in either mode.
+    @Test(arguments: [RevocationFailureMode.failClosed, .failOpen])
+    func revokedIsRefusedWhateverTheFailureMode(_ mode: RevocationFailureMode) async throws {
+        let root = try TestPKI.root()
+        let leaf = try TestPKI.leaf(issuer: root, serial: 31, crlURL: url)
+        let crl = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: [31]))
+        let result = await leaf.wrapped.verify(
+            with: try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [crl])), mode: mode))
+        #expect(result.reason == .revoked)
+        #expect(result.failure?.kind == .revoked)
+    }
+
+    /// Two tiers (root → intermediate → leaf), `scope: chain`: the intermediate's status needs the
+    /// root's CRL. Without it the verdict is "unknown" (naming the intermediate), never "revoked";
+    /// with the root's CRL configured (a file) the chain is valid.
+    @Test func twoTierChainWithoutTheRootsCRLIsUnknownNotRevoked() async throws {
+        let root = try TestPKI.root()
+        let intermediate = try TestPKI.intermediate("Test Issuing CA", issuer: root)
+        let leaf = try TestPKI.leaf(issuer: intermediate, serial: 12)
+        let intermediateCRL = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: intermediate, revoked: []))
+        var context = try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [intermediateCRL])))
+        let unknown = await leaf.wrapped.verify(with: context, presented: [intermediate.wrapped])
+        #expect(unknown.reason == .revocationUnknown)
+        #expect(unknown.message.contains("Test Issuing CA"), "\(unknown.message)")
+        let rootCRL = try CertificateRevocationList(derEncoded: try TestPKI.crl(issuer: root, revoked: []))
+        context.revocation = RevocationSources(store: try CRLStore(version: 2, crls: [intermediateCRL, rootCRL]))
+        let valid = await leaf.wrapped.verify(with: context, presented: [intermediate.wrapped])
+        #expect(valid.isValid, "\(valid.message)")
+        context.options.revocationScope = .leaf
+        context.revocation = RevocationSources(store: try CRLStore(version: 3, crls: [intermediateCRL]))
+        #expect(await leaf.wrapped.verify(with: context, presented: [intermediate.wrapped]).isValid)
     }
 
     @Test func hangingFetcherTimesOut() async throws {
@@ -101,6 +135,7 @@ struct HangingFetcher: CRLFetcher {
         let result = await leaf.wrapped.verify(
             with: try context(root: root, sources: RevocationSources(store: try CRLStore(version: 1, crls: [stale]))))
         #expect(result.failure?.kind == .revocationStatusUnknown)
+        #expect(result.reason == .revocationUnknown)
     }
 
     @Test(arguments: [[UInt8](), [0x30, 0x03, 0x02, 0x01], Array("garbage".utf8)])

@@ -52,6 +52,83 @@ struct GatewayConfigLoaderTests {
         #expect(config.accessLog == false)
     }
 
+    @Test func forwardClientCertificateModes() throws {
+        func api(_ mode: String) -> String {
+            "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\napis:\n  - { name: x, backend: http://b, forwardClientCertificate: \(mode) }\n"
+        }
+        #expect(try GatewayConfigLoader.parse(yaml: api("xfcc"), file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == .xfcc)
+        #expect(try GatewayConfigLoader.parse(yaml: api("rfc9440"), file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == .rfc9440)
+        let plain = api("none").replacingOccurrences(of: ", forwardClientCertificate: none", with: "")
+        #expect(try GatewayConfigLoader.parse(yaml: plain, file: "gw.yaml", baseDirectory: "/").apis[0].forwardClientCertificate == ClientCertificateForwardingMode.none)
+        #expect { try GatewayConfigLoader.parse(yaml: api("pem"), file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".hasPrefix("gw.yaml:4:61: api 'x': forwardClientCertificate must be none, rfc9440 or xfcc, got 'pem'")
+        }
+    }
+
+    @Test func certificatesWithKeysAndPasswordsFromNamedValues() throws {
+        let yaml = """
+        hostnames:
+          - { name: a.test, certificate: c.pem, key: k.pem }
+        policies:
+          certificates:
+            plain: plain.pem
+            split: { certificate: split.pem, key: split-key.pem }
+            pfx: { certificate: c.pfx, password: "{{pfx-pw}}" }
+            literal: { certificate: d.pfx, password: s3 }
+          namedValues: { pfx-pw: { value: from-named-value, secret: true } }
+        """
+        let policies = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/e").policies
+        #expect(policies.certificateFiles == ["plain": "/e/plain.pem", "split": "/e/split.pem", "pfx": "/e/c.pfx", "literal": "/e/d.pfx"])
+        #expect(policies.certificateKeyFiles == ["split": "/e/split-key.pem"])
+        #expect(policies.certificatePasswords == ["pfx": "from-named-value", "literal": "s3"])
+        let undefined = yaml.replacingOccurrences(of: "{{pfx-pw}}", with: "{{nope}}")
+        #expect { try GatewayConfigLoader.parse(yaml: undefined, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".contains("named value 'nope' is not defined")
+        }
+    }
+
+    @Test func tlsProfilePerHostname() throws {
+        func yaml(_ tls: String) -> String { "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem, tls: \(tls) }\n" }
+        let parsed = try GatewayConfigLoader.parse(
+            yaml: yaml("{ minVersion: \"1.3\", cipherSuites: \"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384\", curves: [X25519] }"),
+            file: "gw.yaml", baseDirectory: "/")
+        #expect(parsed.hostnames[0].tls.minimumVersion == .tls13)
+        #expect(parsed.hostnames[0].tls.cipherSuites == ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"])
+        #expect(parsed.hostnames[0].tls.curves == ["x25519"])
+        let defaults = try GatewayConfigLoader.parse(yaml: "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\n", file: "gw.yaml", baseDirectory: "/")
+        #expect(defaults.hostnames[0].tls == TLSProfile())
+        for (tls, message) in [("{ minVersion: \"1.1\" }", "tls minVersion must be 1.2 or 1.3, got '1.1'"),
+                               ("{ cipherSuites: [DES-CBC3-SHA] }", "unknown cipher suite 'DES-CBC3-SHA'"),
+                               ("{ curves: [brainpool] }", "unknown group 'brainpool'")] {
+            #expect { try GatewayConfigLoader.parse(yaml: yaml(tls), file: "gw.yaml", baseDirectory: "/") } throws: { error in
+                "\(error)".hasPrefix("gw.yaml:2:") && "\(error)".contains(message)
+            }
+        }
+    }
+
+    @Test func crlFilesGloballyAndPerHostname() throws {
+        let yaml = """
+        hostnames:
+          - { name: a.test, certificate: c.pem, key: k.pem, clientCertificate: negotiate, trustedCAs: ca.pem, crlFiles: [issuing.crl], revocationMethod: ocsp }
+        policies:
+          revocation: { mode: fail-closed, scope: chain, crlFiles: [root.crl, /abs/other.pem], method: crl-then-ocsp, crlFileCheck: 10s }
+        """
+        let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/d")
+        #expect(config.hostnames[0].crlFiles == ["/etc/d/issuing.crl"])
+        #expect(config.policies.revocation.crlFiles == ["/etc/d/root.crl", "/abs/other.pem"])
+        #expect(config.policies.revocation.method == .crlThenOCSP)
+        #expect(config.policies.revocation.crlFileCheck == 10)
+        #expect(config.hostnames[0].revocationMethod == .ocsp)
+        let badMethod = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies: { revocation: { method: ldap } }\n"
+        #expect { try GatewayConfigLoader.parse(yaml: badMethod, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".contains("revocation method must be crl, ocsp, ocsp-then-crl or crl-then-ocsp, got 'ldap'")
+        }
+        let off = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem, crlFiles: x.crl }\n"
+        #expect { try GatewayConfigLoader.parse(yaml: off, file: "gw.yaml", baseDirectory: "/") } throws: { error in
+            "\(error)".hasPrefix("gw.yaml:2:63: hostname 'a.test': crlFiles need clientCertificate negotiate or required")
+        }
+    }
+
     @Test(arguments: [
         ("hostnames:\n  - name: a.test\n    certificate: c.pem\n    key: k.pem\n    clientCertificate: sometimes\n",
          "gw.yaml:5:24: clientCertificate must be off, negotiate or required, got 'sometimes'"),

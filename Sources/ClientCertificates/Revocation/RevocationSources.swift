@@ -6,10 +6,15 @@ import X509
 public struct RevocationSources: Sendable {
     public var store: CRLStore
     public var cache: CRLCache?
+    /// OCSP responses (nil: OCSP is never asked, its status is unknown).
+    public var ocsp: OCSPCache?
+    /// Upper bound for one OCSP responder exchange.
+    public var ocspTimeout: Duration = .seconds(5)
 
-    public init(store: CRLStore = .empty, cache: CRLCache? = nil) {
+    public init(store: CRLStore = .empty, cache: CRLCache? = nil, ocsp: OCSPCache? = nil) {
         self.store = store
         self.cache = cache
+        self.ocsp = ocsp
     }
 
     /// Changes whenever the CRLs in use change (configured snapshot content or a newly fetched CRL).

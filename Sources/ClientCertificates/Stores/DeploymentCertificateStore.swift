@@ -8,13 +8,16 @@ public final class DeploymentCertificateStore: Sendable {
     /// Certificate id → certificate.
     public let byId: [String: X509Certificate2]
 
-    /// - Parameter certificates: (id, certificate) pairs; a later duplicate id replaces an earlier one.
+    /// - Parameter certificates: (id, certificate) pairs; a later duplicate id replaces an earlier one,
+    ///   except that a certificate with its private key is not replaced by one without (a file holding
+    ///   a key's certificate and its chain is addressed by its id as the key's certificate).
     public init(version: UInt64, certificates: [(id: String, certificate: X509Certificate2)]) {
         self.version = version
         var byThumbprint: [String: X509Certificate2] = [:]
         var byId: [String: X509Certificate2] = [:]
         for (id, certificate) in certificates {
             byThumbprint[certificate.thumbprint] = certificate
+            if let known = byId[id], known.hasPrivateKey, !certificate.hasPrivateKey { continue }
             byId[id] = certificate
         }
         self.byThumbprint = byThumbprint

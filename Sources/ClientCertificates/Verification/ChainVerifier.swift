@@ -110,7 +110,9 @@ public enum ChainVerifier {
                 initialAnyPolicyInhibit: options.initialAnyPolicyInhibit)
             if options.checkRevocation {
                 RevocationPolicy(
-                    checker: checker, scope: options.revocationScope, failureMode: options.revocationFailureMode)
+                    checker: checker, ocsp: context.revocation.ocsp.map { OCSPChecker(cache: $0, time: time, timeout: context.revocation.ocspTimeout) },
+                    method: options.revocationMethod, scope: options.revocationScope,
+                    failureMode: options.revocationFailureMode)
             }
         }
         let outcome = await verifier.validate(

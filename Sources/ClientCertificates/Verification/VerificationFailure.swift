@@ -4,6 +4,9 @@ public enum VerificationFailureReason: String, Sendable, Hashable, CaseIterable 
     case expired = "ClientCertificateExpired"
     case notYetValid = "ClientCertificateNotYetValid"
     case revoked = "ClientCertificateRevoked"
+    /// No CRL or OCSP answer could be had (none published, stale, unreachable) and the policy is
+    /// fail-closed. Drawbridge's own code (APIM documents none): never confused with `revoked`.
+    case revocationUnknown = "ClientCertificateRevocationUnknown"
 }
 
 /// What precisely went wrong; each kind maps to one reason code.
@@ -32,9 +35,10 @@ public enum VerificationFailureKind: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .expired: return .expired
         case .notYetValid: return .notYetValid
-        // Chosen: an undeterminable revocation status is reported as a revocation failure (APIM has
-        // no documented reason for it; .NET reports RevocationStatusUnknown inside Verify() == false).
-        case .revoked, .revocationStatusUnknown: return .revoked
+        case .revoked: return .revoked
+        // An undeterminable status is not a revocation: its own code, so operators see that a CRL
+        // (or OCSP answer) is missing rather than a revoked certificate.
+        case .revocationStatusUnknown: return .revocationUnknown
         default: return .notTrusted
         }
     }

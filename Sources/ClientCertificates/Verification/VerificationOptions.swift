@@ -64,6 +64,8 @@ public struct VerificationOptions: Sendable, Hashable {
     public var checkRevocation: Bool
     public var revocationFailureMode: RevocationFailureMode
     public var revocationScope: RevocationScope
+    /// CRLs, OCSP, or one then the other when the first gives no answer.
+    public var revocationMethod: RevocationMethod = .crl
     /// Enforce the RFC 5280 certificate profile (AKI/SKI present, serial length, SAN syntax, ...).
     /// On by default (x509-limbo); turn off to accept chains .NET accepts from sloppy private CAs.
     public var enforceRFC5280Profile = true

@@ -71,6 +71,9 @@ final class BackendForwarder: Sendable {
     /// CRLs for `Verify()` come through the same pooled client.
     var crlFetcher: any CRLFetcher { HTTPCRLFetcher(forwarder: self, maxBytes: 64 << 20) }
 
+    /// OCSP responders are asked through it too.
+    var ocspFetcher: any OCSPFetcher { HTTPOCSPFetcher(forwarder: self, maxBytes: 1 << 20) }
+
     /// Sends one request through the pool: `identity` picks the TLS client certificate ("" for none).
     func exchange(tls: Bool, host: String, port: Int, identity: String = "", sslContext: NIOSSLContext? = nil,
                   head: HTTPRequestHead, body: BackendRequestBody, timeout: TimeAmount) async throws -> BackendAnswer {
@@ -116,11 +119,13 @@ final class BackendForwarder: Sendable {
         let path = head.path ?? "/"
         let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
         let backend = route.api.backend
+        var headers = Self.forwardedHeaders(head.headerFields.lazy.map { ($0.name.rawName, $0.value) },
+                                            connection: connection, authority: head.authority)
+        let forwarding = route.api.config.forwardClientCertificate
+        if forwarding != .none { ClientCertificateForwarding.add(forwarding, connection: connection, to: &headers) }
         return Self.requestHead(
             method: head.method.rawValue, uri: backend.target(remainingPath: route.remainingPath, query: query),
-            headers: Self.forwardedHeaders(head.headerFields.lazy.map { ($0.name.rawName, $0.value) },
-                                           connection: connection, authority: head.authority),
-            hostHeader: backend.hostHeader, body: body, declaredLength: declaredLength)
+            headers: headers, hostHeader: backend.hostHeader, body: body, declaredLength: declaredLength)
     }
 
     /// A bodiless request to the route's backend, on the calling event loop (the one that owns the

@@ -1,3 +1,4 @@
+import ClientCertificates
 import GatewayConfiguration
 import HTTPTypes
 import Logging
@@ -40,6 +41,8 @@ public final class GatewayServer: Sendable {
     let logger: Logger  // (internal: the operations listener logs with it)
     private let registry: ConnectionRegistry
     private let forwarder: BackendForwarder
+    /// OCSP verdicts, kept across reloads.
+    private let ocspCache: OCSPCache
     /// The configuration in force, swapped whole by `reload`; connections keep the one they began with.
     private let current: NIOLockedValueBox<RequestHandler>
 
@@ -54,9 +57,11 @@ public final class GatewayServer: Sendable {
                 metrics: GatewayMetrics = GatewayMetrics()) throws {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
+        let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
         do {
-            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
-                                       policyMetrics: metrics.policyMetrics)
+            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache,
+                                           keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
+                                           policyMetrics: metrics.policyMetrics)
         } catch {
             try? forwarder.syncShutdown()
             throw error
@@ -66,6 +71,7 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = forwarder
+        self.ocspCache = ocspCache
         self.metrics = metrics
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
@@ -93,7 +99,8 @@ public final class GatewayServer: Sendable {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
-        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
+        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache,
+                                       keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
                                        policyMetrics: metrics.policyMetrics)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
@@ -136,6 +143,11 @@ public final class GatewayServer: Sendable {
         let trim = IdleMemoryTrim(requests: registry.requestsStarted)
         trim.start(on: group.next())
         defer { trim.stop() }
+        // CRL files given in the configuration are re-read when they change (not only on SIGHUP).
+        let crlWatcher = Task { [logger] in
+            await CRLFileWatcher.run(current: { self.snapshot.config }, reload: { try self.reload(config: $0) }, logger: logger)
+        }
+        defer { crlWatcher.cancel() }
 
         try await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in

@@ -47,6 +47,7 @@ public enum ConfigurationCheck {
             case .pkcs12(let file, _): files = [("pkcs12", file)]
             }
             files += hostname.trustedCAFiles.map { ("trustedCAs", $0) }
+            files += hostname.crlFiles.map { ("crlFiles", $0) }
             for (key, path) in files where missing(path) {
                 add(.error, "hostname '\(hostname.name)': \(key) file \(path) does not exist or cannot be read")
                 ok = false
@@ -77,6 +78,7 @@ public enum ConfigurationCheck {
         if let global = config.policies.globalFile { policyFiles.append(("policies.global", global)) }
         policyFiles += config.policies.fragmentFiles.sorted { $0.key < $1.key }.map { ("fragment '\($0.key)'", $0.value) }
         policyFiles += config.policies.certificateFiles.sorted { $0.key < $1.key }.map { ("policies.certificates '\($0.key)'", $0.value) }
+        policyFiles += config.policies.certificateKeyFiles.sorted { $0.key < $1.key }.map { ("policies.certificates '\($0.key)' key", $0.value) }
         for api in config.apis {
             if let file = api.policyFile {
                 policyFiles.append(("api '\(api.name)': policy", file))
@@ -90,6 +92,7 @@ public enum ConfigurationCheck {
             }
         }
         policyFiles += config.backend.trustedCAFiles.map { ("backend.trustedCAs", $0) }
+        policyFiles += config.policies.revocation.crlFiles.map { ("policies.revocation.crlFiles", $0) }
         for (what, path) in policyFiles where missing(path) {
             add(.error, "\(what): file \(path) does not exist or cannot be read")
         }

@@ -197,8 +197,7 @@ enum ClientCertificateOutcome: String, CaseIterable, Sendable {
         if reason.hasPrefix("ClientCertificateNotFound") { self = .none }
         else if reason.hasPrefix("ClientCertificateExpired") { self = .expired }
         else if reason.hasPrefix("ClientCertificateNotYetValid") { self = .notYetValid }
-        // (An unknown revocation status carries the Revoked code, as in .NET: told apart by its text.)
-        else if reason.contains("revocation status") || reason.contains("revocation") && reason.contains("unknown") { self = .revocationUnknown }
+        else if reason.hasPrefix("ClientCertificateRevocationUnknown") { self = .revocationUnknown }
         else if reason.hasPrefix("ClientCertificateRevoked") { self = .revoked }
         else { self = .untrusted }
     }

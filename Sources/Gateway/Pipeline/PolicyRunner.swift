@@ -51,6 +51,13 @@ struct PolicyRunner: Sendable {
             headers.append(PolicyHeader(field.name.rawName, field.value))
         }
         let config = route.api.config
+        // The verified client certificate for the backend (after the client's copies were dropped):
+        // policies see it and forward-request sends it.
+        if config.forwardClientCertificate != .none {
+            for header in ClientCertificateForwarding.headers(config.forwardClientCertificate, connection: connection) {
+                headers.append(PolicyHeader(header.name, header.value))
+            }
+        }
         var policyRequest = PolicyRequest(
             method: head.method.rawValue, scheme: "https", host: host, port: port, path: path, query: query,
             headers: headers, clientIP: connection.remoteAddress ?? "",

@@ -61,8 +61,19 @@ struct PolicyTable: Sendable {
             guard let bytes = FileManager.default.contents(atPath: file) else {
                 throw GatewayStartupError.file(path: file, reason: "cannot read certificate '\(id)'")
             }
+            var keyBytes: [UInt8]?
+            if let keyFile = settings.certificateKeyFiles[id] {
+                guard let data = FileManager.default.contents(atPath: keyFile) else {
+                    throw GatewayStartupError.file(path: keyFile, reason: "cannot read the key of certificate '\(id)'")
+                }
+                keyBytes = Array(data)
+            }
             do {
-                for certificate in try CertificateLoader.load(Array(bytes)) { uploaded.append((id: id, certificate: certificate)) }
+                // Certificates alone, with a key (combined PEM or key file), or a PKCS#12 with its password.
+                for certificate in try CertificateKeyLoader.load(certificate: Array(bytes), key: keyBytes,
+                                                                 password: settings.certificatePasswords[id]) {
+                    uploaded.append((id: id, certificate: certificate))
+                }
             } catch {
                 throw GatewayStartupError.file(path: file, reason: "certificate '\(id)': \(error)")
             }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayConfiguration
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
@@ -21,6 +22,9 @@ public struct ConnectionInfo: Sendable {
     public let remoteAddress: String?
     /// The built-in certificate gate's last verdict for this connection.
     let gateVerdict = NIOLockedValueBox<ClientCertificateGate.Verdict?>(nil)
+    /// The certificate headers for the backend by forwarding format, built on the first request of an
+    /// API that forwards the certificate (`ClientCertificateForwarding`).
+    let forwardedCertificate = NIOLockedValueBox<[ClientCertificateForwardingMode: [(name: String, value: String)]]>([:])
     /// The presented chain parsed, once per connection (on its first request that needs it).
     private let parsed = NIOLockedValueBox<ParsedClientChain?>(nil)
 

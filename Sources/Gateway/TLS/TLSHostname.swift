@@ -22,8 +22,11 @@ public struct TLSHostname: Sendable {
 
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        tls.minimumTLSVersion = .tlsv12
+        tls.minimumTLSVersion = config.tls.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
         tls.maximumTLSVersion = .tlsv13
+        // The hostname's profile (default Mozilla intermediate: ECDHE + AEAD only for TLS 1.2).
+        tls.cipherSuites = config.tls.cipherSuites.joined(separator: ":")
+        tls.curves = config.tls.curves.compactMap(Self.curve)
         tls.applicationProtocols = config.http2 ? ["h2", "http/1.1"] : ["http/1.1"]
         // CA names are not sent: large lists break CertificateRequest (envoy#14208, haproxy#1011),
         // and clients that hold one certificate do not need them.
@@ -44,6 +47,17 @@ public struct TLSHostname: Sendable {
             self.sslContext = try NIOSSLContext(configuration: tls)
         } catch {
             throw GatewayStartupError.tls(hostname: config.name, reason: "cannot build TLS context: \(error)")
+        }
+    }
+
+    static func curve(_ name: String) -> NIOTLSCurve? {
+        switch name {
+        case "x25519": return .x25519
+        case "secp256r1": return .secp256r1
+        case "secp384r1": return .secp384r1
+        case "secp521r1": return .secp521r1
+        case "x25519mlkem768": return .x25519_MLKEM768
+        default: return nil
         }
     }
 
