@@ -65,6 +65,16 @@ var targets: [Target] = [
             .product(name: "Atomics", package: "swift-atomics"),
         ],
         swiftSettings: swiftSettings),
+    // The configuration store: resources as JSON documents, audit records and admin tokens behind a
+    // protocol (PostgreSQL can follow); embedded SQLite (sqlite-nio, its own amalgamation) by default.
+    .target(
+        name: "ConfigurationStore",
+        dependencies: [
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: swiftSettings),
     .executableTarget(
         name: "drawbridge",
         dependencies: [
@@ -117,6 +127,10 @@ var targets: [Target] = [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ConfigurationStoreTests",
+        dependencies: ["ConfigurationStore", .product(name: "SQLiteNIO", package: "sqlite-nio")],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayConfigurationTests",
@@ -199,6 +213,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: targets
 )
