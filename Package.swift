@@ -75,10 +75,24 @@ var targets: [Target] = [
             .product(name: "NIOCore", package: "swift-nio"),
         ],
         swiftSettings: swiftSettings),
+    // The management plane: store documents ⇄ GatewayConfig, validation as `check`, live reload, and
+    // the admin REST API served under /admin on the operations listener.
+    .target(
+        name: "GatewayAdmin",
+        dependencies: [
+            "ConfigurationStore", "Gateway", "GatewayConfiguration", "ClientCertificates",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     .executableTarget(
         name: "drawbridge",
         dependencies: [
             "Gateway", "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
+            "ConfigurationStore", "GatewayAdmin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -139,7 +153,7 @@ var targets: [Target] = [
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Gateway", "GatewayConfiguration",
+            "Gateway", "GatewayConfiguration", "ConfigurationStore", "GatewayAdmin",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
