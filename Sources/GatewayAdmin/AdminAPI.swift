@@ -40,7 +40,7 @@ public struct AdminAPI: OperationsAdminHandler {
         }
         let method = request.method
         if segments == ["openapi.json"] {
-            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed }
+            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
             return OperationsResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(AdminOpenAPI.document.utf8))
         }
         guard let actor = await AdminTokens.authenticate(authorization: request.header("Authorization"), in: service.store) else {
@@ -51,14 +51,22 @@ public struct AdminAPI: OperationsAdminHandler {
         case nil:
             throw AdminError(404, "NoSuchRoute", "see /admin/openapi.json for the routes")
         case "status"?:
-            guard segments.count == 1, method == "GET" || method == "HEAD" else { throw Self.notAllowed }
+            guard segments.count == 1 else { throw AdminError(404, "NoSuchRoute", "no such route (see /admin/openapi.json)") }
+            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
             let contents = try await service.store.contents()
             var counts: JSONDocument.Object = [:]
             for kind in Self.kinds { counts[kind.rawValue] = .integer(contents.all(kind).count) }
             return Self.json(200, .object(["revision": .integer(contents.revision), "resources": .object(counts)]))
         case "audit"?:
-            guard segments.count == 1, method == "GET" || method == "HEAD" else { throw Self.notAllowed }
-            let limit = Self.queryValue(query, "limit").flatMap { Int($0) } ?? 100
+            guard segments.count == 1 else { throw AdminError(404, "NoSuchRoute", "no such route (see /admin/openapi.json)") }
+            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
+            var limit = 100
+            if let text = Self.queryValue(query, "limit") {
+                guard let value = Int(text), (0...10_000).contains(value) else {
+                    throw AdminError.badRequest("limit must be an integer from 0 to 10000")
+                }
+                limit = value
+            }
             let records = try await service.store.audit(limit: limit)
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -83,7 +91,7 @@ public struct AdminAPI: OperationsAdminHandler {
             throw AdminError(404, "NoSuchRoute", "no such collection '\(segments[0])' (see /admin/openapi.json)")
         }
         if segmentsForResource.count == 1 {
-            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed }
+            guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
             let contents = try await service.store.contents()
             return Self.json(200, .array(contents.all(kind).map(ResourceDocuments.publicView)))
         }
@@ -107,14 +115,24 @@ public struct AdminAPI: OperationsAdminHandler {
             return Self.json(existed ? 200 : 201, ResourceDocuments.publicView(resource), etag: resource.etag, applied: applied)
         case "DELETE":
             let precondition = try Self.precondition(request)
-            let applied = try await service.apply([.delete(key, precondition: precondition)], actor: actor, summary: "\(key) deleted")
+            var operations: [StoreOperation] = [.delete(key, precondition: precondition)]
+            // An API's policies go with it (in the same change).
+            if kind == .apis {
+                operations += try await service.store.contents().all(.policies)
+                    .filter { $0.key.id == "api:\(id)" || $0.key.id.hasPrefix("operation:\(id):") }
+                    .map { .delete($0.key) }
+            }
+            let applied = try await service.apply(operations, actor: actor, summary: "\(key) deleted")
             return OperationsResponse(status: 204, headers: Self.appliedHeaders(applied))
         default:
-            throw Self.notAllowed
+            throw Self.notAllowed(["GET", "HEAD", "PUT", "DELETE"])
         }
     }
 
-    static let notAllowed = AdminError(405, "MethodNotAllowed", "method not allowed on this route (see /admin/openapi.json)")
+    /// 405, with the route's methods (`Allow`, RFC 9110).
+    static func notAllowed(_ methods: [String]) -> AdminError {
+        AdminError(405, "MethodNotAllowed", "method not allowed on this route; allowed: \(methods.joined(separator: ", "))", allow: methods)
+    }
 
     private static func precondition(_ request: OperationsRequest) throws -> StorePrecondition {
         if let match = request.header("If-Match") {
@@ -173,6 +191,7 @@ public struct AdminAPI: OperationsAdminHandler {
         if !error.details.isEmpty { object["details"] = .array(error.details.map(JSONValue.string)) }
         var response = json(error.status, .object(["error": .object(object)]))
         response.headers += extraHeaders
+        if let allow = error.allow { response.headers.append(("Allow", allow.joined(separator: ", "))) }
         return response
     }
 }

@@ -28,12 +28,21 @@ public enum AdminOpenAPI {
         "404": response("No such resource", ref("Error")),
         "409": response("Changed meanwhile; retry", ref("Error")),
         "412": response("If-Match / If-None-Match failed", ref("Error")),
+        "405": response("Method not allowed (Allow lists the route's methods)", ref("Error")),
         "413": response("Body too large", ref("Error")),
         "422": response("Refused by the configuration checks (details: every finding, with line:col)", ref("Error")),
     ]
-    private static func parameter(_ name: String, _ location: String = "path", _ description: String) -> JSONValue {
-        .object(["name": .string(name), "in": .string(location), "required": .bool(location == "path"),
-                 "description": .string(description), "schema": .object(["type": .string("string")])])
+    private static func parameter(_ name: String, _ location: String = "path", _ description: String, kind: ResourceKind = .apis) -> JSONValue {
+        var schema: JSONDocument.Object = ["type": .string("string")]
+        if kind == .settings {
+            schema["enum"] = .array([.string("gateway")])
+        } else {
+            // (As ResourceDocuments.validateID.)
+            let punctuation = ResourceDocuments.idPunctuation(kind).filter { $0 != "-" }
+            schema["pattern"] = .string("^[A-Za-z0-9\(punctuation)-]{1,200}$")
+        }
+        return .object(["name": .string(name), "in": .string(location), "required": .bool(location == "path"),
+                        "description": .string(description), "schema": .object(schema)])
     }
     private static let conditional: [JSONValue] = [
         .object(["name": .string("If-Match"), "in": .string("header"), "required": .bool(false),
@@ -89,7 +98,7 @@ public enum AdminOpenAPI {
             paths["/admin/\(kind.rawValue)"] = .object(["get": .object([
                 "summary": .string("List \(kind.rawValue)"), "operationId": .string("list-\(kind.rawValue)"),
                 "responses": .object(errors.merging(["200": response("All of them", .object(["type": .string("array"), "items": ref(view)]))]) { a, _ in a })])])
-            paths["/admin/\(kind.rawValue)/{id}"] = .object(itemOperations(kind, parameters: [parameter("id", "path", kind == .policies ? "global, api:<api> or operation:<api>:<operation>" : "The id")], what: "one of \(kind.rawValue)"))
+            paths["/admin/\(kind.rawValue)/{id}"] = .object(itemOperations(kind, parameters: [parameter("id", "path", kind == .policies ? "global, api:<api> or operation:<api>:<operation>" : "The id", kind: kind)], what: "one of \(kind.rawValue)"))
         }
         paths["/admin/apis/{api}/policy"] = .object(itemOperations(.policies, parameters: [parameter("api", "path", "API name")], what: "an API's policy"))
         paths["/admin/apis/{api}/operations/{operation}/policy"] = .object(itemOperations(

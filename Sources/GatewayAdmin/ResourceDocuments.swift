@@ -8,11 +8,17 @@ import Foundation
 /// configuration's own field names, and fields this type does not know pass through to the YAML
 /// loader, which judges them: fields added to the configuration format need no change here.
 enum ResourceDocuments {
-    /// Ids: letters, digits and `._:-@`; hostnames are lower-cased host names.
+    /// Characters of ids besides ASCII letters and digits; policy ids also take what default
+    /// operation names hold (`operation:echo:GET /users/{id}`).
+    static func idPunctuation(_ kind: ResourceKind) -> String { kind == .policies ? "._:-*/{} " : "._:-*" }
+
+    /// Ids: ASCII letters, digits and `idPunctuation`; hostnames are lower-cased host names.
     static func validateID(_ id: String, kind: ResourceKind) throws -> String {
+        let punctuation = idPunctuation(kind)
         guard !id.isEmpty, id.utf8.count <= 200,
-              id.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._:-*".unicodeScalars.contains($0)) }) else {
-            throw AdminError.badRequest("'\(id.prefix(64))' is not a valid \(kind.rawValue) id (1 to 200 of letters, digits and . _ : - *)")
+              id.unicodeScalars.allSatisfy({ (("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0))
+                                             || punctuation.unicodeScalars.contains($0) }) else {
+            throw AdminError.badRequest("'\(id.prefix(64))' is not a valid \(kind.rawValue) id (1 to 200 of ASCII letters, digits and \(punctuation.map { String($0) }.joined(separator: " ")))")
         }
         if kind == .settings, id != "gateway" { throw AdminError(404, "NotFound", "settings has one document: settings/gateway") }
         return kind == .hostnames ? id.lowercased() : id

@@ -206,9 +206,42 @@ struct AdminAPITests {
                 }
             }
             for method in ["POST", "PATCH"] {
-                #expect(try await gateway.admin(method, path).status == 405, "\(method) \(path)")
+                let answer = try await gateway.admin(method, path)
+                #expect(answer.status == 405, "\(method) \(path)")
+                #expect(answer.headers["allow"]?.contains("GET") == true, "\(method) \(path): \(answer)")
             }
         }
         #expect(try await gateway.admin("GET", "/nothing-here").errorCode == "NoSuchRoute")
+        #expect(try await gateway.admin("GET", "/audit?limit=-1").status == 400)
+        #expect(try await gateway.admin("GET", "/audit?limit=many").status == 400)
+    }
+
+    /// An operation without a name is named "METHOD template" (as in the YAML); its policy is
+    /// addressed by that name, percent-encoded in the path.
+    @Test func operationPoliciesByDefaultOperationNames() async throws {
+        let gateway = try await TestAdminGateway.start()
+        defer { Task { try? await gateway.stop() } }
+        _ = try await gateway.configureSeedSetup()
+        let api = try await gateway.admin("PUT", "/apis/echo", json: [
+            "path": "/echo", "backend": "http://127.0.0.1:\(gateway.echo.port)",
+            "operations": [["method": "GET", "template": "/users/{id}"], ["method": "*", "template": "/*"]]])
+        #expect(api.status == 200, "\(api)")
+        let policy = try await gateway.admin("PUT", "/apis/echo/operations/GET%20%2Fusers%2F%7Bid%7D/policy", raw: """
+            <policies><inbound><base /><return-response><set-status code="202" reason="Operation" /></return-response></inbound>
+            <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+            """)
+        #expect(policy.status == 201, "\(policy)")
+        #expect(try await gateway.admin("GET", "/policies").jsonArray.contains { $0["id"] as? String == "operation:echo:GET /users/{id}" })
+        // The API scope (the seed's, by <base />) runs first: no certificate, 403; with one, the operation's 202.
+        #expect(try await gateway.get("/echo/users/7", certificate: true).httpCode == 202)
+        #expect(try await gateway.get("/echo/users/7", certificate: false).httpCode == 403)
+        #expect(try await gateway.get("/echo/other", certificate: true).httpCode == 200)
+        // A policy for an operation that does not exist is refused.
+        let orphan = try await gateway.admin("PUT", "/apis/echo/operations/nope/policy", raw: "<policies><inbound /><backend /><outbound /><on-error /></policies>")
+        #expect(orphan.status == 422 && orphan.errorDetails.contains { $0.contains("no such scope") }, "\(orphan)")
+        // Deleting the API deletes its policies with it; the gateway then has no route.
+        #expect(try await gateway.admin("DELETE", "/apis/echo").status == 204)
+        #expect(try await gateway.admin("GET", "/policies").jsonArray.isEmpty)
+        #expect(try await gateway.get("/echo/users/7", certificate: true).httpCode == 404)
     }
 }
