@@ -22,6 +22,12 @@ public actor ConfigurationService {
     public nonisolated let materializer: StoreMaterializer
     private let logger: Logger
     private var reload: (@Sendable (GatewayConfig) throws -> Void)?
+    /// The address the gateway listens on: a change of it is committed and applies at the next start.
+    private var listen: ListenConfig?
+    /// One change at a time: each is checked against the revision it commits on (the actor alone
+    /// would interleave two changes at their `await`s, and the second would fail with 409).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     public init(store: any ConfigurationStore, materializer: StoreMaterializer, logger: Logger) {
         self.store = store
@@ -30,7 +36,8 @@ public actor ConfigurationService {
     }
 
     /// Where committed configurations go (the gateway's `reload(config:)`).
-    public func attach(reload: @escaping @Sendable (GatewayConfig) throws -> Void) {
+    public func attach(listening listen: ListenConfig, reload: @escaping @Sendable (GatewayConfig) throws -> Void) {
+        self.listen = listen
         self.reload = reload
     }
 
@@ -41,11 +48,24 @@ public actor ConfigurationService {
         guard let config = result.config else {
             throw AdminError(500, "StoredConfigurationInvalid", "the stored configuration does not pass the checks", details: result.errors)
         }
+        materializer.prune(keeping: result.files)
         return (config, contents.revision, result.warnings)
     }
 
     /// Validates, commits and applies a change.
     public func apply(_ operations: [StoreOperation], actor: String, summary: String) async throws -> Applied {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await applyAlone(operations, actor: actor, summary: summary)
+    }
+
+    private func applyAlone(_ operations: [StoreOperation], actor: String, summary: String) async throws -> Applied {
         let started = ContinuousClock.now
         let contents = try await store.contents()
         var proposed = contents
@@ -63,13 +83,19 @@ public actor ConfigurationService {
             }
         }
         let result = materializer.materialize(proposed)
-        guard let config = result.config else {
+        guard var config = result.config else {
+            materializer.prune(keeping: try await Self.currentFiles(materializer, store))
             throw AdminError(422, "ConfigurationInvalid", "the change was refused: the configuration would not pass the checks; the running configuration stays",
                              details: result.errors)
         }
         let checked = ContinuousClock.now
         let commit = try await store.commit(StoreChange(operations: operations, actor: actor, summary: summary, basedOnRevision: contents.revision))
         let committed = ContinuousClock.now
+        var warnings = result.warnings
+        if let listen, config.listen != listen {
+            warnings.append("listen \(config.listen.address):\(config.listen.port) applies at the next start (serving \(listen.address):\(listen.port))")
+            config.listen = listen
+        }
         do {
             try reload?(config)
         } catch {
@@ -78,13 +104,19 @@ public actor ConfigurationService {
             logger.error("committed configuration could not be applied", metadata: ["revision": "\(commit.revision)", "error": "\(error)"])
         }
         let applied = ContinuousClock.now
+        materializer.prune(keeping: result.files)
         logger.info("configuration change applied", metadata: [
             "revision": "\(commit.revision)", "actor": "\(actor)", "summary": "\(summary)",
         ])
-        return Applied(commit: commit, warnings: result.warnings,
+        return Applied(commit: commit, warnings: warnings,
                        checkMilliseconds: Self.milliseconds(checked - started),
                        commitMilliseconds: Self.milliseconds(committed - checked),
                        reloadMilliseconds: Self.milliseconds(applied - committed))
+    }
+
+    /// The files of the stored configuration (a refused change's files are removed again).
+    private static func currentFiles(_ materializer: StoreMaterializer, _ store: any ConfigurationStore) async throws -> Set<String> {
+        materializer.materialize(try await store.contents()).files
     }
 
     private static func check(_ precondition: StorePrecondition, existing: StoredResource?, key: ResourceKey) throws {

@@ -22,6 +22,8 @@ public struct StoreMaterializer: Sendable {
         public var warnings: [String]
         /// The configuration document handed to the loader (secrets included: never log it).
         public var document: String
+        /// The files it names.
+        public var files: Set<String> = []
     }
 
     public let filesDirectory: String
@@ -151,8 +153,9 @@ public struct StoreMaterializer: Sendable {
 
         let document = String(decoding: JSONDocument.data(top, pretty: true), as: UTF8.self)
         errors += files.errors
-        guard errors.isEmpty else { return Result(config: nil, errors: errors, warnings: [], document: document) }
         let label = files.labels
+        let written = Set(label.keys)
+        guard errors.isEmpty else { return Result(config: nil, errors: errors, warnings: [], document: document, files: written) }
         func relabel(_ text: String) -> String {
             var text = text
             for (path, name) in label { text = text.replacingOccurrences(of: path, with: name) }
@@ -160,7 +163,7 @@ public struct StoreMaterializer: Sendable {
         }
         let (loaded, loadErrors) = GatewayConfigLoader.parseStoreDocument(yaml: document, file: "configuration", baseDirectory: filesDirectory)
         guard var config = loaded else {
-            return Result(config: nil, errors: loadErrors.map { relabel($0.description) }, warnings: [], document: document)
+            return Result(config: nil, errors: loadErrors.map { relabel($0.description) }, warnings: [], document: document, files: written)
         }
         adjust(&config)
         let findings = ConfigurationCheck.check(config, file: "configuration", now: now)
@@ -170,6 +173,16 @@ public struct StoreMaterializer: Sendable {
             do { _ = try GatewaySnapshot(config: config) } catch { failed.append(relabel("\(error)")) }
         }
         let warnings = findings.filter { $0.severity == .warning }.map { relabel($0.message) }
-        return Result(config: failed.isEmpty ? config : nil, errors: failed, warnings: warnings, document: document)
+        return Result(config: failed.isEmpty ? config : nil, errors: failed, warnings: warnings, document: document, files: written)
+    }
+
+    /// Removes the files of `filesDirectory` that `files` does not name: those of replaced
+    /// resources and of refused changes (private keys among them) do not stay on disk.
+    public func prune(keeping files: Set<String>) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: filesDirectory) else { return }
+        for name in names {
+            let path = (filesDirectory as NSString).appendingPathComponent(name)
+            if !files.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+        }
     }
 }

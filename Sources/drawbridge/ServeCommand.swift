@@ -103,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         // answers 503 on /readyz while the gateway drains.
         var operations: OperationsServer?
         if let adminService {
-            await adminService.attach { next in try server.reload(config: next) }
+            await adminService.attach(listening: gatewayConfig.listen) { next in try server.reload(config: next) }
         }
         if adminService != nil && !gatewayConfig.operations.enabled {
             CLIErrors.report("cannot start: --store serves the admin API on the operations listener; do not disable it (operations.enabled)")

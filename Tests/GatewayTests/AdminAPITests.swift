@@ -244,4 +244,46 @@ struct AdminAPITests {
         #expect(try await gateway.admin("GET", "/policies").jsonArray.isEmpty)
         #expect(try await gateway.get("/echo/users/7", certificate: true).httpCode == 404)
     }
+
+    /// Changes sent at once are applied one after the other (none refused for a race); a replaced
+    /// or deleted private key leaves the data directory; a new listen address is kept for the next
+    /// start while the rest of the change applies.
+    @Test func concurrentChangesKeyFilesAndListenChanges() async throws {
+        let gateway = try await TestAdminGateway.start()
+        defer { Task { try? await gateway.stop() } }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<12 {
+                group.addTask { try await gateway.admin("PUT", "/named-values/n\(index)", json: ["value": "\(index)"]).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 201, count: 12))
+        #expect(try await gateway.admin("GET", "/status").json["revision"] as? Int == 12)
+
+        // (A key is written to the data directory only while a hostname serves with it.)
+        let key = try gateway.text(gateway.pki.serverKey)
+        let files = gateway.directory + "/files"
+        func keyFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: files).filter { name in
+                (try? String(contentsOfFile: files + "/" + name, encoding: .utf8)) == key
+            }
+        }
+        #expect(try await gateway.admin("PUT", "/certificates/site", json: ["pem": try gateway.text(gateway.pki.serverCertificate), "key": key]).status == 201)
+        #expect(try keyFiles().isEmpty)
+        #expect(try await gateway.admin("PUT", "/hostnames/localhost", json: ["certificate": "site"]).status == 201)
+        let keyFile = try #require(try keyFiles().first)
+        let attributes = try FileManager.default.attributesOfItem(atPath: files + "/" + keyFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try await gateway.admin("DELETE", "/certificates/site").status == 422, "a hostname still serves with it")
+        #expect(try await gateway.admin("DELETE", "/hostnames/localhost").status == 204)
+        #expect(try await gateway.admin("DELETE", "/certificates/site").status == 204)
+        #expect(try keyFiles().isEmpty, "the key left the data directory with the hostname")
+
+        _ = try await gateway.configureSeedSetup()
+        let moved = try await gateway.admin("PUT", "/settings/gateway", json: ["listen": ["address": "127.0.0.2", "port": 1], "defaultHostname": "localhost"])
+        #expect(moved.status == 201, "\(moved)")
+        #expect(moved.headers["x-drawbridge-warnings"] == "1")
+        #expect(try await gateway.get("/echo/users/1", certificate: true).httpCode == 200, "still serving on its port")
+        #expect(gateway.server.snapshot.config.defaultHostname == "localhost", "the rest of the change applies")
+    }
 }

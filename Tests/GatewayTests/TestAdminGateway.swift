@@ -38,7 +38,7 @@ final class TestAdminGateway: Sendable {
         let service = ConfigurationService(store: store, materializer: materializer, logger: logger)
         let (config, _, _) = try await service.currentConfiguration()
         let server = try GatewayServer(config: config, group: group, logger: logger)
-        await service.attach { next in try server.reload(config: next) }
+        await service.attach(listening: config.listen) { next in try server.reload(config: next) }
         let operations = try await server.startOperations(port: 0, group: group, admin: AdminAPI(service: service))
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let runTask = Task {

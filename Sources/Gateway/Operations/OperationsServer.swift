@@ -107,6 +107,10 @@ final class OperationsHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         case .head(let head):
             self.head = head
             self.body = []
+            // Clients that wait for a 100 before sending a body (curl does, for large uploads).
+            if isAdmin(head.uri), head.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
         case .body(var buffer):
             guard let head, isAdmin(head.uri), body != nil else { break }
             if (body?.count ?? 0) + buffer.readableBytes > OperationsResponse.maxBodyBytes {
