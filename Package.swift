@@ -83,8 +83,6 @@ var targets: [Target] = [
             "ConfigurationStore", "Gateway", "GatewayConfiguration", "ClientCertificates",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),

@@ -1,5 +1,4 @@
 import ConfigurationStore
-import Crypto
 import Foundation
 import Gateway
 import GatewayConfiguration

@@ -251,11 +251,13 @@ struct AdminAPITests {
     @Test func concurrentChangesKeyFilesAndListenChanges() async throws {
         let gateway = try await TestAdminGateway.start()
         defer { Task { try? await gateway.stop() } }
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<12 {
-                group.addTask { try await gateway.admin("PUT", "/named-values/n\(index)", json: ["value": "\(index)"]).status }
-            }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        // One curl, twelve PUTs on twelve connections at once.
+        var arguments = ["--parallel", "--parallel-immediate", "--parallel-max", "12", "-X", "PUT",
+                         "-H", "Authorization: Bearer \(gateway.token)", "-H", "Content-Type: application/json", "--data-binary", #"{"value":"x"}"#]
+        for index in 0..<12 { arguments += ["-o", "/dev/null", "\(gateway.adminURL)/named-values/n\(index)"] }
+        let parallel = try await Curl.run(arguments)
+        let statuses = stride(from: 0, to: parallel.stdout.count, by: 3).map { offset in
+            Int(parallel.stdout.dropFirst(offset).prefix(3)) ?? 0
         }
         #expect(statuses == Array(repeating: 201, count: 12))
         #expect(try await gateway.admin("GET", "/status").json["revision"] as? Int == 12)
