@@ -31,7 +31,9 @@ public struct StoreMaterializer: Sendable {
     public let adjust: @Sendable (inout GatewayConfig) -> Void
 
     public init(dataDirectory: String, adjust: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }) {
-        self.filesDirectory = (dataDirectory as NSString).appendingPathComponent("files")
+        // (Absolute: the loader resolves relative paths against the document's folder.)
+        let absolute = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        self.filesDirectory = (absolute as NSString).appendingPathComponent("files")
         self.adjust = adjust
     }
 

@@ -50,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         var instructions: String?
         let gatewayConfig: GatewayConfig
         var adminService: ConfigurationService?
+        var demoSeed: GatewayConfig?
         if config != nil && store != nil {
             CLIErrors.report("use either --config (a YAML file) or --store (a configuration store), not both")
             throw ExitCode(2)
@@ -86,9 +87,25 @@ struct ServeCommand: AsyncParsableCommand {
             let backend = try await EchoBackend.start(group: group, port: echoPort, crlDirectory: pki.crlDirectory)
             logger.info("demo echo backend listening (and serving the demo CRLs)", metadata: ["address": "127.0.0.1:\(backend.port)"])
             echo = backend
-            gatewayConfig = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port ?? 8443,
-                                                      policyFile: try DemoGateway.writePolicy(pki: pki))
+            let demo = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port ?? 8443,
+                                                 policyFile: try DemoGateway.writePolicy(pki: pki))
+            // The demo runs on an embedded store (`DEMO/store`), seeded with the demo configuration at
+            // every start and on SIGHUP (which re-reads the policy file), managed through the admin API.
+            let storeDirectory = (demoDirectory as NSString).appendingPathComponent("store")
+            let opened: StoreServing
+            do {
+                opened = try await StoreServing.open(directory: storeDirectory, port: port ?? 8443, operationsPort: operationsPort,
+                                                     logger: logger, seed: demo)
+            } catch {
+                CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                await backend.stop()
+                throw ExitCode(1)
+            }
+            gatewayConfig = opened.config
+            adminService = opened.service
+            demoSeed = demo
             instructions = DemoGateway.instructions(pki: pki, port: port ?? 8443)
+                + "Admin API: operations listener /admin, token in \((storeDirectory as NSString).appendingPathComponent("admin-token")) (see the README).\n"
         }
 
         let server: GatewayServer
@@ -96,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             server = try GatewayServer(config: gatewayConfig, group: group, logger: logger)
         } catch {
             CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+            try? await adminService?.store.close()
             await echo?.stop()
             throw ExitCode(1)
         }
@@ -111,6 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if adminService != nil && !gatewayConfig.operations.enabled {
             CLIErrors.report("cannot start: --store serves the admin API on the operations listener; do not disable it (operations.enabled)")
+            try? await adminService?.store.close()
             throw ExitCode(1)
         }
         if gatewayConfig.operations.enabled {
@@ -123,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.warning("demo: no operations listener", metadata: ["error": "\(CLIErrors.plain(error))"])
             } catch {
                 CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                try? await adminService?.store.close()
                 await echo?.stop()
                 throw ExitCode(1)
             }
@@ -135,14 +155,19 @@ struct ServeCommand: AsyncParsableCommand {
         // In demo mode it re-reads the demo's policy files (.drawbridge/policies/echo.xml).
         let configPath = config
         let storeService = adminService
+        let seed = demoSeed
         let reloader = SignalWatcher(signals: [SIGHUP]) { _ in
             if let adminService = storeService {
-                // (The store may have been written by `drawbridge config import` meanwhile.)
+                // (The store may have been written by `drawbridge config import` meanwhile; the demo
+                // re-imports its configuration, re-reading its policy file.)
                 Task {
                     do {
+                        if let seed { try await StoreServing.seed(seed, into: adminService) }
                         let (next, _, _) = try await adminService.currentConfiguration()
                         try server.reload(config: next)
                     } catch {
+                        // (server.reload counts its own failures.)
+                        if error is AdminError || error is StoreError { server.metrics.reloadFailed() }
                         logger.error("reload refused, the running configuration stays in force",
                                      metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
                     }
@@ -174,6 +199,8 @@ struct ServeCommand: AsyncParsableCommand {
         signals.cancel()
         reloader.cancel()
         await operations?.stop()
+        // (The store's connection is closed before the process ends: SQLite checkpoints the WAL.)
+        try? await adminService?.store.close()
         await echo?.stop()
     }
 }

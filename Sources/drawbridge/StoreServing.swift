@@ -12,8 +12,20 @@ struct StoreServing {
 
     static func tokenFile(_ directory: String) -> String { (directory as NSString).appendingPathComponent("admin-token") }
 
-    static func open(directory: String, port: Int?, operationsPort: Int?, logger: Logger) async throws -> StoreServing {
+    /// - Parameter seed: a configuration imported first (replacing the store's): the demo's.
+    static func open(directory: String, port: Int?, operationsPort: Int?, logger: Logger, seed: GatewayConfig? = nil) async throws -> StoreServing {
         let store = try await SQLiteConfigurationStore.open(directory: directory)
+        do {
+            return try await open(store, directory: directory, port: port, operationsPort: operationsPort, logger: logger, seed: seed)
+        } catch {
+            // (A connection must be closed before it goes away.)
+            try? await store.close()
+            throw error
+        }
+    }
+
+    private static func open(_ store: SQLiteConfigurationStore, directory: String, port: Int?, operationsPort: Int?,
+                             logger: Logger, seed: GatewayConfig?) async throws -> StoreServing {
         if try await store.adminTokenDigests().isEmpty {
             let token = try await AdminTokens.create(name: "admin", in: store)
             let path = tokenFile(directory)
@@ -27,11 +39,22 @@ struct StoreServing {
             if let operationsPort { config.operations.port = operationsPort }
         }
         let service = ConfigurationService(store: store, materializer: materializer, logger: logger)
+        if let seed { try await Self.seed(seed, into: service) }
         let (config, revision, warnings) = try await service.currentConfiguration()
         for warning in warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
         logger.info("configuration store opened", metadata: [
             "directory": "\(directory)", "revision": "\(revision)", "hostnames": "\(config.hostnames.count)", "apis": "\(config.apis.count)",
         ])
         return StoreServing(config: config, service: service)
+    }
+
+    /// Makes the store hold `config` (one change, if it differs); true when something changed.
+    @discardableResult
+    static func seed(_ config: GatewayConfig, into service: ConfigurationService) async throws -> Bool {
+        let documents = try StoreImporter.documents(for: config)
+        let operations = StoreImporter.replacing(try await service.store.contents(), with: documents)
+        guard !operations.isEmpty else { return false }
+        _ = try await service.apply(operations, actor: "demo", summary: "demo configuration")
+        return true
     }
 }

@@ -63,9 +63,13 @@ struct StoreCLITests {
             return try await Curl.run(arguments + ["https://localhost:\(port)\(path)"])
         }
 
-        func stop() {
-            if process.isRunning { process.terminate() }
+        /// SIGTERM: drain, close the store, exit 0 (nil when it was already gone).
+        @discardableResult
+        func stop() -> Int32? {
+            guard process.isRunning else { return nil }
+            process.terminate()
             process.waitUntilExit()
+            return process.terminationStatus
         }
     }
 
@@ -122,6 +126,7 @@ struct StoreCLITests {
         #expect(try await second.get("/echo/users/1", pki: pki, certificate: true).httpCode == 200)
         #expect(try await second.get("/echo/users/1", pki: pki, certificate: false).httpCode == 403)
         #expect((try await second.admin("GET", "/apis/echo/policy").json["xml"] as? String) == seed)
+        #expect(second.stop() == 0, "SIGTERM: a clean exit")
         print("kill -9: \(written.count) writes acknowledged before the kill, \(stored.count) stored after the restart")
     }
 
