@@ -19,6 +19,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -s "$WORK/store/admin-token" ] && grep -q "operations listener" "$WORK/serve.log" && break; sleep 0.1; done
 TOKEN=$(cat "$WORK/store/admin-token")
+cd "$WORK"  # (schemathesis keeps its state in ./.schemathesis)
 "$ST" run "http://127.0.0.1:$OPS/admin/openapi.json" --url "http://127.0.0.1:$OPS" \
   -H "Authorization: Bearer $TOKEN" --checks all --max-examples "$EXAMPLES" --generation-deterministic \
   --report junit --report-dir "$WORK/report" "$@" | tee "$WORK/schemathesis.txt"
