@@ -65,10 +65,32 @@ var targets: [Target] = [
             .product(name: "Atomics", package: "swift-atomics"),
         ],
         swiftSettings: swiftSettings),
+    // The configuration store: resources as JSON documents, audit records and admin tokens behind a
+    // protocol (PostgreSQL can follow); embedded SQLite (sqlite-nio, its own amalgamation) by default.
+    .target(
+        name: "ConfigurationStore",
+        dependencies: [
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: swiftSettings),
+    // The management plane: store documents ⇄ GatewayConfig, validation as `check`, live reload, and
+    // the admin REST API served under /admin on the operations listener.
+    .target(
+        name: "GatewayAdmin",
+        dependencies: [
+            "ConfigurationStore", "Gateway", "GatewayConfiguration", "ClientCertificates",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     .executableTarget(
         name: "drawbridge",
         dependencies: [
             "Gateway", "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
+            "ConfigurationStore", "GatewayAdmin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,13 +142,17 @@ var targets: [Target] = [
         exclude: ["Corpus"],
         swiftSettings: swiftSettings),
     .testTarget(
+        name: "ConfigurationStoreTests",
+        dependencies: ["ConfigurationStore", .product(name: "SQLiteNIO", package: "sqlite-nio")],
+        swiftSettings: swiftSettings),
+    .testTarget(
         name: "GatewayConfigurationTests",
         dependencies: ["GatewayConfiguration"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Gateway", "GatewayConfiguration", "Policies",
+            "Gateway", "GatewayConfiguration", "Policies", "ConfigurationStore", "GatewayAdmin",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -201,6 +227,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: targets
 )

@@ -48,7 +48,22 @@ public enum GatewayConfigLoader {
         try parse(yaml: yaml, file: file, baseDirectory: baseDirectory, sink: nil)
     }
 
-    static func parse(yaml: String, file: String, baseDirectory: String, sink: ConfigurationErrorSink?) throws -> GatewayConfig {
+    /// As `parse`, for a configuration store: an empty `hostnames` list is allowed (a store starts
+    /// empty; the gateway then refuses every handshake), and every error is returned.
+    public static func parseStoreDocument(yaml: String, file: String, baseDirectory: String) -> (config: GatewayConfig?, errors: [ConfigurationError]) {
+        let sink = ConfigurationErrorSink()
+        do {
+            let config = try parse(yaml: yaml, file: file, baseDirectory: baseDirectory, sink: sink, allowNoHostnames: true)
+            return sink.errors.isEmpty ? (config, []) : (nil, sink.errors)
+        } catch let error as ConfigurationError {
+            return (nil, sink.errors + [error])
+        } catch {
+            return (nil, sink.errors + [ConfigurationError(file: file, message: "\(error)")])
+        }
+    }
+
+    static func parse(yaml: String, file: String, baseDirectory: String, sink: ConfigurationErrorSink?,
+                      allowNoHostnames: Bool = false) throws -> GatewayConfig {
         /// Runs one independent part: with a sink, its error is recorded and reading goes on.
         func part(_ body: () throws -> Void) throws {
             do {
@@ -105,7 +120,7 @@ public enum GatewayConfigLoader {
             }
         }
         let hostnamesFailed = (sink?.errors.count ?? 0) > errorsBeforeHostnames
-        guard !hostnames.isEmpty || hostnamesFailed else {
+        guard !hostnames.isEmpty || hostnamesFailed || allowNoHostnames else {
             throw reader.error(hostnamesNode, "hostnames must list at least one host name")
         }
 

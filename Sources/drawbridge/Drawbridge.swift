@@ -8,7 +8,7 @@ struct Drawbridge: AsyncParsableCommand {
         commandName: "drawbridge",
         abstract: "A self-hosted API gateway that speaks APIM policies, with client certificates first class.",
         version: DrawbridgeVersion.current,
-        subcommands: [ServeCommand.self, CheckCommand.self, EchoBackendCommand.self, PolicyCommand.self, ExpressionCommand.self, CertCommand.self, CertCheckCommand.self])
+        subcommands: [ServeCommand.self, CheckCommand.self, ConfigCommand.self, AdminCommand.self, EchoBackendCommand.self, PolicyCommand.self, ExpressionCommand.self, CertCommand.self, CertCheckCommand.self])
 
     /// As ArgumentParser's own `main`, except that usage errors exit 2 (64 is EX_USAGE; operators'
     /// scripts and `drawbridge check` callers expect the conventional 2), and configuration errors

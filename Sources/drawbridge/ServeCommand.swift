@@ -2,6 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Gateway
+import ConfigurationStore
+import GatewayAdmin
 import GatewayConfiguration
 import Logging
 import NIOPosix
@@ -14,11 +16,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "YAML configuration file.")
     var config: String?
 
+    @Option(name: .long, help: "Data directory of a configuration store (SQLite, created if missing), managed through the admin API under /admin on the operations listener.")
+    var store: String?
+
     @Option(name: .long, help: "Demo only: folder for the demo PKI.")
     var demoDirectory: String = ".drawbridge"
 
-    @Option(name: .long, help: "Demo only: port to listen on.")
-    var port: Int = 8443
+    @Option(name: .long, help: "Port to listen on (demo: default 8443; --store: overrides settings' listen.port).")
+    var port: Int?
 
     @Option(name: .long, help: "Demo only: port of the echo backend (it also serves the demo CRLs).")
     var echoPort: Int = 8480
@@ -44,7 +49,23 @@ struct ServeCommand: AsyncParsableCommand {
         var echo: EchoBackend?
         var instructions: String?
         let gatewayConfig: GatewayConfig
-        if let path = config {
+        var adminService: ConfigurationService?
+        var demoSeed: GatewayConfig?
+        if config != nil && store != nil {
+            CLIErrors.report("use either --config (a YAML file) or --store (a configuration store), not both")
+            throw ExitCode(2)
+        }
+        if let directory = store {
+            let opened: StoreServing
+            do {
+                opened = try await StoreServing.open(directory: directory, port: port, operationsPort: operationsPort, logger: logger)
+            } catch {
+                CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                throw ExitCode(1)
+            }
+            gatewayConfig = opened.config
+            adminService = opened.service
+        } else if let path = config {
             // The checks of `drawbridge check`: every error at once; warnings (certificates about to
             // expire) are logged. A configuration error is no usage error: no usage text, exit 1.
             let (checked, findings) = ConfigurationCheck.run(path: path)
@@ -66,9 +87,25 @@ struct ServeCommand: AsyncParsableCommand {
             let backend = try await EchoBackend.start(group: group, port: echoPort, crlDirectory: pki.crlDirectory)
             logger.info("demo echo backend listening (and serving the demo CRLs)", metadata: ["address": "127.0.0.1:\(backend.port)"])
             echo = backend
-            gatewayConfig = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port,
-                                                      policyFile: try DemoGateway.writePolicy(pki: pki))
-            instructions = DemoGateway.instructions(pki: pki, port: port)
+            let demo = DemoGateway.configuration(pki: pki, echoPort: backend.port, port: port ?? 8443,
+                                                 policyFile: try DemoGateway.writePolicy(pki: pki))
+            // The demo runs on an embedded store (`DEMO/store`), seeded with the demo configuration at
+            // every start and on SIGHUP (which re-reads the policy file), managed through the admin API.
+            let storeDirectory = (demoDirectory as NSString).appendingPathComponent("store")
+            let opened: StoreServing
+            do {
+                opened = try await StoreServing.open(directory: storeDirectory, port: port ?? 8443, operationsPort: operationsPort,
+                                                     logger: logger, seed: demo)
+            } catch {
+                CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                await backend.stop()
+                throw ExitCode(1)
+            }
+            gatewayConfig = opened.config
+            adminService = opened.service
+            demoSeed = demo
+            instructions = DemoGateway.instructions(pki: pki, port: port ?? 8443)
+                + "Admin API: operations listener /admin, token in \((storeDirectory as NSString).appendingPathComponent("admin-token")) (see the README).\n"
         }
 
         let server: GatewayServer
@@ -76,21 +113,36 @@ struct ServeCommand: AsyncParsableCommand {
             server = try GatewayServer(config: gatewayConfig, group: group, logger: logger)
         } catch {
             CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+            try? await adminService?.store.close()
             await echo?.stop()
             throw ExitCode(1)
         }
         // The operations listener (/healthz, /readyz, /metrics) lives as long as the gateway: it
         // answers 503 on /readyz while the gateway drains.
         var operations: OperationsServer?
+        if let adminService {
+            await adminService.attach(listening: gatewayConfig.listen) { next in try server.reload(config: next) }
+        }
+        if adminService != nil, !["127.0.0.1", "::1", "localhost"].contains(gatewayConfig.operations.address) {
+            logger.warning("the admin API is served in plain HTTP on a non-loopback address: keep it behind a network boundary or a TLS proxy",
+                           metadata: ["address": "\(gatewayConfig.operations.address)"])
+        }
+        if adminService != nil && !gatewayConfig.operations.enabled {
+            CLIErrors.report("cannot start: --store serves the admin API on the operations listener; do not disable it (operations.enabled)")
+            try? await adminService?.store.close()
+            throw ExitCode(1)
+        }
         if gatewayConfig.operations.enabled {
             do {
-                operations = try await server.startOperations(port: operationsPort, group: group)
-            } catch where config == nil {
+                operations = try await server.startOperations(port: operationsPort, group: group,
+                                                              admin: adminService.map { AdminAPI(service: $0) })
+            } catch where config == nil && store == nil {
                 // The demo must start on any machine (quick start): without its operations port it
                 // still serves, and says so.
                 logger.warning("demo: no operations listener", metadata: ["error": "\(CLIErrors.plain(error))"])
             } catch {
                 CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
+                try? await adminService?.store.close()
                 await echo?.stop()
                 throw ExitCode(1)
             }
@@ -102,7 +154,26 @@ struct ServeCommand: AsyncParsableCommand {
         // SIGHUP re-reads the configuration file; a broken file leaves the running configuration alone.
         // In demo mode it re-reads the demo's policy files (.drawbridge/policies/echo.xml).
         let configPath = config
+        let storeService = adminService
+        let seed = demoSeed
         let reloader = SignalWatcher(signals: [SIGHUP]) { _ in
+            if let adminService = storeService {
+                // (The store may have been written by `drawbridge config import` meanwhile; the demo
+                // re-imports its configuration, re-reading its policy file.)
+                Task {
+                    do {
+                        if let seed { try await StoreServing.seed(seed, into: adminService) }
+                        let (next, _, _) = try await adminService.currentConfiguration()
+                        try server.reload(config: next)
+                    } catch {
+                        // (server.reload counts its own failures.)
+                        if error is AdminError || error is StoreError { server.metrics.reloadFailed() }
+                        logger.error("reload refused, the running configuration stays in force",
+                                     metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
+                    }
+                }
+                return
+            }
             do {
                 if let configPath {
                     let next: GatewayConfig
@@ -128,6 +199,8 @@ struct ServeCommand: AsyncParsableCommand {
         signals.cancel()
         reloader.cancel()
         await operations?.stop()
+        // (The store's connection is closed before the process ends: SQLite checkpoints the WAL.)
+        try? await adminService?.store.close()
         await echo?.stop()
     }
 }

@@ -10,11 +10,13 @@ extension GatewayServer {
 
     /// Starts the operations listener for this gateway (address and port from `operations:` in the
     /// configuration, or the given ones); stop it after `run` returns.
-    public func startOperations(address: String? = nil, port: Int? = nil, group: any EventLoopGroup) async throws -> OperationsServer {
+    public func startOperations(address: String? = nil, port: Int? = nil, group: any EventLoopGroup,
+                                admin: (any OperationsAdminHandler)? = nil) async throws -> OperationsServer {
         let config = snapshot.config.operations
         return try await OperationsServer.start(
             address: address ?? config.address, port: port ?? config.port, group: group, logger: logger,
             readiness: { [weak self] in self?.readiness ?? .notReady("stopped") },
-            metrics: { [weak self] in self?.metrics.render() ?? "" })
+            metrics: { [weak self] in self?.metrics.render() ?? "" },
+            admin: admin)
     }
 }

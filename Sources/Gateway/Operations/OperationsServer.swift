@@ -9,7 +9,8 @@ import NIOPosix
 /// `/metrics` (Prometheus text format).
 ///
 /// Built on SwiftNIO's HTTP/1.1 codec, which the gateway already links: three fixed GET routes did
-/// not justify a server framework's build time on the data plane's binary.
+/// not justify a server framework's build time on the data plane's binary. `/admin/...` goes to the
+/// admin handler when one is mounted (`serve --store`), else 404.
 public final class OperationsServer: Sendable {
     public enum Readiness: Sendable, Equatable {
         case ready
@@ -28,8 +29,9 @@ public final class OperationsServer: Sendable {
     /// Binds and serves until `stop`. `readiness` and `metrics` are asked per probe/scrape.
     public static func start(address: String, port: Int, group: any EventLoopGroup, logger: Logger,
                              readiness: @escaping @Sendable () -> Readiness,
-                             metrics: @escaping @Sendable () -> String) async throws -> OperationsServer {
-        let routes = OperationsRoutes(readiness: readiness, metrics: metrics)
+                             metrics: @escaping @Sendable () -> String,
+                             admin: (any OperationsAdminHandler)? = nil) async throws -> OperationsServer {
+        let routes = OperationsRoutes(readiness: readiness, metrics: metrics, admin: admin)
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -62,6 +64,7 @@ public final class OperationsServer: Sendable {
 struct OperationsRoutes: Sendable {
     let readiness: @Sendable () -> OperationsServer.Readiness
     let metrics: @Sendable () -> String
+    var admin: (any OperationsAdminHandler)? = nil
 
     func answer(method: HTTPMethod, path: String) -> (HTTPResponseStatus, String, String) {
         let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
@@ -90,18 +93,38 @@ final class OperationsHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private let routes: OperationsRoutes
     private var head: HTTPRequestHead?
+    /// The body of an admin request (other routes ignore bodies); nil once over the limit.
+    private var body: [UInt8]? = []
 
     init(routes: OperationsRoutes) { self.routes = routes }
+
+    private func isAdmin(_ uri: String) -> Bool {
+        routes.admin != nil && (uri == "/admin" || uri.hasPrefix("/admin/") || uri.hasPrefix("/admin?"))
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-        case .body:
-            break
+            self.body = []
+            // Clients that wait for a 100 before sending a body (curl does, for large uploads).
+            if isAdmin(head.uri), head.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+        case .body(var buffer):
+            guard let head, isAdmin(head.uri), body != nil else { break }
+            if (body?.count ?? 0) + buffer.readableBytes > OperationsResponse.maxBodyBytes {
+                body = nil
+            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                body?.append(contentsOf: bytes)
+            }
         case .end:
             guard let head else { return }
             self.head = nil
+            if let admin = routes.admin, isAdmin(head.uri) {
+                serveAdmin(admin, head: head, context: context)
+                return
+            }
             let (status, contentType, body) = routes.answer(method: head.method, path: head.uri)
             var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
             buffer.writeString(body)
@@ -121,5 +144,49 @@ final class OperationsHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
                 done.whenComplete { _ in channel.close(promise: nil) }
             }
         }
+    }
+
+    /// Runs the admin handler off the event loop and writes its answer back on it.
+    private func serveAdmin(_ admin: any OperationsAdminHandler, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let keepAlive = head.isKeepAlive
+        let version = head.version
+        let isHead = head.method == .HEAD
+        guard let body = self.body else {
+            let tooLarge = OperationsResponse(status: 413, headers: [("Content-Type", "application/json")],
+                                              body: Array("{\"error\":{\"code\":\"PayloadTooLarge\",\"message\":\"request body above \(OperationsResponse.maxBodyBytes) bytes\"}}\n".utf8))
+            Self.write(tooLarge, version: version, keepAlive: false, isHead: isHead, to: channel)
+            return
+        }
+        self.body = []
+        let request = OperationsRequest(method: head.method.rawValue, uri: head.uri,
+                                        headers: head.headers.map { ($0.name, $0.value) }, body: body)
+        // One request at a time per connection: reading pauses until the answer is written.
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        Self.respond(admin, request, version: version, keepAlive: keepAlive, isHead: isHead, channel: channel)
+    }
+
+    private static func respond(_ admin: any OperationsAdminHandler, _ request: OperationsRequest, version: HTTPVersion,
+                                keepAlive: Bool, isHead: Bool, channel: any Channel) {
+        Task {
+            let response = await admin.handle(request)
+            write(response, version: version, keepAlive: keepAlive, isHead: isHead, to: channel)
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        }
+    }
+
+    private static func write(_ response: OperationsResponse, version: HTTPVersion, keepAlive: Bool, isHead: Bool, to channel: any Channel) {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        var buffer = channel.allocator.buffer(capacity: response.body.count)
+        buffer.writeBytes(response.body)
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers)), promise: nil)
+        if !isHead { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
+        let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
     }
 }

@@ -1,0 +1,18 @@
+/// Where the gateway's configuration lives when it is managed through the admin API: SQLite on one
+/// node (`SQLiteConfigurationStore`); a PostgreSQL implementation for a cluster can follow the same
+/// protocol. Documents are opaque JSON here: validation and mapping belong to `GatewayAdmin`.
+public protocol ConfigurationStore: Sendable {
+    /// Every resource at the current revision (one consistent read).
+    func contents() async throws -> StoreContents
+    /// Commits the change atomically with its audit records, or throws and changes nothing. Once this
+    /// returns, the change is durable.
+    func commit(_ change: StoreChange) async throws -> StoreCommit
+    /// The most recent audit records, newest first.
+    func audit(limit: Int) async throws -> [AuditRecord]
+
+    /// Admin bearer tokens, stored as SHA-256 digests only.
+    func addAdminToken(name: String, digest: String) async throws
+    func adminTokenDigests() async throws -> [(name: String, digest: String)]
+
+    func close() async throws
+}

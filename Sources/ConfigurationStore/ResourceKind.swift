@@ -1,0 +1,17 @@
+/// The kinds of resource the store holds. Each is a JSON document; `GatewayAdmin` maps them to and
+/// from `GatewayConfig`. The raw values are the admin API's collection names.
+public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
+    case hostnames
+    case apis
+    /// Policy documents by scope: `global`, `api:<api>`, `operation:<api>:<operation>`.
+    case policies
+    case fragments
+    case namedValues = "named-values"
+    /// Certificates (`context.Deployment.Certificates`, server certificates with their keys).
+    case certificates
+    /// CA certificates (APIM's Root / CertificateAuthority stores).
+    case caCertificates = "ca-certificates"
+    case crls
+    /// Top-level gateway settings (one document, id `gateway`).
+    case settings
+}

@@ -1,0 +1,171 @@
+import ClientCertificates
+import ConfigurationStore
+import Foundation
+
+/// What each kind accepts (admin API body → stored JSON document) and shows (stored document →
+/// public JSON). Structural checks only: whether the configuration as a whole holds is for
+/// `StoreMaterializer` and `check`. Hostname, API and settings documents use the YAML
+/// configuration's own field names, and fields this type does not know pass through to the YAML
+/// loader, which judges them: fields added to the configuration format need no change here.
+enum ResourceDocuments {
+    /// Characters of ids besides ASCII letters and digits; policy ids also take what default
+    /// operation names hold (`operation:echo:GET /users/{id}`).
+    static func idPunctuation(_ kind: ResourceKind) -> String { kind == .policies ? "._:-*/{} " : "._:-*" }
+
+    /// Ids: ASCII letters, digits and `idPunctuation`; hostnames are lower-cased host names.
+    static func validateID(_ id: String, kind: ResourceKind) throws -> String {
+        let punctuation = idPunctuation(kind)
+        guard !id.isEmpty, id.utf8.count <= 200,
+              id.unicodeScalars.allSatisfy({ (("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0))
+                                             || punctuation.unicodeScalars.contains($0) }) else {
+            throw AdminError.badRequest("'\(id.prefix(64))' is not a valid \(kind.rawValue) id (1 to 200 of ASCII letters, digits and \(punctuation.map { String($0) }.joined(separator: " ")))")
+        }
+        if kind == .settings, id != "gateway" { throw AdminError(404, "NotFound", "settings has one document: settings/gateway") }
+        return kind == .hostnames ? id.lowercased() : id
+    }
+
+    static func isXMLKind(_ kind: ResourceKind) -> Bool { kind == .policies || kind == .fragments }
+
+    /// The stored document for a PUT of `body` to `kind/id`, and a summary for the audit trail.
+    static func stored(kind: ResourceKind, id: String, body: [UInt8], contentType: String?) throws -> (Data, String) {
+        let what = "\(kind.rawValue)/\(id)"
+        if isXMLKind(kind) {
+            let xml: String
+            if (contentType ?? "").lowercased().contains("json") {
+                let object = try JSONDocument.object(body, what: what)
+                try JSONDocument.allowOnly(object, ["xml"], what: what)
+                guard let text = try JSONDocument.string(object, "xml", what: what) else {
+                    throw AdminError.badRequest("\(what): 'xml' is required")
+                }
+                xml = text
+            } else {
+                guard let text = String(validating: body, as: UTF8.self) else {
+                    throw AdminError.badRequest("\(what): the policy document is not UTF-8")
+                }
+                xml = text
+            }
+            guard xml.contains("<") else { throw AdminError.badRequest("\(what): the body is not an XML policy document") }
+            return (JSONDocument.data(["xml": .string(xml)]), "\(kind == .policies ? "policy" : "fragment") \(id) set (\(xml.utf8.count) bytes)")
+        }
+        var object = try JSONDocument.object(body, what: what)
+        switch kind {
+        case .certificates:
+            let parsed = try CertificateUpload.parse(object, what: what)
+            var document: JSONDocument.Object = ["pem": .string(parsed.chainPEM)]
+            if let key = parsed.keyPEM { document["key"] = .string(key) }
+            let leaf = parsed.certificates.first
+            return (JSONDocument.data(document), "certificate \(id) uploaded (thumbprint \(leaf?.thumbprint ?? "?"), private key: \(parsed.keyPEM != nil))")
+        case .caCertificates:
+            try JSONDocument.allowOnly(object, ["pem", "storeName"], what: what)
+            guard let pem = try JSONDocument.string(object, "pem", what: what) else {
+                throw AdminError.badRequest("\(what): 'pem' (the CA certificate) is required")
+            }
+            let certificates: [X509Certificate2]
+            do { certificates = try CertificateLoader.load(pem: pem) } catch {
+                throw AdminError.badRequest("\(what): 'pem' is not a PEM certificate: \(error)")
+            }
+            guard certificates.count == 1, let ca = certificates.first else {
+                throw AdminError.badRequest("\(what): upload one CA certificate per id (found \(certificates.count))")
+            }
+            let selfSigned = ca.subject == ca.issuer
+            let store = try JSONDocument.string(object, "storeName", what: what) ?? (selfSigned ? "Root" : "CertificateAuthority")
+            guard store == "Root" || store == "CertificateAuthority" else {
+                throw AdminError.badRequest("\(what): storeName must be Root or CertificateAuthority")
+            }
+            return (JSONDocument.data(["pem": .string(PEMText.encode(ca.rawData, label: "CERTIFICATE")), "storeName": .string(store)]),
+                    "CA certificate \(id) uploaded to \(store) (thumbprint \(ca.thumbprint))")
+        case .crls:
+            try JSONDocument.allowOnly(object, ["pem", "der"], what: what)
+            let bytes: [UInt8]
+            if let pem = try JSONDocument.string(object, "pem", what: what) {
+                bytes = Array(pem.utf8)
+            } else if let der = try JSONDocument.string(object, "der", what: what),
+                      let data = Data(base64Encoded: der, options: .ignoreUnknownCharacters) {
+                bytes = Array(data)
+            } else {
+                throw AdminError.badRequest("\(what): send 'pem' (a PEM X509 CRL) or 'der' (base64)")
+            }
+            let crl: CertificateRevocationList
+            do { crl = try CertificateRevocationList(bytes: bytes) } catch {
+                throw AdminError.badRequest("\(what): not a CRL: \(error)")
+            }
+            return (JSONDocument.data(["der": .string(Data(crl.rawData).base64EncodedString())]),
+                    "CRL \(id) uploaded (\(crl.rawData.count) bytes)")
+        case .namedValues:
+            try JSONDocument.allowOnly(object, ["value", "secret"], what: what)
+            guard let value = try JSONDocument.string(object, "value", what: what) else {
+                throw AdminError.badRequest("\(what): 'value' (a string) is required")
+            }
+            let secret = try JSONDocument.bool(object, "secret", what: what) ?? false
+            return (JSONDocument.data(["value": .string(value), "secret": .bool(secret)]),
+                    "named value \(id) set\(secret ? " (secret)" : "")")
+        case .hostnames:
+            for forbidden in ["name", "key", "pkcs12", "password"] where object[forbidden] != nil {
+                throw AdminError.badRequest("\(what): '\(forbidden)' is not set here (the name is the path; 'certificate' names an uploaded certificate with its key)")
+            }
+            guard try JSONDocument.string(object, "certificate", what: what) != nil else {
+                throw AdminError.badRequest("\(what): 'certificate' (the id of an uploaded certificate with a private key) is required")
+            }
+            if let cas = object["trustedCAs"] {
+                guard case .array(let items) = cas, items.allSatisfy({ $0.stringValue != nil }) else {
+                    throw AdminError.badRequest("\(what): 'trustedCAs' must be a list of CA certificate ids")
+                }
+            }
+            let mode = object["clientCertificate"]?.stringValue ?? "off"
+            return (JSONDocument.data(object), "hostname \(id) set (client certificate: \(mode))")
+        case .apis:
+            object["name"] = nil
+            if object["policy"] != nil {
+                throw AdminError.badRequest("\(what): policies are set with PUT /admin/apis/\(id)/policy, not in the API document")
+            }
+            if case .array(let operations)? = object["operations"],
+               operations.contains(where: { $0.objectValue?["policy"] != nil }) {
+                throw AdminError.badRequest("\(what): operation policies are set with PUT /admin/apis/\(id)/operations/{operation}/policy")
+            }
+            return (JSONDocument.data(object), "API \(id) set")
+        case .settings:
+            try JSONDocument.allowOnly(object, StoreMaterializer.settingsKeys, what: what)
+            return (JSONDocument.data(object), "gateway settings set")
+        case .policies, .fragments:
+            throw AdminError.badRequest("unreachable")
+        }
+    }
+
+    /// What GET shows: never a private key, never a secret named value's value.
+    static func publicView(_ resource: StoredResource) -> JSONValue {
+        let document = JSONDocument.object(resource.document)
+        var view: JSONDocument.Object = ["id": .string(resource.key.id), "etag": .string(resource.etag),
+                                         "revision": .integer(resource.revision)]
+        switch resource.key.kind {
+        case .certificates, .caCertificates:
+            let pem = document["pem"]?.stringValue ?? ""
+            let chain = (try? CertificateLoader.load(pem: pem)) ?? []
+            if let leaf = chain.first {
+                view["thumbprint"] = .string(leaf.thumbprint)
+                view["subject"] = .string(leaf.subject)
+                view["issuer"] = .string(leaf.issuer)
+                view["notBefore"] = .string(ISO8601DateFormatter().string(from: leaf.notBefore))
+                view["notAfter"] = .string(ISO8601DateFormatter().string(from: leaf.notAfter))
+            }
+            view["pem"] = .string(pem)
+            if resource.key.kind == .certificates {
+                view["hasPrivateKey"] = .bool(document["key"] != nil)
+                view["chainLength"] = .integer(chain.count)
+            } else {
+                view["storeName"] = document["storeName"] ?? .string("Root")
+            }
+        case .crls:
+            view["der"] = document["der"] ?? .null
+        case .namedValues:
+            let secret = document["secret"]?.boolValue ?? false
+            view["secret"] = .bool(secret)
+            if !secret { view["value"] = document["value"] ?? .null }
+        case .policies, .fragments:
+            view["xml"] = document["xml"] ?? .null
+        case .hostnames, .apis, .settings:
+            for (key, value) in document { view[key] = value }
+            view["id"] = .string(resource.key.id)
+        }
+        return .object(view)
+    }
+}

@@ -1,0 +1,132 @@
+import ClientCertificates
+import ConfigurationStore
+import Foundation
+import GatewayConfiguration
+
+/// `drawbridge config import`: a checked `GatewayConfig` (from YAML) as store documents, the files
+/// it names read in. Server certificates become `certificates/hostname-<name>`, CA certificates
+/// `ca-certificates/ca-<thumbprint>`, and every hostname lists its trusted CAs explicitly, so the
+/// store serves what the file served.
+public enum StoreImporter {
+    public static func documents(for config: GatewayConfig) throws -> [ResourceKey: Data] {
+        var documents: [ResourceKey: Data] = [:]
+        func put(_ kind: ResourceKind, _ id: String, _ object: JSONDocument.Object) { documents[ResourceKey(kind, id)] = JSONDocument.data(object) }
+        func read(_ path: String) throws -> String {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw AdminError.badRequest("cannot read \(path) as UTF-8 text")
+            }
+            return text
+        }
+        func certificatesDocument(_ path: String) throws -> JSONDocument.Object {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            let chain = try CertificateLoader.load(Array(bytes))
+            return ["pem": .string(chain.map { PEMText.encode($0.rawData, label: "CERTIFICATE") }.joined())]
+        }
+        /// Each CA certificate of the files, stored once; returns their ids.
+        func caIDs(_ files: [String]) throws -> [String] {
+            var ids: [String] = []
+            for file in files {
+                for ca in try CertificateLoader.load(pem: try read(file)) {
+                    let id = "ca-" + ca.thumbprint.prefix(16).lowercased()
+                    put(.caCertificates, id, ["pem": .string(PEMText.encode(ca.rawData, label: "CERTIFICATE")),
+                                              "storeName": .string(ca.subject == ca.issuer ? "Root" : "CertificateAuthority")])
+                    if !ids.contains(id) { ids.append(id) }
+                }
+            }
+            return ids
+        }
+
+        for hostname in config.hostnames {
+            let certificateID = "hostname-" + hostname.normalizedName.replacingOccurrences(of: "*", with: "wildcard")
+            var upload: JSONDocument.Object
+            switch hostname.serverCertificate {
+            case .pem(let certificateFile, let keyFile):
+                upload = ["pem": .string(try read(certificateFile)), "key": .string(try read(keyFile))]
+            case .pkcs12(let file, let password):
+                upload = ["pfx": .string(try Data(contentsOf: URL(fileURLWithPath: file)).base64EncodedString()), "password": .string(password)]
+            }
+            let parsed = try CertificateUpload.parse(upload, what: "hostname '\(hostname.name)'")
+            var certificate: JSONDocument.Object = ["pem": .string(parsed.chainPEM)]
+            if let key = parsed.keyPEM { certificate["key"] = .string(key) }
+            put(.certificates, certificateID, certificate)
+            put(.hostnames, hostname.normalizedName, [
+                "certificate": .string(certificateID),
+                "clientCertificate": .string(hostname.clientCertificate.rawValue),
+                "trustedCAs": .array(try caIDs(hostname.trustedCAFiles).map(JSONValue.string)),
+                "http2": .bool(hostname.http2),
+            ])
+        }
+
+        for api in config.apis {
+            var document: JSONDocument.Object = [
+                "path": .string(api.pathPrefix), "backend": .string(api.backendURL),
+                "requireTrustedClientCertificate": .bool(api.requireTrustedClientCertificate),
+            ]
+            if !api.hostnames.isEmpty { document["hostnames"] = .array(api.hostnames.map(JSONValue.string)) }
+            if !api.operations.isEmpty {
+                document["operations"] = .array(api.operations.map { operation in
+                    .object(["name": .string(operation.name), "method": .string(operation.method), "template": .string(operation.urlTemplate)])
+                })
+            }
+            put(.apis, api.name, document)
+            if let file = api.policyFile { put(.policies, "api:\(api.name)", ["xml": .string(try read(file))]) }
+            for operation in api.operations {
+                if let file = operation.policyFile { put(.policies, "operation:\(api.name):\(operation.name)", ["xml": .string(try read(file))]) }
+            }
+        }
+
+        let policies = config.policies
+        if let global = policies.globalFile { put(.policies, "global", ["xml": .string(try read(global))]) }
+        for (id, file) in policies.fragmentFiles { put(.fragments, id, ["xml": .string(try read(file))]) }
+        for (name, value) in policies.namedValues {
+            put(.namedValues, name, ["value": .string(value), "secret": .bool(policies.secretNamedValues.contains(name))])
+        }
+        for (id, file) in policies.certificateFiles { put(.certificates, id, try certificatesDocument(file)) }
+
+        var settings: JSONDocument.Object = [
+            "listen": .object(["address": .string(config.listen.address), "port": .integer(config.listen.port)]),
+            "accessLog": config.accessLog ? .string(config.accessLogFormat.rawValue) : .bool(false),
+            "operations": .object(["address": .string(config.operations.address), "port": .integer(config.operations.port),
+                                   "enabled": .bool(config.operations.enabled)]),
+        ]
+        if let name = config.defaultHostname { settings["defaultHostname"] = .string(name) }
+        let limits = config.limits
+        settings["limits"] = .object([
+            "maxHeaderBytes": .integer(limits.maxHeaderBytes), "maxHeaderCount": .integer(limits.maxHeaderCount),
+            "maxRequestTargetBytes": .integer(limits.maxRequestTargetBytes), "headerReadTimeout": .number(limits.headerReadTimeout),
+            "bodyReadTimeout": .number(limits.bodyReadTimeout), "idleTimeout": .number(limits.idleTimeout),
+            "handshakeTimeout": .number(limits.handshakeTimeout), "maxConnections": .integer(limits.maxConnections),
+            "maxConcurrentStreams": .integer(limits.maxConcurrentStreams), "drainGracePeriod": .number(limits.drainGracePeriod),
+        ])
+        var backend: JSONDocument.Object = [
+            "timeout": .number(config.backend.timeout), "connectTimeout": .number(config.backend.connectTimeout),
+            "maxConnectionsPerHost": .integer(config.backend.maxConnectionsPerHost),
+        ]
+        if !config.backend.trustedCAFiles.isEmpty {
+            backend["trustedCAs"] = .array(try caIDs(config.backend.trustedCAFiles).map { .string("@ca-certificates/\($0)") })
+        }
+        settings["backend"] = .object(backend)
+        settings["policies"] = .object([
+            "skipUnsupported": .bool(policies.skipUnsupported),
+            "revocation": .object([
+                "mode": .string(policies.revocation.failOpen ? "fail-open" : "fail-closed"),
+                "scope": .string(policies.revocation.leafOnly ? "leaf" : "chain"),
+                "fetchTimeout": .number(policies.revocation.fetchTimeout),
+            ]),
+        ])
+        put(.settings, "gateway", settings)
+        return documents
+    }
+
+    /// The operations that make the store hold exactly `documents` (one atomic change).
+    public static func replacing(_ contents: StoreContents, with documents: [ResourceKey: Data]) -> [StoreOperation] {
+        var operations: [StoreOperation] = []
+        for key in contents.resources.keys.sorted(by: { $0.description < $1.description }) where documents[key] == nil {
+            operations.append(.delete(key))
+        }
+        for (key, document) in documents.sorted(by: { $0.key.description < $1.key.description }) where contents.resources[key]?.document != document {
+            operations.append(.put(key, document: document))
+        }
+        return operations
+    }
+}
