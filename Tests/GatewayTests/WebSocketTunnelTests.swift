@@ -213,6 +213,31 @@ while True:
         try await gateway.stop()
     }
 
+    /// The product's case: the API demands a trusted client certificate and its policy calls
+    /// `Verify()`; on a fresh connection neither verdict is known yet, so they are reached first (in a
+    /// task) and the handshake is then served and tunnelled.
+    @Test func aHandshakeNeedingCertificateVerdictsIsServed() async throws {
+        let backend = try Backend()
+        defer { backend.stop() }
+        let policy = try Self.writePolicy("""
+            <policies><inbound><choose><when condition="@(context.Request.Certificate == null || !context.Request.Certificate.Verify())">
+            <return-response><set-status code="403" reason="Invalid client certificate" /></return-response></when></choose></inbound>
+            <backend><forward-request /></backend><outbound /><on-error /></policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            config.apis.append(APIConfig(name: "ws", pathPrefix: "/ws", backendURL: "http://127.0.0.1:\(backend.port)",
+                                         requireTrustedClientCertificate: true, policyFile: policy))
+        })
+        for _ in 0..<2 {
+            let output = try await RawTLS.run(port: gateway.port, pki: gateway.pki,
+                                              script: Self.clientScript(path: "/ws/secure", messages: ["trusted"]))
+            #expect(output.contains("status HTTP/1.1 101 Switching Protocols"), "\(output)")
+            #expect(output.contains("got 1 echo:trusted"), "\(output)")
+        }
+        try await gateway.stop()
+    }
+
     @Test func anIdleTunnelIsClosed() async throws {
         let backend = try Backend()
         defer { backend.stop() }

@@ -116,7 +116,9 @@ struct BackendResponseParser {
                     state = .head(searchFrom: 0)  // an interim answer: the final one follows
                     continue
                 }
-                var keepAlive = parsed.keepAlive
+                // A backend asked to switch protocols that did not may have stopped parsing HTTP on
+                // this connection (NIO's decoder does): it is not reused.
+                var keepAlive = parsed.keepAlive && !upgradeRequested
                 if requestWasHead || code == 204 || code == 304 {
                     state = .fixed(remaining: 0)
                 } else if parsed.chunked {

@@ -293,23 +293,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
 
         current?.parsedMethod = request.method
-        if !hasBody, var tracking = current?.tracking {
-            let decision = environment.requestHandler.serveOnLoop(request, connection: environment.info,
-                                                                  protocolName: Self.protocolName, tracking: &tracking,
-                                                                  upgrade: websocket)
-            current?.tracking = tracking
-            switch decision {
-            case .now(let outcome):
-                deliver(outcome)
+        if !hasBody {
+            if serveOnLoop(request, websocket: websocket) { return }
+            if websocket {
+                prepareUpgrade(request)
                 return
-            case .later(let answer, let completion):
-                answer.whenComplete { result in self.deliver(completion.outcome(result)) }
-                return
-            case .waits:
-                if websocket {
-                    answerNow(.upgradeNeedsWaitingPolicies)
-                    return
-                }
             }
         }
         startTask(request, hasBody: hasBody, declaredLength: contentLength ?? (chunked ? nil : 0),
@@ -317,6 +305,41 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     // MARK: The event-loop path
+
+    /// Serves the current request on the loop when nothing in it waits; false: it must wait.
+    private func serveOnLoop(_ request: HTTPRequest, websocket: Bool) -> Bool {
+        guard var tracking = current?.tracking else { return true }
+        let decision = environment.requestHandler.serveOnLoop(request, connection: environment.info, protocolName: Self.protocolName,
+                                                              tracking: &tracking, upgrade: websocket)
+        current?.tracking = tracking
+        switch decision {
+        case .now(let outcome):
+            deliver(outcome)
+            return true
+        case .later(let answer, let completion):
+            answer.whenComplete { result in self.deliver(completion.outcome(result)) }
+            return true
+        case .waits:
+            return false
+        }
+    }
+
+    /// A WebSocket handshake is served on the loop (it becomes a tunnel there): what it waits for
+    /// that can be done ahead — certificate verdicts — is done in a task, then it is served; one
+    /// whose policies still wait is refused (501).
+    private func prepareUpgrade(_ request: HTTPRequest) {
+        guard let context else { return }
+        let handler = environment.requestHandler
+        let info = environment.info
+        let eventLoop = context.eventLoop
+        ServedInTask.start(on: environment.executor) {
+            await handler.prepareUpgrade(request, connection: info, protocolName: Self.protocolName)
+            eventLoop.execute {
+                guard self.current != nil, !self.closed else { return }
+                if !self.serveOnLoop(request, websocket: true) { self.answerNow(.upgradeNeedsWaitingPolicies) }
+            }
+        }
+    }
 
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }

@@ -125,3 +125,18 @@ extension RequestHandler {
         }
     }
 }
+
+extension RequestHandler {
+    /// Before a WebSocket handshake is served on the loop: the waits a synchronous start can be
+    /// spared — the certificate gate's verdict for this connection and the `Verify()` verdicts the
+    /// policies need — are done here (and cached), so that `serveOnLoop` can then serve it.
+    func prepareUpgrade(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String) async {
+        guard case .route(let route, _) = resolve(head, connection: connection, protocolName: protocolName) else { return }
+        if route.api.config.requireTrustedClientCertificate {
+            _ = await snapshot.certificateGate.evaluate(connection, context: snapshot.clientVerification[connection.hostname.name])
+        }
+        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else { return }
+        let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        await pipeline.prepareSynchronousStart(request)
+    }
+}

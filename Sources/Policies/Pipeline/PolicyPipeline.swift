@@ -177,6 +177,24 @@ public struct PolicyPipeline: Sendable {
     }
 }
 
+extension PolicyPipeline {
+    /// Computes and caches what `startSynchronously` needs from the request's client certificate —
+    /// the `Verify()`/`VerifyNoRevocation()` verdicts of its chain — so that a synchronous start of
+    /// the same request right after does not answer `.runAsync` for want of them. For callers that
+    /// must serve a request synchronously (a WebSocket handshake becomes a tunnel on its loop).
+    public func prepareSynchronousStart(_ request: PolicyRequest) async {
+        guard inboundRunsSynchronously, !request.clientCertificateChain.isEmpty else { return }
+        let parsed = request.parsedClientCertificate ?? ParsedChainCache.shared.entry(for: request.clientCertificateChain)
+        guard let leaf = parsed.leaf else { return }
+        if usesVerify {
+            _ = await ChainVerifier.verify(leaf: leaf, presented: parsed.presented, context: options.verification)
+        }
+        if usesVerifyNoRevocation {
+            _ = await ChainVerifier.verify(leaf: leaf, presented: parsed.presented, context: options.verification.withoutRevocation)
+        }
+    }
+}
+
 /// How a synchronous start (`PolicyPipeline.startSynchronously(_:)`) ended.
 public enum PolicyStart: Sendable {
     /// Inbound (or on-error) produced the whole response; the backend is not called.
