@@ -13,24 +13,24 @@ enum BackendRequestEncoding {
     /// policy can rewrite it; header values were checked for CR/LF/NUL where policies set them).
     static func head(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         let method = head.method.rawValue
-        var size = method.utf8.count + head.uri.utf8.count + 14
+        let uri = head.uri
+        guard !uri.isEmpty, uri.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw InvalidTarget() }
+        var size = method.utf8.count + uri.utf8.count + 14
         for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
         var buffer = allocator.buffer(capacity: size)
-        buffer.writeString(method)
-        buffer.writeInteger(UInt8(ascii: " "))
-        let written = buffer.writeString(head.uri)
-        let valid = buffer.withUnsafeReadableBytes { bytes in
-            bytes[(bytes.count - written)...].allSatisfy { $0 > 0x20 && $0 != 0x7F }
+        buffer.writeHead(capacity: size) { bytes in
+            bytes.put(method)
+            bytes.put(UInt8(ascii: " "))
+            bytes.put(uri)
+            bytes.put(" HTTP/1.1\r\n")
+            for (name, value) in head.headers {
+                bytes.put(name)
+                bytes.put(": ")
+                bytes.put(value)
+                bytes.put("\r\n")
+            }
+            bytes.put("\r\n")
         }
-        guard valid, written > 0 else { throw InvalidTarget() }
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in head.headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
         return buffer
     }
 

@@ -55,39 +55,52 @@ struct HTTP1ResponseEncoder {
             framing = .chunked
         }
 
-        buffer.writeStaticString("HTTP/1.1 ")
-        Self.writeStatus(head.status, into: &buffer)
-        for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 10 where code != 101 && name.caseInsensitiveEquals("connection"):
-                continue
-            case 14 where name.caseInsensitiveEquals("content-length"):
-                if !keepGivenLength { continue }
-            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
-                continue
-            default:
-                break
+        let phrase = head.status.reasonPhrase
+        let phraseIsClean = !phrase.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F })
+        var size = 9 + 4 + phrase.utf8.count + 2 + 2 + 40 + 28 + 24
+        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        buffer.writeHead(capacity: size) { bytes in
+            bytes.put("HTTP/1.1 ")
+            if code >= 100 && code <= 999 {
+                bytes.put(decimal: code)
+            } else {
+                bytes.put("500")
             }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        if let bodyLength, !bodiless {
-            buffer.writeStaticString("Content-Length: ")
-            buffer.writeString(String(bodyLength))
-            buffer.writeStaticString("\r\n")
-        } else if framing == .chunked {
-            buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
-        }
-        if code >= 200 {
-            if closesAfter {
-                buffer.writeStaticString("Connection: close\r\n")
-            } else if http10 {
-                buffer.writeStaticString("Connection: keep-alive\r\n")
+            bytes.put(UInt8(ascii: " "))
+            if phraseIsClean { bytes.put(phrase) }
+            bytes.put("\r\n")
+            for (name, value) in head.headers {
+                switch name.utf8.count {
+                case 10 where code != 101 && name.caseInsensitiveEquals("connection"):
+                    continue
+                case 14 where name.caseInsensitiveEquals("content-length"):
+                    if !keepGivenLength { continue }
+                case 17 where name.caseInsensitiveEquals("transfer-encoding"):
+                    continue
+                default:
+                    break
+                }
+                bytes.put(name)
+                bytes.put(": ")
+                bytes.put(value)
+                bytes.put("\r\n")
             }
+            if let bodyLength, !bodiless {
+                bytes.put("Content-Length: ")
+                bytes.put(decimal: bodyLength)
+                bytes.put("\r\n")
+            } else if framing == .chunked {
+                bytes.put("Transfer-Encoding: chunked\r\n")
+            }
+            if code >= 200 {
+                if closesAfter {
+                    bytes.put("Connection: close\r\n")
+                } else if http10 {
+                    bytes.put("Connection: keep-alive\r\n")
+                }
+            }
+            bytes.put("\r\n")
         }
-        buffer.writeStaticString("\r\n")
         if code < 200 { framing = .bodiless }
         return closesAfter
     }
@@ -110,22 +123,5 @@ struct HTTP1ResponseEncoder {
     mutating func end() -> ByteBuffer {
         defer { framing = .bodiless }
         return framing == .chunked ? ByteBuffer(staticString: "0\r\n\r\n") : ByteBuffer()
-    }
-
-    private static func writeStatus(_ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
-        let code = Int(status.code)
-        if code >= 100 && code <= 999 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + code / 100))
-            buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + code / 10 % 10))
-            buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + code % 10))
-        } else {
-            buffer.writeStaticString("500")
-        }
-        buffer.writeInteger(UInt8(ascii: " "))
-        let phrase = status.reasonPhrase
-        if !phrase.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
-            buffer.writeString(phrase)
-        }
-        buffer.writeStaticString("\r\n")
     }
 }
