@@ -185,8 +185,8 @@ struct GatewayPolicyBackend: PolicyBackend {
     /// `authentication-certificate`, headers safe to write, the request's timeout.
     static func prepare(_ request: BackendRequest, forwarder: BackendForwarder, body: RequestBody?, connection: ConnectionInfo,
                         authority: String?) throws -> Prepared {
-        guard let backend = BackendTarget(request.url) else {
-            throw PolicyBackendError.connectionFailed("the backend URL '\(request.url.absoluteString)' is not an absolute http(s) URL")
+        guard let backend = BackendTarget(plain: request.urlText) ?? BackendTarget(request.urlText) else {
+            throw PolicyBackendError.connectionFailed("the backend URL '\(LogText.escape(request.urlText))' is not an absolute http(s) URL")
         }
         let tls = backend.isTLS
 

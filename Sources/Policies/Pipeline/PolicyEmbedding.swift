@@ -121,7 +121,14 @@ public struct BackendRequest: Sendable {
     }
 
     public var method: String
-    public var url: URL
+    /// The backend URL as the pipeline composed it (what `context.Request.Url` renders), kept as text:
+    /// the gateway splits it for its own client without a `URL` parse per request.
+    public var urlText: String
+    /// `urlText` as a `URL` (parsed on each use; an unparsable text gives `about:invalid`).
+    public var url: URL {
+        get { URL(string: urlText) ?? Self.invalidURL }
+        set { urlText = newValue.absoluteString }
+    }
     public var headers: [PolicyHeader]
     public var body: Body
     public var timeout: Duration
@@ -130,12 +137,22 @@ public struct BackendRequest: Sendable {
     /// `authentication-certificate`; nil for none.
     public var clientCertificate: X509Certificate2? = nil
 
+    private static let invalidURL = URL(fileURLWithPath: "/invalid")
+
     public init(
         method: String, url: URL, headers: [PolicyHeader] = [], body: Body = .client, timeout: Duration = .seconds(300),
         followRedirects: Bool = false, clientCertificate: X509Certificate2? = nil
     ) {
+        self.init(method: method, urlText: url.absoluteString, headers: headers, body: body, timeout: timeout,
+                  followRedirects: followRedirects, clientCertificate: clientCertificate)
+    }
+
+    public init(
+        method: String, urlText: String, headers: [PolicyHeader] = [], body: Body = .client, timeout: Duration = .seconds(300),
+        followRedirects: Bool = false, clientCertificate: X509Certificate2? = nil
+    ) {
         self.method = method
-        self.url = url
+        self.urlText = urlText
         self.headers = headers
         self.body = body
         self.timeout = timeout

@@ -644,10 +644,8 @@ final class PolicyExecution: @unchecked Sendable {
                 step.name, reason: "BackendConnectionFailure",
                 "No backend service URL is configured for this API (give it a service URL or use set-backend-service).")
         }
-        let target = state.url
-        guard let url = target.foundationURL else {
-            throw PolicyFailure.generic(step.name, reason: "BackendConnectionFailure", "The backend URL '\(target.text)' is not valid.")
-        }
+        // (The gateway splits the text itself and refuses one that is no absolute http(s) URL.)
+        let urlText = state.url.text
         var headers = state.requestHeaders
         let body: BackendRequest.Body
         if let requestBody = state.requestBody {
@@ -658,9 +656,9 @@ final class PolicyExecution: @unchecked Sendable {
             body = .client
         }
         let request = BackendRequest(
-            method: state.method, url: url, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
+            method: state.method, urlText: urlText, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
-        state.record(.backend, "\(state.method) \(target.text)")
+        state.record(.backend, "\(state.method) \(urlText)")
         return request
     }
 
