@@ -216,12 +216,15 @@ final class BackendForwarder: Sendable {
     static func forwardedHeaders<S: Sequence>(_ source: S, connection: ConnectionInfo, authority: String?,
                                               keepCertificateHeaders: Bool = false,
                                               honorConnectionTokens: Bool = true) -> HTTPHeaders where S.Element == (String, String) {
-        var headers = HTTPHeaders()
+        // Collected as pairs and wrapped once: `HTTPHeaders.add` re-validates every name (a scan per
+        // header); these names come from the client's parsed head or a policy's checked output.
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(16)
         var connectionListed: Set<String>?
         var priorForwardedFor: String?
         for (name, value) in source {
             if HopByHop.isOrdinary(name) {
-                headers.add(name: name, value: value)
+                fields.append((name, value))
                 continue
             }
             let lower = HopByHop.lowercased(name)
@@ -240,24 +243,24 @@ final class BackendForwarder: Sendable {
             case "x-forwarded-for":
                 priorForwardedFor = priorForwardedFor.map { $0 + ", " + value } ?? value
             default:
-                headers.add(name: name, value: value)
+                fields.append((name, value))
             }
         }
         if let connectionListed {
             // Headers the client's Connection header names are hop-by-hop too.
-            headers = HTTPHeaders(headers.filter { !connectionListed.contains(HopByHop.lowercased($0.name)) }.map { ($0.name, $0.value) })
+            fields.removeAll { connectionListed.contains(HopByHop.lowercased($0.0)) }
         }
         // Content-Length is set by the client library from the body's declared length.
         if let address = connection.remoteAddress {
-            headers.add(name: "X-Forwarded-For", value: priorForwardedFor.map { $0 + ", " + address } ?? address)
+            fields.append(("X-Forwarded-For", priorForwardedFor.map { $0 + ", " + address } ?? address))
         } else if let priorForwardedFor {
-            headers.add(name: "X-Forwarded-For", value: priorForwardedFor)
+            fields.append(("X-Forwarded-For", priorForwardedFor))
         }
-        headers.add(name: "X-Forwarded-Proto", value: "https")
+        fields.append(("X-Forwarded-Proto", "https"))
         if let host = authority ?? connection.serverName, RequestHandler.isValidAuthority(host) {
-            headers.add(name: "X-Forwarded-Host", value: host)
+            fields.append(("X-Forwarded-Host", host))
         }
-        return headers
+        return HTTPHeaders(fields)
     }
 
     /// A backend's response headers as the client gets them: without hop-by-hop headers.
