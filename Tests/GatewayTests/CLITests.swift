@@ -219,6 +219,18 @@ struct CLITests {
         let pki = try await SharedPKI.shared.pki()
         let echo = try await EchoBackend.start(group: NIOPosix.MultiThreadedEventLoopGroup.singleton)
         let folder = try Self.temporaryFolder()
+        // A run-time expression error (500 with an activityId) and a policy that answers with context.RequestId:
+        // the log's request_id is the same value.
+        try """
+        <policies><inbound><set-header name="x-length" exists-action="override">
+        <value>@(context.Request.Headers.GetValueOrDefault("x-missing").Length.ToString())</value></set-header></inbound>
+        <backend><forward-request /></backend><outbound /><on-error /></policies>
+        """.write(toFile: folder + "/broken.xml", atomically: true, encoding: .utf8)
+        try """
+        <policies><inbound><return-response><set-status code="200" reason="OK" />
+        <set-header name="X-Request-Id" exists-action="override"><value>@(context.RequestId.ToString())</value></set-header>
+        </return-response></inbound><backend><forward-request /></backend><outbound /><on-error /></policies>
+        """.write(toFile: folder + "/id.xml", atomically: true, encoding: .utf8)
         try """
         listen: { port: 0 }
         accessLog: json
@@ -231,6 +243,8 @@ struct CLITests {
           - { name: echo, path: /echo, backend: "http://127.0.0.1:\(echo.port)", requireTrustedClientCertificate: true,
               operations: [ { name: get-user, method: GET, template: "/users/{id}" } ] }
           - { name: dead, path: /dead, backend: "http://127.0.0.1:1" }
+          - { name: broken, path: /broken, backend: "http://127.0.0.1:\(echo.port)", policy: \(folder)/broken.xml }
+          - { name: id, path: /id, backend: "http://127.0.0.1:\(echo.port)", policy: \(folder)/id.xml }
         """.write(toFile: folder + "/gateway.yaml", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = executable
@@ -261,6 +275,13 @@ struct CLITests {
         #expect(try await Curl.run(base + ["\(url)/dead/x"]).httpCode == 502)
         // An encoded newline is refused before routing (400), and the path is logged as sent.
         #expect(try await Curl.run(base + ["\(url)/nope%0a%22x"]).httpCode == 400)
+        let broken = try await Curl.run(base + ["\(url)/broken/x"])
+        #expect(broken.httpCode == 500)
+        let activityId = broken.body.split(separator: "\"").drop { $0 != "activityId" }.dropFirst(2).first.map(String.init)
+        let identified = try await Curl.run(base + ["-D", "-", "\(url)/id/x"])
+        #expect(identified.httpCode == 200)
+        let answeredId = identified.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-request-id:") }
+            .map { String($0.dropFirst("x-request-id:".count)).trimmingCharacters(in: .whitespaces) }
         // A refused handshake is logged at info with a plain reason (and is no access-log line).
         _ = try await Curl.run(["http://127.0.0.1:\(gatewayPort)/echo/users/7"])
         for _ in 0..<50 where !output.withLockedValue({ $0.contains("TLS handshake refused") }) {
@@ -278,8 +299,8 @@ struct CLITests {
         let entries = try lines.map { line -> [String: Any] in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
         }
-        #expect(entries.count == 5, "\(lines)")
-        guard entries.count == 5 else { return }
+        #expect(entries.count == 7, "\(lines)")
+        guard entries.count == 7 else { return }
         #expect(entries[0]["status"] as? Int == 200 && entries[0]["api"] as? String == "echo" && entries[0]["operation"] as? String == "get-user")
         #expect(entries[0]["reason"] is NSNull && (entries[0]["backend_ms"] as? Double ?? -1) >= 0)
         #expect((entries[0]["client_cert_thumbprint"] as? String)?.count == 40)
@@ -289,8 +310,12 @@ struct CLITests {
         #expect(entries[3]["status"] as? Int == 502 && (entries[3]["reason"] as? String)?.hasPrefix("backend: cannot connect to the backend") == true)
         #expect(entries[4]["status"] as? Int == 400 && entries[4]["reason"] as? String == "Bad request: malformed or dot-segment path")
         #expect(entries[4]["api"] is NSNull && entries[4]["path"] as? String == "/nope%0a%22x")
+        #expect(entries[5]["status"] as? Int == 500 && activityId != nil && entries[5]["request_id"] as? String == activityId,
+                "\(entries[5]) \(broken.body)")
+        #expect(entries[6]["status"] as? Int == 200 && answeredId != nil && entries[6]["request_id"] as? String == answeredId,
+                "\(entries[6]) \(identified.stdout)")
         let ids = Set(entries.compactMap { $0["request_id"] as? String })
-        #expect(ids.count == 5)
+        #expect(ids.count == 7)
     }
 
     @Test func echoBackendListeningLineReachesAPipeAtOnce() async throws {

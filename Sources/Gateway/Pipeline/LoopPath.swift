@@ -97,7 +97,8 @@ extension RequestHandler {
                                          record: tracking.record))
         }
         guard pipeline.inboundRunsSynchronously else { return .waits }
-        let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
         switch pipeline.startSynchronously(request) {
         case .runAsync:
             return .waits

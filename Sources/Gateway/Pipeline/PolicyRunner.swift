@@ -12,7 +12,8 @@ struct PolicyRunner: Sendable {
     let forwarder: BackendForwarder
 
     func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter) async -> Int? {
-        let policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
+        var policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
+        policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
         Self.noteReason(result, api: route.api.config.name, metrics: forwarder.metrics, record: AccessLogRecord.current)

@@ -47,7 +47,8 @@ final class RequestState: @unchecked Sendable {
     private(set) lazy var variables = DictionaryBox()
     var lastError: PolicyLastError?
     /// `context.RequestId`, drawn when first read (and then fixed for the request).
-    private(set) lazy var requestId = RandomGuid.make()
+    private(set) lazy var requestId = givenRequestId ?? RandomGuid.make()
+    private let givenRequestId: UUID?
     let timestamp = DateTimeValue.utcNow()
     let started = ContinuousClock.now
     let deployment: DeploymentObject
@@ -62,6 +63,7 @@ final class RequestState: @unchecked Sendable {
 
     init(request: PolicyRequest, deployment: DeploymentObject, tracing: Bool) {
         method = ASCII.uppercased(request.method)
+        givenRequestId = request.requestId
         frontScheme = request.scheme
         frontHost = request.host
         frontPort = request.port

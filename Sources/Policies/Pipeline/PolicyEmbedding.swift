@@ -66,6 +66,9 @@ public struct PolicyRequest: Sendable {
     /// Template parameters the operation's URL template matched (`context.Request.MatchedParameters`).
     public var matchedParameters: [(name: String, value: String)]
     public var identity: PolicyAPIIdentity
+    /// `context.RequestId` when the gateway already gave the request an id (its access-log record's,
+    /// so logs, error bodies' `activityId` and policies agree); nil: drawn when first read.
+    public var requestId: UUID? = nil
 
     public init(
         method: String, scheme: String = "https", host: String, port: Int? = nil, path: String,
