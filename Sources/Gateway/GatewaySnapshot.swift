@@ -20,12 +20,14 @@ public struct GatewaySnapshot: Sendable {
     /// - Parameters:
     ///   - crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's HTTP
     ///     client); nil: only CRLs given to it are used.
+    ///   - crlCaches: the server's CRL cache, kept across reloads (fetched CRLs survive them); nil: a
+    ///     cache of this snapshot's own, on `crlFetcher`.
     ///   - ocspCache: OCSP responses (the server's, kept across reloads); nil: OCSP gives no answer.
     ///   - keyDocuments: how `validate-jwt` `<openid-config>` fetches its documents (the gateway's
     ///     HTTP client); nil: such policies load but find no keys (a snapshot only checked).
     ///   - policyMetrics: where `emit-metric` records (the server's metrics); nil: nowhere.
     public init(
-        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, ocspCache: OCSPCache? = nil,
+        config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, crlCaches: ServerCRLCache? = nil, ocspCache: OCSPCache? = nil,
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, policyMetrics: (any PolicyMetricsRecording)? = nil
     ) throws {
         self.config = config
@@ -56,7 +58,7 @@ public struct GatewaySnapshot: Sendable {
         self.router = try Router(apis: config.apis)
         let revocation = config.policies.revocation
         let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
-        let cache = crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }
+        let cache = crlCaches?.cache(configuration: fetching) ?? crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }
         // Configured CRL files: the global ones for everyone, a hostname's own for its clients, all of
         // them for Verify() (which trusts every hostname's CAs).
         let everyCRLFile = revocation.crlFiles + hostnames.flatMap(\.config.crlFiles)

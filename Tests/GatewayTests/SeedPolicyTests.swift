@@ -107,6 +107,23 @@ struct SeedPolicyTests {
         try await gateway.stop()
     }
 
+    /// CRLs fetched from distribution points are the server's: a reload (SIGHUP, an admin change)
+    /// keeps them, and the next request after it fetches nothing.
+    @Test func fetchedCRLsSurviveAReload() async throws {
+        let pki = try await SharedPKI.shared.pki()
+        let policy = try DemoGateway.writePolicy(pki: pki)
+        let gateway = try await Self.gateway(policy: policy)
+        let before = await SharedPKI.shared.crlRequestsServed()
+        try await expectStatuses(gateway, expectations: [("valid", pki.clientCertificate, pki.clientKey, 200)])
+        let fetched = await SharedPKI.shared.crlRequestsServed()
+        #expect(fetched > before, "Verify() fetched the CRLs of the chain")
+        try gateway.server.reload(config: gateway.server.snapshot.config)
+        try await expectStatuses(gateway, expectations: [("valid", pki.clientCertificate, pki.clientKey, 200),
+                                                         ("revoked", pki.revokedClientCertificate, pki.revokedClientKey, 403)])
+        #expect(await SharedPKI.shared.crlRequestsServed() == fetched, "no CRL fetched again after the reload")
+        try await gateway.stop()
+    }
+
     @Test func verifyNoRevocationAcceptsTheRevokedCertificate() async throws {
         let pki = try await SharedPKI.shared.pki()
         let policy = try Self.write(Self.issuerSubjectSnippet

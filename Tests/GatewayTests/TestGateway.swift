@@ -98,6 +98,9 @@ actor SharedPKI {
         created = pki
         return pki
     }
+
+    /// CRL files the shared distribution point has served so far.
+    func crlRequestsServed() -> Int { crlServer?.crlRequestsServed ?? 0 }
 }
 
 /// An AsyncHTTPClient that trusts the demo root and optionally presents a client certificate.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -14,6 +15,9 @@ import NIOPosix
 public final class EchoBackend: Sendable {
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     public let port: Int
+    /// CRL files served so far (tests count distribution-point fetches with it).
+    public var crlRequestsServed: Int { crlCounter.withLockedValue { $0 } }
+    private let crlCounter = NIOLockedValueBox(0)
 
     private init(channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>, port: Int) {
         self.channel = channel
@@ -51,7 +55,8 @@ public final class EchoBackend: Sendable {
         try? await withThrowingDiscardingTaskGroup { group in
             try await channel.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await Self.serveConnection(connection, crlDirectory: crlDirectory) }
+                    let counter = crlCounter
+                    group.addTask { await Self.serveConnection(connection, crlDirectory: crlDirectory, crlCounter: counter) }
                 }
             }
         }
@@ -66,7 +71,7 @@ public final class EchoBackend: Sendable {
     }
 
     private static func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
-                                        crlDirectory: String?) async {
+                                        crlDirectory: String?, crlCounter: NIOLockedValueBox<Int>) async {
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var hasher = SHA256()
@@ -89,6 +94,7 @@ public final class EchoBackend: Sendable {
                         try await Task.sleep(for: .milliseconds(delay))
                     }
                     if requestHead.method == .GET, let crl = Self.crlFile(for: requestHead.uri, in: crlDirectory) {
+                        crlCounter.withLockedValue { $0 += 1 }
                         var crlHeaders = HTTPHeaders()
                         crlHeaders.add(name: "Content-Type", value: "application/pkix-crl")
                         crlHeaders.add(name: "Content-Length", value: String(crl.count))

@@ -43,6 +43,8 @@ public final class GatewayServer: Sendable {
     private let forwarder: BackendForwarder
     /// OCSP verdicts, kept across reloads.
     private let ocspCache: OCSPCache
+    /// CRLs fetched from distribution points: the server's, so a reload does not drop them.
+    private let crlCaches: ServerCRLCache
     /// The configuration in force, swapped whole by `reload`; connections keep the one they began with.
     private let current: NIOLockedValueBox<RequestHandler>
 
@@ -58,8 +60,9 @@ public final class GatewayServer: Sendable {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
         let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
+        let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher)
         do {
-            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache,
+            snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                            keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
                                            policyMetrics: metrics.policyMetrics)
         } catch {
@@ -72,6 +75,7 @@ public final class GatewayServer: Sendable {
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.forwarder = forwarder
         self.ocspCache = ocspCache
+        self.crlCaches = crlCaches
         self.metrics = metrics
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
@@ -99,7 +103,7 @@ public final class GatewayServer: Sendable {
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port,
                                            reason: "the listen address cannot change on reload; restart the gateway")
         }
-        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, ocspCache: ocspCache,
+        let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                        keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
                                        policyMetrics: metrics.policyMetrics)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
