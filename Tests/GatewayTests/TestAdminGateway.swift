@@ -40,20 +40,7 @@ final class TestAdminGateway: Sendable {
         let server = try GatewayServer(config: config, group: group, logger: logger)
         await service.attach(listening: config.listen) { next in try server.reload(config: next) }
         let operations = try await server.startOperations(port: 0, group: group, admin: AdminAPI(service: service))
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let runTask = Task {
-            defer { portContinuation.finish() }
-            try await server.run { port in portContinuation.yield(port) }
-        }
-        var port: Int?
-        for await value in portStream {
-            port = value
-            break
-        }
-        guard let port else {
-            _ = try await runTask.value
-            throw TestFailure("gateway did not start")
-        }
+        let (port, runTask) = try await TestGateway.run(server)
         return TestAdminGateway(directory: directory, pki: pki, echo: echo, service: service, server: server,
                                 operations: operations, port: port, token: token, runTask: runTask)
     }

@@ -32,6 +32,12 @@ final class TestGateway: Sendable {
         logger.logLevel = .warning
         let config = try configure(pki, echo.port)
         let server = try GatewayServer(config: config, group: group, logger: logger)
+        let (port, runTask) = try await run(server)
+        return TestGateway(pki: pki, echo: echo, server: server, port: port, runTask: runTask)
+    }
+
+    /// Runs `server` in a task and returns the port it listens on, once it does.
+    static func run(_ server: GatewayServer) async throws -> (port: Int, task: Task<Void, any Error>) {
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let runTask = Task {
             defer { portContinuation.finish() }
@@ -46,7 +52,7 @@ final class TestGateway: Sendable {
             _ = try await runTask.value
             throw TestFailure("gateway did not start")
         }
-        return TestGateway(pki: pki, echo: echo, server: server, port: port, runTask: runTask)
+        return (port, runTask)
     }
 
     /// The demo configuration on a free port, without access log, adjusted by `tweak`.
