@@ -146,24 +146,6 @@ final class BackendForwarder: Sendable {
         headers.add(name: "Upgrade", value: "websocket")
     }
 
-    /// A backend's response head as the client gets it (HTTP/1.1): without hop-by-hop headers. The
-    /// headers are scanned once and rebuilt only when something must go.
-    static func clientResponseHead(_ head: HTTPResponseHead) -> HTTPResponseHead {
-        var drop: [String] = []
-        var connectionListed: Set<String> = []
-        for (name, value) in head.headers where !HopByHop.isOrdinary(name) {
-            let lower = HopByHop.lowercased(name)
-            guard HopByHop.names.contains(lower) else { continue }
-            drop.append(lower)
-            if lower == "connection" { connectionListed = connectionTokens(value, adding: connectionListed) }
-        }
-        guard !drop.isEmpty else { return HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers) }
-        var headers = head.headers
-        for name in drop { headers.remove(name: name) }
-        for name in connectionListed { headers.remove(name: name) }
-        return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
-    }
-
     /// Forwards the request and writes the backend's answer. Returns the status written, or nil when
     /// the client went away mid-response.
     func forward(_ request: GatewayRequest, route: RouteMatch, writer: ResponseWriter) async -> Int? {

@@ -409,7 +409,7 @@ struct BackendResponseParser {
     }
 
     /// Comma-separated list elements, trimmed of whitespace, empty ones skipped.
-    private static func tokens(_ value: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+    static func tokens(_ value: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
         var result: [UnsafeRawBufferPointer] = []
         var start = 0
         var index = 0

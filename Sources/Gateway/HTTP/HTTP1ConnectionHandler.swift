@@ -436,7 +436,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard !closed, let context else { return }
         let status = Int(answer.head.status.code)
         if let complete = answer.body.completeBody {
-            writeWhole(BackendForwarder.clientResponseHead(answer.head), body: complete)
+            // (Hop-by-hop headers were dropped by the backend parser; framing is the encoder's.)
+            writeWhole(answer.head, body: complete)
             responseEnded(status: status)
             return
         }
@@ -464,7 +465,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         var buffer = context.channel.allocator.buffer(capacity: 256)
         _ = encoder.head(head, into: &buffer, requestIsHEAD: false, http10: false, closing: false, bodyLength: nil)
         let idle = environment.requestHandler.snapshot.config.limits.tunnelIdleTimeout
-        let relay = TunnelRelay(eventLoop: context.eventLoop, idleTimeout: .milliseconds(Int64(idle * 1000)), onClose: {})
+        let relay = TunnelRelay(eventLoop: context.eventLoop, idleTimeout: .milliseconds(Int64(idle * 1000)))
         let clientEnd = TunnelEnd(relay: relay)
         let backendEnd = TunnelEnd(relay: relay)
         TunnelEnd.join(clientEnd, backendEnd)
@@ -590,15 +591,12 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 }
 
 extension HTTP1ConnectionHandler {
-    /// A comma-separated header value lists `token` (ASCII case-insensitive).
+    /// A comma-separated header value lists `token` (ASCII case-insensitive), compared on bytes.
     static func listContains(_ value: String, _ token: StaticString) -> Bool {
-        for element in value.utf8.split(separator: UInt8(ascii: ",")) {
-            var bytes = element[...]
-            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
-            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
-            if String(Substring(bytes)).caseInsensitiveEquals(token) { return true }
+        var value = value
+        return value.withUTF8 { bytes in
+            BackendResponseParser.tokens(UnsafeRawBufferPointer(bytes)).contains { BackendResponseParser.equalsLowercased($0, token) }
         }
-        return false
     }
 }
 

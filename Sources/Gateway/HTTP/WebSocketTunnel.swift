@@ -125,12 +125,10 @@ final class TunnelRelay: @unchecked Sendable {
     private var lastActivity = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private var closed = false
-    private let onClose: () -> Void
 
-    init(eventLoop: any EventLoop, idleTimeout: TimeAmount, onClose: @escaping () -> Void) {
+    init(eventLoop: any EventLoop, idleTimeout: TimeAmount) {
         self.eventLoop = eventLoop
         self.idleTimeout = idleTimeout
-        self.onClose = onClose
         schedule(after: idleTimeout)
     }
 
@@ -160,6 +158,5 @@ final class TunnelRelay: @unchecked Sendable {
         let ends = self.ends
         self.ends = []
         for end in ends { end.close() }
-        onClose()
     }
 }
