@@ -101,23 +101,16 @@ struct PolicyCorpusTests {
 
     /// Each failing file and the reason it fails (a fragment of its first error).
     static let knownFailures: [String: String] = [
-        // Azure-only policies (managed identity, Entra ID tokens, subscription-based limits).
+        // Subscription-scoped limits (products and subscriptions: issue 15).
         "Authenticate using Managed Identity to access Event Hub.xml": "'<rate-limit>' is not supported",
-        "Authenticate using Managed Identity to access Service Bus.xml": "'<authentication-managed-identity>' is not supported",
-        "Authenticate using Managed Identity to access Storage Account.xml": "'<authentication-managed-identity>' is not supported",
-        "DELETE a from to blobStorage account.xml": "'<authentication-managed-identity>' is not supported",
-        "GET a file from blobStorage account.xml": "'<authentication-managed-identity>' is not supported",
-        "Look up Key Vault certificate using Managed Service Identity and call backend.policy.xml": "'<authentication-managed-identity>' is not supported",
-        "Look up Key Vault secret using Managed Service Identity.policy.xml": "'<authentication-managed-identity>' is not supported",
-        "PUT a file to blobStorage account.xml": "'<authentication-managed-identity>' is not supported",
-        "Request OAuth2 access token from SAP using AAD JWT token.xml": "'<authentication-managed-identity>' is not supported",
-        "Request OAuth2 access token from SuccessFactors using AAD JWT token.xml": "'<authentication-managed-identity>' is not supported",
-        "Return a blob URL signed with a user delegation SAS token.xml": "'<authentication-managed-identity>' is not supported",
-        "Trigger Azure Data Factory Pipeline.policy.xml": "'<authentication-managed-identity>' is not supported",
-        "Trigger Azure Data Factory Pipeline With Parameters.policy.xml": "'<authentication-managed-identity>' is not supported",
-        "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
-            "'<authentication-managed-identity>' is not supported",
         "oauth-proxy/oauth-proxy-validate-token-fragment.xml": "'<validate-azure-ad-token>' is not supported",
+        // Invalid C# as published (APIM's compiler refuses them too): `MatchedParameters` is a
+        // dictionary, not a method (`MatchedParameters("blobContainer")`); `DateTime.AddSeconds` takes
+        // a double, not the string the snippet casts to.
+        "DELETE a from to blobStorage account.xml": "non-invocable member 'IRequest.MatchedParameters' cannot be used like a method",
+        "GET a file from blobStorage account.xml": "non-invocable member 'IRequest.MatchedParameters' cannot be used like a method",
+        "PUT a file to blobStorage account.xml": "non-invocable member 'IRequest.MatchedParameters' cannot be used like a method",
+        "Return a blob URL signed with a user delegation SAS token.xml": "'DateTime.AddSeconds' has some invalid arguments (string)",
         // Broken as published: a regular C# string literal spans two lines; attribute text mangled
         // into `"Ocp-Apim-Subscription-Key="""` and `"patch="""` (invalid C# in APIM too).
         "Call out to an HTTP endpoint and cache the response.policy.xml": "unterminated string literal",
@@ -129,10 +122,13 @@ struct PolicyCorpusTests {
         "Extract value from XML.xml": "expected ')' but found 'reader'",
         "Extracting multiple values from xml documents.policy.xml": "'XDocument' does not exist",
         "Filter on IP Address when using Application Gateway.policy.xml": "only assignment, call, increment, decrement",
+        "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
+            "only assignment, call, increment, decrement",
         "Filter response content based on product name.policy.xml": "'JProperty' has no member 'Remove'",
         "Query CosmosDB.policy.xml": "object initializers are not supported for 'HashAlgorithm'",
         // Liquid templates in set-body (read, not run).
         "List all inbound headers.policy.xml": "liquid templates",
         "Generate Azure Relay Token.policy.xml": "liquid templates",
+        "Trigger Azure Data Factory Pipeline With Parameters.policy.xml": "liquid templates",
     ]
 }

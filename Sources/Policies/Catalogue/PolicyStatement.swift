@@ -52,6 +52,7 @@ public enum Policy: Sendable {
     case wait(WaitPolicy)
     case redirectContentURLs(RedirectContentURLsPolicy)
     case crossDomain(CrossDomainPolicy)
+    case authenticationManagedIdentity(AuthenticationManagedIdentityPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

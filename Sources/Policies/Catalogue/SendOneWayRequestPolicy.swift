@@ -15,6 +15,7 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
     public let headers: [SetHeaderPolicy]
     public let body: SetBodyPolicy?
     public let authenticationCertificate: AuthenticationCertificatePolicy?
+    public var authenticationManagedIdentity: AuthenticationManagedIdentityPolicy? = nil
 
     static let maximumInFlight = 256
     static let inFlight = Mutex(0)
@@ -30,9 +31,9 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
         ]))
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
-        for name in ["set-url", "set-method", "set-body", "authentication-certificate"] { reader.atMostOne(name) }
+        for name in ["set-url", "set-method", "set-body", "authentication-certificate", "authentication-managed-identity"] { reader.atMostOne(name) }
         let url = SendRequestPolicy.sideRequestURL(reader)
-        let (method, headers, body, certificate) = SendRequestPolicy.sideRequestChildren(reader)
+        let (method, headers, body, certificate, managedIdentity) = SendRequestPolicy.sideRequestChildren(reader)
         guard let mode = reader.choice("mode", as: SendRequestPolicy.Mode.self), let timeout = reader.integer("timeout") else { return nil }
         if mode.constant == .new, url == nil, reader.isValid {
             reader.error("'<send-one-way-request mode=\"new\">' requires '<set-url>'")
@@ -40,7 +41,8 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
         }
         return .sendOneWayRequest(
             SendOneWayRequestPolicy(
-                mode: mode, timeout: timeout, url: url, method: method, headers: headers, body: body, authenticationCertificate: certificate))
+                mode: mode, timeout: timeout, url: url, method: method, headers: headers, body: body, authenticationCertificate: certificate,
+                authenticationManagedIdentity: managedIdentity))
     }
 }
 
@@ -54,7 +56,7 @@ extension SendOneWayRequestPolicy {
         func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
             let call = try await execution.prepareSideCall(
                 mode: request.mode, url: request.url, method: request.method, headers: request.headers, body: request.body,
-                certificate: request.certificate, timeout: request.timeout, step)
+                certificate: request.certificate, managedIdentity: request.managedIdentity, timeout: request.timeout, step)
             let admitted = SendOneWayRequestPolicy.inFlight.withLock { count -> Bool in
                 guard count < SendOneWayRequestPolicy.maximumInFlight else { return false }
                 count += 1
@@ -76,7 +78,7 @@ extension SendOneWayRequestPolicy {
     func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
         let asRequest = SendRequestPolicy(
             mode: mode, responseVariableName: "", timeout: timeout, ignoreError: .constant(true), url: url, method: method, headers: headers,
-            body: body, authenticationCertificate: authenticationCertificate)
+            body: body, authenticationCertificate: authenticationCertificate, authenticationManagedIdentity: authenticationManagedIdentity)
         guard let made = asRequest.compile(&compiler, statement) as? SendRequestPolicy.Step else { return nil }
         return Step(request: made)
     }

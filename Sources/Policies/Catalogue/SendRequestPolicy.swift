@@ -23,6 +23,8 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
     public let headers: [SetHeaderPolicy]
     public let body: SetBodyPolicy?
     public let authenticationCertificate: AuthenticationCertificatePolicy?
+    /// `<authentication-managed-identity>`: the side request carries a managed-identity token.
+    public var authenticationManagedIdentity: AuthenticationManagedIdentityPolicy? = nil
 
     static let schema = PolicySchema(
         "send-request",
@@ -37,14 +39,15 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             "proxy",
         ]))
     /// APIM children of send-request that Drawbridge does not implement.
-    static let unsupportedChildren: Set<String> = ["authentication-managed-identity", "proxy"]
+    static let unsupportedChildren: Set<String> = ["proxy"]
     static let urlSchema = PolicySchema("set-url", allowsText: true)
 
-    /// The side request's children (`set-method`, `set-header`s, `set-body`, `authentication-certificate`),
-    /// shared with `send-one-way-request`.
+    /// The side request's children (`set-method`, `set-header`s, `set-body`, `authentication-certificate`,
+    /// `authentication-managed-identity`), shared with `send-one-way-request`.
     static func sideRequestChildren(_ reader: PolicyElementReader)
-        -> (SetMethodPolicy?, [SetHeaderPolicy], SetBodyPolicy?, AuthenticationCertificatePolicy?)
+        -> (SetMethodPolicy?, [SetHeaderPolicy], SetBodyPolicy?, AuthenticationCertificatePolicy?, AuthenticationManagedIdentityPolicy?)
     {
+        var managedIdentity: AuthenticationManagedIdentityPolicy? = nil
         var method: SetMethodPolicy? = nil
         var headers: [SetHeaderPolicy] = []
         var body: SetBodyPolicy? = nil
@@ -58,12 +61,14 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             case "set-body": body = SetBodyPolicy.make(reader.child(child, SetBodyPolicy.schema))
             case "authentication-certificate":
                 certificate = AuthenticationCertificatePolicy.make(reader.child(child, AuthenticationCertificatePolicy.schema))
+            case "authentication-managed-identity":
+                managedIdentity = AuthenticationManagedIdentityPolicy.make(reader.child(child, AuthenticationManagedIdentityPolicy.schema))
             case let name where unsupportedChildren.contains(name):
                 reader.context.unsupported(child)
             default: break
             }
         }
-        return (method, headers, body, certificate)
+        return (method, headers, body, certificate, managedIdentity)
     }
 
     /// `<set-url>`: a literal absolute URL or an expression (nil when absent).
@@ -87,9 +92,9 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
     }
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
-        for name in ["set-url", "set-method", "set-body", "authentication-certificate"] { reader.atMostOne(name) }
+        for name in ["set-url", "set-method", "set-body", "authentication-certificate", "authentication-managed-identity"] { reader.atMostOne(name) }
         let url = sideRequestURL(reader)
-        let (method, headers, body, certificate) = sideRequestChildren(reader)
+        let (method, headers, body, certificate, managedIdentity) = sideRequestChildren(reader)
         guard let mode = reader.choice("mode", as: Mode.self), let variable = reader.literal("response-variable-name"),
             let timeout = reader.integer("timeout"), let ignoreError = reader.boolean("ignore-error")
         else { return nil }
@@ -100,7 +105,8 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
         return .sendRequest(
             SendRequestPolicy(
                 mode: mode, responseVariableName: variable, timeout: timeout, ignoreError: ignoreError, url: url,
-                method: method, headers: headers, body: body, authenticationCertificate: certificate))
+                method: method, headers: headers, body: body, authenticationCertificate: certificate,
+                authenticationManagedIdentity: managedIdentity))
     }
 }
 
@@ -117,6 +123,7 @@ extension SendRequestPolicy {
         let headers: [CompiledStep.NamedValues]
         let body: RuntimeParameter<String>??
         let certificate: CompiledStep.CertificateSource?
+        var managedIdentity: AuthenticationManagedIdentityPolicy.Step? = nil
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
             try await execution.sendRequest(self, step)
@@ -129,6 +136,11 @@ extension SendRequestPolicy {
         if let given = self.authenticationCertificate {
             guard let made = compiler.certificateSource(given) else { return nil }
             certificate = made
+        }
+        var managedIdentity: AuthenticationManagedIdentityPolicy.Step? = nil
+        if let given = self.authenticationManagedIdentity {
+            guard let made = given.compile(&compiler) else { return nil }
+            managedIdentity = made
         }
         let mode: PolicyParameter<String>
         switch self.mode {
@@ -159,7 +171,7 @@ extension SendRequestPolicy {
         }
         return Step(
             mode: modeParameter, variable: self.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-            method: method, headers: headers, body: body, certificate: certificate)
+            method: method, headers: headers, body: body, certificate: certificate, managedIdentity: managedIdentity)
     }
 }
 
@@ -176,7 +188,7 @@ extension PolicyExecution {
     func sendRequest(_ spec: SendRequestPolicy.Step, _ step: CompiledStep) async throws {
         let call = try await prepareSideCall(
             mode: spec.mode, url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, certificate: spec.certificate,
-            timeout: spec.timeout, step)
+            managedIdentity: spec.managedIdentity, timeout: spec.timeout, step)
         let ignoreError = try bool(spec.ignoreError, step)
         try applySideCall(await performSideCall(call), call, variable: spec.variable, ignoreError: ignoreError, step)
     }
@@ -185,7 +197,8 @@ extension PolicyExecution {
     func prepareSideCall(
         mode modeParameter: RuntimeParameter<String>, url urlParameter: RuntimeParameter<String>?, method methodParameter: RuntimeParameter<String>?,
         headers headerSpecs: [CompiledStep.NamedValues], body bodyParameter: RuntimeParameter<String>??,
-        certificate certificateSource: CompiledStep.CertificateSource?, timeout timeoutParameter: RuntimeParameter<Int>, _ step: CompiledStep
+        certificate certificateSource: CompiledStep.CertificateSource?, managedIdentity: AuthenticationManagedIdentityPolicy.Step?,
+        timeout timeoutParameter: RuntimeParameter<Int>, _ step: CompiledStep
     ) async throws -> SideCall {
         let mode = try string(modeParameter, step).lowercased()
         guard mode == "new" || mode == "copy" else { throw PolicyFailure.expression(step.name, "'\(mode)' is not 'new' or 'copy'.") }
@@ -217,6 +230,7 @@ extension PolicyExecution {
             case .expression(let expression)?: body = ValueConversion.bytes(try evaluate(expression, step))
             }
         }
+        if let managedIdentity { try await managedIdentity.authenticate(&headers, self, step) }
         HeaderList.remove(&headers, "Content-Length")
         HeaderList.remove(&headers, "Transfer-Encoding")
         let clientCertificate = try certificateSource.map { try certificate($0, step) }

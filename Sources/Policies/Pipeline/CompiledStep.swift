@@ -262,6 +262,7 @@ struct StepCompiler {
         case .wait(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .redirectContentURLs(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .crossDomain(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .authenticationManagedIdentity(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -29,14 +29,18 @@ public struct PolicyPipelineOptions: Sendable {
     public var metrics: (any PolicyMetricsRecording)?
     /// `validate-jwt` `<openid-config>` keys per provider URL (share one across reloads).
     public var openIDKeys: OpenIDKeyRegistry
+    /// Where `authentication-managed-identity` gets tokens (nil: it fails closed at run time).
+    public var managedIdentity: ManagedIdentitySettings?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
         verification: VerificationContext = VerificationContext(trustStore: .empty), certificates: DeploymentCertificateStore? = nil,
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
-        metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil
+        metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
+        managedIdentity: ManagedIdentitySettings? = nil
     ) {
+        self.managedIdentity = managedIdentity
         self.metrics = metrics
         self.openIDKeys = openIDKeys ?? OpenIDKeyRegistry()
         self.cache = cache ?? InternalPolicyCache()
