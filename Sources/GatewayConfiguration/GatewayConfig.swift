@@ -99,6 +99,12 @@ public struct PolicySettings: Sendable, Equatable {
     public var revocation: RevocationSettings = RevocationSettings()
     /// Backend entities for `set-backend-service backend-id="…"`: id → absolute http(s) base URL.
     public var backendURLs: [String: String] = [:]
+    /// `authentication-managed-identity`: the IMDS-compatible token endpoint (Azure's
+    /// `http://169.254.169.254/metadata/identity/oauth2/token` on an Azure VM); nil: the policy fails closed.
+    public var managedIdentityEndpoint: String?
+    /// `validate-azure-ad-token`: the Entra ID authority whose `{tenant}/v2.0/.well-known/openid-configuration`
+    /// is read (default `https://login.microsoftonline.com`; sovereign clouds or a test server otherwise).
+    public var entraAuthority: String?
 
     public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
                 secretNamedValues: Set<String> = [], skipUnsupported: Bool = false, certificateFiles: [String: String] = [:]) {

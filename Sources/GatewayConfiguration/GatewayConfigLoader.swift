@@ -207,7 +207,15 @@ public enum GatewayConfigLoader {
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
                 "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
+                "managedIdentityEndpoint", "entraAuthority",
             ])
+            for key in ["managedIdentityEndpoint", "entraAuthority"] {
+                guard let n = map[key] else { continue }
+                let text = try reader.nonEmptyString(n, "policies.\(key)")
+                guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
+                else { throw reader.error(n, "policies.\(key) must be an absolute http:// or https:// URL, got '\(text)'") }
+                if key == "managedIdentityEndpoint" { policies.managedIdentityEndpoint = text } else { policies.entraAuthority = text }
+            }
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
                 let fragments = try reader.mappingOfAnyKeys(n, "policies.fragments")

@@ -157,6 +157,8 @@ struct GatewayConfigLoaderTests {
         ("apis: []\n", "gw.yaml:1:1: configuration needs 'hostnames'"),
         ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies:\n  backends: { legacy: ftp://old }\n",
          "gw.yaml:4:23: backend 'legacy' must be an absolute http:// or https:// URL, got 'ftp://old'"),
+        ("hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\npolicies:\n  managedIdentityEndpoint: imds\n",
+         "gw.yaml:4:28: policies.managedIdentityEndpoint must be an absolute http:// or https:// URL, got 'imds'"),
     ])
     func errorsNameTheirPlace(yaml: String, expectedPrefix: String) {
         do {
@@ -181,6 +183,8 @@ struct GatewayConfigLoaderTests {
             backend-key: { value: s3cret, secret: true }
           skipUnsupported: true
           backends: { orders-v2: "https://orders-v2.internal/api" }
+          managedIdentityEndpoint: http://169.254.169.254/metadata/identity/oauth2/token
+          entraAuthority: https://login.microsoftonline.us
         apis:
           - name: x
             backend: http://127.0.0.1:9
@@ -193,6 +197,8 @@ struct GatewayConfigLoaderTests {
         #expect(config.policies.fragmentFiles == ["auth": "/etc/db/fragments/auth.xml"])
         #expect(config.policies.namedValues == ["expected-thumbprint": "ABCDEF", "backend-key": "s3cret"])
         #expect(config.policies.secretNamedValues == ["backend-key"])
+        #expect(config.policies.managedIdentityEndpoint == "http://169.254.169.254/metadata/identity/oauth2/token")
+        #expect(config.policies.entraAuthority == "https://login.microsoftonline.us")
         #expect(config.policies.skipUnsupported)
         #expect(config.policies.backendURLs == ["orders-v2": "https://orders-v2.internal/api"])
         #expect(config.apis[0].policyFile == "/etc/db/x.xml")

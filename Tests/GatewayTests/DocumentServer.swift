@@ -38,30 +38,41 @@ final class DocumentServer: Sendable {
     private let channel: any Channel
     private let routes: NIOLockedValueBox<[String: Response]>
     private let served: NIOLockedValueBox<[String]>
+    private let heads: NIOLockedValueBox<[String]>
     let port: Int
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
     /// The paths requested so far, in order.
     var requests: [String] { served.withLockedValue { $0 } }
+    /// The request heads (request line and header lines) received so far, in order.
+    var requestHeads: [String] { heads.withLockedValue { $0 } }
+
+    static func recordHead(_ text: String, into heads: NIOLockedValueBox<[String]>) {
+        let head = text.components(separatedBy: "\r\n\r\n").first ?? text
+        heads.withLockedValue { $0.append(head) }
+    }
 
     func set(_ path: String, _ response: Response) { routes.withLockedValue { $0[path] = response } }
 
     static func start(_ routes: [String: Response] = [:]) async throws -> DocumentServer {
         let table = NIOLockedValueBox(routes)
         let served = NIOLockedValueBox<[String]>([])
+        let heads = NIOLockedValueBox<[String]>([])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(routes: table, served: served)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Handler(routes: table, served: served, heads: heads)) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return DocumentServer(channel: channel, routes: table, served: served, port: channel.localAddress?.port ?? 0)
+        return DocumentServer(channel: channel, routes: table, served: served, heads: heads, port: channel.localAddress?.port ?? 0)
     }
 
-    private init(channel: any Channel, routes: NIOLockedValueBox<[String: Response]>, served: NIOLockedValueBox<[String]>, port: Int) {
+    private init(channel: any Channel, routes: NIOLockedValueBox<[String: Response]>, served: NIOLockedValueBox<[String]>,
+                 heads: NIOLockedValueBox<[String]>, port: Int) {
         self.channel = channel
         self.routes = routes
         self.served = served
+        self.heads = heads
         self.port = port
     }
 
@@ -74,12 +85,14 @@ final class DocumentServer: Sendable {
         typealias OutboundOut = ByteBuffer
         let routes: NIOLockedValueBox<[String: Response]>
         let served: NIOLockedValueBox<[String]>
+        let heads: NIOLockedValueBox<[String]>
         var received: [UInt8] = []
         var answered = false
 
-        init(routes: NIOLockedValueBox<[String: Response]>, served: NIOLockedValueBox<[String]>) {
+        init(routes: NIOLockedValueBox<[String: Response]>, served: NIOLockedValueBox<[String]>, heads: NIOLockedValueBox<[String]>) {
             self.routes = routes
             self.served = served
+            self.heads = heads
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,6 +103,7 @@ final class DocumentServer: Sendable {
             answered = true
             let target = text.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             served.withLockedValue { $0.append(target) }
+            DocumentServer.recordHead(text, into: heads)
             let response = routes.withLockedValue { $0[target] } ?? .status(404)
             let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: response.raw)))
             if !response.stalls {

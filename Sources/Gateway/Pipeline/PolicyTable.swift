@@ -28,6 +28,9 @@ struct PolicyTable: Sendable {
     /// `<openid-config>` keys per provider, shared by every operation and kept across reloads.
     static let gatewayOpenIDKeys = OpenIDKeyRegistry()
 
+    /// `authentication-managed-identity` tokens, shared the same way (cached until shortly before expiry).
+    static let gatewayManagedIdentityTokens = ManagedIdentityTokenCache()
+
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
         cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
@@ -81,6 +84,9 @@ struct PolicyTable: Sendable {
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
         // `set-backend-service backend-id`: the configuration's backend entities (URLs checked when read).
         let backends = settings.backendURLs.compactMapValues { URL(string: $0) }
+        let managedIdentity = settings.managedIdentityEndpoint.flatMap(URL.init(string:)).map {
+            ManagedIdentitySettings(endpoint: $0, tokens: Self.gatewayManagedIdentityTokens)
+        }
         // Without a global document, APIM's default global policy applies: its backend section is
         // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
@@ -101,7 +107,7 @@ struct PolicyTable: Sendable {
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
                                                        certificates: certificates, counters: counters, backends: backends,
                                                        keyDocuments: keyDocuments, cache: cache, metrics: metrics,
-                                                       openIDKeys: Self.gatewayOpenIDKeys))
+                                                       openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")
