@@ -103,7 +103,6 @@ struct PolicyCorpusTests {
     static let knownFailures: [String: String] = [
         // Subscription-scoped limits (products and subscriptions: issue 15).
         "Authenticate using Managed Identity to access Event Hub.xml": "'<rate-limit>' is not supported",
-        "oauth-proxy/oauth-proxy-validate-token-fragment.xml": "'<validate-azure-ad-token>' is not supported",
         // Invalid C# as published (APIM's compiler refuses them too): `MatchedParameters` is a
         // dictionary, not a method (`MatchedParameters("blobContainer")`); `DateTime.AddSeconds` takes
         // a double, not the string the snippet casts to.

@@ -107,7 +107,8 @@ struct PolicyTable: Sendable {
                         options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
                                                        certificates: certificates, counters: counters, backends: backends,
                                                        keyDocuments: keyDocuments, cache: cache, metrics: metrics,
-                                                       openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity))
+                                                       openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
+                                                       entraAuthority: settings.entraAuthority.flatMap(URL.init(string:))))
                     pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
                 } catch {
                     throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")

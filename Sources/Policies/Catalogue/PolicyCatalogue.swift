@@ -11,7 +11,7 @@ enum PolicyCatalogue {
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
         EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
-        AuthenticationManagedIdentityPolicy.self,
+        AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -46,7 +46,6 @@ enum PolicyCatalogue {
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
         "json-to-xml", "xml-to-json", "xsl-transform", 
-        "validate-azure-ad-token",
         "get-authorization-context", "rate-limit", "quota", 
         "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",

@@ -53,6 +53,7 @@ public enum Policy: Sendable {
     case redirectContentURLs(RedirectContentURLsPolicy)
     case crossDomain(CrossDomainPolicy)
     case authenticationManagedIdentity(AuthenticationManagedIdentityPolicy)
+    case validateAzureADToken(ValidateAzureADTokenPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -345,6 +345,8 @@ extension ValidateJWTPolicy {
     final class OpenIDKeys: Sendable {
         struct State {
             var entries: [KeyRing.Entry] = []
+            /// The configuration's `issuer` (for `validate-azure-ad-token`).
+            var issuer: String?
             var fetchedAt: Date?
             var attemptedAt: Date?
         }
@@ -361,6 +363,9 @@ extension ValidateJWTPolicy {
 
         init(_ url: URL) { self.url = url }
 
+        /// The provider's `issuer` from the last configuration read (nil before one was).
+        var issuer: String? { state.withLock { $0.issuer } }
+
         func entries(kid: String?, now: Date, fetcher: any PolicyKeyDocumentFetching) async -> [KeyRing.Entry] {
             let current = state.withLock { $0 }
             let fresh = current.fetchedAt.map { now.timeIntervalSince($0) >= 0 && now.timeIntervalSince($0) < Self.lifetime } ?? false
@@ -373,9 +378,10 @@ extension ValidateJWTPolicy {
                 return current.entries
             }
             state.withLock { $0.attemptedAt = now }
-            guard let fetched = await load(fetcher) else { return current.entries }
+            guard let (fetched, issuer) = await load(fetcher) else { return current.entries }
             state.withLock {
                 $0.entries = fetched
+                $0.issuer = issuer
                 $0.fetchedAt = now
             }
             return fetched
@@ -383,6 +389,7 @@ extension ValidateJWTPolicy {
 
         private struct Configuration: Decodable {
             let jwks_uri: String
+            let issuer: String?
         }
 
         /// One key of a JWKS, or nil for a key jwt-kit cannot read (an `oct` or unknown `kty`).
@@ -395,7 +402,7 @@ extension ValidateJWTPolicy {
             let keys: [LenientKey]
         }
 
-        func load(_ fetcher: any PolicyKeyDocumentFetching) async -> [KeyRing.Entry]? {
+        func load(_ fetcher: any PolicyKeyDocumentFetching) async -> ([KeyRing.Entry], String?)? {
             guard let configuration = try? await fetcher.fetch(url, limit: Self.maximumDocumentBytes),
                 configuration.count <= Self.maximumDocumentBytes,
                 let decoded = try? JSONDecoder().decode(Configuration.self, from: Data(configuration)),
@@ -423,7 +430,7 @@ extension ValidateJWTPolicy {
                     entries.append(KeyRing.Entry(algorithm: algorithm, id: kid.string))
                 }
             }
-            return entries
+            return (entries, decoded.issuer)
         }
     }
 
@@ -443,11 +450,15 @@ extension ValidateJWTPolicy {
         let audiences: [RuntimeParameter<String>]
         let issuers: [RuntimeParameter<String>]
         let claims: [RuntimeClaim]
+        /// The policy named in `context.LastError.Source` and the message (`validate-azure-ad-token` too).
+        var policyName = "validate-jwt"
+        /// `validate-azure-ad-token`'s checks beyond validate-jwt's.
+        var entra: ValidateAzureADTokenPolicy.Checks? = nil
 
         func failure(_ execution: PolicyExecution, _ step: CompiledStep, _ reason: String, _ text: String) throws -> PolicyFailure {
             let status = try execution.int(code, step, in: 100...599)
             let clientMessage = try message.map { try execution.string($0, step) } ?? text
-            return PolicyFailure(source: "validate-jwt", reason: reason, message: "JWT Validation Failed: \(text)", status: status, clientMessage: clientMessage)
+            return PolicyFailure(source: policyName, reason: reason, message: "JWT Validation Failed: \(text)", status: status, clientMessage: clientMessage)
         }
 
         /// The token as presented, or nil when absent (no header, parameter or value; wrong scheme).
@@ -524,6 +535,11 @@ extension ValidateJWTPolicy {
                 guard let issuer = jwt.claimValues("iss")?.first, allowed.contains(issuer) else {
                     throw try fail("TokenIssuerNotAllowed", "Issuer validation failed.")
                 }
+            }
+            if let entra {
+                var openIDIssuer: String? = nil
+                if let openIDURL = openID { openIDIssuer = execution.options.openIDKeys.keys(for: openIDURL).issuer }
+                if let reason = entra.refusal(jwt, discoveredIssuer: openIDIssuer) { throw try fail(reason.0, reason.1) }
             }
             for claim in claims {
                 guard var presented = jwt.claimValues(claim.name) else { throw try fail("TokenClaimNotFound", "Claim '\(claim.name)' not found.") }

@@ -95,6 +95,8 @@ struct StepCompiler {
     var hasRetry = false
     /// Whether `PolicyPipelineOptions.keyDocuments` is set (`validate-jwt` `<openid-config>`).
     var canFetchKeyDocuments = false
+    /// `PolicyPipelineOptions.entraAuthority` (`validate-azure-ad-token`).
+    var entraAuthority: URL?
     /// Whether `PolicyPipelineOptions.cache` is shared with other instances (`caching-type`).
     var cacheIsExternal = false
     /// The section being compiled (policies that work on "the" message body need it).
@@ -263,6 +265,7 @@ struct StepCompiler {
         case .redirectContentURLs(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .crossDomain(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationManagedIdentity(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
+        case .validateAzureADToken(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

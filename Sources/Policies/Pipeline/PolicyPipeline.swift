@@ -31,6 +31,8 @@ public struct PolicyPipelineOptions: Sendable {
     public var openIDKeys: OpenIDKeyRegistry
     /// Where `authentication-managed-identity` gets tokens (nil: it fails closed at run time).
     public var managedIdentity: ManagedIdentitySettings?
+    /// The Entra ID authority of `validate-azure-ad-token` (nil: `https://login.microsoftonline.com`).
+    public var entraAuthority: URL?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
@@ -38,8 +40,9 @@ public struct PolicyPipelineOptions: Sendable {
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
         metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
-        managedIdentity: ManagedIdentitySettings? = nil
+        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil
     ) {
+        self.entraAuthority = entraAuthority
         self.managedIdentity = managedIdentity
         self.metrics = metrics
         self.openIDKeys = openIDKeys ?? OpenIDKeyRegistry()
@@ -97,6 +100,7 @@ public struct PolicyPipeline: Sendable {
     public init(_ policy: EffectivePolicy, options: PolicyPipelineOptions = PolicyPipelineOptions()) throws(PolicyPipelineError) {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
         compiler.canFetchKeyDocuments = options.keyDocuments != nil
+        compiler.entraAuthority = options.entraAuthority
         compiler.cacheIsExternal = options.cache.isExternal
         var sections: [PolicySection: [CompiledStep]] = [:]
         var uses: [PolicySection: ExpressionUses] = [:]
