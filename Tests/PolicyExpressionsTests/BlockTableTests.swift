@@ -12,6 +12,13 @@ import Testing
         ("var l = new List<object>(); var a = new { l }; l.Add(a); return JsonConvert.SerializeObject(a);", "^JsonException"),
         ("var l = new List<object>(); l.Add(l); return new JProperty(\"p\", l).ToString();", "^JsonException"),
         ("var a = new { n = 1 }; var b = new { a, s = \"x\" }; return JsonConvert.SerializeObject(b);", #"s:{"a":{"n":1},"s":"x"}"#),
+        // Local constants and unchecked blocks (C#'s default context already wraps: (byte)0x90 = 144).
+        ("const int L = 60 * 20; return L + 1;", "i:1201"), ("const string P = \"a\" + \"b\"; return P;", "s:ab"),
+        ("const int a = 1; a = 2; return a;", "!1:18 'a' is a constant"), ("const int a = 1; a++; return a;", "!1:18 'a' is a constant"),
+        ("var x = 3; const int c = x; return c;", "!1:26 must be constant"), ("const int c; return 1;", "!1:11 must be initialized"),
+        ("long t = 0x1234567890; int r; unchecked { r = (byte)(t >> 8) + (byte)t; } return r;", "i:264"),
+        ("checked { return 1; }", "!1:1 'checked' blocks are not supported"),
+        ("DateTimeOffset o = new DateTime(1970, 1, 2, 0, 0, 0, DateTimeKind.Utc); return o.ToUnixTimeSeconds();", "l:86400"),
         ("return 1;", "i:1"), ("var x = 2; x = x * 3; return x;", "i:6"), ("int a = 1, b = 2; return a + b;", "i:3"),
         ("var s = \"a\"; s += \"b\"; s += 1; return s;", "s:ab1"), ("var i = 5; i++; ++i; i--; return i;", "i:6"), ("var i = 5; return i++ + i;", "i:11"),
         ("int x = 10; x -= 3; x *= 2; x /= 4; x %= 2; return x;", "i:1"), ("int x = 1; x <<= 3; x |= 1; x &= 7; x ^= 2; return x;", "i:3"),

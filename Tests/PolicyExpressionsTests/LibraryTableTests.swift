@@ -135,6 +135,10 @@ import Testing
         ("context.Elapsed.TotalMilliseconds", "d:125"),
         ("DateTimeOffset.FromUnixTimeSeconds(0).ToString(\"o\")", "s:1970-01-01T00:00:00.0000000+00:00"), ("DateTimeOffset.FromUnixTimeSeconds(1700000000).Year", "i:2023"),
         ("new DateTimeOffset(new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc)).ToUnixTimeSeconds()", "l:1704067200"),
+        // The implicit DateTime → DateTimeOffset operator (as a cast and as an assignment).
+        ("((DateTimeOffset)new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc)).ToUnixTimeSeconds()", "l:1704067200"),
+        ("((DateTimeOffset)(new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc) + TimeSpan.FromSeconds(60 * 20))).ToUnixTimeSeconds()", "l:1200"),
+        ("((DateTimeOffset)new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc)).Offset.TotalMinutes", "d:0"),
         (#"DateTimeOffset.Parse("2024-01-01T10:00:00+02:00").UtcDateTime.Hour"#, "i:8"), ("DateTimeOffset.UtcNow.Offset.TotalMinutes", "d:0"),
     ]
 

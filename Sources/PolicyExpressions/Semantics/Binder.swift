@@ -19,6 +19,8 @@ final class Binder {
     let source: SourceText
     let model: TypeModel
     private var scopes: [[String: Local]] = [[:]]
+    /// Slots of `const` locals (assignments and `out` arguments to them are refused).
+    var constantSlots: Set<Int> = []
     private(set) var slotCount = 0
     private var conditionalTargets: [Local] = []
     /// Return types of the lambda block bodies being bound (nil entry = not yet known).

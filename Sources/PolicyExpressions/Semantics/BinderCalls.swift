@@ -30,6 +30,7 @@ extension Binder {
                     guard let local = lookup(name) else {
                         throw error("the name '\(name)' does not exist in the current context", at: expr.offset)
                     }
+                    if constantSlots.contains(local.slot) { throw error("a constant ('\(name)') cannot be passed as an out argument", at: expr.offset) }
                     return .out(.existing(local), offset: expr.offset)
                 default:
                     throw error("an out argument must be an assignable variable", at: expr.offset)

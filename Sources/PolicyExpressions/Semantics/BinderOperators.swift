@@ -486,6 +486,9 @@ extension Binder {
                 if name == "context" { throw error("property or indexer 'context' cannot be assigned to -- it is read only", at: expr.offset) }
                 throw error("the name '\(name)' does not exist in the current context", at: expr.offset)
             }
+            guard !constantSlots.contains(local.slot) else {
+                throw error("the left-hand side of an assignment must be a variable, property or indexer ('\(name)' is a constant)", at: expr.offset)
+            }
             let slot = local.slot
             return Store(type: local.type, read: { frame in frame.slots[slot] }, write: { frame, value in frame.slots[slot] = value })
         case .index(let receiverExpr, let arguments):

@@ -54,6 +54,18 @@ extension Binder {
                 for exec in all { _ = try exec(frame) }
                 return .normal
             }
+        case .constantDeclaration(let typeSyntax, let declarators):
+            // A local constant: its value must be a compile-time constant (literals and operators on
+            // them); bound as a declaration, then its names are read-only.
+            for declarator in declarators {
+                guard let value = declarator.value else { throw error("a const local must be initialized", at: declarator.offset) }
+                guard try bindValue(value).constant != nil else {
+                    throw error("the expression being assigned to '\(declarator.name)' must be constant", at: value.offset)
+                }
+            }
+            let exec = try bindStatement(Stmt(kind: .declaration(typeSyntax, declarators), offset: statement.offset, endOffset: statement.endOffset))
+            for declarator in declarators { if let local = lookup(declarator.name) { constantSlots.insert(local.slot) } }
+            return exec
         case .expression(let expr):
             let eval = try bindValue(expr).eval
             return { frame in

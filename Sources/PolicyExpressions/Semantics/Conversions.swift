@@ -58,6 +58,9 @@ enum Conversions {
             return a.isAssignable(to: b) ? 1 : nil
         case (.string, .enumerable(.char)):
             return 2
+        case (.dateTime, .dateTimeOffset):
+            // .NET's implicit operator: `new DateTimeOffset(dateTime)` (UTC: offset 0; else local).
+            return 2
         case (.dictionary(let k, let v), .enumerable(.pair(let k2, let v2))):
             return k == k2 && v == v2 ? 2 : nil
         case (.json(.object), .enumerable(.pair(.string, .json(.token)))), (.json(.array), .enumerable(.json(.token))):
@@ -102,6 +105,13 @@ enum Conversions {
         if case .json = to {
             if case .json = from { return nil }
             return { value in value.isNull ? .null : .json(toJValue(value)) }
+        }
+        if target == .dateTimeOffset, from.underlyingNonNullable == .dateTime {
+            return { value in
+                guard case .dateTime(let dateTime) = value else { return value }
+                let made = DateTimeOffsetValue(dateTime: dateTime)
+                return .dateTimeOffset(try DateTimeOffsetValue.checked(clockTicks: made.clockTicks, offsetMinutes: Int64(made.offsetMinutes)))
+            }
         }
         if case .list(let element) = to, case .array(.byte) = from {
             _ = element

@@ -121,6 +121,8 @@ struct CatchClause: Sendable {
 indirect enum StmtKind: Sendable {
     case block([Stmt])
     case declaration(TypeSyntax?, [(name: String, offset: Int, value: Expr?)])  // nil type = var
+    /// `const T name = value;` (every declarator initialized); its names cannot be assigned.
+    case constantDeclaration(TypeSyntax?, [(name: String, offset: Int, value: Expr?)])
     case expression(Expr)
     case ifElse(Expr, Stmt, Stmt?)
     case foreachLoop(TypeSyntax?, String, Expr, Stmt)

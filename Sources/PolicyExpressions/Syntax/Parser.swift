@@ -774,6 +774,13 @@ struct Parser {
                 return make(.doWhile(body, condition))
             case "switch":
                 return try parseSwitch()
+            case "unchecked" where peekToken(1).isPunct("{"):
+                // `unchecked { … }`: integer arithmetic already wraps here (C#'s default context),
+                // so the block runs as a plain block.
+                index += 1
+                return try parseBlockStatement()
+            case "checked" where peekToken(1).isPunct("{"):
+                throw error("'checked' blocks are not supported (overflow checking is not implemented); remove 'checked' to get C#'s default, wrapping arithmetic")
             case "try":
                 index += 1
                 let body = try parseBlockStatement()
@@ -825,6 +832,17 @@ struct Parser {
             }
         }
         if try isDeclarationStart() { return try parseDeclaration(requireSemicolon: true) }
+        if current.identifier == "const", current.kind == .identifier("const") {
+            // `const T name = value;`: a local constant; the binder refuses assignments to it.
+            index += 1
+            guard !current.isKeyword("var"), try isDeclarationStart() else { throw error("expected a type and a name after 'const'") }
+            let declaration = try parseDeclaration(requireSemicolon: true)
+            guard case .declaration(let type, let declarators) = declaration.kind else { return declaration }
+            if let missing = declarators.first(where: { $0.value == nil }) {
+                throw error("a const local must be initialized", at: missing.offset)
+            }
+            return Stmt(kind: .constantDeclaration(type, declarators), offset: declaration.offset, endOffset: declaration.endOffset)
+        }
         let expr = try parseExpression()
         switch expr.kind {
         case .assign, .call, .increment, .newObject: break
