@@ -125,7 +125,6 @@ struct PolicyCorpusTests {
         "Filter on IP Address when using Application Gateway.policy.xml": "only assignment, call, increment, decrement",
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
             "creating an X509Certificate2 is not supported",
-        "Filter response content based on product name.policy.xml": "'JProperty' has no member 'Remove'",
         "Query CosmosDB.policy.xml": "object initializers are not supported for 'HashAlgorithm'",
         // Liquid templates in set-body (read, not run).
         "List all inbound headers.policy.xml": "liquid templates",

@@ -19,6 +19,12 @@ import Testing
         ("long t = 0x1234567890; int r; unchecked { r = (byte)(t >> 8) + (byte)t; } return r;", "i:264"),
         ("checked { return 1; }", "!1:1 'checked' blocks are not supported"),
         ("DateTimeOffset o = new DateTime(1970, 1, 2, 0, 0, 0, DateTimeKind.Utc); return o.ToUnixTimeSeconds();", "l:86400"),
+        // JProperty.Remove(): out of the object the property came from (Newtonsoft's Parent).
+        (#"var o = JObject.Parse("{\"a\":1,\"b\":2}"); o.Property("a").Remove(); return o.ToString(Formatting.None);"#, #"s:{"b":2}"#),
+        (#"var o = JObject.Parse("{\"a\":1,\"b\":2,\"c\":3}"); foreach (var p in o.Properties().Where(p => (int)p.Value > 1).ToList()) { p.Remove(); } return o.ToString(Formatting.None);"#, #"s:{"a":1}"#),
+        (#"var o = JObject.Parse("{\"a\":1}"); o.Property("x").Remove(); return 0;"#, "^NullReferenceException"),
+        (#"var p = new JProperty("p", 1); p.Remove(); return 0;"#, "^InvalidOperationException: The parent is missing."),
+        (#"var o = JObject.Parse("{\"a\":1}"); var p = o.Property("a"); p.Remove(); p.Remove(); return 0;"#, "^InvalidOperationException: The parent is missing."),
         ("return 1;", "i:1"), ("var x = 2; x = x * 3; return x;", "i:6"), ("int a = 1, b = 2; return a + b;", "i:3"),
         ("var s = \"a\"; s += \"b\"; s += 1; return s;", "s:ab1"), ("var i = 5; i++; ++i; i--; return i;", "i:6"), ("var i = 5; return i++ + i;", "i:11"),
         ("int x = 10; x -= 3; x *= 2; x /= 4; x %= 2; return x;", "i:1"), ("int x = 1; x <<= 3; x |= 1; x &= 7; x ^= 2; return x;", "i:3"),

@@ -122,14 +122,16 @@ enum JsonMembers {
         case "SelectTokens": return [m1(.string, .enumerable(.json(.token))) { t, p in .list(ListBox(try JsonPath.select(try token(t), try argStr(p, "path")).map(Value.json))) }]
         case "Properties" where kind == .object || kind == .token:
             return [m0(.enumerable(.json(.property))) { v in
-                guard case .object(let props) = try token(v).storage else { return .list(ListBox([])) }
-                return .list(ListBox(props.map { .json(JToken(.property($0.0, $0.1))) }))
+                let object = try token(v)
+                guard case .object(let props) = object.storage else { return .list(ListBox([])) }
+                return .list(ListBox(props.map { .json(JToken.ownedProperty($0.0, $0.1, of: object)) }))
             }]
         case "Property" where kind == .object:
             return [m1(.string, .json(.property)) { v, n in
                 let name = try argStr(n, "name")
-                guard let found = try token(v).property(name) else { return .null }
-                return .json(JToken(.property(name, found)))
+                let object = try token(v)
+                guard let found = object.property(name) else { return .null }
+                return .json(JToken.ownedProperty(name, found, of: object))
             }]
         case "ContainsKey" where kind == .object:
             return [m1(.string, .bool) { v, n in .bool(try token(v).property(try argStr(n, "propertyName")) != nil) }]
@@ -149,7 +151,13 @@ enum JsonMembers {
                 t.storage = .array(items)
                 return .bool(true)
             }]
-        case "Remove" where kind == .token || kind == .property || kind == .value:
+        case "Remove" where kind == .property:
+            // `JProperty.Remove()`: out of the object it came from (`Property(name)`, `Properties()`).
+            return [m0(.void) { v in
+                try token(v).removeFromOwner()
+                return .null
+            }]
+        case "Remove" where kind == .token || kind == .value:
             return nil
         case "RemoveAt" where kind == .array:
             return [m1(.int, .void) { v, i in

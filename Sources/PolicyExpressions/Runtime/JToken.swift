@@ -23,8 +23,29 @@ public final class JToken: @unchecked Sendable {
     }
 
     public var storage: Storage
+    /// For a property handed out by `JObject.Property(name)`/`Properties()`: the object it belongs to
+    /// (Newtonsoft's `Parent`), so that `JProperty.Remove()` can take it out. Weak: a view must not
+    /// keep its object alive (nor form a cycle).
+    weak var owner: JToken?
 
     public init(_ storage: Storage) { self.storage = storage }
+
+    /// A property view of `object`'s `name` (owned by it, for `Remove()`).
+    static func ownedProperty(_ name: String, _ value: JToken, of object: JToken) -> JToken {
+        let made = JToken(.property(name, value))
+        made.owner = object
+        return made
+    }
+
+    /// `JProperty.Remove()`: takes the property out of its object; Newtonsoft's error without one.
+    func removeFromOwner() throws {
+        guard case .property(let name, let value) = storage, let object = owner, case .object(var properties) = object.storage,
+              let index = properties.firstIndex(where: { $0.0 == name && $0.1 === value })
+        else { throw ExpressionRuntimeError.invalidOperation("The parent is missing.") }
+        properties.remove(at: index)
+        object.storage = .object(properties)
+        owner = nil
+    }
 
     deinit {
         switch storage {
