@@ -126,9 +126,5 @@ struct PolicyCorpusTests {
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
             "creating an X509Certificate2 is not supported",
         "Query CosmosDB.policy.xml": "object initializers are not supported for 'HashAlgorithm'",
-        // Liquid templates in set-body (read, not run).
-        "List all inbound headers.policy.xml": "liquid templates",
-        "Generate Azure Relay Token.policy.xml": "liquid templates",
-        "Trigger Azure Data Factory Pipeline With Parameters.policy.xml": "liquid templates",
     ]
 }

@@ -31,10 +31,46 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
             let xsiNil = reader.literal("xsi-nil").flatMap(XsiNil.init(rawValue:)),
             let parseDate = reader.literal("parse-date").flatMap(PolicyAttributeType.boolean)
         else { return nil }
-        if template == .liquid, reader.text?.expression != nil {
-            reader.error("a liquid template in \(reader.tag) must be text, not a policy expression")
+        if template == .liquid {
+            if reader.text?.expression != nil {
+                reader.error("a liquid template in \(reader.tag) must be text, not a policy expression")
+                return nil
+            }
+            guard let compiled = liquid(reader) else { return nil }
+            return SetBodyPolicy(template: template, xsiNil: xsiNil, parseDate: parseDate, body: .expression(compiled))
         }
         return SetBodyPolicy(template: template, xsiNil: xsiNil, parseDate: parseDate, body: reader.text)
+    }
+
+    /// A liquid template translated into a C# block (`LiquidTemplate`) and compiled now; errors
+    /// point into the template (line and column).
+    static func liquid(_ reader: PolicyElementReader) -> PolicyExpression? {
+        let template = reader.text?.constant ?? ""
+        let start = reader.element.textNodes.first?.position ?? reader.element.position
+        func position(_ offset: Int) -> SourcePosition {
+            let (line, column) = LiquidTemplate.lineAndColumn(template, offset: offset)
+            return SourcePosition(file: start.file, line: start.line + line, column: line == 0 ? start.column + column : column + 1)
+        }
+        let bodySource: LiquidTemplate.BodySource = reader.section == .outbound || reader.section == .onError ? .response : .request
+        let translated: LiquidTemplate
+        do {
+            translated = try LiquidTemplate.translate(template, body: bodySource)
+        } catch {
+            reader.context.error(at: position(error.templateOffset), error.message)
+            return nil
+        }
+        let source = PolicyExpressionSource(source: translated.code, kind: .block, position: start)
+        guard let compiler = reader.context.compiler else { return PolicyExpression(source: source, compiled: nil, resultType: .string) }
+        do {
+            return PolicyExpression(source: source, compiled: try compiler.compile(source, expecting: .string), resultType: .string)
+        } catch let error as PolicyExpressionCompileError {
+            let codeOffset = error.sourceOffset ?? 0
+            let templateOffset = translated.marks.last(where: { $0.code <= codeOffset })?.template ?? 0
+            reader.context.error(at: position(templateOffset), "liquid: \(error.message)")
+        } catch {
+            reader.context.error(at: start, "liquid: \(error)")
+        }
+        return nil
     }
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setBody) }

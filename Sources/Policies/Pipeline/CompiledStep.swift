@@ -165,10 +165,6 @@ struct StepCompiler {
     }
 
     mutating func body(_ policy: SetBodyPolicy, at statement: PolicyStatement) -> RuntimeParameter<String>?? {
-        if policy.template == .liquid {
-            unsupported(statement, "liquid templates in '<set-body>' are not supported at run time")
-            return nil
-        }
         guard let body = policy.body else { return .some(nil) }
         guard let made = parameter(body) else { return nil }
         return .some(made)
