@@ -10,14 +10,15 @@ import Foundation
 ///   the whitespace beside them;
 /// - values: `context.…` (the policy context, members and `["key"]`/`[0]` indexers as in C#; a
 ///   missing key renders empty), `body.…` (the message body as JSON — the request's in inbound,
-///   the response's in outbound/on-error; a missing member renders empty), loop variables, and
+///   the response's in outbound/on-error; a missing member, or a body that is not JSON, renders
+///   empty), loop variables, and
 ///   string, number, `true`/`false`/`nil` literals;
 /// - filters on the rendered text (names in either case): Upcase, Downcase, Capitalize, Append,
 ///   Prepend, Replace, Remove, Default, Strip (Trim), Size, UrlEncode, Escape (HTML); arguments are
 ///   literals;
 /// - `{% if %}`/`{% elsif %}`/`{% else %}`/`{% endif %}` and `{% unless %}`/`{% endunless %}` with
 ///   `==`, `!=`, `<`, `>`, `<=`, `>=` (numbers), `contains` (text), `and`/`or` (Liquid's right-to-left
-///   grouping) and truthiness (nil and false are false);
+///   grouping) and truthiness (nil and false are false — and, unlike Liquid, the text "false");
 /// - `{% for x in … %}`/`{% endfor %}` over a collection (`context.Request.Headers` gives `x.Key`
 ///   and `x.Value`) or a JSON array of the body;
 /// - `{% comment %}…{% endcomment %}`.
@@ -43,7 +44,12 @@ struct LiquidTemplate {
     static func translate(_ text: String, body: BodySource) throws(Failure) -> LiquidTemplate {
         var translator = Translator(text: Array(text.utf8), body: body)
         try translator.run()
-        return LiquidTemplate(code: translator.code, marks: translator.marks)
+        guard translator.usesBody else { return LiquidTemplate(code: translator.code, marks: translator.marks) }
+        // The body, read once, as JSON; a body that is not JSON is nil (renders as nothing).
+        let message = body == .request ? "Request" : "Response"
+        let prefix = "JToken __body = null; try { __body = context.\(message).Body.As<JToken>(preserveContent: true); } catch (Exception) { }\n"
+        let shift = prefix.utf8.count
+        return LiquidTemplate(code: prefix + translator.code, marks: translator.marks.map { ($0.code + shift, $0.template) })
     }
 
     /// A line and column inside `text` for a UTF-8 offset (1-based), relative to the text's start.
@@ -76,6 +82,8 @@ private struct Translator {
     var loops: [(name: String, json: Bool)] = []
     /// Whitespace before the next text is to be dropped (`-}}`).
     var trimNext = false
+    /// Whether `body` is used (its JSON is then read once, up front).
+    var usesBody = false
 
     typealias Failure = LiquidTemplate.Failure
 
@@ -334,7 +342,8 @@ private struct Translator {
             code = "context"
             json = false
         } else if root == "body" {
-            code = body == .request ? "context.Request.Body.As<JToken>(preserveContent: true)" : "context.Response.Body.As<JToken>(preserveContent: true)"
+            code = "__body"
+            usesBody = true
             json = true
         } else if let loop = loops.last(where: { $0.name == root }) {
             code = "__l_" + root
@@ -453,7 +462,9 @@ private struct Translator {
             let a = "__c\(temporaries)"
             if tokens[0] == "true" || tokens[0] == "false" { return tokens[0] }
             code += render(try value(tokens[0], at: offset), into: a)
-            return "(\(a) != null && \(a) != \"False\")"
+            // nil and false are false (a .NET bool renders "False", a JSON one "false"; a text
+            // "false" is therefore false too, unlike Liquid).
+            return "(\(a) != null && \(a) != \"False\" && \(a) != \"false\")"
         case 3:
             temporaries += 1
             let a = "__c\(temporaries)a", b = "__c\(temporaries)b"

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+@testable import Policies
+
+/// `set-body template="liquid"` through the pipeline (Liquid's documented output for each form).
+@Suite struct LiquidTemplateRuntimeTests {
+    func render(_ template: String, _ request: PolicyRequest = request(), body: String? = nil) async throws -> PolicyResult {
+        let xml = document(inbound: """
+            <return-response><set-status code="200" /><set-body template="liquid">\(template)</set-body></return-response>
+            """)
+        let (result, _) = try await execute(xml, request, body: body.map { BufferedBody($0) })
+        return result
+    }
+
+    @Test func outputsFiltersAndWhitespaceControl() async throws {
+        let headers = [PolicyHeader("X-Name", "ada lovelace"), PolicyHeader("Accept", "application/json")]
+        let result = try await render(
+            ##"Hi {{ context.Request.Headers["X-Name"] | Capitalize }}, {{ context.Request.Method | downcase }} {{ context.Request.MatchedParameters["id"] | Prepend: "#" | Append: "!" }} "##
+                + #"[{{ context.Request.Headers["Missing"] | Default: "none" }}] {{ "a b" | Replace: " ", "_" | Upcase }} {{ "abc" | Size }}"#
+                + "\n   {{- \" x \" | Strip -}}   \n.",
+            request(headers: headers))
+        #expect(result.status == 200)
+        #expect(result.bodyText == "Hi Ada lovelace, get #7! [none] A_B 3x.")
+    }
+
+    @Test func loopsOverHeadersAndJSONArraysAndBranches() async throws {
+        let headers = [PolicyHeader("X-A", "1"), PolicyHeader("X-B", "2")]
+        let listed = try await render("{% for header in context.Request.Headers %}{{ header.Key }}={{ header.Value }};{% endfor %}", request(headers: headers))
+        #expect(listed.bodyText == "X-A=1;X-B=2;")
+        let json = #"{"name":"Ada","items":[{"sku":"a","qty":2},{"sku":"b","qty":0}],"vip":true}"#
+        let template = """
+            {{ body.name }}:{% for item in body.items %}{% if item.qty > 1 %}{{ item.sku }}*{{ item.qty }}{% elsif item.qty == 0 %}-{{ item.sku }}{% else %}{{ item.sku }}{% endif %},{% endfor %}\
+            {% if body.vip and body.name contains "Ad" %} vip{% endif %}{% unless body.missing %} no-missing{% endunless %}{% comment %}{{ ignored }}{% endcomment %}
+            """
+        let result = try await render(template, request(method: "POST", headers: [PolicyHeader("Content-Type", "application/json")]), body: json)
+        #expect(result.bodyText == "Ada:a*2,-b, vip no-missing")
+        let flags = try await render("{% if body.on %}on{% endif %}{% if body.off %}off{% else %}not-off{% endif %}{% if body.none %}none{% endif %}",
+                                     request(method: "POST"), body: #"{"on":true,"off":false,"none":null}"#)
+        #expect(flags.bodyText == "onnot-off")
+        // A body that is not JSON renders as nothing where a member was expected, not as an error.
+        let notJSON = try await render("[{{ body.name }}]", request(method: "POST"), body: "plain")
+        #expect(notJSON.status == 200)
+        #expect(notJSON.bodyText == "[]")
+    }
+
+    @Test func errorsPointIntoTheTemplate() {
+        func firstError(_ template: String) -> String? {
+            switch load(policies(#"<set-body template="liquid">\#(template)</set-body>"#), compiler: ContextExpressionCompiler()) {
+            case .success: return nil
+            case .failure(let error): return error.diagnostics.first?.description
+            }
+        }
+        #expect(firstError("a {{ context.Request.Nope }}")?.contains("test.xml:1:53: liquid: 'IRequest' has no member 'Nope'") == true, "\(firstError("a {{ context.Request.Nope }}") ?? "")")
+        #expect(firstError("{% if x %}")?.contains("unknown variable 'x'") == true)
+        #expect(firstError("{% if true %}open")?.contains("'{% if %}' is not closed") == true)
+        #expect(firstError("{{ 1 | Frobnicate }}")?.contains("the filter 'Frobnicate' is not supported") == true)
+        #expect(firstError("{% cycle 'a' %}")?.contains("the tag 'cycle' is not supported") == true)
+        #expect(firstError("{{ context.Request.Method")?.contains("is not closed") == true)
+        #expect(firstError("\n\n  {% endfor %}")?.contains("test.xml:3:6: liquid: '{% endfor %}' without '{% for %}'") == true,
+                "\(firstError("\n\n  {% endfor %}") ?? "")")
+        #expect(firstError("{{ \"a\" | Append: context.Request.Method }}")?.contains("filter arguments must be literals") == true)
+        #expect(firstError(#"{{ "a" }}"#) == nil)
+    }
+}
