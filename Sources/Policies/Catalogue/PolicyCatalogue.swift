@@ -11,7 +11,7 @@ enum PolicyCatalogue {
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
         EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
-        AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self,
+        AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -45,7 +45,7 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "json-to-xml", "xml-to-json", "xsl-transform", 
+        "xsl-transform",
         "get-authorization-context", "rate-limit", "quota", 
         "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",

@@ -54,6 +54,8 @@ public enum Policy: Sendable {
     case crossDomain(CrossDomainPolicy)
     case authenticationManagedIdentity(AuthenticationManagedIdentityPolicy)
     case validateAzureADToken(ValidateAzureADTokenPolicy)
+    case jsonToXML(JSONToXMLPolicy)
+    case xmlToJSON(XMLToJSONPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

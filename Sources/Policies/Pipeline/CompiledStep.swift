@@ -262,6 +262,8 @@ struct StepCompiler {
         case .crossDomain(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .authenticationManagedIdentity(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .validateAzureADToken(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .jsonToXML(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .xmlToJSON(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }
