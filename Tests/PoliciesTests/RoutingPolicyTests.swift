@@ -150,15 +150,15 @@ struct UnknownPolicyTests {
         #expect(loadErrors("\n<set-heder name=\"x\" />") == ["test.xml:2:1: unknown policy element '<set-heder>' (did you mean '<set-header>'?)"])
         #expect(loadErrors("<Choose />") == ["test.xml:1:20: unknown policy element '<Choose>' (did you mean '<choose>'?)"])
         #expect(loadErrors("<frobnicate />") == ["test.xml:1:20: unknown policy element '<frobnicate>'"])
-        #expect(loadErrors("<authentication-managed-identity resource=\"a\" />") == ["test.xml:1:20: the policy '<authentication-managed-identity>' is not supported by Drawbridge"])
+        #expect(loadErrors("<log-to-eventhub logger-id=\"a\" />") == ["test.xml:1:20: the policy '<log-to-eventhub>' is not supported by Drawbridge"])
     }
 
     @Test("skipUnsupportedPolicies turns it into a warning and leaves the policy out")
     func skipped() throws {
         let loader = PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: true))
-        let scoped = try loader.load(policies(#"<authentication-managed-identity resource="a" /><set-status code="200" />"#), file: "t.xml", scope: .api)
+        let scoped = try loader.load(policies(#"<log-to-eventhub logger-id="a" /><set-status code="200" />"#), file: "t.xml", scope: .api)
         #expect(scoped.statements(in: .inbound).map(\.name) == ["set-status"])
-        #expect(scoped.warnings.map(\.description) == ["t.xml:1:20: warning: the policy '<authentication-managed-identity>' is not supported by Drawbridge; skipped (skipUnsupportedPolicies)"])
+        #expect(scoped.warnings.map(\.description) == ["t.xml:1:20: warning: the policy '<log-to-eventhub>' is not supported by Drawbridge; skipped (skipUnsupportedPolicies)"])
     }
 
     @Test("all errors of a document are reported, not only the first")
@@ -174,10 +174,10 @@ struct UnknownPolicyTests {
 
 @Suite("send-request: unsupported children")
 struct SendRequestUnsupportedChildTests {
-    @Test("authentication-managed-identity inside send-request is not supported; skipping makes it a warning")
-    func managedIdentity() throws {
-        let statement = #"<send-request response-variable-name="r"><set-url>https://a</set-url><authentication-managed-identity resource="https://storage.azure.com" /></send-request>"#
-        #expect(loadErrors(statement) == ["test.xml:1:89: the policy '<authentication-managed-identity>' is not supported by Drawbridge"])
+    @Test("proxy inside send-request is not supported; skipping makes it a warning")
+    func proxy() throws {
+        let statement = #"<send-request response-variable-name="r"><set-url>https://a</set-url><proxy url="http://proxy.example:8080" /></send-request>"#
+        #expect(loadErrors(statement) == ["test.xml:1:89: the policy '<proxy>' is not supported by Drawbridge"])
         let scoped = try PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: true)).load(policies(statement), file: "t.xml", scope: .api)
         #expect(scoped.statements(in: .inbound).map(\.name) == ["send-request"])
         #expect(scoped.warnings.count == 1)

@@ -21,6 +21,7 @@ import Foundation
 ///   grouping) and truthiness (nil and false are false — and, unlike Liquid, the text "false");
 /// - `{% for x in … %}`/`{% endfor %}` over a collection (`context.Request.Headers` gives `x.Key`
 ///   and `x.Value`) or a JSON array of the body;
+/// - `{% assign name = value %}` (a variable until the end of the enclosing block, as C# scopes it);
 /// - `{% comment %}…{% endcomment %}`.
 /// Anything else is a load error at the tag's line and column. Rendering: text as is, a string
 /// array joined with ",", JSON strings unquoted and other JSON compact.
@@ -77,7 +78,7 @@ private struct Translator {
     var index = 0
     var temporaries = 0
     /// Open blocks: the tag that opened each (`if`, `unless`, `for`) with its offset.
-    var open: [(tag: String, offset: Int)] = []
+    var open: [(tag: String, offset: Int, variables: Int)] = []
     /// Loop variables in scope: template name → whether the items are JSON tokens.
     var loops: [(name: String, json: Bool)] = []
     /// Whitespace before the next text is to be dropped (`-}}`).
@@ -172,18 +173,20 @@ private struct Translator {
         case "if", "unless":
             let condition = try condition(rest, at: offset)
             code += name == "if" ? "if (\(condition)) {\n" : "if (!(\(condition))) {\n"
-            open.append((name, offset))
+            open.append((name, offset, loops.count))
         case "elsif":
             guard open.last?.tag == "if" else { throw Failure(message: "liquid: '{% elsif %}' outside '{% if %}'", templateOffset: offset) }
-            // The condition is computed before the `else` (conditions have no side effects).
+            // The condition is computed after the `else` (conditions have no side effects).
+            if let opened = open.last { loops.removeLast(loops.count - opened.variables) }
             code += "} else {\n"
             let condition = try condition(rest, at: offset)
             code += "if (\(condition)) {\n"
-            open.append(("elsif", offset))
+            open.append(("elsif", offset, loops.count))
         case "else":
             guard let last = open.last, ["if", "elsif", "unless"].contains(last.tag) else {
                 throw Failure(message: "liquid: '{% else %}' outside '{% if %}'", templateOffset: offset)
             }
+            loops.removeLast(loops.count - last.variables)
             code += "} else {\n"
         case "endif", "endunless":
             let opener = name == "endif" ? "if" : "unless"
@@ -191,8 +194,11 @@ private struct Translator {
                 open.removeLast()
                 code += "}\n"
             }
-            guard open.last?.tag == opener else { throw Failure(message: "liquid: '{% \(name) %}' without '{% \(opener) %}'", templateOffset: offset) }
+            guard let opened = open.last, opened.tag == opener else {
+                throw Failure(message: "liquid: '{% \(name) %}' without '{% \(opener) %}'", templateOffset: offset)
+            }
             open.removeLast()
+            loops.removeLast(loops.count - opened.variables)
             code += "}\n"
         case "for":
             guard words.count >= 4, words[2] == "in", Self.isName(words[1]) else {
@@ -208,18 +214,34 @@ private struct Translator {
             } else {
                 code += "foreach (var \(variable) in \(sequence)) {\n"
             }
+            open.append(("for", offset, loops.count))
             loops.append((words[1], json))
-            open.append(("for", offset))
         case "endfor":
-            guard open.last?.tag == "for" else { throw Failure(message: "liquid: '{% endfor %}' without '{% for %}'", templateOffset: offset) }
+            guard let opened = open.last, opened.tag == "for" else { throw Failure(message: "liquid: '{% endfor %}' without '{% for %}'", templateOffset: offset) }
             open.removeLast()
-            loops.removeLast()
+            loops.removeLast(loops.count - opened.variables)
             code += "}\n"
+        case "assign":
+            // `{% assign name = value %}` (a value, no filters): a variable from here on.
+            let parts = rest.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, Self.isName(parts[0]), !parts[1].isEmpty, !parts[1].contains("|") else {
+                throw Failure(message: "liquid: expected '{% assign name = value %}' (filters are not supported in assign)", templateOffset: offset)
+            }
+            let (valueCode, json) = try value(parts[1], at: offset)
+            if let known = loops.last(where: { $0.name == parts[0] }) {
+                guard known.json == json else {
+                    throw Failure(message: "liquid: '\(parts[0])' cannot change from a JSON value to another kind", templateOffset: offset)
+                }
+                code += "__l_\(parts[0]) = \(valueCode);\n"
+            } else {
+                code += json ? "JToken __l_\(parts[0]) = \(valueCode);\n" : "var __l_\(parts[0]) = \(valueCode);\n"
+                loops.append((parts[0], json))
+            }
         case "comment":
             guard let range = findTag("endcomment") else { throw Failure(message: "liquid: '{% comment %}' is not closed", templateOffset: offset) }
             index = range
         default:
-            throw Failure(message: "liquid: the tag '\(name)' is not supported (if, elsif, else, unless, for, comment are)", templateOffset: offset)
+            throw Failure(message: "liquid: the tag '\(name)' is not supported (if, elsif, else, unless, for, assign, comment are)", templateOffset: offset)
         }
     }
 

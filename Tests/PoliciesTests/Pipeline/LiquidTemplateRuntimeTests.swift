@@ -38,6 +38,10 @@ import Testing
         let flags = try await render("{% if body.on %}on{% endif %}{% if body.off %}off{% else %}not-off{% endif %}{% if body.none %}none{% endif %}",
                                      request(method: "POST"), body: #"{"on":true,"off":false,"none":null}"#)
         #expect(flags.bodyText == "onnot-off")
+        let assigned = try await render(
+            "{% assign who = context.Request.Method %}{% assign item = body.items[1] %}{% if item %}{% assign who = \"x\" %}{% endif %}{{ who | Downcase }}/{{ item.sku }}",
+            request(method: "POST"), body: json)
+        #expect(assigned.bodyText == "x/b")
         // A body that is not JSON renders as nothing where a member was expected, not as an error.
         let notJSON = try await render("[{{ body.name }}]", request(method: "POST"), body: "plain")
         #expect(notJSON.status == 200)
@@ -61,5 +65,6 @@ import Testing
                 "\(firstError("\n\n  {% endfor %}") ?? "")")
         #expect(firstError("{{ \"a\" | Append: context.Request.Method }}")?.contains("filter arguments must be literals") == true)
         #expect(firstError(#"{{ "a" }}"#) == nil)
+        #expect(firstError("{% assign a = 1 | Plus: 2 %}")?.contains("filters are not supported in assign") == true)
     }
 }
