@@ -203,9 +203,19 @@ extension AuthenticationManagedIdentityPolicy {
 
         /// `{endpoint}?api-version=2018-02-01&resource=…[&client_id=…]` (added to a query the endpoint has).
         static func tokenURL(_ endpoint: URL, resource: String, clientID: String?) -> String {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~")
-            func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "" }
+            // RFC 3986 unreserved characters as they are, every other UTF-8 byte percent-encoded.
+            func encoded(_ text: String) -> String {
+                var out = ""
+                for byte in text.utf8 {
+                    let c = Unicode.Scalar(byte)
+                    if ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "-._~".unicodeScalars.contains(c) {
+                        out.unicodeScalars.append(c)
+                    } else {
+                        out += "%" + String(byte, radix: 16, uppercase: true).leftPadded()
+                    }
+                }
+                return out
+            }
             var url = endpoint.absoluteString
             url += url.contains("?") ? "&" : "?"
             url += "api-version=\(apiVersion)&resource=\(encoded(resource))"
@@ -218,4 +228,9 @@ extension AuthenticationManagedIdentityPolicy {
         guard let resource = compiler.parameter(resource), let ignore = compiler.parameter(ignoreError) else { return nil }
         return Step(resource: resource, clientID: clientID, output: outputTokenVariableName, ignoreError: ignore)
     }
+}
+
+private extension String {
+    /// Two hex digits.
+    func leftPadded() -> String { count == 1 ? "0" + self : self }
 }

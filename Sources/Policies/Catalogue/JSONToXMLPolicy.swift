@@ -62,8 +62,9 @@ public struct JSONToXMLPolicy: Sendable, PolicyDefinition {
         guard !name.isEmpty else { return "_x0000_" }
         var out = ""
         for (index, scalar) in name.unicodeScalars.enumerated() {
-            let isStart = scalar == "_" || scalar == ":" || CharacterSet.letters.contains(scalar)
-            let isPart = isStart || scalar == "-" || scalar == "." || CharacterSet.decimalDigits.contains(scalar)
+            // (Unicode properties from the standard library: no Foundation character sets on the request path.)
+            let isStart = scalar == "_" || scalar == ":" || scalar.properties.isAlphabetic
+            let isPart = isStart || scalar == "-" || scalar == "." || scalar.properties.numericType == .decimal
             if index == 0 ? isStart : isPart {
                 out.unicodeScalars.append(scalar)
             } else {

@@ -264,8 +264,9 @@ private struct Translator {
     }
 
     static func isName(_ word: String) -> Bool {
-        guard let first = word.unicodeScalars.first, first == "_" || (first.isASCII && CharacterSet.letters.contains(first)) else { return false }
-        return word.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }
+        func letter(_ s: Unicode.Scalar) -> Bool { ("a"..."z").contains(s) || ("A"..."Z").contains(s) }
+        guard let first = word.unicodeScalars.first, first == "_" || letter(first) else { return false }
+        return word.unicodeScalars.allSatisfy { $0 == "_" || letter($0) || ("0"..."9").contains($0) }
     }
 
     // MARK: Values
