@@ -52,13 +52,16 @@ struct CataloguePolicyGatewayTests {
         try await gateway.stop()
     }
 
-    @Test func cachedValuesAreSharedByRequestsAndSurviveAReload() async throws {
+    @Test func cachedValuesAreSharedByRequestsSurviveAReloadAndCanBeRemoved() async throws {
         let policy = try Self.writePolicy("""
             <policies>
               <inbound>
                 <choose>
                   <when condition="@(context.Request.Headers.ContainsKey(&quot;X-Store&quot;))">
                     <cache-store-value key="@(&quot;greeting-&quot; + context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;&quot;))" value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Store&quot;, &quot;&quot;))" duration="300" />
+                  </when>
+                  <when condition="@(context.Request.Headers.ContainsKey(&quot;X-Remove&quot;))">
+                    <cache-remove-value key="@(&quot;greeting-&quot; + context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;&quot;))" />
                   </when>
                 </choose>
                 <cache-lookup-value key="@(&quot;greeting-&quot; + context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;&quot;))" variable-name="greeting" default-value="none" />
@@ -82,6 +85,10 @@ struct CataloguePolicyGatewayTests {
         let afterReload = try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)"])
         #expect(afterReload.httpCode == 200)
         #expect(afterReload.body.hasSuffix("\r\n\r\nhello"), "\(afterReload.body)")
+        // cache-remove-value: the entry is gone for the next request.
+        let removed = try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)", "X-Remove: 1"])
+        #expect(removed.body.hasSuffix("\r\n\r\nnone"), "\(removed.body)")
+        #expect(try await Self.call(gateway, "/public/c", headers: ["X-Key: \(key)"]).body.hasSuffix("\r\n\r\nnone"))
         try await gateway.stop()
     }
 
