@@ -121,7 +121,6 @@ struct PolicyCorpusTests {
         "Add correlation id to inbound request.policy.xml": "'Array' does not contain a definition for 'Copy'",
         "Backend for Frontend or curated API policy.xml": "unexpected keyword 'void'",
         "Extract value from XML.xml": "expected ')' but found 'reader'",
-        "Extracting multiple values from xml documents.policy.xml": "'XDocument' does not exist",
         "Filter on IP Address when using Application Gateway.policy.xml": "only assignment, call, increment, decrement",
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
             "creating an X509Certificate2 is not supported",

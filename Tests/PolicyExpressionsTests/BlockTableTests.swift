@@ -19,6 +19,16 @@ import Testing
         ("long t = 0x1234567890; int r; unchecked { r = (byte)(t >> 8) + (byte)t; } return r;", "i:264"),
         ("checked { return 1; }", "!1:1 'checked' blocks are not supported"),
         ("DateTimeOffset o = new DateTime(1970, 1, 2, 0, 0, 0, DateTimeKind.Utc); return o.ToUnixTimeSeconds();", "l:86400"),
+        // LINQ to XML (read-only), results as .NET gives them.
+        (#"var doc = XDocument.Parse("<r><a x=\"1\">t</a><b><a>u</a></b></r>"); return doc.Descendants().Where(e => e.Name.LocalName == "a").Count();"#, "i:2"),
+        (#"var doc = XDocument.Parse("<?xml version=\"1.0\"?><r><a>t</a><b><a>u</a></b></r>"); return string.Join(",", doc.Descendants("a").Select(e => e.Value));"#, "s:t,u"),
+        (#"var root = XDocument.Parse("<r xmlns=\"urn:x\"><v>1</v></r>").Root; return root.Element("{urn:x}v").Value + (root.Element("v") == null ? "|none" : "|found") + "|" + root.Name.NamespaceName;"#, "s:1|none|urn:x"),
+        (#"var e = XElement.Parse("<a x='1' p:y='2' xmlns:p='urn:p'/>"); return e.Attribute("x").Value + e.Attribute("{urn:p}y").Value + (e.Attribute("z") == null) + e.IsEmpty;"#, "s:12TrueTrue"),
+        (#"return XElement.Parse("<r><a>1</a><b/></r>").ToString();"#, "s:<r>\n  <a>1</a>\n  <b />\n</r>"),
+        (#"return XDocument.Parse("<r><a>x &amp; y &#x41;<![CDATA[<z>]]></a><!-- c --></r>").Root.Value;"#, "s:x & y A<z>"),
+        (#"var s = XDocument.Parse("<s:Envelope xmlns:s=\"urn:s\"><s:Body><Item>ABC</Item></s:Body></s:Envelope>").Descendants().First(d => d.Name.LocalName == "Item"); return s.Parent.Name.ToString() + "=" + s.Value;"#, "s:{urn:s}Body=ABC"),
+        (#"return XDocument.Parse("<r>").Root.Value;"#, "^XmlException"), (#"return XDocument.Parse("<!DOCTYPE r><r/>").Root.Value;"#, "^XmlException: DTD is prohibited"),
+        (#"return XDocument.Parse("<a/><b/>").Root.Value;"#, "^XmlException: multiple root"), (#"return XDocument.Parse("<p:a/>").Root.Value;"#, "^XmlException: undeclared prefix"),
         // JProperty.Remove(): out of the object the property came from (Newtonsoft's Parent).
         (#"var o = JObject.Parse("{\"a\":1,\"b\":2}"); o.Property("a").Remove(); return o.ToString(Formatting.None);"#, #"s:{"b":2}"#),
         (#"var o = JObject.Parse("{\"a\":1,\"b\":2,\"c\":3}"); foreach (var p in o.Properties().Where(p => (int)p.Value > 1).ToList()) { p.Remove(); } return o.ToString(Formatting.None);"#, #"s:{"a":1}"#),

@@ -9,7 +9,8 @@ import Foundation
 /// - text, and `{{ value | Filter: "arg" … }}` outputs, with `{{-`/`-}}` (and `{%-`/`-%}`) trimming
 ///   the whitespace beside them;
 /// - values: `context.…` (the policy context, members and `["key"]`/`[0]` indexers as in C#; a
-///   missing key renders empty), `body.…` (the message body as JSON — the request's in inbound,
+///   missing key renders empty; `context.Variables["x"]` is taken as JSON, `JToken.FromObject`, so
+///   its members and keys can be reached), `body.…` (the message body as JSON — the request's in inbound,
 ///   the response's in outbound/on-error; a missing member, or a body that is not JSON, renders
 ///   empty), loop variables, and
 ///   string, number, `true`/`false`/`nil` literals;
@@ -374,7 +375,16 @@ private struct Translator {
         } else {
             throw Failure(message: "liquid: unknown variable '\(root)' (context, body and loop variables are known)", templateOffset: offset)
         }
-        for segment in segments {
+        var remaining = segments[...]
+        if root == "context", segments.count >= 2, segments[0].name == "Variables", let key = segments[1].key, key.hasPrefix("\"") {
+            // A variable holds any object: as JSON (Json.NET's `JToken.FromObject`), so that members
+            // and keys of a JObject (or of anything serializable) can be reached, as Liquid does.
+            let lookup = "context.Variables.GetValueOrDefault(\(key))"
+            code = "(\(lookup) == null ? (JToken)null : JToken.FromObject(\(lookup)))"
+            json = true
+            remaining = segments.dropFirst(2)
+        }
+        for segment in remaining {
             if json {
                 code = "(\(code))?[\(segment.name.map(Self.literal) ?? segment.key ?? "")]"
             } else if let name = segment.name {

@@ -240,7 +240,8 @@ enum HostExtensions {
             let target = typeArguments[0]
             switch target {
             case .string, .array(.byte), .json: break
-            default: throw binder.error("IMessageBody.As<\(target)> is not supported (use string, byte[], JObject, JArray or JToken)", at: offset)
+            case .host(let host) where host === XmlObjects.document || host === XmlObjects.element: break
+            default: throw binder.error("IMessageBody.As<\(target)> is not supported (use string, byte[], JObject, JArray, JToken, XDocument or XElement)", at: offset)
             }
             return Bound(target) { frame in
                 guard case .object(let object) = try recv(frame), let body = object as? MessageBodyObject else { throw ExpressionRuntimeError.nullReference() }

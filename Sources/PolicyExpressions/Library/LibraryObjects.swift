@@ -57,6 +57,7 @@ public enum LibraryTypes {
         [exception, jwt, basicCredentials, X509Types.certificate, X509Types.distinguishedName, MessageBodyObject.type,
          RegexObjects.regex, RegexObjects.match, RegexObjects.group, RegexObjects.groupCollection, RegexObjects.matchCollection,
          RegexObjects.capture, EncodingObject.type, StringBuilderObject.type, UriObject.type, HashObject.type, RandomObject.type]
+            + XmlObjects.all
             + exceptionTypes
     }
 }

@@ -134,6 +134,10 @@ enum StaticMembers {
         case "Convert": return ConvertStatics.methods[name]
         case "BitConverter": return ConvertStatics.bitConverter[name]
         case "Regex": return RegexObjects.statics[name]
+        case "XDocument" where name == "Parse":
+            return [m1(.string, .host(XmlObjects.document)) { _, t in .object(XDocumentObject(root: try XmlObjects.parse(try argStr(t, "text")))) }]
+        case "XElement" where name == "Parse":
+            return [m1(.string, .host(XmlObjects.element)) { _, t in .object(try XmlObjects.parse(try argStr(t, "text"))) }]
         case "Uri":
             switch name {
             case "EscapeDataString": return [m1(.string, .string) { _, s in .string(WebCoding.escapeDataString(try argStr(s, "stringToEscape"))) }]

@@ -184,6 +184,10 @@ public final class MessageBodyObject: HostObject, @unchecked Sendable {
                 throw ExpressionRuntimeError("JsonReaderException", "Error reading \(kind.rawValue) from JsonReader. Current JsonReader item is not an \(kind == .object ? "object" : "array").")
             }
             return .json(token)
+        case .host(let host) where host === XmlObjects.document:
+            return .object(XDocumentObject(root: try XmlObjects.parse(String(decoding: data, as: UTF8.self))))
+        case .host(let host) where host === XmlObjects.element:
+            return .object(try XmlObjects.parse(String(decoding: data, as: UTF8.self)))
         default:
             throw ExpressionRuntimeError.notSupported("IMessageBody.As<\(type)> is not supported.")
         }

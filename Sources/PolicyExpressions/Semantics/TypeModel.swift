@@ -55,7 +55,7 @@ enum TypeNames {
         "SHA1", "SHA256", "SHA384", "SHA512", "MD5", "Array", "Tuple", "String", "Int32", "Int64", "Double", "Boolean",
         "Decimal", "Char", "Byte", "Guid", "DateTime", "DateTimeOffset", "TimeSpan", "JObject", "JArray", "JToken",
         "JValue", "Single", "StringComparer", "HashAlgorithmName", "Environment", "TimeZoneInfo", "RandomNumberGenerator",
-        "Int16", "UInt32", "UInt64", "Object", "Nullable", "IPAddress",
+        "Int16", "UInt32", "UInt64", "Object", "Nullable", "IPAddress", "XDocument", "XElement",
     ]
 
     /// Canonical static-class name for a type keyword or alias (`string` → `String`).

@@ -48,6 +48,18 @@ import Testing
         #expect(notJSON.bodyText == "[]")
     }
 
+    @Test func variablesAreReachedAsJSON() async throws {
+        let xml = document(inbound: """
+            <set-variable name="j" value="@(new JObject(new JProperty("a", "x"), new JProperty("n", new JObject(new JProperty("b", 2)))))" />
+            <set-variable name="s" value="plain" />
+            <set-variable name="doc" value="@(XDocument.Parse("<r><v>7</v></r>").Root.Element("v").Value)" />
+            <return-response><set-status code="200" /><set-body template="liquid">{%- assign vars = context.Variables["j"] -%}
+            {{ vars['a'] }}|{{ vars.n.b }}|{{ context.Variables["s"] }}|{{ context.Variables["missing"] | Default: "-" }}|{{ context.Variables["doc"] }}</set-body></return-response>
+            """)
+        let (result, _) = try await execute(xml)
+        #expect(result.bodyText == "x|2|plain|-|7")
+    }
+
     @Test func errorsPointIntoTheTemplate() {
         func firstError(_ template: String) -> String? {
             switch load(policies(#"<set-body template="liquid">\#(template)</set-body>"#), compiler: ContextExpressionCompiler()) {
