@@ -124,6 +124,5 @@ struct PolicyCorpusTests {
         "Filter on IP Address when using Application Gateway.policy.xml": "only assignment, call, increment, decrement",
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
             "creating an X509Certificate2 is not supported",
-        "Query CosmosDB.policy.xml": "object initializers are not supported for 'HashAlgorithm'",
     ]
 }

@@ -19,6 +19,11 @@ import Testing
         ("long t = 0x1234567890; int r; unchecked { r = (byte)(t >> 8) + (byte)t; } return r;", "i:264"),
         ("checked { return 1; }", "!1:1 'checked' blocks are not supported"),
         ("DateTimeOffset o = new DateTime(1970, 1, 2, 0, 0, 0, DateTimeKind.Utc); return o.ToUnixTimeSeconds();", "l:86400"),
+        // The HMAC classes' Key as an object initializer (RFC 4231 test case 2).
+        ("var h = new System.Security.Cryptography.HMACSHA256 { Key = Encoding.UTF8.GetBytes(\"Jefe\") }; return Convert.ToBase64String(h.ComputeHash(Encoding.UTF8.GetBytes(\"what do ya want for nothing?\")));",
+         "s:W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="),
+        ("var h = new HMACSHA256 { Key = null }; return 1;", "^ArgumentNullException"),
+        ("var h = new HMACSHA256 { Nope = 1 }; return 1;", "!1:9 object initializers are not supported"),
         // LINQ to XML (read-only), results as .NET gives them.
         (#"var doc = XDocument.Parse("<r><a x=\"1\">t</a><b><a>u</a></b></r>"); return doc.Descendants().Where(e => e.Name.LocalName == "a").Count();"#, "i:2"),
         (#"var doc = XDocument.Parse("<?xml version=\"1.0\"?><r><a>t</a><b><a>u</a></b></r>"); return string.Join(",", doc.Descendants("a").Select(e => e.Value));"#, "s:t,u"),
