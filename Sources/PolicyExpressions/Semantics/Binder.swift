@@ -21,6 +21,30 @@ final class Binder {
     private var scopes: [[String: Local]] = [[:]]
     /// Slots of `const` locals (assignments and `out` arguments to them are refused).
     var constantSlots: Set<Int> = []
+    /// Local functions in scope, innermost block last (declared for the whole block, so they can
+    /// call each other and themselves).
+    var localFunctions: [[String: LocalFunction]] = []
+
+    /// A local function: its signature, the slots of its parameters and body, and its body (set once
+    /// bound; calls read it at run time, so a function can call one declared after it).
+    final class LocalFunction: @unchecked Sendable {
+        let returns: ExpressionType
+        let parameterTypes: [ExpressionType]
+        var parameterSlots: [Int] = []
+        var slotRange: Range<Int> = 0..<0
+        var body: Eval?
+        static let maximumDepth = 64
+
+        init(returns: ExpressionType, parameterTypes: [ExpressionType]) {
+            self.returns = returns
+            self.parameterTypes = parameterTypes
+        }
+    }
+
+    func lookupLocalFunction(_ name: String) -> LocalFunction? {
+        for scope in localFunctions.reversed() { if let function = scope[name] { return function } }
+        return nil
+    }
     private(set) var slotCount = 0
     private var conditionalTargets: [Local] = []
     /// Return types of the lambda block bodies being bound (nil entry = not yet known).

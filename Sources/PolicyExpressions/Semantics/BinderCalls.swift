@@ -87,6 +87,35 @@ extension Binder {
         }
     }
 
+    /// A call of a local function: arguments converted to its parameter types; its parameter and body
+    /// slots saved and restored around the call (so recursion sees its own values).
+    func bindLocalCall(_ function: LocalFunction, _ name: String, _ arguments: [Argument], at offset: Int) throws -> Bound {
+        guard arguments.count == function.parameterTypes.count else {
+            throw error("no overload for method '\(name)' takes \(arguments.count) arguments", at: offset)
+        }
+        let evals = try zip(arguments, function.parameterTypes).map { argument, type -> Eval in
+            guard argument.modifier == .none else { throw error("ref and out arguments of local functions are not supported", at: argument.value.offset) }
+            return try bindValue(argument.value, convertingTo: type).eval
+        }
+        return Bound(function.returns) { frame in
+            guard let body = function.body else { throw ExpressionRuntimeError.invalidOperation("'\(name)' was called before its declaration was reached.") }
+            guard frame.state.pointee.callDepth < LocalFunction.maximumDepth else {
+                throw ExpressionRuntimeError.invalidOperation("Local function calls nested deeper than \(LocalFunction.maximumDepth).")
+            }
+            let values = try evals.map { try $0(frame) }
+            let range = function.slotRange
+            let saved = range.map { frame.slots[$0] }
+            for (slot, value) in zip(function.parameterSlots, values) { frame.slots[slot] = value }
+            frame.state.pointee.callDepth += 1
+            defer {
+                frame.state.pointee.callDepth -= 1
+                for (offset, slot) in range.enumerated() { frame.slots[slot] = saved[offset] }
+            }
+            try frame.spendIteration()
+            return try body(frame)
+        }
+    }
+
     func bindCall(_ callee: Expr, _ arguments: [Argument], at offset: Int) throws -> Bound {
         switch callee.kind {
         case .member(let receiverExpr, let name, let typeArgumentSyntax):
@@ -104,6 +133,7 @@ extension Binder {
                 throw error("the type or namespace name '\(ns).\(name)' could not be found", at: callee.offset)
             }
         case .name(let name, _):
+            if let function = lookupLocalFunction(name) { return try bindLocalCall(function, name, arguments, at: callee.offset) }
             if lookup(name) != nil { throw error("'\(name)' is a variable but is used like a method", at: callee.offset) }
             throw error("the name '\(name)' does not exist in the current context", at: callee.offset)
         default:

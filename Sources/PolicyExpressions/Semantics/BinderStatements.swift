@@ -6,6 +6,18 @@ extension Binder {
         case .block(let statements):
             pushScope()
             defer { popScope() }
+            // Local functions are in scope in the whole block: signatures first, bodies in order.
+            var declared: [String: LocalFunction] = [:]
+            for statement in statements {
+                guard case .localFunction(let name, let returnSyntax, let parameters, _) = statement.kind else { continue }
+                guard declared[name] == nil, lookup(name) == nil else {
+                    throw error("a local variable or function named '\(name)' is already defined in this scope", at: statement.offset)
+                }
+                let returns = returnSyntax.name == "void" && returnSyntax.arrayRanks == 0 ? ExpressionType.void : try resolveType(returnSyntax)
+                declared[name] = LocalFunction(returns: returns, parameterTypes: try parameters.map { try resolveType($0.type ?? returnSyntax) })
+            }
+            localFunctions.append(declared)
+            defer { localFunctions.removeLast() }
             let execs = try statements.map(bindStatement)
             if execs.count == 1 { return execs[0] }
             return { frame in
@@ -54,6 +66,33 @@ extension Binder {
                 for exec in all { _ = try exec(frame) }
                 return .normal
             }
+        case .localFunction(let name, _, let parameters, let body):
+            guard let function = localFunctions.last?[name] else { throw error("a local function must be declared in a block", at: statement.offset) }
+            let firstSlot = slotCount
+            pushScope()
+            defer { popScope() }
+            for (parameter, type) in zip(parameters, function.parameterTypes) {
+                function.parameterSlots.append(try declare(parameter.name, type, at: parameter.offset).slot)
+            }
+            let eval: Eval
+            switch body {
+            case .expression(let expr):
+                eval = function.returns == .void ? try bindValue(expr).eval : try bindValue(expr, convertingTo: function.returns).eval
+            case .block(let block):
+                lambdaReturnTypes.append(function.returns)
+                let exec = try bindStatement(block)
+                lambdaReturnTypes.removeLast()
+                if function.returns != .void, Reachability.completesNormally(block) {
+                    throw error("'\(name)': not all code paths return a value", at: statement.offset)
+                }
+                eval = { frame in
+                    if case .returned(let value) = try exec(frame) { return value }
+                    return .null
+                }
+            }
+            function.slotRange = firstSlot..<slotCount
+            function.body = eval
+            return { _ in .normal }
         case .constantDeclaration(let typeSyntax, let declarators):
             // A local constant: its value must be a compile-time constant (literals and operators on
             // them); bound as a declaration, then its names are read-only.
@@ -185,7 +224,15 @@ extension Binder {
                 let eval = bound.eval
                 return { frame in .returned(try eval(frame)) }
             }
-            guard let valueExpr else { return { _ in .returned(.null) } }
+            guard let valueExpr else {
+                if let expected = lambdaReturnTypes[lambdaReturnTypes.count - 1], expected != .void {
+                    throw error("an object of a type convertible to '\(expected)' is required", at: statement.offset)
+                }
+                return { _ in .returned(.null) }
+            }
+            if lambdaReturnTypes[lambdaReturnTypes.count - 1] == .void {
+                throw error("since the local function returns void, a return keyword must not be followed by an object expression", at: valueExpr.offset)
+            }
             var bound = try bindValue(valueExpr)
             if let expected = lambdaReturnTypes[lambdaReturnTypes.count - 1] {
                 bound = try convert(bound, to: expected, at: valueExpr.offset)

@@ -18,6 +18,9 @@ struct FrameState {
     var budget: Int
     /// Bit i set = cached host-object path i (e.g. `context.Request.Certificate`) is in its slot.
     var cached: UInt64 = 0
+    /// Local function calls in progress (recursion is bounded: a runaway one fails instead of
+    /// exhausting the native stack).
+    var callDepth: Int = 0
 }
 
 typealias Eval = @Sendable (Frame) throws -> Value

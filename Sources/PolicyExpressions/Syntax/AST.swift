@@ -121,6 +121,8 @@ struct CatchClause: Sendable {
 indirect enum StmtKind: Sendable {
     case block([Stmt])
     case declaration(TypeSyntax?, [(name: String, offset: Int, value: Expr?)])  // nil type = var
+    /// A local function: `T Name(T1 a, T2 b) { … }` or `=> expr;` (`void` allowed).
+    case localFunction(name: String, returns: TypeSyntax, parameters: [LambdaParameter], body: LambdaBody)
     /// `const T name = value;` (every declarator initialized); its names cannot be assigned.
     case constantDeclaration(TypeSyntax?, [(name: String, offset: Int, value: Expr?)])
     case expression(Expr)

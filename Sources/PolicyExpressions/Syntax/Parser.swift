@@ -692,6 +692,39 @@ struct Parser {
         return try parseStatement()
     }
 
+    /// `Type Name(` at the start of a statement: a local function.
+    private mutating func isLocalFunctionStart() throws -> Bool {
+        let saved = index
+        defer { index = saved }
+        guard (try parseType()) != nil, current.identifier != nil else { return false }
+        return peekToken(1).isPunct("(")
+    }
+
+    private mutating func parseLocalFunction() throws -> Stmt {
+        let start = current.offset
+        guard let returns = try parseType() else { throw error("expected a return type") }
+        let name = try expectIdentifier()
+        try expect("(")
+        var parameters: [LambdaParameter] = []
+        if !current.isPunct(")") {
+            repeat {
+                let offset = current.offset
+                guard let type = try parseType() else { throw error("expected a parameter type") }
+                parameters.append(LambdaParameter(name: try expectIdentifier(), type: type, offset: offset))
+            } while accept(",")
+        }
+        try expect(")")
+        let body: LambdaBody
+        if accept("=>") {
+            body = .expression(try parseExpression())
+            try expect(";")
+        } else {
+            body = .block(try parseBlockStatement())
+        }
+        return Stmt(kind: .localFunction(name: name, returns: returns, parameters: parameters, body: body), offset: start,
+                    endOffset: tokens[max(index - 1, 0)].endOffset)
+    }
+
     private mutating func isDeclarationStart() throws -> Bool {
         let saved = index
         defer { index = saved }
@@ -831,6 +864,7 @@ struct Parser {
                 break
             }
         }
+        if try isLocalFunctionStart() { return try parseLocalFunction() }
         if try isDeclarationStart() { return try parseDeclaration(requireSemicolon: true) }
         if current.identifier == "const", current.kind == .identifier("const") {
             // `const T name = value;`: a local constant; the binder refuses assignments to it.
