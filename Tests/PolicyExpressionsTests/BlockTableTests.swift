@@ -37,6 +37,11 @@ import Testing
          "s:W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="),
         ("var h = new HMACSHA256 { Key = null }; return 1;", "^ArgumentNullException"),
         ("var h = new HMACSHA256 { Nope = 1 }; return 1;", "!1:9 object initializers are not supported"),
+        // XmlReader over a StringReader, in a using statement.
+        (#"var names = new List<string>(); using (XmlReader r = XmlReader.Create(new StringReader("<a><b>1</b><c/></a>"))) { while (r.Read()) { names.Add(r.NodeType + ":" + r.Name + r.Value); } } return string.Join(",", names);"#,
+         "s:Element:a,Element:b,Text:1,EndElement:b,Element:c,EndElement:a"),
+        (#"using (var r = XmlReader.Create(new StringReader("<a><b>1</b><c>2</c></a>"))) { r.MoveToContent(); r.Read(); var b = XNode.ReadFrom(r) as XElement; return b.Value + r.Name; }"#, "s:1c"),
+        (#"using (var r = XmlReader.Create(new StringReader("<a/>"))) { r = null; return 1; }"#, "!1:62 'r' is a constant"),
         // LINQ to XML (read-only), results as .NET gives them.
         (#"var doc = XDocument.Parse("<r><a x=\"1\">t</a><b><a>u</a></b></r>"); return doc.Descendants().Where(e => e.Name.LocalName == "a").Count();"#, "i:2"),
         (#"var doc = XDocument.Parse("<?xml version=\"1.0\"?><r><a>t</a><b><a>u</a></b></r>"); return string.Join(",", doc.Descendants("a").Select(e => e.Value));"#, "s:t,u"),

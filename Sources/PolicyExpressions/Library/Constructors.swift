@@ -206,6 +206,8 @@ enum Constructors {
                 m1(.string, type) { _, s in .object(StringBuilderObject(Library.optionalString(s) ?? "")) },
                 m1(.int, type) { _, _ in .object(StringBuilderObject()) },
             ])
+        case "StringReader":
+            return try call([m1(.string, type) { _, s in .object(StringReaderObject(try argStr(s, "s"))) }])
         case "Uri":
             return try call([m1(.string, type) { _, s in .object(try UriObject(try argStr(s, "uriString"))) }])
         case "Random":

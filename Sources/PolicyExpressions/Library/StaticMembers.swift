@@ -136,6 +136,16 @@ enum StaticMembers {
         case "Regex": return RegexObjects.statics[name]
         case "XDocument" where name == "Parse":
             return [m1(.string, .host(XmlObjects.document)) { _, t in .object(XDocumentObject(root: try XmlObjects.parse(try argStr(t, "text")))) }]
+        case "XmlReader" where name == "Create":
+            return [m1(.host(XmlReaderObjects.stringReader), .host(XmlReaderObjects.reader)) { _, input in
+                guard case .object(let object) = input, let reader = object as? StringReaderObject else { throw ExpressionRuntimeError.argumentNull("input") }
+                return .object(XmlReaderObject(root: try XmlObjects.parse(reader.text)))
+            }]
+        case "XNode" where name == "ReadFrom":
+            return [m1(.host(XmlReaderObjects.reader), .host(XmlObjects.element)) { _, input in
+                guard case .object(let object) = input, let reader = object as? XmlReaderObject else { throw ExpressionRuntimeError.argumentNull("reader") }
+                return try XmlReaderObjects.readFrom(reader)
+            }]
         case "XElement" where name == "Parse":
             return [m1(.string, .host(XmlObjects.element)) { _, t in .object(try XmlObjects.parse(try argStr(t, "text"))) }]
         case "Uri":

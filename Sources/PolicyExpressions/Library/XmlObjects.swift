@@ -42,7 +42,7 @@ enum XmlObjects {
         .method("ToString", [], returns: .string, of: XDocumentObject.self) { d, _ in .string(d.root.text(indent: 0)) },
     ], toString: { ($0 as? XDocumentObject)?.root.text(indent: 0) ?? "" })
 
-    static var all: [HostType] { [name, attribute, element, document] }
+    static var all: [HostType] { [name, attribute, element, document] + XmlReaderObjects.all }
 
     static func list(_ elements: [XElementObject]) -> Value { .list(ListBox(elements.map { .object($0) })) }
 
@@ -440,6 +440,146 @@ private struct XmlParser {
                 while index < bytes.count, bytes[index] != UInt8(ascii: "<") { index += 1 }
                 text += try decode(bytes[start..<index])
             }
+        }
+    }
+}
+
+// MARK: XmlReader
+
+/// `new StringReader(text)`: only as the input of `XmlReader.Create`.
+final class StringReaderObject: HostObject, @unchecked Sendable {
+    let text: String
+    var hostType: HostType { XmlReaderObjects.stringReader }
+    init(_ text: String) { self.text = text }
+}
+
+/// `XmlReader.Create(new StringReader(xml))`, forward-only over the parsed document: `Read()`,
+/// `MoveToContent()`, `EOF`, `Name`, `LocalName`, `NodeType` as text, `Value`, `IsStartElement()`,
+/// `ReadElementContentAsString()`, and `XNode.ReadFrom(reader)` (the element at the reader, which
+/// then moves past it). The document is parsed (strictly, as `XDocument.Parse`) on `Create`.
+final class XmlReaderObject: HostObject, @unchecked Sendable {
+    enum Node {
+        case start(Int)
+        case text(String)
+        case end(Int)
+    }
+
+    let tree: XTree
+    let nodes: [Node]
+    /// -1 before the first `Read()`; `nodes.count` at the end.
+    var position = -1
+    var hostType: HostType { XmlReaderObjects.reader }
+
+    init(root: XElementObject) {
+        tree = root.tree
+        // Document order: start, children, end (an empty element has no end node, as `<a/>`).
+        enum Pending {
+            case open(Int)
+            case close(Int)
+            case text(String)
+        }
+        var nodes: [Node] = []
+        var stack: [Pending] = [.open(root.index)]
+        while let next = stack.popLast() {
+            switch next {
+            case .close(let index): nodes.append(.end(index))
+            case .text(let text): nodes.append(.text(text))
+            case .open(let index):
+                nodes.append(.start(index))
+                let children = root.tree.nodes[index].children
+                guard !children.isEmpty else { continue }
+                stack.append(.close(index))
+                for child in children.reversed() {
+                    switch child {
+                    case .element(let i): stack.append(.open(i))
+                    case .text(let text): stack.append(.text(text))
+                    }
+                }
+            }
+        }
+        self.nodes = nodes
+    }
+
+    var eof: Bool { position >= nodes.count }
+    var current: Node? { position >= 0 && position < nodes.count ? nodes[position] : nil }
+
+    var name: String {
+        switch current {
+        case .start(let i)?, .end(let i)?: tree.nodes[i].qualified
+        default: ""
+        }
+    }
+
+    func read() -> Bool {
+        if position < nodes.count { position += 1 }
+        return position < nodes.count
+    }
+}
+
+enum XmlReaderObjects {
+    static let stringReader = HostType(name: "StringReader", members: [
+        .method("Dispose", [], returns: .void, of: StringReaderObject.self) { _, _ in .null },
+    ])
+
+    static let reader = HostType(name: "XmlReader", members: [
+        .method("Read", [], returns: .bool, of: XmlReaderObject.self) { r, _ in .bool(r.read()) },
+        .method("MoveToContent", [], returns: .string, of: XmlReaderObject.self) { r, _ in
+            // Content: an element or text; the reader starts before the root, which is content.
+            if r.position < 0 { r.position = 0 }
+            return .string(r.nodeType)
+        },
+        .property("EOF", .bool, of: XmlReaderObject.self) { .bool($0.eof) },
+        .property("Name", .string, of: XmlReaderObject.self) { .string($0.name) },
+        .property("LocalName", .string, of: XmlReaderObject.self) { r in
+            switch r.current {
+            case .start(let i)?, .end(let i)?: .string(r.tree.nodes[i].name.local)
+            default: .string("")
+            }
+        },
+        .property("NodeType", .string, of: XmlReaderObject.self) { .string($0.nodeType) },
+        .property("Value", .string, of: XmlReaderObject.self) { r in
+            if case .text(let text)? = r.current { return .string(text) }
+            return .string("")
+        },
+        .method("IsStartElement", [], returns: .bool, of: XmlReaderObject.self) { r, _ in
+            if r.position < 0 { r.position = 0 }
+            if case .start? = r.current { return .bool(true) }
+            return .bool(false)
+        },
+        .method("Dispose", [], returns: .void, of: XmlReaderObject.self) { _, _ in .null },
+    ])
+
+    static var all: [HostType] { [stringReader, reader] }
+
+    /// `XNode.ReadFrom(reader)`: the element the reader is on; the reader moves past it.
+    static func readFrom(_ reader: XmlReaderObject) throws -> Value {
+        guard case .start(let index)? = reader.current else {
+            throw ExpressionRuntimeError.invalidOperation("The XmlReader should be on a node of type Element.")
+        }
+        let element = XElementObject(tree: reader.tree, index: index)
+        // Past the element's end node (or past it alone, when empty).
+        if reader.tree.nodes[index].children.isEmpty {
+            reader.position += 1
+        } else {
+            var at = reader.position + 1
+            while at < reader.nodes.count {
+                if case .end(let i) = reader.nodes[at], i == index { break }
+                at += 1
+            }
+            reader.position = at + 1
+        }
+        return .object(element)
+    }
+}
+
+extension XmlReaderObject {
+    /// `NodeType` as its name (`Element`, `Text`, `EndElement`, `None`).
+    var nodeType: String {
+        switch current {
+        case .start?: "Element"
+        case .text?: "Text"
+        case .end?: "EndElement"
+        case nil: "None"
         }
     }
 }

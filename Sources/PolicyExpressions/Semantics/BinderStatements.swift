@@ -66,6 +66,25 @@ extension Binder {
                 for exec in all { _ = try exec(frame) }
                 return .normal
             }
+        case .usingStatement(let resource, let body):
+            pushScope()
+            defer { popScope() }
+            let acquire: Exec
+            if case .declaration(let typeSyntax, let declarators) = resource.kind {
+                guard declarators.allSatisfy({ $0.value != nil }) else { throw error("a using variable must be initialized", at: resource.offset) }
+                acquire = try bindStatement(resource)
+                for declarator in declarators {
+                    if let local = lookup(declarator.name) { constantSlots.insert(local.slot) }
+                }
+                _ = typeSyntax
+            } else {
+                acquire = try bindStatement(resource)
+            }
+            let exec = try bindStatement(body)
+            return { frame in
+                _ = try acquire(frame)
+                return try exec(frame)
+            }
         case .localFunction(let name, _, let parameters, let body):
             guard let function = localFunctions.last?[name] else { throw error("a local function must be declared in a block", at: statement.offset) }
             let firstSlot = slotCount
@@ -397,6 +416,8 @@ enum Reachability {
         case .tryCatch(let body, let catches, let finally):
             if let finally, !completesNormally(finally) { return false }
             return completesNormally(body) || catches.contains { completesNormally($0.body) }
+        case .usingStatement(_, let body):
+            return completesNormally(body)
         default:
             return true
         }
@@ -415,6 +436,7 @@ enum Reachability {
         case .ifElse(_, let then, let otherwise): return containsBreak(then) || (otherwise.map(containsBreak) ?? false)
         case .tryCatch(let body, let catches, let finally):
             return containsBreak(body) || catches.contains { containsBreak($0.body) } || (finally.map(containsBreak) ?? false)
+        case .usingStatement(_, let body): return containsBreak(body)
         default: return false
         }
     }

@@ -22,7 +22,7 @@ enum TypeNames {
     static let namespaces = [
         "System.", "System.Text.RegularExpressions.", "System.Text.", "System.Linq.", "System.Collections.Generic.",
         "System.Collections.", "Newtonsoft.Json.Linq.", "Newtonsoft.Json.", "System.Security.Cryptography.X509Certificates.",
-        "System.Security.Cryptography.", "System.Net.", "System.Xml.Linq.", "System.IO.",
+        "System.Security.Cryptography.", "System.Net.", "System.Xml.Linq.", "System.Xml.", "System.IO.",
     ]
 
     /// Hash and HMAC classes, all bound to the `HashAlgorithm` host type.
@@ -55,7 +55,7 @@ enum TypeNames {
         "SHA1", "SHA256", "SHA384", "SHA512", "MD5", "Array", "Tuple", "String", "Int32", "Int64", "Double", "Boolean",
         "Decimal", "Char", "Byte", "Guid", "DateTime", "DateTimeOffset", "TimeSpan", "JObject", "JArray", "JToken",
         "JValue", "Single", "StringComparer", "HashAlgorithmName", "Environment", "TimeZoneInfo", "RandomNumberGenerator",
-        "Int16", "UInt32", "UInt64", "Object", "Nullable", "IPAddress", "XDocument", "XElement",
+        "Int16", "UInt32", "UInt64", "Object", "Nullable", "IPAddress", "XDocument", "XElement", "XmlReader", "XNode",
     ]
 
     /// Canonical static-class name for a type keyword or alias (`string` → `String`).

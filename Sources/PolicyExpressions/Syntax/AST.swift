@@ -121,6 +121,9 @@ struct CatchClause: Sendable {
 indirect enum StmtKind: Sendable {
     case block([Stmt])
     case declaration(TypeSyntax?, [(name: String, offset: Int, value: Expr?)])  // nil type = var
+    /// `using (T x = resource) body`: the resource's variables are read-only; disposing is a no-op
+    /// (the library's objects hold nothing to release).
+    case usingStatement(Stmt, Stmt)
     /// A local function: `T Name(T1 a, T2 b) { … }` or `=> expr;` (`void` allowed).
     case localFunction(name: String, returns: TypeSyntax, parameters: [LambdaParameter], body: LambdaBody)
     /// `const T name = value;` (every declarator initialized); its names cannot be assigned.

@@ -864,6 +864,19 @@ struct Parser {
                 break
             }
         }
+        if current.identifier == "using", current.kind == .identifier("using"), peekToken(1).isPunct("(") {
+            index += 2
+            let resource: Stmt
+            if try isDeclarationStart() {
+                resource = try parseDeclaration(requireSemicolon: false)
+            } else {
+                let e = try parseExpression()
+                resource = Stmt(kind: .expression(e), offset: e.offset, endOffset: current.offset)
+            }
+            try expect(")")
+            let body = try embedded()
+            return make(.usingStatement(resource, body))
+        }
         if try isLocalFunctionStart() { return try parseLocalFunction() }
         if try isDeclarationStart() { return try parseDeclaration(requireSemicolon: true) }
         if current.identifier == "const", current.kind == .identifier("const") {

@@ -21,4 +21,13 @@ import Testing
             if status == 403 { #expect(result.lastError?.source == "check-header") }
         }
     }
+
+    /// `using`, `XmlReader.Create(new StringReader(xml))`, `Read`/`MoveToContent`/`EOF`/`Name` and
+    /// `XNode.ReadFrom`: the snippet answers with the nested element's value.
+    @Test func extractValueFromXMLReadsWithXmlReader() async throws {
+        let built = try Self.pipeline("Extract value from XML.xml")
+        let result = await built.run(request(), body: nil, backend: RecordingBackend())
+        #expect(result.status == 200)
+        #expect(result.bodyText == "ABCDEF123456789")
+    }
 }
