@@ -135,3 +135,29 @@ import Testing
         #expect(context.traced == ["a1"])
     }
 }
+
+/// Hostile XML for `XDocument.Parse`: an `XmlException` or a document, never a trap.
+@Suite struct XmlParserFuzzTests {
+    @Test func randomDocumentsFailCleanly() {
+        let pieces = ["<", ">", "/", "a", "b:c", "=", "\"", "'", "&", "amp;", "#x41;", "#99999999;", "<![CDATA[", "]]>", "<!--", "-->",
+                      "<?", "?>", "xmlns:b", "xmlns", " ", "\n", "x"]
+        var state: UInt64 = 0xfeed
+        var parsed = 0
+        for _ in 0..<3000 {
+            var text = ""
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            for step in 0..<Int(state >> 59 + 1) {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                text += pieces[Int((state >> 33) % UInt64(pieces.count))]
+                _ = step
+            }
+            if (try? XmlObjects.parse(text)) != nil { parsed += 1 }
+        }
+        // Deep nesting is refused, not recursed into without bound.
+        let deep = String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000)
+        #expect(throws: ExpressionRuntimeError.self) { try XmlObjects.parse(deep) }
+        // (Whatever parsed must be a document with a root.)
+        #expect((try? XmlObjects.parse("<a>x</a>"))?.value == "x")
+        _ = parsed
+    }
+}
