@@ -141,7 +141,8 @@ extension AuthenticationManagedIdentityPolicy {
             guard !resourceName.isEmpty else { throw PolicyFailure.expression(step.name, "the 'resource' is empty.") }
             do {
                 return try await fetch(resourceName, execution)
-            } catch let failure as Failure {
+            } catch {
+                let failure = error
                 guard ignore else {
                     throw PolicyFailure.generic(step.name, reason: failure.reason, "Could not obtain a managed identity token for '\(resourceName)': \(failure.message)")
                 }
