@@ -289,7 +289,7 @@ struct SetBodyMarkupTests {
         }
         // The markup is template text (entities as written in the document), around the outputs.
         let source = body.body?.expression?.source.source ?? ""
-        #expect(source.contains(#"var __l_v = context.Variables.GetValueOrDefault("x");"#), "\(source)")
+        #expect(source.contains(#"JToken __l_v = (context.Variables.GetValueOrDefault("x") == null"#), "\(source)")
         #expect(source.contains(#"__o.Append("<message a=\"");"#), "\(source)")
         #expect(source.contains(#"__o.Append("\"><data>1 &amp; 2</data><empty /></message>");"#), "\(source)")
     }
