@@ -119,7 +119,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         parsing = true
         defer { parsing = false }
         while !closed {
-            if let request = current, request.requestEnded || request.bodyPaused { return }
+            if current?.requestEnded == true || current?.bodyPaused == true { return }
             let part: HTTP1RequestParser.Part?
             do {
                 part = try parser.next()
