@@ -136,11 +136,7 @@ struct HTTP1RequestParser {
         case .head:
             return try parseHead()
         case .fixedBody(let remaining):
-            guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
-            let count = Int(min(Int64(buffer.readableBytes), remaining))
-            guard let slice = buffer.readSlice(length: count) else { return nil }
-            pending = buffer
-            let left = remaining - Int64(count)
+            guard let (slice, left) = takeBody(remaining) else { return nil }
             state = left == 0 ? .endNext : .fixedBody(remaining: left)
             return .body(slice)
         case .chunkSize:
@@ -149,11 +145,7 @@ struct HTTP1RequestParser {
             state = size == 0 ? .trailers(bytes: 0) : .chunkData(remaining: size)
             return try step()
         case .chunkData(let remaining):
-            guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
-            let count = Int(min(Int64(buffer.readableBytes), remaining))
-            guard let slice = buffer.readSlice(length: count) else { return nil }
-            pending = buffer
-            let left = remaining - Int64(count)
+            guard let (slice, left) = takeBody(remaining) else { return nil }
             state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
             return .body(slice)
         case .chunkDataEnd:
@@ -169,6 +161,15 @@ struct HTTP1RequestParser {
             state = .trailers(bytes: bytes + line.count + 2)
             return try step()
         }
+    }
+
+    /// Up to `remaining` body bytes of what arrived (a slice: no copy), and how many remain after them.
+    private mutating func takeBody(_ remaining: Int64) -> (ByteBuffer, Int64)? {
+        guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
+        let count = Int(min(Int64(buffer.readableBytes), remaining))
+        guard let slice = buffer.readSlice(length: count) else { return nil }
+        pending = buffer
+        return (slice, remaining - Int64(count))
     }
 
     private mutating func finishMessage() -> Part {
