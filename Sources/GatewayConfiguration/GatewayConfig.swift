@@ -22,6 +22,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var policies: PolicySettings
     /// The operations listener (health, readiness, metrics): plain HTTP, loopback by default.
     public var operations: OperationsConfig
+    /// APIM products (APIs grouped for subscriptions, product-scope policies).
+    public var products: [ProductConfig] = []
+    /// APIM subscriptions (keys per product, API or all APIs).
+    public var subscriptions: [SubscriptionConfig] = []
 
     public init(
         listen: ListenConfig = ListenConfig(),

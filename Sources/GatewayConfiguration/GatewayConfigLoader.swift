@@ -92,7 +92,8 @@ public enum GatewayConfigLoader {
         }
         let top = try reader.mapping(
             root, "configuration",
-            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations"])
+            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations",
+                          "products", "subscriptions"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
@@ -290,10 +291,22 @@ public enum GatewayConfigLoader {
             }
         } }
 
+        var products: [ProductConfig] = []
+        if let node = top["products"] { try part {
+            products = try parseProducts(node, reader: reader, resolve: resolve, apiNames: apiNames)
+        } }
+        var subscriptions: [SubscriptionConfig] = []
+        if let node = top["subscriptions"] { try part {
+            subscriptions = try parseSubscriptions(node, reader: reader, apiNames: apiNames,
+                                                   productIDs: Set(products.map(\.id)), namedValues: policies.namedValues)
+        } }
+
         var config = GatewayConfig(
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
             limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
         config.accessLogFormat = accessLogFormat
+        config.products = products
+        config.subscriptions = subscriptions
         return config
     }
 
@@ -396,7 +409,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
-            "forwardClientCertificate",
+            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -443,6 +456,20 @@ public enum GatewayConfigLoader {
                 throw reader.error(node, "api '\(name)': forwardClientCertificate must be none, rfc9440 or xfcc, got '\(text)'")
             }
             api.forwardClientCertificate = mode
+        }
+        if let node = map["subscriptionRequired"] { api.subscriptionRequired = try reader.bool(node, "api '\(name)': subscriptionRequired") }
+        if let node = map["subscriptionKeyParameterNames"] {
+            let names = try reader.mapping(node, "api '\(name)': subscriptionKeyParameterNames", allowedKeys: ["header", "query"])
+            if let header = names["header"] {
+                let text = try reader.nonEmptyString(header, "subscriptionKeyParameterNames.header")
+                guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                    throw reader.error(header, "api '\(name)': subscriptionKeyParameterNames.header must be a header name (a token), got '\(text)'")
+                }
+                api.subscriptionKeyNames.header = text
+            }
+            if let query = names["query"] {
+                api.subscriptionKeyNames.query = try reader.nonEmptyString(query, "subscriptionKeyParameterNames.query")
+            }
         }
         return api
     }
