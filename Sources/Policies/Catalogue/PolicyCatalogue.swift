@@ -11,6 +11,7 @@ enum PolicyCatalogue {
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
         EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
+        RateLimitPolicy.self, QuotaPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
