@@ -62,6 +62,11 @@ public enum StoreImporter {
                 "path": .string(api.pathPrefix), "backend": .string(api.backendURL),
                 "requireTrustedClientCertificate": .bool(api.requireTrustedClientCertificate),
             ]
+            if api.subscriptionRequired { document["subscriptionRequired"] = .bool(true) }
+            if api.subscriptionKeyNames != SubscriptionKeyNames() {
+                document["subscriptionKeyParameterNames"] = .object(["header": .string(api.subscriptionKeyNames.header),
+                                                                     "query": .string(api.subscriptionKeyNames.query)])
+            }
             if !api.hostnames.isEmpty { document["hostnames"] = .array(api.hostnames.map(JSONValue.string)) }
             if !api.operations.isEmpty {
                 document["operations"] = .array(api.operations.map { operation in
@@ -73,6 +78,23 @@ public enum StoreImporter {
             for operation in api.operations {
                 if let file = operation.policyFile { put(.policies, "operation:\(api.name):\(operation.name)", ["xml": .string(try read(file))]) }
             }
+        }
+
+        for product in config.products {
+            put(.products, product.id, ["name": .string(product.name), "apis": .array(product.apis.map(JSONValue.string)),
+                                        "subscriptionRequired": .bool(product.subscriptionRequired)])
+            if let file = product.policyFile { put(.policies, "product:\(product.id)", ["xml": .string(try read(file))]) }
+        }
+        let formatter = ISO8601DateFormatter()
+        for subscription in config.subscriptions {
+            var document: JSONDocument.Object = [
+                "name": .string(subscription.name), "scope": .string(subscription.scope.description),
+                "primaryKey": .string(subscription.primaryKey), "secondaryKey": .string(subscription.secondaryKey),
+                "state": .string(subscription.state.rawValue),
+            ]
+            if let start = subscription.startDate { document["startDate"] = .string(formatter.string(from: start)) }
+            if let end = subscription.endDate { document["endDate"] = .string(formatter.string(from: end)) }
+            put(.subscriptions, subscription.id, document)
         }
 
         let policies = config.policies

@@ -133,8 +133,28 @@ public struct StoreMaterializer: Sendable {
             apis.append(.object(entry))
         }
         top["apis"] = .array(apis)
+
+        var products: [JSONValue] = []
+        for resource in contents.all(.products) {
+            var entry = JSONDocument.object(resource.document)
+            entry["id"] = .string(resource.key.id)
+            if let policy = contents[.policies, "product:\(resource.key.id)"] {
+                entry["policy"] = .string(files.file(for: policy))
+                usedPolicies.insert(policy.key.id)
+            }
+            products.append(.object(entry))
+        }
+        if !products.isEmpty { top["products"] = .array(products) }
+        var subscriptions: [JSONValue] = []
+        for resource in contents.all(.subscriptions) {
+            var entry = JSONDocument.object(resource.document)
+            entry["id"] = .string(resource.key.id)
+            subscriptions.append(.object(entry))
+        }
+        if !subscriptions.isEmpty { top["subscriptions"] = .array(subscriptions) }
+
         for policy in contents.all(.policies) where !usedPolicies.contains(policy.key.id) {
-            errors.append("policies/\(policy.key.id): no such scope (global, api:<api>, operation:<api>:<operation name>)")
+            errors.append("policies/\(policy.key.id): no such scope (global, product:<product>, api:<api>, operation:<api>:<operation name>)")
         }
 
         if let global = contents[.policies, "global"] { policies["global"] = .string(files.file(for: global)) }
