@@ -230,5 +230,29 @@ struct StoreCLITests {
         #expect(audit.jsonArray.first?["actor"] as? String == "ci", "the last change is the CLI's, with its token's name")
         let noToken = try await CLITests.run(["admin", "certificates", "--url", served.adminURL])
         #expect(noToken.status != 0)
+
+        // Products and subscriptions from the CLI: the keys are printed once and open the API.
+        #expect(try await served.admin("PUT", "/apis/echo", json: ["path": "/echo", "backend": "http://127.0.0.1:\(echo.port)",
+                                                                   "subscriptionRequired": true]).status == 200)
+        #expect(try await CLITests.run(["admin", "put-policy"] + connection + ["api:echo", folder + "/open.xml"]).status != 0, "no such file")
+        try "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>"
+            .write(toFile: folder + "/open.xml", atomically: true, encoding: .utf8)
+        #expect(try await CLITests.run(["admin", "put-policy"] + connection + ["api:echo", folder + "/open.xml"]).status == 0)
+        let product = try await CLITests.run(["admin", "put-product"] + connection + ["gold", "--api", "echo", "--name", "Gold"])
+        #expect(product.status == 0 && product.stdout.contains("products/gold: echo"), "\(product.stdout) \(product.stderr)")
+        let subscription = try await CLITests.run(["admin", "create-subscription"] + connection + ["ci-app", "--scope", "product:gold"])
+        #expect(subscription.status == 0, "\(subscription.stderr)")
+        let primary = subscription.stdout.split(separator: "\n").first { $0.hasPrefix("primary key:") }
+            .map { String($0.dropFirst("primary key:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+        #expect(primary.count == 32, "\(subscription.stdout)")
+        #expect(try await served.get("/echo/a?subscription-key=\(primary)", pki: pki, certificate: true).httpCode == 200)
+        #expect(try await served.get("/echo/a", pki: pki, certificate: true).httpCode == 401)
+        let regenerated = try await CLITests.run(["admin", "regenerate-key"] + connection + ["ci-app", "primary"])
+        let newPrimary = regenerated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(regenerated.status == 0 && newPrimary.count == 32 && newPrimary != primary, "\(regenerated.stdout) \(regenerated.stderr)")
+        #expect(try await served.get("/echo/a?subscription-key=\(primary)", pki: pki, certificate: true).httpCode == 401)
+        #expect(try await served.get("/echo/a?subscription-key=\(newPrimary)", pki: pki, certificate: true).httpCode == 200)
+        let badScope = try await CLITests.run(["admin", "create-subscription"] + connection + ["other", "--scope", "product:nope"])
+        #expect(badScope.status == 1 && badScope.stderr.contains("product 'nope' is not configured"), "\(badScope.stderr)")
     }
 }
