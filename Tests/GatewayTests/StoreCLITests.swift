@@ -148,6 +148,17 @@ struct StoreCLITests {
             <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
             """).status == 201)
 
+        // A product with a policy and a subscription with set keys (both keys must round-trip).
+        #expect(try await original.admin("PUT", "/apis/keyed", json: ["path": "/keyed", "backend": "http://127.0.0.1:\(original.echo.port)",
+                                                                    "subscriptionRequired": true]).status == 201)
+        #expect(try await original.admin("PUT", "/products/gold", json: ["name": "Gold", "apis": ["keyed"]]).status == 201)
+        #expect(try await original.admin("PUT", "/products/gold/policy", raw: """
+            <policies><inbound><base /><set-header name="X-Product" exists-action="override"><value>@(context.Product.Name + "/" + context.Subscription.Id)</value></set-header></inbound>
+            <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+            """).status == 201)
+        #expect(try await original.admin("PUT", "/subscriptions/sub1", json: ["scope": "product:gold", "primaryKey": "roundtrip-primary-1",
+                                                                              "secondaryKey": "roundtrip-secondary-1"]).status == 201)
+
         let folder = try CLITests.temporaryFolder()
         let exported = try await CLITests.run(["config", "export", "--store", original.directory, "--out", folder + "/export"])
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -165,9 +176,12 @@ struct StoreCLITests {
             let status = result.stdout.split(separator: "\r\n").first.map(String.init) ?? ""
             let path = result.stdout.range(of: #""path":"[^"]*""#, options: .regularExpression).map { String(result.stdout[$0]) } ?? ""
             let item = result.stdout.range(of: #""x-item":"[^"]*""#, options: [.regularExpression, .caseInsensitive]).map { String(result.stdout[$0]) } ?? ""
-            return "\(status) \(path) \(item)"
+            let product = result.stdout.range(of: #""x-product":"[^"]*""#, options: [.regularExpression, .caseInsensitive]).map { String(result.stdout[$0]) } ?? ""
+            return "\(status) \(path) \(item) \(product)"
         }
-        for (path, certificate) in [("/echo/users/42", true), ("/echo/users/42", false), ("/open/items/7", false), ("/open/other", false), ("/nowhere", true)] {
+        for (path, certificate) in [("/echo/users/42", true), ("/echo/users/42", false), ("/open/items/7", false), ("/open/other", false), ("/nowhere", true),
+                                    ("/keyed/a?subscription-key=roundtrip-primary-1", false), ("/keyed/a?subscription-key=roundtrip-secondary-1", false),
+                                    ("/keyed/a", false), ("/keyed/a?subscription-key=wrong-key-123", false)] {
             let a = summary(try await original.get(path, certificate: certificate))
             let b = summary(try await copy.get(path, pki: original.pki, certificate: certificate))
             #expect(a == b, "\(path) certificate \(certificate)")
@@ -175,6 +189,8 @@ struct StoreCLITests {
         }
         let item = try await copy.get("/open/items/7", pki: original.pki, certificate: false)
         #expect(summary(item).lowercased().contains("\"x-item\":\"it-7\""), "\(item.stdout)")
+        let keyed = try await copy.get("/keyed/a?subscription-key=roundtrip-secondary-1", pki: original.pki, certificate: false)
+        #expect(summary(keyed).lowercased().contains("\"x-product\":\"gold/sub1\""), "\(keyed.stdout)")
     }
 
     /// `drawbridge admin …` verbs against a served store: a token made with `create-token`, a CA
