@@ -44,8 +44,15 @@ public struct AdminAPI: OperationsAdminHandler {
             guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
             return OperationsResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(AdminOpenAPI.document.utf8))
         }
-        guard let actor = await AdminTokens.authenticate(authorization: request.header("Authorization"), in: service.store) else {
-            return Self.error(AdminError(401, "Unauthorized", "the admin API needs 'Authorization: Bearer <token>' with a valid admin token"),
+        // An admin client certificate (verified in the handshake against operations.tls.adminClientCAs)
+        // or a bearer token; nothing else, for reads and writes alike.
+        let certificateActor = request.verifiedClientCertificate.map { "certificate:" + $0 }
+        var tokenActor: String?
+        if certificateActor == nil {
+            tokenActor = await AdminTokens.authenticate(authorization: request.header("Authorization"), in: service.store)
+        }
+        guard let actor = certificateActor ?? tokenActor else {
+            return Self.error(AdminError(401, "Unauthorized", "the admin API needs an admin client certificate or 'Authorization: Bearer <token>' with a valid admin token"),
                               extraHeaders: [("WWW-Authenticate", "Bearer realm=\"drawbridge-admin\"")])
         }
         switch segments.first {

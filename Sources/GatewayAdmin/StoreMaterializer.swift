@@ -72,6 +72,32 @@ public struct StoreMaterializer: Sendable {
             }
         }
 
+        // operations.tls: 'certificate' names an uploaded certificate with its key, 'adminClientCAs'
+        // uploaded CA certificates (the YAML file names files).
+        if case .object(var operations)? = top["operations"], case .object(var tls)? = operations["tls"] {
+            if let id = tls["certificate"]?.stringValue {
+                if let certificate = contents[.certificates, id] {
+                    tls["certificate"] = .string(files.file(for: certificate))
+                    if let key = files.keyFile(for: certificate) { tls["key"] = .string(key) } else {
+                        errors.append("settings: operations.tls: certificates/\(id) has no private key")
+                    }
+                } else {
+                    errors.append("settings: operations.tls: certificate '\(id)' is not uploaded (certificates/\(id))")
+                }
+            }
+            if case .array(let ids)? = tls["adminClientCAs"] {
+                tls["adminClientCAs"] = .array(ids.compactMap { item in
+                    guard let id = item.stringValue, let ca = contents[.caCertificates, id] else {
+                        errors.append("settings: operations.tls: admin client CA '\(item.stringValue ?? "?")' is not uploaded (ca-certificates/<id>)")
+                        return nil
+                    }
+                    return .string(files.file(for: ca))
+                })
+            }
+            operations["tls"] = .object(tls)
+            top["operations"] = .object(operations)
+        }
+
         let caFiles = contents.all(.caCertificates).map { files.file(for: $0) }
         var hostnames: [JSONValue] = []
         for resource in contents.all(.hostnames) {

@@ -194,8 +194,20 @@ public enum GatewayConfigLoader {
 
         var operations = OperationsConfig()
         if let node = top["operations"] { try part {
-            let map = try reader.mapping(node, "operations", allowedKeys: ["address", "port", "enabled"])
+            let map = try reader.mapping(node, "operations", allowedKeys: ["address", "port", "enabled", "tls"])
             if let address = map["address"] { operations.address = try reader.nonEmptyString(address, "operations.address") }
+            if let tlsNode = map["tls"] {
+                // TLS for the operations listener, and the CAs of admin client certificates.
+                let tls = try reader.mapping(tlsNode, "operations.tls", allowedKeys: ["certificate", "key", "adminClientCAs"])
+                guard let certificate = tls["certificate"], let key = tls["key"] else {
+                    throw reader.error(tlsNode, "operations.tls needs 'certificate' and 'key' (PEM files)")
+                }
+                operations.tlsCertificateFile = resolve(try reader.nonEmptyString(certificate, "operations.tls.certificate"))
+                operations.tlsKeyFile = resolve(try reader.nonEmptyString(key, "operations.tls.key"))
+                if let cas = tls["adminClientCAs"] {
+                    operations.adminClientCAFiles = try reader.stringList(cas, "operations.tls.adminClientCAs").map(resolve)
+                }
+            }
             if let port = map["port"] { operations.port = try reader.integer(port, "operations.port", range: 0...65535) }
             if let enabled = map["enabled"] { operations.enabled = try reader.bool(enabled, "operations.enabled") }
             if operations.enabled, operations.port != 0, operations.port == listen.port,

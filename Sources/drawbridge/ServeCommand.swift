@@ -123,7 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let adminService {
             await adminService.attach(listening: gatewayConfig.listen) { next in try server.reload(config: next) }
         }
-        if adminService != nil, !["127.0.0.1", "::1", "localhost"].contains(gatewayConfig.operations.address) {
+        if adminService != nil, gatewayConfig.operations.tlsCertificateFile == nil,
+           !["127.0.0.1", "::1", "localhost"].contains(gatewayConfig.operations.address) {
             logger.warning("the admin API is served in plain HTTP on a non-loopback address: keep it behind a network boundary or a TLS proxy",
                            metadata: ["address": "\(gatewayConfig.operations.address)"])
         }

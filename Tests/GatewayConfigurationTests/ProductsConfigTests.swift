@@ -76,4 +76,18 @@ struct ProductsConfigTests {
             Issue.record("unexpected error \(error)")
         }
     }
+
+    @Test func operationsTLSAndAdminClientCAs() throws {
+        let yaml = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\noperations:\n  tls: { certificate: ops.pem, key: ops-key.pem, adminClientCAs: [admins.pem] }\n"
+        let config = try GatewayConfigLoader.parse(yaml: yaml, file: "gw.yaml", baseDirectory: "/etc/db")
+        #expect(config.operations.tlsCertificateFile == "/etc/db/ops.pem")
+        #expect(config.operations.tlsKeyFile == "/etc/db/ops-key.pem")
+        #expect(config.operations.adminClientCAFiles == ["/etc/db/admins.pem"])
+        let noKey = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\noperations:\n  tls: { certificate: ops.pem, adminClientCAs: admins.pem }\n"
+        #expect {
+            try GatewayConfigLoader.parse(yaml: noKey, file: "gw.yaml", baseDirectory: "/")
+        } throws: { error in
+            (error as? ConfigurationError)?.description.hasPrefix("gw.yaml:4:8: operations.tls needs 'certificate' and 'key'") == true
+        }
+    }
 }
