@@ -18,4 +18,6 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case products
     /// APIM subscriptions: keys (never shown but through `listSecrets`), scope, state, validity.
     case subscriptions
+    /// Backend entities (`set-backend-service backend-id`): a base URL each.
+    case backends
 }

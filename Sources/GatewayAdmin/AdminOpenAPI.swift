@@ -64,6 +64,7 @@ public enum AdminOpenAPI {
         case .settings: return ("Settings", "SettingsView", "application/json")
         case .products: return ("Product", "ProductView", "application/json")
         case .subscriptions: return ("Subscription", "SubscriptionView", "application/json")
+        case .backends: return ("Backend", "BackendView", "application/json")
         }
     }
 
@@ -169,6 +170,8 @@ public enum AdminOpenAPI {
             ], required: ["scope"]),
             "SubscriptionView": object(common, additional: true),
             "SubscriptionKeys": object(["primaryKey": string(), "secondaryKey": string()]),
+            "Backend": object(["url": string("http:// or https:// base URL"), "description": string()], required: ["url"]),
+            "BackendView": object(common, additional: true),
         ]
         return .object([
             "openapi": .string("3.0.3"),

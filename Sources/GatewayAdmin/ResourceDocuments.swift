@@ -146,6 +146,16 @@ enum ResourceDocuments {
             return (JSONDocument.data(object), "product \(id) set")
         case .subscriptions:
             return try subscription(object, id: id, what: what, existing: existing)
+        case .backends:
+            try JSONDocument.allowOnly(object, ["url", "description"], what: what)
+            _ = try JSONDocument.string(object, "description", what: what)
+            guard let text = try JSONDocument.string(object, "url", what: what) else {
+                throw AdminError.badRequest("\(what): 'url' (the backend's base URL) is required")
+            }
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw AdminError.badRequest("\(what): 'url' must be an absolute http:// or https:// URL, got '\(text.prefix(200))'")
+            }
+            return (JSONDocument.data(object), "backend \(id) set (\(text.prefix(200)))")
         case .policies, .fragments:
             throw AdminError.badRequest("unreachable")
         }
@@ -182,7 +192,7 @@ enum ResourceDocuments {
             if !secret { view["value"] = document["value"] ?? .null }
         case .policies, .fragments:
             view["xml"] = document["xml"] ?? .null
-        case .hostnames, .apis, .settings, .products:
+        case .hostnames, .apis, .settings, .products, .backends:
             for (key, value) in document { view[key] = value }
             view["id"] = .string(resource.key.id)
         case .subscriptions:

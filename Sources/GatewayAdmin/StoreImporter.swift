@@ -36,6 +36,21 @@ public enum StoreImporter {
             return ids
         }
 
+        /// Each CRL file, stored once (DER); returns references to them ("@crls/<id>").
+        func crlReferences(_ files: [String]) throws -> [JSONValue] {
+            try files.map { file in
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+                let crl: CertificateRevocationList
+                do { crl = try CertificateRevocationList(bytes: Array(bytes)) } catch {
+                    throw AdminError.badRequest("\(file) is not a CRL: \(error)")
+                }
+                let der = Data(crl.rawData)
+                let id = "crl-" + DocumentDigest.etag(der).prefix(16).lowercased()
+                put(.crls, id, ["der": .string(der.base64EncodedString())])
+                return .string("@crls/\(id)")
+            }
+        }
+
         for hostname in config.hostnames {
             let certificateID = "hostname-" + hostname.normalizedName.replacingOccurrences(of: "*", with: "wildcard")
             var upload: JSONDocument.Object
@@ -55,6 +70,12 @@ public enum StoreImporter {
                 "trustedCAs": .array(try caIDs(hostname.trustedCAFiles).map(JSONValue.string)),
                 "http2": .bool(hostname.http2),
             ])
+            if !hostname.crlFiles.isEmpty || hostname.revocationMethod != nil {
+                var entry = JSONDocument.object(documents[ResourceKey(.hostnames, hostname.normalizedName)] ?? Data())
+                if !hostname.crlFiles.isEmpty { entry["crlFiles"] = .array(try crlReferences(hostname.crlFiles)) }
+                if let method = hostname.revocationMethod { entry["revocationMethod"] = .string(method.rawValue) }
+                put(.hostnames, hostname.normalizedName, entry)
+            }
         }
 
         for api in config.apis {
@@ -104,6 +125,7 @@ public enum StoreImporter {
             put(.namedValues, name, ["value": .string(value), "secret": .bool(policies.secretNamedValues.contains(name))])
         }
         for (id, file) in policies.certificateFiles { put(.certificates, id, try certificatesDocument(file)) }
+        for (id, url) in policies.backendURLs { put(.backends, id, ["url": .string(url)]) }
 
         var settings: JSONDocument.Object = [
             "listen": .object(["address": .string(config.listen.address), "port": .integer(config.listen.port)]),
@@ -128,13 +150,16 @@ public enum StoreImporter {
             backend["trustedCAs"] = .array(try caIDs(config.backend.trustedCAFiles).map { .string("@ca-certificates/\($0)") })
         }
         settings["backend"] = .object(backend)
+        var revocation: JSONDocument.Object = [
+            "mode": .string(policies.revocation.failOpen ? "fail-open" : "fail-closed"),
+            "scope": .string(policies.revocation.leafOnly ? "leaf" : "chain"),
+            "fetchTimeout": .number(policies.revocation.fetchTimeout),
+            "method": .string(policies.revocation.method.rawValue),
+        ]
+        if !policies.revocation.crlFiles.isEmpty { revocation["crlFiles"] = .array(try crlReferences(policies.revocation.crlFiles)) }
         settings["policies"] = .object([
             "skipUnsupported": .bool(policies.skipUnsupported),
-            "revocation": .object([
-                "mode": .string(policies.revocation.failOpen ? "fail-open" : "fail-closed"),
-                "scope": .string(policies.revocation.leafOnly ? "leaf" : "chain"),
-                "fetchTimeout": .number(policies.revocation.fetchTimeout),
-            ]),
+            "revocation": .object(revocation),
         ])
         put(.settings, "gateway", settings)
         return documents

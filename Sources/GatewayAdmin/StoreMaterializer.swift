@@ -65,7 +65,8 @@ public struct StoreMaterializer: Sendable {
             for (key, value) in JSONDocument.object(settings.document) where key != "policies" { top[key] = resolve(value, "settings") }
             if let settingsPolicies = JSONDocument.object(settings.document)["policies"]?.objectValue {
                 for (key, value) in settingsPolicies {
-                    if Self.settingsPolicyKeys.contains(key) { policies[key] = value } else {
+                    // (References such as "@crls/<id>" in revocation.crlFiles are resolved here too.)
+                    if Self.settingsPolicyKeys.contains(key) { policies[key] = resolve(value, "settings") } else {
                         errors.append("settings: policies.\(key) is a resource of its own (only \(Self.settingsPolicyKeys.sorted().joined(separator: ", ")) here)")
                     }
                 }
@@ -196,6 +197,9 @@ public struct StoreMaterializer: Sendable {
         var certificates: JSONDocument.Object = [:]
         for certificate in contents.all(.certificates) { certificates[certificate.key.id] = .string(files.file(for: certificate)) }
         if !certificates.isEmpty { policies["certificates"] = .object(certificates) }
+        var backends: JSONDocument.Object = [:]
+        for backend in contents.all(.backends) { backends[backend.key.id] = JSONDocument.object(backend.document)["url"] ?? .string("") }
+        if !backends.isEmpty { policies["backends"] = .object(backends) }
         if !policies.isEmpty { top["policies"] = .object(policies) }
 
         let document = String(decoding: JSONDocument.data(top, pretty: true), as: UTF8.self)

@@ -159,6 +159,20 @@ struct StoreCLITests {
         #expect(try await original.admin("PUT", "/subscriptions/sub1", json: ["scope": "product:gold", "primaryKey": "roundtrip-primary-1",
                                                                               "secondaryKey": "roundtrip-secondary-1"]).status == 201)
 
+        // A backend entity a policy names, and uploaded CRLs referenced from the settings.
+        #expect(try await original.admin("PUT", "/backends/echo-base", json: ["url": "http://127.0.0.1:\(original.echo.port)/base"]).status == 201)
+        #expect(try await original.admin("PUT", "/apis/routed", json: ["path": "/routed", "backend": "http://127.0.0.1:9"]).status == 201)
+        #expect(try await original.admin("PUT", "/apis/routed/policy", raw: """
+            <policies><inbound><set-backend-service backend-id="echo-base" /></inbound><backend><forward-request /></backend><outbound /><on-error /></policies>
+            """).status == 201)
+        for name in ["root", "intermediate"] {
+            let der = try Data(contentsOf: URL(fileURLWithPath: (original.pki.crlDirectory as NSString).appendingPathComponent("\(name).crl")))
+            #expect(try await original.admin("PUT", "/crls/\(name)", json: ["der": der.base64EncodedString()]).status == 201)
+        }
+        #expect(try await original.admin("PUT", "/settings/gateway", json: [
+            "policies": ["revocation": ["crlFiles": ["@crls/root", "@crls/intermediate"]]],
+        ]).status == 201)
+
         let folder = try CLITests.temporaryFolder()
         let exported = try await CLITests.run(["config", "export", "--store", original.directory, "--out", folder + "/export"])
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -181,7 +195,7 @@ struct StoreCLITests {
         }
         for (path, certificate) in [("/echo/users/42", true), ("/echo/users/42", false), ("/open/items/7", false), ("/open/other", false), ("/nowhere", true),
                                     ("/keyed/a?subscription-key=roundtrip-primary-1", false), ("/keyed/a?subscription-key=roundtrip-secondary-1", false),
-                                    ("/keyed/a", false), ("/keyed/a?subscription-key=wrong-key-123", false)] {
+                                    ("/keyed/a", false), ("/keyed/a?subscription-key=wrong-key-123", false), ("/routed/x", false)] {
             let a = summary(try await original.get(path, certificate: certificate))
             let b = summary(try await copy.get(path, pki: original.pki, certificate: certificate))
             #expect(a == b, "\(path) certificate \(certificate)")
@@ -189,6 +203,11 @@ struct StoreCLITests {
         }
         let item = try await copy.get("/open/items/7", pki: original.pki, certificate: false)
         #expect(summary(item).lowercased().contains("\"x-item\":\"it-7\""), "\(item.stdout)")
+        let copied = try await copy.admin("GET", "/status")
+        #expect((copied.json["resources"] as? [String: Any])?["crls"] as? Int == 2, "\(copied)")
+        #expect((copied.json["resources"] as? [String: Any])?["backends"] as? Int == 1, "\(copied)")
+        let routed = try await copy.get("/routed/x", pki: original.pki, certificate: false)
+        #expect(routed.stdout.contains("\"path\":\"/base/x\""), "\(routed.stdout)")
         let keyed = try await copy.get("/keyed/a?subscription-key=roundtrip-secondary-1", pki: original.pki, certificate: false)
         #expect(summary(keyed).lowercased().contains("\"x-product\":\"gold/sub1\""), "\(keyed.stdout)")
     }
