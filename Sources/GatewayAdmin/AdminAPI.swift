@@ -176,6 +176,10 @@ public struct AdminAPI: OperationsAdminHandler {
     }
 
     private static func precondition(_ request: OperationsRequest) throws -> StorePrecondition {
+        // (An invalid If-None-Match is refused even when If-Match decides.)
+        if let noneMatch = request.header("If-None-Match"), noneMatch.trimmingCharacters(in: .whitespaces) != "*" {
+            throw AdminError.badRequest("If-None-Match: only '*' (create only) is supported on writes")
+        }
         if let match = request.header("If-Match") {
             let tag = match.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
                 .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
