@@ -49,6 +49,8 @@ struct SubscriptionTable: Sendable {
     /// Whether any subscription or product is configured (when not, APIs that do not require a
     /// subscription skip this step entirely).
     let isEmpty: Bool
+    /// The query parameter names keys may come in: their values are redacted in the access log.
+    private let keyQueryNames: Set<String>
 
     init(config: GatewayConfig) {
         var products: [String: PolicyProduct] = [:]
@@ -79,7 +81,25 @@ struct SubscriptionTable: Sendable {
         self.byDigest = byDigest
         self.productsOfAPI = productsOfAPI
         self.openProductOfAPI = open
-        self.isEmpty = config.subscriptions.isEmpty && config.products.isEmpty
+        let isEmpty = config.subscriptions.isEmpty && config.products.isEmpty
+        self.isEmpty = isEmpty
+        self.keyQueryNames = Set(config.apis.filter { $0.subscriptionRequired || !isEmpty }.map(\.subscriptionKeyNames.query))
+    }
+
+    /// `path` for the access log: the value of a subscription-key query parameter replaced by
+    /// `REDACTED` (keys are never logged). Unchanged (no copy) without a query or without keys.
+    func redacted(_ path: String) -> String {
+        guard !keyQueryNames.isEmpty, let question = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return path }
+        let query = path[path.index(after: question)...]
+        var changed = false
+        let pairs = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = PercentDecoding.decode(parts[0].replacingOccurrences(of: "+", with: " ")) ?? String(parts[0])
+            guard keyQueryNames.contains(name), parts.count > 1 else { return String(pair) }
+            changed = true
+            return parts[0] + "=REDACTED"
+        }
+        return changed ? String(path[..<question]) + "?" + pairs.joined(separator: "&") : path
     }
 
     static func digest(_ key: [UInt8]) -> Data { Data(SHA256.hash(data: key)) }
