@@ -166,11 +166,12 @@ struct AdminTokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create-token",
                                                     abstract: "Create (or replace) a named admin token in a store; prints it once (the store keeps its SHA-256).")
     @Option(name: .long, help: "Data directory of the store.") var store: String
+    @Option(name: .long, help: StoreOpening.databaseHelp) var database: String?
     @Option(name: .long, help: "Token name (recorded as the actor of its changes).") var name: String
 
     func run() async throws {
         guard !name.isEmpty, name.count <= 64 else { throw ValidationError("the name must be 1 to 64 characters") }
-        let target = try await SQLiteConfigurationStore.open(directory: store)
+        let target = try await StoreOpening.open(directory: store, database: database)
         let token = try await AdminTokens.create(name: name, in: target)
         try await target.close()
         print(token)

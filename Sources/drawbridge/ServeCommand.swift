@@ -19,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory of a configuration store (SQLite, created if missing), managed through the admin API under /admin on the operations listener.")
     var store: String?
 
+    @Option(name: .long, help: StoreOpening.databaseHelp)
+    var database: String?
+
     @Option(name: .long, help: "Demo only: folder for the demo PKI.")
     var demoDirectory: String = ".drawbridge"
 
@@ -58,7 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let directory = store {
             let opened: StoreServing
             do {
-                opened = try await StoreServing.open(directory: directory, port: port, operationsPort: operationsPort, logger: logger)
+                opened = try await StoreServing.open(directory: directory, database: database, port: port, operationsPort: operationsPort,
+                                                     logger: logger)
             } catch {
                 CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
                 throw ExitCode(1)
