@@ -22,11 +22,11 @@ struct StoreCLITests {
             self.token = token
         }
 
-        static func start(store: String) async throws -> Served {
+        static func start(store: String, extraArguments: [String] = []) async throws -> Served {
             let executable = try #require(CLITests.executable)
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["serve", "--store", store, "--port", "0", "--operations-port", "0"]
+            process.arguments = ["serve", "--store", store, "--port", "0", "--operations-port", "0"] + extraArguments
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -44,7 +44,8 @@ struct StoreCLITests {
             }
             for _ in 0..<600 {
                 if let gateway = port(after: "[Gateway] listening"), let operations = port(after: "operations listener") {
-                    let token = try String(contentsOfFile: store + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    // (A node on a shared database that already had a token writes none.)
+                    let token = ((try? String(contentsOfFile: store + "/admin-token", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                     return Served(process: process, port: gateway, adminURL: "http://127.0.0.1:\(operations)/admin", token: token)
                 }
                 try await Task.sleep(for: .milliseconds(100))
