@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import GatewayConfiguration
+import NIOPosix
 import Testing
 
 /// Products and subscriptions end to end with curl and client certificates: through the admin API
@@ -150,5 +151,11 @@ struct SubscriptionGatewayTests {
         let limited = try await call(gateway.baseURL, gateway.pki, "/echo/users/1", headers: ["X-Key: bob-primary-key"])
         #expect(limited.httpCode == 429, "\(limited.stdout)")
         #expect(limited.body.hasPrefix(#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in "#), "\(limited.body)")
+        // Refusals are policy errors on /metrics, by source.
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        defer { Task { await operations.stop() } }
+        let metrics = try await Curl.run(["http://127.0.0.1:\(operations.port)/metrics"])
+        let line = metrics.body.split(separator: "\n").first { $0.hasPrefix("drawbridge_policy_errors_total{") && $0.contains("rate-limit") }
+        #expect(line.map { $0.contains("api=\"echo\"") && $0.hasSuffix(" 1") } == true, "\(metrics.body.prefix(3000))")
     }
 }
