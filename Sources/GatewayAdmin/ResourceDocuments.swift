@@ -16,7 +16,14 @@ enum ResourceDocuments {
     /// A new subscription key: 16 random bytes as 32 lower-case hex digits (APIM's key shape).
     static func newSubscriptionKey() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let digits = Array("0123456789abcdef")
+        var key = ""
+        for _ in 0..<16 {
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            key.append(digits[Int(byte >> 4)])
+            key.append(digits[Int(byte & 0x0F)])
+        }
+        return key
     }
 
     /// Ids: ASCII letters, digits and `idPunctuation`; hostnames are lower-cased host names.

@@ -106,15 +106,14 @@ public enum StoreImporter {
                                         "subscriptionRequired": .bool(product.subscriptionRequired)])
             if let file = product.policyFile { put(.policies, "product:\(product.id)", ["xml": .string(try read(file))]) }
         }
-        let formatter = ISO8601DateFormatter()
         for subscription in config.subscriptions {
             var document: JSONDocument.Object = [
                 "name": .string(subscription.name), "scope": .string(subscription.scope.description),
                 "primaryKey": .string(subscription.primaryKey), "secondaryKey": .string(subscription.secondaryKey),
                 "state": .string(subscription.state.rawValue),
             ]
-            if let start = subscription.startDate { document["startDate"] = .string(formatter.string(from: start)) }
-            if let end = subscription.endDate { document["endDate"] = .string(formatter.string(from: end)) }
+            if let start = subscription.startDate { document["startDate"] = .string(UTCTimestamp.iso8601(start)) }
+            if let end = subscription.endDate { document["endDate"] = .string(UTCTimestamp.iso8601(end)) }
             put(.subscriptions, subscription.id, document)
         }
 

@@ -96,22 +96,51 @@ extension GatewayConfigLoader {
         return subscriptions
     }
 
-    /// `2026-01-01T00:00:00Z` (a zone or UTC) or `2026-01-01` (midnight UTC).
+    /// `2026-01-01` (midnight UTC) or `2026-01-01T12:30:00[.fff][Z|±hh:mm]` (no zone: UTC). Parsed by
+    /// hand: no date formatter (which would load ICU into the gateway process).
     public static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        if text.utf8.count == 10 {
-            formatter.formatOptions = [.withFullDate]
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            return formatter.date(from: text)
+        let bytes = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[from..<(from + count)] {
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
         }
-        if !text.hasSuffix("Z"), !text.dropFirst(10).contains("+"), !text.dropFirst(10).contains("-") {
-            formatter.formatOptions = [.withInternetDateTime]
-            return formatter.date(from: text + "Z")
+        func at(_ index: Int, _ ascii: Character) -> Bool { index < bytes.count && bytes[index] == ascii.asciiValue }
+        guard let year = number(0, 4), at(4, "-"), let month = number(5, 2), at(7, "-"), let day = number(8, 2),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var seconds = 0
+        var index = 10
+        if index < bytes.count {
+            guard at(10, "T") || at(10, "t") || at(10, " "), let hour = number(11, 2), at(13, ":"), let minute = number(14, 2),
+                  at(16, ":"), let second = number(17, 2), hour < 24, minute < 60, second < 61 else { return nil }
+            seconds = hour * 3600 + minute * 60 + second
+            index = 19
+            if at(index, ".") {
+                index += 1
+                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            }
+            if at(index, "Z") || at(index, "z") {
+                index += 1
+            } else if at(index, "+") || at(index, "-") {
+                guard let zoneHours = number(index + 1, 2), at(index + 3, ":"), let zoneMinutes = number(index + 4, 2),
+                      zoneHours < 24, zoneMinutes < 60 else { return nil }
+                let offset = zoneHours * 3600 + zoneMinutes * 60
+                seconds -= at(index, "+") ? offset : -offset
+                index += 6
+            }
+            guard index == bytes.count else { return nil }
         }
-        return nil
+        // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + seconds))
     }
 }

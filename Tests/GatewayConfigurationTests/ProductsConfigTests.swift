@@ -91,3 +91,26 @@ struct ProductsConfigTests {
         }
     }
 }
+
+/// Dates of subscriptions, parsed by hand (no formatter).
+struct SubscriptionDateTests {
+    @Test(arguments: [
+        ("2026-01-01", 1_767_225_600.0),
+        ("2026-01-01T00:00:00Z", 1_767_225_600),
+        ("2027-01-01T12:00:00Z", 1_798_804_800),
+        ("2026-01-01T01:30:00+01:30", 1_767_225_600),
+        ("2025-12-31T22:00:00-02:00", 1_767_225_600),
+        ("2026-01-01T00:00:00.250Z", 1_767_225_600),
+        ("2024-02-29T00:00:00", 1_709_164_800),
+        ("1969-12-31", -86_400),
+    ])
+    func parsed(text: String, seconds: Double) {
+        #expect(GatewayConfigLoader.parseDate(text)?.timeIntervalSince1970 == seconds, "\(text)")
+    }
+
+    @Test(arguments: ["", "2026", "2026-13-01", "2026-01-32", "2026-01-01T25:00:00Z", "2026-01-01T00:00:00Q", "yesterday",
+                      "2026-01-01T00:00", "2026-01-01T00:00:00+0100", "2026-01-01T00:00:00Z trailing"])
+    func refused(text: String) {
+        #expect(GatewayConfigLoader.parseDate(text) == nil, "\(text)")
+    }
+}

@@ -45,7 +45,8 @@ extension QuotaPolicy {
                 let key = SubscriptionLimit.counterKey(step, state: execution.state, limit: limit)
                 let (count, renewsIn) = counters.peek(key, period: limit.renewalPeriod)
                 if count >= calls {
-                    let time = String(format: "%02d:%02d:%02d", renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60)
+                    // hh:mm:ss, formatted by hand (no String(format:) on the request path).
+                    let time = [renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
                     let message = "Out of call volume quota. Quota will be replenished in \(time)."
                     throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
                 }
