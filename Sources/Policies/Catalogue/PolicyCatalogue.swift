@@ -47,7 +47,7 @@ enum PolicyCatalogue {
     static let knownUnsupported: Set<String> = [
         "json-to-xml", "xml-to-json", "xsl-transform", 
         "validate-azure-ad-token", "authentication-managed-identity",
-        "get-authorization-context", "rate-limit", "quota", 
+        "get-authorization-context", 
         "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
