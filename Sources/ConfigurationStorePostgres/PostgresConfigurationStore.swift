@@ -1,6 +1,7 @@
 import ConfigurationStore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -9,15 +10,21 @@ import PostgresNIO
 /// is one transaction that locks the revision row (`FOR UPDATE`), so commits from different nodes
 /// are serialised and each is checked against the revision it was validated on; `contents` reads
 /// one consistent snapshot (REPEATABLE READ). Migrations run under an advisory lock.
-public final class PostgresConfigurationStore: ConfigurationStore {
+public final class PostgresConfigurationStore: SharedConfigurationStore {
+    /// The channel commits are announced on (payload: the new revision).
+    static let channel = "drawbridge_configuration"
     private let connection: PostgresConnection
+    private let configuration: PostgresConnection.Configuration
+    /// The connection `committedRevisions` listens on (its own: the main one runs transactions).
+    private let listener = NIOLockedValueBox<PostgresConnection?>(nil)
     private let logger: Logger
     private let gate = SerialGate()
     /// `host:port/database` (never the password), for messages.
     public let location: String
 
-    private init(connection: PostgresConnection, logger: Logger, location: String) {
+    private init(connection: PostgresConnection, configuration: PostgresConnection.Configuration, logger: Logger, location: String) {
         self.connection = connection
+        self.configuration = configuration
         self.logger = logger
         self.location = location
     }
@@ -57,7 +64,7 @@ public final class PostgresConfigurationStore: ConfigurationStore {
         } catch {
             throw StoreError.unusable("cannot connect to PostgreSQL at \(location): \(String(reflecting: error).prefix(300))")
         }
-        let store = PostgresConfigurationStore(connection: connection, logger: logger, location: location)
+        let store = PostgresConfigurationStore(connection: connection, configuration: configuration, logger: logger, location: location)
         do {
             try await store.migrate()
         } catch {
@@ -196,6 +203,8 @@ public final class PostgresConfigurationStore: ConfigurationStore {
                         """)
                 }
                 _ = try await self.run("UPDATE drawbridge_meta SET value = \(revision) WHERE key = 'revision'")
+                // Delivered to every listening node when (and only if) the transaction commits.
+                _ = try await self.run("SELECT pg_notify(\(Self.channel), \(String(revision)))")
                 return StoreCommit(revision: revision, etags: etags)
             }
         }
@@ -234,7 +243,38 @@ public final class PostgresConfigurationStore: ConfigurationStore {
         }
     }
 
+    public func committedRevisions() async throws -> AsyncThrowingStream<Int, any Error> {
+        let listening: PostgresConnection
+        do {
+            listening = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
+        } catch {
+            throw StoreError.unusable("cannot connect to PostgreSQL at \(location) to listen for changes: \(String(reflecting: error).prefix(300))")
+        }
+        if let previous = listener.withLockedValue({ box -> PostgresConnection? in
+            defer { box = listening }
+            return box
+        }) { try? await previous.close() }
+        let notifications = try await listening.listen(Self.channel)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    for try await notification in notifications {
+                        if let revision = Int(notification.payload) { continuation.yield(revision) }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     public func close() async throws {
+        if let listening = listener.withLockedValue({ box -> PostgresConnection? in
+            defer { box = nil }
+            return box
+        }) { try? await listening.close() }
         try await gate.run { try await self.connection.close() }
     }
 }

@@ -197,12 +197,35 @@ struct ServeCommand: AsyncParsableCommand {
                              metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
             }
         }
+        // A shared (PostgreSQL) store: the other nodes' commits are applied as they are announced.
+        var follower: Task<Void, Never>?
+        if let adminService, let shared = adminService.store as? any SharedConfigurationStore {
+            follower = Task {
+                do {
+                    for try await revision in try await shared.committedRevisions() {
+                        do {
+                            try await adminService.catchUp(to: revision)
+                        } catch {
+                            server.metrics.reloadFailed()
+                            logger.error("a change from the shared store was refused, the running configuration stays in force",
+                                         metadata: ["revision": "\(revision)", "error": "\(LogText.escape(CLIErrors.plain(error)))"])
+                        }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.error("no longer told of the shared store's changes (SIGHUP re-reads it)",
+                                     metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
+                    }
+                }
+            }
+        }
         let banner = instructions
         try await server.run { _ in
             if let banner { print(banner) }
         }
         signals.cancel()
         reloader.cancel()
+        follower?.cancel()
         await operations?.stop()
         // (The store's connection is closed before the process ends: SQLite checkpoints the WAL.)
         try? await adminService?.store.close()
