@@ -84,6 +84,7 @@ public enum StoreImporter {
                 "requireTrustedClientCertificate": .bool(api.requireTrustedClientCertificate),
             ]
             if api.subscriptionRequired { document["subscriptionRequired"] = .bool(true) }
+            if api.forwardSubscriptionKey { document["forwardSubscriptionKey"] = .bool(true) }
             if api.subscriptionKeyNames != SubscriptionKeyNames() {
                 document["subscriptionKeyParameterNames"] = .object(["header": .string(api.subscriptionKeyNames.header),
                                                                      "query": .string(api.subscriptionKeyNames.query)])

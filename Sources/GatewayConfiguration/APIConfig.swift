@@ -21,6 +21,10 @@ public struct APIConfig: Sendable, Equatable {
     public var subscriptionRequired: Bool = false
     /// The header and query parameter the key is read from (and removed before the backend).
     public var subscriptionKeyNames = SubscriptionKeyNames()
+    /// Leave the key in the request (policies see its header or query parameter, and the backend
+    /// receives it), as APIM does by default. Off: the key is removed once checked (policies use
+    /// `context.Subscription`), so a backend never learns it.
+    public var forwardSubscriptionKey: Bool = false
 
     public init(
         name: String,

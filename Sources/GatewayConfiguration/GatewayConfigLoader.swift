@@ -423,7 +423,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
-            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames",
+            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -472,6 +472,7 @@ public enum GatewayConfigLoader {
             api.forwardClientCertificate = mode
         }
         if let node = map["subscriptionRequired"] { api.subscriptionRequired = try reader.bool(node, "api '\(name)': subscriptionRequired") }
+        if let node = map["forwardSubscriptionKey"] { api.forwardSubscriptionKey = try reader.bool(node, "api '\(name)': forwardSubscriptionKey") }
         if let node = map["subscriptionKeyParameterNames"] {
             let names = try reader.mapping(node, "api '\(name)': subscriptionKeyParameterNames", allowedKeys: ["header", "query"])
             if let header = names["header"] {

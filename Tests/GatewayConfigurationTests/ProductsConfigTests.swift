@@ -33,6 +33,10 @@ struct ProductsConfigTests {
         #expect(config.apis[0].subscriptionRequired)
         #expect(config.apis[0].subscriptionKeyNames == SubscriptionKeyNames(header: "X-Api-Key", query: "api-key"))
         #expect(config.apis[1].subscriptionKeyNames == SubscriptionKeyNames())
+        #expect(!config.apis[0].forwardSubscriptionKey)
+        let forwarding = try GatewayConfigLoader.parse(yaml: "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\napis:\n  - { name: x, backend: http://127.0.0.1:9, forwardSubscriptionKey: true }\n",
+                                                       file: "gw.yaml", baseDirectory: "/")
+        #expect(forwarding.apis[0].forwardSubscriptionKey)
         #expect(!config.apis[1].subscriptionRequired)
         #expect(config.products == [ProductConfig(id: "gold", name: "Gold", apis: ["orders"], policyFile: "/etc/db/gold.xml"),
                                     ProductConfig(id: "open", apis: ["status"], subscriptionRequired: false)])

@@ -62,6 +62,16 @@ struct SubscriptionTableTests {
         #expect(GatewayError.subscriptionKeyMissing.body == #"{"statusCode":401,"message":"Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}"#)
     }
 
+    @Test func anAPIThatForwardsTheKeyKeepsIt() {
+        var config = Self.config()
+        config.apis[0].forwardSubscriptionKey = true
+        let table = SubscriptionTable(config: config)
+        var request = head("/orders/1?subscription-key=secondary-a-123", [("Ocp-Apim-Subscription-Key", "primary-a-123")])
+        guard case .admitted(let access) = table.admit(&request, api: config.apis[0]) else { Issue.record("refused"); return }
+        #expect(access.subscription?.key == "primary-a-123")
+        #expect(request.path == "/orders/1?subscription-key=secondary-a-123" && request.headerFields.count == 1)
+    }
+
     @Test func withoutProductsOrSubscriptionsNothingIsTouched() {
         var config = Self.config()
         config.products = []

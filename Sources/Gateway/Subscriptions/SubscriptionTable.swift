@@ -113,10 +113,10 @@ struct SubscriptionTable: Sendable {
     }
 
     /// The subscription check of one routed request: reads the key from the API's header or query
-    /// parameter, removes both from `head` (the backend never sees the key, as in APIM), and decides.
+    /// parameter, removes both from `head` (unless the API forwards it, as APIM does by default), and decides.
     func admit(_ head: inout HTTPRequest, api: APIConfig, now: Date = Date()) -> Admission {
         guard api.subscriptionRequired || !isEmpty else { return .admitted(.none) }
-        let key = Self.takeKey(&head, names: api.subscriptionKeyNames)
+        let key = Self.takeKey(&head, names: api.subscriptionKeyNames, remove: !api.forwardSubscriptionKey)
         guard let key else {
             if let open = openProductOfAPI[api.name] { return .admitted(SubscriptionAccess(subscription: nil, product: open)) }
             return api.subscriptionRequired ? .refused(.subscriptionKeyMissing) : .admitted(.none)
@@ -153,12 +153,12 @@ struct SubscriptionTable: Sendable {
         }
     }
 
-    /// The key from the header (first) or the query parameter; both are removed from `head`.
-    static func takeKey(_ head: inout HTTPRequest, names: SubscriptionKeyNames) -> String? {
+    /// The key from the header (first) or the query parameter; with `remove`, both are removed from `head`.
+    static func takeKey(_ head: inout HTTPRequest, names: SubscriptionKeyNames, remove: Bool = true) -> String? {
         var key: String?
         if let name = HTTPField.Name(names.header) {
             key = head.headerFields[name]
-            if key != nil { head.headerFields[name] = nil }
+            if key != nil, remove { head.headerFields[name] = nil }
         }
         guard let path = head.path, let question = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return key }
         let query = path[path.index(after: question)...]
@@ -176,7 +176,7 @@ struct SubscriptionTable: Sendable {
                 kept.append(pair)
             }
         }
-        if found {
+        if found, remove {
             let base = String(path[..<question])
             head.path = kept.isEmpty ? base : base + "?" + kept.joined(separator: "&")
         }
