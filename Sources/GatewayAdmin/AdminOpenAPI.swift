@@ -136,6 +136,7 @@ public enum AdminOpenAPI {
                 "clientCertificate": string(enumeration: ["off", "negotiate", "required"]),
                 "trustedCAs": .object(["type": .string("array"), "items": string(), "description": .string("CA certificate ids; default: every uploaded CA certificate")]),
                 "http2": .object(["type": .string("boolean")]),
+                "crlFiles": .object(["type": .string("array"), "items": string(), "description": .string("\"@crls/<id>\" of uploaded CRLs")]),
             ], required: ["certificate"], additional: true),
             "HostnameView": object(common, additional: true),
             "API": object([
@@ -143,6 +144,9 @@ public enum AdminOpenAPI {
                 "hostnames": .object(["type": .string("array"), "items": string()]),
                 "operations": .object(["type": .string("array"), "items": object(["name": string(), "method": string(), "template": string()], required: ["method", "template"])]),
                 "requireTrustedClientCertificate": .object(["type": .string("boolean")]),
+                "subscriptionRequired": .object(["type": .string("boolean")]),
+                "subscriptionKeyParameterNames": object(["header": string(), "query": string()]),
+                "forwardSubscriptionKey": .object(["type": .string("boolean")]),
             ], required: ["backend"], additional: true),
             "APIView": object(common, additional: true),
             "PolicyXML": .object(["type": .string("string"), "description": .string("An APIM <policies> or <fragment> document")]),

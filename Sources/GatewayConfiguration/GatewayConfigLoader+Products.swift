@@ -25,7 +25,8 @@ extension GatewayConfigLoader {
     static func parseSubscriptions(_ node: Node, reader: YAMLReader, apiNames: Set<String>, productIDs: Set<String>,
                                    namedValues: [String: String]) throws -> [SubscriptionConfig] {
         var subscriptions: [SubscriptionConfig] = []
-        var keys = Set<String>()
+        /// Key → the subscription that has it (to name the other one in a message, never the key).
+        var keys: [String: String] = [:]
         for entry in try reader.sequence(node, "subscriptions") {
             let map = try reader.mapping(entry, "subscription", allowedKeys: [
                 "id", "name", "scope", "primaryKey", "secondaryKey", "state", "startDate", "endDate",
@@ -62,9 +63,12 @@ extension GatewayConfigLoader {
                 guard SubscriptionConfig.isValidKey(key) else {
                     throw reader.error(keyNode, "subscription '\(id)': \(field) must be 8 to 256 printable ASCII characters without spaces")
                 }
-                guard keys.insert(key).inserted else {
-                    throw reader.error(keyNode, "subscription '\(id)': \(field) is the key of another subscription (keys must be unique)")
+                if let owner = keys[key] {
+                    throw reader.error(keyNode, owner == id
+                        ? "subscription '\(id)': \(field) is the same as its primaryKey (the two keys must differ)"
+                        : "subscription '\(id)': \(field) is a key of subscription '\(owner)' (keys must be unique)")
                 }
+                keys[key] = id
                 return key
             }
             let primary = try key("primaryKey")

@@ -311,8 +311,11 @@ public enum GatewayConfigLoader {
         } }
         var subscriptions: [SubscriptionConfig] = []
         if let node = top["subscriptions"] { try part {
+            // Every declared product id counts as configured here: a product with an error of its
+            // own is reported once, not again by each subscription to it.
+            let declared = (top["products"]?.sequence.map(Array.init) ?? []).compactMap { $0.mapping?["id"]?.scalar?.string }
             subscriptions = try parseSubscriptions(node, reader: reader, apiNames: apiNames,
-                                                   productIDs: Set(products.map(\.id)), namedValues: policies.namedValues)
+                                                   productIDs: Set(products.map(\.id) + declared), namedValues: policies.namedValues)
         } }
 
         var config = GatewayConfig(

@@ -60,7 +60,9 @@ struct ProductsConfigTests {
         ("subscriptions:\n  - { id: s, scope: api:orders, primaryKey: short, secondaryKey: bbbbbbbb2 }\n",
          "gw.yaml:13:45: subscription 's': primaryKey must be 8 to 256 printable ASCII characters without spaces"),
         ("subscriptions:\n  - { id: s, scope: all, primaryKey: same-key-1, secondaryKey: bbbbbbbb2 }\n  - { id: t, scope: all, primaryKey: cccccccc3, secondaryKey: same-key-1 }\n",
-         "gw.yaml:14:63: subscription 't': secondaryKey is the key of another subscription (keys must be unique)"),
+         "gw.yaml:14:63: subscription 't': secondaryKey is a key of subscription 's' (keys must be unique)"),
+        ("subscriptions:\n  - { id: s, scope: all, primaryKey: same-key-1, secondaryKey: same-key-1 }\n",
+         "gw.yaml:13:64: subscription 's': secondaryKey is the same as its primaryKey (the two keys must differ)"),
         ("subscriptions:\n  - { id: s, scope: all, primaryKey: aaaaaaaa1, secondaryKey: bbbbbbbb2, state: paused }\n",
          "gw.yaml:13:81: subscription 's': state must be one of active, suspended, expired, submitted, rejected, cancelled, got 'paused'"),
         ("subscriptions:\n  - { id: s, scope: all, primaryKey: aaaaaaaa1, secondaryKey: bbbbbbbb2, endDate: yesterday }\n",
@@ -79,6 +81,13 @@ struct ProductsConfigTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func aBrokenProductIsReportedOnceNotAgainByItsSubscriptions() {
+        let yaml = Self.base + "products:\n  - { id: p, apis: [nope] }\nsubscriptions:\n  - { id: s, scope: product:p, primaryKey: aaaaaaaa1, secondaryKey: bbbbbbbb2 }\n"
+        let (config, errors) = GatewayConfigLoader.parseStoreDocument(yaml: yaml, file: "gw.yaml", baseDirectory: "/")
+        #expect(config == nil)
+        #expect(errors.map(\.description) == ["gw.yaml:13:20: product 'p': API 'nope' is not configured under 'apis'"])
     }
 
     @Test func operationsTLSAndAdminClientCAs() throws {
