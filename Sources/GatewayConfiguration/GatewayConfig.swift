@@ -22,6 +22,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var policies: PolicySettings
     /// The operations listener (health, readiness, metrics): plain HTTP, loopback by default.
     public var operations: OperationsConfig
+    /// APIM products (APIs grouped for subscriptions, product-scope policies).
+    public var products: [ProductConfig] = []
+    /// APIM subscriptions (keys per product, API or all APIs).
+    public var subscriptions: [SubscriptionConfig] = []
 
     public init(
         listen: ListenConfig = ListenConfig(),
@@ -69,6 +73,13 @@ public struct OperationsConfig: Sendable, Equatable {
     public var address: String
     public var port: Int
     public var enabled: Bool
+    /// TLS on the operations listener (PEM certificate chain and key); nil: plain HTTP.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// CA certificates (PEM files) that admin client certificates must chain to. A client that
+    /// presents a certificate not issued by them is refused in the handshake; one that presents a
+    /// trusted certificate is an admin (as a bearer token is). Needs `tls`.
+    public var adminClientCAFiles: [String] = []
 
     public init(address: String = "127.0.0.1", port: Int = OperationsConfig.defaultPort, enabled: Bool = true) {
         self.address = address

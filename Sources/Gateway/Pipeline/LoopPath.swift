@@ -28,8 +28,10 @@ enum LoopDecision {
     case waits
 }
 
-/// How a backend result becomes the client's answer on the loop path.
-struct LoopCompletion: Sendable {
+/// How a backend result becomes the client's answer on the loop path. A class: it travels through
+/// the decision and the future's callback, and copying its fields (retaining each) cost more than
+/// one allocation.
+final class LoopCompletion: Sendable {
     let route: RouteMatch
     /// The policy run the backend call belongs to (nil: no policy).
     let exchange: PolicyExchange?
@@ -39,6 +41,16 @@ struct LoopCompletion: Sendable {
     /// and failure reasons).
     let started: NIODeadline
     let record: AccessLogRecord?
+
+    init(route: RouteMatch, exchange: PolicyExchange?, logger: Logger, metrics: GatewayMetrics, started: NIODeadline,
+         record: AccessLogRecord?) {
+        self.route = route
+        self.exchange = exchange
+        self.logger = logger
+        self.metrics = metrics
+        self.started = started
+        self.record = record
+    }
 
     func outcome(_ result: Result<BackendAnswer, any Error>) -> LoopOutcome {
         switch result {
@@ -91,7 +103,15 @@ extension RequestHandler {
                 return .now(.error(.invalidClientCertificate))
             }
         }
-        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
+        // Products and subscriptions: the key is checked, and removed before the backend.
+        var head = head
+        let access: SubscriptionAccess
+        switch admit(&head, route: route) {
+        case .refused(let refusal): return .now(.error(refusal))
+        case .admitted(let admitted): access = admitted
+        }
+        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name,
+                                                        product: access.product?.id) else {
             return .later(forwarder.forwardOnLoop(head, route: route, connection: connection, upgrade: upgrade),
                           LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now(),
                                          record: tracking.record))
@@ -99,6 +119,8 @@ extension RequestHandler {
         guard pipeline.inboundRunsSynchronously else { return .waits }
         var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
         request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
+        request.subscription = access.subscription
+        request.product = access.product
         switch pipeline.startSynchronously(request) {
         case .runAsync:
             return .waits
@@ -108,7 +130,8 @@ extension RequestHandler {
             let prepared: GatewayPolicyBackend.Prepared
             do {
                 prepared = try GatewayPolicyBackend.prepare(exchange.request, forwarder: forwarder, body: nil,
-                                                            connection: connection, authority: head.authority)
+                                                            connection: connection, authority: head.authority,
+                                                            apiBackend: route.api.backend)
             } catch {
                 return .now(.finishInTask { await exchange.backendFailed(GatewayPolicyBackend.policyError(error)) })
             }
@@ -136,8 +159,13 @@ extension RequestHandler {
         if route.api.config.requireTrustedClientCertificate {
             _ = await snapshot.certificateGate.evaluate(connection, context: snapshot.clientVerification[connection.hostname.name])
         }
-        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else { return }
-        let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        var head = head
+        guard case .admitted(let access) = admit(&head, route: route),
+              let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name,
+                                                        product: access.product?.id) else { return }
+        var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        request.subscription = access.subscription
+        request.product = access.product
         await pipeline.prepareSynchronousStart(request)
     }
 }
