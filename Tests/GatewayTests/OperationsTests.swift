@@ -86,6 +86,12 @@ struct OperationsTests {
         let serverExpiry = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="server",hostname="localhost""#) }
         #expect((serverExpiry?.value ?? 0) > 86_400)
         #expect(metrics.keys.filter { $0.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="ca""#) }.count == 2)
+        // The revoked certificate's check downloaded the issuing CA's CRL from its distribution point.
+        let crlFetches = metrics.filter { $0.key.hasPrefix(#"drawbridge_crl_fetches_total{distribution_point="http://127.0.0.1:"#)
+            && $0.key.hasSuffix(#"/crl/intermediate.crl",result="success"}"#) }
+        #expect(crlFetches.count == 1 && (crlFetches.first?.value ?? 0) >= 1, "\(metrics.keys.filter { $0.contains("crl") })")
+        let crlAge = metrics.first { $0.key.hasPrefix("drawbridge_crl_age_seconds{") && $0.key.hasSuffix(#"/crl/intermediate.crl"}"#) }
+        #expect(crlAge != nil && (crlAge?.value ?? -1) >= 0 && (crlAge?.value ?? 1e9) < 600)
 
         // A plain-HTTP client on the TLS port is a failed handshake.
         _ = try await Curl.run(["http://127.0.0.1:\(gateway.port)/echo"])
@@ -183,5 +189,64 @@ struct OperationsTests {
         let other = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/status-0123456789abcdef/x"])
         #expect(other.httpCode == 404)
         try await gateway.stop()
+    }
+
+    /// Rate-limit refusals by policy, CRL download failures per distribution point (a PKI whose
+    /// distribution point is a closed port), and the remaining lifetime of a server certificate and a
+    /// deployment certificate (`context.Deployment.Certificates`) that expire in 10 days.
+    @Test func limitRefusalsCRLFailuresAndCertificatesExpiringIn10Days() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try CLITests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                              "-keyout", folder + "/soon-key.pem", "-out", folder + "/soon.pem", "-days", "10", "-subj", "/CN=soon.example.test"])
+        try """
+        <policies><inbound><base /><rate-limit-by-key calls="1" renewal-period="60" counter-key="@(context.Request.IpAddress)" />
+        </inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/limited.xml", atomically: true, encoding: .utf8)
+        // Certificates naming http://127.0.0.1:1/crl/… as their CRL distribution point: nothing listens there.
+        let pki = DemoPKI(directory: folder + "/pki")
+        _ = try pki.createIfMissing(serverNames: ["localhost"], crlBaseURL: "http://127.0.0.1:1/crl")
+        let echo = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton)
+        var config = Self.config(pki: pki, echoPort: echo.port)
+        config.apis.append(APIConfig(name: "limited", pathPrefix: "/limited", backendURL: "http://127.0.0.1:\(echo.port)",
+                                     policyFile: folder + "/limited.xml"))
+        config.hostnames.append(HostnameConfig(name: "soon.example.test",
+                                               serverCertificate: .pem(certificateFile: folder + "/soon.pem", keyFile: folder + "/soon-key.pem"),
+                                               clientCertificate: .negotiate, trustedCAFiles: [pki.rootCA, pki.intermediateCA]))
+        config.policies.certificateFiles["soon"] = folder + "/soon.pem"
+        config.policies.revocation.fetchTimeout = 2
+        let server = try GatewayServer(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: .init(label: "test"))
+        let (port, run) = try await TestGateway.run(server)
+        let operations = try await server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let base = ["--cacert", pki.rootCA, "--resolve", "localhost:\(port):127.0.0.1"]
+
+        #expect(try await Curl.run(base + ["https://localhost:\(port)/limited/x"]).httpCode == 200)
+        let refused = try await Curl.run(base + ["https://localhost:\(port)/limited/x"])
+        #expect(refused.httpCode == 429, "\(refused.body)")
+        // The client certificate's revocation cannot be checked: its distribution point is unreachable.
+        let unknown = try await Curl.run(base + ["--cert", pki.clientCertificate, "--key", pki.clientKey, "https://localhost:\(port)/echo/users/1"])
+        #expect(unknown.httpCode == 403, "\(unknown.stderr)")
+
+        let metrics = try await Self.scrape(operations.port)
+        #expect(metrics[#"drawbridge_limit_refusals_total{policy="rate-limit-by-key"}"#] == 1, "\(metrics.keys.filter { $0.contains("limit") })")
+        #expect(metrics[#"drawbridge_limit_refusals_total{policy="quota-by-key"}"#] == 0)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] == 1)
+        let failures = metrics.filter { $0.key.hasPrefix(#"drawbridge_crl_fetches_total{distribution_point="http://127.0.0.1:1/crl/"#)
+            && $0.key.hasSuffix(#"result="failure"}"#) }
+        #expect(!failures.isEmpty && failures.values.allSatisfy { $0 >= 1 }, "\(metrics.keys.filter { $0.contains("crl") })")
+        // No successful download: no age.
+        #expect(!metrics.keys.contains { $0.hasPrefix(#"drawbridge_crl_age_seconds{distribution_point="http://127.0.0.1:1/"#) })
+        let tenDays = 10.0 * 86_400
+        let serverSoon = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="server",hostname="soon.example.test""#) }
+        #expect(serverSoon.map { $0.value > tenDays - 7_200 && $0.value <= tenDays } == true, "\(String(describing: serverSoon))")
+        let deploymentSoon = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="deployment""#) }
+        #expect(deploymentSoon?.key.contains(#"id="soon""#) == true && deploymentSoon?.key.contains("CN=soon.example.test") == true,
+                "\(String(describing: deploymentSoon))")
+        #expect(deploymentSoon.map { $0.value > tenDays - 7_200 && $0.value <= tenDays } == true)
+
+        await operations.stop()
+        server.shutdown()
+        try await run.value
+        await echo.stop()
     }
 }

@@ -60,7 +60,7 @@ public final class GatewayServer: Sendable {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
         let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
-        let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher)
+        let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher, observer: metrics.crlObserver)
         do {
             snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                            keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),

@@ -1,4 +1,5 @@
 import Atomics
+import ClientCertificates
 import CoreMetrics
 import Foundation
 import NIOConcurrencyHelpers
@@ -52,6 +53,11 @@ public final class GatewayMetrics: Sendable {
     /// Latency histograms by (hostname, api): server-owned so that a reload keeps their counts.
     private let requestDurations = NIOLockedValueBox<[String: AtomicHistogram]>([:])
 
+    /// CRL downloads per distribution point (bounded; see `CRLMetrics`).
+    let crl: CRLMetrics
+    /// Rate-limit/quota refusals by policy (a fixed set, resolved here).
+    let limitRefusals: [LimitPolicyKind: CoreMetrics.Counter]
+
     /// `emit-metric` series (bounded in number; see `PolicyMetricTable`).
     let policyMetrics = PolicyMetricTable()
 
@@ -96,6 +102,13 @@ public final class GatewayMetrics: Sendable {
                                                  dimensions: [("kind", kind.rawValue)], factory: factory)
         }
         backendFailures = failures
+        crl = CRLMetrics(factory: factory)
+        var refusals: [LimitPolicyKind: CoreMetrics.Counter] = [:]
+        for kind in LimitPolicyKind.allCases {
+            refusals[kind] = CoreMetrics.Counter(label: "drawbridge_limit_refusals_total",
+                                                 dimensions: [("policy", kind.rawValue)], factory: factory)
+        }
+        limitRefusals = refusals
         backendDuration = AtomicHistogram(name: "drawbridge_backend_duration_seconds", labels: [])
         reloadSuccess = CoreMetrics.Counter(label: "drawbridge_config_reloads_total", dimensions: [("result", "success")], factory: factory)
         reloadFailure = CoreMetrics.Counter(label: "drawbridge_config_reloads_total", dimensions: [("result", "failure")], factory: factory)
@@ -145,6 +158,16 @@ public final class GatewayMetrics: Sendable {
         counter.increment()
     }
 
+    /// A request refused by a rate limit or quota (`drawbridge_limit_refusals_total{policy}`).
+    public func limitRefused(_ policy: LimitPolicyKind) {
+        limitRefusals[policy]?.increment()
+    }
+
+    /// For `ServerCRLCache`: every CRL download's outcome.
+    var crlObserver: @Sendable (String, Result<CertificateRevocationList, CRLFetchError>) -> Void {
+        { [crl] url, result in crl.fetched(url, result) }
+    }
+
     func backendFailed(_ kind: BackendFailureKind) {
         backendFailures[kind]?.increment()
     }
@@ -169,12 +192,14 @@ public final class GatewayMetrics: Sendable {
         text += "# TYPE drawbridge_backend_duration_seconds histogram\n"
         backendDuration.render(into: &text)
         policyMetrics.render(into: &text)
+        crl.render(into: &text, now: now)
         let certificates = certificates.withLockedValue { $0 }
         text += "# HELP drawbridge_certificate_expiry_seconds Seconds until the certificate's notAfter (negative: expired).\n"
         text += "# TYPE drawbridge_certificate_expiry_seconds gauge\n"
         for certificate in certificates {
-            let labels = [("kind", certificate.kind), ("hostname", certificate.hostname), ("subject", certificate.subject)]
-                .map { "\($0.0)=\"\(PrometheusText.escapeLabel($0.1))\"" }.joined(separator: ",")
+            var pairs = [("kind", certificate.kind), ("hostname", certificate.hostname), ("subject", certificate.subject)]
+            if let id = certificate.id { pairs.append(("id", id)) }
+            let labels = pairs.map { "\($0.0)=\"\(PrometheusText.escapeLabel($0.1))\"" }.joined(separator: ",")
             text += "drawbridge_certificate_expiry_seconds{\(labels)} \(Int64(certificate.notAfter.timeIntervalSince(now)))\n"
         }
         return text
@@ -215,11 +240,13 @@ enum BackendFailureKind: String, CaseIterable, Sendable {
 
 /// One certificate whose remaining lifetime is exported.
 struct CertificateExpiry: Sendable, Equatable {
-    /// `server` or `ca`.
+    /// `server`, `ca` or `deployment` (`policies.certificates`, i.e. `context.Deployment.Certificates`).
     let kind: String
     let hostname: String
     let subject: String
     let notAfter: Date
+    /// The certificate id of a deployment certificate.
+    var id: String? = nil
 }
 
 /// At most `perSecond` events per wall-clock second pass; the rest are counted and reported with

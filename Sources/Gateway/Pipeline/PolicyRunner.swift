@@ -78,6 +78,7 @@ struct PolicyRunner: Sendable {
     static func noteReason(_ result: PolicyResult, api: String, metrics: GatewayMetrics, record: AccessLogRecord?) {
         guard let error = result.lastError else { return }
         metrics.policyError(api: api, source: error.source)
+        if let limit = LimitPolicyKind(source: error.source, reason: error.reason) { metrics.limitRefused(limit) }
         record?.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
     }
 

@@ -7,6 +7,8 @@ import Policies
 /// operation documents merged with `<base/>`, every expression compiled. Requests only look up.
 struct PolicyTable: Sendable {
     private let pipelines: [String: PolicyPipeline]
+    /// `policies.certificates` as loaded (Operations: their expiry is exported).
+    private(set) var deploymentCertificates: DeploymentCertificateStore? = nil
 
     static func key(api: String, operation: String) -> String { api + "\u{0}" + operation }
 
@@ -79,6 +81,7 @@ struct PolicyTable: Sendable {
             }
         }
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        deploymentCertificates = certificates
         // `set-backend-service backend-id`: the configuration's backend entities (URLs checked when read).
         let backends = settings.backendURLs.compactMapValues { URL(string: $0) }
         // Without a global document, APIM's default global policy applies: its backend section is
