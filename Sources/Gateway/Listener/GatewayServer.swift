@@ -79,7 +79,7 @@ public final class GatewayServer: Sendable {
         self.metrics = metrics
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
-        metrics.setCertificates(CertificateInventory.expiries(snapshot: snapshot))
+        metrics.snapshotLoaded(snapshot, logger: logger)
     }
 
     /// Replaces the configuration without dropping connections: the new snapshot (TLS contexts,
@@ -108,7 +108,7 @@ public final class GatewayServer: Sendable {
                                        policyMetrics: metrics.policyMetrics)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
-        metrics.setCertificates(CertificateInventory.expiries(snapshot: next))
+        metrics.snapshotLoaded(next, logger: logger)
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
         }

@@ -2,6 +2,7 @@ import Atomics
 import ClientCertificates
 import CoreMetrics
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import Prometheus
 
@@ -67,6 +68,9 @@ public final class GatewayMetrics: Sendable {
     /// Set once a configuration with `accessLog: json` is loaded: the backend path then looks for the
     /// request's task-local `AccessLogRecord` (a lookup it skips otherwise).
     let jsonAccessLogInUse = ManagedAtomic<Bool>(false)
+
+    /// `<trace>` / `context.Trace` entries to the log.
+    let traceLog = TraceLog()
 
     /// Rate limit for "TLS handshake refused" info lines.
     let handshakeLogLimiter = LogRateLimiter(perSecond: 10)
@@ -175,6 +179,12 @@ public final class GatewayMetrics: Sendable {
     /// Replaces the exported certificate list (at start and after each reload).
     func setCertificates(_ list: [CertificateExpiry]) {
         certificates.withLockedValue { $0 = list }
+    }
+
+    /// A snapshot was loaded (start, reload): its certificates and its trace-log settings.
+    func snapshotLoaded(_ snapshot: GatewaySnapshot, logger: Logger) {
+        setCertificates(CertificateInventory.expiries(snapshot: snapshot))
+        traceLog.configure(snapshot.config.traceLog, logger: logger)
     }
 
     // MARK: Exposition

@@ -75,7 +75,9 @@ struct PolicyRunner: Sendable {
     }
 
     /// Operations: a policy error is counted (by API and source) and is the JSON access log's reason.
+    /// `<trace>` entries go to the trace log.
     static func noteReason(_ result: PolicyResult, api: String, metrics: GatewayMetrics, record: AccessLogRecord?) {
+        if !result.trace.isEmpty { metrics.traceLog.write(result.trace, api: api, requestId: record?.requestId) }
         guard let error = result.lastError else { return }
         metrics.policyError(api: api, source: error.source)
         if let limit = LimitPolicyKind(source: error.source, reason: error.reason) { metrics.limitRefused(limit) }

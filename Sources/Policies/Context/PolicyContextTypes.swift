@@ -109,7 +109,8 @@ public enum PolicyContextTypes {
         .property("Subscription", .host(subscription), of: ContextObject.self) { _ in .null },
         .property("Product", .host(product), of: ContextObject.self) { _ in .null },
         .method("Trace", [.string], returns: .void, of: ContextObject.self) { context, arguments in
-            context.state.record(.trace, arguments.first?.stringValue ?? "")
+            let message = arguments.first?.stringValue ?? ""
+            context.state.recordTrace(message, source: nil, severity: nil, text: message)
             return .null
         },
     ])
