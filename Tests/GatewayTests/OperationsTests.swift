@@ -249,4 +249,50 @@ struct OperationsTests {
         try await run.value
         await echo.stop()
     }
+
+    /// Body bytes in and out, over HTTP/1.1 and HTTP/2, on the event-loop path (bodiless GET) and the
+    /// task path (a streamed request body): in the (text) access log and in the byte counters.
+    @Test func bodyBytesInAndOutReachTheAccessLogAndTheCounters() async throws {
+        let log = CapturedLog()
+        let pki = try await SharedPKI.shared.pki()
+        let echo = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton)
+        var config = Self.config(pki: pki, echoPort: echo.port)
+        config.accessLog = true
+        let server = try GatewayServer(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: log.logger())
+        let (port, run) = try await TestGateway.run(server)
+        let operations = try await server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data(repeating: 0x61, count: 100_000).write(to: URL(fileURLWithPath: folder + "/body"))
+        let base = ["--cacert", pki.rootCA, "--resolve", "localhost:\(port):127.0.0.1"]
+        let url = "https://localhost:\(port)/public"
+
+        var expected: [(path: String, bytesIn: Int, bytesOut: Int)] = []
+        for flag in ["--http1.1", "--http2"] {
+            let get = try await Curl.run(base + [flag, "\(url)/get\(flag)"])
+            #expect(get.httpCode == 200, "\(get.stderr)")
+            expected.append(("/public/get\(flag)", 0, get.body.utf8.count))
+            let post = try await Curl.run(base + [flag, "--data-binary", "@" + folder + "/body", "\(url)/post\(flag)"])
+            #expect(post.httpCode == 200 && post.body.contains("100000"), "\(post.stderr)")
+            expected.append(("/public/post\(flag)", 100_000, post.body.utf8.count))
+            let head = try await Curl.run(base + [flag, "-I", "\(url)/head\(flag)"])
+            #expect(head.httpCode == 200)
+            expected.append(("/public/head\(flag)", 0, 0))
+        }
+        let metrics = try await Self.scrape(operations.port)
+        await operations.stop()
+        server.shutdown()
+        try await run.value
+        await echo.stop()
+
+        let lines = log.entries.withLockedValue { $0 }.filter { $0.message == "request" }
+        for item in expected {
+            let line = lines.first { $0.metadata["path"] == item.path }
+            #expect(line?.metadata["bytes_in"] == String(item.bytesIn) && line?.metadata["bytes_out"] == String(item.bytesOut),
+                    "\(item) \(String(describing: line?.metadata))")
+        }
+        let series = #"drawbridge_request_body_bytes_total{hostname="localhost",api="public-echo",operation="all",direction="#
+        #expect(metrics[series + #""in"}"#] == Double(expected.map(\.bytesIn).reduce(0, +)), "\(metrics.keys.filter { $0.contains("bytes") })")
+        #expect(metrics[series + #""out"}"#] == Double(expected.map(\.bytesOut).reduce(0, +)))
+    }
 }

@@ -134,6 +134,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 }
                 current = request
             }
+            current?.tracking.bytesIn &+= buffer.readableBytes  // Operations: bytes in
         case .end:
             guard var request = current, !request.requestEnded else {
                 close()
@@ -229,6 +230,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 promise?.fail(ChannelError.operationUnsupported)  // file regions are never written here
                 return
             }
+            if encoder.framing != .bodiless { current?.tracking.bytesOut &+= buffer.readableBytes }  // Operations: bytes out
             let parts = encoder.body(buffer, allocator: context.channel.allocator)
             guard let last = parts.last else {
                 promise?.succeed(())
@@ -363,6 +365,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                          closing: closingNow, bodyLength: bodyLength)
         var tail: ByteBuffer?
         if encoder.framing != .bodiless, let body, bodyLength > 0 {
+            current?.tracking.bytesOut &+= bodyLength  // Operations: bytes out
             if coalesce {
                 buffer.writeImmutableBuffer(body)
             } else {
