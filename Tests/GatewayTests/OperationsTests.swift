@@ -295,4 +295,69 @@ struct OperationsTests {
         #expect(metrics[series + #""in"}"#] == Double(expected.map(\.bytesIn).reduce(0, +)), "\(metrics.keys.filter { $0.contains("bytes") })")
         #expect(metrics[series + #""out"}"#] == Double(expected.map(\.bytesOut).reduce(0, +)))
     }
+
+    /// Outcomes beyond the built-in gate and the 200/403/502 of the first test, each driven by curl:
+    /// a policy's certificate refusals (identity not matched; a `return-response` 403), a TLS 1.2
+    /// handshake, a backend timeout and a backend 5xx, a failed reload, and open connections.
+    @Test func policyCertificateRefusalsTLS12BackendKindsReloadFailureAndOpenConnections() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+        <policies><inbound><base /><validate-client-certificate validate-revocation="false" validate-trust="true" validate-not-before="true"
+          validate-not-after="true" ignore-error="false"><identities><identity thumbprint="0000000000000000000000000000000000000000" />
+          </identities></validate-client-certificate></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/identity.xml", atomically: true, encoding: .utf8)
+        try """
+        <policies><inbound><base /><choose><when condition="@(context.Request.Certificate == null)">
+          <return-response><set-status code="403" reason="Forbidden" /></return-response></when></choose></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/seedlike.xml", atomically: true, encoding: .utf8)
+        let failing = try await DocumentServer.start(["/x": .status(503)])
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.backend.timeout = 1
+            config.apis += [
+                APIConfig(name: "identity", pathPrefix: "/identity", backendURL: "http://127.0.0.1:\(port)", policyFile: folder + "/identity.xml"),
+                APIConfig(name: "seedlike", pathPrefix: "/seedlike", backendURL: "http://127.0.0.1:\(port)", policyFile: folder + "/seedlike.xml"),
+                APIConfig(name: "failing", pathPrefix: "/failing", backendURL: "http://127.0.0.1:\(failing.port)"),
+            ]
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let pki = gateway.pki
+        let withCert = gatewayArgs(gateway, cert: (pki.clientCertificate, pki.clientKey))
+        let identity = try await Curl.run(withCert + ["\(gateway.baseURL)/identity/x"])
+        #expect(identity.httpCode == 401, "\(identity.body)")
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/seedlike/x"]).httpCode == 403)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["--tls-max", "1.2", "\(gateway.baseURL)/public/x"]).httpCode == 200)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"]).httpCode == 504)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/failing/x"]).httpCode == 503)
+        var broken = gateway.server.snapshot.config
+        broken.apis.append(APIConfig(name: "bad", pathPrefix: "/bad", backendURL: "http://127.0.0.1:1", policyFile: folder + "/missing.xml"))
+        #expect(throws: (any Error).self) { try gateway.server.reload(config: broken) }
+
+        // Two connections held open (one per protocol) by slow answers while /metrics is read.
+        let held = ["--http1.1", "--http2"].map { flag in
+            Task { try await Curl.run(self.gatewayArgs(gateway, cert: nil) + [flag, "-H", "x-echo-delay-ms: 800", "\(gateway.baseURL)/public/held"]) }
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let metrics = try await Self.scrape(operations.port)
+        for task in held { _ = try await task.value }
+        let after = try await Self.scrape(operations.port)
+        await operations.stop()
+        try await gateway.stop()
+        await failing.stop()
+
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="identity_not_matched"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("client_certificate") })")
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="policy_refused"}"#] == 1)
+        #expect(metrics[#"drawbridge_tls_handshakes_total{outcome="ok",version="TLSv1.2"}"#] == 1)
+        #expect(metrics[#"drawbridge_backend_failures_total{kind="timeout"}"#] == 1, "\(metrics.filter { $0.key.contains("backend_failures") })")
+        #expect(metrics[#"drawbridge_backend_failures_total{kind="5xx"}"#] == 1)
+        #expect(metrics[#"drawbridge_config_reloads_total{result="failure"}"#] == 1)
+        #expect(metrics[#"drawbridge_open_connections{protocol="http1.1"}"#] == 1, "\(metrics.filter { $0.key.contains("open_connections") })")
+        #expect(metrics[#"drawbridge_open_connections{protocol="h2"}"#] == 1)
+        #expect(after[#"drawbridge_open_connections{protocol="http1.1"}"#] == 0 && after[#"drawbridge_open_connections{protocol="h2"}"#] == 0)
+    }
 }

@@ -225,11 +225,17 @@ enum ClientCertificateOutcome: String, CaseIterable, Sendable {
     case notYetValid = "not_yet_valid"
     case revoked
     case revocationUnknown = "revocation_unknown"
+    /// `validate-client-certificate` with `<identities>`: no identity matched.
+    case identityNotMatched = "identity_not_matched"
+    /// A policy answered 401/403 itself (`return-response`, e.g. the seed policy's certificate check).
+    case policyRefused = "policy_refused"
 
-    /// From the gate's verdict text (`ClientCertificateGate.Verdict.reason`).
+    /// From the gate's verdict text (`ClientCertificateGate.Verdict.reason`) or a
+    /// `validate-client-certificate` failure's reason.
     init(verdictReason reason: String, trusted: Bool) {
         if trusted { self = .trusted; return }
         if reason.hasPrefix("ClientCertificateNotFound") { self = .none }
+        else if reason.hasPrefix("ClientCertificateIdentityNotMatched") { self = .identityNotMatched }
         else if reason.hasPrefix("ClientCertificateExpired") { self = .expired }
         else if reason.hasPrefix("ClientCertificateNotYetValid") { self = .notYetValid }
         else if reason.hasPrefix("ClientCertificateRevocationUnknown") { self = .revocationUnknown }
