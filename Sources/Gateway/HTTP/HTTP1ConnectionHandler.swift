@@ -346,7 +346,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
         current?.tracking.record?.noteReason(error.message)
-        let (head, body) = error.response(allocator: context.channel.allocator)
+        let (head, body) = error.response(allocator: context.channel.allocator, activityId: current?.tracking.record?.requestId)
         writeWhole(ChannelResponseSink.http1Head(head), body: body)
         responseEnded(status: error.status.code)
     }

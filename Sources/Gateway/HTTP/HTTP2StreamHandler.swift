@@ -178,7 +178,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
         tracking?.record?.noteReason(error.message)
-        let (head, body) = error.response(allocator: context.channel.allocator)
+        let (head, body) = error.response(allocator: context.channel.allocator, activityId: tracking?.record?.requestId)
         writeWhole(head, body: body)
         responseDone(status: error.status.code)
     }
