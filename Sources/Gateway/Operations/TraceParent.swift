@@ -12,24 +12,29 @@ struct TraceParent: Sendable, Equatable {
 
     static let headerName = "traceparent"
 
-    /// `00-<trace id>-<span id>-<flags>`, 55 bytes of lower-case hex.
+    /// `00-<trace id>-<span id>-<flags>`, 55 bytes of lower-case hex, written in place (one allocation).
     var headerValue: String {
-        var bytes = [UInt8](repeating: UInt8(ascii: "-"), count: 55)
-        bytes[0] = UInt8(ascii: "0")
-        bytes[1] = UInt8(ascii: "0")
-        Self.hex(traceIdHigh, into: &bytes, at: 3)
-        Self.hex(traceIdLow, into: &bytes, at: 19)
-        Self.hex(spanId, into: &bytes, at: 36)
-        bytes[53] = Self.digit(flags >> 4)
-        bytes[54] = Self.digit(flags & 0x0F)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 55) { bytes in
+            bytes[0] = UInt8(ascii: "0")
+            bytes[1] = UInt8(ascii: "0")
+            bytes[2] = UInt8(ascii: "-")
+            Self.hex(traceIdHigh, into: bytes, at: 3)
+            Self.hex(traceIdLow, into: bytes, at: 19)
+            bytes[35] = UInt8(ascii: "-")
+            Self.hex(spanId, into: bytes, at: 36)
+            bytes[52] = UInt8(ascii: "-")
+            bytes[53] = Self.digit(flags >> 4)
+            bytes[54] = Self.digit(flags & 0x0F)
+            return 55
+        }
     }
 
     var traceIdHex: String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        Self.hex(traceIdHigh, into: &bytes, at: 0)
-        Self.hex(traceIdLow, into: &bytes, at: 16)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 32) { bytes in
+            Self.hex(traceIdHigh, into: bytes, at: 0)
+            Self.hex(traceIdLow, into: bytes, at: 16)
+            return 32
+        }
     }
 
     /// A valid header of any version (only version 00's fields are read; a higher version's extra
@@ -96,7 +101,7 @@ struct TraceParent: Sendable, Equatable {
         return value
     }
 
-    private static func hex(_ value: UInt64, into bytes: inout [UInt8], at start: Int) {
+    private static func hex(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
         for index in 0..<16 {
             bytes[start + index] = digit(UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0x0F)
         }
