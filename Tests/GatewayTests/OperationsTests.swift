@@ -360,4 +360,34 @@ struct OperationsTests {
         #expect(metrics[#"drawbridge_open_connections{protocol="h2"}"#] == 1)
         #expect(after[#"drawbridge_open_connections{protocol="http1.1"}"#] == 0 && after[#"drawbridge_open_connections{protocol="h2"}"#] == 0)
     }
+
+    /// A client certificate that is not valid yet (issued by openssl with a future start date) and a
+    /// connection without SNI to a gateway with no default hostname (TLS `unrecognized_name`).
+    @Test func notYetValidCertificateAndUnrecognizedNameAreCounted() async throws {
+        let hand = try OpenSSLPKI.create(clients: [])
+        defer { hand.remove() }
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        _ = try OpenSSLPKI.run(["req", "-new"] + ec + ["-keyout", hand.key("future"), "-out", hand.path("future.csr"), "-subj", "/CN=future"])
+        _ = try OpenSSLPKI.run(["ca", "-config", hand.issuingConfig, "-batch", "-notext", "-extensions", "client", "-in", hand.path("future.csr"),
+                                "-out", hand.certificate("future"), "-startdate", "20400101000000Z", "-enddate", "20410101000000Z"])
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.defaultHostname = nil
+            config.hostnames[0].trustedCAFiles += [hand.rootCA, hand.issuingCA]
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let future = try await Curl.run(gatewayArgs(gateway, cert: (hand.certificate("future"), hand.key("future"))) + ["\(gateway.baseURL)/echo/users/1"])
+        #expect(future.httpCode == 403, "\(future.stderr)")
+        // An IP address as the URL's host: curl sends no SNI, and no default hostname is configured.
+        let noSNI = try await Curl.run(["--cacert", gateway.pki.rootCA, "-k", "https://127.0.0.1:\(gateway.port)/public/x"])
+        #expect(noSNI.httpCode == 0 && noSNI.status != 0, "\(noSNI.stdout) \(noSNI.stderr)")
+        let metrics = try await Self.scrape(operations.port)
+        await operations.stop()
+        try await gateway.stop()
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="not_yet_valid"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("client_certificate") })")
+        #expect(metrics[#"drawbridge_tls_handshakes_total{outcome="unrecognized_name",version="unknown"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("handshakes") })")
+    }
 }
