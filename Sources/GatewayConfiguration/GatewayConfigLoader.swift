@@ -75,7 +75,9 @@ public enum GatewayConfigLoader {
         }
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
+            // The basic resolver: every scalar stays text and YAMLReader converts what it reads (the
+            // default resolver compiles NSRegularExpressions, which loads ICU: ≈ 2.7 MB resident).
+            guard let node = try Yams.compose(yaml: yaml, Resolver.basic) else {
                 throw ConfigurationError(file: file, message: "configuration is empty")
             }
             root = node

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Gateway
 
 /// The admin API as `drawbridge admin` uses it: JSON over HTTP with the bearer token.
 struct AdminClient {
@@ -19,18 +17,22 @@ struct AdminClient {
 
     func call(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
               headers: [String: String] = [:]) async throws -> Answer {
-        guard let url = URL(string: baseURL + path) else { throw ValidationError("invalid admin URL \(baseURL + path)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let body {
-            request.httpBody = body
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        // The gateway's own HTTP client (no FoundationNetworking in the executable: see OneShotHTTPClient).
+        var fields: [(String, String)] = [("Authorization", "Bearer \(token)")]
+        fields += headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if body != nil { fields.append(("Content-Type", contentType)) }
+        let client = try OneShotHTTPClient()
+        do {
+            let response = try await client.send(method: method, url: baseURL + path, headers: fields, body: body.map { [UInt8]($0) })
+            await client.shutdown()
+            return Answer(status: response.status, etag: response.header("ETag"), body: Data(response.body))
+        } catch let error as OneShotHTTPClient.ClientError {
+            await client.shutdown()
+            throw ValidationError("admin API at \(baseURL): \(error)")
+        } catch {
+            await client.shutdown()
+            throw AdminCommandError(message: "cannot reach the admin API at \(baseURL): \(error)")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as? HTTPURLResponse
-        return Answer(status: http?.statusCode ?? 0, etag: http?.value(forHTTPHeaderField: "ETag"), body: data)
     }
 
     /// The answer's body when it is a success; otherwise the API's error message, as an error.

@@ -35,11 +35,11 @@ public enum CertificateParsingError: Error, Sendable, Equatable, CustomStringCon
     }
 }
 
-enum Hex {
+public enum Hex {
     private static let upperDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     /// Uppercase hex without separators, as .NET prints thumbprints and serial numbers.
-    static func upper<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func upper<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {

@@ -16,9 +16,7 @@ public enum CertificateInspection {
 
     /// ISO 8601 with the zone (UTC, `Z`).
     public static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(secondsFromGMT: 0)
-        return formatter.string(from: date)
+        UTCTimestamp.iso8601(date)
     }
 
     /// Whole days from `now` until `notAfter` (negative once expired).

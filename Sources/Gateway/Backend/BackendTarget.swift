@@ -16,6 +16,12 @@ struct BackendTarget: Sendable {
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text) else { return nil }
+        // The common spelling is split by hand: `URLComponents.host` IDNA-maps the host through ICU,
+        // which alone makes ≈ 3 MB of ICU data resident in the gateway process.
+        if let plain = Self(plain: text) {
+            self = plain
+            return
+        }
         self.init(components: components)
     }
 

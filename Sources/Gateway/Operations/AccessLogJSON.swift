@@ -1,4 +1,5 @@
 import Atomics
+import ClientCertificates
 import Foundation
 import GatewayConfiguration
 import NIOConcurrencyHelpers
@@ -76,9 +77,7 @@ enum AccessLogJSON {
     private static func number(_ value: Double) -> String { String(Double(Int(value * 1000)) / 1000) }
 
     private static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        UTCTimestamp.iso8601(date, milliseconds: true)
     }
 
     /// A JSON string: quotes, backslashes and every control character escaped, so no client-supplied

@@ -129,9 +129,9 @@ public enum ConfigurationCheck {
     /// A warning text when the certificate has expired, is not valid yet, or expires soon.
     static func lifetime(_ certificate: Certificate, what: String, now: Date) -> String? {
         let days = Int(certificate.notValidAfter.timeIntervalSince(now) / 86_400)
-        let date = ISO8601DateFormatter().string(from: certificate.notValidAfter)
+        let date = UTCTimestamp.iso8601(certificate.notValidAfter)
         if certificate.notValidAfter < now { return "\(what) expired on \(date)" }
-        if certificate.notValidBefore > now { return "\(what) is not valid before \(ISO8601DateFormatter().string(from: certificate.notValidBefore))" }
+        if certificate.notValidBefore > now { return "\(what) is not valid before \(UTCTimestamp.iso8601(certificate.notValidBefore))" }
         if days < expiryWarningDays { return "\(what) expires in \(days) day\(days == 1 ? "" : "s") (\(date))" }
         return nil
     }

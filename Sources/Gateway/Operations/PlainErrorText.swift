@@ -8,6 +8,10 @@ public enum PlainErrorText {
     }
 
     public static func plain(_ raw: String) -> String {
+        // Most texts carry none of it: no regular expression (ICU, compiled per call) for them.
+        guard raw.contains("NIOSSL") || raw.contains("error:") || raw.contains("/.build/") || raw.contains("failedTo") else {
+            return raw
+        }
         var text = raw
         // NIOSSL/BoringSSL: keep the reason word of each queued error, drop numbers and source paths.
         text = replace(#"(NIOSSL\.)?([A-Za-z]+\.)*[A-Za-z]*\(*\[(Error: \d+ error:[0-9A-Fa-f]+:[^\]]*)\]\)*"#,

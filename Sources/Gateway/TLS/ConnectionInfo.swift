@@ -1,3 +1,4 @@
+import ClientCertificates
 import Crypto
 import Foundation
 import GatewayConfiguration
@@ -50,7 +51,7 @@ public struct ConnectionInfo: Sendable {
         self.presentedChainDER = presentedChainDER
         self.remoteAddress = remoteAddress
         self.clientThumbprint = presentedChainDER.first.map { der in
-            Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined()
+            Hex.upper(Insecure.SHA1.hash(data: der))
         }
     }
 
