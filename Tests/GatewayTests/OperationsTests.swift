@@ -92,6 +92,8 @@ struct OperationsTests {
         #expect(crlFetches.count == 1 && (crlFetches.first?.value ?? 0) >= 1, "\(metrics.keys.filter { $0.contains("crl") })")
         let crlAge = metrics.first { $0.key.hasPrefix("drawbridge_crl_age_seconds{") && $0.key.hasSuffix(#"/crl/intermediate.crl"}"#) }
         #expect(crlAge != nil && (crlAge?.value ?? -1) >= 0 && (crlAge?.value ?? 1e9) < 600)
+        let nextUpdate = metrics.first { $0.key.hasPrefix("drawbridge_crl_next_update_seconds{") && $0.key.hasSuffix(#"/crl/intermediate.crl"}"#) }
+        #expect((nextUpdate?.value ?? 0) > 0, "\(String(describing: nextUpdate))")
 
         // A plain-HTTP client on the TLS port is a failed handshake.
         _ = try await Curl.run(["http://127.0.0.1:\(gateway.port)/echo"])

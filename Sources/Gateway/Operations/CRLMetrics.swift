@@ -17,7 +17,8 @@ final class CRLMetrics: Sendable {
         var success: CoreMetrics.Counter
         var failure: CoreMetrics.Counter
         var lastSuccess: Date?
-        var lastFailureReason: String?
+        /// The downloaded CRL's nextUpdate (nil: none given).
+        var nextUpdate: Date?
     }
 
     private let factory: any MetricsFactory
@@ -37,8 +38,11 @@ final class CRLMetrics: Sendable {
                                              dimensions: [("distribution_point", label), ("result", "failure")], factory: factory))
             defer { points[label] = point }
             switch result {
-            case .success:
-                if label != Self.other { point.lastSuccess = now }
+            case .success(let crl):
+                if label != Self.other {
+                    point.lastSuccess = now
+                    point.nextUpdate = crl.nextUpdate
+                }
                 return point.success
             case .failure:
                 return point.failure
@@ -47,15 +51,22 @@ final class CRLMetrics: Sendable {
         counter.increment()
     }
 
-    /// `drawbridge_crl_age_seconds`: seconds since each distribution point's last successful download.
+    /// `drawbridge_crl_age_seconds`: seconds since each distribution point's last successful download;
+    /// `drawbridge_crl_next_update_seconds`: seconds until that CRL's nextUpdate (negative: stale).
     func render(into text: inout String, now: Date = Date()) {
-        let ages = points.withLockedValue { points in
-            points.compactMap { url, point in point.lastSuccess.map { (url, now.timeIntervalSince($0)) } }
-        }.sorted { $0.0 < $1.0 }
+        let downloaded = points.withLockedValue { points in
+            points.compactMap { url, point in point.lastSuccess.map { (url: url, at: $0, nextUpdate: point.nextUpdate) } }
+        }.sorted { $0.url < $1.url }
         text += "# HELP drawbridge_crl_age_seconds Seconds since the CRL of a distribution point was last downloaded.\n"
         text += "# TYPE drawbridge_crl_age_seconds gauge\n"
-        for (url, age) in ages {
-            text += "drawbridge_crl_age_seconds{distribution_point=\"\(PrometheusText.escapeLabel(url))\"} \(Int64(age))\n"
+        for item in downloaded {
+            text += "drawbridge_crl_age_seconds{distribution_point=\"\(PrometheusText.escapeLabel(item.url))\"} \(Int64(now.timeIntervalSince(item.at)))\n"
+        }
+        text += "# HELP drawbridge_crl_next_update_seconds Seconds until the downloaded CRL's nextUpdate (negative: past it).\n"
+        text += "# TYPE drawbridge_crl_next_update_seconds gauge\n"
+        for item in downloaded {
+            guard let next = item.nextUpdate else { continue }
+            text += "drawbridge_crl_next_update_seconds{distribution_point=\"\(PrometheusText.escapeLabel(item.url))\"} \(Int64(next.timeIntervalSince(now)))\n"
         }
     }
 }
