@@ -214,19 +214,23 @@ final class BackendForwarder: Sendable {
                 if lower == "connection" && honorConnectionTokens { connectionListed = Self.connectionTokens(value, adding: connectionListed) }
                 continue
             }
-            if forgeable(lower) {
-                // `X_Forwarded_Host` or `SSL_Client_Cert`: CGI-style servers read them as the dashed
-                // names. Such spellings of these headers are always dropped.
-                if !keepCertificateHeaders || lower.utf8.contains(UInt8(ascii: "_")) { continue }
-            }
+            // The gateway's own headers first (none of them is forgeable as spelt here), so the common
+            // X-Forwarded-For of a client behind a load balancer skips the certificate-header checks.
             switch lower {
             case "host", "content-length", "x-forwarded-proto", "x-forwarded-host":
                 continue
             case "x-forwarded-for":
                 priorForwardedFor = priorForwardedFor.map { $0 + ", " + value } ?? value
+                continue
             default:
-                fields.append((name, value))
+                break
             }
+            if forgeable(lower) {
+                // `X_Forwarded_Host` or `SSL_Client_Cert`: CGI-style servers read them as the dashed
+                // names. Such spellings of these headers are always dropped.
+                if !keepCertificateHeaders || lower.utf8.contains(UInt8(ascii: "_")) { continue }
+            }
+            fields.append((name, value))
         }
         if let connectionListed {
             // Headers the client's Connection header names are hop-by-hop too.

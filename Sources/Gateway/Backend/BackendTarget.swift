@@ -12,7 +12,10 @@ struct BackendTarget: Sendable {
     /// Base path without a trailing slash ("" for the root).
     let basePath: String
     /// The Host header for this backend (the port only when it is not the scheme's default).
-    var hostHeader: String { Self.hostHeader(host: host, port: port, tls: isTLS) }
+    let hostHeader: String
+    /// `scheme://host[:port]` as the URL spelt it ("" when it was not split by hand): a URL starting
+    /// with it has this target's host, port and scheme (see `onSameOrigin`).
+    let origin: String
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text) else { return nil }
@@ -46,6 +49,50 @@ struct BackendTarget: Sendable {
         self.port = parts.port
         self.requestTarget = parts.path.isEmpty ? "/" + parts.query : parts.path + parts.query
         self.basePath = parts.basePath
+        self.hostHeader = Self.hostHeader(host: parts.host, port: parts.port, tls: parts.tls)
+        self.origin = parts.origin
+    }
+
+    private init(scheme: String, host: String, port: Int, requestTarget: String, basePath: String, hostHeader: String,
+                 origin: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.requestTarget = requestTarget
+        self.basePath = basePath
+        self.hostHeader = hostHeader
+        self.origin = origin
+    }
+
+    /// The target of `url` when it starts with this target's origin followed by a path, a query or
+    /// nothing — without splitting the URL again (a policy's backend URL is most often the API's own
+    /// backend and a path). nil: parse it.
+    func onSameOrigin(_ url: String) -> BackendTarget? {
+        guard !origin.isEmpty else { return nil }
+        var url = url
+        var prefix = origin
+        return url.withUTF8 { bytes -> BackendTarget? in
+            let count = prefix.withUTF8 { originBytes -> Int? in
+                guard bytes.count >= originBytes.count else { return nil }
+                for index in 0..<originBytes.count where bytes[index] != originBytes[index] { return nil }
+                return originBytes.count
+            }
+            guard let count else { return nil }
+            let rest = UnsafeBufferPointer(rebasing: bytes[count...])
+            if let first = rest.first, first != UInt8(ascii: "/"), first != UInt8(ascii: "?") { return nil }
+            var pathEnd = rest.count
+            for (index, byte) in rest.enumerated() {
+                if byte == UInt8(ascii: "#") { return nil }
+                if byte == UInt8(ascii: "?"), pathEnd == rest.count { pathEnd = index }
+            }
+            var baseEnd = pathEnd
+            while baseEnd > 0, rest[baseEnd - 1] == UInt8(ascii: "/") { baseEnd -= 1 }
+            let text = String(decoding: rest, as: UTF8.self)
+            let requestTarget = pathEnd == 0 ? "/" + text : text
+            return BackendTarget(scheme: scheme, host: host, port: port, requestTarget: requestTarget,
+                                 basePath: String(decoding: UnsafeBufferPointer(rebasing: rest[0..<baseEnd]), as: UTF8.self),
+                                 hostHeader: hostHeader, origin: origin)
+        }
     }
 
     private static func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
@@ -57,7 +104,7 @@ struct BackendTarget: Sendable {
     }
 
     private static func split(_ bytes: UnsafeBufferPointer<UInt8>)
-        -> (tls: Bool, host: String, port: Int, path: String, query: String, basePath: String)? {
+        -> (tls: Bool, host: String, port: Int, path: String, query: String, basePath: String, origin: String)? {
         var index: Int
         let tls: Bool
         if Self.hasPrefix(bytes, "https://") {
@@ -110,7 +157,7 @@ struct BackendTarget: Sendable {
         while baseEnd > pathStart, bytes[baseEnd - 1] == UInt8(ascii: "/") { baseEnd -= 1 }
         let text = { (range: Range<Int>) in String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
         return (tls, text(hostStart..<hostEnd), port, text(pathStart..<pathEnd), text(queryStart..<bytes.count),
-                text(pathStart..<baseEnd))
+                text(pathStart..<baseEnd), text(0..<pathStart))
     }
 
     private init?(components: URLComponents) {
@@ -125,6 +172,8 @@ struct BackendTarget: Sendable {
         var base = path
         while base.hasSuffix("/") { base.removeLast() }
         self.basePath = base
+        self.hostHeader = Self.hostHeader(host: host, port: self.port, tls: scheme == "https")
+        self.origin = ""
     }
 
     var isTLS: Bool { scheme == "https" }

@@ -16,12 +16,14 @@ import NIOHTTPTypesHTTP1
 /// cached yet) is handed to a task running `RequestHandler.handle` on this loop's executor, with the
 /// request body fed from here through `HTTP1BodyStream` (back-pressure both ways).
 ///
-/// One request at a time: parts of a pipelined next request wait in `queued`, and the socket is not
-/// read while a response is pending.
+/// Requests are parsed here from the connection's bytes (`HTTP1RequestParser`: no decoder handler in
+/// front, no NIOHTTP1 head converted per request). One request at a time: the bytes of a pipelined
+/// next request stay unparsed until the current response is out, and the socket is not read while a
+/// response is pending.
 final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     // @unchecked: every method runs on the channel's event loop (futures complete there; the task
     // path hops back with `eventLoop.execute`).
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPServerResponsePart
     /// Responses leave as bytes: framing is decided here (`HTTP1ResponseEncoder`), not by NIO's encoder.
     typealias OutboundOut = ByteBuffer
@@ -64,14 +66,16 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     static let protocolName = "HTTP/1.1"
-    /// Parts of pipelined requests held while a response is pending; more means a client pipelining
-    /// without reading, and the connection is closed.
-    static let maxQueuedParts = 4096
+    /// Bytes received and not parsed yet (a pipelining client that does not read its answers, junk
+    /// after a request); more and the connection is closed.
+    static let maxUnparsedBytes = 256 << 10
 
     private let environment: Environment
     private var context: ChannelHandlerContext?
     private var current: Current?
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var parser = HTTP1RequestParser()
+    /// `drain` is running (it is re-entered from the parts it hands out).
+    private var parsing = false
     private var encoder = HTTP1ResponseEncoder()
     private var pendingRead = false
     private var closed = false
@@ -99,20 +103,66 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
         if closed { return }
-        if !queued.isEmpty || (current?.requestEnded ?? false) {
-            guard queued.count < Self.maxQueuedParts else {
-                close()
-                return
-            }
-            queued.append(part)
+        parser.feed(unwrapInboundIn(data))
+        guard parser.unparsedBytes <= Self.maxUnparsedBytes else {
+            close()
             return
         }
-        handle(part)
+        drain()
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    /// Hands out parsed parts while the current request can take them: a head when no request is in
+    /// flight, body parts while its reader wants them.
+    private func drain() {
+        guard !parsing else { return }
+        parsing = true
+        defer { parsing = false }
+        while !closed {
+            if current?.requestEnded == true || current?.bodyPaused == true { return }
+            let part: HTTP1RequestParser.Part?
+            do {
+                part = try parser.next()
+            } catch {
+                parseFailed(error)
+                return
+            }
+            guard let part else { return }
+            handle(part)
+        }
+    }
+
+    /// A malformed request gets a precise answer before the connection closes — an oversized head
+    /// 431, a transfer coding it does not know 501, anything else 400, with APIM's JSON body naming
+    /// what was wrong — unless a response is under way (then the connection just closes).
+    private func parseFailed(_ error: any Error) {
+        environment.logger.debug("HTTP/1.1 request refused by the parser", metadata: ["error": "\(error)"])
+        current?.body?.finish(error)
+        current?.body = nil
+        guard current == nil, !closed, let context else {
+            close()
+            return
+        }
+        let answer: GatewayError
+        switch (error as? HTTP1RequestParser.Failure)?.kind {
+        case .headTooLarge?: answer = .requestHeaderFieldsTooLarge
+        case .notImplemented?: answer = GatewayError(status: .notImplemented, message: "Not implemented: \(error)")
+        default: answer = GatewayError(status: .badRequest, message: "Bad request: \(error)")
+        }
+        environment.tracked.requestStarted()
+        let tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
+        tracking.record?.noteReason(answer.message)
+        current = Current(closeAfter: true, upgrades: false, websocket: false, method: "-", path: "-", isHEAD: false,
+                          http10: false, tracking: tracking)
+        current?.requestEnded = true
+        current?.reusable = false
+        let (head, body) = answer.response(allocator: context.channel.allocator)
+        writeWhole(ChannelResponseSink.http1Head(head), body: body, closing: true)
+        responseEnded(status: answer.status.code)
+        close()
+    }
+
+    private func handle(_ part: HTTP1RequestParser.Part) {
         switch part {
         case .head(let head):
             guard current == nil else {
@@ -157,24 +207,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         closed = true
         current?.body?.finish(RequestBodyError.incomplete)
         current?.body = nil
-        queued.removeAll()
+        parser.discardUnparsed()
         context.fireChannelInactive()
     }
 
-    /// A parse error (from the decoder) gets a precise answer before the connection closes — an
-    /// oversized head 431, anything else malformed 400, with APIM's JSON body — unless a response is
-    /// under way (then the connection just closes). Other errors close the connection.
+    /// Errors from the connection (TLS, the socket) close it.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         environment.logger.debug("HTTP/1.1 connection error", metadata: ["error": "\(error)"])
         current?.body?.finish(error)
         current?.body = nil
-        if let parserError = error as? HTTPParserError, current == nil, !closed {
-            let answer: GatewayError = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-            let (head, body) = answer.response(allocator: context.channel.allocator)
-            var responseHead = ChannelResponseSink.http1Head(head)
-            responseHead.headers.add(name: "Connection", value: "close")
-            writeWhole(responseHead, body: body, closing: true)
-        }
         close()
     }
 
@@ -206,6 +247,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     func bodyWantsMore() {
         guard current != nil else { return }
         current?.bodyPaused = false
+        drain()
         resumeReading()
     }
 
@@ -248,52 +290,23 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: Requests
 
-    private func start(_ head: HTTPRequestHead) {
+    private func start(_ head: HTTP1RequestHead) {
         environment.tracked.requestStarted()
         let tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
-        // One pass over the headers for what framing and connection handling need.
-        var contentLength: Int64?
-        var chunked = false
-        var expectsContinue = false
-        var upgrades = head.method == .CONNECT
-        var upgradeToWebSocket = false
-        var connectionUpgrade = false
-        for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 6 where name.caseInsensitiveEquals("expect"):
-                expectsContinue = expectsContinue || value.caseInsensitiveEquals("100-continue")
-            case 7 where name.caseInsensitiveEquals("upgrade"):
-                upgrades = true
-                upgradeToWebSocket = upgradeToWebSocket || Self.listContains(value, "websocket")
-            case 10 where name.caseInsensitiveEquals("connection"):
-                connectionUpgrade = connectionUpgrade || Self.listContains(value, "upgrade")
-            case 14 where name.caseInsensitiveEquals("content-length"):
-                contentLength = Int64(value)
-            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
-                chunked = true
-            default:
-                break
-            }
-        }
-        deadlines.headReceived(expectsContinue: expectsContinue)
-        let hasBody = chunked || (contentLength ?? 0) != 0
-        let websocket = upgradeToWebSocket && connectionUpgrade && head.method == .GET && head.version == .http1_1 && !hasBody
-        // After a request that upgrades the decoder parses nothing more: the connection ends with it
+        deadlines.headReceived(expectsContinue: head.expectsContinue)
+        let hasBody = head.hasBody
+        let websocket = head.upgradeToWebSocket && head.connectionUpgrade && head.method == .get && !head.http10 && !hasBody
+        // After a request that upgrades the parser reads nothing more: the connection ends with it
         // (or becomes a tunnel).
-        current = Current(closeAfter: !head.isKeepAlive || upgrades, upgrades: upgrades, websocket: websocket,
-                          method: head.method.rawValue, path: head.uri,
-                          isHEAD: head.method == .HEAD, http10: head.version.major == 1 && head.version.minor == 0,
+        current = Current(closeAfter: !head.keepAlive || head.upgrades, upgrades: head.upgrades, websocket: websocket,
+                          method: head.method.rawValue, path: head.target,
+                          isHEAD: head.method == .head, http10: head.http10,
                           tracking: tracking)
-
-        let request: HTTPRequest
-        do {
-            request = try HTTPRequest(head, secure: true, splitCookie: false)
-        } catch {
-            current?.reusable = false
-            answerNow(.badRequest)
-            return
-        }
-
+        let request = HTTPRequest(method: head.method, scheme: "https", authority: head.authority, path: head.path,
+                                  headerFields: head.fields)
+        let contentLength = head.contentLength
+        let chunked = head.chunked
+        let expectsContinue = head.expectsContinue
         current?.parsedMethod = request.method
         if !hasBody {
             if serveOnLoop(request, websocket: websocket) { return }
@@ -476,9 +489,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             guard backend.eventLoop === context.eventLoop else { throw BackendClientError.badResponse("backend connection on another event loop") }
             let leftover = try backend.takeOverForTunnel(end: backendEnd)
             let sync = context.pipeline.syncOperations
-            // Whatever the decoder kept after the handshake is dropped: a client may not send before the 101.
-            let decoder = try sync.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            sync.removeHandler(context: decoder, promise: nil)
+            // Whatever arrived after the handshake is dropped: a client may not send before the 101.
+            parser.discardUnparsed()
             sync.removeHandler(deadlines, promise: nil)
             try sync.addHandler(clientEnd, position: .before(self))
             tunnelled = true
@@ -567,10 +579,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             close()
             return
         }
-        while current == nil || !(current?.requestEnded ?? true), let part = queued.popFirst() {
-            handle(part)
-            if closed { return }
-        }
+        drain()
         resumeReading()
     }
 

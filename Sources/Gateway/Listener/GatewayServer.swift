@@ -298,11 +298,8 @@ public final class GatewayServer: Sendable {
                 let deadlines = HTTP1RequestDeadlines(headerReadTimeout: limits.headerReadTimeout,
                                                       bodyReadTimeout: limits.bodyReadTimeout, idleTimeout: limits.idleTimeout)
                 try sync.addHandler(deadlines)
-                // (No response encoder: HTTP1ConnectionHandler writes responses as bytes.)
-                // After a request that upgrades (Upgrade, CONNECT) the decoder stops parsing and keeps
-                // what follows; the cap bounds that (and any other unparsed backlog) per connection.
-                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes),
-                                                         maximumBufferSize: Self.maxUnparsedBytes))
+                // (No decoder or encoder: HTTP1ConnectionHandler parses requests and writes responses
+                // as bytes.)
                 try sync.addHandler(HTTP1ConnectionHandler(environment: .init(
                     requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor,
                     logger: logger), deadlines: deadlines))
@@ -365,10 +362,6 @@ public final class GatewayServer: Sendable {
         metrics.connectionNegotiated(negotiated, channel: tracked.channel)
         // Both protocols are served by their channel handlers from here on.
     }
-
-    /// Bytes the HTTP/1.1 decoder may hold unparsed (its own head limit is 80 KiB).
-    static let maxUnparsedBytes = 256 << 10
-
 }
 
 extension ConnectionInfo {

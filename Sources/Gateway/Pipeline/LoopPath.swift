@@ -28,8 +28,10 @@ enum LoopDecision {
     case waits
 }
 
-/// How a backend result becomes the client's answer on the loop path.
-struct LoopCompletion: Sendable {
+/// How a backend result becomes the client's answer on the loop path. A class: it travels through
+/// the decision and the future's callback, and copying its fields (retaining each) cost more than
+/// one allocation.
+final class LoopCompletion: Sendable {
     let route: RouteMatch
     /// The policy run the backend call belongs to (nil: no policy).
     let exchange: PolicyExchange?
@@ -39,6 +41,16 @@ struct LoopCompletion: Sendable {
     /// and failure reasons).
     let started: NIODeadline
     let record: AccessLogRecord?
+
+    init(route: RouteMatch, exchange: PolicyExchange?, logger: Logger, metrics: GatewayMetrics, started: NIODeadline,
+         record: AccessLogRecord?) {
+        self.route = route
+        self.exchange = exchange
+        self.logger = logger
+        self.metrics = metrics
+        self.started = started
+        self.record = record
+    }
 
     func outcome(_ result: Result<BackendAnswer, any Error>) -> LoopOutcome {
         switch result {
@@ -108,7 +120,8 @@ extension RequestHandler {
             let prepared: GatewayPolicyBackend.Prepared
             do {
                 prepared = try GatewayPolicyBackend.prepare(exchange.request, forwarder: forwarder, body: nil,
-                                                            connection: connection, authority: head.authority)
+                                                            connection: connection, authority: head.authority,
+                                                            apiBackend: route.api.backend)
             } catch {
                 return .now(.finishInTask { await exchange.backendFailed(GatewayPolicyBackend.policyError(error)) })
             }

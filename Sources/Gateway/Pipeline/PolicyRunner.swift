@@ -14,7 +14,8 @@ struct PolicyRunner: Sendable {
     func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter) async -> Int? {
         var policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
         policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
-        let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority)
+        let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority,
+                                           apiBackend: route.api.backend)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
         Self.noteReason(result, api: route.api.config.name, metrics: forwarder.metrics, record: AccessLogRecord.current)
         return await Self.write(result, to: writer)
@@ -182,6 +183,8 @@ struct GatewayPolicyBackend: PolicyBackend {
     let body: RequestBody
     let connection: ConnectionInfo
     let authority: String?
+    /// The API's backend, split at load (a policy's URL on its origin is not split again).
+    let apiBackend: BackendTarget?
 
     /// The pooled client's deadline is the request's timeout.
     var enforcesTimeout: Bool { true }
@@ -198,8 +201,10 @@ struct GatewayPolicyBackend: PolicyBackend {
     /// Checks and translates a policy's backend request: an absolute http(s) URL, the TLS identity of
     /// `authentication-certificate`, headers safe to write, the request's timeout.
     static func prepare(_ request: BackendRequest, forwarder: BackendForwarder, body: RequestBody?, connection: ConnectionInfo,
-                        authority: String?) throws -> Prepared {
-        guard let backend = BackendTarget(plain: request.urlText) ?? BackendTarget(request.urlText) else {
+                        authority: String?, apiBackend: BackendTarget? = nil) throws -> Prepared {
+        // Most often the API's own backend and a path: its origin was split at load.
+        guard let backend = apiBackend?.onSameOrigin(request.urlText) ?? BackendTarget(plain: request.urlText)
+                ?? BackendTarget(request.urlText) else {
             throw PolicyBackendError.connectionFailed("the backend URL '\(LogText.escape(request.urlText))' is not an absolute http(s) URL")
         }
         let tls = backend.isTLS
@@ -260,7 +265,8 @@ struct GatewayPolicyBackend: PolicyBackend {
     }
 
     func send(_ request: BackendRequest) async throws -> BackendResponse {
-        let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority)
+        let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority,
+                                        apiBackend: apiBackend)
         let answer: BackendAnswer
         let started = NIODeadline.now()
         do {

@@ -1,8 +1,9 @@
 import Foundation
 import GatewayConfiguration
 
-/// An API ready for routing: its operations compiled, its backend URL parsed.
-public struct RoutableAPI: Sendable {
+/// An API ready for routing: its operations compiled, its backend URL parsed. A class: every route
+/// match refers to it, and copying its fields per request (retaining each) was measurable.
+public final class RoutableAPI: Sendable {
     public let config: APIConfig
     let prefixSegments: [String]
     let operations: [(config: OperationConfig, template: URLTemplate)]
