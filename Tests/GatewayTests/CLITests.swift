@@ -314,6 +314,8 @@ struct CLITests {
         #expect(entries[0]["client_address"] as? String == "127.0.0.1")
         #expect(entries[0]["bytes_in"] as? Int == 0 && entries[0]["bytes_out"] as? Int == ok.body.utf8.count, "\(entries[0])")
         #expect(entries[5]["bytes_out"] as? Int == broken.body.utf8.count, "\(entries[5])")
+        #expect((entries[5]["reason"] as? String)?.hasPrefix("policy error: ") == true
+                && (entries[5]["reason"] as? String)?.contains("NullReferenceException") == true, "\(entries[5])")
         #expect(entries[1]["status"] as? Int == 403 && entries[1]["reason"] as? String == "client certificate: ClientCertificateNotFound")
         #expect((entries[2]["reason"] as? String)?.hasPrefix("client certificate: ClientCertificateExpired") == true, "\(entries[2])")
         #expect(entries[3]["status"] as? Int == 502 && (entries[3]["reason"] as? String)?.hasPrefix("backend: cannot connect to the backend") == true)
