@@ -75,6 +75,18 @@ var targets: [Target] = [
             .product(name: "NIOCore", package: "swift-nio"),
         ],
         swiftSettings: swiftSettings),
+    // The same store protocol on PostgreSQL (postgres-nio), for gateways sharing one configuration.
+    .target(
+        name: "ConfigurationStorePostgres",
+        dependencies: [
+            "ConfigurationStore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     // The management plane: store documents ⇄ GatewayConfig, validation as `check`, live reload, and
     // the admin REST API served under /admin on the operations listener.
     .target(
@@ -90,7 +102,7 @@ var targets: [Target] = [
         name: "drawbridge",
         dependencies: [
             "Gateway", "GatewayConfiguration", "Policies", "ClientCertificates", "PolicyExpressions",
-            "ConfigurationStore", "GatewayAdmin",
+            "ConfigurationStore", "ConfigurationStorePostgres", "GatewayAdmin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,7 +155,8 @@ var targets: [Target] = [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "ConfigurationStoreTests",
-        dependencies: ["ConfigurationStore", .product(name: "SQLiteNIO", package: "sqlite-nio")],
+        dependencies: ["ConfigurationStore", "ConfigurationStorePostgres", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                       .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "GatewayConfigurationTests",
@@ -228,6 +241,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: targets
 )

@@ -16,3 +16,11 @@ public protocol ConfigurationStore: Sendable {
 
     func close() async throws
 }
+
+/// A store that several gateways share (PostgreSQL): it announces every committed revision, whoever
+/// committed it, so that each gateway applies the others' changes.
+public protocol SharedConfigurationStore: ConfigurationStore {
+    /// The revisions committed from now on, by any node, as they are announced; ends (or throws)
+    /// when the store is closed or the connection is lost.
+    func committedRevisions() async throws -> AsyncThrowingStream<Int, any Error>
+}

@@ -3,7 +3,7 @@
 public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case hostnames
     case apis
-    /// Policy documents by scope: `global`, `api:<api>`, `operation:<api>:<operation>`.
+    /// Policy documents by scope: `global`, `product:<product>`, `api:<api>`, `operation:<api>:<operation>`.
     case policies
     case fragments
     case namedValues = "named-values"
@@ -14,4 +14,10 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case crls
     /// Top-level gateway settings (one document, id `gateway`).
     case settings
+    /// APIM products: APIs grouped for subscriptions (product policies are `policies/product:<id>`).
+    case products
+    /// APIM subscriptions: keys (never shown but through `listSecrets`), scope, state, validity.
+    case subscriptions
+    /// Backend entities (`set-backend-service backend-id`): a base URL each.
+    case backends
 }

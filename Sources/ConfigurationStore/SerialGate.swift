@@ -1,10 +1,12 @@
 /// Runs async sections one at a time, in arrival order (SQLite transactions on one connection must
 /// not interleave; an actor alone would, at every `await`).
-actor SerialGate {
+public actor SerialGate {
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public init() {}
+
+    public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -16,6 +16,8 @@ public struct GatewaySnapshot: Sendable {
     let clientVerification: [String: VerificationContext]
     /// APIM policies per API operation, compiled.
     let policies: PolicyTable
+    /// Products and subscriptions: the subscription-key check (see `RequestHandler.admit`).
+    let subscriptions: SubscriptionTable
 
     /// - Parameters:
     ///   - crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's HTTP
@@ -56,6 +58,7 @@ public struct GatewaySnapshot: Sendable {
             }
         }
         self.router = try Router(apis: config.apis)
+        self.subscriptions = SubscriptionTable(config: config)
         let revocation = config.policies.revocation
         let fetching = CRLFetchConfiguration(timeout: .milliseconds(Int64(revocation.fetchTimeout * 1000)))
         let cache = crlCaches?.cache(configuration: fetching) ?? crlFetcher.map { CRLCache(fetcher: $0, configuration: fetching) }

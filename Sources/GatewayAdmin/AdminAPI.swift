@@ -14,7 +14,8 @@ public struct AdminAPI: OperationsAdminHandler {
     }
 
     /// The collections under `/admin/{kind}` (`settings` holds the one document `gateway`).
-    static let kinds: [ResourceKind] = [.hostnames, .apis, .policies, .fragments, .namedValues, .certificates, .caCertificates, .crls, .settings]
+    static let kinds: [ResourceKind] = [.hostnames, .apis, .policies, .fragments, .namedValues, .certificates, .caCertificates, .crls, .settings,
+                                        .products, .subscriptions, .backends]
 
     public func handle(_ request: OperationsRequest) async -> OperationsResponse {
         do {
@@ -43,8 +44,15 @@ public struct AdminAPI: OperationsAdminHandler {
             guard method == "GET" || method == "HEAD" else { throw Self.notAllowed(["GET", "HEAD"]) }
             return OperationsResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(AdminOpenAPI.document.utf8))
         }
-        guard let actor = await AdminTokens.authenticate(authorization: request.header("Authorization"), in: service.store) else {
-            return Self.error(AdminError(401, "Unauthorized", "the admin API needs 'Authorization: Bearer <token>' with a valid admin token"),
+        // An admin client certificate (verified in the handshake against operations.tls.adminClientCAs)
+        // or a bearer token; nothing else, for reads and writes alike.
+        let certificateActor = request.verifiedClientCertificate.map { "certificate:" + $0 }
+        var tokenActor: String?
+        if certificateActor == nil {
+            tokenActor = await AdminTokens.authenticate(authorization: request.header("Authorization"), in: service.store)
+        }
+        guard let actor = certificateActor ?? tokenActor else {
+            return Self.error(AdminError(401, "Unauthorized", "the admin API needs an admin client certificate or 'Authorization: Bearer <token>' with a valid admin token"),
                               extraHeaders: [("WWW-Authenticate", "Bearer realm=\"drawbridge-admin\"")])
         }
         switch segments.first {
@@ -81,9 +89,15 @@ public struct AdminAPI: OperationsAdminHandler {
         }
         // /apis/{api}/policy and /apis/{api}/operations/{operation}/policy are policies/api:… and
         // policies/operation:…:…
+        if segments.count == 3, segments[0] == "subscriptions" {
+            return try await subscriptionAction(id: try ResourceDocuments.validateID(segments[1], kind: .subscriptions),
+                                                action: segments[2], method: method, actor: actor)
+        }
         var segmentsForResource = segments
         if segments.count == 3, segments[0] == "apis", segments[2] == "policy" {
             segmentsForResource = ["policies", "api:\(segments[1])"]
+        } else if segments.count == 3, segments[0] == "products", segments[2] == "policy" {
+            segmentsForResource = ["policies", "product:\(segments[1])"]
         } else if segments.count == 5, segments[0] == "apis", segments[2] == "operations", segments[4] == "policy" {
             segmentsForResource = ["policies", "operation:\(segments[1]):\(segments[3])"]
         }
@@ -105,9 +119,11 @@ public struct AdminAPI: OperationsAdminHandler {
             }
             return Self.json(200, ResourceDocuments.publicView(resource), etag: resource.etag)
         case "PUT":
-            let (document, summary) = try ResourceDocuments.stored(kind: kind, id: id, body: request.body, contentType: request.header("Content-Type"))
+            let existing = try await service.store.contents().resources[key]
+            let (document, summary) = try ResourceDocuments.stored(kind: kind, id: id, body: request.body, contentType: request.header("Content-Type"),
+                                                                   existing: existing)
             let precondition = try Self.precondition(request)
-            let existed = try await service.store.contents().resources[key] != nil
+            let existed = existing != nil
             let applied = try await service.apply([.put(key, document: document, precondition: precondition)], actor: actor, summary: summary)
             guard let resource = try await service.store.contents().resources[key] else {
                 throw AdminError(500, "InternalError", "\(key) was committed but cannot be read back")
@@ -122,11 +138,36 @@ public struct AdminAPI: OperationsAdminHandler {
                     .filter { $0.key.id == "api:\(id)" || $0.key.id.hasPrefix("operation:\(id):") }
                     .map { .delete($0.key) }
             }
+            if kind == .products, try await service.store.contents().resources[ResourceKey(.policies, "product:\(id)")] != nil {
+                operations.append(.delete(ResourceKey(.policies, "product:\(id)")))
+            }
             let applied = try await service.apply(operations, actor: actor, summary: "\(key) deleted")
             return OperationsResponse(status: 204, headers: Self.appliedHeaders(applied))
         default:
             throw Self.notAllowed(["GET", "HEAD", "PUT", "DELETE"])
         }
+    }
+
+    /// `POST /admin/subscriptions/{id}/listSecrets` (the keys, the only place they are shown) and
+    /// `…/regeneratePrimaryKey`, `…/regenerateSecondaryKey` (a new random key, applied live; the
+    /// old one stops working with the new snapshot). Keys are never in the audit trail or the log.
+    private func subscriptionAction(id: String, action: String, method: String, actor: String) async throws -> OperationsResponse {
+        let actions = ["listSecrets", "regeneratePrimaryKey", "regenerateSecondaryKey"]
+        guard actions.contains(action) else {
+            throw AdminError(404, "NoSuchRoute", "no such route: POST /admin/subscriptions/{id}/ listSecrets, regeneratePrimaryKey or regenerateSecondaryKey")
+        }
+        guard method == "POST" else { throw Self.notAllowed(["POST"]) }
+        let key = ResourceKey(.subscriptions, id)
+        guard let resource = try await service.store.contents().resources[key] else { throw AdminError(404, "NotFound", "\(key) does not exist") }
+        var document = JSONDocument.object(resource.document)
+        if action == "listSecrets" {
+            return Self.json(200, .object(["primaryKey": document["primaryKey"] ?? .null, "secondaryKey": document["secondaryKey"] ?? .null]))
+        }
+        let field = action == "regeneratePrimaryKey" ? "primaryKey" : "secondaryKey"
+        document[field] = .string(ResourceDocuments.newSubscriptionKey())
+        let applied = try await service.apply([.put(key, document: JSONDocument.data(document), precondition: .ifMatch(resource.etag))],
+                                              actor: actor, summary: "subscription \(id): \(field == "primaryKey" ? "primary" : "secondary") key regenerated")
+        return OperationsResponse(status: 204, headers: Self.appliedHeaders(applied))
     }
 
     /// 405, with the route's methods (`Allow`, RFC 9110).
@@ -135,6 +176,10 @@ public struct AdminAPI: OperationsAdminHandler {
     }
 
     private static func precondition(_ request: OperationsRequest) throws -> StorePrecondition {
+        // (An invalid If-None-Match is refused even when If-Match decides.)
+        if let noneMatch = request.header("If-None-Match"), noneMatch.trimmingCharacters(in: .whitespaces) != "*" {
+            throw AdminError.badRequest("If-None-Match: only '*' (create only) is supported on writes")
+        }
         if let match = request.header("If-Match") {
             let tag = match.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "")
                 .trimmingCharacters(in: CharacterSet(charactersIn: "\""))

@@ -62,6 +62,9 @@ public enum AdminOpenAPI {
         case .caCertificates: return ("CACertificateUpload", "CertificateView", "application/json")
         case .crls: return ("CRLUpload", "CRLView", "application/json")
         case .settings: return ("Settings", "SettingsView", "application/json")
+        case .products: return ("Product", "ProductView", "application/json")
+        case .subscriptions: return ("Subscription", "SubscriptionView", "application/json")
+        case .backends: return ("Backend", "BackendView", "application/json")
         }
     }
 
@@ -104,6 +107,17 @@ public enum AdminOpenAPI {
         paths["/admin/apis/{api}/operations/{operation}/policy"] = .object(itemOperations(
             .policies, parameters: [parameter("api", "path", "API name"), parameter("operation", "path", "Operation name")], what: "an operation's policy"))
 
+        paths["/admin/products/{product}/policy"] = .object(itemOperations(.policies, parameters: [parameter("product", "path", "Product id", kind: .products)], what: "a product's policy"))
+        let subscriptionID = parameter("id", "path", "Subscription id", kind: .subscriptions)
+        paths["/admin/subscriptions/{id}/listSecrets"] = .object(["parameters": .array([subscriptionID]), "post": .object([
+            "summary": .string("The subscription's keys (the only route that shows them)"), "operationId": .string("subscription-list-secrets"),
+            "responses": .object(errors.merging(["200": response("Keys", ref("SubscriptionKeys"))]) { a, _ in a })])])
+        for (action, which) in [("regeneratePrimaryKey", "primary"), ("regenerateSecondaryKey", "secondary")] {
+            paths["/admin/subscriptions/{id}/\(action)"] = .object(["parameters": .array([subscriptionID]), "post": .object([
+                "summary": .string("Replace the \(which) key with a new random one, applied live"), "operationId": .string("subscription-\(action)"),
+                "responses": .object(errors.merging(["204": response("Regenerated")]) { a, _ in a })])])
+        }
+
         let certificateView = object([
             "id": string(), "etag": string(), "revision": .object(["type": .string("integer")]), "thumbprint": string("SHA-1, upper-case hex (APIM)"),
             "subject": string(), "issuer": string(), "notBefore": string(), "notAfter": string(), "pem": string("Certificates only"),
@@ -122,6 +136,7 @@ public enum AdminOpenAPI {
                 "clientCertificate": string(enumeration: ["off", "negotiate", "required"]),
                 "trustedCAs": .object(["type": .string("array"), "items": string(), "description": .string("CA certificate ids; default: every uploaded CA certificate")]),
                 "http2": .object(["type": .string("boolean")]),
+                "crlFiles": .object(["type": .string("array"), "items": string(), "description": .string("\"@crls/<id>\" of uploaded CRLs")]),
             ], required: ["certificate"], additional: true),
             "HostnameView": object(common, additional: true),
             "API": object([
@@ -129,6 +144,9 @@ public enum AdminOpenAPI {
                 "hostnames": .object(["type": .string("array"), "items": string()]),
                 "operations": .object(["type": .string("array"), "items": object(["name": string(), "method": string(), "template": string()], required: ["method", "template"])]),
                 "requireTrustedClientCertificate": .object(["type": .string("boolean")]),
+                "subscriptionRequired": .object(["type": .string("boolean")]),
+                "subscriptionKeyParameterNames": object(["header": string(), "query": string()]),
+                "forwardSubscriptionKey": .object(["type": .string("boolean")]),
             ], required: ["backend"], additional: true),
             "APIView": object(common, additional: true),
             "PolicyXML": .object(["type": .string("string"), "description": .string("An APIM <policies> or <fragment> document")]),
@@ -145,6 +163,19 @@ public enum AdminOpenAPI {
                                 "backend": .object(["type": .string("object")]), "accessLog": .object(["type": .string("boolean")]),
                                 "operations": .object(["type": .string("object")]), "policies": .object(["type": .string("object")])]),
             "SettingsView": object(common, additional: true),
+            "Product": object(["name": string(), "apis": .object(["type": .string("array"), "items": string()]),
+                               "subscriptionRequired": .object(["type": .string("boolean")])]),
+            "ProductView": object(common, additional: true),
+            "Subscription": object([
+                "name": string(), "scope": string("product:<id>, api:<name> or all"),
+                "primaryKey": string("8 to 256 printable ASCII characters; generated when absent"), "secondaryKey": string("As primaryKey"),
+                "state": string(enumeration: ["active", "suspended", "expired", "submitted", "rejected", "cancelled"]),
+                "startDate": string("ISO 8601"), "endDate": string("ISO 8601"),
+            ], required: ["scope"]),
+            "SubscriptionView": object(common, additional: true),
+            "SubscriptionKeys": object(["primaryKey": string(), "secondaryKey": string()]),
+            "Backend": object(["url": string("http:// or https:// base URL"), "description": string()], required: ["url"]),
+            "BackendView": object(common, additional: true),
         ]
         return .object([
             "openapi": .string("3.0.3"),

@@ -28,6 +28,8 @@ public actor ConfigurationService {
     /// would interleave two changes at their `await`s, and the second would fail with 409).
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The store revision of the configuration in force (what `catchUp` compares with).
+    private var appliedRevision = 0
 
     public init(store: any ConfigurationStore, materializer: StoreMaterializer, logger: Logger) {
         self.store = store
@@ -49,7 +51,37 @@ public actor ConfigurationService {
             throw AdminError(500, "StoredConfigurationInvalid", "the stored configuration does not pass the checks", details: result.errors)
         }
         materializer.prune(keeping: result.files)
+        appliedRevision = max(appliedRevision, contents.revision)
         return (config, contents.revision, result.warnings)
+    }
+
+    /// Another gateway sharing the store committed `revision`: when it is newer than the
+    /// configuration in force, the store's configuration is checked and applied (in turn with this
+    /// node's own changes). Returns whether something was applied.
+    @discardableResult
+    public func catchUp(to revision: Int) async throws -> Bool {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        guard revision > appliedRevision, let reload else { return false }
+        let contents = try await store.contents()
+        guard contents.revision > appliedRevision else { return false }
+        let result = materializer.materialize(contents)
+        guard var config = result.config else {
+            throw AdminError(500, "StoredConfigurationInvalid", "revision \(contents.revision) from another node does not pass the checks here",
+                             details: result.errors)
+        }
+        if let listen { config.listen = listen }
+        try reload(config)
+        appliedRevision = contents.revision
+        materializer.prune(keeping: result.files)
+        logger.info("configuration applied from the shared store", metadata: ["revision": "\(contents.revision)"])
+        return true
     }
 
     /// Validates, commits and applies a change.
@@ -104,6 +136,7 @@ public actor ConfigurationService {
             logger.error("committed configuration could not be applied", metadata: ["revision": "\(commit.revision)", "error": "\(error)"])
         }
         let applied = ContinuousClock.now
+        appliedRevision = max(appliedRevision, commit.revision)
         materializer.prune(keeping: result.files)
         logger.info("configuration change applied", metadata: [
             "revision": "\(commit.revision)", "actor": "\(actor)", "summary": "\(summary)",

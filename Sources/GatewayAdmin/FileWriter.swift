@@ -24,7 +24,7 @@ struct FileWriter {
             return write(bytes: Array(der), extension: "crl", label: label)
         case .policies, .fragments:
             return write(document["xml"]?.stringValue ?? "", extension: "xml", label: label)
-        case .hostnames, .apis, .namedValues, .settings:
+        case .hostnames, .apis, .namedValues, .settings, .products, .subscriptions, .backends:
             errors.append("\(label) cannot be referenced as a file")
             return ""
         }

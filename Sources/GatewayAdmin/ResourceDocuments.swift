@@ -1,6 +1,7 @@
 import ClientCertificates
 import ConfigurationStore
 import Foundation
+import GatewayConfiguration
 
 /// What each kind accepts (admin API body → stored JSON document) and shows (stored document →
 /// public JSON). Structural checks only: whether the configuration as a whole holds is for
@@ -11,6 +12,19 @@ enum ResourceDocuments {
     /// Characters of ids besides ASCII letters and digits; policy ids also take what default
     /// operation names hold (`operation:echo:GET /users/{id}`).
     static func idPunctuation(_ kind: ResourceKind) -> String { kind == .policies ? "._:-*/{} " : "._:-*" }
+
+    /// A new subscription key: 16 random bytes as 32 lower-case hex digits (APIM's key shape).
+    static func newSubscriptionKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        var key = ""
+        for _ in 0..<16 {
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            key.append(digits[Int(byte >> 4)])
+            key.append(digits[Int(byte & 0x0F)])
+        }
+        return key
+    }
 
     /// Ids: ASCII letters, digits and `idPunctuation`; hostnames are lower-cased host names.
     static func validateID(_ id: String, kind: ResourceKind) throws -> String {
@@ -27,7 +41,8 @@ enum ResourceDocuments {
     static func isXMLKind(_ kind: ResourceKind) -> Bool { kind == .policies || kind == .fragments }
 
     /// The stored document for a PUT of `body` to `kind/id`, and a summary for the audit trail.
-    static func stored(kind: ResourceKind, id: String, body: [UInt8], contentType: String?) throws -> (Data, String) {
+    /// `existing`: the stored document being replaced (a subscription keeps its keys unless new ones are given).
+    static func stored(kind: ResourceKind, id: String, body: [UInt8], contentType: String?, existing: StoredResource? = nil) throws -> (Data, String) {
         let what = "\(kind.rawValue)/\(id)"
         if isXMLKind(kind) {
             let xml: String
@@ -126,6 +141,28 @@ enum ResourceDocuments {
         case .settings:
             try JSONDocument.allowOnly(object, StoreMaterializer.settingsKeys, what: what)
             return (JSONDocument.data(object), "gateway settings set")
+        case .products:
+            try JSONDocument.allowOnly(object, ["name", "apis", "subscriptionRequired"], what: what)
+            _ = try JSONDocument.string(object, "name", what: what)
+            _ = try JSONDocument.bool(object, "subscriptionRequired", what: what)
+            if let apis = object["apis"] {
+                guard case .array(let items) = apis, items.allSatisfy({ $0.stringValue != nil }) else {
+                    throw AdminError.badRequest("\(what): 'apis' must be a list of API names")
+                }
+            }
+            return (JSONDocument.data(object), "product \(id) set")
+        case .subscriptions:
+            return try subscription(object, id: id, what: what, existing: existing)
+        case .backends:
+            try JSONDocument.allowOnly(object, ["url", "description"], what: what)
+            _ = try JSONDocument.string(object, "description", what: what)
+            guard let text = try JSONDocument.string(object, "url", what: what) else {
+                throw AdminError.badRequest("\(what): 'url' (the backend's base URL) is required")
+            }
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw AdminError.badRequest("\(what): 'url' must be an absolute http:// or https:// URL, got '\(text.prefix(200))'")
+            }
+            return (JSONDocument.data(object), "backend \(id) set (\(text.prefix(200)))")
         case .policies, .fragments:
             throw AdminError.badRequest("unreachable")
         }
@@ -162,10 +199,49 @@ enum ResourceDocuments {
             if !secret { view["value"] = document["value"] ?? .null }
         case .policies, .fragments:
             view["xml"] = document["xml"] ?? .null
-        case .hostnames, .apis, .settings:
+        case .hostnames, .apis, .settings, .products, .backends:
             for (key, value) in document { view[key] = value }
+            view["id"] = .string(resource.key.id)
+        case .subscriptions:
+            // Never the keys (POST /admin/subscriptions/{id}/listSecrets shows them).
+            for (key, value) in document where key != "primaryKey" && key != "secondaryKey" { view[key] = value }
             view["id"] = .string(resource.key.id)
         }
         return .object(view)
+    }
+
+    /// A subscription document: scope, state, dates checked here; keys generated when neither the
+    /// body nor the replaced document has them. Keys never appear in the summary (the audit trail).
+    static func subscription(_ body: JSONDocument.Object, id: String, what: String, existing: StoredResource?) throws -> (Data, String) {
+        var object = body
+        try JSONDocument.allowOnly(object, ["name", "scope", "primaryKey", "secondaryKey", "state", "startDate", "endDate"], what: what)
+        guard let scopeText = try JSONDocument.string(object, "scope", what: what) else {
+            throw AdminError.badRequest("\(what): 'scope' (product:<id>, api:<name> or all) is required")
+        }
+        guard SubscriptionScope(scopeText) != nil else {
+            throw AdminError.badRequest("\(what): scope must be product:<id>, api:<name> or all, got '\(scopeText.prefix(100))'")
+        }
+        _ = try JSONDocument.string(object, "name", what: what)
+        let state = try JSONDocument.string(object, "state", what: what) ?? "active"
+        guard SubscriptionState(rawValue: state) != nil else {
+            throw AdminError.badRequest("\(what): state must be one of \(SubscriptionState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        object["state"] = .string(state)
+        for field in ["startDate", "endDate"] {
+            if let text = try JSONDocument.string(object, field, what: what), GatewayConfigLoader.parseDate(text) == nil {
+                throw AdminError.badRequest("\(what): \(field) must be an ISO 8601 date such as 2026-01-01T00:00:00Z")
+            }
+        }
+        let previous = existing.map { JSONDocument.object($0.document) } ?? [:]
+        for field in ["primaryKey", "secondaryKey"] {
+            if let key = try JSONDocument.string(object, field, what: what) {
+                guard SubscriptionConfig.isValidKey(key) else {
+                    throw AdminError.badRequest("\(what): \(field) must be 8 to 256 printable ASCII characters without spaces")
+                }
+            } else {
+                object[field] = previous[field] ?? .string(newSubscriptionKey())
+            }
+        }
+        return (JSONDocument.data(object), "subscription \(id) set (scope \(scopeText.prefix(100)), state \(state))")
     }
 }

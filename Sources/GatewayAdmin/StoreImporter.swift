@@ -36,6 +36,21 @@ public enum StoreImporter {
             return ids
         }
 
+        /// Each CRL file, stored once (DER); returns references to them ("@crls/<id>").
+        func crlReferences(_ files: [String]) throws -> [JSONValue] {
+            try files.map { file in
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+                let crl: CertificateRevocationList
+                do { crl = try CertificateRevocationList(bytes: Array(bytes)) } catch {
+                    throw AdminError.badRequest("\(file) is not a CRL: \(error)")
+                }
+                let der = Data(crl.rawData)
+                let id = "crl-" + DocumentDigest.etag(der).prefix(16).lowercased()
+                put(.crls, id, ["der": .string(der.base64EncodedString())])
+                return .string("@crls/\(id)")
+            }
+        }
+
         for hostname in config.hostnames {
             let certificateID = "hostname-" + hostname.normalizedName.replacingOccurrences(of: "*", with: "wildcard")
             var upload: JSONDocument.Object
@@ -55,6 +70,12 @@ public enum StoreImporter {
                 "trustedCAs": .array(try caIDs(hostname.trustedCAFiles).map(JSONValue.string)),
                 "http2": .bool(hostname.http2),
             ])
+            if !hostname.crlFiles.isEmpty || hostname.revocationMethod != nil {
+                var entry = JSONDocument.object(documents[ResourceKey(.hostnames, hostname.normalizedName)] ?? Data())
+                if !hostname.crlFiles.isEmpty { entry["crlFiles"] = .array(try crlReferences(hostname.crlFiles)) }
+                if let method = hostname.revocationMethod { entry["revocationMethod"] = .string(method.rawValue) }
+                put(.hostnames, hostname.normalizedName, entry)
+            }
         }
 
         for api in config.apis {
@@ -62,6 +83,12 @@ public enum StoreImporter {
                 "path": .string(api.pathPrefix), "backend": .string(api.backendURL),
                 "requireTrustedClientCertificate": .bool(api.requireTrustedClientCertificate),
             ]
+            if api.subscriptionRequired { document["subscriptionRequired"] = .bool(true) }
+            if api.forwardSubscriptionKey { document["forwardSubscriptionKey"] = .bool(true) }
+            if api.subscriptionKeyNames != SubscriptionKeyNames() {
+                document["subscriptionKeyParameterNames"] = .object(["header": .string(api.subscriptionKeyNames.header),
+                                                                     "query": .string(api.subscriptionKeyNames.query)])
+            }
             if !api.hostnames.isEmpty { document["hostnames"] = .array(api.hostnames.map(JSONValue.string)) }
             if !api.operations.isEmpty {
                 document["operations"] = .array(api.operations.map { operation in
@@ -75,6 +102,22 @@ public enum StoreImporter {
             }
         }
 
+        for product in config.products {
+            put(.products, product.id, ["name": .string(product.name), "apis": .array(product.apis.map(JSONValue.string)),
+                                        "subscriptionRequired": .bool(product.subscriptionRequired)])
+            if let file = product.policyFile { put(.policies, "product:\(product.id)", ["xml": .string(try read(file))]) }
+        }
+        for subscription in config.subscriptions {
+            var document: JSONDocument.Object = [
+                "name": .string(subscription.name), "scope": .string(subscription.scope.description),
+                "primaryKey": .string(subscription.primaryKey), "secondaryKey": .string(subscription.secondaryKey),
+                "state": .string(subscription.state.rawValue),
+            ]
+            if let start = subscription.startDate { document["startDate"] = .string(UTCTimestamp.iso8601(start)) }
+            if let end = subscription.endDate { document["endDate"] = .string(UTCTimestamp.iso8601(end)) }
+            put(.subscriptions, subscription.id, document)
+        }
+
         let policies = config.policies
         if let global = policies.globalFile { put(.policies, "global", ["xml": .string(try read(global))]) }
         for (id, file) in policies.fragmentFiles { put(.fragments, id, ["xml": .string(try read(file))]) }
@@ -82,6 +125,7 @@ public enum StoreImporter {
             put(.namedValues, name, ["value": .string(value), "secret": .bool(policies.secretNamedValues.contains(name))])
         }
         for (id, file) in policies.certificateFiles { put(.certificates, id, try certificatesDocument(file)) }
+        for (id, url) in policies.backendURLs { put(.backends, id, ["url": .string(url)]) }
 
         var settings: JSONDocument.Object = [
             "listen": .object(["address": .string(config.listen.address), "port": .integer(config.listen.port)]),
@@ -106,13 +150,16 @@ public enum StoreImporter {
             backend["trustedCAs"] = .array(try caIDs(config.backend.trustedCAFiles).map { .string("@ca-certificates/\($0)") })
         }
         settings["backend"] = .object(backend)
+        var revocation: JSONDocument.Object = [
+            "mode": .string(policies.revocation.failOpen ? "fail-open" : "fail-closed"),
+            "scope": .string(policies.revocation.leafOnly ? "leaf" : "chain"),
+            "fetchTimeout": .number(policies.revocation.fetchTimeout),
+            "method": .string(policies.revocation.method.rawValue),
+        ]
+        if !policies.revocation.crlFiles.isEmpty { revocation["crlFiles"] = .array(try crlReferences(policies.revocation.crlFiles)) }
         settings["policies"] = .object([
             "skipUnsupported": .bool(policies.skipUnsupported),
-            "revocation": .object([
-                "mode": .string(policies.revocation.failOpen ? "fail-open" : "fail-closed"),
-                "scope": .string(policies.revocation.leafOnly ? "leaf" : "chain"),
-                "fetchTimeout": .number(policies.revocation.fetchTimeout),
-            ]),
+            "revocation": .object(revocation),
         ])
         put(.settings, "gateway", settings)
         return documents

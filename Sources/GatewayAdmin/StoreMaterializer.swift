@@ -65,11 +65,38 @@ public struct StoreMaterializer: Sendable {
             for (key, value) in JSONDocument.object(settings.document) where key != "policies" { top[key] = resolve(value, "settings") }
             if let settingsPolicies = JSONDocument.object(settings.document)["policies"]?.objectValue {
                 for (key, value) in settingsPolicies {
-                    if Self.settingsPolicyKeys.contains(key) { policies[key] = value } else {
+                    // (References such as "@crls/<id>" in revocation.crlFiles are resolved here too.)
+                    if Self.settingsPolicyKeys.contains(key) { policies[key] = resolve(value, "settings") } else {
                         errors.append("settings: policies.\(key) is a resource of its own (only \(Self.settingsPolicyKeys.sorted().joined(separator: ", ")) here)")
                     }
                 }
             }
+        }
+
+        // operations.tls: 'certificate' names an uploaded certificate with its key, 'adminClientCAs'
+        // uploaded CA certificates (the YAML file names files).
+        if case .object(var operations)? = top["operations"], case .object(var tls)? = operations["tls"] {
+            if let id = tls["certificate"]?.stringValue {
+                if let certificate = contents[.certificates, id] {
+                    tls["certificate"] = .string(files.file(for: certificate))
+                    if let key = files.keyFile(for: certificate) { tls["key"] = .string(key) } else {
+                        errors.append("settings: operations.tls: certificates/\(id) has no private key")
+                    }
+                } else {
+                    errors.append("settings: operations.tls: certificate '\(id)' is not uploaded (certificates/\(id))")
+                }
+            }
+            if case .array(let ids)? = tls["adminClientCAs"] {
+                tls["adminClientCAs"] = .array(ids.compactMap { item in
+                    guard let id = item.stringValue, let ca = contents[.caCertificates, id] else {
+                        errors.append("settings: operations.tls: admin client CA '\(item.stringValue ?? "?")' is not uploaded (ca-certificates/<id>)")
+                        return nil
+                    }
+                    return .string(files.file(for: ca))
+                })
+            }
+            operations["tls"] = .object(tls)
+            top["operations"] = .object(operations)
         }
 
         let caFiles = contents.all(.caCertificates).map { files.file(for: $0) }
@@ -133,8 +160,28 @@ public struct StoreMaterializer: Sendable {
             apis.append(.object(entry))
         }
         top["apis"] = .array(apis)
+
+        var products: [JSONValue] = []
+        for resource in contents.all(.products) {
+            var entry = JSONDocument.object(resource.document)
+            entry["id"] = .string(resource.key.id)
+            if let policy = contents[.policies, "product:\(resource.key.id)"] {
+                entry["policy"] = .string(files.file(for: policy))
+                usedPolicies.insert(policy.key.id)
+            }
+            products.append(.object(entry))
+        }
+        if !products.isEmpty { top["products"] = .array(products) }
+        var subscriptions: [JSONValue] = []
+        for resource in contents.all(.subscriptions) {
+            var entry = JSONDocument.object(resource.document)
+            entry["id"] = .string(resource.key.id)
+            subscriptions.append(.object(entry))
+        }
+        if !subscriptions.isEmpty { top["subscriptions"] = .array(subscriptions) }
+
         for policy in contents.all(.policies) where !usedPolicies.contains(policy.key.id) {
-            errors.append("policies/\(policy.key.id): no such scope (global, api:<api>, operation:<api>:<operation name>)")
+            errors.append("policies/\(policy.key.id): no such scope (global, product:<product>, api:<api>, operation:<api>:<operation name>)")
         }
 
         if let global = contents[.policies, "global"] { policies["global"] = .string(files.file(for: global)) }
@@ -150,6 +197,9 @@ public struct StoreMaterializer: Sendable {
         var certificates: JSONDocument.Object = [:]
         for certificate in contents.all(.certificates) { certificates[certificate.key.id] = .string(files.file(for: certificate)) }
         if !certificates.isEmpty { policies["certificates"] = .object(certificates) }
+        var backends: JSONDocument.Object = [:]
+        for backend in contents.all(.backends) { backends[backend.key.id] = JSONDocument.object(backend.document)["url"] ?? .string("") }
+        if !backends.isEmpty { policies["backends"] = .object(backends) }
         if !policies.isEmpty { top["policies"] = .object(policies) }
 
         let document = String(decoding: JSONDocument.data(top, pretty: true), as: UTF8.self)

@@ -16,6 +16,15 @@ public struct APIConfig: Sendable, Equatable {
     public var policyFile: String?
     /// Hand the (verified) client certificate to the backend in a standard header; `none` by default.
     public var forwardClientCertificate: ClientCertificateForwardingMode = .none
+    /// Refuse (401, APIM's bodies) requests without a valid key of an active subscription that covers
+    /// this API (unless an open product groups it). Off by default (APIM's default is on).
+    public var subscriptionRequired: Bool = false
+    /// The header and query parameter the key is read from (and removed before the backend).
+    public var subscriptionKeyNames = SubscriptionKeyNames()
+    /// Leave the key in the request (policies see its header or query parameter, and the backend
+    /// receives it), as APIM does by default. Off: the key is removed once checked (policies use
+    /// `context.Subscription`), so a backend never learns it.
+    public var forwardSubscriptionKey: Bool = false
 
     public init(
         name: String,

@@ -24,6 +24,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var operations: OperationsConfig
     /// Which `<trace>` / `context.Trace()` entries reach the log (`traceLog:`).
     public var traceLog: TraceLogConfig = TraceLogConfig()
+    /// APIM products (APIs grouped for subscriptions, product-scope policies).
+    public var products: [ProductConfig] = []
+    /// APIM subscriptions (keys per product, API or all APIs).
+    public var subscriptions: [SubscriptionConfig] = []
 
     public init(
         listen: ListenConfig = ListenConfig(),
@@ -102,6 +106,13 @@ public struct OperationsConfig: Sendable, Equatable {
     public var address: String
     public var port: Int
     public var enabled: Bool
+    /// TLS on the operations listener (PEM certificate chain and key); nil: plain HTTP.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// CA certificates (PEM files) that admin client certificates must chain to. A client that
+    /// presents a certificate not issued by them is refused in the handshake; one that presents a
+    /// trusted certificate is an admin (as a bearer token is). Needs `tls`.
+    public var adminClientCAFiles: [String] = []
 
     public init(address: String = "127.0.0.1", port: Int = OperationsConfig.defaultPort, enabled: Bool = true) {
         self.address = address

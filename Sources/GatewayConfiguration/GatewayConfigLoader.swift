@@ -94,7 +94,8 @@ public enum GatewayConfigLoader {
         }
         let top = try reader.mapping(
             root, "configuration",
-            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations", "traceLog"])
+            allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations",
+                          "products", "subscriptions", "traceLog"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
@@ -195,8 +196,20 @@ public enum GatewayConfigLoader {
 
         var operations = OperationsConfig()
         if let node = top["operations"] { try part {
-            let map = try reader.mapping(node, "operations", allowedKeys: ["address", "port", "enabled"])
+            let map = try reader.mapping(node, "operations", allowedKeys: ["address", "port", "enabled", "tls"])
             if let address = map["address"] { operations.address = try reader.nonEmptyString(address, "operations.address") }
+            if let tlsNode = map["tls"] {
+                // TLS for the operations listener, and the CAs of admin client certificates.
+                let tls = try reader.mapping(tlsNode, "operations.tls", allowedKeys: ["certificate", "key", "adminClientCAs"])
+                guard let certificate = tls["certificate"], let key = tls["key"] else {
+                    throw reader.error(tlsNode, "operations.tls needs 'certificate' and 'key' (PEM files)")
+                }
+                operations.tlsCertificateFile = resolve(try reader.nonEmptyString(certificate, "operations.tls.certificate"))
+                operations.tlsKeyFile = resolve(try reader.nonEmptyString(key, "operations.tls.key"))
+                if let cas = tls["adminClientCAs"] {
+                    operations.adminClientCAFiles = try reader.stringList(cas, "operations.tls.adminClientCAs").map(resolve)
+                }
+            }
             if let port = map["port"] { operations.port = try reader.integer(port, "operations.port", range: 0...65535) }
             if let enabled = map["enabled"] { operations.enabled = try reader.bool(enabled, "operations.enabled") }
             if operations.enabled, operations.port != 0, operations.port == listen.port,
@@ -311,11 +324,26 @@ public enum GatewayConfigLoader {
             }
         } }
 
+        var products: [ProductConfig] = []
+        if let node = top["products"] { try part {
+            products = try parseProducts(node, reader: reader, resolve: resolve, apiNames: apiNames)
+        } }
+        var subscriptions: [SubscriptionConfig] = []
+        if let node = top["subscriptions"] { try part {
+            // Every declared product id counts as configured here: a product with an error of its
+            // own is reported once, not again by each subscription to it.
+            let declared = (top["products"]?.sequence.map(Array.init) ?? []).compactMap { $0.mapping?["id"]?.scalar?.string }
+            subscriptions = try parseSubscriptions(node, reader: reader, apiNames: apiNames,
+                                                   productIDs: Set(products.map(\.id) + declared), namedValues: policies.namedValues)
+        } }
+
         var config = GatewayConfig(
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
             limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
         config.accessLogFormat = accessLogFormat
         config.traceLog = traceLog
+        config.products = products
+        config.subscriptions = subscriptions
         return config
     }
 
@@ -418,7 +446,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
-            "forwardClientCertificate",
+            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -465,6 +493,21 @@ public enum GatewayConfigLoader {
                 throw reader.error(node, "api '\(name)': forwardClientCertificate must be none, rfc9440 or xfcc, got '\(text)'")
             }
             api.forwardClientCertificate = mode
+        }
+        if let node = map["subscriptionRequired"] { api.subscriptionRequired = try reader.bool(node, "api '\(name)': subscriptionRequired") }
+        if let node = map["forwardSubscriptionKey"] { api.forwardSubscriptionKey = try reader.bool(node, "api '\(name)': forwardSubscriptionKey") }
+        if let node = map["subscriptionKeyParameterNames"] {
+            let names = try reader.mapping(node, "api '\(name)': subscriptionKeyParameterNames", allowedKeys: ["header", "query"])
+            if let header = names["header"] {
+                let text = try reader.nonEmptyString(header, "subscriptionKeyParameterNames.header")
+                guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                    throw reader.error(header, "api '\(name)': subscriptionKeyParameterNames.header must be a header name (a token), got '\(text)'")
+                }
+                api.subscriptionKeyNames.header = text
+            }
+            if let query = names["query"] {
+                api.subscriptionKeyNames.query = try reader.nonEmptyString(query, "subscriptionKeyParameterNames.query")
+            }
         }
         return api
     }

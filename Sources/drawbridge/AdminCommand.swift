@@ -9,7 +9,8 @@ struct AdminCommand: AsyncParsableCommand {
         commandName: "admin",
         abstract: "Manage a gateway served with --store through its admin API (or create admin tokens).",
         subcommands: [AdminUploadCACommand.self, AdminCertificatesCommand.self, AdminUploadCertificateCommand.self,
-                      AdminHostnameModeCommand.self, AdminPutPolicyCommand.self, AdminTokenCommand.self])
+                      AdminHostnameModeCommand.self, AdminPutPolicyCommand.self, AdminTokenCommand.self,
+                      AdminPutProductCommand.self, AdminCreateSubscriptionCommand.self, AdminRegenerateKeyCommand.self])
 }
 
 /// Where the admin API is and the token to use.
@@ -144,7 +145,7 @@ struct AdminHostnameModeCommand: AsyncParsableCommand {
 
 struct AdminPutPolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "put-policy",
-                                                    abstract: "Set a policy: scope global, api:<api> or operation:<api>:<operation>; or a fragment with --fragment.")
+                                                    abstract: "Set a policy: scope global, product:<product>, api:<api> or operation:<api>:<operation>; or a fragment with --fragment.")
     @OptionGroup var connection: AdminConnection
     @Argument(help: "Scope (or fragment id).") var scope: String
     @Argument(help: "Policy XML file.") var file: String
@@ -165,13 +166,77 @@ struct AdminTokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create-token",
                                                     abstract: "Create (or replace) a named admin token in a store; prints it once (the store keeps its SHA-256).")
     @Option(name: .long, help: "Data directory of the store.") var store: String
+    @Option(name: .long, help: StoreOpening.databaseHelp) var database: String?
     @Option(name: .long, help: "Token name (recorded as the actor of its changes).") var name: String
 
     func run() async throws {
         guard !name.isEmpty, name.count <= 64 else { throw ValidationError("the name must be 1 to 64 characters") }
-        let target = try await SQLiteConfigurationStore.open(directory: store)
+        let target = try await StoreOpening.open(directory: store, database: database)
         let token = try await AdminTokens.create(name: name, in: target)
         try await target.close()
         print(token)
+    }
+}
+
+struct AdminPutProductCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put-product",
+                                                    abstract: "Create or replace a product: the APIs it groups (its policy: put-policy product:<id>).")
+    @OptionGroup var connection: AdminConnection
+    @Argument(help: "Product id.") var id: String
+    @Option(name: .long, help: "An API of the product (repeat for more).") var api: [String] = []
+    @Option(name: .long, help: "Display name (context.Product.Name).") var name: String?
+    @Flag(name: .long, help: "An open product: its APIs may be called without a subscription key.") var open = false
+
+    func run() async throws {
+        do {
+            var body: [String: Any] = ["apis": api, "subscriptionRequired": !open]
+            if let name { body["name"] = name }
+            let client = try connection.client()
+            _ = try client.require(try await client.call("PUT", "/products/\(AdminIO.path(id))", body: try AdminIO.json(body)))
+            print("products/\(id): \(api.isEmpty ? "no APIs" : api.joined(separator: ", "))\(open ? " (open)" : "") — in force")
+        } catch let error as ValidationError { throw error } catch { throw AdminIO.fail(error) }
+    }
+}
+
+/// Prints the keys once, as `create-token` prints its token: they are shown nowhere else but by
+/// the admin API's listSecrets.
+struct AdminCreateSubscriptionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create-subscription",
+                                                    abstract: "Create or replace a subscription (scope product:<id>, api:<name> or all) and print its keys.")
+    @OptionGroup var connection: AdminConnection
+    @Argument(help: "Subscription id.") var id: String
+    @Option(name: .long, help: "product:<id>, api:<name> or all.") var scope: String
+    @Option(name: .long, help: "Display name (context.Subscription.Name).") var name: String?
+    @Option(name: .long, help: "active, suspended, expired, submitted, rejected or cancelled.") var state: String = "active"
+
+    func run() async throws {
+        do {
+            var body: [String: Any] = ["scope": scope, "state": state]
+            if let name { body["name"] = name }
+            let client = try connection.client()
+            _ = try client.require(try await client.call("PUT", "/subscriptions/\(AdminIO.path(id))", body: try AdminIO.json(body)))
+            let keys = try client.require(try await client.call("POST", "/subscriptions/\(AdminIO.path(id))/listSecrets"), [200]).json as? [String: Any]
+            print("primary key:   \(keys?["primaryKey"] as? String ?? "?")")
+            print("secondary key: \(keys?["secondaryKey"] as? String ?? "?")")
+        } catch let error as ValidationError { throw error } catch { throw AdminIO.fail(error) }
+    }
+}
+
+struct AdminRegenerateKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "regenerate-key",
+                                                    abstract: "Replace a subscription's primary or secondary key (the old one stops working) and print the new one.")
+    @OptionGroup var connection: AdminConnection
+    @Argument(help: "Subscription id.") var id: String
+    @Argument(help: "primary or secondary.") var which: String
+
+    func run() async throws {
+        guard which == "primary" || which == "secondary" else { throw ValidationError("say primary or secondary") }
+        do {
+            let client = try connection.client()
+            let path = "/subscriptions/\(AdminIO.path(id))"
+            _ = try client.require(try await client.call("POST", path + (which == "primary" ? "/regeneratePrimaryKey" : "/regenerateSecondaryKey")))
+            let keys = try client.require(try await client.call("POST", path + "/listSecrets"), [200]).json as? [String: Any]
+            print(keys?[which == "primary" ? "primaryKey" : "secondaryKey"] as? String ?? "?")
+        } catch let error as ValidationError { throw error } catch { throw AdminIO.fail(error) }
     }
 }

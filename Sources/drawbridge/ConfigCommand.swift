@@ -24,13 +24,16 @@ struct ConfigImportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory of the store (created if missing).")
     var store: String
 
+    @Option(name: .long, help: StoreOpening.databaseHelp)
+    var database: String?
+
     func run() async throws {
         let (checked, findings) = ConfigurationCheck.run(path: config)
         guard let checked else {
             for finding in findings where finding.severity == .error { CLIErrors.report("configuration error: \(finding.message)") }
             throw ExitCode(1)
         }
-        let target = try await SQLiteConfigurationStore.open(directory: store)
+        let target = try await StoreOpening.open(directory: store, database: database)
         do {
             let documents = try StoreImporter.documents(for: checked)
             let service = ConfigurationService(store: target, materializer: StoreMaterializer(dataDirectory: store), logger: Logger(label: "drawbridge"))
@@ -58,15 +61,19 @@ struct ConfigExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory of the store.")
     var store: String
 
+    @Option(name: .long, help: StoreOpening.databaseHelp)
+    var database: String?
+
     @Option(name: .long, help: "Folder to write (created if missing).")
     var out: String
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: (store as NSString).appendingPathComponent("store.sqlite")) else {
+        guard StoreOpening.databaseURL(database) != nil
+                || FileManager.default.fileExists(atPath: (store as NSString).appendingPathComponent("store.sqlite")) else {
             CLIErrors.report("\(store) holds no configuration store (store.sqlite)")
             throw ExitCode(1)
         }
-        let source = try await SQLiteConfigurationStore.open(directory: store)
+        let source = try await StoreOpening.open(directory: store, database: database)
         do {
             let path = try StoreExporter.export(try await source.contents(), to: out)
             try await source.close()

@@ -19,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory of a configuration store (SQLite, created if missing), managed through the admin API under /admin on the operations listener.")
     var store: String?
 
+    @Option(name: .long, help: StoreOpening.databaseHelp)
+    var database: String?
+
     @Option(name: .long, help: "Demo only: folder for the demo PKI.")
     var demoDirectory: String = ".drawbridge"
 
@@ -58,7 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let directory = store {
             let opened: StoreServing
             do {
-                opened = try await StoreServing.open(directory: directory, port: port, operationsPort: operationsPort, logger: logger)
+                opened = try await StoreServing.open(directory: directory, database: database, port: port, operationsPort: operationsPort,
+                                                     logger: logger)
             } catch {
                 CLIErrors.report("cannot start: \(CLIErrors.plain(error))")
                 throw ExitCode(1)
@@ -123,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let adminService {
             await adminService.attach(listening: gatewayConfig.listen) { next in try server.reload(config: next) }
         }
-        if adminService != nil, !["127.0.0.1", "::1", "localhost"].contains(gatewayConfig.operations.address) {
+        if adminService != nil, gatewayConfig.operations.tlsCertificateFile == nil,
+           !["127.0.0.1", "::1", "localhost"].contains(gatewayConfig.operations.address) {
             logger.warning("the admin API is served in plain HTTP on a non-loopback address: keep it behind a network boundary or a TLS proxy",
                            metadata: ["address": "\(gatewayConfig.operations.address)"])
         }
@@ -192,12 +197,35 @@ struct ServeCommand: AsyncParsableCommand {
                              metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
             }
         }
+        // A shared (PostgreSQL) store: the other nodes' commits are applied as they are announced.
+        var follower: Task<Void, Never>?
+        if let adminService, let shared = adminService.store as? any SharedConfigurationStore {
+            follower = Task {
+                do {
+                    for try await revision in try await shared.committedRevisions() {
+                        do {
+                            try await adminService.catchUp(to: revision)
+                        } catch {
+                            server.metrics.reloadFailed()
+                            logger.error("a change from the shared store was refused, the running configuration stays in force",
+                                         metadata: ["revision": "\(revision)", "error": "\(LogText.escape(CLIErrors.plain(error)))"])
+                        }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.error("no longer told of the shared store's changes (SIGHUP re-reads it)",
+                                     metadata: ["error": "\(LogText.escape(CLIErrors.plain(error)))"])
+                    }
+                }
+            }
+        }
         let banner = instructions
         try await server.run { _ in
             if let banner { print(banner) }
         }
         signals.cancel()
         reloader.cancel()
+        follower?.cancel()
         await operations?.stop()
         // (The store's connection is closed before the process ends: SQLite checkpoints the WAL.)
         try? await adminService?.store.close()

@@ -13,8 +13,9 @@ struct StoreServing {
     static func tokenFile(_ directory: String) -> String { (directory as NSString).appendingPathComponent("admin-token") }
 
     /// - Parameter seed: a configuration imported first (replacing the store's): the demo's.
-    static func open(directory: String, port: Int?, operationsPort: Int?, logger: Logger, seed: GatewayConfig? = nil) async throws -> StoreServing {
-        let store = try await SQLiteConfigurationStore.open(directory: directory)
+    static func open(directory: String, database: String? = nil, port: Int?, operationsPort: Int?, logger: Logger,
+                     seed: GatewayConfig? = nil) async throws -> StoreServing {
+        let store = try await StoreOpening.open(directory: directory, database: database)
         do {
             return try await open(store, directory: directory, port: port, operationsPort: operationsPort, logger: logger, seed: seed)
         } catch {
@@ -24,7 +25,7 @@ struct StoreServing {
         }
     }
 
-    private static func open(_ store: SQLiteConfigurationStore, directory: String, port: Int?, operationsPort: Int?,
+    private static func open(_ store: any ConfigurationStore, directory: String, port: Int?, operationsPort: Int?,
                              logger: Logger, seed: GatewayConfig?) async throws -> StoreServing {
         if try await store.adminTokenDigests().isEmpty {
             let token = try await AdminTokens.create(name: "admin", in: store)

@@ -22,11 +22,11 @@ struct StoreCLITests {
             self.token = token
         }
 
-        static func start(store: String) async throws -> Served {
+        static func start(store: String, extraArguments: [String] = []) async throws -> Served {
             let executable = try #require(CLITests.executable)
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["serve", "--store", store, "--port", "0", "--operations-port", "0"]
+            process.arguments = ["serve", "--store", store, "--port", "0", "--operations-port", "0"] + extraArguments
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -44,7 +44,8 @@ struct StoreCLITests {
             }
             for _ in 0..<600 {
                 if let gateway = port(after: "[Gateway] listening"), let operations = port(after: "operations listener") {
-                    let token = try String(contentsOfFile: store + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    // (A node on a shared database that already had a token writes none.)
+                    let token = ((try? String(contentsOfFile: store + "/admin-token", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                     return Served(process: process, port: gateway, adminURL: "http://127.0.0.1:\(operations)/admin", token: token)
                 }
                 try await Task.sleep(for: .milliseconds(100))
@@ -148,6 +149,31 @@ struct StoreCLITests {
             <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
             """).status == 201)
 
+        // A product with a policy and a subscription with set keys (both keys must round-trip).
+        #expect(try await original.admin("PUT", "/apis/keyed", json: ["path": "/keyed", "backend": "http://127.0.0.1:\(original.echo.port)",
+                                                                    "subscriptionRequired": true]).status == 201)
+        #expect(try await original.admin("PUT", "/products/gold", json: ["name": "Gold", "apis": ["keyed"]]).status == 201)
+        #expect(try await original.admin("PUT", "/products/gold/policy", raw: """
+            <policies><inbound><base /><set-header name="X-Product" exists-action="override"><value>@(context.Product.Name + "/" + context.Subscription.Id)</value></set-header></inbound>
+            <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+            """).status == 201)
+        #expect(try await original.admin("PUT", "/subscriptions/sub1", json: ["scope": "product:gold", "primaryKey": "roundtrip-primary-1",
+                                                                              "secondaryKey": "roundtrip-secondary-1"]).status == 201)
+
+        // A backend entity a policy names, and uploaded CRLs referenced from the settings.
+        #expect(try await original.admin("PUT", "/backends/echo-base", json: ["url": "http://127.0.0.1:\(original.echo.port)/base"]).status == 201)
+        #expect(try await original.admin("PUT", "/apis/routed", json: ["path": "/routed", "backend": "http://127.0.0.1:9"]).status == 201)
+        #expect(try await original.admin("PUT", "/apis/routed/policy", raw: """
+            <policies><inbound><set-backend-service backend-id="echo-base" /></inbound><backend><forward-request /></backend><outbound /><on-error /></policies>
+            """).status == 201)
+        for name in ["root", "intermediate"] {
+            let der = try Data(contentsOf: URL(fileURLWithPath: (original.pki.crlDirectory as NSString).appendingPathComponent("\(name).crl")))
+            #expect(try await original.admin("PUT", "/crls/\(name)", json: ["der": der.base64EncodedString()]).status == 201)
+        }
+        #expect(try await original.admin("PUT", "/settings/gateway", json: [
+            "policies": ["revocation": ["crlFiles": ["@crls/root", "@crls/intermediate"]]],
+        ]).status == 201)
+
         let folder = try CLITests.temporaryFolder()
         let exported = try await CLITests.run(["config", "export", "--store", original.directory, "--out", folder + "/export"])
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -165,9 +191,12 @@ struct StoreCLITests {
             let status = result.stdout.split(separator: "\r\n").first.map(String.init) ?? ""
             let path = result.stdout.range(of: #""path":"[^"]*""#, options: .regularExpression).map { String(result.stdout[$0]) } ?? ""
             let item = result.stdout.range(of: #""x-item":"[^"]*""#, options: [.regularExpression, .caseInsensitive]).map { String(result.stdout[$0]) } ?? ""
-            return "\(status) \(path) \(item)"
+            let product = result.stdout.range(of: #""x-product":"[^"]*""#, options: [.regularExpression, .caseInsensitive]).map { String(result.stdout[$0]) } ?? ""
+            return "\(status) \(path) \(item) \(product)"
         }
-        for (path, certificate) in [("/echo/users/42", true), ("/echo/users/42", false), ("/open/items/7", false), ("/open/other", false), ("/nowhere", true)] {
+        for (path, certificate) in [("/echo/users/42", true), ("/echo/users/42", false), ("/open/items/7", false), ("/open/other", false), ("/nowhere", true),
+                                    ("/keyed/a?subscription-key=roundtrip-primary-1", false), ("/keyed/a?subscription-key=roundtrip-secondary-1", false),
+                                    ("/keyed/a", false), ("/keyed/a?subscription-key=wrong-key-123", false), ("/routed/x", false)] {
             let a = summary(try await original.get(path, certificate: certificate))
             let b = summary(try await copy.get(path, pki: original.pki, certificate: certificate))
             #expect(a == b, "\(path) certificate \(certificate)")
@@ -175,6 +204,13 @@ struct StoreCLITests {
         }
         let item = try await copy.get("/open/items/7", pki: original.pki, certificate: false)
         #expect(summary(item).lowercased().contains("\"x-item\":\"it-7\""), "\(item.stdout)")
+        let copied = try await copy.admin("GET", "/status")
+        #expect((copied.json["resources"] as? [String: Any])?["crls"] as? Int == 2, "\(copied)")
+        #expect((copied.json["resources"] as? [String: Any])?["backends"] as? Int == 1, "\(copied)")
+        let routed = try await copy.get("/routed/x", pki: original.pki, certificate: false)
+        #expect(routed.stdout.contains("\"path\":\"/base/x\""), "\(routed.stdout)")
+        let keyed = try await copy.get("/keyed/a?subscription-key=roundtrip-secondary-1", pki: original.pki, certificate: false)
+        #expect(summary(keyed).lowercased().contains("\"x-product\":\"gold/sub1\""), "\(keyed.stdout)")
     }
 
     /// `drawbridge admin …` verbs against a served store: a token made with `create-token`, a CA
@@ -230,5 +266,29 @@ struct StoreCLITests {
         #expect(audit.jsonArray.first?["actor"] as? String == "ci", "the last change is the CLI's, with its token's name")
         let noToken = try await CLITests.run(["admin", "certificates", "--url", served.adminURL])
         #expect(noToken.status != 0)
+
+        // Products and subscriptions from the CLI: the keys are printed once and open the API.
+        #expect(try await served.admin("PUT", "/apis/echo", json: ["path": "/echo", "backend": "http://127.0.0.1:\(echo.port)",
+                                                                   "subscriptionRequired": true]).status == 200)
+        #expect(try await CLITests.run(["admin", "put-policy"] + connection + ["api:echo", folder + "/open.xml"]).status != 0, "no such file")
+        try "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>"
+            .write(toFile: folder + "/open.xml", atomically: true, encoding: .utf8)
+        #expect(try await CLITests.run(["admin", "put-policy"] + connection + ["api:echo", folder + "/open.xml"]).status == 0)
+        let product = try await CLITests.run(["admin", "put-product"] + connection + ["gold", "--api", "echo", "--name", "Gold"])
+        #expect(product.status == 0 && product.stdout.contains("products/gold: echo"), "\(product.stdout) \(product.stderr)")
+        let subscription = try await CLITests.run(["admin", "create-subscription"] + connection + ["ci-app", "--scope", "product:gold"])
+        #expect(subscription.status == 0, "\(subscription.stderr)")
+        let primary = subscription.stdout.split(separator: "\n").first { $0.hasPrefix("primary key:") }
+            .map { String($0.dropFirst("primary key:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+        #expect(primary.count == 32, "\(subscription.stdout)")
+        #expect(try await served.get("/echo/a?subscription-key=\(primary)", pki: pki, certificate: true).httpCode == 200)
+        #expect(try await served.get("/echo/a", pki: pki, certificate: true).httpCode == 401)
+        let regenerated = try await CLITests.run(["admin", "regenerate-key"] + connection + ["ci-app", "primary"])
+        let newPrimary = regenerated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(regenerated.status == 0 && newPrimary.count == 32 && newPrimary != primary, "\(regenerated.stdout) \(regenerated.stderr)")
+        #expect(try await served.get("/echo/a?subscription-key=\(primary)", pki: pki, certificate: true).httpCode == 401)
+        #expect(try await served.get("/echo/a?subscription-key=\(newPrimary)", pki: pki, certificate: true).httpCode == 200)
+        let badScope = try await CLITests.run(["admin", "create-subscription"] + connection + ["other", "--scope", "product:nope"])
+        #expect(badScope.status == 1 && badScope.stderr.contains("product 'nope' is not configured"), "\(badScope.stderr)")
     }
 }

@@ -14,6 +14,7 @@ struct CatalogueTests {
             "trace", "include-fragment", "validate-client-certificate", "authentication-certificate", "validate-jwt",
             "cache-lookup-value", "cache-store-value", "cache-remove-value", "find-and-replace", "authentication-basic", "jsonp", "emit-metric",
             "cache-lookup", "cache-store", "wait", "send-one-way-request", "redirect-content-urls", "cross-domain",
+            "rate-limit", "quota",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

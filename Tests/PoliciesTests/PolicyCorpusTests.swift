@@ -101,8 +101,8 @@ struct PolicyCorpusTests {
 
     /// Each failing file and the reason it fails (a fragment of its first error).
     static let knownFailures: [String: String] = [
-        // Azure-only policies (managed identity, Entra ID tokens, subscription-based limits).
-        "Authenticate using Managed Identity to access Event Hub.xml": "'<rate-limit>' is not supported",
+        // Azure-only policies (managed identity, Entra ID tokens).
+        "Authenticate using Managed Identity to access Event Hub.xml": "'<authentication-managed-identity>' is not supported",
         "Authenticate using Managed Identity to access Service Bus.xml": "'<authentication-managed-identity>' is not supported",
         "Authenticate using Managed Identity to access Storage Account.xml": "'<authentication-managed-identity>' is not supported",
         "DELETE a from to blobStorage account.xml": "'<authentication-managed-identity>' is not supported",

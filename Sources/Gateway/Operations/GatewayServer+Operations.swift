@@ -13,10 +13,18 @@ extension GatewayServer {
     public func startOperations(address: String? = nil, port: Int? = nil, group: any EventLoopGroup,
                                 admin: (any OperationsAdminHandler)? = nil) async throws -> OperationsServer {
         let config = snapshot.config.operations
+        var tls: OperationsTLS?
+        if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {
+            do {
+                tls = try OperationsTLS(certificateFile: certificate, keyFile: key, clientCAFiles: config.adminClientCAFiles)
+            } catch {
+                throw GatewayStartupError.file(path: certificate, reason: "operations.tls: \(error)")
+            }
+        }
         return try await OperationsServer.start(
             address: address ?? config.address, port: port ?? config.port, group: group, logger: logger,
             readiness: { [weak self] in self?.readiness ?? .notReady("stopped") },
             metrics: { [weak self] in self?.metrics.render() ?? "" },
-            admin: admin)
+            admin: admin, tls: tls)
     }
 }

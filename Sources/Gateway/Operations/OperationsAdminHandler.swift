@@ -13,12 +13,17 @@ public struct OperationsRequest: Sendable {
     public var uri: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The subject of the client certificate the TLS handshake verified against the admin client
+    /// CAs (`operations.tls.adminClientCAs`); nil without TLS, without those CAs, or without a certificate.
+    public var verifiedClientCertificate: String?
 
-    public init(method: String, uri: String, headers: [(name: String, value: String)], body: [UInt8]) {
+    public init(method: String, uri: String, headers: [(name: String, value: String)], body: [UInt8],
+                verifiedClientCertificate: String? = nil) {
         self.method = method
         self.uri = uri
         self.headers = headers
         self.body = body
+        self.verifiedClientCertificate = verifiedClientCertificate
     }
 
     /// The first value of a header (case-insensitive name).

@@ -3,6 +3,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import X509
 
 /// The operations listener: plain HTTP/1.1 on its own address (default loopback), never on the data
 /// plane. `/healthz` (the process serves), `/readyz` (listeners bound and not draining: else 503),
@@ -30,8 +32,9 @@ public final class OperationsServer: Sendable {
     public static func start(address: String, port: Int, group: any EventLoopGroup, logger: Logger,
                              readiness: @escaping @Sendable () -> Readiness,
                              metrics: @escaping @Sendable () -> String,
-                             admin: (any OperationsAdminHandler)? = nil) async throws -> OperationsServer {
-        let routes = OperationsRoutes(readiness: readiness, metrics: metrics, admin: admin)
+                             admin: (any OperationsAdminHandler)? = nil, tls: OperationsTLS? = nil) async throws -> OperationsServer {
+        var routes = OperationsRoutes(readiness: readiness, metrics: metrics, admin: admin)
+        routes.verifiesAdminCertificates = tls?.verifiesClients ?? false
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -39,6 +42,7 @@ public final class OperationsServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context)) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(OperationsHTTPHandler(routes: routes))
                     }
@@ -65,6 +69,8 @@ struct OperationsRoutes: Sendable {
     let readiness: @Sendable () -> OperationsServer.Readiness
     let metrics: @Sendable () -> String
     var admin: (any OperationsAdminHandler)? = nil
+    /// Whether the TLS handshake verifies client certificates (against the admin client CAs).
+    var verifiesAdminCertificates = false
 
     func answer(method: HTTPMethod, path: String) -> (HTTPResponseStatus, String, String) {
         let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
@@ -160,10 +166,20 @@ final class OperationsHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         self.body = []
         let request = OperationsRequest(method: head.method.rawValue, uri: head.uri,
-                                        headers: head.headers.map { ($0.name, $0.value) }, body: body)
+                                        headers: head.headers.map { ($0.name, $0.value) }, body: body,
+                                        verifiedClientCertificate: routes.verifiesAdminCertificates ? Self.peerSubject(context) : nil)
         // One request at a time per connection: reading pauses until the answer is written.
         channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         Self.respond(admin, request, version: version, keepAlive: keepAlive, isHead: isHead, channel: channel)
+    }
+
+    /// The subject of the peer certificate the handshake verified (NIOSSL verified it against the
+    /// admin client CAs, or the handshake failed).
+    private static func peerSubject(_ context: ChannelHandlerContext) -> String? {
+        guard let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+              let peer = handler.peerCertificate, let der = try? peer.toDERBytes(),
+              let certificate = try? Certificate(derEncoded: der) else { return nil }
+        return certificate.subject.description
     }
 
     private static func respond(_ admin: any OperationsAdminHandler, _ request: OperationsRequest, version: HTTPVersion,
@@ -188,5 +204,26 @@ final class OperationsHTTPHandler: ChannelInboundHandler, RemovableChannelHandle
         if !isHead { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
         let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+    }
+}
+
+/// TLS on the operations listener: the server context, and whether it verifies client
+/// certificates (admin client CAs configured: a certificate that does not chain to them fails the
+/// handshake; none at all is allowed, and the admin API then asks for a bearer token).
+public struct OperationsTLS: Sendable {
+    public let context: NIOSSLContext
+    public let verifiesClients: Bool
+
+    public init(certificateFile: String, keyFile: String, clientCAFiles: [String]) throws {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        if !clientCAFiles.isEmpty {
+            configuration.trustRoots = .certificates(try clientCAFiles.flatMap { try NIOSSLCertificate.fromPEMFile($0) })
+            configuration.certificateVerification = .optionalVerification
+        }
+        context = try NIOSSLContext(configuration: configuration)
+        verifiesClients = !clientCAFiles.isEmpty
     }
 }

@@ -103,7 +103,15 @@ extension RequestHandler {
                 return .now(.error(.invalidClientCertificate))
             }
         }
-        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else {
+        // Products and subscriptions: the key is checked, and removed before the backend.
+        var head = head
+        let access: SubscriptionAccess
+        switch admit(&head, route: route) {
+        case .refused(let refusal): return .now(.error(refusal))
+        case .admitted(let admitted): access = admitted
+        }
+        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name,
+                                                        product: access.product?.id) else {
             return .later(forwarder.forwardOnLoop(head, route: route, connection: connection, upgrade: upgrade),
                           LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now(),
                                          record: tracking.record))
@@ -111,6 +119,8 @@ extension RequestHandler {
         guard pipeline.inboundRunsSynchronously else { return .waits }
         var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
         request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
+        request.subscription = access.subscription
+        request.product = access.product
         switch pipeline.startSynchronously(request) {
         case .runAsync:
             return .waits
@@ -149,8 +159,13 @@ extension RequestHandler {
         if route.api.config.requireTrustedClientCertificate {
             _ = await snapshot.certificateGate.evaluate(connection, context: snapshot.clientVerification[connection.hostname.name])
         }
-        guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) else { return }
-        let request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        var head = head
+        guard case .admitted(let access) = admit(&head, route: route),
+              let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name,
+                                                        product: access.product?.id) else { return }
+        var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
+        request.subscription = access.subscription
+        request.product = access.product
         await pipeline.prepareSynchronousStart(request)
     }
 }

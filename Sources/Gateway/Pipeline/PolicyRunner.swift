@@ -11,8 +11,11 @@ import Policies
 struct PolicyRunner: Sendable {
     let forwarder: BackendForwarder
 
-    func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter) async -> Int? {
+    func run(_ pipeline: PolicyPipeline, request: GatewayRequest, route: RouteMatch, listenPort: Int, writer: ResponseWriter,
+             access: SubscriptionAccess = .none) async -> Int? {
         var policyRequest = Self.policyRequest(request.head, connection: request.connection, route: route, listenPort: listenPort)
+        policyRequest.subscription = access.subscription
+        policyRequest.product = access.product
         policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority,
                                            apiBackend: route.api.backend)

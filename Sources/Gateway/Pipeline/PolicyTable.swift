@@ -10,10 +10,15 @@ struct PolicyTable: Sendable {
     /// `policies.certificates` as loaded (Operations: their expiry is exported).
     private(set) var deploymentCertificates: DeploymentCertificateStore? = nil
 
-    static func key(api: String, operation: String) -> String { api + "\u{0}" + operation }
+    static func key(api: String, operation: String, product: String? = nil) -> String {
+        product.map { api + "\u{0}" + operation + "\u{0}" + $0 } ?? api + "\u{0}" + operation
+    }
 
-    func pipeline(api: String, operation: String) -> PolicyPipeline? {
-        pipelines[Self.key(api: api, operation: operation)]
+    /// The pipeline of an operation; with a product, the one that runs that product's policies
+    /// (global → product → API → operation) when the product has a document of its own.
+    func pipeline(api: String, operation: String, product: String? = nil) -> PolicyPipeline? {
+        if let product, let withProduct = pipelines[Self.key(api: api, operation: operation, product: product)] { return withProduct }
+        return pipelines[Self.key(api: api, operation: operation)]
     }
 
     var isEmpty: Bool { pipelines.isEmpty }
@@ -36,7 +41,7 @@ struct PolicyTable: Sendable {
         metrics: (any PolicyMetricsRecording)? = nil
     ) throws {
         let settings = config.policies
-        let hasPolicies = settings.globalFile != nil || config.apis.contains { api in
+        let hasPolicies = settings.globalFile != nil || config.products.contains { $0.policyFile != nil } || config.apis.contains { api in
             api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
         }
         guard hasPolicies else {
@@ -89,25 +94,38 @@ struct PolicyTable: Sendable {
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
             ?? (text: Self.defaultGlobalPolicy, file: "(default global policy)", scope: PolicyScope.global)
         var pipelines: [String: PolicyPipeline] = [:]
+        // Product-scope documents: a product's APIs get one more pipeline per operation, chosen for
+        // requests that run under that product (see `SubscriptionTable`).
+        var productDocuments: [String: [(id: String, document: (text: String, file: String, scope: PolicyScope))]] = [:]
+        for product in config.products.sorted(by: { $0.id < $1.id }) {
+            guard let file = product.policyFile else { continue }
+            let document = (text: try Self.read(file), file: file, scope: PolicyScope.product)
+            for api in product.apis { productDocuments[api, default: []].append((product.id, document)) }
+        }
         for api in config.apis {
             let apiDocument = try api.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.api) }
             let operations = api.operations.isEmpty ? [RoutableAPI.catchAllOperation] : api.operations
             for operation in operations {
                 let operationDocument = try operation.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.operation) }
-                // An operation with no document of its own at any scope but the default keeps the plain
-                // (policy-free) forwarding path.
-                guard settings.globalFile != nil || apiDocument != nil || operationDocument != nil else { continue }
-                let documents = [global, apiDocument, operationDocument].compactMap { $0 }
-                do {
-                    let pipeline = try PolicyPipeline.load(
-                        documents, fragments: fragments, loadOptions: loadOptions,
-                        options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                       certificates: certificates, counters: counters, backends: backends,
-                                                       keyDocuments: keyDocuments, cache: cache, metrics: metrics,
-                                                       openIDKeys: Self.gatewayOpenIDKeys))
-                    pipelines[Self.key(api: api.name, operation: operation.name)] = pipeline
-                } catch {
-                    throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)':\n\(error)")
+                let variants: [(product: String?, document: (text: String, file: String, scope: PolicyScope)?)] =
+                    [(nil, nil)] + (productDocuments[api.name] ?? []).map { ($0.id, $0.document) }
+                for variant in variants {
+                    // An operation with no document of its own at any scope but the default keeps the plain
+                    // (policy-free) forwarding path.
+                    guard settings.globalFile != nil || variant.document != nil || apiDocument != nil || operationDocument != nil else { continue }
+                    let documents = [global, variant.document, apiDocument, operationDocument].compactMap { $0 }
+                    do {
+                        let pipeline = try PolicyPipeline.load(
+                            documents, fragments: fragments, loadOptions: loadOptions,
+                            options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
+                                                           certificates: certificates, counters: counters, backends: backends,
+                                                           keyDocuments: keyDocuments, cache: cache, metrics: metrics,
+                                                           openIDKeys: Self.gatewayOpenIDKeys))
+                        pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
+                    } catch {
+                        let product = variant.product.map { " with product '\($0)'" } ?? ""
+                        throw GatewayStartupError.route(api: api.name, reason: "policy for operation '\(operation.name)'\(product):\n\(error)")
+                    }
                 }
             }
         }

@@ -77,9 +77,18 @@ struct RequestHandler: Sendable {
             }
         }
 
-        if let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name) {
+        // Products and subscriptions: the key is checked, and removed before the backend.
+        var head = request.head
+        let access: SubscriptionAccess
+        switch admit(&head, route: route) {
+        case .refused(let refusal): return await writer.answer(refusal)
+        case .admitted(let admitted): access = admitted
+        }
+        let request = GatewayRequest(head: head, body: request.body, connection: request.connection, protocolName: request.protocolName)
+
+        if let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name, product: access.product?.id) {
             return await PolicyRunner(forwarder: forwarder).run(
-                pipeline, request: request, route: route, listenPort: snapshot.config.listen.port, writer: writer)
+                pipeline, request: request, route: route, listenPort: snapshot.config.listen.port, writer: writer, access: access)
         }
         return await forwarder.forward(request, route: route, writer: writer)
     }

@@ -49,6 +49,7 @@ extension RequestHandler {
     func requestEnded(method: HTTPRequest.Method?, methodText: String, path: String, connection: ConnectionInfo,
                       protocolName: String, tracking: RequestTracking, status: Int?) {
         let elapsed = ContinuousClock.now - tracking.started
+        let path = snapshot.subscriptions.redacted(path)  // subscription keys are never logged
         requestMetrics.requestFinished(method: method, connection: connection, outcome: tracking.outcome, status: status,
                                        elapsed: elapsed, bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut)
         if let record = tracking.record {

@@ -11,6 +11,7 @@ enum PolicyCatalogue {
         CacheRemoveValuePolicy.self, FindAndReplacePolicy.self, AuthenticationBasicPolicy.self, JSONPPolicy.self,
         EmitMetricPolicy.self, CacheLookupPolicy.self, CacheStorePolicy.self,
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
+        RateLimitPolicy.self, QuotaPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -46,7 +47,7 @@ enum PolicyCatalogue {
     static let knownUnsupported: Set<String> = [
         "json-to-xml", "xml-to-json", "xsl-transform", 
         "validate-azure-ad-token", "authentication-managed-identity",
-        "get-authorization-context", "rate-limit", "quota", 
+        "get-authorization-context", 
         "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",

@@ -32,6 +32,8 @@ public enum Policy: Sendable {
     case cors(CORSPolicy)
     case rateLimitByKey(RateLimitByKeyPolicy)
     case quotaByKey(QuotaByKeyPolicy)
+    case rateLimit(RateLimitPolicy)
+    case quota(QuotaPolicy)
     case sendRequest(SendRequestPolicy)
     case retry(RetryPolicy)
     case limitConcurrency(LimitConcurrencyPolicy)

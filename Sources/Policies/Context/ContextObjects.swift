@@ -150,7 +150,7 @@ final class LastErrorObject: HostObject, @unchecked Sendable {
     init(_ error: PolicyLastError) { self.error = error }
 }
 
-/// The type of `context.User`, `context.Subscription` and `context.Product`, which are always null here.
+/// The type of `context.User`, which is always null here.
 final class AbsentObject: HostObject, @unchecked Sendable {
     let type: HostType
     var hostType: HostType { type }

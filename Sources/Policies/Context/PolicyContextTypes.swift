@@ -84,8 +84,8 @@ public enum PolicyContextTypes {
     }
 
     static let user = absent("IUser", ["Id", "Email", "FirstName", "LastName", "Note"])
-    static let subscription = absent("ISubscription", ["Id", "Key", "Name", "PrimaryKey", "SecondaryKey"])
-    static let product = absent("IProduct", ["Id", "Name"])
+    static let subscription = SubscriptionContextTypes.subscription
+    static let product = SubscriptionContextTypes.product
 
     static let context = HostType(name: "IProxyRequestContext", members: [
         .property("Request", .host(request), of: ContextObject.self) { .object($0.request) },
@@ -106,8 +106,10 @@ public enum PolicyContextTypes {
         },
         .property("Tracing", .bool, of: ContextObject.self) { .bool($0.state.tracing) },
         .property("User", .host(user), of: ContextObject.self) { _ in .null },
-        .property("Subscription", .host(subscription), of: ContextObject.self) { _ in .null },
-        .property("Product", .host(product), of: ContextObject.self) { _ in .null },
+        .property("Subscription", .host(subscription), of: ContextObject.self) {
+            $0.state.subscription.map { .object(SubscriptionObject($0)) } ?? .null
+        },
+        .property("Product", .host(product), of: ContextObject.self) { $0.state.product.map { .object(ProductObject($0)) } ?? .null },
         .method("Trace", [.string], returns: .void, of: ContextObject.self) { context, arguments in
             let message = arguments.first?.stringValue ?? ""
             context.state.recordTrace(message, source: nil, severity: nil, text: message)

@@ -33,6 +33,9 @@ final class RequestState: @unchecked Sendable {
         matchedParameters.map { ($0.name, Value.string($0.value)) }, ignoresCase: true)
     var certificate: ClientCertificateObject?
     let identity: PolicyAPIIdentity
+    /// `context.Subscription` and `context.Product` (nil: the request has none).
+    let subscription: PolicySubscription?
+    let product: PolicyProduct?
 
     // Response
     var status: Int = 200
@@ -68,6 +71,8 @@ final class RequestState: @unchecked Sendable {
         frontHost = request.host
         frontPort = request.port
         identity = request.identity
+        subscription = request.subscription
+        product = request.product
         let apiPath = Self.normalizedPrefix(request.identity.apiPath)
         self.apiPath = apiPath
         backendBase = request.identity.serviceURL

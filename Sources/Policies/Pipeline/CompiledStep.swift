@@ -244,6 +244,8 @@ struct StepCompiler {
         case .sendRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .rateLimitByKey(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .quotaByKey(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .rateLimit(let policy): return made(.synchronous(policy.compile()))
+        case .quota(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .retry(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .limitConcurrency(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         case .cors(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))

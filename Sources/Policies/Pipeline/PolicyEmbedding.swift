@@ -69,6 +69,10 @@ public struct PolicyRequest: Sendable {
     /// `context.RequestId` when the gateway already gave the request an id (its access-log record's,
     /// so logs, error bodies' `activityId` and policies agree); nil: drawn when first read.
     public var requestId: UUID? = nil
+    /// `context.Subscription`: the subscription the gateway admitted the request with (nil: none).
+    public var subscription: PolicySubscription? = nil
+    /// `context.Product`: the product the request runs under (nil: none).
+    public var product: PolicyProduct? = nil
 
     public init(
         method: String, scheme: String = "https", host: String, port: Int? = nil, path: String,
