@@ -22,6 +22,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var policies: PolicySettings
     /// The operations listener (health, readiness, metrics): plain HTTP, loopback by default.
     public var operations: OperationsConfig
+    /// Which `<trace>` / `context.Trace()` entries reach the log (`traceLog:`).
+    public var traceLog: TraceLogConfig = TraceLogConfig()
     /// APIM products (APIs grouped for subscriptions, product-scope policies).
     public var products: [ProductConfig] = []
     /// APIM subscriptions (keys per product, API or all APIs).
@@ -67,6 +69,37 @@ public enum AccessLogFormat: String, Sendable, Equatable {
 
 /// The operations listener: `/healthz`, `/readyz`, `/metrics` over plain HTTP. Loopback by default:
 /// put it on another address only behind a network boundary (it needs no credentials).
+/// `traceLog:` — the `<trace>` policy's entries (and `context.Trace(…)`) written to the log, one line
+/// each, when their severity reaches the threshold of their source (`sources`) or the default one.
+public struct TraceLogConfig: Sendable, Equatable {
+    /// APIM's trace severities, in order; `off` logs nothing.
+    public enum Severity: String, Sendable, Equatable, Comparable, CaseIterable {
+        case verbose, information, error, off
+
+        var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+        public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    /// The least severity logged, for sources not named in `sources`.
+    public var severity: Severity
+    /// Per source (the `<trace source="…">` attribute; `context.Trace` for the expression method).
+    public var sources: [String: Severity]
+    /// At most this many trace lines a second (the rest are counted and reported with the next line).
+    public var perSecond: Int
+
+    public init(severity: Severity = .information, sources: [String: Severity] = [:], perSecond: Int = 100) {
+        self.severity = severity
+        self.sources = sources
+        self.perSecond = perSecond
+    }
+
+    /// Whether an entry of `source` at `severity` is logged.
+    public func admits(source: String, severity: Severity) -> Bool {
+        let threshold = sources[source] ?? self.severity
+        return threshold != .off && severity >= threshold
+    }
+}
+
 public struct OperationsConfig: Sendable, Equatable {
     /// The documented default port.
     public static let defaultPort = 9464

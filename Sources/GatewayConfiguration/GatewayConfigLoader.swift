@@ -95,7 +95,7 @@ public enum GatewayConfigLoader {
         let top = try reader.mapping(
             root, "configuration",
             allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations",
-                          "products", "subscriptions"])
+                          "products", "subscriptions", "traceLog"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
@@ -218,6 +218,25 @@ public enum GatewayConfigLoader {
             }
         } }
 
+        var traceLog = TraceLogConfig()
+        if let node = top["traceLog"] { try part {
+            let map = try reader.mapping(node, "traceLog", allowedKeys: ["severity", "sources", "perSecond"])
+            func severity(_ node: Node, _ what: String) throws -> TraceLogConfig.Severity {
+                let text = try reader.string(node, what)
+                guard let value = TraceLogConfig.Severity(rawValue: text.lowercased()) else {
+                    throw reader.error(node, "\(what) must be verbose, information, error or off (not '\(text)')")
+                }
+                return value
+            }
+            if let n = map["severity"] { traceLog.severity = try severity(n, "traceLog.severity") }
+            if let n = map["sources"] {
+                for (source, value) in try reader.mappingOfAnyKeys(n, "traceLog.sources") {
+                    traceLog.sources[source] = try severity(value, "traceLog.sources.\(source)")
+                }
+            }
+            if let n = map["perSecond"] { traceLog.perSecond = try reader.integer(n, "traceLog.perSecond", range: 1...100_000) }
+        } }
+
         var policies = PolicySettings()
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
@@ -330,6 +349,7 @@ public enum GatewayConfigLoader {
             listen: listen, hostnames: hostnames, defaultHostname: defaultHostname, apis: apis,
             limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
         config.accessLogFormat = accessLogFormat
+        config.traceLog = traceLog
         config.products = products
         config.subscriptions = subscriptions
         return config

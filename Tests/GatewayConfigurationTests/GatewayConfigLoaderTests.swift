@@ -171,6 +171,29 @@ struct GatewayConfigLoaderTests {
         }
     }
 
+    @Test func traceLogSettingsAreReadWithPositionsForMistakes() throws {
+        let base = "hostnames:\n  - { name: a.test, certificate: c.pem, key: k.pem }\n"
+        let defaults = try GatewayConfigLoader.parse(yaml: base, file: "gw.yaml", baseDirectory: "/")
+        #expect(defaults.traceLog == TraceLogConfig(severity: .information, sources: [:], perSecond: 100))
+        let config = try GatewayConfigLoader.parse(
+            yaml: base + "traceLog: { severity: Verbose, sources: { noisy: error, quiet: off }, perSecond: 5 }\n",
+            file: "gw.yaml", baseDirectory: "/")
+        #expect(config.traceLog == TraceLogConfig(severity: .verbose, sources: ["noisy": .error, "quiet": .off], perSecond: 5))
+        #expect(config.traceLog.admits(source: "any", severity: .verbose))
+        #expect(!config.traceLog.admits(source: "noisy", severity: .information) && config.traceLog.admits(source: "noisy", severity: .error))
+        #expect(!config.traceLog.admits(source: "quiet", severity: .error))
+        for (yaml, prefix) in [
+            ("traceLog: { severity: loud }\n", "gw.yaml:3:23: traceLog.severity must be verbose, information, error or off (not 'loud')"),
+            ("traceLog: { perSecond: 0 }\n", "gw.yaml:3:24: traceLog.perSecond must be between 1 and 100000"),
+            ("traceLog: { level: error }\n", "gw.yaml:3:"),
+        ] {
+            #expect(throws: ConfigurationError.self) { _ = try GatewayConfigLoader.parse(yaml: base + yaml, file: "gw.yaml", baseDirectory: "/") }
+            do { _ = try GatewayConfigLoader.parse(yaml: base + yaml, file: "gw.yaml", baseDirectory: "/") } catch {
+                #expect("\(error)".hasPrefix(prefix), "\(error)")
+            }
+        }
+    }
+
     @Test func policySettingsAreRead() throws {
         let yaml = """
         hostnames:

@@ -272,7 +272,8 @@ struct CLITests {
         #expect(ok.httpCode == 200, "\(ok.stderr)")
         #expect(try await Curl.run(base + ["\(url)/echo/users/7"]).httpCode == 403)
         #expect(try await Curl.run(base + ["--cert", pki.expiredClientCertificate, "--key", pki.expiredClientKey, "\(url)/echo/users/7"]).httpCode == 403)
-        #expect(try await Curl.run(base + ["\(url)/dead/x"]).httpCode == 502)
+        let dead = try await Curl.run(base + ["\(url)/dead/x"])
+        #expect(dead.httpCode == 502)
         // An encoded newline is refused before routing (400), and the path is logged as sent.
         #expect(try await Curl.run(base + ["\(url)/nope%0a%22x"]).httpCode == 400)
         let broken = try await Curl.run(base + ["\(url)/broken/x"])
@@ -282,6 +283,10 @@ struct CLITests {
         #expect(identified.httpCode == 200)
         let answeredId = identified.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-request-id:") }
             .map { String($0.dropFirst("x-request-id:".count)).trimmingCharacters(in: .whitespaces) }
+        let revoked = try await Curl.run(base + ["--cert", pki.revokedClientCertificate, "--key", pki.revokedClientKey, "\(url)/echo/users/7"])
+        #expect(revoked.httpCode == 403)
+        let unknownCA = try await Curl.run(base + ["--cert", pki.unknownClientCertificate, "--key", pki.unknownClientKey, "\(url)/echo/users/7"])
+        #expect(unknownCA.httpCode == 403)
         // A refused handshake is logged at info with a plain reason (and is no access-log line).
         _ = try await Curl.run(["http://127.0.0.1:\(gatewayPort)/echo/users/7"])
         for _ in 0..<50 where !output.withLockedValue({ $0.contains("TLS handshake refused") }) {
@@ -299,12 +304,18 @@ struct CLITests {
         let entries = try lines.map { line -> [String: Any] in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
         }
-        #expect(entries.count == 7, "\(lines)")
-        guard entries.count == 7 else { return }
+        #expect(entries.count == 9, "\(lines)")
+        guard entries.count == 9 else { return }
         #expect(entries[0]["status"] as? Int == 200 && entries[0]["api"] as? String == "echo" && entries[0]["operation"] as? String == "get-user")
         #expect(entries[0]["reason"] is NSNull && (entries[0]["backend_ms"] as? Double ?? -1) >= 0)
         #expect((entries[0]["client_cert_thumbprint"] as? String)?.count == 40)
+        #expect((entries[0]["client_cert_subject"] as? String)?.contains("CN=demo-client") == true, "\(entries[0])")
+        #expect(entries[1]["client_cert_subject"] is NSNull)
         #expect(entries[0]["client_address"] as? String == "127.0.0.1")
+        #expect(entries[0]["bytes_in"] as? Int == 0 && entries[0]["bytes_out"] as? Int == ok.body.utf8.count, "\(entries[0])")
+        #expect(entries[5]["bytes_out"] as? Int == broken.body.utf8.count, "\(entries[5])")
+        #expect((entries[5]["reason"] as? String)?.hasPrefix("policy error: ") == true
+                && (entries[5]["reason"] as? String)?.contains("NullReferenceException") == true, "\(entries[5])")
         #expect(entries[1]["status"] as? Int == 403 && entries[1]["reason"] as? String == "client certificate: ClientCertificateNotFound")
         #expect((entries[2]["reason"] as? String)?.hasPrefix("client certificate: ClientCertificateExpired") == true, "\(entries[2])")
         #expect(entries[3]["status"] as? Int == 502 && (entries[3]["reason"] as? String)?.hasPrefix("backend: cannot connect to the backend") == true)
@@ -314,8 +325,15 @@ struct CLITests {
                 "\(entries[5]) \(broken.body)")
         #expect(entries[6]["status"] as? Int == 200 && answeredId != nil && entries[6]["request_id"] as? String == answeredId,
                 "\(entries[6]) \(identified.stdout)")
+        // The gateway's own 5xx body names the request as the policy path's does (activityId).
+        let deadActivityId = dead.body.split(separator: "\"").drop { $0 != "activityId" }.dropFirst(2).first.map(String.init)
+        #expect(deadActivityId != nil && entries[3]["request_id"] as? String == deadActivityId, "\(dead.body) \(entries[3])")
+        #expect(entries[7]["status"] as? Int == 403 && (entries[7]["reason"] as? String)?.hasPrefix("client certificate: ClientCertificateRevoked") == true,
+                "\(entries[7])")
+        #expect(entries[8]["status"] as? Int == 403 && (entries[8]["reason"] as? String)?.hasPrefix("client certificate: ClientCertificateNotTrusted") == true,
+                "\(entries[8])")
         let ids = Set(entries.compactMap { $0["request_id"] as? String })
-        #expect(ids.count == 7)
+        #expect(ids.count == 9)
     }
 
     @Test func echoBackendListeningLineReachesAPipeAtOnce() async throws {

@@ -133,9 +133,11 @@ struct OCSPTests {
             #expect(validated.body == "ClientCertificateRevocationUnknown", "\(validated.body)")
             #expect(try await Self.curl(gateway, pki, "ocsp-good", "/gate/x").httpCode == 403)
             #expect(try await Self.curl(gateway, pki, "ocsp-good", "/verify/x").httpCode == 403)
-            // The gate's verdict has its own metrics label, never "revoked".
+            // Unknown revocation has its own metrics label, never "revoked": counted for the gate (/gate) and for
+            // validate-client-certificate (/vcc); the `Verify()` policy's own 403 (/verify) counts as policy_refused.
             let metrics = try await OperationsTests.scrape(operations.port)
-            #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] == 1)
+            #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] == 2)
+            #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="policy_refused"}"#] == 1)
             #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revoked"}"#] ?? 0 == 0)
         }
         await operations.stop()

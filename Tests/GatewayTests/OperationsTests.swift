@@ -86,6 +86,14 @@ struct OperationsTests {
         let serverExpiry = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="server",hostname="localhost""#) }
         #expect((serverExpiry?.value ?? 0) > 86_400)
         #expect(metrics.keys.filter { $0.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="ca""#) }.count == 2)
+        // The revoked certificate's check downloaded the issuing CA's CRL from its distribution point.
+        let crlFetches = metrics.filter { $0.key.hasPrefix(#"drawbridge_crl_fetches_total{distribution_point="http://127.0.0.1:"#)
+            && $0.key.hasSuffix(#"/crl/intermediate.crl",result="success"}"#) }
+        #expect(crlFetches.count == 1 && (crlFetches.first?.value ?? 0) >= 1, "\(metrics.keys.filter { $0.contains("crl") })")
+        let crlAge = metrics.first { $0.key.hasPrefix("drawbridge_crl_age_seconds{") && $0.key.hasSuffix(#"/crl/intermediate.crl"}"#) }
+        #expect(crlAge != nil && (crlAge?.value ?? -1) >= 0 && (crlAge?.value ?? 1e9) < 600)
+        let nextUpdate = metrics.first { $0.key.hasPrefix("drawbridge_crl_next_update_seconds{") && $0.key.hasSuffix(#"/crl/intermediate.crl"}"#) }
+        #expect((nextUpdate?.value ?? 0) > 0, "\(String(describing: nextUpdate))")
 
         // A plain-HTTP client on the TLS port is a failed handshake.
         _ = try await Curl.run(["http://127.0.0.1:\(gateway.port)/echo"])
@@ -183,5 +191,205 @@ struct OperationsTests {
         let other = try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/status-0123456789abcdef/x"])
         #expect(other.httpCode == 404)
         try await gateway.stop()
+    }
+
+    /// Rate-limit refusals by policy, CRL download failures per distribution point (a PKI whose
+    /// distribution point is a closed port), and the remaining lifetime of a server certificate and a
+    /// deployment certificate (`context.Deployment.Certificates`) that expire in 10 days.
+    @Test func limitRefusalsCRLFailuresAndCertificatesExpiringIn10Days() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try CLITests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                              "-keyout", folder + "/soon-key.pem", "-out", folder + "/soon.pem", "-days", "10", "-subj", "/CN=soon.example.test"])
+        try """
+        <policies><inbound><base /><rate-limit-by-key calls="1" renewal-period="60" counter-key="@(context.Request.IpAddress)" />
+        </inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/limited.xml", atomically: true, encoding: .utf8)
+        // Certificates naming http://127.0.0.1:1/crl/… as their CRL distribution point: nothing listens there.
+        let pki = DemoPKI(directory: folder + "/pki")
+        _ = try pki.createIfMissing(serverNames: ["localhost"], crlBaseURL: "http://127.0.0.1:1/crl")
+        let echo = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton)
+        var config = Self.config(pki: pki, echoPort: echo.port)
+        config.apis.append(APIConfig(name: "limited", pathPrefix: "/limited", backendURL: "http://127.0.0.1:\(echo.port)",
+                                     policyFile: folder + "/limited.xml"))
+        config.hostnames.append(HostnameConfig(name: "soon.example.test",
+                                               serverCertificate: .pem(certificateFile: folder + "/soon.pem", keyFile: folder + "/soon-key.pem"),
+                                               clientCertificate: .negotiate, trustedCAFiles: [pki.rootCA, pki.intermediateCA]))
+        config.policies.certificateFiles["soon"] = folder + "/soon.pem"
+        config.policies.revocation.fetchTimeout = 2
+        let server = try GatewayServer(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: .init(label: "test"))
+        let (port, run) = try await TestGateway.run(server)
+        let operations = try await server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let base = ["--cacert", pki.rootCA, "--resolve", "localhost:\(port):127.0.0.1"]
+
+        #expect(try await Curl.run(base + ["https://localhost:\(port)/limited/x"]).httpCode == 200)
+        let refused = try await Curl.run(base + ["https://localhost:\(port)/limited/x"])
+        #expect(refused.httpCode == 429, "\(refused.body)")
+        // The client certificate's revocation cannot be checked: its distribution point is unreachable.
+        let unknown = try await Curl.run(base + ["--cert", pki.clientCertificate, "--key", pki.clientKey, "https://localhost:\(port)/echo/users/1"])
+        #expect(unknown.httpCode == 403, "\(unknown.stderr)")
+
+        let metrics = try await Self.scrape(operations.port)
+        #expect(metrics[#"drawbridge_limit_refusals_total{policy="rate-limit-by-key"}"#] == 1, "\(metrics.keys.filter { $0.contains("limit") })")
+        #expect(metrics[#"drawbridge_limit_refusals_total{policy="quota-by-key"}"#] == 0)
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="revocation_unknown"}"#] == 1)
+        let failures = metrics.filter { $0.key.hasPrefix(#"drawbridge_crl_fetches_total{distribution_point="http://127.0.0.1:1/crl/"#)
+            && $0.key.hasSuffix(#"result="failure"}"#) }
+        #expect(!failures.isEmpty && failures.values.allSatisfy { $0 >= 1 }, "\(metrics.keys.filter { $0.contains("crl") })")
+        // No successful download: no age.
+        #expect(!metrics.keys.contains { $0.hasPrefix(#"drawbridge_crl_age_seconds{distribution_point="http://127.0.0.1:1/"#) })
+        let tenDays = 10.0 * 86_400
+        let serverSoon = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="server",hostname="soon.example.test""#) }
+        #expect(serverSoon.map { $0.value > tenDays - 7_200 && $0.value <= tenDays } == true, "\(String(describing: serverSoon))")
+        let deploymentSoon = metrics.first { $0.key.hasPrefix(#"drawbridge_certificate_expiry_seconds{kind="deployment""#) }
+        #expect(deploymentSoon?.key.contains(#"id="soon""#) == true && deploymentSoon?.key.contains("CN=soon.example.test") == true,
+                "\(String(describing: deploymentSoon))")
+        #expect(deploymentSoon.map { $0.value > tenDays - 7_200 && $0.value <= tenDays } == true)
+
+        await operations.stop()
+        server.shutdown()
+        try await run.value
+        await echo.stop()
+    }
+
+    /// Body bytes in and out, over HTTP/1.1 and HTTP/2, on the event-loop path (bodiless GET) and the
+    /// task path (a streamed request body): in the (text) access log and in the byte counters.
+    @Test func bodyBytesInAndOutReachTheAccessLogAndTheCounters() async throws {
+        let log = CapturedLog()
+        let pki = try await SharedPKI.shared.pki()
+        let echo = try await EchoBackend.start(group: MultiThreadedEventLoopGroup.singleton)
+        var config = Self.config(pki: pki, echoPort: echo.port)
+        config.accessLog = true
+        let server = try GatewayServer(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: log.logger())
+        let (port, run) = try await TestGateway.run(server)
+        let operations = try await server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data(repeating: 0x61, count: 100_000).write(to: URL(fileURLWithPath: folder + "/body"))
+        let base = ["--cacert", pki.rootCA, "--resolve", "localhost:\(port):127.0.0.1"]
+        let url = "https://localhost:\(port)/public"
+
+        var expected: [(path: String, bytesIn: Int, bytesOut: Int)] = []
+        for flag in ["--http1.1", "--http2"] {
+            let get = try await Curl.run(base + [flag, "\(url)/get\(flag)"])
+            #expect(get.httpCode == 200, "\(get.stderr)")
+            expected.append(("/public/get\(flag)", 0, get.body.utf8.count))
+            let post = try await Curl.run(base + [flag, "--data-binary", "@" + folder + "/body", "\(url)/post\(flag)"])
+            #expect(post.httpCode == 200 && post.body.contains("100000"), "\(post.stderr)")
+            expected.append(("/public/post\(flag)", 100_000, post.body.utf8.count))
+            let head = try await Curl.run(base + [flag, "-I", "\(url)/head\(flag)"])
+            #expect(head.httpCode == 200)
+            expected.append(("/public/head\(flag)", 0, 0))
+        }
+        let metrics = try await Self.scrape(operations.port)
+        await operations.stop()
+        server.shutdown()
+        try await run.value
+        await echo.stop()
+
+        let lines = log.entries.withLockedValue { $0 }.filter { $0.message == "request" }
+        for item in expected {
+            let line = lines.first { $0.metadata["path"] == item.path }
+            #expect(line?.metadata["bytes_in"] == String(item.bytesIn) && line?.metadata["bytes_out"] == String(item.bytesOut),
+                    "\(item) \(String(describing: line?.metadata))")
+        }
+        let series = #"drawbridge_request_body_bytes_total{hostname="localhost",api="public-echo",operation="all",direction="#
+        #expect(metrics[series + #""in"}"#] == Double(expected.map(\.bytesIn).reduce(0, +)), "\(metrics.keys.filter { $0.contains("bytes") })")
+        #expect(metrics[series + #""out"}"#] == Double(expected.map(\.bytesOut).reduce(0, +)))
+    }
+
+    /// Outcomes beyond the built-in gate and the 200/403/502 of the first test, each driven by curl:
+    /// a policy's certificate refusals (identity not matched; a `return-response` 403), a TLS 1.2
+    /// handshake, a backend timeout and a backend 5xx, a failed reload, and open connections.
+    @Test func policyCertificateRefusalsTLS12BackendKindsReloadFailureAndOpenConnections() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-ops-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+        <policies><inbound><base /><validate-client-certificate validate-revocation="false" validate-trust="true" validate-not-before="true"
+          validate-not-after="true" ignore-error="false"><identities><identity thumbprint="0000000000000000000000000000000000000000" />
+          </identities></validate-client-certificate></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/identity.xml", atomically: true, encoding: .utf8)
+        try """
+        <policies><inbound><base /><choose><when condition="@(context.Request.Certificate == null)">
+          <return-response><set-status code="403" reason="Forbidden" /></return-response></when></choose></inbound>
+        <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>
+        """.write(toFile: folder + "/seedlike.xml", atomically: true, encoding: .utf8)
+        let failing = try await DocumentServer.start(["/x": .status(503)])
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.backend.timeout = 1
+            config.apis += [
+                APIConfig(name: "identity", pathPrefix: "/identity", backendURL: "http://127.0.0.1:\(port)", policyFile: folder + "/identity.xml"),
+                APIConfig(name: "seedlike", pathPrefix: "/seedlike", backendURL: "http://127.0.0.1:\(port)", policyFile: folder + "/seedlike.xml"),
+                APIConfig(name: "failing", pathPrefix: "/failing", backendURL: "http://127.0.0.1:\(failing.port)"),
+            ]
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let pki = gateway.pki
+        let withCert = gatewayArgs(gateway, cert: (pki.clientCertificate, pki.clientKey))
+        let identity = try await Curl.run(withCert + ["\(gateway.baseURL)/identity/x"])
+        #expect(identity.httpCode == 401, "\(identity.body)")
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/seedlike/x"]).httpCode == 403)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["--tls-max", "1.2", "\(gateway.baseURL)/public/x"]).httpCode == 200)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"]).httpCode == 504)
+        #expect(try await Curl.run(gatewayArgs(gateway, cert: nil) + ["\(gateway.baseURL)/failing/x"]).httpCode == 503)
+        var broken = gateway.server.snapshot.config
+        broken.apis.append(APIConfig(name: "bad", pathPrefix: "/bad", backendURL: "http://127.0.0.1:1", policyFile: folder + "/missing.xml"))
+        #expect(throws: (any Error).self) { try gateway.server.reload(config: broken) }
+
+        // Two connections held open (one per protocol) by slow answers while /metrics is read.
+        let held = ["--http1.1", "--http2"].map { flag in
+            Task { try await Curl.run(self.gatewayArgs(gateway, cert: nil) + [flag, "-H", "x-echo-delay-ms: 800", "\(gateway.baseURL)/public/held"]) }
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let metrics = try await Self.scrape(operations.port)
+        for task in held { _ = try await task.value }
+        let after = try await Self.scrape(operations.port)
+        await operations.stop()
+        try await gateway.stop()
+        await failing.stop()
+
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="identity_not_matched"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("client_certificate") })")
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="policy_refused"}"#] == 1)
+        #expect(metrics[#"drawbridge_tls_handshakes_total{outcome="ok",version="TLSv1.2"}"#] == 1)
+        #expect(metrics[#"drawbridge_backend_failures_total{kind="timeout"}"#] == 1, "\(metrics.filter { $0.key.contains("backend_failures") })")
+        #expect(metrics[#"drawbridge_backend_failures_total{kind="5xx"}"#] == 1)
+        #expect(metrics[#"drawbridge_config_reloads_total{result="failure"}"#] == 1)
+        #expect(metrics[#"drawbridge_open_connections{protocol="http1.1"}"#] == 1, "\(metrics.filter { $0.key.contains("open_connections") })")
+        #expect(metrics[#"drawbridge_open_connections{protocol="h2"}"#] == 1)
+        #expect(after[#"drawbridge_open_connections{protocol="http1.1"}"#] == 0 && after[#"drawbridge_open_connections{protocol="h2"}"#] == 0)
+    }
+
+    /// A client certificate that is not valid yet (issued by openssl with a future start date) and a
+    /// connection without SNI to a gateway with no default hostname (TLS `unrecognized_name`).
+    @Test func notYetValidCertificateAndUnrecognizedNameAreCounted() async throws {
+        let hand = try OpenSSLPKI.create(clients: [])
+        defer { hand.remove() }
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        _ = try OpenSSLPKI.run(["req", "-new"] + ec + ["-keyout", hand.key("future"), "-out", hand.path("future.csr"), "-subj", "/CN=future"])
+        _ = try OpenSSLPKI.run(["ca", "-config", hand.issuingConfig, "-batch", "-notext", "-extensions", "client", "-in", hand.path("future.csr"),
+                                "-out", hand.certificate("future"), "-startdate", "20400101000000Z", "-enddate", "20410101000000Z"])
+        let gateway = try await TestGateway.start { pki, port in
+            var config = Self.config(pki: pki, echoPort: port)
+            config.defaultHostname = nil
+            config.hostnames[0].trustedCAFiles += [hand.rootCA, hand.issuingCA]
+            return config
+        }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let future = try await Curl.run(gatewayArgs(gateway, cert: (hand.certificate("future"), hand.key("future"))) + ["\(gateway.baseURL)/echo/users/1"])
+        #expect(future.httpCode == 403, "\(future.stderr)")
+        // An IP address as the URL's host: curl sends no SNI, and no default hostname is configured.
+        let noSNI = try await Curl.run(["--cacert", gateway.pki.rootCA, "-k", "https://127.0.0.1:\(gateway.port)/public/x"])
+        #expect(noSNI.httpCode == 0 && noSNI.status != 0, "\(noSNI.stdout) \(noSNI.stderr)")
+        let metrics = try await Self.scrape(operations.port)
+        await operations.stop()
+        try await gateway.stop()
+        #expect(metrics[#"drawbridge_client_certificate_checks_total{outcome="not_yet_valid"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("client_certificate") })")
+        #expect(metrics[#"drawbridge_tls_handshakes_total{outcome="unrecognized_name",version="unknown"}"#] == 1,
+                "\(metrics.filter { $0.key.contains("handshakes") })")
     }
 }

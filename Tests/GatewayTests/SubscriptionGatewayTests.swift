@@ -157,5 +157,7 @@ struct SubscriptionGatewayTests {
         let metrics = try await Curl.run(["http://127.0.0.1:\(operations.port)/metrics"])
         let line = metrics.body.split(separator: "\n").first { $0.hasPrefix("drawbridge_policy_errors_total{") && $0.contains("rate-limit") }
         #expect(line.map { $0.contains("api=\"echo\"") && $0.hasSuffix(" 1") } == true, "\(metrics.body.prefix(3000))")
+        // …and limit refusals by policy (Operations).
+        #expect(metrics.body.contains("drawbridge_limit_refusals_total{policy=\"rate-limit\"} 1\n"), "\(metrics.body.prefix(3000))")
     }
 }

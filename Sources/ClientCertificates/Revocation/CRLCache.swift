@@ -22,10 +22,15 @@ public final class CRLCache: Sendable {
     public let configuration: CRLFetchConfiguration
     private let state = Mutex(State())
     private let limiter: ConcurrencyLimiter
+    /// Told the outcome of every download (not of cache hits): the gateway's metrics per
+    /// distribution point. Called outside the cache's lock.
+    private let observer: (@Sendable (_ url: String, _ result: Result<CertificateRevocationList, CRLFetchError>) -> Void)?
 
-    public init(fetcher: any CRLFetcher, configuration: CRLFetchConfiguration = .init()) {
+    public init(fetcher: any CRLFetcher, configuration: CRLFetchConfiguration = .init(),
+                observer: (@Sendable (_ url: String, _ result: Result<CertificateRevocationList, CRLFetchError>) -> Void)? = nil) {
         self.fetcher = fetcher
         self.configuration = configuration
+        self.observer = observer
         self.limiter = ConcurrencyLimiter(limit: configuration.maxConcurrentFetches)
     }
 
@@ -94,6 +99,12 @@ public final class CRLCache: Sendable {
     }
 
     private func fetch(_ url: String) async -> Result<CertificateRevocationList, CRLFetchError> {
+        let result = await download(url)
+        observer?(url, result)
+        return result
+    }
+
+    private func download(_ url: String) async -> Result<CertificateRevocationList, CRLFetchError> {
         await limiter.acquire()
         defer { limiter.release() }
         let bytes = await withTimeout(configuration.timeout) { [fetcher, configuration] in

@@ -246,6 +246,7 @@ final class BackendForwarder: Sendable {
         if let host = authority ?? connection.serverName, RequestHandler.isValidAuthority(host) {
             fields.append(("X-Forwarded-Host", host))
         }
+        TraceParent.propagate(&fields)  // Operations: W3C trace context to the backend
         return HTTPHeaders(fields)
     }
 

@@ -184,6 +184,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 }
                 current = request
             }
+            current?.tracking.bytesIn &+= buffer.readableBytes  // Operations: bytes in
         case .end:
             guard var request = current, !request.requestEnded else {
                 close()
@@ -271,6 +272,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 promise?.fail(ChannelError.operationUnsupported)  // file regions are never written here
                 return
             }
+            if encoder.framing != .bodiless { current?.tracking.bytesOut &+= buffer.readableBytes }  // Operations: bytes out
             let parts = encoder.body(buffer, allocator: context.channel.allocator)
             guard let last = parts.last else {
                 promise?.succeed(())
@@ -357,7 +359,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
         current?.tracking.record?.noteReason(error.message)
-        let (head, body) = error.response(allocator: context.channel.allocator)
+        let (head, body) = error.response(allocator: context.channel.allocator, activityId: current?.tracking.record?.requestId)
         writeWhole(ChannelResponseSink.http1Head(head), body: body)
         responseEnded(status: error.status.code)
     }
@@ -376,6 +378,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                          closing: closingNow, bodyLength: bodyLength)
         var tail: ByteBuffer?
         if encoder.framing != .bodiless, let body, bodyLength > 0 {
+            current?.tracking.bytesOut &+= bodyLength  // Operations: bytes out
             if coalesce {
                 buffer.writeImmutableBuffer(body)
             } else {

@@ -108,6 +108,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     }
 
     private func feed(_ part: HTTPRequestPart) {
+        if case .body(let buffer) = part { tracking?.bytesIn &+= buffer.readableBytes }  // Operations: bytes in
         guard let body else { return }
         switch body.yield(part) {
         case .stopProducing: bodyPaused = true
@@ -151,6 +152,12 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         context.read()
     }
 
+    /// The task path's writes pass here on their way out (Operations: bytes out).
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .body(let buffer) = unwrapOutboundIn(data) { tracking?.bytesOut &+= buffer.readableBytes }
+        context.write(data, promise: promise)
+    }
+
     // MARK: Serving
 
     private func serveBodiless(_ head: HTTPRequest) {
@@ -171,7 +178,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private func answerNow(_ error: GatewayError) {
         guard let context else { return }
         tracking?.record?.noteReason(error.message)
-        let (head, body) = error.response(allocator: context.channel.allocator)
+        let (head, body) = error.response(allocator: context.channel.allocator, activityId: tracking?.record?.requestId)
         writeWhole(head, body: body)
         responseDone(status: error.status.code)
     }
@@ -179,7 +186,10 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private func writeWhole(_ head: HTTPResponse, body: ByteBuffer?) {
         guard let context, !closed else { return }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        if let body, body.readableBytes > 0 {
+            tracking?.bytesOut &+= body.readableBytes  // Operations: bytes out
+            context.write(wrapOutboundOut(.body(body)), promise: nil)
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 

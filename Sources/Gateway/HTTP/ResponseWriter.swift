@@ -31,7 +31,7 @@ struct ResponseWriter: Sendable {
     }
 
     func write(_ error: GatewayError, extraFields: HTTPFields = HTTPFields()) async throws {
-        var (head, body) = error.response()
+        var (head, body) = error.response(activityId: AccessLogRecord.current?.requestId)  // Operations: request id in 5xx bodies
         for field in extraFields { head.headerFields.append(field) }
         try await writeWhole(head, body: body)
     }

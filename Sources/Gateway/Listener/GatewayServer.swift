@@ -60,7 +60,7 @@ public final class GatewayServer: Sendable {
         let forwarder = try BackendForwarder(config: config.backend, eventLoopGroup: group, logger: logger, metrics: metrics)
         let snapshot: GatewaySnapshot
         let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
-        let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher)
+        let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher, observer: metrics.crlObserver)
         do {
             snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                            keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
@@ -79,7 +79,7 @@ public final class GatewayServer: Sendable {
         self.metrics = metrics
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
-        metrics.setCertificates(CertificateInventory.expiries(snapshot: snapshot))
+        metrics.snapshotLoaded(snapshot, logger: logger)
     }
 
     /// Replaces the configuration without dropping connections: the new snapshot (TLS contexts,
@@ -108,7 +108,7 @@ public final class GatewayServer: Sendable {
                                        policyMetrics: metrics.policyMetrics)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
-        metrics.setCertificates(CertificateInventory.expiries(snapshot: next))
+        metrics.snapshotLoaded(next, logger: logger)
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
         }

@@ -40,7 +40,8 @@ final class AccessLogRecord: Sendable {
 /// One JSON object per line on stdout (a single write per line, so lines never interleave).
 enum AccessLogJSON {
     static func line(method: String, path: String, connection: ConnectionInfo, protocolName: String, outcome: RequestOutcome,
-                     status: Int?, elapsed: Duration, record: AccessLogRecord, now: Date = Date()) -> String {
+                     status: Int?, elapsed: Duration, record: AccessLogRecord, bytesIn: Int = 0, bytesOut: Int = 0,
+                     now: Date = Date()) -> String {
         let (seconds, attos) = elapsed.components
         let millis = Double(seconds) * 1000 + Double(attos) / 1e15
         var fields: [(String, String)] = [
@@ -55,9 +56,13 @@ enum AccessLogJSON {
             ("method", quoted(method)),
             ("path", quoted(path)),
             ("status", status.map(String.init) ?? "null"),
+            ("bytes_in", String(bytesIn)),
+            ("bytes_out", String(bytesOut)),
             ("duration_ms", number(millis)),
             ("backend_ms", record.backendMilliseconds.map(number) ?? "null"),
             ("client_cert_thumbprint", optional(connection.clientThumbprint)),
+            // Parsed once per connection (kept by `ConnectionInfo`); escaped like every client value.
+            ("client_cert_subject", optional(connection.parsedChain?.leaf?.subject)),
         ]
         fields.append(("reason", optional(record.reason ?? (status == nil ? "client went away before the response was complete" : nil))))
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"

@@ -17,7 +17,7 @@ public enum CertificateInventory {
                                               notAfter: ca.notValidAfter))
             }
         }
-        return list
+        return list + deploymentExpiries(snapshot.policies.deploymentCertificates)
     }
 
     /// The hostname's server certificate (first of its chain), parsed.

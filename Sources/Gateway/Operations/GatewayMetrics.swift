@@ -1,6 +1,8 @@
 import Atomics
+import ClientCertificates
 import CoreMetrics
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import Prometheus
 
@@ -52,6 +54,11 @@ public final class GatewayMetrics: Sendable {
     /// Latency histograms by (hostname, api): server-owned so that a reload keeps their counts.
     private let requestDurations = NIOLockedValueBox<[String: AtomicHistogram]>([:])
 
+    /// CRL downloads per distribution point (bounded; see `CRLMetrics`).
+    let crl: CRLMetrics
+    /// Rate-limit/quota refusals by policy (a fixed set, resolved here).
+    let limitRefusals: [LimitPolicyKind: CoreMetrics.Counter]
+
     /// `emit-metric` series (bounded in number; see `PolicyMetricTable`).
     let policyMetrics = PolicyMetricTable()
 
@@ -61,6 +68,9 @@ public final class GatewayMetrics: Sendable {
     /// Set once a configuration with `accessLog: json` is loaded: the backend path then looks for the
     /// request's task-local `AccessLogRecord` (a lookup it skips otherwise).
     let jsonAccessLogInUse = ManagedAtomic<Bool>(false)
+
+    /// `<trace>` / `context.Trace` entries to the log.
+    let traceLog = TraceLog()
 
     /// Rate limit for "TLS handshake refused" info lines.
     let handshakeLogLimiter = LogRateLimiter(perSecond: 10)
@@ -96,6 +106,13 @@ public final class GatewayMetrics: Sendable {
                                                  dimensions: [("kind", kind.rawValue)], factory: factory)
         }
         backendFailures = failures
+        crl = CRLMetrics(factory: factory)
+        var refusals: [LimitPolicyKind: CoreMetrics.Counter] = [:]
+        for kind in LimitPolicyKind.allCases {
+            refusals[kind] = CoreMetrics.Counter(label: "drawbridge_limit_refusals_total",
+                                                 dimensions: [("policy", kind.rawValue)], factory: factory)
+        }
+        limitRefusals = refusals
         backendDuration = AtomicHistogram(name: "drawbridge_backend_duration_seconds", labels: [])
         reloadSuccess = CoreMetrics.Counter(label: "drawbridge_config_reloads_total", dimensions: [("result", "success")], factory: factory)
         reloadFailure = CoreMetrics.Counter(label: "drawbridge_config_reloads_total", dimensions: [("result", "failure")], factory: factory)
@@ -145,6 +162,16 @@ public final class GatewayMetrics: Sendable {
         counter.increment()
     }
 
+    /// A request refused by a rate limit or quota (`drawbridge_limit_refusals_total{policy}`).
+    public func limitRefused(_ policy: LimitPolicyKind) {
+        limitRefusals[policy]?.increment()
+    }
+
+    /// For `ServerCRLCache`: every CRL download's outcome.
+    var crlObserver: @Sendable (String, Result<CertificateRevocationList, CRLFetchError>) -> Void {
+        { [crl] url, result in crl.fetched(url, result) }
+    }
+
     func backendFailed(_ kind: BackendFailureKind) {
         backendFailures[kind]?.increment()
     }
@@ -152,6 +179,12 @@ public final class GatewayMetrics: Sendable {
     /// Replaces the exported certificate list (at start and after each reload).
     func setCertificates(_ list: [CertificateExpiry]) {
         certificates.withLockedValue { $0 = list }
+    }
+
+    /// A snapshot was loaded (start, reload): its certificates and its trace-log settings.
+    func snapshotLoaded(_ snapshot: GatewaySnapshot, logger: Logger) {
+        setCertificates(CertificateInventory.expiries(snapshot: snapshot))
+        traceLog.configure(snapshot.config.traceLog, logger: logger)
     }
 
     // MARK: Exposition
@@ -169,12 +202,14 @@ public final class GatewayMetrics: Sendable {
         text += "# TYPE drawbridge_backend_duration_seconds histogram\n"
         backendDuration.render(into: &text)
         policyMetrics.render(into: &text)
+        crl.render(into: &text, now: now)
         let certificates = certificates.withLockedValue { $0 }
         text += "# HELP drawbridge_certificate_expiry_seconds Seconds until the certificate's notAfter (negative: expired).\n"
         text += "# TYPE drawbridge_certificate_expiry_seconds gauge\n"
         for certificate in certificates {
-            let labels = [("kind", certificate.kind), ("hostname", certificate.hostname), ("subject", certificate.subject)]
-                .map { "\($0.0)=\"\(PrometheusText.escapeLabel($0.1))\"" }.joined(separator: ",")
+            var pairs = [("kind", certificate.kind), ("hostname", certificate.hostname), ("subject", certificate.subject)]
+            if let id = certificate.id { pairs.append(("id", id)) }
+            let labels = pairs.map { "\($0.0)=\"\(PrometheusText.escapeLabel($0.1))\"" }.joined(separator: ",")
             text += "drawbridge_certificate_expiry_seconds{\(labels)} \(Int64(certificate.notAfter.timeIntervalSince(now)))\n"
         }
         return text
@@ -190,11 +225,17 @@ enum ClientCertificateOutcome: String, CaseIterable, Sendable {
     case notYetValid = "not_yet_valid"
     case revoked
     case revocationUnknown = "revocation_unknown"
+    /// `validate-client-certificate` with `<identities>`: no identity matched.
+    case identityNotMatched = "identity_not_matched"
+    /// A policy answered 401/403 itself (`return-response`, e.g. the seed policy's certificate check).
+    case policyRefused = "policy_refused"
 
-    /// From the gate's verdict text (`ClientCertificateGate.Verdict.reason`).
+    /// From the gate's verdict text (`ClientCertificateGate.Verdict.reason`) or a
+    /// `validate-client-certificate` failure's reason.
     init(verdictReason reason: String, trusted: Bool) {
         if trusted { self = .trusted; return }
         if reason.hasPrefix("ClientCertificateNotFound") { self = .none }
+        else if reason.hasPrefix("ClientCertificateIdentityNotMatched") { self = .identityNotMatched }
         else if reason.hasPrefix("ClientCertificateExpired") { self = .expired }
         else if reason.hasPrefix("ClientCertificateNotYetValid") { self = .notYetValid }
         else if reason.hasPrefix("ClientCertificateRevocationUnknown") { self = .revocationUnknown }
@@ -215,11 +256,13 @@ enum BackendFailureKind: String, CaseIterable, Sendable {
 
 /// One certificate whose remaining lifetime is exported.
 struct CertificateExpiry: Sendable, Equatable {
-    /// `server` or `ca`.
+    /// `server`, `ca` or `deployment` (`policies.certificates`, i.e. `context.Deployment.Certificates`).
     let kind: String
     let hostname: String
     let subject: String
     let notAfter: Date
+    /// The certificate id of a deployment certificate.
+    var id: String? = nil
 }
 
 /// At most `perSecond` events per wall-clock second pass; the rest are counted and reported with

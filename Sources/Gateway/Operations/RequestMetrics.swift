@@ -13,6 +13,9 @@ final class RouteMetrics: Sendable {
     let api: String
     let operation: String
     let duration: AtomicHistogram
+    /// Body bytes from and to clients (`drawbridge_request_body_bytes_total{…,direction}`), resolved here.
+    private let bytesIn: CoreMetrics.Counter
+    private let bytesOut: CoreMetrics.Counter
     private let factory: any MetricsFactory
     private let slots: [ManagedAtomicLazyReference<CoreMetrics.Counter>]
 
@@ -26,6 +29,14 @@ final class RouteMetrics: Sendable {
         self.operation = operation
         self.factory = metrics.factory
         self.duration = metrics.requestDuration(hostname: hostnameLabel, api: api)
+        let label = hostnameLabel, factory = metrics.factory
+        let bytes = { (direction: String) in
+            CoreMetrics.Counter(label: "drawbridge_request_body_bytes_total",
+                                dimensions: [("hostname", label), ("api", api), ("operation", operation), ("direction", direction)],
+                                factory: factory)
+        }
+        self.bytesIn = bytes("in")
+        self.bytesOut = bytes("out")
         self.slots = (0..<(Self.methods.count * Self.statusClasses.count)).map { _ in ManagedAtomicLazyReference() }
     }
 
@@ -59,6 +70,11 @@ final class RouteMetrics: Sendable {
             factory: factory))
         counter.increment()
         duration.record(elapsed)
+    }
+
+    func countBytes(in received: Int, out sent: Int) {
+        if received > 0 { bytesIn.increment(by: received) }
+        if sent > 0 { bytesOut.increment(by: sent) }
     }
 }
 
@@ -98,10 +114,11 @@ struct RequestMetricsTable: Sendable {
 
     // Operations: the one call per request, where the access log is written (`RequestHandler.requestEnded`).
     func requestFinished(method: HTTPRequest.Method?, connection: ConnectionInfo, outcome: RequestOutcome, status: Int?,
-                         elapsed: Duration) {
+                         elapsed: Duration, bytesIn: Int = 0, bytesOut: Int = 0) {
         let name = connection.hostname.config.name
         let route = outcome.route ?? unrouted.first { $0.hostname == name }
         route?.count(method: method, status: status, elapsed: elapsed)
+        route?.countBytes(in: bytesIn, out: bytesOut)
     }
 }
 

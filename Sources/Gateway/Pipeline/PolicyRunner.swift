@@ -79,9 +79,22 @@ struct PolicyRunner: Sendable {
     }
 
     /// Operations: a policy error is counted (by API and source) and is the JSON access log's reason.
+    /// `<trace>` entries go to the trace log.
     static func noteReason(_ result: PolicyResult, api: String, metrics: GatewayMetrics, record: AccessLogRecord?) {
-        guard let error = result.lastError else { return }
+        if !result.trace.isEmpty { metrics.traceLog.write(result.trace, api: api, requestId: record?.requestId) }
+        guard let error = result.lastError else {
+            // A policy's own refusal (`return-response` 401/403, as the seed policy's certificate check answers).
+            if !result.backendCalled, result.status == 401 || result.status == 403 {
+                metrics.clientCertificate(.policyRefused, reason: "", record: nil)
+                record?.noteReason("policy answered \(result.status) (return-response)")
+            }
+            return
+        }
+        if error.source == "validate-client-certificate" {
+            metrics.clientCertificate(ClientCertificateOutcome(verdictReason: error.reason, trusted: false), reason: "", record: nil)
+        }
         metrics.policyError(api: api, source: error.source)
+        if let limit = LimitPolicyKind(source: error.source, reason: error.reason) { metrics.limitRefused(limit) }
         record?.noteReason("policy error: \(error.source) \(error.reason) (\(error.path)): \(error.message)")
     }
 

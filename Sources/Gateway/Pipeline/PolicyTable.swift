@@ -7,6 +7,8 @@ import Policies
 /// operation documents merged with `<base/>`, every expression compiled. Requests only look up.
 struct PolicyTable: Sendable {
     private let pipelines: [String: PolicyPipeline]
+    /// `policies.certificates` as loaded (Operations: their expiry is exported).
+    private(set) var deploymentCertificates: DeploymentCertificateStore? = nil
 
     static func key(api: String, operation: String, product: String? = nil) -> String {
         product.map { api + "\u{0}" + operation + "\u{0}" + $0 } ?? api + "\u{0}" + operation
@@ -87,6 +89,7 @@ struct PolicyTable: Sendable {
             }
         }
         let certificates = uploaded.isEmpty ? nil : DeploymentCertificateStore(version: 1, certificates: uploaded)
+        deploymentCertificates = certificates
         // `set-backend-service backend-id`: the configuration's backend entities (URLs checked when read).
         let backends = settings.backendURLs.compactMapValues { URL(string: $0) }
         let managedIdentity = settings.managedIdentityEndpoint.flatMap(URL.init(string:)).map {

@@ -6,7 +6,7 @@ import Logging
 /// Client-supplied text is escaped.
 enum AccessLog {
     static func write(_ logger: Logger, method: String, path: String, status: Int?, elapsed: Duration,
-                      protocolName: String, connection: ConnectionInfo) {
+                      protocolName: String, connection: ConnectionInfo, bytesIn: Int = 0, bytesOut: Int = 0) {
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
             "method": "\(LogText.escape(method))",
@@ -15,6 +15,8 @@ enum AccessLog {
             "duration_ms": "\(Double(Int(millis * 1000)) / 1000)",
             "protocol": "\(protocolName)",
             "host": "\(connection.hostname.name)",
+            "bytes_in": "\(bytesIn)",
+            "bytes_out": "\(bytesOut)",
         ]
         if let thumbprint = connection.clientThumbprint {
             metadata["client_cert"] = "\(thumbprint)"
@@ -30,6 +32,11 @@ struct RequestTracking: Sendable {
     var outcome = RequestOutcome()
     /// Only with `accessLog: json`.
     let record: AccessLogRecord?
+    /// Body bytes received from and sent to the client (request body as read, response body as
+    /// written, before chunked framing; a HEAD answer sends none). Set by the protocol handlers — one
+    /// line where each reads or writes a body part — and reported by `requestEnded`.
+    var bytesIn = 0
+    var bytesOut = 0
 
     init(jsonAccessLog: Bool) {
         started = .now
@@ -44,13 +51,14 @@ extension RequestHandler {
         let elapsed = ContinuousClock.now - tracking.started
         let path = snapshot.subscriptions.redacted(path)  // subscription keys are never logged
         requestMetrics.requestFinished(method: method, connection: connection, outcome: tracking.outcome, status: status,
-                                       elapsed: elapsed)
+                                       elapsed: elapsed, bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut)
         if let record = tracking.record {
             AccessLogJSON.write(AccessLogJSON.line(method: methodText, path: path, connection: connection, protocolName: protocolName,
-                                                   outcome: tracking.outcome, status: status, elapsed: elapsed, record: record))
+                                                   outcome: tracking.outcome, status: status, elapsed: elapsed, record: record,
+                                                   bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut))
         } else if snapshot.config.accessLog {
             AccessLog.write(logger, method: methodText, path: path, status: status, elapsed: elapsed, protocolName: protocolName,
-                            connection: connection)
+                            connection: connection, bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import Policies
@@ -38,8 +39,12 @@ public struct GatewayError: Sendable, Equatable {
         String(decoding: ErrorBody.json(status: status.code, message: message, activityId: nil), as: UTF8.self)
     }
 
-    func response(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> (HTTPResponse, ByteBuffer) {
-        let buffer = allocator.buffer(string: body)
+    /// - Parameter activityId: the request id (Operations: with `accessLog: json`), shown in a 5xx
+    ///   body as the policy path's errors show it, so a client's error names its access-log line.
+    func response(allocator: ByteBufferAllocator = ByteBufferAllocator(), activityId: UUID? = nil) -> (HTTPResponse, ByteBuffer) {
+        let buffer = activityId != nil && status.code >= 500
+            ? allocator.buffer(bytes: ErrorBody.json(status: status.code, message: message, activityId: activityId))
+            : allocator.buffer(string: body)
         var fields = HTTPFields()
         fields[.contentType] = "application/json; charset=utf-8"
         fields[.contentLength] = String(buffer.readableBytes)

@@ -7,15 +7,18 @@ import NIOConcurrencyHelpers
 public final class ServerCRLCache: Sendable {
     private let fetcher: any CRLFetcher
     private let current = NIOLockedValueBox<CRLCache?>(nil)
+    /// Operations: every download's outcome, for the per-distribution-point metrics.
+    private let observer: (@Sendable (String, Result<CertificateRevocationList, CRLFetchError>) -> Void)?
 
-    public init(fetcher: any CRLFetcher) {
+    public init(fetcher: any CRLFetcher, observer: (@Sendable (String, Result<CertificateRevocationList, CRLFetchError>) -> Void)? = nil) {
         self.fetcher = fetcher
+        self.observer = observer
     }
 
     public func cache(configuration: CRLFetchConfiguration) -> CRLCache {
         current.withLockedValue { current in
             if let cache = current, cache.configuration.timeout == configuration.timeout { return cache }
-            let made = CRLCache(fetcher: fetcher, configuration: configuration)
+            let made = CRLCache(fetcher: fetcher, configuration: configuration, observer: observer)
             current = made
             return made
         }

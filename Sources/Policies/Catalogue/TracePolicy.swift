@@ -79,11 +79,11 @@ extension TracePolicy {
         let metadata: [(String, RuntimeParameter<String>)]
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
-            var text = "\(source) [\(severity)]: \(try execution.string(message, step))"
+            var body = try execution.string(message, step)
             if !metadata.isEmpty {
-                text += " {" + (try metadata.map { "\($0.0)=\(try execution.string($0.1, step))" }).joined(separator: ", ") + "}"
+                body += " {" + (try metadata.map { "\($0.0)=\(try execution.string($0.1, step))" }).joined(separator: ", ") + "}"
             }
-            execution.state.record(.trace, text)
+            execution.state.recordTrace("\(source) [\(severity)]: \(body)", source: source, severity: severity, text: body)
             return .proceed
         }
     }

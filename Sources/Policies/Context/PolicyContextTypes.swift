@@ -111,7 +111,8 @@ public enum PolicyContextTypes {
         },
         .property("Product", .host(product), of: ContextObject.self) { $0.state.product.map { .object(ProductObject($0)) } ?? .null },
         .method("Trace", [.string], returns: .void, of: ContextObject.self) { context, arguments in
-            context.state.record(.trace, arguments.first?.stringValue ?? "")
+            let message = arguments.first?.stringValue ?? ""
+            context.state.recordTrace(message, source: nil, severity: nil, text: message)
             return .null
         },
     ])

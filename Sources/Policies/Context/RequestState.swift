@@ -136,6 +136,12 @@ final class RequestState: @unchecked Sendable {
         guard tracing || kind == .trace || kind == .error else { return }
         trace.append(PolicyTraceEntry(kind: kind, section: section.rawValue, path: path ?? currentPath, message: message()))
     }
+
+    /// A `<trace>` entry or `context.Trace(…)` (always kept): the formatted line plus its parts.
+    func recordTrace(_ message: String, source: String?, severity: String?, text: String) {
+        trace.append(PolicyTraceEntry(kind: .trace, section: section.rawValue, path: currentPath, message: message,
+                                      source: source, severity: severity, text: text))
+    }
 }
 
 /// Header list editing shared by request and response headers.

@@ -265,6 +265,11 @@ public struct PolicyTraceEntry: Sendable, Hashable, CustomStringConvertible {
     public let section: String
     public let path: String
     public let message: String
+    /// For `.trace`: the `<trace>` policy's `source` and `severity` (nil for `context.Trace(…)`), and
+    /// its message alone (`message` is the formatted line) — the gateway's trace log filters on them.
+    public var source: String? = nil
+    public var severity: String? = nil
+    public var text: String? = nil
 
     public var description: String {
         let place = [section, path].filter { !$0.isEmpty }.joined(separator: " ")
