@@ -75,23 +75,28 @@ struct MutualTLSTests {
         try await gateway.stop()
     }
 
+    /// 10 MiB streamed up with a client certificate, by curl over each protocol. (curl, not
+    /// AsyncHTTPClient: its HTTP/2 client once trapped on a force unwrap in
+    /// `HTTP2ClientRequestHandler.errorCaught` during this upload under load, taking the test process
+    /// down — a client-side bug, see the session note.)
     @Test(arguments: [false, true])
     func tenMebibytePostStreamsThroughWithAClientCertificate(http2: Bool) async throws {
         let gateway = try await TestGateway.start()
         var generator = SystemRandomNumberGenerator()
         let payload = (0..<(10 * 1024 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try await TestClients.with(pki: gateway.pki, certificate: gateway.pki.clientCertificate,
-                                   key: gateway.pki.clientKey, http2: http2) { client in
-            var request = HTTPClientRequest(url: gateway.baseURL + "/echo/upload")
-            request.method = .POST
-            request.body = .bytes(payload)
-            let response = try await client.execute(request, timeout: .seconds(60))
-            #expect(response.status == .ok)
-            let body = try await response.body.collect(upTo: 1 << 20)
-            let echoed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
-            #expect(echoed?["bodyBytes"] as? Int == payload.count)
-            #expect(echoed?["bodySHA256"] as? String == SHA256Hex.of(payload))
-        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("drawbridge-upload-\(UUID().uuidString).bin")
+        try Data(payload).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try await Curl.run([
+            http2 ? "--http2" : "--http1.1", "--cacert", gateway.pki.rootCA,
+            "--resolve", "localhost:\(gateway.port):127.0.0.1",
+            "--cert", gateway.pki.clientCertificate, "--key", gateway.pki.clientKey,
+            "--data-binary", "@\(file.path)", "\(gateway.baseURL)/echo/upload",
+        ])
+        #expect(result.httpCode == 200, "\(result.stderr)")
+        let echoed = try JSONSerialization.jsonObject(with: Data(result.body.utf8)) as? [String: Any]
+        #expect(echoed?["bodyBytes"] as? Int == payload.count)
+        #expect(echoed?["bodySHA256"] as? String == SHA256Hex.of(payload))
         try await gateway.stop()
     }
 }
