@@ -65,7 +65,10 @@ public struct PolicyPipelineOptions: Sendable {
 ///     let policy = EffectivePolicy.merge([try loader.load(xml, file: "api.xml", scope: .api)])
 ///     let pipeline = try PolicyPipeline(policy, options: PolicyPipelineOptions(verification: context))
 ///     let result = await pipeline.run(request, body: body, backend: backend)
-public struct PolicyPipeline: Sendable {
+///
+/// A class (immutable, shared): a request refers to its operation's pipeline; as a struct it was
+/// copied out of the gateway's table and into each run, retaining every field twice per request.
+public final class PolicyPipeline: Sendable {
     let sections: [PolicySection: [CompiledStep]]
     let options: PolicyPipelineOptions
     /// Load-time warnings (policies skipped).
