@@ -143,25 +143,10 @@ private struct Translator {
         code += "__o.Append(\(Self.literal(String(decoding: text[from..<to], as: UTF8.self))));\n"
     }
 
-    /// A C# regular string literal.
+    /// A C# regular string literal (the JSON escaping is valid C# escaping: quotes, backslashes,
+    /// control characters and the line terminators NEL, LS and PS as `\uXXXX`).
     static func literal(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0x85 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        "\"" + ErrorBody.escape(text) + "\""
     }
 
     // MARK: Tags

@@ -40,8 +40,9 @@ public enum ErrorBody {
         return Array(text.utf8)
     }
 
-    /// JSON string contents: quotes, backslashes and every control character escaped (DEL and the
-    /// JavaScript line separators too), so no text can end the string, the object or a log line.
+    /// JSON string contents: quotes, backslashes and every control character escaped (DEL, NEL and
+    /// the JavaScript line separators too), so no text can end the string, the object or a log line.
+    /// The same text is a valid C# regular string literal's contents (Liquid templates use it so).
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -53,7 +54,8 @@ public enum ErrorBody {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85 || scalar.value == 0x2028
+                    || scalar.value == 0x2029 {
                     out += String(format: "\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)
