@@ -79,3 +79,16 @@ struct BackendBodyDemand: NIOAsyncSequenceProducerDelegate {
         eventLoop.execute { connection.consumerTerminated() }
     }
 }
+
+extension BackendBodyStream {
+    /// The whole body, for the gateway's own fetches (CRLs, OCSP, key documents, the CLI's client):
+    /// `tooLarge()` is thrown as soon as more than `limit` bytes arrived.
+    func collect(upTo limit: Int, tooLarge: () -> any Error) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await chunk in self {
+            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge() }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+}

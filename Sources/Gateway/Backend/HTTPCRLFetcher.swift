@@ -28,13 +28,8 @@ struct HTTPCRLFetcher: CRLFetcher {
         guard answer.head.status == .ok else {
             throw CRLFetchError.transport(url: url, message: "HTTP status \(answer.head.status.code)")
         }
-        var bytes: [UInt8] = []
-        for try await chunk in answer.body {
-            guard bytes.count + chunk.readableBytes <= maxBytes else {
-                throw CRLFetchError.transport(url: url, message: "the CRL is larger than \(maxBytes) bytes")
-            }
-            bytes.append(contentsOf: chunk.readableBytesView)
+        return try await answer.body.collect(upTo: maxBytes) {
+            CRLFetchError.transport(url: url, message: "the CRL is larger than \(maxBytes) bytes")
         }
-        return bytes
     }
 }

@@ -63,11 +63,6 @@ struct HTTPKeyDocumentFetcher: PolicyKeyDocumentFetching {
                                          timeout: .milliseconds(milliseconds))
         }
         guard answer.head.status == .ok else { throw Failure.status(Int(answer.head.status.code)) }
-        var bytes: [UInt8] = []
-        for try await chunk in answer.body {
-            guard bytes.count + chunk.readableBytes <= limit else { throw Failure.tooLarge(limit) }
-            bytes.append(contentsOf: chunk.readableBytesView)
-        }
-        return bytes
+        return try await answer.body.collect(upTo: limit) { Failure.tooLarge(limit) }
     }
 }

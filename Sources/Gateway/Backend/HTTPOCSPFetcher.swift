@@ -33,13 +33,8 @@ struct HTTPOCSPFetcher: OCSPFetcher {
         guard answer.head.status == .ok else {
             throw OCSPFetchError(url: url, message: "HTTP status \(answer.head.status.code)")
         }
-        var bytes: [UInt8] = []
-        for try await chunk in answer.body {
-            guard bytes.count + chunk.readableBytes <= maxBytes else {
-                throw OCSPFetchError(url: url, message: "the response is larger than \(maxBytes) bytes")
-            }
-            bytes.append(contentsOf: chunk.readableBytesView)
+        return try await answer.body.collect(upTo: maxBytes) {
+            OCSPFetchError(url: url, message: "the response is larger than \(maxBytes) bytes")
         }
-        return bytes
     }
 }

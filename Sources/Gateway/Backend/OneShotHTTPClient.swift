@@ -61,11 +61,7 @@ public final class OneShotHTTPClient: Sendable {
             try await forwarder.exchange(tls: target.isTLS, host: target.host, port: target.port, head: head,
                                          body: requestBody, timeout: .seconds(seconds))
         }
-        var bytes: [UInt8] = []
-        for try await chunk in answer.body {
-            guard bytes.count + chunk.readableBytes <= maxBytes else { throw ClientError.tooLarge(maxBytes) }
-            bytes.append(contentsOf: chunk.readableBytesView)
-        }
+        let bytes = try await answer.body.collect(upTo: maxBytes) { ClientError.tooLarge(maxBytes) }
         return Response(status: Int(answer.head.status.code),
                         headers: answer.head.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
     }

@@ -158,8 +158,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         current?.reusable = false
         let (head, body) = answer.response(allocator: context.channel.allocator)
         writeWhole(ChannelResponseSink.http1Head(head), body: body, closing: true)
+        // Not reusable: ending the response closes the connection once the answer is out.
         responseEnded(status: answer.status.code)
-        close()
     }
 
     private func handle(_ part: HTTP1RequestParser.Part) {
