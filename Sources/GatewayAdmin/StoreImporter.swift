@@ -161,6 +161,14 @@ public enum StoreImporter {
             "skipUnsupported": .bool(policies.skipUnsupported),
             "revocation": .object(revocation),
         ])
+        let traceLog = config.traceLog
+        if traceLog != TraceLogConfig() {
+            var document: JSONDocument.Object = [
+                "severity": .string(traceLog.severity.rawValue), "perSecond": .integer(traceLog.perSecond),
+            ]
+            if !traceLog.sources.isEmpty { document["sources"] = .object(traceLog.sources.mapValues { .string($0.rawValue) }) }
+            settings["traceLog"] = .object(document)
+        }
         put(.settings, "gateway", settings)
         return documents
     }
