@@ -169,6 +169,12 @@ public enum StoreImporter {
             if !traceLog.sources.isEmpty { document["sources"] = .object(traceLog.sources.mapValues { .string($0.rawValue) }) }
             settings["traceLog"] = .object(document)
         }
+        if let tracing = config.tracing {
+            settings["tracing"] = .object([
+                "endpoint": .string(tracing.endpoint), "protocol": .string(tracing.wireFormat.rawValue),
+                "serviceName": .string(tracing.serviceName), "exportInterval": .number(tracing.exportInterval),
+            ])
+        }
         put(.settings, "gateway", settings)
         return documents
     }

@@ -10,7 +10,7 @@ import GatewayConfiguration
 /// resources (`policies/api:echo:3:17: …`) instead of those files.
 public struct StoreMaterializer: Sendable {
     /// Top-level fields of the `settings/gateway` document (the YAML configuration's own).
-    static let settingsKeys: Set<String> = ["listen", "defaultHostname", "limits", "backend", "accessLog", "traceLog", "operations", "policies"]
+    static let settingsKeys: Set<String> = ["listen", "defaultHostname", "limits", "backend", "accessLog", "traceLog", "tracing", "operations", "policies"]
     /// The fields of `policies:` that settings may set (the rest are resources of their own).
     static let settingsPolicyKeys: Set<String> = ["skipUnsupported", "revocation"]
 

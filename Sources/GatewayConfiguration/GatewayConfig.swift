@@ -24,6 +24,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var operations: OperationsConfig
     /// Which `<trace>` / `context.Trace()` entries reach the log (`traceLog:`).
     public var traceLog: TraceLogConfig = TraceLogConfig()
+    /// Span export to an OpenTelemetry collector (`tracing:`); nil: none. Needs a build with the
+    /// `OTel` package trait (`ConfigurationCheck` calls it an error otherwise).
+    public var tracing: TracingConfig? = nil
     /// APIM products (APIs grouped for subscriptions, product-scope policies).
     public var products: [ProductConfig] = []
     /// APIM subscriptions (keys per product, API or all APIs).
@@ -97,6 +100,35 @@ public struct TraceLogConfig: Sendable, Equatable {
     public func admits(source: String, severity: Severity) -> Bool {
         let threshold = sources[source] ?? self.severity
         return threshold != .off && severity >= threshold
+    }
+}
+
+/// `tracing:` — the request's spans (request, policy sections, backend calls) exported over OTLP/HTTP.
+public struct TracingConfig: Sendable, Equatable {
+    public enum WireFormat: String, Sendable, Equatable, CaseIterable {
+        case protobuf = "http/protobuf"
+        case json = "http/json"
+    }
+
+    /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended unless the path already ends so).
+    public var endpoint: String
+    public var wireFormat: WireFormat
+    /// The resource's `service.name`.
+    public var serviceName: String
+    /// Finished spans are sent in batches at least this often (seconds).
+    public var exportInterval: Double
+
+    public init(endpoint: String, wireFormat: WireFormat = .protobuf, serviceName: String = "drawbridge", exportInterval: Double = 5) {
+        self.endpoint = endpoint
+        self.wireFormat = wireFormat
+        self.serviceName = serviceName
+        self.exportInterval = exportInterval
+    }
+
+    /// The URL spans are posted to.
+    public var tracesURL: String {
+        let trimmed = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        return trimmed.hasSuffix("/v1/traces") ? trimmed : trimmed + "/v1/traces"
     }
 }
 

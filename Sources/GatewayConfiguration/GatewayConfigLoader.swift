@@ -95,7 +95,7 @@ public enum GatewayConfigLoader {
         let top = try reader.mapping(
             root, "configuration",
             allowedKeys: ["listen", "hostnames", "defaultHostname", "apis", "limits", "backend", "accessLog", "policies", "operations",
-                          "products", "subscriptions", "traceLog"])
+                          "products", "subscriptions", "traceLog", "tracing"])
 
         var listen = ListenConfig()
         if let node = top["listen"] {
@@ -237,6 +237,38 @@ public enum GatewayConfigLoader {
             if let n = map["perSecond"] { traceLog.perSecond = try reader.integer(n, "traceLog.perSecond", range: 1...100_000) }
         } }
 
+        var tracing: TracingConfig?
+        if let node = top["tracing"] { try part {
+            let map = try reader.mapping(node, "tracing", allowedKeys: ["endpoint", "protocol", "serviceName", "exportInterval"])
+            guard let endpointNode = map["endpoint"] else {
+                throw reader.error(node, "tracing.endpoint is required (the collector's OTLP/HTTP URL, e.g. http://127.0.0.1:4318)")
+            }
+            let endpoint = try reader.string(endpointNode, "tracing.endpoint")
+            guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = url.host, !host.isEmpty, url.query == nil else {
+                throw reader.error(endpointNode, "tracing.endpoint must be an absolute http:// or https:// URL without a query (not '\(endpoint)')")
+            }
+            var config = TracingConfig(endpoint: endpoint)
+            if let n = map["protocol"] {
+                let text = try reader.string(n, "tracing.protocol")
+                guard let format = TracingConfig.WireFormat(rawValue: text.lowercased()) else {
+                    throw reader.error(n, "tracing.protocol must be http/protobuf or http/json (not '\(text)'; OTLP/gRPC is not built in)")
+                }
+                config.wireFormat = format
+            }
+            if let n = map["serviceName"] {
+                let name = try reader.string(n, "tracing.serviceName")
+                guard !name.isEmpty, name.utf8.count <= 256 else { throw reader.error(n, "tracing.serviceName must be 1 to 256 bytes") }
+                config.serviceName = name
+            }
+            if let n = map["exportInterval"] {
+                let seconds = try reader.duration(n, "tracing.exportInterval")
+                guard seconds >= 0.01, seconds <= 3600 else { throw reader.error(n, "tracing.exportInterval must be between 10ms and 1h") }
+                config.exportInterval = seconds
+            }
+            tracing = config
+        } }
+
         var policies = PolicySettings()
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
@@ -350,6 +382,7 @@ public enum GatewayConfigLoader {
             limits: limits, backend: backend, accessLog: accessLog, policies: policies, operations: operations)
         config.accessLogFormat = accessLogFormat
         config.traceLog = traceLog
+        config.tracing = tracing
         config.products = products
         config.subscriptions = subscriptions
         return config
