@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The path of a request, module by module:
@@ -63,6 +63,11 @@ var targets: [Target] = [
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Atomics", package: "swift-atomics"),
+            // Span export to an OpenTelemetry collector (OTLP/HTTP), only with the `OTel` trait
+            // (`swift build --traits OTel`): swift-otel adds ~33 MB and a few % of build time.
+            .product(name: "OTel", package: "swift-otel", condition: .when(traits: ["OTel"])),
+            .product(name: "Tracing", package: "swift-distributed-tracing", condition: .when(traits: ["OTel"])),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["OTel"])),
         ],
         swiftSettings: swiftSettings),
     // The configuration store: resources as JSON documents, audit records and admin tokens behind a
@@ -223,6 +228,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: (Context.environment["DRAWBRIDGE_ONLY"] ?? "").isEmpty && Context.environment["DRAWBRIDGE_FUZZ"] != "1"
         ? [.executable(name: "drawbridge", targets: ["drawbridge"])] : [],
+    // Off by default: the default build (and the container image) has no span export; `#if OTel`
+    // in Sources/Gateway/Operations/OTelSpanExport.swift is the whole difference.
+    traits: [
+        .trait(name: "OTel", description: "OpenTelemetry span export over OTLP/HTTP (swift-otel): the `tracing:` configuration key"),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
@@ -242,6 +252,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Built only with the OTel trait (see the Gateway target); the OTLP/HTTP exporter, no gRPC.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: targets
 )

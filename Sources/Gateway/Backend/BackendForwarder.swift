@@ -115,12 +115,12 @@ final class BackendForwarder: Sendable {
 
     /// The head sent to the route's backend for a client request: target, filtered headers, framing.
     func backendHead(for head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo, body: BackendRequestBody,
-                     declaredLength: Int64?) -> HTTPRequestHead {
+                     declaredLength: Int64?, spans: (any RequestSpans)?) -> HTTPRequestHead {
         let path = head.path ?? "/"
         let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
         let backend = route.api.backend
         var headers = Self.forwardedHeaders(head.headerFields.lazy.map { ($0.name.rawName, $0.value) },
-                                            connection: connection, authority: head.authority)
+                                            connection: connection, authority: head.authority, spans: spans)
         let forwarding = route.api.config.forwardClientCertificate
         if forwarding != .none { ClientCertificateForwarding.add(forwarding, connection: connection, to: &headers) }
         return Self.requestHead(
@@ -130,9 +130,10 @@ final class BackendForwarder: Sendable {
 
     /// A bodiless request to the route's backend, on the calling event loop (the one that owns the
     /// client connection: the pool of that loop serves it, no hops). The future completes on it.
-    func forwardOnLoop(_ head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo, upgrade: Bool = false) -> EventLoopFuture<BackendAnswer> {
+    func forwardOnLoop(_ head: HTTPRequest, route: RouteMatch, connection: ConnectionInfo, upgrade: Bool = false,
+                       spans: (any RequestSpans)? = nil) -> EventLoopFuture<BackendAnswer> {
         let backend = route.api.backend
-        var outbound = backendHead(for: head, route: route, connection: connection, body: .none, declaredLength: 0)
+        var outbound = backendHead(for: head, route: route, connection: connection, body: .none, declaredLength: 0, spans: spans)
         if upgrade { Self.askToUpgrade(&outbound.headers) }
         let key = BackendPoolKey(tls: backend.isTLS, host: backend.host, port: backend.port, identity: "")
         return client.executeOnLoop(key: key, sslContext: backend.isTLS ? defaultSSLContext : nil, head: outbound,
@@ -153,7 +154,7 @@ final class BackendForwarder: Sendable {
         let length = request.body.declaredLength
         let body: BackendRequestBody = length == 0 ? .none : .stream(request.body)
         let outbound = backendHead(for: request.head, route: route, connection: request.connection, body: body,
-                                   declaredLength: length)
+                                   declaredLength: length, spans: metrics.currentSpans())
 
         let answer: BackendAnswer
         do {
@@ -195,9 +196,11 @@ final class BackendForwarder: Sendable {
     ///   - honorConnectionTokens: drop what a `Connection` header in the source lists. Off for a
     ///     policy's output: the client's Connection-listed headers were dropped before the policies
     ///     ran, and a client must not be able to remove a header a policy set.
+    ///   - spans: the request's spans when they are exported (the call's span makes the `traceparent`).
     static func forwardedHeaders<S: Sequence>(_ source: S, connection: ConnectionInfo, authority: String?,
                                               keepCertificateHeaders: Bool = false,
-                                              honorConnectionTokens: Bool = true) -> HTTPHeaders where S.Element == (String, String) {
+                                              honorConnectionTokens: Bool = true,
+                                              spans: (any RequestSpans)? = nil) -> HTTPHeaders where S.Element == (String, String) {
         // Collected as pairs and wrapped once: `HTTPHeaders.add` re-validates every name (a scan per
         // header); these names come from the client's parsed head or a policy's checked output.
         var fields: [(String, String)] = []
@@ -246,7 +249,7 @@ final class BackendForwarder: Sendable {
         if let host = authority ?? connection.serverName, RequestHandler.isValidAuthority(host) {
             fields.append(("X-Forwarded-Host", host))
         }
-        TraceParent.propagate(&fields)  // Operations: W3C trace context to the backend
+        TraceParent.propagate(&fields, spans: spans)  // Operations: W3C trace context to the backend
         return HTTPHeaders(fields)
     }
 

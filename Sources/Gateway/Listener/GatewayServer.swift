@@ -77,6 +77,7 @@ public final class GatewayServer: Sendable {
         self.ocspCache = ocspCache
         self.crlCaches = crlCaches
         self.metrics = metrics
+        metrics.spanExport.configure(config.tracing, logger: logger)  // Operations: span export (before the request tables)
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
         metrics.snapshotLoaded(snapshot, logger: logger)
@@ -106,6 +107,7 @@ public final class GatewayServer: Sendable {
         let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                        keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
                                        policyMetrics: metrics.policyMetrics)
+        metrics.spanExport.configure(config.tracing, logger: logger)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
         metrics.snapshotLoaded(next, logger: logger)
@@ -178,6 +180,7 @@ public final class GatewayServer: Sendable {
             group.cancelAll()
         }
         await forwarder.shutdown()
+        await metrics.spanExport.shutdown()  // the spans still queued are sent
         logger.info("stopped")
     }
 

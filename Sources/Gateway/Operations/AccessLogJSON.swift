@@ -2,6 +2,7 @@ import Atomics
 import ClientCertificates
 import Foundation
 import GatewayConfiguration
+import HTTPTypes
 import NIOConcurrencyHelpers
 import Policies
 
@@ -13,12 +14,30 @@ final class AccessLogRecord: Sendable {
     @TaskLocal static var current: AccessLogRecord?
 
     let requestId = UUID()
+    /// When the request head arrived (`RequestTracking.started`).
+    let started: ContinuousClock.Instant
     private let backendNanos = ManagedAtomic<Int64>(0)
     private let backendCalls = ManagedAtomic<Int>(0)
     private let reasonBox = NIOLockedValueBox<String?>(nil)
+    /// Operations: the request's spans, when spans are exported (set once, by `startSpans`).
+    private let spansBox = ManagedAtomicLazyReference<SpansBox>()
 
-    static func make(enabled: Bool) -> AccessLogRecord? {
-        enabled ? AccessLogRecord() : nil
+    private init(started: ContinuousClock.Instant) {
+        self.started = started
+    }
+
+    static func make(enabled: Bool, started: ContinuousClock.Instant = .now) -> AccessLogRecord? {
+        enabled ? AccessLogRecord(started: started) : nil
+    }
+
+    /// The request's spans (nil: not exported). One atomic load.
+    var spans: (any RequestSpans)? { spansBox.load()?.spans }
+
+    /// The request reached the pipeline: its spans start, once (the event-loop path and then the task
+    /// path may both call this for one request).
+    func startSpans(_ factory: any RequestSpanFactory, head: HTTPRequest, hostname: String) {
+        guard spansBox.load() == nil else { return }
+        _ = spansBox.storeIfNilThenLoad(SpansBox(factory.requestSpans(head, hostname: hostname, started: started, requestId: requestId)))
     }
 
     func backendAnswered(nanoseconds: Int64) {
@@ -35,6 +54,12 @@ final class AccessLogRecord: Sendable {
     var backendMilliseconds: Double? {
         backendCalls.load(ordering: .relaxed) == 0 ? nil : Double(backendNanos.load(ordering: .relaxed)) / 1e6
     }
+}
+
+/// Holds a request's spans for `ManagedAtomicLazyReference` (which needs a class).
+final class SpansBox: Sendable {
+    let spans: any RequestSpans
+    init(_ spans: any RequestSpans) { self.spans = spans }
 }
 
 /// One JSON object per line on stdout (a single write per line, so lines never interleave).

@@ -1,6 +1,11 @@
 import NIOCore
 
 extension GatewayMetrics {
+    /// The spans of the request whose task this is (task path), when spans are exported.
+    func currentSpans() -> (any RequestSpans)? {
+        jsonAccessLogInUse.load(ordering: .relaxed) ? AccessLogRecord.current?.spans : nil
+    }
+
     func backendAnswered(status: UInt, since started: NIODeadline) {
         // (The task-local lookup only when some configuration asks for the JSON access log.)
         backendAnswered(status: status, since: started,
@@ -13,6 +18,7 @@ extension GatewayMetrics {
         backendDuration.record(nanoseconds: nanos)
         if status >= 500 { backendFailed(.serverError) }
         record?.backendAnswered(nanoseconds: nanos)
+        if let spans = record?.spans { spans.backendCallEnded(status: status, failure: nil) }  // span export
     }
 
     func backendFailed(_ error: any Error) {
@@ -21,6 +27,7 @@ extension GatewayMetrics {
 
     func backendFailed(_ error: any Error, record: AccessLogRecord?) {
         record?.noteReason("backend: \(PlainErrorText.plain(error))")
+        if let spans = record?.spans { spans.backendCallEnded(status: nil, failure: PlainErrorText.plain(error)) }  // span export
         guard let error = error as? BackendClientError else {
             backendFailed(.other)
             return

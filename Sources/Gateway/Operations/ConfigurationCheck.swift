@@ -36,6 +36,9 @@ public enum ConfigurationCheck {
             if seen.insert("\(severity)|\(plain)").inserted { findings.append(Finding(severity: severity, message: plain)) }
         }
 
+        // Span export needs a build with the OTel trait: asked for and absent is an error, not a silence.
+        if config.tracing != nil && !SpanExport.isBuiltIn { add(.error, "\(file): \(SpanExport.notBuiltInMessage)") }
+
         // Hostnames: server identity (key matches certificate), TLS context, CA files, lifetimes.
         var loaded: [HostnameConfig] = []
         func missing(_ path: String) -> Bool { !FileManager.default.isReadableFile(atPath: path) }

@@ -65,9 +65,12 @@ public final class GatewayMetrics: Sendable {
     /// Policy errors by (api, source), registered on first occurrence (an error path, not the hot path).
     private let policyErrors = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
 
-    /// Set once a configuration with `accessLog: json` is loaded: the backend path then looks for the
-    /// request's task-local `AccessLogRecord` (a lookup it skips otherwise).
+    /// Set once a configuration with `accessLog: json` (or span export) is loaded: the backend path
+    /// then looks for the request's task-local `AccessLogRecord` (a lookup it skips otherwise).
     let jsonAccessLogInUse = ManagedAtomic<Bool>(false)
+
+    /// Span export to an OpenTelemetry collector (`tracing:`, builds with the `OTel` trait).
+    let spanExport = SpanExport()
 
     /// `<trace>` / `context.Trace` entries to the log.
     let traceLog = TraceLog()

@@ -82,15 +82,22 @@ final class RouteMetrics: Sendable {
 /// one per hostname for requests answered before or without a route (404, 400, 421, …).
 struct RequestMetricsTable: Sendable {
     let metrics: GatewayMetrics
-    /// `accessLog: json` (read once per snapshot, not per request).
+    /// Requests keep an `AccessLogRecord` (the HTTP handlers pass this to `RequestTracking`): for
+    /// `accessLog: json`, and for span export, whose spans the record carries. Read once per snapshot.
     let jsonAccessLog: Bool
+    /// `accessLog: json` itself: the JSON line is written.
+    let writesJSONLines: Bool
+    /// The span exporter's factory when spans are exported (nil: the hooks are one nil check each).
+    let spans: (any RequestSpanFactory)?
     /// [api index in the router][operation index] → per hostname.
     private let routes: [[[RouteMetrics]]]
     private let unrouted: [RouteMetrics]
 
     init(snapshot: GatewaySnapshot, metrics: GatewayMetrics) {
         self.metrics = metrics
-        jsonAccessLog = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
+        writesJSONLines = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
+        spans = snapshot.config.tracing == nil ? nil : metrics.spanExport.factory
+        jsonAccessLog = writesJSONLines || spans != nil
         if jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
         // Matched per request against `TLSHostname.config.name`, a stored string of the same
         // snapshot (`TLSHostname.name` lower-cases, i.e. builds a string, on every call).

@@ -64,18 +64,20 @@ struct TraceParent: Sendable, Equatable {
 
     /// Sets the `traceparent` of a request to a backend in `fields` (what the gateway forwards): the
     /// client's (or a policy's) value is replaced by the next hop's, or one is added. One pass over
-    /// the names comparing lengths first.
-    static func propagate(_ fields: inout [(String, String)]) {
+    /// the names comparing lengths first. With span export (`spans`), the backend call's span makes
+    /// the value: the exported trace and the one the backend sees are the same.
+    static func propagate(_ fields: inout [(String, String)], spans: (any RequestSpans)? = nil) {
         var index: Int?
         for position in fields.indices where fields[position].0.utf8.count == 11 && isTraceParent(fields[position].0) {
             index = position
             break
         }
-        let next = Self.next(after: index.map { fields[$0].1 })
+        let incoming = index.map { fields[$0].1 }
+        let value = spans?.backendCallStarted(incoming: incoming) ?? Self.next(after: incoming).headerValue
         if let index {
-            fields[index].1 = next.headerValue
+            fields[index].1 = value
         } else {
-            fields.append((headerName, next.headerValue))
+            fields.append((headerName, value))
         }
     }
 

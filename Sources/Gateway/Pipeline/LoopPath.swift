@@ -86,6 +86,9 @@ extension RequestHandler {
     /// `upgrade`: a WebSocket handshake; the backend is asked to switch protocols too.
     func serveOnLoop(_ head: HTTPRequest, connection: ConnectionInfo, protocolName: String,
                      tracking: inout RequestTracking, upgrade: Bool = false) -> LoopDecision {
+        if let spans = requestMetrics.spans, let record = tracking.record {  // Operations: span export
+            record.startSpans(spans, head: head, hostname: connection.hostname.config.name)
+        }
         let route: RouteMatch
         switch resolve(head, connection: connection, protocolName: protocolName) {
         case .answer(let error): return .now(.error(error))
@@ -112,13 +115,14 @@ extension RequestHandler {
         }
         guard let pipeline = snapshot.policies.pipeline(api: route.api.config.name, operation: route.operation.name,
                                                         product: access.product?.id) else {
-            return .later(forwarder.forwardOnLoop(head, route: route, connection: connection, upgrade: upgrade),
+            return .later(forwarder.forwardOnLoop(head, route: route, connection: connection, upgrade: upgrade, spans: tracking.record?.spans),
                           LoopCompletion(route: route, exchange: nil, logger: logger, metrics: forwarder.metrics, started: .now(),
                                          record: tracking.record))
         }
         guard pipeline.inboundRunsSynchronously else { return .waits }
         var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
         request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
+        request.sectionObserver = tracking.record?.spans  // Operations: span per policy section
         request.subscription = access.subscription
         request.product = access.product
         switch pipeline.startSynchronously(request) {
@@ -131,7 +135,7 @@ extension RequestHandler {
             do {
                 prepared = try GatewayPolicyBackend.prepare(exchange.request, forwarder: forwarder, body: nil,
                                                             connection: connection, authority: head.authority,
-                                                            apiBackend: route.api.backend)
+                                                            apiBackend: route.api.backend, spans: tracking.record?.spans)
             } catch {
                 return .now(.finishInTask { await exchange.backendFailed(GatewayPolicyBackend.policyError(error)) })
             }

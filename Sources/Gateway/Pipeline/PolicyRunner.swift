@@ -17,6 +17,7 @@ struct PolicyRunner: Sendable {
         policyRequest.subscription = access.subscription
         policyRequest.product = access.product
         policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
+        policyRequest.sectionObserver = forwarder.metrics.currentSpans()  // Operations: span per policy section
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority,
                                            apiBackend: route.api.backend)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
@@ -204,7 +205,7 @@ struct GatewayPolicyBackend: PolicyBackend {
     /// Checks and translates a policy's backend request: an absolute http(s) URL, the TLS identity of
     /// `authentication-certificate`, headers safe to write, the request's timeout.
     static func prepare(_ request: BackendRequest, forwarder: BackendForwarder, body: RequestBody?, connection: ConnectionInfo,
-                        authority: String?, apiBackend: BackendTarget? = nil) throws -> Prepared {
+                        authority: String?, apiBackend: BackendTarget? = nil, spans: (any RequestSpans)? = nil) throws -> Prepared {
         // Most often the API's own backend and a path: its origin was split at load.
         guard let backend = apiBackend?.onSameOrigin(request.urlText) ?? BackendTarget(plain: request.urlText)
                 ?? BackendTarget(request.urlText) else {
@@ -243,7 +244,7 @@ struct GatewayPolicyBackend: PolicyBackend {
             method: request.method, uri: backend.requestTarget,
             headers: BackendForwarder.forwardedHeaders(
                 request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
-                keepCertificateHeaders: true, honorConnectionTokens: false),
+                keepCertificateHeaders: true, honorConnectionTokens: false, spans: spans),
             hostHeader: backend.hostHeader, body: outboundBody, declaredLength: body?.declaredLength ?? 0)
         let seconds = request.timeout.components.seconds
         let timeout: TimeAmount = seconds > 0 ? .seconds(min(seconds, 86_400)) : forwarder.timeout
@@ -269,7 +270,7 @@ struct GatewayPolicyBackend: PolicyBackend {
 
     func send(_ request: BackendRequest) async throws -> BackendResponse {
         let prepared = try Self.prepare(request, forwarder: forwarder, body: body, connection: connection, authority: authority,
-                                        apiBackend: apiBackend)
+                                        apiBackend: apiBackend, spans: forwarder.metrics.currentSpans())
         let answer: BackendAnswer
         let started = NIODeadline.now()
         do {

@@ -56,6 +56,9 @@ struct RequestHandler: Sendable {
     /// log), or nil when the response could not be written (the client went away). `outcome` collects
     /// what the metrics need (the matched route).
     func handle(_ request: GatewayRequest, writer: ResponseWriter, outcome: inout RequestOutcome) async -> Int? {
+        if let spans = requestMetrics.spans, let record = AccessLogRecord.current {  // Operations: span export
+            record.startSpans(spans, head: request.head, hostname: request.connection.hostname.config.name)
+        }
         let route: RouteMatch
         switch resolve(request.head, connection: request.connection, protocolName: request.protocolName) {
         case .answer(let error): return await writer.answer(error)

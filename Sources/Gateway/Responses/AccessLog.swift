@@ -40,7 +40,7 @@ struct RequestTracking: Sendable {
 
     init(jsonAccessLog: Bool) {
         started = .now
-        record = AccessLogRecord.make(enabled: jsonAccessLog)
+        record = AccessLogRecord.make(enabled: jsonAccessLog, started: started)
     }
 }
 
@@ -52,7 +52,11 @@ extension RequestHandler {
         let path = snapshot.subscriptions.redacted(path)  // subscription keys are never logged
         requestMetrics.requestFinished(method: method, connection: connection, outcome: tracking.outcome, status: status,
                                        elapsed: elapsed, bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut)
-        if let record = tracking.record {
+        if let spans = tracking.record?.spans {  // Operations: span export
+            spans.requestEnded(status: status, api: tracking.outcome.route?.api, operation: tracking.outcome.route?.operation,
+                               reason: tracking.record?.reason)
+        }
+        if let record = tracking.record, requestMetrics.writesJSONLines {
             AccessLogJSON.write(AccessLogJSON.line(method: methodText, path: path, connection: connection, protocolName: protocolName,
                                                    outcome: tracking.outcome, status: status, elapsed: elapsed, record: record,
                                                    bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut))

@@ -57,7 +57,12 @@ final class RequestState: @unchecked Sendable {
     let deployment: DeploymentObject
     let tracing: Bool
     var trace: [PolicyTraceEntry] = []
-    var section: PolicySection = .inbound
+    /// The section running; the gateway's span export is told of each one entered.
+    var section: PolicySection = .inbound {
+        didSet { sectionObserver?.policySectionEntered(section) }
+    }
+    /// Operations: `PolicyRequest.sectionObserver` (nil unless spans are exported).
+    let sectionObserver: (any PolicySectionObserver)?
     var currentPath = ""
 
     private var requestHeadersBox: DictionaryBox?
@@ -67,6 +72,7 @@ final class RequestState: @unchecked Sendable {
     init(request: PolicyRequest, deployment: DeploymentObject, tracing: Bool) {
         method = ASCII.uppercased(request.method)
         givenRequestId = request.requestId
+        sectionObserver = request.sectionObserver
         frontScheme = request.scheme
         frontHost = request.host
         frontPort = request.port

@@ -48,6 +48,12 @@ public struct PolicyAPIIdentity: Sendable, Hashable {
 }
 
 /// Everything the pipeline needs to know about one client request, as the gateway received it.
+/// Learns when the sections of a request's pipeline start (the gateway's spans per section). Called
+/// on the thread running the pipeline, synchronously: it must not block.
+public protocol PolicySectionObserver: AnyObject, Sendable {
+    func policySectionEntered(_ section: PolicySection)
+}
+
 public struct PolicyRequest: Sendable {
     public var method: String
     public var scheme: String
@@ -73,6 +79,8 @@ public struct PolicyRequest: Sendable {
     public var subscription: PolicySubscription? = nil
     /// `context.Product`: the product the request runs under (nil: none).
     public var product: PolicyProduct? = nil
+    /// Told when each section (inbound, backend, outbound, on-error) starts: the gateway's span export.
+    public var sectionObserver: (any PolicySectionObserver)? = nil
 
     public init(
         method: String, scheme: String = "https", host: String, port: Int? = nil, path: String,
