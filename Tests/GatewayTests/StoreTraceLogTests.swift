@@ -56,4 +56,28 @@ struct StoreTraceLogTests {
         let plainSettings = try #require(try StoreImporter.documents(for: plain).first { $0.key.kind == .settings }?.value)
         #expect(!String(decoding: plainSettings, as: UTF8.self).contains("traceLog"))
     }
+
+    /// `tracing:` in the settings document is judged as in a file: a build without the OTel trait
+    /// refuses it (422, the store unchanged); a traited build applies it and `config import` keeps it.
+    @Test func tracingInSettingsIsCheckedAsInAFile() async throws {
+        let gateway = try await TestAdminGateway.start()
+        defer { Task { try? await gateway.stop() } }
+        _ = try await gateway.configureSeedSetup()
+        let put = try await gateway.admin("PUT", "/settings/gateway", json: [
+            "tracing": ["endpoint": "http://127.0.0.1:9", "protocol": "http/json", "exportInterval": "1s"],
+        ])
+        #if OTel
+        #expect(put.status == 200 || put.status == 201, "\(put)")
+        let expected = TracingConfig(endpoint: "http://127.0.0.1:9", wireFormat: .json, exportInterval: 1)
+        #expect(gateway.server.snapshot.config.tracing == expected)
+        let materialized = gateway.service.materializer.materialize(try await gateway.service.store.contents())
+        let config = try #require(materialized.config, "\(materialized.errors)")
+        let settings = try #require(try StoreImporter.documents(for: config).first { $0.key.kind == .settings }?.value)
+        let tracing = try #require(((try JSONSerialization.jsonObject(with: settings)) as? [String: Any])?["tracing"] as? [String: Any])
+        #expect(tracing["endpoint"] as? String == "http://127.0.0.1:9" && tracing["protocol"] as? String == "http/json", "\(tracing)")
+        #else
+        #expect(put.status == 422 && put.errorDetails.contains { $0.contains("span export is not in this build") }, "\(put)")
+        #expect(gateway.server.snapshot.config.tracing == nil)
+        #endif
+    }
 }
