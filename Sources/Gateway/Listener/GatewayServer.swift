@@ -317,6 +317,9 @@ public final class GatewayServer: Sendable {
                     IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
                 try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
                 var settings = NIOHTTP2Handler.Configuration()
+                // Request header blocks are checked where they are converted (HTTP2HeaderConversion);
+                // NIO's check would also run on every response the gateway builds.
+                settings.connection.headerBlockValidation = .disabled
                 settings.connection.initialSettings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: max(65_536, 2 * limits.maxHeaderBytes + 64 * limits.maxHeaderCount)),
