@@ -97,7 +97,9 @@ extension Binder {
             guard argument.modifier == .none else { throw error("ref and out arguments of local functions are not supported", at: argument.value.offset) }
             return try bindValue(argument.value, convertingTo: type).eval
         }
-        return Bound(function.returns) { frame in
+        // Unowned: the declaring block's closure owns the function (a strong capture here would be
+        // a cycle through the body of a recursive function).
+        return Bound(function.returns) { [unowned function] frame in
             guard let body = function.body else { throw ExpressionRuntimeError.invalidOperation("'\(name)' was called before its declaration was reached.") }
             guard frame.state.pointee.callDepth < LocalFunction.maximumDepth else {
                 throw ExpressionRuntimeError.invalidOperation("Local function calls nested deeper than \(LocalFunction.maximumDepth).")
