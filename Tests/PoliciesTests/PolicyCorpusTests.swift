@@ -118,7 +118,6 @@ struct PolicyCorpusTests {
         // C# the expression compiler does not take yet (issue 12, item 3): `Array.Copy` into a byte[]
         // (elements of byte[] are immutable here) and a PKCS#12 certificate with its private key
         // built in an expression (RSA signing).
-        "Add correlation id to inbound request.policy.xml": "'Array' does not contain a definition for 'Copy'",
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
             "creating an X509Certificate2 is not supported",
     ]

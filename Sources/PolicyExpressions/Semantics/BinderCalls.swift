@@ -464,8 +464,8 @@ extension Binder {
             if let algorithm = Constructors.hmacAlgorithm(TypeNames.strip(typeSyntax.name)), members.count == 1, members[0].0 == "Key" {
                 let key = try bindValue(members[0].1, convertingTo: .byteArray).eval
                 return Bound(type) { frame in
-                    guard case .bytes(let bytes) = try key(frame) else { throw ExpressionRuntimeError.argumentNull("value") }
-                    return .object(HashObject(algorithm, key: bytes))
+                    guard case .byteArray(let bytes) = try key(frame) else { throw ExpressionRuntimeError.argumentNull("value") }
+                    return .object(HashObject(algorithm, key: bytes.bytes))
                 }
             }
             throw error("object initializers are not supported for '\(type)' (member '\(members.first?.0 ?? "")')", at: offset)
