@@ -115,10 +115,11 @@ struct PolicyCorpusTests {
         "Call out to an HTTP endpoint and cache the response.policy.xml": "unterminated string literal",
         "Loopback request for service at same API Management service.xml": "expected ')' but found string",
         "Pre-authorize requests based on HTTP method with validate-jwt.policy.xml": "expected ')' but found string",
-        // C# the expression compiler does not take yet (issue 12, item 3): `Array.Copy` into a byte[]
-        // (elements of byte[] are immutable here) and a PKCS#12 certificate with its private key
-        // built in an expression (RSA signing).
+        // A typo as published: `duration="{{cachetime}]"` is no named-value reference (`}]`), so the
+        // attribute is the literal text, not an integer (APIM refuses it too). Its C# — a PKCS#12
+        // certificate with its private key signing an RS256 client assertion — compiles and runs
+        // (CertificateSigningRuntimeTests).
         "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml":
-            "creating an X509Certificate2 is not supported",
+            "invalid value '{{cachetime}]' for attribute 'duration' of '<cache-store-value>'",
     ]
 }

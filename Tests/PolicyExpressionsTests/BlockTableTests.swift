@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func certificateFactoryBacksTheConstructor() throws {
-        let model = TypeModel(contextType: ContextTypes.context, certificateFactory: { raw in
+        let model = TypeModel(contextType: ContextTypes.context, certificateFactory: { raw, _ in
             FakeCertificate(thumbprint: raw.map { String(format: "%02X", $0) }.joined())
         })
         let compiled = try ExpressionCompiler(model: model).compile("new X509Certificate2(new byte[] { 0xAB, 0x01 }).Thumbprint")

@@ -198,11 +198,15 @@ enum Constructors {
             guard let factory = binder.model.certificateFactory else {
                 throw binder.error("creating an X509Certificate2 is not supported by this gateway", at: offset)
             }
-            return try call([m1(.byteArray, type) { _, raw in
-                do { return .object(try factory(try bytes(raw, "rawData"))) } catch let error as ExpressionRuntimeError { throw error } catch {
+            @Sendable func make(_ raw: Value, _ password: String?) throws -> Value {
+                do { return .object(try factory(try bytes(raw, "rawData"), password)) } catch let error as ExpressionRuntimeError { throw error } catch {
                     throw ExpressionRuntimeError("CryptographicException", "Cannot find the requested object.")
                 }
-            }])
+            }
+            return try call([
+                m1(.byteArray, type) { _, raw in try make(raw, nil) },
+                m2(.byteArray, .string, type) { _, raw, password in try make(raw, Library.optionalString(password)) },
+            ])
         case "Regex":
             let options = ExpressionType.enumeration(.regexOptions)
             return try call([

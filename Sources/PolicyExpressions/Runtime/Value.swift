@@ -71,6 +71,10 @@ public enum EnumType: String, Sendable, CaseIterable {
     case uriPartial = "UriPartial"
     case x509NameType = "X509NameType"
     case uriKind = "UriKind"
+    /// `HashAlgorithmName` (a struct in .NET; its static properties are the members here).
+    case hashAlgorithmName = "HashAlgorithmName"
+    /// `RSASignaturePadding` (a class in .NET: `Pkcs1`, `Pss`).
+    case rsaSignaturePadding = "RSASignaturePadding"
 
     var members: [(String, Int32)] {
         switch self {
@@ -95,6 +99,8 @@ public enum EnumType: String, Sendable, CaseIterable {
         case .x509NameType:
             return [("SimpleName", 0), ("EmailName", 1), ("UpnName", 2), ("DnsName", 3), ("DnsFromAlternativeName", 4), ("UrlName", 5)]
         case .uriKind: return [("RelativeOrAbsolute", 0), ("Absolute", 1), ("Relative", 2)]
+        case .hashAlgorithmName: return [("MD5", 0), ("SHA1", 1), ("SHA256", 2), ("SHA384", 3), ("SHA512", 4)]
+        case .rsaSignaturePadding: return [("Pkcs1", 0), ("Pss", 1)]
         }
     }
 
