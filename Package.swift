@@ -51,7 +51,7 @@ var targets: [Target] = [
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-            .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),

@@ -2,11 +2,15 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHPACK
+import NIOHTTP2
 import NIOHTTPTypes
 import Policies
 
-/// Serves the one request of an HTTP/2 stream, on the connection's event loop; the last handler of
-/// the stream's child channel (after `HTTP2FramePayloadToHTTPServerCodec`).
+/// Serves the one request of an HTTP/2 stream, on the connection's event loop; the only handler of
+/// the stream's child channel: it reads and writes the stream's frame payloads itself
+/// (`HTTP2HeaderConversion`), so a request part takes no codec hop, and a response ends with
+/// END_STREAM on its last HEADERS or DATA frame rather than on an empty DATA frame of its own.
 ///
 /// As on HTTP/1.1 (`HTTP1ConnectionHandler`): a bodiless request without a policy or a certificate
 /// verdict to wait for is routed, forwarded through the loop's backend pool and answered with futures,
@@ -14,13 +18,14 @@ import Policies
 /// the body fed from here through `HTTP1BodyStream` — the stream's reads (and so its flow-control
 /// window) follow the body's reader.
 ///
-/// Whether a request without Content-Length has a body shows in the part after its head: END_STREAM
-/// on the HEADERS frame arrives as `.end` right behind the head, in the same read.
+/// Whether a request without Content-Length has a body shows on its HEADERS frame (END_STREAM) or,
+/// when that frame does not end the stream, in the DATA frame that follows.
 final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     // @unchecked: every method runs on the stream's event loop.
-    typealias InboundIn = HTTPRequestPart
+    typealias InboundIn = HTTP2Frame.FramePayload
+    /// The task path's `ResponseWriter` writes swift-http-types parts; `write` turns them into frames.
     typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias OutboundOut = HTTP2Frame.FramePayload
 
     static let protocolName = "HTTP/2"
 
@@ -50,6 +55,9 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private var pendingRead = false
     private var closed = false
     private var finished = false
+    /// Outbound parts held back by one step so that END_STREAM rides on the last frame (`write`).
+    private var heldHead: (block: HPACKHeaders, promise: EventLoopPromise<Void>?)?
+    private var heldData: (buffer: ByteBuffer, promise: EventLoopPromise<Void>?)?
 
     init(environment: HTTP1ConnectionHandler.Environment) {
         self.environment = environment
@@ -60,6 +68,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        failHeld()
         self.context = nil
     }
 
@@ -67,7 +76,44 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
-        switch (unwrapInboundIn(data), phase) {
+        switch unwrapInboundIn(data) {
+        case .headers(let headers):
+            guard case .idle = phase else {
+                // A HEADERS frame after the head carries trailers: they end the request (not forwarded).
+                receive(.end(nil))
+                return
+            }
+            let head: HTTPRequest
+            do {
+                head = try HTTP2HeaderConversion.request(headers.headers)
+            } catch {
+                refuseMalformed(error, endStream: headers.endStream)
+                return
+            }
+            receive(.head(head))
+            if headers.endStream { receive(.end(nil)) }
+        case .data(let frame):
+            if case .byteBuffer(let buffer) = frame.data, buffer.readableBytes > 0 { receive(.body(buffer)) }
+            if frame.endStream { receive(.end(nil)) }
+        default:
+            // RST_STREAM closes the stream channel (channelInactive); flow control is the stream's.
+            break
+        }
+    }
+
+    /// A request whose header block HTTPTypes cannot represent: 400 with the reason. Any body the
+    /// client still sends is read and dropped; the stream closes when both sides have ended.
+    private func refuseMalformed(_ error: any Error, endStream: Bool) {
+        environment.tracked.requestStarted()
+        tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
+        phase = .serving
+        requestEnded = endStream
+        answerNow(GatewayError(status: .badRequest, message: "malformed HTTP/2 request: \(error)"))
+    }
+
+    private func receive(_ part: HTTPRequestPart) {
+        guard !closed else { return }
+        switch (part, phase) {
         case (.head(let head), .idle):
             environment.tracked.requestStarted()
             tracking = RequestTracking(jsonAccessLog: environment.requestHandler.requestMetrics.jsonAccessLog)
@@ -119,6 +165,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        failHeld()
         body?.finish(RequestBodyError.incomplete)
         body = nil
         if case .idle = phase {} else if !finished {
@@ -152,10 +199,71 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         context.read()
     }
 
-    /// The task path's writes pass here on their way out (Operations: bytes out).
+    /// The task path's parts become frames here (Operations: bytes out). The last head or body part
+    /// is held until the next part or flush, so that `.end` turns it into the stream's last frame.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .body(let buffer) = unwrapOutboundIn(data) { tracking?.bytesOut &+= buffer.readableBytes }
-        context.write(data, promise: promise)
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            writeHeld(context)
+            let block = HTTP2HeaderConversion.block(head)
+            if head.status.kind == .informational {
+                context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: promise)
+            } else {
+                heldHead = (block, promise)
+            }
+        case .body(let buffer):
+            tracking?.bytesOut &+= buffer.readableBytes
+            writeHeld(context)
+            heldData = (buffer, promise)
+        case .end(let trailers):
+            if let trailers, !trailers.isEmpty {
+                writeHeld(context)
+                let block = HTTP2HeaderConversion.block(trailers)
+                context.write(wrapOutboundOut(.headers(.init(headers: block, endStream: true))), promise: promise)
+            } else if let (buffer, heldPromise) = heldData {
+                // (A held body was written after any held head: `heldHead` is nil here.)
+                heldData = nil
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer), endStream: true))),
+                              promise: Self.combine(heldPromise, promise))
+            } else if let (block, heldPromise) = heldHead {
+                heldHead = nil
+                context.write(wrapOutboundOut(.headers(.init(headers: block, endStream: true))),
+                              promise: Self.combine(heldPromise, promise))
+            } else {
+                let empty = context.channel.allocator.buffer(capacity: 0)
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: promise)
+            }
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        writeHeld(context)
+        context.flush()
+    }
+
+    private func writeHeld(_ context: ChannelHandlerContext) {
+        if let (block, promise) = heldHead {
+            heldHead = nil
+            context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: promise)
+        }
+        if let (buffer, promise) = heldData {
+            heldData = nil
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer)))), promise: promise)
+        }
+    }
+
+    private static func combine(_ first: EventLoopPromise<Void>?, _ second: EventLoopPromise<Void>?) -> EventLoopPromise<Void>? {
+        guard let first else { return second }
+        if let second { first.futureResult.cascade(to: second) }
+        return first
+    }
+
+    /// Held parts of a stream that closed before they could be written.
+    private func failHeld() {
+        heldHead?.promise?.fail(ChannelError.ioOnClosedChannel)
+        heldData?.promise?.fail(ChannelError.ioOnClosedChannel)
+        heldHead = nil
+        heldData = nil
     }
 
     // MARK: Serving
@@ -183,14 +291,17 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         responseDone(status: error.status.code)
     }
 
+    /// A whole answer: HEADERS, and DATA when there is a body, the last of them with END_STREAM.
     private func writeWhole(_ head: HTTPResponse, body: ByteBuffer?) {
         guard let context, !closed else { return }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        let block = HTTP2HeaderConversion.block(head)
         if let body, body.readableBytes > 0 {
             tracking?.bytesOut &+= body.readableBytes  // Operations: bytes out
-            context.write(wrapOutboundOut(.body(body)), promise: nil)
+            context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))), promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: block, endStream: true))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     private func deliver(_ outcome: LoopOutcome) {

@@ -8,7 +8,6 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
-import NIOHTTPTypesHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
@@ -326,7 +325,6 @@ public final class GatewayServer: Sendable {
                     mode: .server, connectionConfiguration: settings.connection, streamConfiguration: settings.stream
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
                         try stream.pipeline.syncOperations.addHandler(HTTP2StreamHandler(environment: environment))
                     }
                 }
