@@ -40,6 +40,7 @@ import Testing
         ("var g = Guid.NewGuid(); return new Guid(g.ToByteArray()) == g;", "True"),
         ("return new Guid(new byte[15]);", "^ArgumentException: Byte array for Guid must be exactly 16 bytes long"),
         ("var a = new byte[1]; var b = new byte[1]; return (a == b) + \" \" + (a == a);", "s:False True"),
+        ("var a = new byte[] { 1, 2 }; var b = a.ToArray(); b[0] = 9; return a[0] + \" \" + b[0];", "s:1 9"),
         // Local functions: declared for the whole block, recursive, capturing outer locals.
         ("int Twice(int x) { return x * 2; } return Twice(21);", "i:42"),
         ("int A(int n) => n <= 0 ? 0 : B(n - 1) + 1; int B(int n) => n <= 0 ? 0 : A(n - 1) + 1; return A(10);", "i:10"),
