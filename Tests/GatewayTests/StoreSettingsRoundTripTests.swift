@@ -68,4 +68,30 @@ struct StoreSettingsRoundTripTests {
         }
         try await store.close()
     }
+
+    /// Through the admin API, with curl: the managed-identity endpoint set in the settings document
+    /// reaches the running gateway, and `authentication-managed-identity` gets its token there.
+    @Test(.enabled(if: Curl.isAvailable)) func theManagedIdentityEndpointSetThroughTheAdminAPIServes() async throws {
+        let server = try await DocumentServer.start()
+        let tokenPath = ManagedIdentityGatewayTests.tokenPath
+        server.set(tokenPath + "?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net",
+                   .json(#"{"access_token":"store-mi-token","expires_in":"3600","token_type":"Bearer"}"#))
+        let gateway = try await TestAdminGateway.start()
+        defer { Task { try? await gateway.stop() } }
+        _ = try await gateway.configureSeedSetup(policy: """
+            <policies><inbound><authentication-managed-identity resource="https://vault.azure.net" /></inbound>
+            <backend><forward-request /></backend><outbound /><on-error /></policies>
+            """)
+        // Without the setting the policy fails closed.
+        #expect(try await gateway.get("/echo/a", certificate: true).httpCode == 500)
+        let settings = try await gateway.admin("PUT", "/settings/gateway", json: [
+            "policies": ["managedIdentityEndpoint": server.baseURL + tokenPath, "entraAuthority": "https://login.microsoftonline.us"],
+        ])
+        #expect(settings.status == 201, "\(settings)")
+        let served = try await gateway.get("/echo/a", certificate: true)
+        #expect(served.httpCode == 200 && served.stdout.contains("Bearer store-mi-token"), "\(served.stdout)")
+        let read = try await gateway.admin("GET", "/settings/gateway")
+        #expect(read.status == 200 && "\(read)".contains("login.microsoftonline.us"), "\(read)")
+        await server.stop()
+    }
 }
