@@ -9,8 +9,10 @@ struct ResponseWriter: Sendable {
     enum Sink: Sendable {
         /// An HTTP/2 stream served through `NIOAsyncChannel`.
         case stream(NIOAsyncChannelOutboundWriter<HTTPResponsePart>)
-        /// A connection (HTTP/1.1) or stream (HTTP/2) whose handler handed this request to a task.
+        /// A connection (HTTP/1.1) whose handler handed this request to a task.
         case channel(ChannelResponseSink)
+        /// An HTTP/2 stream whose request went to a task.
+        case http2(HTTP2StreamSink)
     }
 
     let sink: Sink
@@ -23,10 +25,15 @@ struct ResponseWriter: Sendable {
         self.sink = .channel(channel)
     }
 
+    init(http2: HTTP2StreamSink) {
+        self.sink = .http2(http2)
+    }
+
     private func write(_ parts: [HTTPResponsePart]) async throws {
         switch sink {
         case .stream(let outbound): try await outbound.write(contentsOf: parts)
         case .channel(let channel): try await channel.write(parts)
+        case .http2(let stream): try await stream.write(parts)
         }
     }
 

@@ -35,6 +35,10 @@ enum AcceptedConnection: Sendable {
 /// One listening port serving every configured hostname: SNI picks the hostname's TLS context
 /// (server certificate and client-certificate mode), ALPN picks HTTP/2 or HTTP/1.1.
 public final class GatewayServer: Sendable {
+    /// SETTINGS_INITIAL_WINDOW_SIZE advertised on HTTP/2 connections: what a client may send on a
+    /// new stream before the gateway's first WINDOW_UPDATE for it.
+    static let initialStreamWindow = 1 << 20
+
     private let group: any EventLoopGroup
     private let executors: EventLoopTaskExecutor.Table
     let logger: Logger  // (internal: the operations listener logs with it)
@@ -316,18 +320,17 @@ public final class GatewayServer: Sendable {
                 settings.connection.initialSettings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: max(65_536, 2 * limits.maxHeaderBytes + 64 * limits.maxHeaderCount)),
-                    HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                    HTTP2Setting(parameter: .initialWindowSize, value: Self.initialStreamWindow),
                 ]
                 let environment = HTTP1ConnectionHandler.Environment(
                     requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor, logger: logger)
-                // Each stream is served by its own handler on this loop: no task per stream.
-                _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                    mode: .server, connectionConfiguration: settings.connection, streamConfiguration: settings.stream
-                ) { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamHandler(environment: environment))
-                    }
-                }
+                // Every stream is served on this loop by the connection's own handler: no child
+                // channel and no task per stream (NIOHTTP2Handler runs without a multiplexer).
+                try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(
+                    mode: .server, frameDelegate: nil, connectionConfiguration: settings.connection,
+                    streamConfiguration: settings.stream))
+                try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(
+                    environment: environment, initialStreamWindow: Self.initialStreamWindow))
                 try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
                 // A connection negotiated while draining is told to go away at once.
                 if registry.isDraining { registry.beginDraining() }

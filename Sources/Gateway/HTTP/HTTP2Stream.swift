@@ -7,30 +7,30 @@ import NIOHTTP2
 import NIOHTTPTypes
 import Policies
 
-/// Serves the one request of an HTTP/2 stream, on the connection's event loop; the only handler of
-/// the stream's child channel: it reads and writes the stream's frame payloads itself
-/// (`HTTP2HeaderConversion`), so a request part takes no codec hop, and a response ends with
-/// END_STREAM on its last HEADERS or DATA frame rather than on an empty DATA frame of its own.
+/// Serves the one request of an HTTP/2 stream, on the connection's event loop, for
+/// `HTTP2ConnectionHandler` (no child channel): it reads and writes the stream's frame payloads
+/// itself (`HTTP2HeaderConversion`), and a response ends with END_STREAM on its last HEADERS or DATA
+/// frame rather than on an empty DATA frame of its own.
 ///
 /// As on HTTP/1.1 (`HTTP1ConnectionHandler`): a bodiless request without a policy or a certificate
 /// verdict to wait for is routed, forwarded through the loop's backend pool and answered with futures,
 /// no task per stream; anything else runs `RequestHandler.handle` in a task on the loop's executor,
-/// the body fed from here through `HTTP1BodyStream` — the stream's reads (and so its flow-control
-/// window) follow the body's reader.
+/// the body fed from here through `HTTP1BodyStream` — the stream's flow-control window is opened
+/// only while the body's reader keeps up.
 ///
 /// Whether a request without Content-Length has a body shows on its HEADERS frame (END_STREAM) or,
 /// when that frame does not end the stream, in the DATA frame that follows.
-final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
-    // @unchecked: every method runs on the stream's event loop.
-    typealias InboundIn = HTTP2Frame.FramePayload
-    /// The task path's `ResponseWriter` writes swift-http-types parts; `write` turns them into frames.
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTP2Frame.FramePayload
+final class HTTP2Stream: @unchecked Sendable {
+    // @unchecked: every method runs on the connection's event loop.
 
     static let protocolName = "HTTP/2"
 
+    let streamID: HTTP2StreamID
+    /// The connection's handler; it drops this stream when the stream closes.
+    private let connection: HTTP2ConnectionHandler
     private let environment: HTTP1ConnectionHandler.Environment
-    private var context: ChannelHandlerContext?
+    /// What the client may still send on this stream.
+    private var window: Int
 
     private enum Phase {
         /// Waiting for the head.
@@ -52,31 +52,31 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     private var reusable = true
     private var body: HTTP1BodyStream.Producer.Source?
     private var bodyPaused = false
-    private var pendingRead = false
+    /// No more frames from this side (reset, or the stream closed).
     private var closed = false
+    /// The stream is gone (StreamClosedEvent or the connection ended).
+    private var gone = false
     private var finished = false
     /// Outbound parts held back by one step so that END_STREAM rides on the last frame (`write`).
     private var heldHead: (block: HPACKHeaders, promise: EventLoopPromise<Void>?)?
     private var heldData: (buffer: ByteBuffer, promise: EventLoopPromise<Void>?)?
 
-    init(environment: HTTP1ConnectionHandler.Environment) {
+    init(streamID: HTTP2StreamID, connection: HTTP2ConnectionHandler, environment: HTTP1ConnectionHandler.Environment,
+         initialWindow: Int) {
+        self.streamID = streamID
+        self.connection = connection
         self.environment = environment
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        failHeld()
-        self.context = nil
+        self.window = initialWindow
     }
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// A frame of this stream, from the connection's handler (`flowControlledLength`: a DATA
+    /// frame's bytes and padding, which the client's window for this stream lost).
+    func receive(_ payload: HTTP2Frame.FramePayload, flowControlledLength: Int = 0) {
+        window -= flowControlledLength
         guard !closed else { return }
-        switch unwrapInboundIn(data) {
+        switch payload {
         case .headers(let headers):
             guard case .idle = phase else {
                 // A HEADERS frame after the head carries trailers: they end the request (not forwarded).
@@ -95,10 +95,19 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         case .data(let frame):
             if case .byteBuffer(let buffer) = frame.data, buffer.readableBytes > 0 { receive(.body(buffer)) }
             if frame.endStream { receive(.end(nil)) }
+            openWindowIfReading(flushNow: false)
         default:
-            // RST_STREAM closes the stream channel (channelInactive); flow control is the stream's.
             break
         }
+    }
+
+    /// Tops the stream's window up while the body's reader keeps up (and the client may still send).
+    private func openWindowIfReading(flushNow: Bool) {
+        let target = HTTP2ConnectionHandler.streamWindowTarget
+        guard !bodyPaused, !requestEnded, !closed, window < target / 2 else { return }
+        let increment = target - window
+        window += increment
+        connection.openStreamWindow(streamID, by: increment, flushNow: flushNow)
     }
 
     /// A request whose header block HTTPTypes cannot represent: 400 with the reason. Any body the
@@ -163,7 +172,10 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    /// The stream closed (both sides ended, a reset either way, or the connection ended).
+    func streamClosed(reason: NIOHTTP2.HTTP2ErrorCode?) {
+        guard !gone else { return }
+        gone = true
         closed = true
         failHeld()
         body?.finish(RequestBodyError.incomplete)
@@ -173,82 +185,74 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
             finished = true
             _ = environment.tracked.requestFinished(draining: environment.registry.isDraining)
         }
-        context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        environment.logger.debug("HTTP/2 stream error", metadata: ["error": "\(error)"])
-        body?.finish(error)
+    /// A frame this stream wrote was refused by the HTTP/2 state machine.
+    func reset() {
+        body?.finish(RequestBodyError.incomplete)
         body = nil
         close()
     }
 
-    func read(context: ChannelHandlerContext) {
-        if closed { return }
-        if bodyPaused {
-            pendingRead = true
-            return
-        }
-        context.read()
-    }
-
     private func bodyWantsMore() {
         bodyPaused = false
-        guard pendingRead, let context, !closed else { return }
-        pendingRead = false
-        context.read()
+        openWindowIfReading(flushNow: true)
     }
 
     /// The task path's parts become frames here (Operations: bytes out). The last head or body part
     /// is held until the next part or flush, so that `.end` turns it into the stream's last frame.
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+    func write(_ part: HTTPResponsePart, promise: EventLoopPromise<Void>?) {
+        guard !closed else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        switch part {
         case .head(let head):
-            writeHeld(context)
+            writeHeld()
             let block = HTTP2HeaderConversion.block(head)
             if head.status.kind == .informational {
-                context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: promise)
+                connection.write(streamID, .headers(.init(headers: block)), promise: promise)
             } else {
                 heldHead = (block, promise)
             }
         case .body(let buffer):
             tracking?.bytesOut &+= buffer.readableBytes
-            writeHeld(context)
+            writeHeld()
             heldData = (buffer, promise)
         case .end(let trailers):
             if let trailers, !trailers.isEmpty {
-                writeHeld(context)
+                writeHeld()
                 let block = HTTP2HeaderConversion.block(trailers)
-                context.write(wrapOutboundOut(.headers(.init(headers: block, endStream: true))), promise: promise)
+                connection.write(streamID, .headers(.init(headers: block, endStream: true)), promise: promise)
             } else if let (buffer, heldPromise) = heldData {
                 // (A held body was written after any held head: `heldHead` is nil here.)
                 heldData = nil
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer), endStream: true))),
+                connection.write(streamID, .data(.init(data: .byteBuffer(buffer), endStream: true)),
                               promise: Self.combine(heldPromise, promise))
             } else if let (block, heldPromise) = heldHead {
                 heldHead = nil
-                context.write(wrapOutboundOut(.headers(.init(headers: block, endStream: true))),
+                connection.write(streamID, .headers(.init(headers: block, endStream: true)),
                               promise: Self.combine(heldPromise, promise))
             } else {
-                let empty = context.channel.allocator.buffer(capacity: 0)
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(empty), endStream: true))), promise: promise)
+                let empty = connection.allocator.buffer(capacity: 0)
+                connection.write(streamID, .data(.init(data: .byteBuffer(empty), endStream: true)), promise: promise)
             }
         }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        writeHeld(context)
-        context.flush()
+    func flush() {
+        writeHeld()
+        connection.flush()
     }
 
-    private func writeHeld(_ context: ChannelHandlerContext) {
+    private func writeHeld() {
         if let (block, promise) = heldHead {
             heldHead = nil
-            context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: promise)
+            connection.write(streamID, .headers(.init(headers: block)), promise: promise)
         }
         if let (buffer, promise) = heldData {
             heldData = nil
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer)))), promise: promise)
+            connection.write(streamID, .data(.init(data: .byteBuffer(buffer))), promise: promise)
         }
     }
 
@@ -284,24 +288,24 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     }
 
     private func answerNow(_ error: GatewayError) {
-        guard let context else { return }
         tracking?.record?.noteReason(error.message)
-        let (head, body) = error.response(allocator: context.channel.allocator, activityId: tracking?.record?.requestId)
+        let (head, body) = error.response(allocator: connection.allocator, activityId: tracking?.record?.requestId)
         writeWhole(head, body: body)
         responseDone(status: error.status.code)
     }
 
     /// A whole answer: HEADERS, and DATA when there is a body, the last of them with END_STREAM.
     private func writeWhole(_ head: HTTPResponse, body: ByteBuffer?) {
-        guard let context, !closed else { return }
+        guard !closed else { return }
         let block = HTTP2HeaderConversion.block(head)
         if let body, body.readableBytes > 0 {
             tracking?.bytesOut &+= body.readableBytes  // Operations: bytes out
-            context.write(wrapOutboundOut(.headers(.init(headers: block))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))), promise: nil)
+            connection.write(streamID, .headers(.init(headers: block)), promise: nil)
+            connection.write(streamID, .data(.init(data: .byteBuffer(body), endStream: true)), promise: nil)
         } else {
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: block, endStream: true))), promise: nil)
+            connection.write(streamID, .headers(.init(headers: block, endStream: true)), promise: nil)
         }
+        connection.flush()
     }
 
     private func deliver(_ outcome: LoopOutcome) {
@@ -332,9 +336,8 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
 
     /// Outbound / on-error (or a streamed policy body) in a task; its result is written from there.
     private func finishInTask(_ operation: @escaping @Sendable () async -> PolicyResult) {
-        guard let context, !closed else { return }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
-        let eventLoop = context.eventLoop
+        guard !closed, let eventLoop = connection.eventLoop else { return }
+        let writer = ResponseWriter(http2: HTTP2StreamSink(stream: self, eventLoop: eventLoop))
         let record = tracking?.record
         let api = tracking?.outcome.route?.api ?? ""
         let metrics = environment.requestHandler.forwarder.metrics
@@ -345,7 +348,7 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     }
 
     private func relay(_ answer: BackendAnswer) {
-        guard !closed, let context else { return }
+        guard !closed, let eventLoop = connection.eventLoop else { return }
         let status = Int(answer.head.status.code)
         let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
         let head = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
@@ -354,10 +357,9 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
             responseDone(status: status)
             return
         }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
+        let writer = ResponseWriter(http2: HTTP2StreamSink(stream: self, eventLoop: eventLoop))
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
         let logger = environment.logger
-        let eventLoop = context.eventLoop
         ServedInTask.start(on: environment.executor) {
             let written = await ServedInTask.relay(head, body: answer.body, declaredLength: length, writer: writer, logger: logger)
             eventLoop.execute { self.taskFinished(status: written, reusable: written != nil) }
@@ -365,12 +367,12 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
     }
 
     private func startTask(_ request: HTTPRequest, hasBody: Bool, declaredLength: Int64?, expectsContinue: Bool) {
-        guard let context else { return }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: false))
+        guard let eventLoop = connection.eventLoop else { return }
+        let writer = ResponseWriter(http2: HTTP2StreamSink(stream: self, eventLoop: eventLoop))
         let requestBody: RequestBody
         if hasBody {
             let (stream, source) = HTTP1BodyStream.make(
-                demand: HTTP1BodyDemand(eventLoop: context.eventLoop, wantsMore: { self.bodyWantsMore() }))
+                demand: HTTP1BodyDemand(eventLoop: eventLoop, wantsMore: { self.bodyWantsMore() }))
             body = source
             var continueSender: (@Sendable () async throws -> Void)?
             if expectsContinue { continueSender = { try await writer.writeContinue() } }
@@ -381,7 +383,6 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         let gatewayRequest = GatewayRequest(head: request, body: requestBody, connection: environment.info,
                                             protocolName: Self.protocolName)
         let requestHandler = environment.requestHandler
-        let eventLoop = context.eventLoop
         let record = tracking?.record
         ServedInTask.start(on: environment.executor) {
             // An answer cut short leaves the client unable to find the next response: not reusable.
@@ -419,9 +420,35 @@ final class HTTP2StreamHandler: ChannelDuplexHandler, RemovableChannelHandler, @
         }
     }
 
+    /// Resets the stream (RST_STREAM CANCEL); its StreamClosedEvent ends it.
     private func close() {
-        guard !closed, let context else { return }
+        guard !closed else { return }
         closed = true
-        context.close(promise: nil)
+        failHeld()
+        connection.write(streamID, .rstStream(.cancel), promise: nil)
+        connection.flush()
+    }
+}
+
+/// The response side of an HTTP/2 stream served by a task: parts are written on the loop, and
+/// each call waits until its last part has left for the socket — `NIOHTTP2Handler` completes a
+/// write once the client's flow-control windows let the frame out, so a slow reader slows the
+/// writer (back-pressure from client to backend).
+struct HTTP2StreamSink: Sendable {
+    let stream: HTTP2Stream
+    let eventLoop: any EventLoop
+
+    func write(_ parts: [HTTPResponsePart]) async throws {
+        guard !parts.isEmpty else { return }
+        let promise = eventLoop.makePromise(of: Void.self)
+        let stream = self.stream
+        let body: @Sendable () -> Void = {
+            for (index, part) in parts.enumerated() {
+                stream.write(part, promise: index == parts.count - 1 ? promise : nil)
+            }
+            stream.flush()
+        }
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+        try await promise.futureResult.get()
     }
 }

@@ -1,0 +1,160 @@
+import NIOCore
+import NIOHTTP2
+
+/// Serves every stream of an HTTP/2 connection from the connection's own pipeline, right after
+/// `NIOHTTP2Handler` (which runs without a stream multiplexer): a stream is an `HTTP2Stream` in a
+/// dictionary, not a child channel with a pipeline, promises and activation of its own — that
+/// machinery was about a tenth of an HTTP/2 request's instructions.
+///
+/// Without the multiplexer, inbound flow control is done here: the connection window is topped up
+/// as DATA arrives (from `NIOHTTP2WindowUpdatedEvent`, which also counts DATA that NIOHTTP2Handler
+/// dropped for a stream already reset), a stream's window only while its body's reader keeps up (a paused body stops
+/// WINDOW_UPDATEs for its stream, so the client stops sending: back-pressure per stream). Outbound,
+/// `NIOHTTP2Handler` holds DATA beyond the client's windows and completes each write's promise
+/// once the frame is out; a task writing a response waits for those promises (`HTTP2StreamSink`).
+final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
+    // @unchecked: every method runs on the connection's event loop.
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// What a stream's window is kept at once the client's first `initialStreamWindow` is spent.
+    static let streamWindowTarget = 256 * 1024
+    /// What the connection's window is kept at.
+    static let connectionWindowTarget = 1024 * 1024
+
+    private let environment: HTTP1ConnectionHandler.Environment
+    private let initialStreamWindow: Int
+    private var streams: [HTTP2StreamID: HTTP2Stream] = [:]
+    /// A WINDOW_UPDATE was written during this read: flush it with the read's end.
+    private var unflushed = false
+    private(set) var context: ChannelHandlerContext?
+
+    /// `initialStreamWindow`: the SETTINGS_INITIAL_WINDOW_SIZE this server advertises.
+    init(environment: HTTP1ConnectionHandler.Environment, initialStreamWindow: Int) {
+        self.environment = environment
+        self.initialStreamWindow = initialStreamWindow
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        closeAllStreams()
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            if let stream = streams[frame.streamID] {
+                stream.receive(.headers(headers))
+            } else {
+                // NIOHTTP2Handler has admitted the stream (client-initiated, within the concurrency limit).
+                let stream = HTTP2Stream(streamID: frame.streamID, connection: self, environment: environment,
+                                         initialWindow: initialStreamWindow)
+                streams[frame.streamID] = stream
+                stream.receive(.headers(headers))
+            }
+        case .data(let payload):
+            streams[frame.streamID]?.receive(.data(payload), flowControlledLength: Self.flowControlledLength(payload))
+        default:
+            // SETTINGS, PING, GOAWAY, WINDOW_UPDATE, PRIORITY: NIOHTTP2Handler's. RST_STREAM arrives
+            // as a StreamClosedEvent.
+            break
+        }
+    }
+
+    private static func flowControlledLength(_ payload: HTTP2Frame.FramePayload.Data) -> Int {
+        let data: Int
+        switch payload.data {
+        case .byteBuffer(let buffer): data = buffer.readableBytes
+        case .fileRegion(let region): data = region.readableBytes
+        }
+        return data + (payload.paddingBytes.map { $0 + 1 } ?? 0)
+    }
+
+    /// Tops the connection window up to its target once half of it is spent (`inboundWindowSize`:
+    /// what the client may still send, as NIOHTTP2Handler counts it).
+    private func creditConnection(inboundWindowSize: Int, context: ChannelHandlerContext) {
+        guard inboundWindowSize < Self.connectionWindowTarget / 2 else { return }
+        let increment = Self.connectionWindowTarget - inboundWindowSize
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
+                      promise: nil)
+        unflushed = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+            if window.streamID == .rootStream, let inbound = window.inboundWindowSize {
+                creditConnection(inboundWindowSize: inbound, context: context)
+            }
+            return
+        }
+        if let closed = event as? StreamClosedEvent {
+            streams.removeValue(forKey: closed.streamID)?.streamClosed(reason: closed.reason)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closeAllStreams()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A frame a stream wrote was refused (its promise failed too): that stream is reset; the
+        // connection goes on. Anything else travels on (CloseOnConnectionError).
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            environment.logger.debug("HTTP/2 stream error", metadata: ["error": "\(streamError.baseError)"])
+            streams[streamError.streamID]?.reset()
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
+    private func closeAllStreams() {
+        let open = streams.values
+        streams = [:]
+        for stream in open { stream.streamClosed(reason: .cancel) }
+    }
+
+    // MARK: For streams
+
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    var eventLoop: (any EventLoop)? { context?.eventLoop }
+
+    func write(_ streamID: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Lets the client send `increment` more bytes on a stream. `flushNow` when called outside a
+    /// read (a paused body's reader caught up); within a read it goes out with the read's end.
+    func openStreamWindow(_ streamID: HTTP2StreamID, by increment: Int, flushNow: Bool) {
+        guard increment > 0, let context else { return }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))),
+                      promise: nil)
+        if flushNow { context.flush() } else { unflushed = true }
+    }
+}
