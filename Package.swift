@@ -165,7 +165,7 @@ var targets: [Target] = [
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Gateway", "GatewayConfiguration", "Policies", "ConfigurationStore", "GatewayAdmin",
+            "Gateway", "GatewayConfiguration", "Policies", "ConfigurationStore", "ConfigurationStorePostgres", "GatewayAdmin",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
