@@ -157,10 +157,14 @@ public enum StoreImporter {
             "method": .string(policies.revocation.method.rawValue),
         ]
         if !policies.revocation.crlFiles.isEmpty { revocation["crlFiles"] = .array(try crlReferences(policies.revocation.crlFiles)) }
-        settings["policies"] = .object([
+        var settingsPolicies: JSONDocument.Object = [
             "skipUnsupported": .bool(policies.skipUnsupported),
             "revocation": .object(revocation),
-        ])
+        ]
+        // authentication-managed-identity's token endpoint and validate-azure-ad-token's authority.
+        if let endpoint = policies.managedIdentityEndpoint { settingsPolicies["managedIdentityEndpoint"] = .string(endpoint) }
+        if let authority = policies.entraAuthority { settingsPolicies["entraAuthority"] = .string(authority) }
+        settings["policies"] = .object(settingsPolicies)
         let traceLog = config.traceLog
         if traceLog != TraceLogConfig() {
             var document: JSONDocument.Object = [

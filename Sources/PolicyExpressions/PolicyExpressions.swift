@@ -35,9 +35,12 @@ public struct CompiledExpression: Sendable {
     public let uses: ExpressionUses
     private let body: Eval
     private let slotCount: Int
+    /// Weak references to the expression's local functions (tests check they die with it).
+    let localFunctionReferences: [WeakReference]
 
     init(source: String, kind: ExpressionKind, resultType: ExpressionType, body: @escaping Eval, slotCount: Int,
-         uses: ExpressionUses = ExpressionUses()) {
+         uses: ExpressionUses = ExpressionUses(), localFunctions: [AnyObject] = []) {
+        self.localFunctionReferences = localFunctions.map(WeakReference.init)
         self.source = source
         self.kind = kind
         self.resultType = resultType
@@ -73,6 +76,12 @@ public struct CompiledExpression: Sendable {
     }
 }
 
+/// A weak reference (to observe that compiled closures are freed).
+struct WeakReference: @unchecked Sendable {
+    weak var object: AnyObject?
+    init(_ object: AnyObject) { self.object = object }
+}
+
 /// Compiles policy expressions against a type model whose root variable `context` has `model.contextType`.
 public struct ExpressionCompiler: Sendable {
     public let model: TypeModel
@@ -89,7 +98,8 @@ public struct ExpressionCompiler: Sendable {
                 let expr = try parser.parseWholeExpression()
                 let bound = try binder.bindValue(expr)
                 if bound.type == .void { throw PositionedError(offset: expr.start, message: "the expression has no value (its type is 'void')") }
-                return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount, uses: binder.uses)
+                return CompiledExpression(source: source, kind: kind, resultType: bound.type, body: bound.eval, slotCount: binder.slotCount, uses: binder.uses,
+                                          localFunctions: binder.localFunctionsBound)
             case .block:
                 let block = try parser.parseWholeBlock()
                 let exec = try binder.bindStatement(block)
@@ -100,7 +110,8 @@ public struct ExpressionCompiler: Sendable {
                     if case .returned(let value) = try exec(frame) { return value }
                     return .null
                 }
-                return CompiledExpression(source: source, kind: kind, resultType: .object, body: eval, slotCount: binder.slotCount, uses: binder.uses)
+                return CompiledExpression(source: source, kind: kind, resultType: .object, body: eval, slotCount: binder.slotCount, uses: binder.uses,
+                                          localFunctions: binder.localFunctionsBound)
             }
         } catch let error as PositionedError {
             let (line, column) = text.location(of: error.offset)

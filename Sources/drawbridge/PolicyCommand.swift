@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClientCertificates
 import Foundation
+import Gateway
 import GatewayConfiguration
 import Policies
 
@@ -66,7 +67,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a policy offline: the response the client would get and a step-by-step trace (no network).")
+            abstract: "Run a policy offline: the response the client would get and a step-by-step trace (no network but the key documents validate-jwt <openid-config> and validate-azure-ad-token fetch, as the gateway does).")
 
         @Argument(help: "The policy document (API scope).")
         var file: String
@@ -130,6 +131,11 @@ struct PolicyCommand: AsyncParsableCommand {
             let resolved = try settings.resolve()
             if let expectStatus { _ = try Self.matches(200, expectStatus) }  // a bad spec is a usage error before running
             let report: PolicyTestRunner.Report
+            // validate-jwt <openid-config> and validate-azure-ad-token fetch their keys as the gateway
+            // does (the configuration's backend trust and Entra authority).
+            let keyDocuments = try GatewayKeyDocuments(backend: resolved.gateway?.backend ?? BackendConfig())
+            defer { Task { await keyDocuments.shutdown() } }
+            let entraAuthority = resolved.gateway?.policies.entraAuthority.flatMap(URL.init(string:))
             do {
                 let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: resolved.namedValues), compiler: PolicyExpressionBinding.compiler)
                 report = try await PolicyTestRunner.run(
@@ -137,7 +143,8 @@ struct PolicyCommand: AsyncParsableCommand {
                     clientCertificatePEM: try clientCert.map(Effective.read),
                     backendResponseJSON: try backendResponse.map(Effective.read),
                     loadOptions: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: resolved.skipUnsupported),
-                    options: PolicyPipelineOptions(verification: verification, backends: resolved.backends),
+                    options: PolicyPipelineOptions(verification: verification, backends: resolved.backends,
+                                                   keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority),
                     fragments: try loader.fragments(resolved.fragments))
                 print(report.text)
             } catch {

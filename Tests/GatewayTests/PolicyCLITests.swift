@@ -69,4 +69,44 @@ struct PolicyCLITests {
         #expect(mismatch.status == 1)
         #expect(mismatch.stdout.contains("status 200 does not match --expect-status 404"))
     }
+
+    /// `policy test` builds and runs `validate-azure-ad-token` as the gateway does: the tenant's
+    /// discovery document and JWKS fetched from the configuration's `entraAuthority`.
+    @Test func testRunsValidateAzureADTokenWithTheConfiguredAuthority() async throws {
+        let signer = try TestSigner()
+        let server = try await DocumentServer.start()
+        let tenant = ValidateAzureADTokenGatewayTests.tenant
+        server.set("/\(tenant)/v2.0/.well-known/openid-configuration",
+                   .json(#"{"issuer":"\#(server.baseURL)/\#(tenant)/v2.0","jwks_uri":"\#(server.baseURL)/\#(tenant)/discovery/v2.0/keys"}"#))
+        server.set("/\(tenant)/discovery/v2.0/keys", .json(try signer.jwks()))
+        let folder = try CLITests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try """
+            hostnames:
+              - { name: gw.example, certificate: c.pem, key: k.pem }
+            policies:
+              entraAuthority: \(server.baseURL)
+            """.write(toFile: folder + "/gw.yaml", atomically: true, encoding: .utf8)
+        try """
+            <policies><inbound>
+            <validate-azure-ad-token tenant-id="\(tenant)">
+              <backend-application-ids><application-id>backend-app</application-id></backend-application-ids>
+            </validate-azure-ad-token>
+            </inbound><backend><forward-request /></backend><outbound /><on-error /></policies>
+            """.write(toFile: folder + "/api.xml", atomically: true, encoding: .utf8)
+        func run(_ token: String) async throws -> CLITests.Run {
+            try #"{"method": "GET", "url": "https://gw.example/orders/7", "headers": {"Authorization": "Bearer \#(token)"}}"#
+                .write(toFile: folder + "/request.json", atomically: true, encoding: .utf8)
+            return try await CLITests.run(["policy", "test", folder + "/api.xml", "--request", folder + "/request.json",
+                                           "--config", folder + "/gw.yaml", "--expect-status", "2xx"])
+        }
+        let accepted = try await run(try signer.token("RS256", kid: "rsa-1", claims: ValidateAzureADTokenGatewayTests.claims(server)))
+        #expect(accepted.status == 0, "\(accepted.stdout) \(accepted.stderr)")
+        #expect(accepted.stdout.contains("Backend request: GET https://gw.example/orders/7") || accepted.stdout.contains("HTTP 200"), "\(accepted.stdout)")
+        #expect(server.requests.contains("/\(tenant)/discovery/v2.0/keys"))
+        let refused = try await run(try signer.token("RS256", kid: "rsa-1", claims: ValidateAzureADTokenGatewayTests.claims(server, aud: "api://elsewhere")))
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("HTTP 401") && refused.stdout.contains("validate-azure-ad-token"), "\(refused.stdout)")
+        await server.stop()
+    }
 }

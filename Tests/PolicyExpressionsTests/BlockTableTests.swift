@@ -19,6 +19,28 @@ import Testing
         ("long t = 0x1234567890; int r; unchecked { r = (byte)(t >> 8) + (byte)t; } return r;", "i:264"),
         ("checked { return 1; }", "!1:1 'checked' blocks are not supported"),
         ("DateTimeOffset o = new DateTime(1970, 1, 2, 0, 0, 0, DateTimeKind.Utc); return o.ToUnixTimeSeconds();", "l:86400"),
+        // byte[] is a mutable array with identity (.NET): elements assigned in place, Array.Copy into
+        // it, bounds and arguments checked as .NET's exceptions.
+        ("var a = new byte[2]; var b = a; b[0] = 9; return a[0];", "i:9"),
+        ("var a = new byte[3]; a[1] += 200; a[1] += 100; return a[1];", "i:44"),
+        ("var a = new byte[4]; a[4] = 1; return 1;", "^IndexOutOfRangeException"),
+        ("var a = new byte[4]; a[-1] = 1; return 1;", "^IndexOutOfRangeException"),
+        ("var g = new byte[16]; Array.Copy(new byte[] {1,2,3,4,5,6,7,8,9,10,11,12}, 0, g, 0, 10); byte[] b = new byte[6]; b[5] = (byte)7; b[0] = 250; Array.Copy(b, 0, g, 10, 6); return BitConverter.ToString(g);",
+         "s:01-02-03-04-05-06-07-08-09-0A-FA-00-00-00-00-07"),
+        ("var a = new byte[] {1,2,3,4}; Array.Copy(a, 0, a, 1, 3); return Convert.ToBase64String(a);", "s:AQECAw=="),
+        ("var a = new int[3]; Array.Copy(new int[] {5,6}, a, 2); return a[1];", "i:6"),
+        ("var a = new byte[4]; Array.Copy(new byte[3], 0, a, 2, 3); return 1;", "^ArgumentException: Destination array was not long enough"),
+        ("var a = new byte[4]; Array.Copy(new byte[3], 1, a, 0, 3); return 1;", "^ArgumentException: Source array was not long enough"),
+        ("var a = new byte[4]; Array.Copy(new byte[3], a, -1); return 1;", "^ArgumentOutOfRangeException: Non-negative number required"),
+        ("var a = new byte[4]; Array.Copy(new byte[3], -1, a, 0, 1); return 1;", "^ArgumentOutOfRangeException"),
+        ("byte[] a = null; Array.Copy(new byte[3], a, 1); return 1;", "^ArgumentNullException"),
+        ("var a = new int[3]; Array.Copy(new long[] {5,6}, a, 2); return a[1];", "!1:27 element types must be the same"),
+        ("var a = 1; Array.Copy(a, new int[1], 1); return 1;", "!1:23 argument 1 of 'Array.Copy' must be an array"),
+        ("Array.Copy(new int[1], new int[1]); return 1;", "!1:7 no overload for method 'Copy' takes 2 arguments"),
+        ("var g = Guid.NewGuid(); return new Guid(g.ToByteArray()) == g;", "True"),
+        ("return new Guid(new byte[15]);", "^ArgumentException: Byte array for Guid must be exactly 16 bytes long"),
+        ("var a = new byte[1]; var b = new byte[1]; return (a == b) + \" \" + (a == a);", "s:False True"),
+        ("var a = new byte[] { 1, 2 }; var b = a.ToArray(); b[0] = 9; return a[0] + \" \" + b[0];", "s:1 9"),
         // Local functions: declared for the whole block, recursive, capturing outer locals.
         ("int Twice(int x) { return x * 2; } return Twice(21);", "i:42"),
         ("int A(int n) => n <= 0 ? 0 : B(n - 1) + 1; int B(int n) => n <= 0 ? 0 : A(n - 1) + 1; return A(10);", "i:10"),
@@ -121,7 +143,7 @@ import Testing
     }
 
     @Test func certificateFactoryBacksTheConstructor() throws {
-        let model = TypeModel(contextType: ContextTypes.context, certificateFactory: { raw in
+        let model = TypeModel(contextType: ContextTypes.context, certificateFactory: { raw, _ in
             FakeCertificate(thumbprint: raw.map { String(format: "%02X", $0) }.joined())
         })
         let compiled = try ExpressionCompiler(model: model).compile("new X509Certificate2(new byte[] { 0xAB, 0x01 }).Thumbprint")

@@ -298,7 +298,7 @@ func render(_ value: Value) -> String {
     case .dateTimeOffset(let d): return "dto:" + Formatting.dateTimeOffset(d, format: "o")
     case .timeSpan(let t): return "ts:" + t.description
     case .guid(let g): return "g:" + g.uuidString.lowercased()
-    case .bytes(let b): return "bytes:" + b.map { String(format: "%02x", $0) }.joined()
+    case .byteArray(let b): return "bytes:" + b.map { String(format: "%02x", $0) }.joined()
     case .list(let box): return "[" + box.items.map(render).joined(separator: ",") + "]"
     case .dictionary(let d): return "{" + zip(d.keys, d.values).map { render($0) + "=" + render($1) }.joined(separator: ",") + "}"
     case .pair(let p): return "<" + render(p.key) + "," + render(p.value) + ">"

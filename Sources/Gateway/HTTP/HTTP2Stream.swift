@@ -79,7 +79,18 @@ final class HTTP2Stream: @unchecked Sendable {
         switch payload {
         case .headers(let headers):
             guard case .idle = phase else {
-                // A HEADERS frame after the head carries trailers: they end the request (not forwarded).
+                // A HEADERS frame after the head carries trailers: they end the request (not forwarded),
+                // unless they are malformed, which resets the stream.
+                do {
+                    try HTTP2HeaderConversion.checkTrailers(headers.headers)
+                } catch {
+                    environment.logger.debug("HTTP/2 malformed trailers", metadata: ["error": "\(error)"])
+                    body?.finish(RequestBodyError.incomplete)
+                    body = nil
+                    reusable = false
+                    close()
+                    return
+                }
                 receive(.end(nil))
                 return
             }

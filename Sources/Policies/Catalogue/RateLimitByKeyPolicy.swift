@@ -10,11 +10,12 @@ public struct RateLimitByKeyPolicy: Sendable, PolicyDefinition {
     /// When false for a request, that request is not counted.
     public let incrementCondition: PolicyParameter<Bool>?
     public let incrementCount: PolicyParameter<Int>
-    public let retryAfterHeaderName: String?
-    public let retryAfterVariableName: String?
-    public let remainingCallsHeaderName: String?
-    public let remainingCallsVariableName: String?
-    public let totalCallsHeaderName: String?
+    let reporting: RateLimitReporting
+    public var retryAfterHeaderName: String? { reporting.retryAfterHeaderName }
+    public var retryAfterVariableName: String? { reporting.retryAfterVariableName }
+    public var remainingCallsHeaderName: String? { reporting.remainingCallsHeaderName }
+    public var remainingCallsVariableName: String? { reporting.remainingCallsVariableName }
+    public var totalCallsHeaderName: String? { reporting.totalCallsHeaderName }
 
     static let schema = PolicySchema(
         "rate-limit-by-key", sections: [.inbound],
@@ -24,12 +25,7 @@ public struct RateLimitByKeyPolicy: Sendable, PolicyDefinition {
             PolicyAttributeSpec("counter-key", .nonEmptyText, required: true),
             PolicyAttributeSpec("increment-condition", .boolean),
             PolicyAttributeSpec("increment-count", .integer(0...Int.max), default: "1"),
-            PolicyAttributeSpec("retry-after-header-name", .nonEmptyText, expressions: false),
-            PolicyAttributeSpec("retry-after-variable-name", .nonEmptyText, expressions: false),
-            PolicyAttributeSpec("remaining-calls-header-name", .nonEmptyText, expressions: false),
-            PolicyAttributeSpec("remaining-calls-variable-name", .nonEmptyText, expressions: false),
-            PolicyAttributeSpec("total-calls-header-name", .nonEmptyText, expressions: false),
-        ])
+        ] + RateLimitReporting.attributes)
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
         guard let calls = reader.integer("calls"), let renewalPeriod = reader.integer("renewal-period"),
@@ -39,11 +35,7 @@ public struct RateLimitByKeyPolicy: Sendable, PolicyDefinition {
             RateLimitByKeyPolicy(
                 calls: calls, renewalPeriod: renewalPeriod, counterKey: counterKey,
                 incrementCondition: reader.boolean("increment-condition"), incrementCount: incrementCount,
-                retryAfterHeaderName: reader.literal("retry-after-header-name"),
-                retryAfterVariableName: reader.literal("retry-after-variable-name"),
-                remainingCallsHeaderName: reader.literal("remaining-calls-header-name"),
-                remainingCallsVariableName: reader.literal("remaining-calls-variable-name"),
-                totalCallsHeaderName: reader.literal("total-calls-header-name")))
+                reporting: RateLimitReporting(reader)))
     }
 }
 
@@ -67,10 +59,7 @@ extension RateLimitByKeyPolicy {
             let (count, renewsIn) = execution.options.counters.peek(key, period: period)
             let policy = spec.policy
             if count >= calls {
-                execution.extraResponseHeaders.append(PolicyHeader(policy.retryAfterHeaderName ?? "Retry-After", String(renewsIn)))
-                if let name = policy.retryAfterVariableName { execution.state.variables.set(.string(name), .int(Int32(clamping: renewsIn))) }
-                let message = "Rate limit is exceeded. Try again in \(renewsIn) seconds."
-                throw PolicyFailure(source: step.name, reason: "RateLimitExceeded", message: message, status: 429, clientMessage: message)
+                throw policy.reporting.refusal(renewsIn: renewsIn, execution, step)
             }
             var remaining = calls - count
             if let condition = spec.condition {
@@ -79,9 +68,7 @@ extension RateLimitByKeyPolicy {
                 execution.options.counters.add(key, amount: amount, period: period)
                 remaining = max(0, remaining - amount)
             }
-            if let name = policy.remainingCallsHeaderName { execution.extraResponseHeaders.append(PolicyHeader(name, String(remaining))) }
-            if let name = policy.remainingCallsVariableName { execution.state.variables.set(.string(name), .int(Int32(clamping: remaining))) }
-            if let name = policy.totalCallsHeaderName { execution.extraResponseHeaders.append(PolicyHeader(name, String(calls))) }
+            policy.reporting.admitted(remaining: remaining, total: calls, execution)
             return .proceed
         }
     }

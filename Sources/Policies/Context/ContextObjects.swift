@@ -193,6 +193,7 @@ public final class ClientCertificateObject: X509Certificate2Object, Sendable {
     public var rawData: [UInt8] { certificate.rawData }
     public var version: Int32 { Int32(clamping: certificate.version) }
     public var hasPrivateKey: Bool { certificate.hasPrivateKey }
+    public var privateKeyDER: [UInt8]? { certificate.privateKeyDER }
     public func verify() -> Bool { verdicts.verify?.isValid ?? false }
     public func verifyNoRevocation() -> Bool { verdicts.verifyNoRevocation?.isValid ?? false }
 

@@ -1,10 +1,24 @@
+import ClientCertificates
 import Foundation
 import PolicyExpressions
 
 /// The `context` tree of REFERENCE.md §2.3 as host types for the expression compiler.
 public enum PolicyContextTypes {
     /// What every policy expression is compiled against.
-    public static let model = TypeModel(contextType: context, namedTypes: [request, response, url, api, operation, deployment, lastError])
+    public static let model = TypeModel(contextType: context, namedTypes: [request, response, url, api, operation, deployment, lastError],
+                                        certificateFactory: makeCertificate)
+
+    /// `new X509Certificate2(rawData[, password])`: DER, PEM (certificate, optionally with its key) or
+    /// PKCS#12 with its private key (`GetRSAPrivateKey()`), loaded as the configuration loads
+    /// certificates. Such a certificate has no verdicts: `Verify()` is false (fail closed).
+    @Sendable static func makeCertificate(_ raw: [UInt8], password: String?) throws -> any X509Certificate2Object {
+        let loaded: [X509Certificate2]
+        do { loaded = try CertificateKeyLoader.load(certificate: raw, password: password) } catch {
+            throw ExpressionRuntimeError("CryptographicException", "The certificate cannot be read: \(error)")
+        }
+        guard let first = loaded.first else { throw ExpressionRuntimeError("CryptographicException", "Cannot find the requested object.") }
+        return ClientCertificateObject(first, verdicts: .none)
+    }
 
     static let url = HostType(name: "IUrl", members: [
         .property("Scheme", .string, of: UrlObject.self) { .string($0.scheme) },

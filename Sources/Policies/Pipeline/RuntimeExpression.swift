@@ -94,7 +94,7 @@ enum ValueConversion {
     }
 
     static func bytes(_ value: Value) -> [UInt8] {
-        if case .bytes(let bytes) = value { return bytes }
+        if let bytes = value.bytesValue { return bytes }
         return Array(string(value).utf8)
     }
 }

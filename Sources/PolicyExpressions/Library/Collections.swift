@@ -24,7 +24,7 @@ enum Sequences {
     static func items(_ value: Value) throws -> [Value] {
         switch value {
         case .list(let box): return box.items
-        case .bytes(let b): return b.map { .int(Int32($0)) }
+        case .byteArray(let b): return b.map { .int(Int32($0)) }
         case .string(let s): return s.utf16.map { .char($0) }
         case .dictionary(let d): return d.pairs
         case .pair(let p): return try items(p.value)
@@ -60,7 +60,7 @@ enum Collections {
             return PropertyImpl(name == "Length" ? .int : .long) { v in
                 let n: Int
                 switch v {
-                case .bytes(let b): n = b.count
+                case .byteArray(let b): n = b.count
                 case .list(let box): n = box.items.count
                 default: throw ExpressionRuntimeError.nullReference()
                 }
@@ -68,7 +68,7 @@ enum Collections {
             }
         case (.list, "Count"), (.hashSet, "Count"):
             return PropertyImpl(.int) { v in
-                if case .bytes(let b) = v { return .int(Int32(b.count)) }
+                if case .byteArray(let b) = v { return .int(Int32(b.count)) }
                 return .int(Int32(try listBox(v).items.count))
             }
         case (.dictionary, "Count"):
@@ -322,7 +322,7 @@ enum Collections {
                 let value = try recv(frame)
                 let n = try i(frame)
                 switch value {
-                case .bytes(let b): return .int(Int32(b[try index(n, count: b.count, isArray: isArray)]))
+                case .byteArray(let b): return .int(Int32(b[try index(n, count: b.count, isArray: isArray)]))
                 case .list(let box): return box.items[try index(n, count: box.items.count, isArray: isArray)]
                 default: throw ExpressionRuntimeError.nullReference()
                 }
@@ -372,8 +372,10 @@ enum Collections {
                 box.set(k, value)
             case .list(let box):
                 box.items[try index(k, count: box.items.count, isArray: isArray)] = value
-            case .bytes:
-                throw ExpressionRuntimeError.notSupported("byte[] elements cannot be assigned in policy expressions.")
+            case .byteArray(let box):
+                // (The value was converted to `byte` already: 0…255.)
+                let i = try index(k, count: box.bytes.count, isArray: true)
+                box.bytes[i] = UInt8(truncatingIfNeeded: try Conversions.toInt64(value))
             case .json(let token):
                 try JsonMembers.set(token, key: k, value: Conversions.toJValue(value))
             default:

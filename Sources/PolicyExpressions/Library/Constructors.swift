@@ -138,10 +138,19 @@ enum Constructors {
                 },
             ])
         case .guid:
-            return try call(type, [m1(.string, type) { _, s in
-                guard let g = Library.parseGuid(try argStr(s, "g")) else { throw ExpressionRuntimeError.format("Unrecognized Guid format.") }
-                return .guid(g)
-            }])
+            return try call(type, [
+                m1(.string, type) { _, s in
+                    guard let g = Library.parseGuid(try argStr(s, "g")) else { throw ExpressionRuntimeError.format("Unrecognized Guid format.") }
+                    return .guid(g)
+                },
+                // .NET's layout (as ToByteArray): the first three fields little-endian, the last eight as they are.
+                m1(.byteArray, type) { _, b in
+                    guard case .byteArray(let box) = b else { throw ExpressionRuntimeError.argumentNull("b") }
+                    let u = box.bytes
+                    guard u.count == 16 else { throw ExpressionRuntimeError.argument("Byte array for Guid must be exactly 16 bytes long. (Parameter 'b')") }
+                    return .guid(UUID(uuid: (u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15])))
+                },
+            ])
         case .string:
             return try call(type, [
                 m2(.char, .int, type) { _, c, n in
@@ -189,11 +198,15 @@ enum Constructors {
             guard let factory = binder.model.certificateFactory else {
                 throw binder.error("creating an X509Certificate2 is not supported by this gateway", at: offset)
             }
-            return try call([m1(.byteArray, type) { _, raw in
-                do { return .object(try factory(try bytes(raw, "rawData"))) } catch let error as ExpressionRuntimeError { throw error } catch {
+            @Sendable func make(_ raw: Value, _ password: String?) throws -> Value {
+                do { return .object(try factory(try bytes(raw, "rawData"), password)) } catch let error as ExpressionRuntimeError { throw error } catch {
                     throw ExpressionRuntimeError("CryptographicException", "Cannot find the requested object.")
                 }
-            }])
+            }
+            return try call([
+                m1(.byteArray, type) { _, raw in try make(raw, nil) },
+                m2(.byteArray, .string, type) { _, raw, password in try make(raw, Library.optionalString(password)) },
+            ])
         case "Regex":
             let options = ExpressionType.enumeration(.regexOptions)
             return try call([

@@ -69,7 +69,7 @@ enum InstanceMembers {
         case .dateTime: return .dateTime
         case .timeSpan: return .timeSpan
         case .guid: return .guid
-        case .bytes: return .byteArray
+        case .byteArray: return .byteArray
         case .json(let t): return .json(t.kind)
         case .object(let o): return .host(o.hostType)
         default: return .object

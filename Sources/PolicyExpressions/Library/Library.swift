@@ -79,7 +79,7 @@ enum Library {
         switch value {
         case .string(let s): if s.utf8.count > maximumSize { throw outOfMemory("a string longer than \(maximumSize) bytes") }
         case .list(let box): try checkCount(box.items.count)
-        case .bytes(let b): try checkSize(b.count)
+        case .byteArray(let b): try checkSize(b.count)
         case .dictionary(let d): try checkCount(d.count)
         default: break
         }
@@ -101,7 +101,7 @@ enum Library {
     static func list(_ value: Value) throws -> [Value] {
         switch value {
         case .list(let box): return box.items
-        case .bytes(let b): return b.map { .int(Int32($0)) }
+        case .byteArray(let b): return b.map { .int(Int32($0)) }
         case .null: throw ExpressionRuntimeError.argumentNull("source")
         default: return try Sequences.items(value)
         }

@@ -56,7 +56,8 @@ public enum LibraryTypes {
     public static var all: [HostType] {
         [exception, jwt, basicCredentials, X509Types.certificate, X509Types.distinguishedName, MessageBodyObject.type,
          RegexObjects.regex, RegexObjects.match, RegexObjects.group, RegexObjects.groupCollection, RegexObjects.matchCollection,
-         RegexObjects.capture, EncodingObject.type, StringBuilderObject.type, UriObject.type, HashObject.type, RandomObject.type]
+         RegexObjects.capture, EncodingObject.type, StringBuilderObject.type, UriObject.type, HashObject.type, RandomObject.type,
+         RSAKeyObject.rsa, RSAKeyObject.cng]
             + XmlObjects.all
             + exceptionTypes
     }

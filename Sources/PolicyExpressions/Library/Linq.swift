@@ -302,7 +302,7 @@ enum Linq {
             let isBytes = element == .byte && name == "ToArray"
             return Bound(type) { frame in
                 let value = try recv(frame)
-                if isBytes, case .bytes = value { return value }
+                if isBytes, case .byteArray(let array) = value { return .bytes(array.bytes) }  // a new array, as .NET's ToArray
                 var s = try items(value)
                 if name == "ToHashSet" {
                     var unique: [Value] = []

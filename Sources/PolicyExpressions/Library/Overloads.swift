@@ -49,7 +49,7 @@ func enumRaw(_ v: Value) -> Int32 {
 }
 func bytes(_ v: Value, _ name: String = "inArray") throws -> [UInt8] {
     switch v {
-    case .bytes(let b): return b
+    case .byteArray(let b): return b.bytes
     case .null: throw ExpressionRuntimeError.argumentNull(name)
     case .list(let box): return box.items.map { UInt8(truncatingIfNeeded: (try? Conversions.toInt64($0)) ?? 0) }
     default: throw ExpressionRuntimeError.invalidCast(from: Conversions.runtimeTypeName(v), to: "System.Byte[]")

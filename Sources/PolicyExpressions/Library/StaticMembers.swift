@@ -276,6 +276,8 @@ enum StaticMembers {
             let bound = try Linq.bind(binder, checked, element: element, linqName, typeArguments: [], [args[1]], at: offset)
             guard name == "FindAll" else { return bound }
             return Bound(.array(element)) { [eval = bound.eval] frame in try eval(frame) }
+        case ("Array", "Copy"):
+            return try bindArrayCopy(binder, typeArguments: typeArguments, args, at: offset)
         case ("Enumerable", "Empty"), ("Array", "Empty"):
             guard typeArguments.count == 1, args.isEmpty else { throw binder.error("'\(name)' requires one type argument and no arguments", at: offset) }
             let type: ExpressionType = className == "Array" ? .array(typeArguments[0]) : .enumerable(typeArguments[0])
@@ -323,6 +325,76 @@ enum StaticMembers {
             }
         default:
             return nil
+        }
+    }
+}
+
+extension StaticMembers {
+    /// `Array.Copy(source, destination, length)` and `Array.Copy(source, sourceIndex, destination,
+    /// destinationIndex, length)`: elements copied into the destination array in place (as if through
+    /// a temporary, so overlapping ranges of one array copy correctly), with .NET's argument checks
+    /// as exceptions.
+    static func bindArrayCopy(_ binder: Binder, typeArguments: [ExpressionType], _ args: [Binder.BoundArgument], at offset: Int) throws -> Bound {
+        guard typeArguments.isEmpty else { throw binder.error("'Array.Copy' takes no type arguments", at: offset) }
+        guard args.count == 3 || args.count == 5 else { throw binder.error("no overload for method 'Copy' takes \(args.count) arguments", at: offset) }
+        var values: [(bound: Bound, offset: Int)] = []
+        for argument in args {
+            guard case .value(let bound, let argumentOffset) = argument else { throw binder.error("'Array.Copy' takes values (no lambdas, ref or out)", at: offset) }
+            values.append((bound, argumentOffset))
+        }
+        let long = args.count == 5
+        let (source, destination) = (values[0], values[long ? 2 : 1])
+        var elements: [ExpressionType] = []
+        for (position, array) in [(1, source), (long ? 3 : 2, destination)] {
+            guard case .array(let element) = array.bound.type.underlyingNonNullable else {
+                if array.bound.isNullLiteral { elements.append(.object); continue }
+                throw binder.error("argument \(position) of 'Array.Copy' must be an array, not '\(array.bound.type)'", at: array.offset)
+            }
+            elements.append(element)
+        }
+        guard elements[0] == elements[1] || source.bound.isNullLiteral || destination.bound.isNullLiteral else {
+            throw binder.error("'Array.Copy' from '\(elements[0])[]' into '\(elements[1])[]' is not supported (the element types must be the same)", at: offset)
+        }
+        func integer(_ index: Int) throws -> Eval { try binder.convert(values[index].bound, to: .int, at: values[index].offset).eval }
+        let sourceArray = source.bound.eval, destinationArray = destination.bound.eval
+        let sourceIndex = long ? try integer(1) : nil, destinationIndex = long ? try integer(3) : nil
+        let length = try integer(long ? 4 : 2)
+        return Bound(.void) { frame in
+            let from = try sourceArray(frame)
+            let fromIndex = try sourceIndex.map { try int(try $0(frame)) } ?? 0
+            let to = try destinationArray(frame)
+            let toIndex = try destinationIndex.map { try int(try $0(frame)) } ?? 0
+            let count = try int(try length(frame))
+            if from.isNull { throw ExpressionRuntimeError.argumentNull("sourceArray") }
+            if to.isNull { throw ExpressionRuntimeError.argumentNull("destinationArray") }
+            guard count >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("length", "Non-negative number required.") }
+            guard fromIndex >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("sourceIndex", "Non-negative number required.") }
+            guard toIndex >= 0 else { throw ExpressionRuntimeError.argumentOutOfRange("destinationIndex", "Non-negative number required.") }
+            func size(_ value: Value) -> Int {
+                switch value {
+                case .byteArray(let box): return box.bytes.count
+                case .list(let box): return box.items.count
+                default: return 0
+                }
+            }
+            // (Int32 operands: the sums cannot overflow Int.)
+            guard fromIndex + count <= size(from) else {
+                throw ExpressionRuntimeError.argument("Source array was not long enough. Check the source index, length, and the array's lower bounds. (Parameter 'sourceArray')")
+            }
+            guard toIndex + count <= size(to) else {
+                throw ExpressionRuntimeError.argument("Destination array was not long enough. Check the destination index, length, and the array's lower bounds. (Parameter 'destinationArray')")
+            }
+            switch (from, to) {
+            case (.byteArray(let a), .byteArray(let b)):
+                let slice = Array(a.bytes[fromIndex..<fromIndex + count])
+                b.bytes.replaceSubrange(toIndex..<toIndex + count, with: slice)
+            case (.list(let a), .list(let b)):
+                let slice = Array(a.items[fromIndex..<fromIndex + count])
+                b.items.replaceSubrange(toIndex..<toIndex + count, with: slice)
+            default:
+                throw ExpressionRuntimeError("ArrayTypeMismatchException", "Source array type cannot be assigned to destination array type.")
+            }
+            return .null
         }
     }
 }

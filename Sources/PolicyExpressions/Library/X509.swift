@@ -14,6 +14,8 @@ public protocol X509Certificate2Object: HostObject {
     var version: Int32 { get }
     var friendlyName: String { get }
     var hasPrivateKey: Bool { get }
+    /// The private key (DER) of a certificate loaded with one (`new X509Certificate2(pfx, password)`).
+    var privateKeyDER: [UInt8]? { get }
     var signatureAlgorithm: String { get }
     /// Implementers should cache these to keep `SubjectName.Name` allocation-free.
     var subjectName: X500DistinguishedNameObject { get }
@@ -34,7 +36,8 @@ extension X509Certificate2Object {
     public var issuerName: X500DistinguishedNameObject { X500DistinguishedNameObject(name: issuer) }
     public var version: Int32 { 3 }
     public var friendlyName: String { "" }
-    public var hasPrivateKey: Bool { false }
+    public var hasPrivateKey: Bool { privateKeyDER != nil }
+    public var privateKeyDER: [UInt8]? { nil }
     public var signatureAlgorithm: String { "" }
 }
 
@@ -97,6 +100,11 @@ public enum X509Types {
             .string(c.nameInfo(enumRaw(args[0]), forIssuer: args[1].boolValue ?? false))
         },
         method("GetRawCertData", [], .byteArray) { c, _ in .bytes(c.rawData) },
+        // (An extension method in .NET: null without a private key or for a key that is not RSA.)
+        method("GetRSAPrivateKey", [], .host(RSAKeyObject.rsa)) { c, _ in
+            guard let der = c.privateKeyDER, let key = RSAKeyObject(privateKeyDER: der) else { return .null }
+            return .object(key)
+        },
         method("GetCertHash", [], .byteArray) { c, _ in .bytes(Hex.decode(c.thumbprint) ?? []) },
         method("GetCertHashString", [], .string) { c, _ in .string(c.thumbprint) },
         method("GetSerialNumberString", [], .string) { c, _ in .string(c.serialNumber) },

@@ -18,7 +18,7 @@ enum Formatting {
         case .dateTimeOffset(let dto): return dateTimeOffset(dto, format: "G")
         case .timeSpan(let ts): return ts.description
         case .guid(let g): return g.uuidString.lowercased()
-        case .bytes: return "System.Byte[]"
+        case .byteArray: return "System.Byte[]"
         case .list: return "System.Collections.Generic.List`1[System.Object]"
         case .dictionary: return "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
         case .pair(let p): return "[\(toString(p.key)), \(toString(p.value))]"

@@ -20,8 +20,9 @@ public enum Value: Sendable {
     case dateTimeOffset(DateTimeOffsetValue)
     case timeSpan(TimeSpanValue)
     case guid(UUID)
-    /// `byte[]`.
-    case bytes([UInt8])
+    /// `byte[]`: a mutable array with identity, as in .NET (`bytes[0] = 1`, `Array.Copy` into it,
+    /// two names for one array see the same elements). Build one with `Value.bytes(_:)`.
+    case byteArray(ByteArrayBox)
     /// Arrays, `List<T>`, `HashSet<T>`, queues, stacks and materialised `IEnumerable<T>`.
     case list(ListBox)
     case dictionary(DictionaryBox)
@@ -35,6 +36,12 @@ public enum Value: Sendable {
     case type(ExpressionType)
 
     public var isNull: Bool { if case .null = self { return true }; return false }
+
+    /// A new `byte[]` holding `bytes`.
+    public static func bytes(_ bytes: [UInt8]) -> Value { .byteArray(ByteArrayBox(bytes)) }
+
+    /// The elements of a `byte[]` (a copy of them as they are now), nil for other values.
+    public var bytesValue: [UInt8]? { if case .byteArray(let box) = self { return box.bytes }; return nil }
 
     /// What .NET's `ToString()` gives for this value (null → ""), e.g. to put a result in a header.
     public var dotNetString: String { Formatting.toString(self) }
@@ -64,6 +71,10 @@ public enum EnumType: String, Sendable, CaseIterable {
     case uriPartial = "UriPartial"
     case x509NameType = "X509NameType"
     case uriKind = "UriKind"
+    /// `HashAlgorithmName` (a struct in .NET; its static properties are the members here).
+    case hashAlgorithmName = "HashAlgorithmName"
+    /// `RSASignaturePadding` (a class in .NET: `Pkcs1`, `Pss`).
+    case rsaSignaturePadding = "RSASignaturePadding"
 
     var members: [(String, Int32)] {
         switch self {
@@ -88,6 +99,8 @@ public enum EnumType: String, Sendable, CaseIterable {
         case .x509NameType:
             return [("SimpleName", 0), ("EmailName", 1), ("UpnName", 2), ("DnsName", 3), ("DnsFromAlternativeName", 4), ("UrlName", 5)]
         case .uriKind: return [("RelativeOrAbsolute", 0), ("Absolute", 1), ("Relative", 2)]
+        case .hashAlgorithmName: return [("MD5", 0), ("SHA1", 1), ("SHA256", 2), ("SHA384", 3), ("SHA512", 4)]
+        case .rsaSignaturePadding: return [("Pkcs1", 0), ("Pss", 1)]
         }
     }
 
@@ -101,6 +114,17 @@ public enum EnumType: String, Sendable, CaseIterable {
         }
         return String(raw)
     }
+}
+
+/// A `byte[]`: its elements, mutable in place (reference semantics like .NET). Not synchronised,
+/// like `ListBox`: an array is created and mutated within one evaluation; whatever leaves a request
+/// (the cache) keeps a copy of the elements.
+public final class ByteArrayBox: RandomAccessCollection, @unchecked Sendable {
+    public var bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { bytes.count }
+    public subscript(position: Int) -> UInt8 { bytes[position] }
 }
 
 /// A mutable .NET collection (array, `List<T>`, `HashSet<T>`, ...). Reference semantics like .NET.

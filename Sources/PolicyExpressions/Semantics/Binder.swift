@@ -24,6 +24,8 @@ final class Binder {
     /// Local functions in scope, innermost block last (declared for the whole block, so they can
     /// call each other and themselves).
     var localFunctions: [[String: LocalFunction]] = []
+    /// Every local function bound (weakly exported for tests: they must be freed with the expression).
+    var localFunctionsBound: [LocalFunction] = []
 
     /// A local function: its signature, the slots of its parameters and body, and its body (set once
     /// bound; calls read it at run time, so a function can call one declared after it).

@@ -97,7 +97,9 @@ extension Binder {
             guard argument.modifier == .none else { throw error("ref and out arguments of local functions are not supported", at: argument.value.offset) }
             return try bindValue(argument.value, convertingTo: type).eval
         }
-        return Bound(function.returns) { frame in
+        // Unowned: the declaring block's closure owns the function (a strong capture here would be
+        // a cycle through the body of a recursive function).
+        return Bound(function.returns) { [unowned function] frame in
             guard let body = function.body else { throw ExpressionRuntimeError.invalidOperation("'\(name)' was called before its declaration was reached.") }
             guard frame.state.pointee.callDepth < LocalFunction.maximumDepth else {
                 throw ExpressionRuntimeError.invalidOperation("Local function calls nested deeper than \(LocalFunction.maximumDepth).")
@@ -462,8 +464,8 @@ extension Binder {
             if let algorithm = Constructors.hmacAlgorithm(TypeNames.strip(typeSyntax.name)), members.count == 1, members[0].0 == "Key" {
                 let key = try bindValue(members[0].1, convertingTo: .byteArray).eval
                 return Bound(type) { frame in
-                    guard case .bytes(let bytes) = try key(frame) else { throw ExpressionRuntimeError.argumentNull("value") }
-                    return .object(HashObject(algorithm, key: bytes))
+                    guard case .byteArray(let bytes) = try key(frame) else { throw ExpressionRuntimeError.argumentNull("value") }
+                    return .object(HashObject(algorithm, key: bytes.bytes))
                 }
             }
             throw error("object initializers are not supported for '\(type)' (member '\(members.first?.0 ?? "")')", at: offset)

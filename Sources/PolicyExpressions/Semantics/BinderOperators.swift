@@ -644,7 +644,7 @@ enum Arithmetic {
         case (.guid(let x), .guid(let y)): return x == y
         case (.enumeration(let x, let e), .enumeration(let y, let f)): return x == y && e == f
         case (.pair(let x), .pair(let y)): return equals(x.key, y.key) && equals(x.value, y.value)
-        case (.bytes(let x), .bytes(let y)): return x == y
+        case (.byteArray(let x), .byteArray(let y)): return x === y
         case (.list(let x), .list(let y)): return x === y
         case (.dictionary(let x), .dictionary(let y)): return x === y
         case (.json(let x), .json(let y)): return x === y

@@ -19,6 +19,21 @@ extension Binder {
             localFunctions.append(declared)
             defer { localFunctions.removeLast() }
             let execs = try statements.map(bindStatement)
+            if !declared.isEmpty {
+                // The block owns its local functions; calls (in their own bodies too) refer to them
+                // unowned, so a recursive function is no reference cycle (freed with the expression).
+                let owned = Array(declared.values)
+                localFunctionsBound.append(contentsOf: owned)
+                return { frame in
+                    withExtendedLifetime(owned) {}
+                    for exec in execs {
+                        let flow = try exec(frame)
+                        if case .normal = flow { continue }
+                        return flow
+                    }
+                    return .normal
+                }
+            }
             if execs.count == 1 { return execs[0] }
             return { frame in
                 for exec in execs {

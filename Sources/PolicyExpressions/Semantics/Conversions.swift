@@ -115,7 +115,7 @@ enum Conversions {
         }
         if case .list(let element) = to, case .array(.byte) = from {
             _ = element
-            return { value in if case .bytes(let b) = value { return .list(ListBox(b.map { .int(Int32($0)) })) }; return value }
+            return { value in if case .byteArray(let b) = value { return .list(ListBox(b.map { .int(Int32($0)) })) }; return value }
         }
         return nil
     }
@@ -207,7 +207,7 @@ enum Conversions {
              (.char, .char), (.dateTime, .dateTime), (.dateTimeOffset, .dateTimeOffset), (.timeSpan, .timeSpan), (.guid, .guid),
              (.int, .byte), (.int, .short), (.long, .uint), (.double, .float), (.ulong, .ulong), (.pair, .pair), (.type, .type):
             return true
-        case (.bytes, .array(.byte)), (.bytes, .enumerable(.byte)), (.bytes, .list(.byte)): return true
+        case (.byteArray, .array(.byte)), (.byteArray, .enumerable(.byte)), (.byteArray, .list(.byte)): return true
         case (.list, .array), (.list, .list), (.list, .enumerable), (.list, .hashSet): return true
         case (.string, .enumerable(.char)): return true
         case (.dictionary, .dictionary), (.dictionary, .enumerable(.pair)): return true
@@ -237,7 +237,7 @@ enum Conversions {
         case .dateTimeOffset: return "System.DateTimeOffset"
         case .timeSpan: return "System.TimeSpan"
         case .guid: return "System.Guid"
-        case .bytes: return "System.Byte[]"
+        case .byteArray: return "System.Byte[]"
         case .list: return "System.Collections.Generic.List`1[System.Object]"
         case .dictionary: return "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
         case .pair: return "System.Collections.Generic.KeyValuePair`2"
@@ -384,7 +384,7 @@ enum Conversions {
         case .dateTimeOffset(let d): return JToken(value: .date(d.utcDateTime))
         case .guid(let g): return JToken(value: .guid(g))
         case .timeSpan(let t): return JToken(value: .timeSpan(t))
-        case .bytes(let b): return JToken(value: .bytes(b))
+        case .byteArray(let b): return JToken(value: .bytes(b.bytes))
         default: return JToken(value: .string(Formatting.toString(value)))
         }
     }
@@ -419,7 +419,7 @@ enum Conversions {
         }
         switch target {
         case .string:
-            if case .bytes(let b) = asValue { return .string(Data(b).base64EncodedString()) }
+            if case .byteArray(let b) = asValue { return .string(Data(b).base64EncodedString()) }
             // Newtonsoft's (string) operator uses Convert.ToString(value, CultureInfo.InvariantCulture).
             if case .dateTime(let d) = asValue { return .string(Formatting.dateTime(d, format: "MM/dd/yyyy HH:mm:ss")) }
             return .string(JsonWriter.primitiveToString(primitive))
@@ -451,7 +451,7 @@ enum Conversions {
             if case .timeSpan = asValue { return asValue }
             if case .string(let s) = asValue { return .timeSpan(try DateParsing.parseTimeSpan(s)) }
         case .array(.byte):
-            if case .bytes = asValue { return asValue }
+            if case .byteArray = asValue { return asValue }
             if case .string(let s) = asValue { return .bytes(try Library.fromBase64(s)) }
         default: break
         }

@@ -4,10 +4,12 @@ public struct TypeModel: Sendable {
     public let contextType: HostType
     public let namedTypes: [String: HostType]
     /// Backs `new X509Certificate2(byte[])` (policies rebuild a certificate stored as bytes in a variable).
-    public let certificateFactory: (@Sendable ([UInt8]) throws -> any X509Certificate2Object)?
+    /// `new X509Certificate2(rawData)` and `new X509Certificate2(rawData, password)` (DER, PEM or PKCS#12,
+    /// with its private key): the embedding application's certificate loader.
+    public let certificateFactory: (@Sendable ([UInt8], String?) throws -> any X509Certificate2Object)?
 
     public init(contextType: HostType, namedTypes: [HostType] = [],
-                certificateFactory: (@Sendable ([UInt8]) throws -> any X509Certificate2Object)? = nil) {
+                certificateFactory: (@Sendable ([UInt8], String?) throws -> any X509Certificate2Object)? = nil) {
         self.contextType = contextType
         self.certificateFactory = certificateFactory
         var named: [String: HostType] = [:]
@@ -54,7 +56,7 @@ enum TypeNames {
         "Math", "Convert", "Encoding", "Regex", "JsonConvert", "BitConverter", "Uri", "WebUtility", "Enumerable",
         "SHA1", "SHA256", "SHA384", "SHA512", "MD5", "Array", "Tuple", "String", "Int32", "Int64", "Double", "Boolean",
         "Decimal", "Char", "Byte", "Guid", "DateTime", "DateTimeOffset", "TimeSpan", "JObject", "JArray", "JToken",
-        "JValue", "Single", "StringComparer", "HashAlgorithmName", "Environment", "TimeZoneInfo", "RandomNumberGenerator",
+        "JValue", "Single", "StringComparer", "Environment", "TimeZoneInfo", "RandomNumberGenerator",
         "Int16", "UInt32", "UInt64", "Object", "Nullable", "IPAddress", "XDocument", "XElement", "XmlReader", "XNode",
     ]
 

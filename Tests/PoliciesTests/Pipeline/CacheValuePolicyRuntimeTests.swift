@@ -90,6 +90,22 @@ final class ManualClock: Sendable {
         #expect(result.bodyText == "Ada")
     }
 
+    @Test func aCachedByteArrayIsACopy() async throws {
+        // byte[] is mutable in expressions: changing the array stored (or one looked up) must not
+        // change the cached elements.
+        let xml = document(inbound: """
+            <set-variable name="b" value="@(new byte[] { 1, 2, 3 })" />
+            <cache-store-value key="bytes" value="@((byte[])context.Variables["b"])" duration="30" />
+            <set-variable name="changed" value="@{ var b = (byte[])context.Variables["b"]; b[0] = 9; return "x"; }" />
+            <cache-lookup-value key="bytes" variable-name="p" />
+            <set-variable name="changed2" value="@{ var p = (byte[])context.Variables["p"]; p[1] = 9; return "y"; }" />
+            <cache-lookup-value key="bytes" variable-name="q" />
+            <return-response><set-body>@(BitConverter.ToString((byte[])context.Variables["q"]) + " " + BitConverter.ToString((byte[])context.Variables["b"]))</set-body></return-response>
+            """)
+        let (result, _) = try await execute(xml)
+        #expect(result.bodyText == "01-02-03 09-02-03")
+    }
+
     @Test func aListCannotBeCached() async throws {
         let xml = document(inbound: """
             <cache-store-value key="l" value="@(new List<string> { "a" })" duration="30" />
@@ -143,7 +159,7 @@ final class ManualClock: Sendable {
             #expect(cache.usage.bytes <= 10_000)
         }
         // An item larger than the whole cache is refused (and replaces nothing).
-        cache.storeNow("huge", .value(.bytes([UInt8](repeating: 1, count: 20_000))), duration: 60)
+        cache.storeNow("huge", .bytes([UInt8](repeating: 1, count: 20_000)), duration: 60)
         #expect(cache.lookupNow("huge") == nil)
         for i in 0..<5_000 { cache.removeNow("key-\(i)") }
         #expect(cache.usage.bytes == 0)
