@@ -6,7 +6,8 @@ import NIOConcurrencyHelpers
 import Policies
 
 /// What a request's JSON access-log line needs beyond the request and its status: the backend time
-/// and why the gateway (not the backend) answered. Exists only when `accessLog: json`; set as a task
+/// and why the gateway (not the backend) answered. Exists only when `accessLog: json` (or, without a
+/// line, when a bandwidth quota needs the request's bytes); set as a task
 /// local around `RequestHandler.handle`, so the places that know (backend exchange, certificate gate,
 /// gateway error answers, policy errors) note it without new parameters.
 final class AccessLogRecord: Sendable {
@@ -17,8 +18,24 @@ final class AccessLogRecord: Sendable {
     private let backendCalls = ManagedAtomic<Int>(0)
     private let reasonBox = NIOLockedValueBox<String?>(nil)
 
+    /// Whether this record's request gets a JSON access-log line (`accessLog: json`); a record is
+    /// also made, without a line, when a bandwidth quota needs the request's byte count.
+    let writesJSON: Bool
+    /// The request's byte count for bandwidth quotas (nil: no pipeline counts bandwidth).
+    let usage: RequestUsage?
+
+    init(writesJSON: Bool = true, usage: RequestUsage? = nil) {
+        self.writesJSON = writesJSON
+        self.usage = usage
+    }
+
     static func make(enabled: Bool) -> AccessLogRecord? {
         enabled ? AccessLogRecord() : nil
+    }
+
+    static func make(_ needs: PerRequestRecord) -> AccessLogRecord? {
+        guard needs.jsonAccessLog || needs.usage else { return nil }
+        return AccessLogRecord(writesJSON: needs.jsonAccessLog, usage: needs.usage ? RequestUsage() : nil)
     }
 
     func backendAnswered(nanoseconds: Int64) {

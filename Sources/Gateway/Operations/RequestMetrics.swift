@@ -80,18 +80,28 @@ final class RouteMetrics: Sendable {
 
 /// Per snapshot: the `RouteMetrics` of every (hostname, API, operation) the router can match, and
 /// one per hostname for requests answered before or without a route (404, 400, 421, …).
+/// What a request's `AccessLogRecord` is needed for; none: no record is made.
+struct PerRequestRecord: Sendable {
+    var jsonAccessLog: Bool
+    /// A pipeline counts `bandwidth` (`RequestUsage`).
+    var usage: Bool
+}
+
 struct RequestMetricsTable: Sendable {
     let metrics: GatewayMetrics
-    /// `accessLog: json` (read once per snapshot, not per request).
-    let jsonAccessLog: Bool
+    /// What each request's `AccessLogRecord` is for (read once per snapshot, not per request):
+    /// `accessLog: json`, and the byte count of bandwidth quotas. (Named for its first use: the
+    /// protocol handlers pass it to `RequestTracking(jsonAccessLog:)`.)
+    let jsonAccessLog: PerRequestRecord
     /// [api index in the router][operation index] → per hostname.
     private let routes: [[[RouteMetrics]]]
     private let unrouted: [RouteMetrics]
 
     init(snapshot: GatewaySnapshot, metrics: GatewayMetrics) {
         self.metrics = metrics
-        jsonAccessLog = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
-        if jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
+        let json = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
+        jsonAccessLog = PerRequestRecord(jsonAccessLog: json, usage: snapshot.policies.countsBandwidth)
+        if json { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
         // Matched per request against `TLSHostname.config.name`, a stored string of the same
         // snapshot (`TLSHostname.name` lower-cases, i.e. builds a string, on every call).
         let hostnames = snapshot.hostnames.all.map(\.config.name)

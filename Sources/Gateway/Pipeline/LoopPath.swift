@@ -119,6 +119,7 @@ extension RequestHandler {
         guard pipeline.inboundRunsSynchronously else { return .waits }
         var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
         request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
+        request.usage = tracking.record?.usage  // Policies: bandwidth quotas' byte count
         request.subscription = access.subscription
         request.product = access.product
         switch pipeline.startSynchronously(request) {

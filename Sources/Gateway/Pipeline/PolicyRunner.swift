@@ -17,6 +17,7 @@ struct PolicyRunner: Sendable {
         policyRequest.subscription = access.subscription
         policyRequest.product = access.product
         policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
+        policyRequest.usage = AccessLogRecord.current?.usage  // Policies: bandwidth quotas' byte count
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority,
                                            apiBackend: route.api.backend)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)

@@ -1,6 +1,7 @@
 import GatewayConfiguration
 import HTTPTypes
 import Logging
+import Policies
 
 /// The access log line of one request (`accessLog: true`), the same for HTTP/1.1 and HTTP/2.
 /// Client-supplied text is escaped.
@@ -42,6 +43,11 @@ struct RequestTracking: Sendable {
         started = .now
         record = AccessLogRecord.make(enabled: jsonAccessLog)
     }
+
+    init(jsonAccessLog needs: PerRequestRecord) {
+        started = .now
+        record = AccessLogRecord.make(needs)
+    }
 }
 
 extension RequestHandler {
@@ -52,7 +58,12 @@ extension RequestHandler {
         let path = snapshot.subscriptions.redacted(path)  // subscription keys are never logged
         requestMetrics.requestFinished(method: method, connection: connection, outcome: tracking.outcome, status: status,
                                        elapsed: elapsed, bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut)
-        if let record = tracking.record {
+        // Policies: bandwidth quotas are charged the body bytes received and sent.
+        if let usage = tracking.record?.usage {
+            let (bytes, overflow) = tracking.bytesIn.addingReportingOverflow(tracking.bytesOut)
+            usage.finished(bytes: overflow ? Int.max : bytes)
+        }
+        if let record = tracking.record, record.writesJSON {
             AccessLogJSON.write(AccessLogJSON.line(method: methodText, path: path, connection: connection, protocolName: protocolName,
                                                    outcome: tracking.outcome, status: status, elapsed: elapsed, record: record,
                                                    bytesIn: tracking.bytesIn, bytesOut: tracking.bytesOut))

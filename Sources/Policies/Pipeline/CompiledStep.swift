@@ -93,6 +93,8 @@ struct StepCompiler {
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
     var hasRetry = false
+    /// A `quota` / `quota-by-key` with `bandwidth`: the gateway must report the request's bytes.
+    var countsBandwidth = false
     /// Whether `PolicyPipelineOptions.keyDocuments` is set (`validate-jwt` `<openid-config>`).
     var canFetchKeyDocuments = false
     /// `PolicyPipelineOptions.entraAuthority` (`validate-azure-ad-token`).

@@ -69,6 +69,9 @@ public struct PolicyRequest: Sendable {
     /// `context.RequestId` when the gateway already gave the request an id (its access-log record's,
     /// so logs, error bodies' `activityId` and policies agree); nil: drawn when first read.
     public var requestId: UUID? = nil
+    /// Where `quota` / `quota-by-key` `bandwidth` register the request for its byte count, which the
+    /// gateway reports after the response (nil: bandwidth is checked but never charged).
+    public var usage: RequestUsage? = nil
     /// `context.Subscription`: the subscription the gateway admitted the request with (nil: none).
     public var subscription: PolicySubscription? = nil
     /// `context.Product`: the product the request runs under (nil: none).

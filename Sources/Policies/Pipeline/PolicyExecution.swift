@@ -25,6 +25,8 @@ final class PolicyExecution: @unchecked Sendable {
     /// Counter increments whose `increment-condition` is decided once the response is known.
     /// What `cache-lookup` decided, for `cache-store` (nil: nothing to store).
     var responseCache: ResponseCacheLookup?
+    /// Bandwidth charges whose `increment-condition` looks at the final response.
+    var deferredCharges: [(condition: RuntimeParameter<Bool>, key: String, period: Int, anchor: Date?, step: CompiledStep)] = []
     var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
@@ -268,7 +270,7 @@ final class PolicyExecution: @unchecked Sendable {
                 } catch let failure as PolicyFailure {
                     throw Self.attributed(failure, to: step)
                 }
-                let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && state.trace.isEmpty
+                let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && deferredCharges.isEmpty && state.trace.isEmpty
                 return .forward(PolicyExchange(execution: self, call: call, step: step, outboundIsEmpty: relay))
             }
             // No backend call: outbound follows inbound (it never waits and has no backend body to read).
