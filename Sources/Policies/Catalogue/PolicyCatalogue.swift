@@ -13,6 +13,7 @@ enum PolicyCatalogue {
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
+        ProxyPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(

@@ -146,6 +146,8 @@ public struct BackendRequest: Sendable {
     /// The client certificate (with its private key) to present to the backend, chosen by
     /// `authentication-certificate`; nil for none.
     public var clientCertificate: X509Certificate2? = nil
+    /// The HTTP forward proxy to reach the backend through (`proxy`); nil: directly.
+    public var proxy: BackendProxy? = nil
 
     private static let invalidURL = URL(fileURLWithPath: "/invalid")
 

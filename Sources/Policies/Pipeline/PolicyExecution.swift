@@ -20,6 +20,8 @@ final class PolicyExecution: @unchecked Sendable {
     var backendCalled = false
     /// The certificate `authentication-certificate` chose for the backend connection.
     var backendCertificate: X509Certificate2?
+    /// The `proxy` policy's forward proxy for the forwarded request.
+    var backendProxy: BackendProxy?
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
@@ -657,9 +659,10 @@ final class PolicyExecution: @unchecked Sendable {
         } else {
             body = .client
         }
-        let request = BackendRequest(
+        var request = BackendRequest(
             method: state.method, urlText: urlText, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
+        request.proxy = backendProxy
         state.record(.backend, "\(state.method) \(urlText)")
         return request
     }
