@@ -92,6 +92,56 @@ struct HTTP2StreamResetTests {
     }
 }
 
+extension HTTP2StreamResetTests {
+    /// An HTTP/2 connection that goes quiet is closed after the idle timeout (1 s here), one that
+    /// keeps talking is not.
+    @Test func aQuietConnectionIsClosedAfterTheIdleTimeout() async throws {
+        let gateway = try await TestGateway.start { config, _, _ in config.limits.idleTimeout = 1 }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(gateway.pki.rootCA)
+        tls.applicationProtocols = ["h2"]
+        let context = try NIOSSLContext(configuration: tls)
+        let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: gateway.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
+                        stream.eventLoop.makeCompletedFuture { stream }
+                    }
+                    return (channel, multiplexer)
+                }
+            }
+        // Requests every 400 ms for 2.4 s: longer than the timeout, never quiet for one.
+        for _ in 0..<6 {
+            let stream: NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart> = try await multiplexer.openStream { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
+                    return try NIOAsyncChannel(wrappingChannelSynchronously: stream)
+                }
+            }
+            try await stream.executeThenClose { inbound, outbound in
+                try await outbound.write(contentsOf: [
+                    .head(HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/public/ping")), .end(nil),
+                ])
+                for try await _ in inbound {}
+            }
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        #expect(channel.isActive, "closed while in use")
+        // Then silence: closed within 1¼ timeouts (allowing for a loaded machine).
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try? await channel.closeFuture.get(); return true }
+            group.addTask { try await Task.sleep(for: .seconds(10)); return false }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(closed, "a quiet HTTP/2 connection stayed open")
+        try await gateway.stop()
+    }
+}
+
 /// Notes a GOAWAY frame reaching the client's connection.
 final class GoAwayRecorder: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame
