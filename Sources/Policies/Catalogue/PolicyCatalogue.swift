@@ -49,7 +49,6 @@ enum PolicyCatalogue {
     static let knownUnsupported: Set<String> = [
         "xsl-transform",
         "get-authorization-context", 
-        "proxy", 
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
