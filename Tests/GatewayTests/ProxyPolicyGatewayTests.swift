@@ -24,7 +24,10 @@ struct ProxyPolicyGatewayTests {
         let proxy = try await TestForwardProxy.start(expecting: "Basic Z2F0ZXdheTpzM2NyZXQ=")  // gateway:s3cret
         let good = try Self.policy(proxyPort: proxy.port, password: "s3cret")
         let bad = try Self.policy(proxyPort: proxy.port, password: "wrong")
-        defer { for path in [good, bad] { try? FileManager.default.removeItem(atPath: path) } }
+        // send-request's own <proxy> child (written once the echo backend's port is known).
+        let side = FileManager.default.temporaryDirectory.appendingPathComponent("side-\(UUID().uuidString).xml").path
+        defer { for path in [good, bad, side] { try? FileManager.default.removeItem(atPath: path) } }
+        let proxyPort = proxy.port
         let backendGateway = try await TestGateway.start(tweaking: { config, _, port in
             config.hostnames[0].clientCertificate = .off
             config.apis = [APIConfig(name: "echo", pathPrefix: "/", backendURL: "http://127.0.0.1:\(port)")]
@@ -35,7 +38,25 @@ struct ProxyPolicyGatewayTests {
                 APIConfig(name: "tls", pathPrefix: "/tls", backendURL: "https://localhost:\(backendPort)/inner", policyFile: good),
                 APIConfig(name: "plain", pathPrefix: "/plain", backendURL: "http://127.0.0.1:\(port)/base", policyFile: good),
                 APIConfig(name: "refused", pathPrefix: "/refused", backendURL: "https://localhost:\(backendPort)/inner", policyFile: bad),
+                APIConfig(name: "side", pathPrefix: "/side", backendURL: "http://127.0.0.1:\(port)", policyFile: side),
             ]
+            try? """
+                <policies>
+                  <inbound>
+                    <send-request mode="new" response-variable-name="answer" timeout="10">
+                      <set-url>http://127.0.0.1:\(port)/side-call</set-url>
+                      <proxy url="http://127.0.0.1:\(proxyPort)" username="gateway" password="s3cret" />
+                    </send-request>
+                    <return-response>
+                      <set-status code="200" />
+                      <set-body>@("side " + ((IResponse)context.Variables["answer"]).StatusCode)</set-body>
+                    </return-response>
+                  </inbound>
+                  <backend><forward-request /></backend>
+                  <outbound />
+                  <on-error />
+                </policies>
+                """.write(toFile: side, atomically: true, encoding: .utf8)
             config.backend.trustedCAFiles = [pki.rootCA]
         })
 
@@ -58,6 +79,11 @@ struct ProxyPolicyGatewayTests {
         #expect(refused.httpCode != 200, "\(refused.stdout)")
         #expect(proxy.seen.last?.authorization == "Basic Z2F0ZXdheTp3cm9uZw==")
         #expect(!refused.body.contains("wrong") && !refused.body.contains("Z2F0ZXdheTp3cm9uZw"), "\(refused.body)")
+
+        // send-request with a <proxy> child: its side request goes through the proxy too.
+        let sideCall = try await CataloguePolicyGatewayTests.call(gateway, "/side/go")
+        #expect(sideCall.httpCode == 200 && sideCall.body.hasSuffix("side 200"), "\(sideCall.stdout) \(sideCall.stderr)")
+        #expect(proxy.seen.contains { $0.target == "http://127.0.0.1:\(gateway.echo.port)/side-call" }, "\(proxy.seen)")
 
         try await gateway.stop()
         try await backendGateway.stop()

@@ -6,7 +6,8 @@ import Foundation
 /// `Proxy-Authorization: Basic …` when a username is given. As in APIM: inbound only, the gateway
 /// reaches the proxy over plain HTTP (`http://` only), Basic authentication (no NTLM). A URL that is
 /// not `http://host[:port][/]` is refused at load when literal, `ExpressionValueEvaluationFailure`
-/// when computed. Only `forward-request` uses it (`send-request` connects directly).
+/// when computed. The same element inside `send-request` / `send-one-way-request` sends that side
+/// request through the proxy (`sideRequestProxy`).
 public struct ProxyPolicy: Sendable, PolicyDefinition {
     public let url: PolicyParameter<String>
     public let username: PolicyParameter<String>?
@@ -21,6 +22,10 @@ public struct ProxyPolicy: Sendable, PolicyDefinition {
         ])
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
+        make(reader).map(Policy.proxy)
+    }
+
+    static func make(_ reader: PolicyElementReader) -> ProxyPolicy? {
         guard let url = reader.string("url") else { return nil }
         if case .constant(let text) = url, case .failure(let reason) = BackendProxy.parse(text) {
             reader.error(attribute: "url", "invalid 'url' of '<proxy>': \(reason)")
@@ -32,7 +37,7 @@ public struct ProxyPolicy: Sendable, PolicyDefinition {
             reader.error(attribute: "username", "the 'username' of '<proxy>' must not contain ':' (RFC 7617)")
             return nil
         }
-        return .proxy(ProxyPolicy(url: url, username: username, password: password))
+        return ProxyPolicy(url: url, username: username, password: password)
     }
 }
 
@@ -86,12 +91,17 @@ extension ProxyPolicy {
         let password: RuntimeParameter<String>?
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
+            execution.backendProxy = try resolve(execution, step)
+            return .proceed
+        }
+
+        /// The proxy this request goes through, its settings evaluated.
+        func resolve(_ execution: PolicyExecution, _ step: CompiledStep) throws -> BackendProxy {
             let text = try execution.string(url, step)
-            guard case .success(let host, let port) = BackendProxy.parse(text) else {
-                if case .failure(let reason) = BackendProxy.parse(text) {
-                    throw PolicyFailure.expression(step.name, "invalid proxy URL: \(reason)")
-                }
-                return .proceed
+            let host: String, port: Int
+            switch BackendProxy.parse(text) {
+            case .failure(let reason): throw PolicyFailure.expression(step.name, "invalid proxy URL: \(reason)")
+            case .success(let parsedHost, let parsedPort): (host, port) = (parsedHost, parsedPort)
             }
             var authorization: String? = nil
             if let username {
@@ -102,12 +112,13 @@ extension ProxyPolicy {
                 }
                 if !name.isEmpty { authorization = "Basic " + Data((name + ":" + secret).utf8).base64EncodedString() }
             }
-            execution.backendProxy = BackendProxy(host: host, port: port, authorization: authorization)
-            return .proceed
+            return BackendProxy(host: host, port: port, authorization: authorization)
         }
     }
 
-    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? {
+    func compile(_ compiler: inout StepCompiler) -> (any SynchronousPolicyStep)? { compiled(&compiler) }
+
+    func compiled(_ compiler: inout StepCompiler) -> Step? {
         guard let url = compiler.parameter(url) else { return nil }
         var user: RuntimeParameter<String>? = nil, secret: RuntimeParameter<String>? = nil
         if let username {

@@ -23,6 +23,23 @@ import Testing
         #expect(direct.requests.first?.proxy == nil)
     }
 
+    @Test func sendRequestTakesAProxyChild() async throws {
+        let built = try pipeline(document(inbound: """
+            <send-request mode="new" response-variable-name="r" timeout="5">
+              <set-url>http://side.example/x</set-url>
+              <proxy url="http://10.0.0.9:8080" />
+            </send-request>
+            """))
+        let backend = RecordingBackend()
+        _ = await built.run(request(), backend: backend)
+        #expect(backend.requests.first?.urlText == "http://side.example/x")
+        #expect(backend.requests.first?.proxy == BackendProxy(host: "10.0.0.9", port: 8080))
+        #expect(backend.requests.last?.proxy == nil)  // the forwarded request: no proxy policy
+        #expect(throws: (any Error).self) {
+            try pipeline(document(inbound: #"<send-request mode="new" response-variable-name="r"><set-url>http://a/</set-url><proxy url="https://p:1" /></send-request>"#))
+        }
+    }
+
     @Test(arguments: [
         (#"<proxy url="https://proxy:443" />"#, "the gateway reaches the proxy over http:// only"),
         (#"<proxy url="http://proxy:8080/path" />"#, "has a path, query or fragment"),
