@@ -108,6 +108,13 @@ struct CurlTests {
         let slow = try await Curl.run(common(gateway) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
         #expect(slow.httpCode == 504)
         #expect(slow.body.hasPrefix(#"{"statusCode":504,"message":"#))
+        // On a pooled backend connection: the first exchange armed the timer for its own deadline;
+        // the slow one after it, 600 ms later, still gets its 504 (the timer re-arms itself).
+        let quick = try await Curl.run(common(gateway) + ["\(gateway.baseURL)/public/quick"])
+        #expect(quick.httpCode == 200)
+        try await Task.sleep(for: .milliseconds(600))
+        let slowOnPooled = try await Curl.run(common(gateway) + ["-H", "x-echo-delay-ms: 3000", "\(gateway.baseURL)/public/slow"])
+        #expect(slowOnPooled.httpCode == 504)
         try await gateway.stop()
     }
 

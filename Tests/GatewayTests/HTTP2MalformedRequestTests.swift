@@ -26,24 +26,9 @@ struct HTTP2MalformedRequestTests {
 
     @Test func malformedHeaderBlocksGet400WithTheRule() async throws {
         let gateway = try await TestGateway.start()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(gateway.pki.rootCA)
-        tls.certificateChain = try NIOSSLCertificate.fromPEMFile(gateway.pki.clientCertificate).map { .certificate($0) }
-        tls.privateKey = .file(gateway.pki.clientKey)
-        tls.applicationProtocols = ["h2"]
-        let context = try NIOSSLContext(configuration: tls)
         var configuration = NIOHTTP2Handler.Configuration()
         configuration.connection.headerBlockValidation = .disabled  // this client sends what it is told to
-        let multiplexer = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: gateway.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-                    return try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
-                        mode: .client, configuration: configuration
-                    ) { stream in stream.eventLoop.makeCompletedFuture { stream } }
-                }
-            }
+        let (_, multiplexer) = try await RawHTTP2Client.connect(gateway, configuration: configuration)
 
         var pseudoAfterRegular = HPACKHeaders()
         pseudoAfterRegular.add(name: ":method", value: "GET")
@@ -81,7 +66,7 @@ struct HTTP2MalformedRequestTests {
     }
 
     /// Sends one header block with END_STREAM; returns `:status` and the body.
-    static func exchange(_ block: HPACKHeaders, on multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<any Channel>) async throws
+    static func exchange(_ block: HPACKHeaders, on multiplexer: RawHTTP2Client.Multiplexer) async throws
         -> (String?, String) {
         let stream: Stream = try await multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture { try Stream(wrappingChannelSynchronously: channel) }

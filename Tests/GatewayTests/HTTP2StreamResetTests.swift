@@ -18,26 +18,8 @@ import Testing
 struct HTTP2StreamResetTests {
     @Test func aResetStreamEndsOnlyItsOwnExchange() async throws {
         let gateway = try await TestGateway.start()
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(gateway.pki.rootCA)
-        tls.certificateChain = try NIOSSLCertificate.fromPEMFile(gateway.pki.clientCertificate).map { .certificate($0) }
-        tls.privateKey = .file(gateway.pki.clientKey)
-        tls.applicationProtocols = ["h2"]
-        let context = try NIOSSLContext(configuration: tls)
         let goAway = GoAwayRecorder()
-        let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: gateway.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-                    let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
-                        stream.eventLoop.makeCompletedFuture { stream }
-                    }
-                    try channel.pipeline.syncOperations.addHandler(goAway)
-                    return (channel, multiplexer)
-                }
-            }
-        let (channel, multiplexer) = connection
+        let (channel, multiplexer) = try await RawHTTP2Client.connect(gateway, extra: [goAway])
 
         // An upload the backend reads slowly, reset by the client after its first 64 KiB.
         let upload: NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload> = try await multiplexer.openStream { stream in
@@ -59,34 +41,13 @@ struct HTTP2StreamResetTests {
         }
 
         // The same connection serves the next stream.
-        let next: NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart> = try await multiplexer.openStream { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
-                return try NIOAsyncChannel(wrappingChannelSynchronously: stream)
-            }
-        }
-        let status = try await next.executeThenClose { inbound, outbound in
-            try await outbound.write(contentsOf: [
-                .head(HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/echo/users/9")), .end(nil),
-            ])
-            var status: Int?
-            for try await part in inbound {
-                if case .head(let response) = part { status = response.status.code }
-            }
-            return status
-        }
-        #expect(status == 200)
+        let next = try await RawHTTP2Client.send(
+            HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/echo/users/9"), on: multiplexer)
+        #expect(next.status == 200)
 
         // Nothing is in flight on the connection any more: the drain sends GOAWAY and closes it now.
         gateway.server.shutdown()
-        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try? await channel.closeFuture.get(); return true }
-            group.addTask { try await Task.sleep(for: .seconds(20)); return false }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        #expect(closed, "the drain waited for the reset stream")
+        #expect(try await RawHTTP2Client.closes(channel, within: .seconds(20)), "the drain waited for the reset stream")
         #expect(goAway.seen.withLockedValue { $0 }, "no GOAWAY before the connection closed")
         try await gateway.stop()
     }
@@ -97,47 +58,16 @@ extension HTTP2StreamResetTests {
     /// keeps talking is not.
     @Test func aQuietConnectionIsClosedAfterTheIdleTimeout() async throws {
         let gateway = try await TestGateway.start { config, _, _ in config.limits.idleTimeout = 1 }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(gateway.pki.rootCA)
-        tls.applicationProtocols = ["h2"]
-        let context = try NIOSSLContext(configuration: tls)
-        let (channel, multiplexer) = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: gateway.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-                    let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client) { stream in
-                        stream.eventLoop.makeCompletedFuture { stream }
-                    }
-                    return (channel, multiplexer)
-                }
-            }
+        let (channel, multiplexer) = try await RawHTTP2Client.connect(gateway, certificate: false)
         // Requests every 400 ms for 2.4 s: longer than the timeout, never quiet for one.
         for _ in 0..<6 {
-            let stream: NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart> = try await multiplexer.openStream { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPClientCodec())
-                    return try NIOAsyncChannel(wrappingChannelSynchronously: stream)
-                }
-            }
-            try await stream.executeThenClose { inbound, outbound in
-                try await outbound.write(contentsOf: [
-                    .head(HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/public/ping")), .end(nil),
-                ])
-                for try await _ in inbound {}
-            }
+            _ = try await RawHTTP2Client.send(
+                HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/public/ping"), on: multiplexer)
             try await Task.sleep(for: .milliseconds(400))
         }
         #expect(channel.isActive, "closed while in use")
-        // Then silence: closed within 1¼ timeouts (allowing for a loaded machine).
-        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try? await channel.closeFuture.get(); return true }
-            group.addTask { try await Task.sleep(for: .seconds(10)); return false }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        #expect(closed, "a quiet HTTP/2 connection stayed open")
+        // Then silence: closed within 1¼ timeouts (10 s allows for a loaded machine).
+        #expect(try await RawHTTP2Client.closes(channel, within: .seconds(10)), "a quiet HTTP/2 connection stayed open")
         try await gateway.stop()
     }
 }

@@ -64,7 +64,13 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     private var demand = true
     /// A `read()` was held back for want of demand.
     private var pendingRead = false
+    /// The time-to-response-head timer. It outlives the exchange that armed it: a later exchange
+    /// with a later deadline keeps it, and it re-arms itself for that deadline when it fires —
+    /// one timer per timeout period on a busy keep-alive connection, not one per request.
     private var deadlineTask: Scheduled<Void>?
+    private var deadlineTaskFires = NIODeadline.distantFuture
+    /// The current exchange's deadline for the response head (nil once it arrived).
+    private var headDeadline: NIODeadline?
     /// At least one exchange completed on this connection: a failure before any response byte may be
     /// the backend having closed an idle keep-alive connection (safe to retry elsewhere).
     private(set) var wasReused = false
@@ -113,8 +119,8 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
         demand = true
         requestChunked = streamsBody && BackendRequestEncoding.isChunked(head)
         parser.expectResponse(toHEAD: head.method == .HEAD, upgrade: head.headers.contains(name: "upgrade"))
-        let connection = self
-        deadlineTask = eventLoop.scheduleTask(deadline: deadline) { connection.deadlinePassed() }
+        headDeadline = deadline
+        if deadlineTask == nil || deadline < deadlineTaskFires { armDeadline(deadline) }
         if streamsBody {
             context.writeAndFlush(wrapOutboundOut(headBytes), promise: nil)
         } else {
@@ -224,8 +230,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
         switch (event, state) {
         case (.head(let head, _), .awaitingHead(let promise)) where head.status.code == 101:
             // The backend switched protocols (the parser allows it only when the request asked).
-            deadlineTask?.cancel()
-            deadlineTask = nil
+            headDeadline = nil
             responseKeepAlive = false
             state = .upgraded(nil)
             promise.succeed(BackendAnswer(head: head, body: .whole(nil), upgraded: self))
@@ -233,8 +238,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
             if kept == nil { kept = buffer } else { kept?.writeImmutableBuffer(buffer) }
             state = .upgraded(kept)
         case (.head(let head, let keepAlive), .awaitingHead(let promise)):
-            deadlineTask?.cancel()
-            deadlineTask = nil
+            headDeadline = nil
             responseKeepAlive = keepAlive
             state = .collecting(promise, head, nil)
         case (.body(let buffer), .collecting(let promise, let head, var collected)):
@@ -353,9 +357,21 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Ends
 
+    private func armDeadline(_ deadline: NIODeadline) {
+        deadlineTask?.cancel()
+        let connection = self
+        deadlineTaskFires = deadline
+        deadlineTask = eventLoop.scheduleTask(deadline: deadline) { connection.deadlinePassed() }
+    }
+
     private func deadlinePassed() {
         deadlineTask = nil
-        if case .awaitingHead = state { close(BackendClientError.timeout) }
+        guard let headDeadline, case .awaitingHead = state else { return }
+        if headDeadline <= .now() {
+            close(BackendClientError.timeout)
+        } else {
+            armDeadline(headDeadline)
+        }
     }
 
     private func requestEnded() {
@@ -378,6 +394,7 @@ final class BackendConnection: ChannelDuplexHandler, @unchecked Sendable {
     private func fail(with error: BackendClientError) {
         deadlineTask?.cancel()
         deadlineTask = nil
+        headDeadline = nil
         switch state {
         case .awaitingHead(let promise), .collecting(let promise, _, _): promise.fail(error)
         case .streamingBody(let source): source.finish(error)

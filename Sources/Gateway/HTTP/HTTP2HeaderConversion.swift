@@ -1,10 +1,9 @@
 import HTTPTypes
 import NIOHPACK
 
-/// HEADERS frames ↔ swift-http-types, for `HTTP2StreamHandler`, which reads and writes the stream's
-/// frame payloads itself (no `HTTP2FramePayloadToHTTPServerCodec` in the stream's pipeline: one
-/// handler hop less per part, and a response's last DATA frame carries END_STREAM instead of an
-/// empty DATA frame of its own).
+/// HEADERS frames ↔ swift-http-types, for `HTTP2Stream`, which reads and writes its frame payloads
+/// itself (no `HTTP2FramePayloadToHTTPServerCodec`: a response's last DATA frame carries END_STREAM
+/// instead of an empty DATA frame of its own).
 ///
 /// Written here because swift-nio-extras keeps its conversions `package`-internal. It is also
 /// where a request's header block is checked (RFC 9113 §8.2–8.3): `NIOHTTP2Handler` runs with its
