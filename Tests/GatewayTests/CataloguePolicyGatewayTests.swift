@@ -16,9 +16,10 @@ struct CataloguePolicyGatewayTests {
         return path
     }
 
-    static func call(_ gateway: TestGateway, _ path: String, headers: [String] = []) async throws -> Curl.Result {
+    static func call(_ gateway: TestGateway, _ path: String, headers: [String] = [], data: String? = nil) async throws -> Curl.Result {
         var arguments = SecurityProbeTests.common(gateway) + ["--http1.1", "--max-time", "10", "-i"]
         for header in headers { arguments += ["-H", header] }
+        if let data { arguments += ["--data-binary", data] }
         return try await Curl.run(arguments + ["\(gateway.baseURL)\(path)"])
     }
 
@@ -212,6 +213,44 @@ struct CataloguePolicyGatewayTests {
         #expect(!backend.requests.contains("/crossdomain.xml"))
         try await gateway.stop()
         await backend.stop()
+    }
+
+    @Test func bandwidthQuotaCountsTheBytesOfEachExchange() async throws {
+        // 2 KB per key: what the data plane counted (request body received + response body sent)
+        // is charged after each response; once used up, 403 with APIM's body and Retry-After.
+        let policy = try Self.writePolicy("""
+            <policies>
+              <inbound><quota-by-key bandwidth="2" renewal-period="3600" counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;X-Key&quot;, &quot;none&quot;))" /></inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        // A 2100-byte upload (served in a task) uses the key's 2 KB up at once.
+        let upload = try await Self.call(gateway, "/public/upload", headers: ["X-Key: big", "Content-Type: text/plain"],
+                                         data: String(repeating: "x", count: 2100))
+        #expect(upload.httpCode == 200, "\(upload.stdout) \(upload.stderr)")
+        try await Task.sleep(for: .milliseconds(100))  // charged once the response has been written
+        let refused = try await Self.call(gateway, "/public/after", headers: ["X-Key: big"])
+        #expect(refused.httpCode == 403, "\(refused.stdout)")
+        #expect(refused.body.contains(#"{"statusCode":403,"message":"Out of bandwidth quota. Quota will be replenished in 01:00:00."}"#)
+                    || refused.body.contains(#"{"statusCode":403,"message":"Out of bandwidth quota. Quota will be replenished in 00:59:"#), "\(refused.body)")
+        let retryAfter = refused.body.split(separator: "\r\n").first { $0.lowercased().hasPrefix("retry-after:") }
+            .flatMap { Int($0.dropFirst("retry-after:".count).trimmingCharacters(in: .whitespaces)) }
+        #expect(retryAfter.map { (3500...3600).contains($0) } == true, "\(refused.body)")
+        // Bodiless GETs (served on the event loop) are charged their response bodies: a few pass,
+        // then the key's 2 KB are used up; another key still has its own.
+        var statuses: [Int] = []
+        for _ in 0..<12 {
+            statuses.append(try await Self.call(gateway, "/public/small", headers: ["X-Key: small"]).httpCode ?? 0)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let passed = statuses.prefix { $0 == 200 }.count
+        #expect(passed >= 2 && passed < 12 && statuses.dropFirst(passed).allSatisfy { $0 == 403 }, "\(statuses)")
+        #expect(try await Self.call(gateway, "/public/other", headers: ["X-Key: other"]).httpCode == 200)
+        try await gateway.stop()
     }
 
     @Test func emitMetricIsExportedOnTheMetricsEndpoint() async throws {

@@ -238,12 +238,9 @@ struct PolicyCorpusTests {
         "quota": "'<api>' requires the attribute 'renewal-period'",
         "rate-limit": "'<api>' requires the attribute 'renewal-period'",
         "cors": "cannot allow the origin '*'",
-        // APIM takes these; Drawbridge does not have them: Event Hubs logging, an outbound HTTP proxy
-        // (the backend client has none), XSLT, and bandwidth quotas (only call counts are enforced).
+        // APIM takes these; Drawbridge does not have them: Event Hubs logging and XSLT.
         "log-to-eventhub": "the policy '<log-to-eventhub>' is not supported by Drawbridge",
-        "proxy": "the policy '<proxy>' is not supported by Drawbridge",
         "xsl-transform": "the policy '<xsl-transform>' is not supported by Drawbridge",
-        "quota-by-key": "'bandwidth' of '<quota-by-key>' is not supported at run time yet",
     ]
 
     // MARK: policy-expressions/README.md

@@ -172,14 +172,15 @@ struct UnknownPolicyTests {
     }
 }
 
-@Suite("send-request: unsupported children")
-struct SendRequestUnsupportedChildTests {
-    @Test("proxy inside send-request is not supported; skipping makes it a warning")
+@Suite("send-request: the proxy child")
+struct SendRequestProxyChildTests {
+    @Test("proxy inside send-request loads (it sends the side request through the proxy); a bad one is refused with its position")
     func proxy() throws {
         let statement = #"<send-request response-variable-name="r"><set-url>https://a</set-url><proxy url="http://proxy.example:8080" /></send-request>"#
-        #expect(loadErrors(statement) == ["test.xml:1:89: the policy '<proxy>' is not supported by Drawbridge"])
-        let scoped = try PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: true)).load(policies(statement), file: "t.xml", scope: .api)
-        #expect(scoped.statements(in: .inbound).map(\.name) == ["send-request"])
-        #expect(scoped.warnings.count == 1)
+        #expect(loadErrors(statement) == [])
+        let bad = #"<send-request response-variable-name="r"><set-url>https://a</set-url><proxy url="https://proxy.example:8080" /></send-request>"#
+        let errors = loadErrors(bad)
+        #expect(errors.count == 1 && errors.first?.hasPrefix("test.xml:1:") == true && errors.first?.contains("http:// only") == true, "\(errors)")
     }
 }
+

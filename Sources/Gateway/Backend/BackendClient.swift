@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Policies
 
 /// Where a request goes: scheme, host, port and the TLS identity presented (none, or the thumbprint of
 /// an `authentication-certificate`). Connections are pooled per key.
@@ -13,6 +14,8 @@ struct BackendPoolKey: Hashable, Sendable {
     let port: Int
     /// "" without a client certificate; else the certificate's thumbprint.
     let identity: String
+    /// The HTTP forward proxy the connection goes through (`proxy` policy); nil: direct.
+    var proxy: BackendProxy? = nil
 }
 
 /// The body of a request to a backend.
@@ -243,19 +246,31 @@ final class BackendLoopPool: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if key.tls {
-                        guard let sslContext else { throw BackendClientError.connectFailed("no TLS context") }
-                        try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    let install = { (sync: ChannelPipeline.SynchronousOperations) throws in
+                        if key.tls {
+                            guard let sslContext else { throw BackendClientError.connectFailed("no TLS context") }
+                            try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                        }
+                        try sync.addHandler(BackendReadiness(tls: key.tls, ready: ready))
+                        // HTTP/1.1 is encoded and parsed by the connection itself. (Headers a policy set
+                        // are checked for CR/LF/NUL before they get here, in GatewayPolicyBackend; a
+                        // client's cannot hold them: the parsers refuse them.)
+                        try sync.addHandler(connection)
                     }
-                    try sync.addHandler(BackendReadiness(tls: key.tls, ready: ready))
-                    // HTTP/1.1 is encoded and parsed by the connection itself. (Headers a policy set
-                    // are checked for CR/LF/NUL before they get here, in GatewayPolicyBackend; a
-                    // client's cannot hold them: the parsers refuse them.)
-                    try sync.addHandler(connection)
+                    // Through a forward proxy an https backend is reached in a CONNECT tunnel, TLS
+                    // set up once the proxy agreed; an http one takes absolute-form requests on the
+                    // proxy connection itself (GatewayPolicyBackend.prepare).
+                    if let proxy = key.proxy, key.tls {
+                        try channel.pipeline.syncOperations.addHandler(BackendProxyTunnel(
+                            host: host, port: key.port, authorization: proxy.authorization,
+                            established: { context in try install(context.pipeline.syncOperations) },
+                            failed: { reason in ready.fail(BackendClientError.connectFailed(reason)) }))
+                    } else {
+                        try install(channel.pipeline.syncOperations)
+                    }
                 }
             }
-        let connected = bootstrap.connect(host: host, port: key.port)
+        let connected = bootstrap.connect(host: key.proxy?.host ?? host, port: key.proxy?.port ?? key.port)
         connected.whenFailure { error in
             ready.fail(BackendClientError.connectFailed("\(error)"))
             self.closed(connection)

@@ -7,7 +7,8 @@ import NIOConcurrencyHelpers
 import Policies
 
 /// What a request's JSON access-log line needs beyond the request and its status: the backend time
-/// and why the gateway (not the backend) answered. Exists only when `accessLog: json`; set as a task
+/// and why the gateway (not the backend) answered. Exists only when `accessLog: json` (or, without a
+/// line, when a bandwidth quota needs the request's bytes); set as a task
 /// local around `RequestHandler.handle`, so the places that know (backend exchange, certificate gate,
 /// gateway error answers, policy errors) note it without new parameters.
 final class AccessLogRecord: Sendable {
@@ -22,12 +23,19 @@ final class AccessLogRecord: Sendable {
     /// Operations: the request's spans, when spans are exported (set once, by `startSpans`).
     private let spansBox = ManagedAtomicLazyReference<SpansBox>()
 
-    private init(started: ContinuousClock.Instant) {
+    /// The request's byte count for bandwidth quotas (nil: no pipeline counts bandwidth).
+    let usage: RequestUsage?
+
+    private init(started: ContinuousClock.Instant, usage: RequestUsage?) {
         self.started = started
+        self.usage = usage
     }
 
-    static func make(enabled: Bool, started: ContinuousClock.Instant = .now) -> AccessLogRecord? {
-        enabled ? AccessLogRecord(started: started) : nil
+    /// A record when the snapshot needs one: for `accessLog: json`, span export (`jsonAccessLog`),
+    /// or a bandwidth quota's byte count (`usage`).
+    static func make(_ needs: PerRequestRecord, started: ContinuousClock.Instant = .now) -> AccessLogRecord? {
+        guard needs.jsonAccessLog || needs.usage else { return nil }
+        return AccessLogRecord(started: started, usage: needs.usage ? RequestUsage() : nil)
     }
 
     /// The request's spans (nil: not exported). One atomic load.

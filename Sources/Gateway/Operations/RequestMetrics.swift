@@ -80,11 +80,20 @@ final class RouteMetrics: Sendable {
 
 /// Per snapshot: the `RouteMetrics` of every (hostname, API, operation) the router can match, and
 /// one per hostname for requests answered before or without a route (404, 400, 421, …).
+/// What a request's `AccessLogRecord` is needed for; none: no record is made.
+struct PerRequestRecord: Sendable {
+    var jsonAccessLog: Bool
+    /// A pipeline counts `bandwidth` (`RequestUsage`).
+    var usage: Bool
+}
+
 struct RequestMetricsTable: Sendable {
     let metrics: GatewayMetrics
-    /// Requests keep an `AccessLogRecord` (the HTTP handlers pass this to `RequestTracking`): for
-    /// `accessLog: json`, and for span export, whose spans the record carries. Read once per snapshot.
-    let jsonAccessLog: Bool
+    /// What each request's `AccessLogRecord` is for (read once per snapshot, not per request; the
+    /// protocol handlers pass it to `RequestTracking(jsonAccessLog:)`, named for its first use):
+    /// `jsonAccessLog` — `accessLog: json`, or span export, whose spans the record carries;
+    /// `usage` — the byte count of bandwidth quotas.
+    let jsonAccessLog: PerRequestRecord
     /// `accessLog: json` itself: the JSON line is written.
     let writesJSONLines: Bool
     /// The span exporter's factory when spans are exported (nil: the hooks are one nil check each).
@@ -97,8 +106,8 @@ struct RequestMetricsTable: Sendable {
         self.metrics = metrics
         writesJSONLines = snapshot.config.accessLog && snapshot.config.accessLogFormat == .json
         spans = snapshot.config.tracing == nil ? nil : metrics.spanExport.factory
-        jsonAccessLog = writesJSONLines || spans != nil
-        if jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
+        jsonAccessLog = PerRequestRecord(jsonAccessLog: writesJSONLines || spans != nil, usage: snapshot.policies.countsBandwidth)
+        if jsonAccessLog.jsonAccessLog { metrics.jsonAccessLogInUse.store(true, ordering: .relaxed) }
         // Matched per request against `TLSHostname.config.name`, a stored string of the same
         // snapshot (`TLSHostname.name` lower-cases, i.e. builds a string, on every call).
         let hostnames = snapshot.hostnames.all.map(\.config.name)

@@ -123,6 +123,7 @@ extension RequestHandler {
         var request = PolicyRunner.policyRequest(head, connection: connection, route: route, listenPort: snapshot.config.listen.port)
         request.requestId = tracking.record?.requestId  // Operations: one id in logs and context.RequestId
         request.sectionObserver = tracking.record?.spans  // Operations: span per policy section
+        request.usage = tracking.record?.usage  // Policies: bandwidth quotas' byte count
         request.subscription = access.subscription
         request.product = access.product
         switch pipeline.startSynchronously(request) {

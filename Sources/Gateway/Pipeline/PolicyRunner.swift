@@ -18,6 +18,7 @@ struct PolicyRunner: Sendable {
         policyRequest.product = access.product
         policyRequest.requestId = AccessLogRecord.current?.requestId  // Operations: one id in logs and context.RequestId
         policyRequest.sectionObserver = forwarder.metrics.currentSpans()  // Operations: span per policy section
+        policyRequest.usage = AccessLogRecord.current?.usage  // Policies: bandwidth quotas' byte count
         let backend = GatewayPolicyBackend(forwarder: forwarder, body: request.body, connection: request.connection, authority: request.head.authority,
                                            apiBackend: route.api.backend)
         let result = await pipeline.run(policyRequest, body: StreamedRequestBody(body: request.body), backend: backend)
@@ -240,7 +241,7 @@ struct GatewayPolicyBackend: PolicyBackend {
         }
         // A header set by a policy is kept even when it carries a certificate: forged client copies
         // were already dropped before the policies ran.
-        let head = BackendForwarder.requestHead(
+        var head = BackendForwarder.requestHead(
             method: request.method, uri: backend.requestTarget,
             headers: BackendForwarder.forwardedHeaders(
                 request.headers.lazy.map { ($0.name, $0.value) }, connection: connection, authority: authority,
@@ -248,8 +249,17 @@ struct GatewayPolicyBackend: PolicyBackend {
             hostHeader: backend.hostHeader, body: outboundBody, declaredLength: body?.declaredLength ?? 0)
         let seconds = request.timeout.components.seconds
         let timeout: TimeAmount = seconds > 0 ? .seconds(min(seconds, 86_400)) : forwarder.timeout
-        return Prepared(key: BackendPoolKey(tls: tls, host: backend.host, port: backend.port, identity: identity),
-                        sslContext: sslContext, head: head, body: outboundBody, timeout: timeout)
+        var key = BackendPoolKey(tls: tls, host: backend.host, port: backend.port, identity: identity)
+        if let proxy = request.proxy {
+            // `proxy`: an https backend through a CONNECT tunnel (BackendProxyTunnel); an http one
+            // with the absolute-form target and the proxy's credentials on the request itself.
+            key.proxy = proxy
+            if !tls {
+                head.uri = "http://" + backend.hostHeader + backend.requestTarget
+                if let authorization = proxy.authorization { head.headers.replaceOrAdd(name: "Proxy-Authorization", value: authorization) }
+            }
+        }
+        return Prepared(key: key, sslContext: sslContext, head: head, body: outboundBody, timeout: timeout)
     }
 
     /// What the pipeline sees of a backend's answer.

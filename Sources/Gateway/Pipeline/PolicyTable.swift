@@ -23,6 +23,9 @@ struct PolicyTable: Sendable {
 
     var isEmpty: Bool { pipelines.isEmpty }
 
+    /// Whether some pipeline counts `bandwidth` (requests then carry a `RequestUsage`).
+    var countsBandwidth: Bool { pipelines.values.contains { $0.countsBandwidth } }
+
     /// Rate-limit, quota and concurrency counters of this gateway process: one store that every
     /// configuration snapshot's pipelines share, so that a reload (SIGHUP) does not reset them (a
     /// client at 429 stayed limited). Counter keys name the statement's document and path.

@@ -1,6 +1,7 @@
 import GatewayConfiguration
 import HTTPTypes
 import Logging
+import Policies
 
 /// The access log line of one request (`accessLog: true`), the same for HTTP/1.1 and HTTP/2.
 /// Client-supplied text is escaped.
@@ -38,9 +39,9 @@ struct RequestTracking: Sendable {
     var bytesIn = 0
     var bytesOut = 0
 
-    init(jsonAccessLog: Bool) {
+    init(jsonAccessLog needs: PerRequestRecord) {
         started = .now
-        record = AccessLogRecord.make(enabled: jsonAccessLog, started: started)
+        record = AccessLogRecord.make(needs, started: started)
     }
 }
 
@@ -55,6 +56,11 @@ extension RequestHandler {
         if let spans = tracking.record?.spans {  // Operations: span export
             spans.requestEnded(status: status, api: tracking.outcome.route?.api, operation: tracking.outcome.route?.operation,
                                reason: tracking.record?.reason)
+        }
+        // Policies: bandwidth quotas are charged the body bytes received and sent.
+        if let usage = tracking.record?.usage {
+            let (bytes, overflow) = tracking.bytesIn.addingReportingOverflow(tracking.bytesOut)
+            usage.finished(bytes: overflow ? Int.max : bytes)
         }
         if let record = tracking.record, requestMetrics.writesJSONLines {
             AccessLogJSON.write(AccessLogJSON.line(method: methodText, path: path, connection: connection, protocolName: protocolName,

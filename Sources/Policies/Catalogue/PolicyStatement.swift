@@ -58,6 +58,7 @@ public enum Policy: Sendable {
     case validateAzureADToken(ValidateAzureADTokenPolicy)
     case jsonToXML(JSONToXMLPolicy)
     case xmlToJSON(XMLToJSONPolicy)
+    case proxy(ProxyPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

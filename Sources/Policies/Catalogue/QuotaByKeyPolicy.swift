@@ -54,7 +54,10 @@ public struct QuotaByKeyPolicy: Sendable, PolicyDefinition {
 
 extension QuotaByKeyPolicy {
     struct Step: SynchronousPolicyStep {
-        let calls: RuntimeParameter<Int>
+        let calls: RuntimeParameter<Int>?
+        /// Kilobytes (`bandwidth`): the request and response body bytes the gateway counts, charged
+        /// after the response (`RequestUsage`).
+        let bandwidth: RuntimeParameter<Int>?
         let period: RuntimeParameter<Int>
         let key: RuntimeParameter<String>
         let condition: RuntimeParameter<Bool>?
@@ -62,36 +65,53 @@ extension QuotaByKeyPolicy {
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
             let spec = self
-            let calls = try execution.int(spec.calls, step, in: 1...Int.max)
+            let calls = try spec.calls.map { try execution.int($0, step, in: 1...Int.max) }
+            let kilobytes = try spec.bandwidth.map { try execution.int($0, step, in: 1...Int.max) }
             let period = try execution.int(spec.period, step, in: 0...Int.max)
             let key = PolicyExecution.counterKey(step, try execution.string(spec.key, step))
-            let (count, renewsIn) = execution.options.counters.peek(key, period: period, anchor: spec.firstPeriodStart)
-            if count >= calls {
-                let time = String(format: "%02d:%02d:%02d", renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60)
-                let message = "Out of call volume quota. Quota will be replenished in \(time)."
-                throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
+            let counters = execution.options.counters
+            if let calls {
+                let (count, renewsIn) = counters.peek(key, period: period, anchor: spec.firstPeriodStart)
+                if count >= calls {
+                    let message = "Out of call volume quota. Quota will be replenished in \(BandwidthQuota.time(renewsIn))."
+                    if renewsIn > 0 { execution.extraResponseHeaders.append(PolicyHeader("Retry-After", String(renewsIn))) }
+                    throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
+                }
+            }
+            let bandwidthKey = BandwidthQuota.counterKey(key)
+            if let kilobytes {
+                let (used, renewsIn) = counters.peek(bandwidthKey, period: period, anchor: spec.firstPeriodStart)
+                if used >= BandwidthQuota.bytes(kilobytes: kilobytes) { throw BandwidthQuota.refusal(execution, step, renewsIn: renewsIn) }
             }
             if let condition = spec.condition {
-                execution.deferredIncrements.append((condition, key, 1, period, spec.firstPeriodStart, step))
+                if calls != nil { execution.deferredIncrements.append((condition, key, 1, period, spec.firstPeriodStart, step)) }
+                if kilobytes != nil { execution.deferredCharges.append((condition, bandwidthKey, period, spec.firstPeriodStart, step)) }
             } else {
-                execution.options.counters.add(key, amount: 1, period: period, anchor: spec.firstPeriodStart)
+                if calls != nil { counters.add(key, amount: 1, period: period, anchor: spec.firstPeriodStart) }
+                if kilobytes != nil { BandwidthQuota.charge(execution, key: bandwidthKey, period: period, anchor: spec.firstPeriodStart) }
             }
             return .proceed
         }
     }
 
     func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any SynchronousPolicyStep)? {
-        guard let givenCalls = calls, bandwidth == nil else {
-            compiler.unsupported(statement, "'bandwidth' of '<quota-by-key>' is not supported at run time yet (only 'calls')")
-            return nil
+        var callsParameter: RuntimeParameter<Int>? = nil, bandwidthParameter: RuntimeParameter<Int>? = nil
+        if let calls {
+            guard let made = compiler.parameter(calls) else { return nil }
+            callsParameter = made
         }
-        guard let calls = compiler.parameter(givenCalls), let period = compiler.parameter(renewalPeriod), let key = compiler.parameter(counterKey)
-        else { return nil }
+        if let bandwidth {
+            guard let made = compiler.parameter(bandwidth) else { return nil }
+            bandwidthParameter = made
+        }
+        if bandwidth != nil { compiler.countsBandwidth = true }
+        guard let period = compiler.parameter(renewalPeriod), let key = compiler.parameter(counterKey) else { return nil }
         var condition: RuntimeParameter<Bool>? = nil
         if let incrementCondition {
             guard let made = compiler.parameter(incrementCondition) else { return nil }
             condition = made
         }
-        return Step(calls: calls, period: period, key: key, condition: condition, firstPeriodStart: firstPeriodStart)
+        return Step(calls: callsParameter, bandwidth: bandwidthParameter, period: period, key: key, condition: condition,
+                    firstPeriodStart: firstPeriodStart)
     }
 }

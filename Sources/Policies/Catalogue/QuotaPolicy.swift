@@ -2,8 +2,8 @@ import PolicyExpressions
 
 /// `<quota calls="10000" bandwidth="40000" renewal-period="3600">` with optional `<api>` and
 /// `<operation>` children: a call budget per subscription per period (and per API / operation);
-/// over it, 403 "Out of call volume quota". `bandwidth` (KiB) loads but is not enforced at run
-/// time yet: a document that sets it is refused when compiled (as for `quota-by-key`).
+/// over it, 403 "Out of call volume quota". `bandwidth` (KiB): the request and response body bytes
+/// the gateway counts, charged after the response; over it, 403 "Out of bandwidth quota".
 public struct QuotaPolicy: Sendable, PolicyDefinition {
     let limits: [SubscriptionLimit]
 
@@ -40,28 +40,33 @@ extension QuotaPolicy {
             let identity = execution.state.identity
             let counters = execution.options.counters
             var applying: [(key: String, period: Int)] = []
+            var charging: [(key: String, period: Int)] = []
             for limit in limits where limit.applies(to: identity) {
-                guard let calls = limit.calls else { continue }
                 let key = SubscriptionLimit.counterKey(step, state: execution.state, limit: limit)
-                let (count, renewsIn) = counters.peek(key, period: limit.renewalPeriod)
-                if count >= calls {
-                    // hh:mm:ss, formatted by hand (no String(format:) on the request path).
-                    let time = [renewsIn / 3600, renewsIn / 60 % 60, renewsIn % 60].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
-                    let message = "Out of call volume quota. Quota will be replenished in \(time)."
-                    throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
+                if let calls = limit.calls {
+                    let (count, renewsIn) = counters.peek(key, period: limit.renewalPeriod)
+                    if count >= calls {
+                        let message = "Out of call volume quota. Quota will be replenished in \(BandwidthQuota.time(renewsIn))."
+                        if renewsIn > 0 { execution.extraResponseHeaders.append(PolicyHeader("Retry-After", String(renewsIn))) }
+                        throw PolicyFailure(source: step.name, reason: "QuotaExceeded", message: message, status: 403, clientMessage: message)
+                    }
+                    applying.append((key, limit.renewalPeriod))
                 }
-                applying.append((key, limit.renewalPeriod))
+                if let kilobytes = limit.bandwidth {
+                    let bandwidthKey = BandwidthQuota.counterKey(key)
+                    let (used, renewsIn) = counters.peek(bandwidthKey, period: limit.renewalPeriod)
+                    if used >= BandwidthQuota.bytes(kilobytes: kilobytes) { throw BandwidthQuota.refusal(execution, step, renewsIn: renewsIn) }
+                    charging.append((bandwidthKey, limit.renewalPeriod))
+                }
             }
             for item in applying { counters.add(item.key, amount: 1, period: item.period) }
+            for item in charging { BandwidthQuota.charge(execution, key: item.key, period: item.period, anchor: nil) }
             return .proceed
         }
     }
 
     func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any SynchronousPolicyStep)? {
-        guard !limits.contains(where: { $0.bandwidth != nil }) else {
-            compiler.unsupported(statement, "'bandwidth' of '<quota>' is not supported at run time yet (only 'calls')")
-            return nil
-        }
+        compiler.countsBandwidth = compiler.countsBandwidth || limits.contains { $0.bandwidth != nil }
         return Step(limits: limits)
     }
 }

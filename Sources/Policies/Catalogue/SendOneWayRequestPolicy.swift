@@ -16,6 +16,7 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
     public let body: SetBodyPolicy?
     public let authenticationCertificate: AuthenticationCertificatePolicy?
     public var authenticationManagedIdentity: AuthenticationManagedIdentityPolicy? = nil
+    public var proxy: ProxyPolicy? = nil
 
     static let maximumInFlight = 256
     static let inFlight = Mutex(0)
@@ -34,6 +35,7 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
         for name in ["set-url", "set-method", "set-body", "authentication-certificate", "authentication-managed-identity"] { reader.atMostOne(name) }
         let url = SendRequestPolicy.sideRequestURL(reader)
         let (method, headers, body, certificate, managedIdentity) = SendRequestPolicy.sideRequestChildren(reader)
+        let proxy = SendRequestPolicy.sideRequestProxy(reader)
         guard let mode = reader.choice("mode", as: SendRequestPolicy.Mode.self), let timeout = reader.integer("timeout") else { return nil }
         if mode.constant == .new, url == nil, reader.isValid {
             reader.error("'<send-one-way-request mode=\"new\">' requires '<set-url>'")
@@ -42,7 +44,7 @@ public struct SendOneWayRequestPolicy: Sendable, PolicyDefinition {
         return .sendOneWayRequest(
             SendOneWayRequestPolicy(
                 mode: mode, timeout: timeout, url: url, method: method, headers: headers, body: body, authenticationCertificate: certificate,
-                authenticationManagedIdentity: managedIdentity))
+                authenticationManagedIdentity: managedIdentity, proxy: proxy))
     }
 }
 
@@ -56,7 +58,7 @@ extension SendOneWayRequestPolicy {
         func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
             let call = try await execution.prepareSideCall(
                 mode: request.mode, url: request.url, method: request.method, headers: request.headers, body: request.body,
-                certificate: request.certificate, managedIdentity: request.managedIdentity, timeout: request.timeout, step)
+                certificate: request.certificate, managedIdentity: request.managedIdentity, proxy: request.proxy, timeout: request.timeout, step)
             let admitted = SendOneWayRequestPolicy.inFlight.withLock { count -> Bool in
                 guard count < SendOneWayRequestPolicy.maximumInFlight else { return false }
                 count += 1
@@ -78,7 +80,8 @@ extension SendOneWayRequestPolicy {
     func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
         let asRequest = SendRequestPolicy(
             mode: mode, responseVariableName: "", timeout: timeout, ignoreError: .constant(true), url: url, method: method, headers: headers,
-            body: body, authenticationCertificate: authenticationCertificate, authenticationManagedIdentity: authenticationManagedIdentity)
+            body: body, authenticationCertificate: authenticationCertificate, authenticationManagedIdentity: authenticationManagedIdentity,
+            proxy: proxy)
         guard let made = asRequest.compile(&compiler, statement) as? SendRequestPolicy.Step else { return nil }
         return Step(request: made)
     }

@@ -25,6 +25,8 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
     public let authenticationCertificate: AuthenticationCertificatePolicy?
     /// `<authentication-managed-identity>`: the side request carries a managed-identity token.
     public var authenticationManagedIdentity: AuthenticationManagedIdentityPolicy? = nil
+    /// `<proxy>`: the side request goes through an HTTP forward proxy.
+    public var proxy: ProxyPolicy? = nil
 
     static let schema = PolicySchema(
         "send-request",
@@ -39,7 +41,13 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             "proxy",
         ]))
     /// APIM children of send-request that Drawbridge does not implement.
-    static let unsupportedChildren: Set<String> = ["proxy"]
+    static let unsupportedChildren: Set<String> = []
+
+    /// The side request's `<proxy>` child (at most one), read with the policy's own rules.
+    static func sideRequestProxy(_ reader: PolicyElementReader) -> ProxyPolicy? {
+        reader.atMostOne("proxy")
+        return reader.element.childElements.first { $0.name == "proxy" }.flatMap { ProxyPolicy.make(reader.child($0, ProxyPolicy.schema)) }
+    }
     static let urlSchema = PolicySchema("set-url", allowsText: true)
 
     /// The side request's children (`set-method`, `set-header`s, `set-body`, `authentication-certificate`,
@@ -95,6 +103,7 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
         for name in ["set-url", "set-method", "set-body", "authentication-certificate", "authentication-managed-identity"] { reader.atMostOne(name) }
         let url = sideRequestURL(reader)
         let (method, headers, body, certificate, managedIdentity) = sideRequestChildren(reader)
+        let proxy = sideRequestProxy(reader)
         guard let mode = reader.choice("mode", as: Mode.self), let variable = reader.literal("response-variable-name"),
             let timeout = reader.integer("timeout"), let ignoreError = reader.boolean("ignore-error")
         else { return nil }
@@ -106,7 +115,7 @@ public struct SendRequestPolicy: Sendable, PolicyDefinition {
             SendRequestPolicy(
                 mode: mode, responseVariableName: variable, timeout: timeout, ignoreError: ignoreError, url: url,
                 method: method, headers: headers, body: body, authenticationCertificate: certificate,
-                authenticationManagedIdentity: managedIdentity))
+                authenticationManagedIdentity: managedIdentity, proxy: proxy))
     }
 }
 
@@ -124,6 +133,7 @@ extension SendRequestPolicy {
         let body: RuntimeParameter<String>??
         let certificate: CompiledStep.CertificateSource?
         var managedIdentity: AuthenticationManagedIdentityPolicy.Step? = nil
+        var proxy: ProxyPolicy.Step? = nil
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
             try await execution.sendRequest(self, step)
@@ -141,6 +151,11 @@ extension SendRequestPolicy {
         if let given = self.authenticationManagedIdentity {
             guard let made = given.compile(&compiler) else { return nil }
             managedIdentity = made
+        }
+        var proxy: ProxyPolicy.Step? = nil
+        if let given = self.proxy {
+            guard let made = given.compiled(&compiler) else { return nil }
+            proxy = made
         }
         let mode: PolicyParameter<String>
         switch self.mode {
@@ -171,7 +186,7 @@ extension SendRequestPolicy {
         }
         return Step(
             mode: modeParameter, variable: self.responseVariableName, timeout: timeout, ignoreError: ignore, url: url,
-            method: method, headers: headers, body: body, certificate: certificate, managedIdentity: managedIdentity)
+            method: method, headers: headers, body: body, certificate: certificate, managedIdentity: managedIdentity, proxy: proxy)
     }
 }
 
@@ -188,7 +203,7 @@ extension PolicyExecution {
     func sendRequest(_ spec: SendRequestPolicy.Step, _ step: CompiledStep) async throws {
         let call = try await prepareSideCall(
             mode: spec.mode, url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, certificate: spec.certificate,
-            managedIdentity: spec.managedIdentity, timeout: spec.timeout, step)
+            managedIdentity: spec.managedIdentity, proxy: spec.proxy, timeout: spec.timeout, step)
         let ignoreError = try bool(spec.ignoreError, step)
         try applySideCall(await performSideCall(call), call, variable: spec.variable, ignoreError: ignoreError, step)
     }
@@ -198,7 +213,7 @@ extension PolicyExecution {
         mode modeParameter: RuntimeParameter<String>, url urlParameter: RuntimeParameter<String>?, method methodParameter: RuntimeParameter<String>?,
         headers headerSpecs: [CompiledStep.NamedValues], body bodyParameter: RuntimeParameter<String>??,
         certificate certificateSource: CompiledStep.CertificateSource?, managedIdentity: AuthenticationManagedIdentityPolicy.Step?,
-        timeout timeoutParameter: RuntimeParameter<Int>, _ step: CompiledStep
+        proxy: ProxyPolicy.Step?, timeout timeoutParameter: RuntimeParameter<Int>, _ step: CompiledStep
     ) async throws -> SideCall {
         let mode = try string(modeParameter, step).lowercased()
         guard mode == "new" || mode == "copy" else { throw PolicyFailure.expression(step.name, "'\(mode)' is not 'new' or 'copy'.") }
@@ -236,11 +251,11 @@ extension PolicyExecution {
         let clientCertificate = try certificateSource.map { try certificate($0, step) }
         let timeout = try int(timeoutParameter, step, in: 1...240_000)
         state.record(.backend, "\(step.name) \(method) \(url.absoluteString)")
-        return SideCall(
-            request: BackendRequest(
-                method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
-                clientCertificate: clientCertificate),
-            timeout: timeout)
+        var request = BackendRequest(
+            method: method, url: url, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false,
+            clientCertificate: clientCertificate)
+        request.proxy = try proxy?.resolve(self, step)
+        return SideCall(request: request, timeout: timeout)
     }
 
     /// Sends a prepared side call and reads its answer (bounded). Touches no request state, so

@@ -55,7 +55,7 @@ extension WaitPolicy {
                 do {
                     calls.append(try await execution.prepareSideCall(
                         mode: request.mode, url: request.url, method: request.method, headers: request.headers, body: request.body,
-                        certificate: request.certificate, managedIdentity: request.managedIdentity, timeout: request.timeout, child))
+                        certificate: request.certificate, managedIdentity: request.managedIdentity, proxy: request.proxy, timeout: request.timeout, child))
                     ignoreErrors.append(try execution.bool(request.ignoreError, child))
                 } catch let failure as PolicyFailure {
                     throw PolicyExecution.attributed(failure, to: child)

@@ -52,6 +52,8 @@ final class RequestState: @unchecked Sendable {
     /// `context.RequestId`, drawn when first read (and then fixed for the request).
     private(set) lazy var requestId = givenRequestId ?? RandomGuid.make()
     private let givenRequestId: UUID?
+    /// The gateway's byte count of this request (bandwidth quotas).
+    let usage: RequestUsage?
     let timestamp = DateTimeValue.utcNow()
     let started = ContinuousClock.now
     let deployment: DeploymentObject
@@ -73,6 +75,7 @@ final class RequestState: @unchecked Sendable {
         method = ASCII.uppercased(request.method)
         givenRequestId = request.requestId
         sectionObserver = request.sectionObserver
+        usage = request.usage
         frontScheme = request.scheme
         frontHost = request.host
         frontPort = request.port

@@ -93,6 +93,8 @@ struct StepCompiler {
     var hasForwardRequest = false
     var hasValidateClientCertificate = false
     var hasRetry = false
+    /// A `quota` / `quota-by-key` with `bandwidth`: the gateway must report the request's bytes.
+    var countsBandwidth = false
     /// Whether `PolicyPipelineOptions.keyDocuments` is set (`validate-jwt` `<openid-config>`).
     var canFetchKeyDocuments = false
     /// `PolicyPipelineOptions.entraAuthority` (`validate-azure-ad-token`).
@@ -266,6 +268,7 @@ struct StepCompiler {
         case .validateAzureADToken(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .jsonToXML(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .xmlToJSON(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

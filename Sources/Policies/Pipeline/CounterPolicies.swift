@@ -20,5 +20,10 @@ extension PolicyExecution {
             guard (try? bool(item.condition, item.step)) == true else { continue }
             options.counters.add(item.key, amount: item.amount, period: item.period, anchor: item.anchor)
         }
+        let charges = deferredCharges
+        deferredCharges = []
+        for item in charges where (try? bool(item.condition, item.step)) == true {
+            BandwidthQuota.charge(self, key: item.key, period: item.period, anchor: item.anchor)
+        }
     }
 }

@@ -45,7 +45,8 @@ public final class PolicyCounters: @unchecked Sendable {
     func add(_ key: String, amount: Int, period: Int, anchor: Date? = nil) {
         lock.withLock {
             var window = current(key, period: period, anchor: anchor)
-            window.count += amount
+            let (sum, overflow) = window.count.addingReportingOverflow(amount)
+            window.count = overflow ? Int.max : sum  // byte counts (bandwidth) saturate
             if window.generation == 0 {
                 window.generation = nextGeneration
                 nextGeneration += 1

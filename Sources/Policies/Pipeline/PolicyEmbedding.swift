@@ -75,6 +75,9 @@ public struct PolicyRequest: Sendable {
     /// `context.RequestId` when the gateway already gave the request an id (its access-log record's,
     /// so logs, error bodies' `activityId` and policies agree); nil: drawn when first read.
     public var requestId: UUID? = nil
+    /// Where `quota` / `quota-by-key` `bandwidth` register the request for its byte count, which the
+    /// gateway reports after the response (nil: bandwidth is checked but never charged).
+    public var usage: RequestUsage? = nil
     /// `context.Subscription`: the subscription the gateway admitted the request with (nil: none).
     public var subscription: PolicySubscription? = nil
     /// `context.Product`: the product the request runs under (nil: none).
@@ -151,6 +154,8 @@ public struct BackendRequest: Sendable {
     /// The client certificate (with its private key) to present to the backend, chosen by
     /// `authentication-certificate`; nil for none.
     public var clientCertificate: X509Certificate2? = nil
+    /// The HTTP forward proxy to reach the backend through (`proxy`); nil: directly.
+    public var proxy: BackendProxy? = nil
 
     private static let invalidURL = URL(fileURLWithPath: "/invalid")
 

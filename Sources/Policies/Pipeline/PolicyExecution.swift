@@ -20,11 +20,15 @@ final class PolicyExecution: @unchecked Sendable {
     var backendCalled = false
     /// The certificate `authentication-certificate` chose for the backend connection.
     var backendCertificate: X509Certificate2?
+    /// The `proxy` policy's forward proxy for the forwarded request.
+    var backendProxy: BackendProxy?
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
     /// What `cache-lookup` decided, for `cache-store` (nil: nothing to store).
     var responseCache: ResponseCacheLookup?
+    /// Bandwidth charges whose `increment-condition` looks at the final response.
+    var deferredCharges: [(condition: RuntimeParameter<Bool>, key: String, period: Int, anchor: Date?, step: CompiledStep)] = []
     var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
@@ -268,7 +272,7 @@ final class PolicyExecution: @unchecked Sendable {
                 } catch let failure as PolicyFailure {
                     throw Self.attributed(failure, to: step)
                 }
-                let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && state.trace.isEmpty
+                let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && deferredCharges.isEmpty && state.trace.isEmpty
                 return .forward(PolicyExchange(execution: self, call: call, step: step, outboundIsEmpty: relay))
             }
             // No backend call: outbound follows inbound (it never waits and has no backend body to read).
@@ -655,9 +659,10 @@ final class PolicyExecution: @unchecked Sendable {
         } else {
             body = .client
         }
-        let request = BackendRequest(
+        var request = BackendRequest(
             method: state.method, urlText: urlText, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
+        request.proxy = backendProxy
         state.record(.backend, "\(state.method) \(urlText)")
         return request
     }

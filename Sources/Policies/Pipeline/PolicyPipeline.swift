@@ -87,6 +87,9 @@ public final class PolicyPipeline: Sendable {
     public let usesVerifyNoRevocation: Bool
     /// Whether the request body is buffered before inbound (a `retry` may send it more than once).
     public let buffersRequestBody: Bool
+    /// Whether a `quota` / `quota-by-key` counts `bandwidth`: the gateway then gives each request a
+    /// `RequestUsage` and reports its bytes after the response.
+    public let countsBandwidth: Bool
     /// What the expressions of each section read, as the expression binder resolved it.
     public let expressionUses: [PolicySection: ExpressionUses]
     /// Decided at load from the compiled steps and the binder's data: inbound (and on-error) never
@@ -124,6 +127,7 @@ public final class PolicyPipeline: Sendable {
         warnings = compiler.diagnostics
         forwardsRequest = compiler.hasForwardRequest
         buffersRequestBody = compiler.hasRetry
+        countsBandwidth = compiler.countsBandwidth
         let all = uses.values.reduce(ExpressionUses()) { $0.union($1) }
         let responseUses = (uses[.outbound] ?? ExpressionUses()).union(uses[.onError] ?? ExpressionUses())
         readsBody = all.uses("IRequest", "Body") || compiler.policyReadsRequestBody

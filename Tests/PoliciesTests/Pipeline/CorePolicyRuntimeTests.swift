@@ -263,12 +263,12 @@ import Testing
     }
 
     @Test func unsupportedPoliciesFailAtLoadOrAreSkipped() throws {
-        let xml = document(inbound: "<quota-by-key bandwidth=\"5\" renewal-period=\"60\" counter-key=\"@(context.Request.IpAddress)\" />")
+        let xml = document(inbound: "<set-backend-service base-url=\"http://fabric\" sf-partition-key=\"@(context.Request.IpAddress)\" />")
         #expect(throws: PolicyPipelineError.self) { try pipeline(xml) }
         do {
             _ = try pipeline(xml)
         } catch let error as PolicyPipelineError {
-            #expect(error.description.contains("quota-by-key"))
+            #expect(error.description.contains("set-backend-service"))
             #expect(error.description.contains("test.xml:1:"))
         }
         let skipped = try pipeline(xml, options: PolicyPipelineOptions(skipUnsupportedPolicies: true))

@@ -68,6 +68,51 @@ final class SequenceBackend: PolicyBackend, @unchecked Sendable {
         #expect(over.lastError?.message.hasPrefix("Out of call volume quota. Quota will be replenished in 0") == true)
     }
 
+    @Test func quotaByKeyBandwidthIsChargedTheBytesTheGatewayReports() async throws {
+        // 1 KB = 1024 bytes; the gateway reports each request's bytes after its response.
+        let built = try pipeline(document(inbound: "<quota-by-key bandwidth=\"1\" renewal-period=\"3600\" counter-key=\"k\" />"))
+        #expect(built.countsBandwidth)
+        func call(_ bytes: Int?) async -> PolicyResult {
+            var given = request()
+            let usage = RequestUsage()
+            given.usage = usage
+            let result = await built.run(given, backend: RecordingBackend())
+            if let bytes { usage.finished(bytes: bytes) }
+            return result
+        }
+        #expect(await call(600).status == 200)
+        #expect(await call(nil).status == 200)  // never finished: nothing charged
+        #expect(await call(424).status == 200)  // 1024 bytes used after it
+        let over = await call(0)
+        #expect(over.status == 403)
+        #expect(over.lastError?.reason == "QuotaExceeded")
+        #expect(over.bodyText?.hasPrefix("{\"statusCode\":403,\"message\":\"Out of bandwidth quota. Quota will be replenished in 0") == true,
+                "\(over.bodyText ?? "")")
+        #expect(over.header("Retry-After").flatMap(Int.init).map { (1...3600).contains($0) } == true)
+        // Calls and bandwidth together: each limit refuses with its own message.
+        let both = try pipeline(document(inbound: "<quota-by-key calls=\"1\" bandwidth=\"1000\" renewal-period=\"60\" counter-key=\"b\" />"))
+        #expect(await both.run(request(), backend: RecordingBackend()).status == 200)
+        #expect(await both.run(request(), backend: RecordingBackend()).lastError?.message.hasPrefix("Out of call volume quota.") == true)
+    }
+
+    @Test func quotaBandwidthWithAConditionChargesOnlyMatchingResponses() async throws {
+        let built = try pipeline(document(inbound: """
+            <quota-by-key bandwidth="1" renewal-period="60" counter-key="c" increment-condition="@(context.Response.StatusCode >= 500)" />
+            """))
+        func call(status: Int) async -> Int {
+            var given = request()
+            let usage = RequestUsage()
+            given.usage = usage
+            let result = await built.run(given, backend: RecordingBackend(status: status))
+            usage.finished(bytes: 5000)
+            return result.status
+        }
+        #expect(await call(status: 200) == 200)
+        #expect(await call(status: 200) == 200)
+        #expect(await call(status: 502) == 502)
+        #expect(await call(status: 200) == 403)
+    }
+
     @Test func retryUntilTheConditionIsFalse() async throws {
         let xml = document(backend: """
             <retry condition="@(context.Response.StatusCode >= 500)" count="3" interval="0">

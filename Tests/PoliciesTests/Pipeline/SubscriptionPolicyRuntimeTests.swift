@@ -84,8 +84,28 @@ import Testing
         #expect(await edited.run(subscribed("frank"), backend: RecordingBackend()).status == 429)
     }
 
-    @Test func bandwidthAndBadAttributesAreRefusedAtLoad() throws {
-        #expect(throws: (any Error).self) { try pipeline(document(inbound: #"<quota bandwidth="100" renewal-period="60" />"#)) }
+    @Test func quotaBandwidthPerSubscriptionAndPerAPI() async throws {
+        // 2 KB for the subscription; 1 KB for calls of the API 'echo' (the test request's API).
+        let built = try pipeline(document(inbound: #"<quota bandwidth="2" renewal-period="3600"><api name="echo" bandwidth="1" renewal-period="3600" /></quota>"#), scope: .product)
+        #expect(built.countsBandwidth)
+        func call(_ id: String, bytes: Int) async -> PolicyResult {
+            var given = subscribed(id)
+            let usage = RequestUsage()
+            given.usage = usage
+            let result = await built.run(given, backend: RecordingBackend())
+            usage.finished(bytes: bytes)
+            return result
+        }
+        #expect(await call("hank", bytes: 1000).status == 200)
+        #expect(await call("hank", bytes: 100).status == 200)
+        let over = await call("hank", bytes: 0)  // 1100 bytes ≥ the API's 1024
+        #expect(over.status == 403)
+        #expect(over.bodyText?.hasPrefix("{\"statusCode\":403,\"message\":\"Out of bandwidth quota. Quota will be replenished in 0") == true, "\(over.bodyText ?? "")")
+        #expect(over.header("Retry-After") != nil)
+        #expect(await call("ivy", bytes: 0).status == 200)
+    }
+
+    @Test func badAttributesAreRefusedAtLoad() throws {
         #expect(throws: (any Error).self) { try pipeline(document(inbound: #"<rate-limit calls="1" renewal-period="301" />"#)) }
         #expect(throws: (any Error).self) { try pipeline(document(inbound: #"<rate-limit calls="1" renewal-period="60"><api calls="1" renewal-period="60" /></rate-limit>"#)) }
         #expect(throws: (any Error).self) { try pipeline(document(inbound: #"<rate-limit calls="@(1)" renewal-period="60" />"#)) }
