@@ -118,6 +118,19 @@ struct CurlTests {
         try await gateway.stop()
     }
 
+    /// More concurrent requests than backend connections: the rest wait for a connection in
+    /// order and all are answered (one backend connection per event loop here, 24 HTTP/2 streams).
+    @Test func requestsBeyondTheBackendConnectionLimitWaitTheirTurn() async throws {
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.backend.maxConnectionsPerHost = 1 })
+        let urls = (0..<24).map { "\(gateway.baseURL)/public/wait/\($0)" }
+        let result = try await Curl.run(common(gateway) + ["--http2", "--parallel", "--parallel-max", "24", "-H", "x-echo-delay-ms: 50",
+                                                           "-w", "%{http_code}\n", "-o", "/dev/null"]
+                                        + urls.flatMap { [$0, "-o", "/dev/null"] })
+        let codes = result.stdout.components(separatedBy: "\n").filter { $0.count == 3 }
+        #expect(codes.count == 24 && codes.allSatisfy { $0 == "200" }, "\(result.stdout) \(result.stderr)")
+        try await gateway.stop()
+    }
+
     @Test func oversizedHeadersAndTargetsAreRefused() async throws {
         let gateway = try await TestGateway.start(tweaking: { config, pki, port in
             config.limits.maxHeaderBytes = 8192

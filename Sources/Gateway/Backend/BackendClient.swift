@@ -177,7 +177,10 @@ final class BackendLoopPool: @unchecked Sendable {
     private let idleTimeout: TimeAmount
     private var idle: [BackendPoolKey: [BackendConnection]] = [:]
     private var open: [BackendPoolKey: Int] = [:]
-    private var waiters: [BackendPoolKey: [Waiter]] = [:]
+    /// Requests waiting for a connection, first come first served. A ring buffer mutated in place:
+    /// an array copied out of the dictionary and shifted by `removeFirst` cost O(waiters) per
+    /// released connection, which made 2,560 concurrent HTTP/2 streams a third as fast as nginx.
+    private var waiters: [BackendPoolKey: CircularBuffer<Waiter>] = [:]
     private var sweeper: RepeatedTask?
     private var closing = false
 
@@ -226,7 +229,7 @@ final class BackendLoopPool: @unchecked Sendable {
             self.waiters[key]?.removeAll { $0.promise.futureResult === promise.futureResult }
             promise.fail(BackendClientError.timeout)
         }
-        waiters[key, default: []].append(Waiter(promise: promise, sslContext: sslContext, timeout: timeout))
+        waiters[key, default: CircularBuffer()].append(Waiter(promise: promise, sslContext: sslContext, timeout: timeout))
         return promise.futureResult
     }
 
@@ -282,9 +285,7 @@ final class BackendLoopPool: @unchecked Sendable {
     /// An exchange ended on a reusable connection.
     private func release(_ connection: BackendConnection) {
         let key = connection.key
-        if var queue = waiters[key], !queue.isEmpty {
-            let waiter = queue.removeFirst()
-            waiters[key] = queue
+        if let waiter = waiters[key]?.popFirst() {
             waiter.timeout.cancel()
             waiter.promise.succeed(connection)
             return
@@ -303,9 +304,7 @@ final class BackendLoopPool: @unchecked Sendable {
         idle[key]?.removeAll { $0 === connection }
         open[key, default: 1] -= 1
         if open[key] == 0 { open[key] = nil }
-        if var queue = waiters[key], !queue.isEmpty, !closing {
-            let waiter = queue.removeFirst()
-            waiters[key] = queue
+        if !closing, let waiter = waiters[key]?.popFirst() {
             waiter.timeout.cancel()
             connect(key: key, sslContext: waiter.sslContext).cascade(to: waiter.promise)
         }
