@@ -428,7 +428,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Outbound / on-error (or a streamed policy body) in a task; its result is written from there.
     private func finishInTask(_ operation: @escaping @Sendable () async -> PolicyResult) {
         guard let context, !closed else { return }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel))
         let eventLoop = context.eventLoop
         let record = current?.tracking.record
         let api = current?.tracking.outcome.route?.api ?? ""
@@ -461,7 +461,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let fields = BackendForwarder.responseFields(answer.head.headers.lazy.map { ($0.name, $0.value) })
         let head = HTTPResponse(status: .init(code: status, reasonPhrase: answer.head.status.reasonPhrase), headerFields: fields)
         let length = answer.head.headers.first(name: "content-length").flatMap { Int($0) }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel))
         let logger = environment.logger
         let eventLoop = context.eventLoop
         ServedInTask.start(on: environment.executor) {
@@ -530,7 +530,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func startTask(_ request: HTTPRequest, hasBody: Bool, declaredLength: Int64?, expectsContinue: Bool) {
         guard let context else { return }
-        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel, http1: true))
+        let writer = ResponseWriter(channel: ChannelResponseSink(channel: context.channel))
         let body: RequestBody
         if hasBody {
             let (stream, source) = HTTP1BodyStream.make(

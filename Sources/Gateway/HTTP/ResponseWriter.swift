@@ -7,8 +7,6 @@ import NIOHTTPTypes
 /// client is slow to read: back-pressure from client to backend.
 struct ResponseWriter: Sendable {
     enum Sink: Sendable {
-        /// An HTTP/2 stream served through `NIOAsyncChannel`.
-        case stream(NIOAsyncChannelOutboundWriter<HTTPResponsePart>)
         /// A connection (HTTP/1.1) whose handler handed this request to a task.
         case channel(ChannelResponseSink)
         /// An HTTP/2 stream whose request went to a task.
@@ -16,10 +14,6 @@ struct ResponseWriter: Sendable {
     }
 
     let sink: Sink
-
-    init(outbound: NIOAsyncChannelOutboundWriter<HTTPResponsePart>) {
-        self.sink = .stream(outbound)
-    }
 
     init(channel: ChannelResponseSink) {
         self.sink = .channel(channel)
@@ -31,7 +25,6 @@ struct ResponseWriter: Sendable {
 
     private func write(_ parts: [HTTPResponsePart]) async throws {
         switch sink {
-        case .stream(let outbound): try await outbound.write(contentsOf: parts)
         case .channel(let channel): try await channel.write(parts)
         case .http2(let stream): try await stream.write(parts)
         }
@@ -106,28 +99,24 @@ struct ResponseWriter: Sendable {
     }
 }
 
-/// The response side of a connection (HTTP/1.1) or stream (HTTP/2) for a request served by a task:
-/// a batch of parts per call with one flush — in NIOHTTP1's form on HTTP/1.1 (that connection's one
-/// representation), as they are on an HTTP/2 stream. A call returns once its parts are queued while
-/// the channel is writable, and waits for them to reach the socket when it is not (back-pressure).
+/// The response side of an HTTP/1.1 connection for a request served by a task: a batch of parts
+/// per call with one flush, in NIOHTTP1's form (that connection's one representation). A call
+/// returns once its parts are queued while the channel is writable, and waits for them to reach the
+/// socket when it is not (back-pressure). (HTTP/2 streams write through `HTTP2StreamSink`.)
 struct ChannelResponseSink: Sendable {
     let channel: any Channel
-    /// Convert to NIOHTTP1 parts (HTTP/1.1); else write swift-http-types parts (HTTP/2 stream).
-    let http1: Bool
 
     func write(_ parts: [HTTPResponsePart]) async throws {
         guard !parts.isEmpty else { return }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let channel = self.channel
-        let http1 = self.http1
         let body: @Sendable () -> Void = {
             for (index, part) in parts.enumerated() {
-                let last = index == parts.count - 1
-                if http1 {
-                    let converted = Self.convert(part)
-                    if last { channel.writeAndFlush(converted, promise: promise) } else { channel.write(converted, promise: nil) }
+                let converted = Self.convert(part)
+                if index == parts.count - 1 {
+                    channel.writeAndFlush(converted, promise: promise)
                 } else {
-                    if last { channel.writeAndFlush(part, promise: promise) } else { channel.write(part, promise: nil) }
+                    channel.write(converted, promise: nil)
                 }
             }
         }
