@@ -51,15 +51,9 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
-            if let stream = streams[frame.streamID] {
-                stream.receive(.headers(headers))
-            } else {
-                // NIOHTTP2Handler has admitted the stream (client-initiated, within the concurrency limit).
-                let stream = HTTP2Stream(streamID: frame.streamID, connection: self, environment: environment,
-                                         initialWindow: initialStreamWindow)
-                streams[frame.streamID] = stream
-                stream.receive(.headers(headers))
-            }
+            // A new stream: NIOHTTP2Handler has admitted it (client-initiated, within the concurrency limit).
+            let stream = streams[frame.streamID] ?? openStream(frame.streamID)
+            stream.receive(.headers(headers))
         case .data(let payload):
             streams[frame.streamID]?.receive(.data(payload), flowControlledLength: Self.flowControlledLength(payload))
         default:
@@ -67,6 +61,12 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             // as a StreamClosedEvent.
             break
         }
+    }
+
+    private func openStream(_ streamID: HTTP2StreamID) -> HTTP2Stream {
+        let stream = HTTP2Stream(streamID: streamID, connection: self, environment: environment, initialWindow: initialStreamWindow)
+        streams[streamID] = stream
+        return stream
     }
 
     private static func flowControlledLength(_ payload: HTTP2Frame.FramePayload.Data) -> Int {
