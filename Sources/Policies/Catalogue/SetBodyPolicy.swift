@@ -74,6 +74,38 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
     }
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setBody) }
+
+    /// Where the document's liquid templates are, in the file as written: from each `<set-body …
+    /// template="liquid">` to its `</set-body>`. In a liquid template `{{name}}` is Liquid output —
+    /// `{{body.customer.id}}`, as every liquid example of Microsoft's policy reference writes it — so a
+    /// name that is no named value is left to the template there (APIM loads those examples) instead of
+    /// being an unknown named value; a name that is a named value is still substituted, as anywhere.
+    static func liquidTemplateStretches(in root: PolicyXMLElement, source: SourceText) -> [ClosedRange<SourcePosition>] {
+        var starts: [SourcePosition] = []
+        var pending = [root]  // explicit stack: depth is bounded by the reader, but no recursion either way
+        while let element = pending.popLast() {
+            if element.name == "set-body", case .literal(let template)? = element.attribute("template")?.value, template == "liquid" {
+                starts.append(element.position)
+            } else {
+                pending.append(contentsOf: element.childElements)
+            }
+        }
+        guard !starts.isEmpty else { return [] }
+        // Every `</set-body` of the file (set-body does not nest, so each template ends at the first one after it).
+        let closing = Array("</set-body".utf8)
+        var ends: [SourcePosition] = []
+        let bytes = source.original
+        var index = 0
+        while index + closing.count <= bytes.count {
+            if bytes[index] == closing[0], bytes[index..<(index + closing.count)].elementsEqual(closing) {
+                ends.append(source.position(originalOffset: index))
+                index += closing.count
+            } else {
+                index += 1
+            }
+        }
+        return starts.compactMap { start in ends.first(where: { $0 > start }).map { start...$0 } }
+    }
 }
 
 // MARK: Run
