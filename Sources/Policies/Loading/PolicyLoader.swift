@@ -111,10 +111,10 @@ public struct PolicyLoader: Sendable {
         }
         if !options.allowUnknownNamedValues {
             // `{{name}}` inside a liquid template is the template's when no named value has that name.
-            let liquid = root.map { SetBodyPolicy.liquidTemplateStretches(in: $0, source: source) } ?? []
+            let liquid = unknown.isEmpty ? nil : root.map { SetBodyPolicy.LiquidTemplateStretches(root: $0, source: source) }
             for (offset, name) in unknown {
                 let position = source.position(originalOffset: offset)
-                if liquid.contains(where: { $0.contains(position) }) { continue }
+                if liquid?.contains(position) == true { continue }
                 diagnostics.append(PolicyDiagnostic(at: position, "unknown named value '{{\(name)}}'"))
             }
         }

@@ -71,6 +71,12 @@ import Testing
                                            loader: PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler()))
             #expect(errors.map(\.message) == ["unknown named value '{{body.customer.id}}'"], "\(outside)")
         }
+        // Between two templates, only the text outside them is checked.
+        let between = document(
+            inbound: #"<set-body template="liquid">{{body.b}}</set-body><set-header name="X" exists-action="override"><value>{{c.d}}</value></set-header>"#,
+            outbound: #"<set-body template="liquid">{{body.f}}</set-body>"#)
+        let errors = PolicyCheck.check([PolicyCheck.Input(file: "t.xml", text: between)], loader: PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler()))
+        #expect(errors.map(\.message) == ["unknown named value '{{c.d}}'"])
     }
 
     @Test func variablesAreReachedAsJSON() async throws {
