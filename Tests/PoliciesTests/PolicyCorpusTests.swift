@@ -371,7 +371,8 @@ struct PolicyCorpusTests {
 
     /// Each failing example, the reason it fails (a fragment of its first error) and why.
     static let knownReferenceFailures: [String: (category: FailureCategory, reason: String)] = [
-        // Invalid as published — APIM refuses these too. Not well-formed XML (APIM reads policies as XML): an unquoted
+        // Invalid as published — APIM refuses these too. Not well-formed XML (APIM reads policies as XML and refuses
+        // what does not parse; its users write `&amp;` in rewrite-uri templates): an unquoted
         // attribute (`username={{username}}`), a bare `&` in an attribute, `"` inside a `"`-quoted attribute, elements
         // left open; invalid C# (APIM compiles expressions with the C# compiler): a missing `)`, assignment to a string's
         // read-only indexer (CS0200), `<tag>` in an expression (which is also an XML element inside set-body).
@@ -382,8 +383,9 @@ struct PolicyCorpusTests {
         "set-backend-service-policy.2.xml": (.invalidAsPublished, "unterminated string literal in expression"),
         "set-body-policy.2.xml": (.invalidAsPublished, "property or indexer 'string.this[int]' cannot be assigned to -- it is read only"),
         "set-body-policy.3.xml": (.invalidAsPublished, "unexpected '<'"),
-        // The send-request reference (every version read) lists `response-variable-name` as required; this
-        // authentication-managed-identity example leaves it out.
+        // The send-request reference lists `response-variable-name` as required, and APIM refuses a send-request
+        // without it (MicrosoftDocs/azure-docs issue #17999: reported by a user, confirmed by the policy's author);
+        // this authentication-managed-identity example leaves it out.
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
         // Policies Drawbridge does not have. AI gateway (out of scope):
