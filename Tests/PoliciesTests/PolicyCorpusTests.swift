@@ -270,23 +270,27 @@ struct PolicyCorpusTests {
         try String(contentsOf: corpus.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
     }
 
-    /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
-    /// from loading and building a pipeline ([] = it does).
-    static func referenceResults() throws -> [String: [String]] {
-        let namedValues = NamedValues(try lines("azure-docs-policy-reference.named-values.txt").compactMap { line in
+    static func referenceLoadOptions() throws -> PolicyLoadOptions {
+        PolicyLoadOptions(namedValues: NamedValues(try lines("azure-docs-policy-reference.named-values.txt").compactMap { line in
             guard let equals = line.firstIndex(of: "=") else { return nil }
             return NamedValue(name: String(line[..<equals]), value: String(line[line.index(after: equals)...]))
-        })
+        }))
+    }
+
+    /// Every include-fragment of the examples finds an empty fragment of that id.
+    static func referenceFragments(_ loader: PolicyLoader) throws -> PolicyFragments {
+        try loader.fragments([PolicyLoader.FragmentText(id: "myFragment", file: "myFragment.xml", text: "<fragment></fragment>")])
+    }
+
+    /// The documents an example is tried as, in order (see SOURCE.md): itself when it is a `<policies>` document; the
+    /// section it is, among the others; its parts where its comments place them; otherwise each section in turn.
+    static func referenceDocuments(_ name: String) throws -> [String] {
         var fills: [String: [(String, String)]] = [:]
         for line in try lines("azure-docs-policy-reference.placeholders.txt") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 3 else { continue }
             fills[fields[0], default: []].append((fields[1], fields[2]))
         }
-        let loadOptions = PolicyLoadOptions(namedValues: namedValues)
-        let loader = PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler())
-        // Every include-fragment of the examples finds an empty fragment of that id.
-        let fragments = try loader.fragments([PolicyLoader.FragmentText(id: "myFragment", file: "myFragment.xml", text: "<fragment></fragment>")])
         let sections = ["inbound", "backend", "outbound", "on-error"]
         func document(_ parts: [String: String]) -> String {
             "<policies>\n" + sections.map { section in
@@ -297,54 +301,65 @@ struct PolicyCorpusTests {
         // "<!-- Copy this snippet into the outbound section ... -->", "<!-- Add to inbound policy. -->": where the example
         // says a part goes.
         let placement = try NSRegularExpression(pattern: #"<!--\s*(?:Copy this snippet into the|Add to) (inbound|backend|outbound|on-error) (?:section|element|policy)"#)
+        var text = try String(contentsOf: referenceFolder.appendingPathComponent(name), encoding: .utf8)
+        for (from, to) in fills[name] ?? [] { text = text.replacingOccurrences(of: from, with: to) }
+        let body = text.replacingOccurrences(of: #"<!--.*?-->"#, with: "", options: .regularExpression).trimmingCharacters(in: .whitespacesAndNewlines)
+        if body.hasPrefix("<policies") { return [text] }
+        if let section = sections.first(where: { body.hasPrefix("<\($0)>") || body.hasPrefix("<\($0) ") }) {
+            // One section: the block is that section, with the others around it.
+            let inner = text.replacingOccurrences(of: #"(?s)^.*?<\#(section)[^>]*>(.*)</\#(section)>.*$"#, with: "$1", options: .regularExpression)
+            return [document([section: inner])]
+        }
+        let marks = placement.matches(in: text, range: NSRange(text.startIndex..., in: text))
+        guard !marks.isEmpty else { return sections.map { document([$0: text]) } }
+        var parts: [String: String] = [:]
+        var prefix = ""
+        for (index, mark) in marks.enumerated() {
+            guard let range = Range(mark.range, in: text), let sectionRange = Range(mark.range(at: 1), in: text) else { continue }
+            if index == 0 { prefix = String(text[..<range.lowerBound]) }
+            let end = index + 1 < marks.count ? (Range(marks[index + 1].range, in: text)?.lowerBound ?? text.endIndex) : text.endIndex
+            parts[String(text[sectionRange]), default: prefix] += text[range.lowerBound..<end]
+            prefix = ""
+        }
+        return [document(parts)]
+    }
+
+    /// An example loaded as the corpus test loads it: the first document and scope (API, product, global) that load and
+    /// build a pipeline, or the first errors.
+    static func referencePipeline(_ name: String, loadOptions: PolicyLoadOptions, loader: PolicyLoader, fragments: PolicyFragments,
+                                  options: PolicyPipelineOptions = PolicyPipelineOptions(keyDocuments: NoFetching())) throws -> Result<PolicyPipeline, ReferenceFailure> {
+        var firstErrors: [String]? = nil
+        for scope in [PolicyScope.api, .product, .global] {
+            for text in try referenceDocuments(name) {
+                var errors = PolicyCheck.check([PolicyCheck.Input(file: name, text: text)], loader: loader, scope: scope, known: fragments)
+                    .map(\.description)
+                if errors.isEmpty {
+                    do {
+                        return .success(try PolicyPipeline.load([(text, name, scope)], fragments: fragments, loadOptions: loadOptions, options: options))
+                    } catch {
+                        errors = "\(error)".split(separator: "\n").map(String.init)
+                    }
+                }
+                if firstErrors == nil { firstErrors = errors }
+            }
+        }
+        return .failure(ReferenceFailure(errors: firstErrors ?? []))
+    }
+
+    struct ReferenceFailure: Error { let errors: [String] }
+
+    /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
+    /// from loading and building a pipeline ([] = it does).
+    static func referenceResults() throws -> [String: [String]] {
+        let loadOptions = try referenceLoadOptions()
+        let loader = PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler())
+        let fragments = try referenceFragments(loader)
         var results: [String: [String]] = [:]
-        let names = try FileManager.default.contentsOfDirectory(atPath: referenceFolder.path).filter { $0.hasSuffix(".xml") }.sorted()
-        for name in names {
-            var text = try String(contentsOf: referenceFolder.appendingPathComponent(name), encoding: .utf8)
-            for (from, to) in fills[name] ?? [] { text = text.replacingOccurrences(of: from, with: to) }
-            let body = text.replacingOccurrences(of: #"<!--.*?-->"#, with: "", options: .regularExpression).trimmingCharacters(in: .whitespacesAndNewlines)
-            var documents: [String]
-            if body.hasPrefix("<policies") {
-                documents = [text]
-            } else if let section = sections.first(where: { body.hasPrefix("<\($0)>") || body.hasPrefix("<\($0) ") }) {
-                // One section: the block is that section, with the others around it.
-                let inner = text.replacingOccurrences(of: #"(?s)^.*?<\#(section)[^>]*>(.*)</\#(section)>.*$"#, with: "$1", options: .regularExpression)
-                documents = [document([section: inner])]
-            } else {
-                let marks = placement.matches(in: text, range: NSRange(text.startIndex..., in: text))
-                if !marks.isEmpty {
-                    var parts: [String: String] = [:]
-                    var prefix = ""
-                    for (index, mark) in marks.enumerated() {
-                        guard let range = Range(mark.range, in: text), let sectionRange = Range(mark.range(at: 1), in: text) else { continue }
-                        if index == 0 { prefix = String(text[..<range.lowerBound]) }
-                        let end = index + 1 < marks.count ? (Range(marks[index + 1].range, in: text)?.lowerBound ?? text.endIndex) : text.endIndex
-                        parts[String(text[sectionRange]), default: prefix] += text[range.lowerBound..<end]
-                        prefix = ""
-                    }
-                    documents = [document(parts)]
-                } else {
-                    documents = sections.map { document([$0: text]) }
-                }
+        for name in try FileManager.default.contentsOfDirectory(atPath: referenceFolder.path).filter({ $0.hasSuffix(".xml") }).sorted() {
+            switch try referencePipeline(name, loadOptions: loadOptions, loader: loader, fragments: fragments) {
+            case .success: results[name] = []
+            case .failure(let failure): results[name] = failure.errors
             }
-            var firstErrors: [String]? = nil
-            search: for scope in [PolicyScope.api, .product, .global] {
-                for text in documents {
-                    var errors = PolicyCheck.check([PolicyCheck.Input(file: name, text: text)], loader: loader, scope: scope, known: fragments)
-                        .map(\.description)
-                    if errors.isEmpty {
-                        do {
-                            _ = try PolicyPipeline.load([(text, name, scope)], fragments: fragments, loadOptions: loadOptions,
-                                                        options: PolicyPipelineOptions(keyDocuments: NoFetching()))
-                        } catch {
-                            errors = "\(error)".split(separator: "\n").map(String.init)
-                        }
-                    }
-                    if errors.isEmpty { firstErrors = []; break search }
-                    if firstErrors == nil { firstErrors = errors }
-                }
-            }
-            results[name] = firstErrors ?? []
         }
         return results
     }
