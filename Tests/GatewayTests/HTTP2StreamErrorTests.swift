@@ -71,12 +71,7 @@ struct HTTP2StreamErrorTests {
     }
 
     static func connect(_ gateway: TestGateway, collector: Collector) async throws -> any Channel {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(gateway.pki.rootCA)
-        tls.certificateChain = try NIOSSLCertificate.fromPEMFile(gateway.pki.clientCertificate).map { .certificate($0) }
-        tls.privateKey = .file(gateway.pki.clientKey)
-        tls.applicationProtocols = ["h2"]
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try RawHTTP2Client.tlsContext(gateway)
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: gateway.port) { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -18,14 +18,7 @@ enum RawHTTP2Client {
         _ gateway: TestGateway, certificate: Bool = true, configuration: NIOHTTP2Handler.Configuration = .init(),
         extra: [any ChannelHandler & Sendable] = []
     ) async throws -> (channel: any Channel, multiplexer: Multiplexer) {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(gateway.pki.rootCA)
-        if certificate {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(gateway.pki.clientCertificate).map { .certificate($0) }
-            tls.privateKey = .file(gateway.pki.clientKey)
-        }
-        tls.applicationProtocols = ["h2"]
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try tlsContext(gateway, certificate: certificate)
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: gateway.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -38,6 +31,18 @@ enum RawHTTP2Client {
                     return (channel, multiplexer)
                 }
             }
+    }
+
+    /// TLS to the gateway with ALPN h2, with the demo client certificate unless `certificate` is false.
+    static func tlsContext(_ gateway: TestGateway, certificate: Bool = true) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(gateway.pki.rootCA)
+        if certificate {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(gateway.pki.clientCertificate).map { .certificate($0) }
+            tls.privateKey = .file(gateway.pki.clientKey)
+        }
+        tls.applicationProtocols = ["h2"]
+        return try NIOSSLContext(configuration: tls)
     }
 
     /// One bodiless request on a new stream; the response's status and body.
