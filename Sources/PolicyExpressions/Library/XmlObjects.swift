@@ -245,8 +245,9 @@ final class XDocumentObject: HostObject, @unchecked Sendable {
     init(root: XElementObject) { self.root = root }
 }
 
-/// A strict XML 1.0 reader for expression values (no DTD, bounded depth).
-private struct XmlParser {
+/// A strict XML 1.0 reader for expression values (no DTD, bounded depth); also read by
+/// `StrictXML` for other modules (the `xsl-transform` policy's input).
+struct XmlParser {
     let bytes: [UInt8]
     var index = 0
     let tree = XTree()
