@@ -20,6 +20,12 @@ struct XSLTCompiler {
     var calls: [(XPathName, SourcePosition)] = []
     /// Prefixes whose namespaces literal result elements do not copy (`exclude-result-prefixes`).
     var excluded: Set<String> = []
+    /// Every top-level variable and parameter, those declared so far (a top-level one sees only
+    /// these), and the local ones in scope where the compiler is.
+    var globalNames: Set<XPathName> = []
+    var declaredGlobals: Set<XPathName> = []
+    var inTemplate = false
+    var locals: [XPathName] = []
 
     typealias Scope = [String: String]
 
@@ -88,10 +94,44 @@ struct XSLTCompiler {
     }
 
     func expression(_ attribute: PolicyXMLAttribute, _ scope: Scope, in element: PolicyXMLElement) throws(XSLTCompileError) -> XPathExpression {
+        let parsed: XPathExpression
         do {
-            return try XPathParser.parse(attribute.value.description, namespaces: scope)
+            parsed = try XPathParser.parse(attribute.value.description, namespaces: scope)
         } catch {
             throw XSLTCompileError(position: attribute.valuePosition, message: "the '\(attribute.name)' of \(Self.tag(element)): \(error.message)")
+        }
+        try checkVariables(parsed, attribute, in: element)
+        return parsed
+    }
+
+    /// Refuses a reference to a variable or parameter not in scope where the expression is written.
+    func checkVariables(_ expression: XPathExpression, _ attribute: PolicyXMLAttribute, in element: PolicyXMLElement) throws(XSLTCompileError) {
+        var names: [XPathName] = []
+        Self.variables(in: expression, into: &names)
+        for name in names where !locals.contains(name) && !(inTemplate ? globalNames : declaredGlobals).contains(name) {
+            throw XSLTCompileError(
+                position: attribute.valuePosition,
+                message: "the '\(attribute.name)' of \(Self.tag(element)) refers to '$\(name)', which is not declared \(globalNames.contains(name) ? "before it" : "in scope")")
+        }
+    }
+
+    /// The variables an expression refers to (the parser bounds its depth).
+    static func variables(in expression: XPathExpression, into names: inout [XPathName]) {
+        switch expression {
+        case .variable(let name): names.append(name)
+        case .literal, .number: break
+        case .or(let a, let b), .and(let a, let b), .compare(_, let a, let b), .arithmetic(_, let a, let b), .union(let a, let b):
+            variables(in: a, into: &names)
+            variables(in: b, into: &names)
+        case .negate(let a): variables(in: a, into: &names)
+        case .filter(let a, let predicates):
+            variables(in: a, into: &names)
+            for predicate in predicates { variables(in: predicate, into: &names) }
+        case .function(_, let arguments):
+            for argument in arguments { variables(in: argument, into: &names) }
+        case .path(let start, _, let steps):
+            if let start { variables(in: start, into: &names) }
+            for step in steps { for predicate in step.predicates { variables(in: predicate, into: &names) } }
         }
     }
 
@@ -125,11 +165,14 @@ struct XSLTCompiler {
                 }
                 guard j < text.count else { throw fail("'{' is not closed by '}'") }
                 if !literal.isEmpty { parts.append(.text(literal)); literal = "" }
+                let parsed: XPathExpression
                 do {
-                    parts.append(.expression(try XPathParser.parse(String(text[(i + 1)..<j]), namespaces: scope)))
+                    parsed = try XPathParser.parse(String(text[(i + 1)..<j]), namespaces: scope)
                 } catch {
                     throw fail(error.message)
                 }
+                try checkVariables(parsed, attribute, in: element)
+                parts.append(.expression(parsed))
                 i = j + 1
                 continue
             }
@@ -160,6 +203,15 @@ struct XSLTCompiler {
         for text in element.textNodes {
             throw XSLTCompileError(position: text.position, message: "text is not allowed at the top level of a stylesheet")
         }
+        for child in element.childElements {
+            let childScope = Self.scope(of: child, in: scope)
+            guard case (_, Self.xslNamespace, let kind) = try Self.name(of: child, childScope), kind == "param" || kind == "variable",
+                  let nameAttribute = child.attribute("name") else { continue }
+            let name = try qname(nameAttribute.value.description, childScope, at: nameAttribute.valuePosition)
+            guard globalNames.insert(name).inserted else {
+                throw XSLTCompileError(position: child.position, message: "a top-level variable or parameter named '\(name)' is already declared")
+            }
+        }
         var order = 0
         for child in element.childElements {
             let childScope = Self.scope(of: child, in: scope)
@@ -173,7 +225,9 @@ struct XSLTCompiler {
                 try template(child, childScope, order: order)
                 order += 1
             case "param", "variable":
-                globals.append(try variable(child, childScope, isParameter: name == "param"))
+                let global = try variable(child, childScope, isParameter: name == "param")
+                globals.append(global)
+                declaredGlobals.insert(global.name)
             case "output":
                 try outputSettings(child)
             case "strip-space":
@@ -254,6 +308,9 @@ struct XSLTCompiler {
             throw XSLTCompileError(position: element.position, message: "\(Self.tag(element)) has a 'mode' but no 'match'")
         }
         let index = templates.count
+        inTemplate = true
+        locals = []
+        defer { inTemplate = false; locals = [] }
         var parameters: [XSLTVariable] = []
         var rest: [PolicyXMLNode] = []
         var leading = true
@@ -261,7 +318,9 @@ struct XSLTCompiler {
             if leading, case .element(let child) = node {
                 let childScope = Self.scope(of: child, in: scope)
                 if case (_, Self.xslNamespace, "param") = try Self.name(of: child, childScope) {
-                    parameters.append(try variable(child, childScope, isParameter: true))
+                    let parameter = try variable(child, childScope, isParameter: true)
+                    parameters.append(parameter)
+                    locals.append(parameter.name)
                     continue
                 }
             }
@@ -305,6 +364,9 @@ struct XSLTCompiler {
     // MARK: Templates' content
 
     mutating func content(_ nodes: [PolicyXMLNode], _ scope: Scope) throws(XSLTCompileError) -> [XSLTInstruction] {
+        // A local variable is visible to its following siblings and their descendants.
+        let mark = locals.count
+        defer { if locals.count > mark { locals.removeSubrange(mark...) } }
         var out: [XSLTInstruction] = []
         for node in nodes {
             switch node {
@@ -312,7 +374,10 @@ struct XSLTCompiler {
                 out.append(.text(text.value.description, raw: false))
             case .element(let element):
                 let elementScope = Self.scope(of: element, in: scope)
-                if let instruction = try instruction(element, elementScope) { out.append(instruction) }
+                if let instruction = try instruction(element, elementScope) {
+                    out.append(instruction)
+                    if case .variable(let variable) = instruction { locals.append(variable.name) }
+                }
             }
         }
         return out

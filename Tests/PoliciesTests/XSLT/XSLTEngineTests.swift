@@ -326,6 +326,12 @@ import Testing
         #expect(refused(#"<xsl:template match="/"><xsl:value-of select="a["/></xsl:template>"#).contains("1:126: the 'select' of '<xsl:value-of>': expected a step, found end of expression"))
         #expect(refused(#"<xsl:key name="k" match="a" use="b"/>"#).contains("'<xsl:key>' is not supported"))
         #expect(refused(#"<xsl:preserve-space elements="*"/>"#).contains("whitespace-only text"))
+        #expect(refused(#"<xsl:template match="/"><xsl:value-of select="$nope"/></xsl:template>"#).contains("refers to '$nope', which is not declared in scope"))
+        #expect(refused(#"<xsl:template match="/"><xsl:if test="1"><xsl:variable name="v" select="1"/></xsl:if><a b="{$v}"/></xsl:template>"#).contains("refers to '$v'"))
+        #expect(refused(#"<xsl:variable name="a" select="$b"/><xsl:variable name="b" select="1"/>"#).contains("refers to '$b', which is not declared before it"))
+        #expect(refused(#"<xsl:param name="a"/><xsl:variable name="a"/>"#).contains("named 'a' is already declared"))
+        // In scope: a template's parameters, earlier siblings, every top-level name (declared after the template too).
+        #expect(refused(#"<xsl:template match="/"><xsl:param name="p"/><xsl:variable name="v" select="$p"/><x a="{$v}{$g}"><xsl:value-of select="$v"/></x></xsl:template><xsl:variable name="g"/>"#) == "compiled")
         let script = #"<xsl:stylesheet version="1.0" \#(Self.xsl) xmlns:msxsl="urn:schemas-microsoft-com:xslt"><msxsl:script language="C#">x</msxsl:script></xsl:stylesheet>"#
         #expect(Self.compileError(script).contains("'<msxsl:script>' is not supported: no scripts or extensions"))
         #expect(Self.compileError(#"<xsl:stylesheet version="2.0" \#(Self.xsl)/>"#).contains("only XSLT version 1.0"))
