@@ -22,21 +22,54 @@ extension XSLTRun {
         return nodes
     }
 
-    func string(_ value: XPathValue) -> String {
-        switch value {
-        case .nodes(let nodes): nodes.first.map { tree.stringValue($0) } ?? ""
-        case .string(let text): text
-        case .number(let number): XPathValue.format(number)
-        case .boolean(let flag): flag ? "true" : "false"
-        case .fragment(let fragment): fragment.text
+    /// A node's string-value, charged to the budget by the nodes and text it walks (an element's is
+    /// all its descendants' text: repeated over large node-sets it is the costly part).
+    func stringValue(_ index: Int) throws -> String {
+        let node = tree[index]
+        switch node.kind {
+        case .attribute, .text:
+            try charge(1 + node.value.utf8.count / 256)
+            return node.value
+        case .root, .element:
+            var out = ""
+            var stack = Array(node.children.reversed())
+            while let next = stack.popLast() {
+                let child = tree[next]
+                if child.kind == .text {
+                    try charge(1 + child.value.utf8.count / 256)
+                    out += child.value
+                } else {
+                    try charge()
+                    stack.append(contentsOf: child.children.reversed())
+                }
+            }
+            return out
         }
     }
 
-    func number(_ value: XPathValue) -> Double {
+    func string(_ value: XPathValue) throws -> String {
+        switch value {
+        case .nodes(let nodes):
+            return try nodes.first.map { try stringValue($0) } ?? ""
+        case .string(let text):
+            return text
+        case .number(let number):
+            return XPathValue.format(number)
+        case .boolean(let flag):
+            return flag ? "true" : "false"
+        case .fragment(let fragment):
+            // A fragment's size was charged as it was built; reading it again costs its length.
+            let text = fragment.text
+            try charge(1 + text.utf8.count / 256)
+            return text
+        }
+    }
+
+    func number(_ value: XPathValue) throws -> Double {
         switch value {
         case .number(let number): number
         case .boolean(let flag): flag ? 1 : 0
-        default: XPathValue.number(string(value))
+        default: XPathValue.number(try string(value))
         }
     }
 
@@ -51,9 +84,9 @@ extension XSLTRun {
         case .and(let left, let right):
             return .boolean(try eval(left, context).boolean && eval(right, context).boolean)
         case .negate(let operand):
-            return .number(-number(try eval(operand, context)))
+            return .number(-(try number(try eval(operand, context))))
         case .arithmetic(let op, let left, let right):
-            let a = number(try eval(left, context)), b = number(try eval(right, context))
+            let a = try number(try eval(left, context)), b = try number(try eval(right, context))
             switch op {
             case "+": return .number(a + b)
             case "-": return .number(a - b)
@@ -157,6 +190,7 @@ extension XSLTRun {
             guard node.kind != .attribute, node.parent >= 0 else { break }
             let siblings = tree[node.parent].children
             guard let at = siblings.firstIndex(of: index) else { break }
+            try charge(at)
             out = axis == .followingSibling ? Array(siblings[(at + 1)...]) : Array(siblings[..<at].reversed())
         case .following:
             var start = index + 1
@@ -195,40 +229,41 @@ extension XSLTRun {
 
     func compare(_ op: String, _ left: XPathValue, _ right: XPathValue) throws -> Bool {
         // A fragment compares as its string.
-        let left = { if case .fragment = left { return XPathValue.string(string(left)) }; return left }()
-        let right = { if case .fragment = right { return XPathValue.string(string(right)) }; return right }()
+        var left = left, right = right
+        if case .fragment = left { left = .string(try string(left)) }
+        if case .fragment = right { right = .string(try string(right)) }
         switch (left, right) {
         case (.nodes(let a), .nodes(let b)):
-            let bs = b.map { tree.stringValue($0) }
+            let bs = try b.map { try stringValue($0) }
             for x in a {
-                let xs = tree.stringValue(x)
+                let xs = try stringValue(x)
                 try charge(bs.count)
-                if bs.contains(where: { atomic(op, .string(xs), .string($0)) }) { return true }
+                if try bs.contains(where: { try atomic(op, .string(xs), .string($0)) }) { return true }
             }
             return false
         case (.nodes(let a), _):
-            if case .boolean = right { return atomic(op, .boolean(!a.isEmpty), right) }
-            return a.contains { atomic(op, .string(tree.stringValue($0)), right) }
+            if case .boolean = right { return try atomic(op, .boolean(!a.isEmpty), right) }
+            return try a.contains { try atomic(op, .string(try stringValue($0)), right) }
         case (_, .nodes(let b)):
-            if case .boolean = left { return atomic(op, left, .boolean(!b.isEmpty)) }
-            return b.contains { atomic(op, left, .string(tree.stringValue($0))) }
+            if case .boolean = left { return try atomic(op, left, .boolean(!b.isEmpty)) }
+            return try b.contains { try atomic(op, left, .string(try stringValue($0))) }
         default:
-            return atomic(op, left, right)
+            return try atomic(op, left, right)
         }
     }
 
     /// Comparing two values that are not node-sets (XPath 1.0 section 3.4).
-    func atomic(_ op: String, _ left: XPathValue, _ right: XPathValue) -> Bool {
+    func atomic(_ op: String, _ left: XPathValue, _ right: XPathValue) throws -> Bool {
         if op == "=" || op == "!=" {
             let equal: Bool
             switch (left, right) {
             case (.boolean, _), (_, .boolean): equal = left.boolean == right.boolean
-            case (.number, _), (_, .number): equal = number(left) == number(right)
-            default: equal = string(left) == string(right)
+            case (.number, _), (_, .number): equal = try number(left) == number(right)
+            default: equal = try string(left) == string(right)
             }
             return op == "=" ? equal : !equal
         }
-        let a = number(left), b = number(right)
+        let a = try number(left), b = try number(right)
         switch op {
         case "<": return a < b
         case "<=": return a <= b

@@ -2,7 +2,7 @@
 extension XSLTRun {
     func call(_ function: XPathFunction, _ arguments: [XPathExpression], _ context: XPathContext) throws -> XPathValue {
         func argument(_ i: Int) throws -> XPathValue { try eval(arguments[i], context) }
-        func text(_ i: Int) throws -> String { string(try argument(i)) }
+        func text(_ i: Int) throws -> String { try string(try argument(i)) }
         /// The optional node-set argument of name functions: its first node, or the context node.
         func nameNode() throws -> Int? {
             guard !arguments.isEmpty else { return context.node }
@@ -24,7 +24,7 @@ extension XSLTRun {
         case .sum:
             guard case .nodes(let nodes) = try argument(0) else { throw XSLTError("The argument of 'sum()' must be a node-set.") }
             try charge(nodes.count)
-            return .number(nodes.reduce(0) { $0 + XPathValue.number(tree.stringValue($1)) })
+            return .number(try nodes.reduce(0) { $0 + XPathValue.number(try stringValue($1)) })
         case .localName:
             guard let node = try nameNode() else { return .string("") }
             return .string(tree[node].local)
@@ -36,9 +36,9 @@ extension XSLTRun {
             let n = tree[node]
             return .string(n.prefix.isEmpty ? n.local : n.prefix + ":" + n.local)
         case .string:
-            return .string(arguments.isEmpty ? tree.stringValue(context.node) : try text(0))
+            return .string(arguments.isEmpty ? (try stringValue(context.node)) : try text(0))
         case .number:
-            return .number(arguments.isEmpty ? XPathValue.number(tree.stringValue(context.node)) : number(try argument(0)))
+            return .number(arguments.isEmpty ? XPathValue.number((try stringValue(context.node))) : try number(try argument(0)))
         case .boolean: return .boolean(try argument(0).boolean)
         case .not: return .boolean(!(try argument(0).boolean))
         case .true: return .boolean(true)
@@ -64,8 +64,8 @@ extension XSLTRun {
             // Positions are rounded doubles (NaN and infinities included), compared without converting
             // to integers, so no value can trap.
             let scalars = Array(try text(0).unicodeScalars)
-            let start = Self.round(number(try argument(1)))
-            let end = arguments.count > 2 ? start + Self.round(number(try argument(2))) : .infinity
+            let start = Self.round(try number(try argument(1)))
+            let end = arguments.count > 2 ? start + Self.round(try number(try argument(2))) : .infinity
             var out = String.UnicodeScalarView()
             for (offset, scalar) in scalars.enumerated() {
                 let position = Double(offset + 1)
@@ -73,9 +73,9 @@ extension XSLTRun {
             }
             return .string(String(out))
         case .stringLength:
-            return .number(Double((arguments.isEmpty ? tree.stringValue(context.node) : try text(0)).unicodeScalars.count))
+            return .number(Double((arguments.isEmpty ? (try stringValue(context.node)) : try text(0)).unicodeScalars.count))
         case .normalizeSpace:
-            let value = arguments.isEmpty ? tree.stringValue(context.node) : try text(0)
+            let value = arguments.isEmpty ? (try stringValue(context.node)) : try text(0)
             return .string(value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " "))
         case .translate:
             let from = Array(try text(1).unicodeScalars), to = Array(try text(2).unicodeScalars)
@@ -90,9 +90,9 @@ extension XSLTRun {
                 }
             }
             return try built(String(out))
-        case .floor: return .number(number(try argument(0)).rounded(.down))
-        case .ceiling: return .number(number(try argument(0)).rounded(.up))
-        case .round: return .number(Self.round(number(try argument(0))))
+        case .floor: return .number(try number(try argument(0)).rounded(.down))
+        case .ceiling: return .number(try number(try argument(0)).rounded(.up))
+        case .round: return .number(Self.round(try number(try argument(0))))
         case .lang:
             let wanted = try text(0).lowercased()
             var at = context.node

@@ -183,9 +183,13 @@ struct XPathParser {
     let tokens: [XPathLexer.Token]
     var index = 0
     var depth = 0
+    var operators = 0
     /// Prefix → namespace URI, from the stylesheet where the expression is written.
     let namespaces: [String: String]
-    static let maximumDepth = 64
+    /// Nesting (parentheses, predicates, arguments) and binary operators per expression: together
+    /// they bound the depth of the tree, so neither evaluating nor releasing it can exhaust the stack.
+    static let maximumDepth = 32
+    static let maximumOperators = 128
 
     init(_ text: String, namespaces: [String: String]) throws(XPathSyntaxError) {
         tokens = try XPathLexer.tokens(text)
@@ -234,45 +238,51 @@ struct XPathParser {
         return try body(&self)
     }
 
+    /// Counts one binary operator (`or`, `and`, comparisons, arithmetic, `|`).
+    mutating func binary() throws(XPathSyntaxError) {
+        operators += 1
+        guard operators <= Self.maximumOperators else { throw XPathSyntaxError("the expression has more than \(Self.maximumOperators) operators") }
+    }
+
     mutating func expression() throws(XPathSyntaxError) -> XPathExpression {
         try nested { (p: inout XPathParser) throws(XPathSyntaxError) in try p.orExpression() }
     }
 
     mutating func orExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try andExpression()
-        while peek == .operatorName("or") { index += 1; left = .or(left, try andExpression()) }
+        while peek == .operatorName("or") { index += 1; try binary(); left = .or(left, try andExpression()) }
         return left
     }
 
     mutating func andExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try equalityExpression()
-        while peek == .operatorName("and") { index += 1; left = .and(left, try equalityExpression()) }
+        while peek == .operatorName("and") { index += 1; try binary(); left = .and(left, try equalityExpression()) }
         return left
     }
 
     mutating func equalityExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try relationalExpression()
-        while case .symbol(let s) = peek, s == "=" || s == "!=" { index += 1; left = .compare(s, left, try relationalExpression()) }
+        while case .symbol(let s) = peek, s == "=" || s == "!=" { index += 1; try binary(); left = .compare(s, left, try relationalExpression()) }
         return left
     }
 
     mutating func relationalExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try additiveExpression()
-        while case .symbol(let s) = peek, ["<", "<=", ">", ">="].contains(s) { index += 1; left = .compare(s, left, try additiveExpression()) }
+        while case .symbol(let s) = peek, ["<", "<=", ">", ">="].contains(s) { index += 1; try binary(); left = .compare(s, left, try additiveExpression()) }
         return left
     }
 
     mutating func additiveExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try multiplicativeExpression()
-        while case .symbol(let s) = peek, s == "+" || s == "-" { index += 1; left = .arithmetic(s, left, try multiplicativeExpression()) }
+        while case .symbol(let s) = peek, s == "+" || s == "-" { index += 1; try binary(); left = .arithmetic(s, left, try multiplicativeExpression()) }
         return left
     }
 
     mutating func multiplicativeExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try unaryExpression()
         while true {
-            if peek == .symbol("*") { index += 1; left = .arithmetic("*", left, try unaryExpression()); continue }
-            if case .operatorName(let o) = peek, o == "div" || o == "mod" { index += 1; left = .arithmetic(o, left, try unaryExpression()); continue }
+            if peek == .symbol("*") { index += 1; try binary(); left = .arithmetic("*", left, try unaryExpression()); continue }
+            if case .operatorName(let o) = peek, o == "div" || o == "mod" { index += 1; try binary(); left = .arithmetic(o, left, try unaryExpression()); continue }
             return left
         }
     }
@@ -287,7 +297,7 @@ struct XPathParser {
 
     mutating func unionExpression() throws(XPathSyntaxError) -> XPathExpression {
         var left = try pathExpression()
-        while peek == .symbol("|") { index += 1; left = .union(left, try pathExpression()) }
+        while peek == .symbol("|") { index += 1; try binary(); left = .union(left, try pathExpression()) }
         return left
     }
 

@@ -68,8 +68,9 @@ extension XSLTRun {
         if !step.step.predicates.isEmpty {
             let parent = candidate.parent
             guard parent >= 0 else { return false }
-            var siblings = (step.step.axis == .attribute ? tree[parent].attributes : tree[parent].children)
-                .filter { matches(step.step.test, $0, axis: step.step.axis) }
+            let candidates = step.step.axis == .attribute ? tree[parent].attributes : tree[parent].children
+            try charge(candidates.count)
+            var siblings = candidates.filter { matches(step.step.test, $0, axis: step.step.axis) }
             for predicate in step.step.predicates {
                 let saved = currentNode
                 currentNode = node

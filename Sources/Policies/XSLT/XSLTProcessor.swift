@@ -150,7 +150,8 @@ final class XSLTRun {
             let context = XPathContext(node: node, position: offset + 1, size: nodes.count)
             keys.append(try sorts.map { sort in
                 let value = try evaluate(sort.select, context)
-                return sort.numeric ? .number(number(.string(string(value)))) : .text(string(value))
+                let text = try string(value)
+                return sort.numeric ? .number(XPathValue.number(text)) : .text(text)
             })
         }
         try charge(nodes.count * max(1, sorts.count))
@@ -191,7 +192,7 @@ final class XSLTRun {
         case .text(let value, let raw):
             try text(value, raw: raw)
         case .valueOf(let expression, let raw):
-            try text(string(try evaluate(expression, context)), raw: raw)
+            try text(try string(try evaluate(expression, context)), raw: raw)
         case .literalElement(let prefix, let namespace, let local, let namespaces, let attributes, let content):
             try grow(local.utf8.count * 2 + 5)
             builder.startElement(prefix: prefix, namespace: namespace, local: local, namespaces: namespaces.map { ($0.prefix, $0.uri) })
@@ -209,7 +210,7 @@ final class XSLTRun {
             case .fragment(let fragment):
                 try grow(fragment.text.utf8.count)
                 builder.copy(fragment)
-            default: try text(string(value))
+            default: try text(try string(value))
             }
         case .copy(let content):
             try copy(context.node, deep: false, context, content: content)
@@ -272,7 +273,7 @@ final class XSLTRun {
         for part in template.parts {
             switch part {
             case .text(let text): out += text
-            case .expression(let expression): out += string(try evaluate(expression, context))
+            case .expression(let expression): out += try string(try evaluate(expression, context))
             }
         }
         return out

@@ -72,22 +72,6 @@ struct XSLTSourceTree: Sendable {
 
     subscript(_ index: Int) -> Node { nodes[index] }
 
-    /// XPath's string-value: an element's or the root's descendant text, an attribute's or text's value.
-    func stringValue(_ index: Int) -> String {
-        let node = nodes[index]
-        switch node.kind {
-        case .attribute, .text: return node.value
-        case .root, .element:
-            var out = ""
-            var stack = Array(node.children.reversed())
-            while let next = stack.popLast() {
-                let child = nodes[next]
-                if child.kind == .text { out += child.value } else { stack.append(contentsOf: child.children.reversed()) }
-            }
-            return out
-        }
-    }
-
     /// The namespaces in scope at an element (nearest declaration wins), the `xml` prefix excluded.
     func namespacesInScope(_ index: Int) -> [(prefix: String, uri: String)] {
         var seen = Set<String>()

@@ -289,6 +289,12 @@ import Testing
         limits.maximumSteps = 50_000
         do { _ = try Self.transform(quadratic, input, limits: limits); Issue.record("ran") } catch { #expect("\(error)".contains("more than 50000 steps"), "\(error)") }
         #expect(try Self.transform(quadratic, input) == "400")  // within the default budget
+        // String-values of nested elements are charged by the text they walk (150 levels × 100 KB here).
+        let deepText = String(repeating: "<a>", count: 150) + String(repeating: "x", count: 100_000) + String(repeating: "</a>", count: 150)
+        let comparing = Self.sheet(#"<xsl:template match="/"><xsl:value-of select="count(//a[. = 'y'])"/></xsl:template>"#)
+        limits.maximumSteps = 20_000
+        do { _ = try Self.transform(comparing, deepText, limits: limits); Issue.record("ran") } catch { #expect("\(error)".contains("more than 20000 steps"), "\(error)") }
+        #expect(try Self.transform(comparing, deepText) == "0")
         let doubling = Self.sheet("""
             <xsl:template match="/"><xsl:call-template name="grow"><xsl:with-param name="s" select="'xxxxxxxx'"/></xsl:call-template></xsl:template>
             <xsl:template name="grow"><xsl:param name="s"/><xsl:call-template name="grow"><xsl:with-param name="s" select="concat($s, $s)"/></xsl:call-template></xsl:template>
@@ -332,6 +338,11 @@ import Testing
         #expect(refused(#"<xsl:param name="a"/><xsl:variable name="a"/>"#).contains("named 'a' is already declared"))
         // In scope: a template's parameters, earlier siblings, every top-level name (declared after the template too).
         #expect(refused(#"<xsl:template match="/"><xsl:param name="p"/><xsl:variable name="v" select="$p"/><x a="{$v}{$g}"><xsl:value-of select="$v"/></x></xsl:template><xsl:variable name="g"/>"#) == "compiled")
+        // Expressions are bounded so that no tree can be deep enough to exhaust the stack.
+        let chain = Array(repeating: "a", count: 200).joined(separator: " | ")
+        #expect(refused(#"<xsl:template match="/"><xsl:value-of select="\#(chain)"/></xsl:template>"#).contains("more than 128 operators"))
+        let nested = String(repeating: "(", count: 40) + "1" + String(repeating: ")", count: 40)
+        #expect(refused(#"<xsl:template match="/"><xsl:value-of select="\#(nested)"/></xsl:template>"#).contains("nested deeper than 32 levels"))
         let script = #"<xsl:stylesheet version="1.0" \#(Self.xsl) xmlns:msxsl="urn:schemas-microsoft-com:xslt"><msxsl:script language="C#">x</msxsl:script></xsl:stylesheet>"#
         #expect(Self.compileError(script).contains("'<msxsl:script>' is not supported: no scripts or extensions"))
         #expect(Self.compileError(#"<xsl:stylesheet version="2.0" \#(Self.xsl)/>"#).contains("only XSLT version 1.0"))
