@@ -27,7 +27,7 @@ extension XSLTRun {
     func stringValue(_ index: Int) throws -> String {
         let node = tree[index]
         switch node.kind {
-        case .attribute, .text:
+        case .attribute, .text, .comment, .processingInstruction:
             try charge(1 + node.value.utf8.count / 256)
             return node.value
         case .root, .element:
@@ -38,7 +38,7 @@ extension XSLTRun {
                 if child.kind == .text {
                     try charge(1 + child.value.utf8.count / 256)
                     out += child.value
-                } else {
+                } else if child.kind == .element {
                     try charge()
                     stack.append(contentsOf: child.children.reversed())
                 }
@@ -156,7 +156,8 @@ extension XSLTRun {
         switch test {
         case .node: return true
         case .text: return node.kind == .text
-        case .comment, .processingInstruction: return false
+        case .comment: return node.kind == .comment
+        case .processingInstruction(let target): return node.kind == .processingInstruction && (target == nil || target == node.local)
         case .name(let namespace, let local):
             guard node.kind == (axis == .attribute ? .attribute : .element) else { return false }
             if let namespace, node.namespace != namespace { return false }

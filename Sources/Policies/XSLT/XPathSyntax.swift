@@ -21,7 +21,9 @@ enum XPathAxis: String, Sendable, CaseIterable {
 enum XPathNodeTest: Sendable {
     /// A name (`p:local`), any name in a namespace (`p:*`), or any name (`*`, namespace nil).
     case name(namespace: String?, local: String?)
-    case node, text, comment, processingInstruction
+    case node, text, comment
+    /// `processing-instruction()`, or with a literal: only that target.
+    case processingInstruction(String?)
 }
 
 struct XPathStep: Sendable {
@@ -410,8 +412,12 @@ struct XPathParser {
                 case "text": test = .text
                 case "comment": test = .comment
                 case "processing-instruction":
-                    if case .literal = peek { index += 1 }
-                    test = .processingInstruction
+                    if case .literal(let target) = peek {
+                        index += 1
+                        test = .processingInstruction(target)
+                    } else {
+                        test = .processingInstruction(nil)
+                    }
                 default: throw XPathSyntaxError("'\(name)()' is not a node test")
                 }
                 try expect(")")

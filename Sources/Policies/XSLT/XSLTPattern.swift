@@ -15,6 +15,7 @@ struct XSLTPathPattern: Sendable {
         switch steps[0].step.test {
         case .name(_, let local?): return local.isEmpty ? -0.5 : 0
         case .name(_?, nil): return -0.25
+        case .processingInstruction(_?): return 0
         default: return -0.5
         }
     }
@@ -62,7 +63,7 @@ extension XSLTRun {
         if step.step.axis == .attribute {
             guard candidate.kind == .attribute else { return false }
         } else {
-            guard candidate.kind == .element || candidate.kind == .text else { return false }
+            guard candidate.kind != .attribute, candidate.kind != .root else { return false }
         }
         guard matches(step.step.test, node, axis: step.step.axis) else { return false }
         if !step.step.predicates.isEmpty {

@@ -115,6 +115,8 @@ final class XSLTRun {
             case .text, .attribute:
                 try grow(tree[node].value.utf8.count)
                 builder.text(tree[node].value)
+            case .comment, .processingInstruction:
+                break
             }
         }
     }
@@ -303,6 +305,12 @@ final class XSLTRun {
             if deep { for child in source.children { try copy(child, deep: true, context) } } else { try execute(content, context) }
         case .text:
             try text(source.value)
+        case .comment:
+            try grow(source.value.utf8.count + 7)
+            _ = builder.append(.init(kind: .comment, value: source.value))
+        case .processingInstruction:
+            try grow(source.local.utf8.count + source.value.utf8.count + 5)
+            _ = builder.append(.init(kind: .processingInstruction, local: source.local, value: source.value))
         case .attribute:
             try grow(source.local.utf8.count + source.value.utf8.count + 4)
             try builder.attribute(.init(prefix: source.prefix, namespace: source.namespace, local: source.local, value: source.value))

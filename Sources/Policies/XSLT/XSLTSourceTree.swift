@@ -1,18 +1,20 @@
 import PolicyExpressions
 
-/// The transformation's input as XPath 1.0 sees it: a root node, elements, attributes and text,
-/// indexed in document order (an element's attributes follow it, then its children), so sorting
-/// node indices sorts nodes into document order. Read by `StrictXML` (comments and processing
-/// instructions are not kept; whitespace-only text between elements is not kept).
+/// The transformation's input as XPath 1.0 sees it: a root node, elements, attributes, text,
+/// comments and processing instructions, indexed in document order (an element's attributes
+/// follow it, then its children), so sorting node indices sorts nodes into document order. Read by
+/// `StrictXML` (whitespace-only text between elements, and comments and processing instructions
+/// outside the root element, are not kept; namespace nodes are not modelled).
 struct XSLTSourceTree: Sendable {
-    enum Kind: Sendable { case root, element, attribute, text }
+    enum Kind: Sendable { case root, element, attribute, text, comment, processingInstruction }
 
     struct Node: Sendable {
         let kind: Kind
         let prefix: String
         let namespace: String
         let local: String
-        /// An attribute's value or a text node's text.
+        /// An attribute's value, a text node's or a comment's text, a processing instruction's data
+        /// (its target is `local`).
         let value: String
         let parent: Int
         var attributes: [Int] = []
@@ -36,13 +38,16 @@ struct XSLTSourceTree: Sendable {
         guard !elements.isEmpty else { return }
         // Iterative pre-order walk (the parser bounds depth, but no recursion is needed): nodes are
         // appended in document order, so an index comparison is a document-order comparison.
-        enum Work { case element(Int, parent: Int), text(String, parent: Int) }
+        enum Work { case element(Int, parent: Int), text(String, parent: Int), other(Kind, target: String, String, parent: Int) }
         var stack: [Work] = [.element(0, parent: Self.root)]
         while let work = stack.popLast() {
             switch work {
             case .text(let text, let parent):
                 nodes[parent].children.append(nodes.count)
                 nodes.append(Node(kind: .text, prefix: "", namespace: "", local: "", value: text, parent: parent))
+            case .other(let kind, let target, let value, let parent):
+                nodes[parent].children.append(nodes.count)
+                nodes.append(Node(kind: kind, prefix: "", namespace: "", local: target, value: value, parent: parent))
             case .element(let index, let parent):
                 let element = elements[index]
                 let me = nodes.count
@@ -64,6 +69,8 @@ struct XSLTSourceTree: Sendable {
                     switch child {
                     case .element(let child): stack.append(.element(child, parent: me))
                     case .text(let text): stack.append(.text(text, parent: me))
+                    case .comment(let text): stack.append(.other(.comment, target: "", text, parent: me))
+                    case .processingInstruction(let target, let data): stack.append(.other(.processingInstruction, target: target, data, parent: me))
                     }
                 }
             }

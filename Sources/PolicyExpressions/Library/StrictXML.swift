@@ -2,9 +2,9 @@
 /// modules: a document as a flat list of elements, in document order, the root first.
 ///
 /// The same rules as LINQ to XML here: no DTDs (no entity expansion), the five predefined entities
-/// and character references, CDATA as text, comments and processing instructions skipped,
-/// namespaces resolved, depth at most 256, and whitespace-only text between child elements not
-/// kept (`LoadOptions.None`).
+/// and character references, CDATA as text, namespaces resolved, depth at most 256, and
+/// whitespace-only text between child elements not kept (`LoadOptions.None`). Comments and
+/// processing instructions inside the root element are kept (those around it are not).
 public enum StrictXML {
     public struct Attribute: Sendable {
         /// As written (`p:a`, `xmlns:p`).
@@ -20,6 +20,8 @@ public enum StrictXML {
         /// An index into the document's elements.
         case element(Int)
         case text(String)
+        case comment(String)
+        case processingInstruction(target: String, data: String)
     }
 
     public struct Element: Sendable {
@@ -40,6 +42,7 @@ public enum StrictXML {
     /// Parses a whole document (UTF-8, an optional byte-order mark); the root element is at index 0.
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> [Element] {
         var parser = XmlParser(bytes: bytes)
+        parser.keepsCommentsAndInstructions = true
         do {
             _ = try parser.document()
         } catch let error as ExpressionRuntimeError {
@@ -57,6 +60,8 @@ public enum StrictXML {
                     switch $0 {
                     case .element(let index): .element(index)
                     case .text(let text): .text(text)
+                    case .comment(let text): .comment(text)
+                    case .processingInstruction(let target, let data): .processingInstruction(target: target, data: data)
                     }
                 })
         }

@@ -98,8 +98,11 @@ import Testing
 
     @Test func identityWithoutIndentKeepsTheDocumentAsItIs() throws {
         let identity = Self.sheet(#"<xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>"#)
-        let input = #"<a x="1&quot;&lt;"><b>t &lt; u</b>mixed<c/><p:d xmlns:p="urn:p" p:e="2"/></a>"#
-        #expect(try Self.transform(identity, input) == #"<a x="1&quot;&lt;"><b>t &lt; u</b>mixed<c /><p:d xmlns:p="urn:p" p:e="2" /></a>"#)
+        let input = #"<?xml version="1.0"?><!-- outside: not kept --><a x="1&quot;&lt;"><b>t &lt; u</b>mixed<!-- note --><c/><?pi some data?><p:d xmlns:p="urn:p" p:e="2"/><![CDATA[<&>]]></a>"#
+        #expect(try Self.transform(identity, input) == #"<a x="1&quot;&lt;"><b>t &lt; u</b>mixed<!-- note --><c /><?pi some data?><p:d xmlns:p="urn:p" p:e="2" />&lt;&amp;&gt;</a>"#)
+        let kinds = Self.sheet(#"<xsl:template match="/"><xsl:value-of select="concat(count(//comment()), count(//processing-instruction()), count(//processing-instruction('other')), name(//processing-instruction()), '|', //comment(), '|', string(/a))"/><xsl:apply-templates select="//comment()"/></xsl:template><xsl:template match="comment()">[c]</xsl:template>"#)
+        let kindsOut = try Self.transform(kinds, input)
+        #expect(kindsOut == "110pi| note |t &lt; umixed&lt;&amp;&gt;[c]")
     }
 
     @Test func builtInRulesCopyTextOnly() throws {
