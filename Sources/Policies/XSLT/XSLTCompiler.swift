@@ -212,7 +212,6 @@ struct XSLTCompiler {
                 throw XSLTCompileError(position: child.position, message: "a top-level variable or parameter named '\(name)' is already declared")
             }
         }
-        var order = 0
         for child in element.childElements {
             let childScope = Self.scope(of: child, in: scope)
             let (_, ns, name) = try Self.name(of: child, childScope)
@@ -222,8 +221,7 @@ struct XSLTCompiler {
             guard ns == Self.xslNamespace else { continue }  // top-level data elements are ignored (XSLT 1.0 section 2.2)
             switch name {
             case "template":
-                try template(child, childScope, order: order)
-                order += 1
+                try template(child, childScope)
             case "param", "variable":
                 let global = try variable(child, childScope, isParameter: name == "param")
                 globals.append(global)
@@ -289,7 +287,7 @@ struct XSLTCompiler {
         if let mediaType = text(element, "media-type") { output.mediaType = mediaType }
     }
 
-    mutating func template(_ element: PolicyXMLElement, _ scope: Scope, order: Int) throws(XSLTCompileError) {
+    mutating func template(_ element: PolicyXMLElement, _ scope: Scope) throws(XSLTCompileError) {
         try allow(element, ["match", "name", "mode", "priority"])
         let match = element.attribute("match")
         let name = try element.attribute("name").map { (a) throws(XSLTCompileError) in try qname(a.value.description, scope, at: a.valuePosition) }
@@ -342,7 +340,6 @@ struct XSLTCompiler {
                     XSLTRule(pattern: alternative, priority: priority ?? alternative.defaultPriority, template: index))
             }
         }
-        _ = order
     }
 
     mutating func variable(_ element: PolicyXMLElement, _ scope: Scope, isParameter: Bool) throws(XSLTCompileError) -> XSLTVariable {

@@ -204,6 +204,16 @@ import Testing
         #expect(try Self.transform(stylesheet, Self.soap) == #"<quotes count="2"><quote msft="412.5">Quote@urn:quotes GetQuoteResponse 1/2</quote><quote aapl="189">Quote@urn:quotes GetQuoteResponse 2/2</quote><total>601.5</total></quotes>"#)
     }
 
+    @Test func theUsualNamespaceStrippingTransform() throws {
+        // Elements and attributes rebuilt by local name, the SOAP envelope skipped.
+        let stylesheet = Self.sheet("""
+            <xsl:template match="/"><xsl:apply-templates select="/*/*[local-name()='Body']/*"/></xsl:template>
+            <xsl:template match="*"><xsl:element name="{local-name()}"><xsl:apply-templates select="@*|node()"/></xsl:element></xsl:template>
+            <xsl:template match="@*"><xsl:attribute name="{local-name()}"><xsl:value-of select="."/></xsl:attribute></xsl:template>
+            """)
+        #expect(try Self.transform(stylesheet, Self.soap) == #"<GetQuoteResponse><Quote symbol="MSFT">412.5</Quote><Quote symbol="AAPL">189</Quote></GetQuoteResponse>"#)
+    }
+
     @Test func literalResultElementsCarryTheStylesheetsNamespacesUnlessExcluded() throws {
         let stylesheet = #"<xsl:stylesheet version="1.0" \#(Self.xsl) xmlns:a="urn:a" xmlns:b="urn:b" exclude-result-prefixes="b"><xsl:output omit-xml-declaration="yes"/><xsl:template match="/"><a:x><y xsl:exclude-result-prefixes="a"/></a:x></xsl:template></xsl:stylesheet>"#
         #expect(try Self.transform(stylesheet, "<in/>") == #"<a:x xmlns:a="urn:a"><y /></a:x>"#)
