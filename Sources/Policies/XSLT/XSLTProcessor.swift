@@ -210,7 +210,9 @@ final class XSLTRun {
             switch value {
             case .nodes(let nodes): for node in nodes { try copy(node, deep: true, context) }
             case .fragment(let fragment):
-                try grow(fragment.text.utf8.count)
+                // Each copy costs the fragment again: at least 5 bytes a node (as when it was built) and its text.
+                try charge(fragment.nodes.count)
+                try grow(fragment.nodes.count * 5 + fragment.text.utf8.count)
                 builder.copy(fragment)
             default: try text(try string(value))
             }

@@ -315,6 +315,8 @@ import Testing
         limits = XSLTLimits()
         limits.maximumOutputBytes = 1 << 16
         do { _ = try Self.transform(doubling, "<r/>", limits: limits); Issue.record("ran") } catch { #expect("\(error)".contains("65536 bytes"), "\(error)") }
+        let fragments = Self.sheet(#"<xsl:variable name="f"><e/><e/><e/><e/><e/><e/><e/><e/></xsl:variable><xsl:template match="/"><xsl:for-each select="//i"><xsl:for-each select="//i"><xsl:copy-of select="$f"/></xsl:for-each></xsl:for-each></xsl:template>"#)
+        do { _ = try Self.transform(fragments, input, limits: limits); Issue.record("ran") } catch { #expect("\(error)".contains("65536 bytes"), "\(error)") }
         let big = Self.sheet(#"<xsl:template match="/"><xsl:for-each select="//i"><xsl:copy-of select="/"/></xsl:for-each></xsl:template>"#)
         do { _ = try Self.transform(big, input, limits: limits); Issue.record("ran") } catch { #expect("\(error)".contains("65536 bytes"), "\(error)") }
     }
