@@ -368,6 +368,8 @@ struct XSLTCompiler {
         for node in nodes {
             switch node {
             case .text(let text):
+                // Whitespace-only text is stripped from a stylesheet except in xsl:text (XSLT 1.0 section 3.4).
+                if case .literal(let literal) = text.value, literal.allSatisfy(\.isWhitespace) { continue }
                 out.append(.text(text.value.description, raw: false))
             case .element(let element):
                 let elementScope = Self.scope(of: element, in: scope)

@@ -275,6 +275,14 @@ import Testing
         #expect(try Self.transform(declared, "<r/>") == #"<?xml version="1.0" encoding="utf-8"?><a><b /></a>"#)
     }
 
+    @Test func whitespaceIsKeptInXSLTextOnly() throws {
+        let stylesheet = Self.sheet("""
+            <xsl:template match="/r"><xsl:for-each select="i"><xsl:value-of select="."/><xsl:text> </xsl:text></xsl:for-each><xsl:text>
+            </xsl:text><l:text> </l:text><o>  </o></xsl:template>
+            """.replacingOccurrences(of: "<l:text>", with: #"<l:text xmlns:l="urn:l">"#), output: #"<xsl:output method="xml" omit-xml-declaration="yes"/>"#)
+        #expect(try Self.transform(stylesheet, "<r><i>a</i><i>b</i></r>") == "a b \n<l:text xmlns:l=\"urn:l\" /><o />")
+    }
+
     @Test func indentationStopsInsideMixedContent() throws {
         let stylesheet = Self.sheet(#"<xsl:template match="/"><a><b>text<i>x</i></b><c><d/></c></a></xsl:template>"#,
                                     output: #"<xsl:output omit-xml-declaration="yes" indent="yes"/>"#)
@@ -347,6 +355,7 @@ import Testing
         #expect(refused(#"<xsl:template match="/"><xsl:value-of select="a["/></xsl:template>"#).contains("1:126: the 'select' of '<xsl:value-of>': expected a step, found end of expression"))
         #expect(refused(#"<xsl:key name="k" match="a" use="b"/>"#).contains("'<xsl:key>' is not supported"))
         #expect(refused(#"<xsl:preserve-space elements="*"/>"#).contains("whitespace-only text"))
+        #expect(refused(#"<xsl:template match="/"><xsl:text> <b/></xsl:text></xsl:template>"#).contains("may hold only text"))
         #expect(refused(#"<xsl:template match="/"><xsl:value-of select="$nope"/></xsl:template>"#).contains("refers to '$nope', which is not declared in scope"))
         #expect(refused(#"<xsl:template match="/"><xsl:if test="1"><xsl:variable name="v" select="1"/></xsl:if><a b="{$v}"/></xsl:template>"#).contains("refers to '$v'"))
         #expect(refused(#"<xsl:variable name="a" select="$b"/><xsl:variable name="b" select="1"/>"#).contains("refers to '$b', which is not declared before it"))
