@@ -11,6 +11,9 @@
 #   file lists and the binary lacks are ignored, so a stale file costs locality, never correctness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# SwiftPM does not know the order file is an input of the link: link again when it changed.
+bin="$(swift build -c release --show-bin-path "$@")/drawbridge"
+if [ -e "$bin" ] && [ bench/drawbridge.order -nt "$bin" ]; then rm -f "$bin"; fi
 exec swift build -c release --product drawbridge \
   -Xswiftc -enforce-exclusivity=unchecked \
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections \
