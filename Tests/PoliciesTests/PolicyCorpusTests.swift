@@ -238,9 +238,8 @@ struct PolicyCorpusTests {
         "quota": "'<api>' requires the attribute 'renewal-period'",
         "rate-limit": "'<api>' requires the attribute 'renewal-period'",
         "cors": "cannot allow the origin '*'",
-        // APIM takes these; Drawbridge does not have them: Event Hubs logging and XSLT.
+        // APIM takes this; Drawbridge does not have it: Event Hubs logging.
         "log-to-eventhub": "the policy '<log-to-eventhub>' is not supported by Drawbridge",
-        "xsl-transform": "the policy '<xsl-transform>' is not supported by Drawbridge",
     ]
 
     // MARK: policy-expressions/README.md
@@ -443,15 +442,13 @@ struct PolicyCorpusTests {
         "get-authorization-context-policy.4.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
         // Event Hubs logging (being built on another branch).
         "log-to-eventhub-policy.1.xml": (.notSupported, "'<log-to-eventhub>' is not supported"),
-        // Validation against the API's schema (Drawbridge holds no OpenAPI/WSDL schema for an API), and XSLT.
+        // Validation against the API's schema (Drawbridge holds no OpenAPI/WSDL schema for an API).
         "validate-content-policy.1.xml": (.notSupported, "'<validate-content>' is not supported"),
         "validate-content-policy.2.xml": (.notSupported, "'<validate-content>' is not supported"),
         "validate-headers-policy.1.xml": (.notSupported, "'<validate-headers>' is not supported"),
         "validate-parameters-policy.1.xml": (.notSupported, "'<validate-parameters>' is not supported"),
         "validate-status-code-policy.1.xml": (.notSupported, "'<validate-status-code>' is not supported"),
         "validate-odata-request-policy.1.xml": (.notSupported, "'<validate-odata-request>' is not supported"),
-        "xsl-transform-policy.1.xml": (.notSupported, "'<xsl-transform>' is not supported"),
-        "xsl-transform-policy.2.xml": (.notSupported, "'<xsl-transform>' is not supported"),
     ]
 
     @Test("corpus figures, per folder and in total")

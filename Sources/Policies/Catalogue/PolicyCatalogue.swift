@@ -13,7 +13,7 @@ enum PolicyCatalogue {
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
-        ProxyPolicy.self,
+        ProxyPolicy.self, XSLTransformPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -47,8 +47,7 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "xsl-transform",
-        "get-authorization-context", 
+        "get-authorization-context",
         "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",

@@ -58,6 +58,7 @@ public enum Policy: Sendable {
     case validateAzureADToken(ValidateAzureADTokenPolicy)
     case jsonToXML(JSONToXMLPolicy)
     case xmlToJSON(XMLToJSONPolicy)
+    case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
 }
 

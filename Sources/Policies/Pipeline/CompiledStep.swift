@@ -268,6 +268,7 @@ struct StepCompiler {
         case .validateAzureADToken(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .jsonToXML(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .xmlToJSON(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .xslTransform(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }

@@ -293,14 +293,21 @@ struct PolicyXMLReader {
                 throw failure(at: index, "declarations ('<!') are not allowed inside an element")
             } else if byte(at: index) == ASCII.lessThan {
                 children.append(.element(try readElement(depth: depth + 1)))
-            } else if let node = try readText() {
+            } else if let node = try readText(keepingWhitespace: Self.keepsWhitespace(in: name)) {
                 children.append(.text(node))
             }
         }
     }
 
-    /// A run of character data up to the next markup. Whitespace-only runs are dropped.
-    mutating func readText() throws(PolicyDiagnostic) -> PolicyXMLText? {
+    /// Whether whitespace-only text is kept inside an element: only in `<xsl:text>` (any prefix),
+    /// where it is the content (`<xsl:text> </xsl:text>`, a line break), as XSLT keeps it.
+    static func keepsWhitespace(in name: String) -> Bool {
+        guard let colon = name.firstIndex(of: ":") else { return false }
+        return name[name.index(after: colon)...] == "text"
+    }
+
+    /// A run of character data up to the next markup. Whitespace-only runs are dropped (unless kept).
+    mutating func readText(keepingWhitespace: Bool = false) throws(PolicyDiagnostic) -> PolicyXMLText? {
         let start = index
         var value: [UInt8] = []
         var onlyWhitespace = true
@@ -331,7 +338,7 @@ struct PolicyXMLReader {
             value.append(current)
             index += 1
         }
-        if onlyWhitespace { return nil }
+        if onlyWhitespace && !keepingWhitespace { return nil }
         return PolicyXMLText(
             value: .literal(String(decoding: value, as: UTF8.self)), position: text.position(start),
             secretNamedValue: text.secretName(in: start..<index))

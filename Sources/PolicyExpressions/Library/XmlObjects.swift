@@ -139,6 +139,9 @@ final class XTree: @unchecked Sendable {
     enum Child {
         case element(Int)
         case text(String)
+        /// Kept only when the parser is asked to (`StrictXML`); LINQ to XML here never sees these.
+        case comment(String)
+        case processingInstruction(target: String, data: String)
     }
 
     struct Node {
@@ -192,6 +195,7 @@ final class XElementObject: HostObject, @unchecked Sendable {
             switch child {
             case .text(let text): out += text
             case .element(let i): out += XElementObject(tree: tree, index: i).value
+            case .comment, .processingInstruction: break
             }
         }
         return out
@@ -225,6 +229,7 @@ final class XElementObject: HostObject, @unchecked Sendable {
                 switch child {
                 case .text(let text): body += Self.escape(text, attribute: false)
                 case .element(let i): body += XElementObject(tree: tree, index: i).text(indent: -1)
+                case .comment, .processingInstruction: break
                 }
             }
             return head + body + "</" + qualified + ">"
@@ -245,12 +250,15 @@ final class XDocumentObject: HostObject, @unchecked Sendable {
     init(root: XElementObject) { self.root = root }
 }
 
-/// A strict XML 1.0 reader for expression values (no DTD, bounded depth).
-private struct XmlParser {
+/// A strict XML 1.0 reader for expression values (no DTD, bounded depth); also read by
+/// `StrictXML` for other modules (the `xsl-transform` policy's input).
+struct XmlParser {
     let bytes: [UInt8]
     var index = 0
     let tree = XTree()
     static let maximumDepth = 256
+    /// Keep comments and processing instructions inside the root element as children (`StrictXML`).
+    var keepsCommentsAndInstructions = false
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -423,6 +431,10 @@ private struct XmlParser {
                 return element
             } else if starts(with: "<!--") {
                 guard let end = find("-->") else { throw failure("Unexpected end of file while parsing Comment.") }
+                if keepsCommentsAndInstructions {
+                    flush()
+                    tree.nodes[element].children.append(.comment(String(decoding: bytes[(index + 4)..<end], as: UTF8.self)))
+                }
                 index = end + 3
             } else if starts(with: "<![CDATA[") {
                 guard let end = find("]]>") else { throw failure("Unexpected end of file while parsing CDATA.") }
@@ -430,6 +442,15 @@ private struct XmlParser {
                 index = end + 3
             } else if starts(with: "<?") {
                 guard let end = find("?>") else { throw failure("Unexpected end of file while parsing a processing instruction.") }
+                if keepsCommentsAndInstructions {
+                    flush()
+                    let content = bytes[(index + 2)..<end]
+                    let split = content.firstIndex { [0x20, 0x09, 0x0A, 0x0D].contains($0) } ?? content.endIndex
+                    let target = String(decoding: content[..<split], as: UTF8.self)
+                    guard !target.isEmpty, target.lowercased() != "xml" else { throw failure("Unexpected XML declaration.") }
+                    let data = String(decoding: content[split...].drop { [0x20, 0x09, 0x0A, 0x0D].contains($0) }, as: UTF8.self)
+                    tree.nodes[element].children.append(.processingInstruction(target: target, data: data))
+                }
                 index = end + 2
             } else if bytes[index] == UInt8(ascii: "<") {
                 flush()
@@ -493,6 +514,7 @@ final class XmlReaderObject: HostObject, @unchecked Sendable {
                     switch child {
                     case .element(let i): stack.append(.open(i))
                     case .text(let text): stack.append(.text(text))
+                    case .comment, .processingInstruction: break
                     }
                 }
             }

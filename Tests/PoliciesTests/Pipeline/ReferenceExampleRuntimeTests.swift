@@ -34,6 +34,32 @@ import Testing
         #expect(sent.contains("<soap:Envelope"), "\(sent)")
     }
 
+    /// xsl-transform "Transform request body": the request's root element gets the client's User-Agent (the
+    /// `<parameter>`'s expression) as an attribute; `indent="yes"` and an XML declaration, as .NET writes them.
+    @Test func xslTransformAddsTheUserAgentToTheRequestsRoot() async throws {
+        let built = try Self.pipeline("xsl-transform-policy.1.xml")
+        let backend = RecordingBackend()
+        let headers = [PolicyHeader("User-Agent", "curl/8.5"), PolicyHeader("Content-Type", "application/xml")]
+        let result = await built.run(request(method: "POST", headers: headers), body: BufferedBody(#"<order id="7"><item>2</item></order>"#), backend: backend)
+        #expect(result.status == 200)
+        #expect(Self.sentBody(backend.requests) == "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<order User-Agent=\"curl/8.5\" id=\"7\">\n  <item>2</item>\n</order>")
+        let anonymous = RecordingBackend()
+        _ = await built.run(request(method: "POST"), body: BufferedBody("<a/>"), backend: anonymous)
+        #expect(Self.sentBody(anonymous.requests)?.hasSuffix(#"<a User-Agent="non-specified" />"#) == true)
+    }
+
+    /// xsl-transform "Transform response body": the identity transform, indented, without an XML declaration. The
+    /// example has no `<backend>` section (the global scope's forwards, in APIM): it is run with one that forwards.
+    @Test func xslTransformCopiesTheResponseIndented() async throws {
+        let text = try String(contentsOf: PolicyCorpusTests.referenceFolder.appendingPathComponent("xsl-transform-policy.2.xml"), encoding: .utf8)
+            .replacingOccurrences(of: "</inbound>", with: "</inbound><backend><forward-request /></backend>")
+        let built = try Policies.PolicyPipeline.load([(text, "xsl-transform-policy.2.xml", .api)], options: PolicyPipelineOptions(tracing: true))
+        let backend = RecordingBackend(headers: [PolicyHeader("Content-Type", "text/xml")], body: #"<a xmlns:p="urn:p"><p:b x="1">t</p:b><c/></a>"#)
+        let result = await built.run(request(), body: nil, backend: backend)
+        #expect(result.status == 200)
+        #expect(result.bodyText == "<a xmlns:p=\"urn:p\">\n  <p:b x=\"1\">t</p:b>\n  <c />\n</a>")
+    }
+
     /// set-body "Access and return body as URL-encoded form data": the new value is added to the key's values. As
     /// in .NET, the dictionary's indexer throws for a key the form does not have (the example assumes it has one).
     @Test func formDataIsReturnedAsFormData() async throws {
