@@ -71,11 +71,7 @@ struct PolicyRunner: Sendable {
             clientCertificateChain: connection.presentedChainDER,
             matchedParameters: route.matchedParameters.isEmpty
                 ? [] : route.matchedParameters.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
-            identity: PolicyAPIIdentity(
-                apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
-                serviceURL: route.api.serviceURL, operationId: route.operation.name,
-                operationName: route.operation.name, operationMethod: route.operation.method,
-                urlTemplate: route.operation.urlTemplate))
+            identity: route.api.policyIdentity(route))
         policyRequest.parsedClientCertificate = connection.parsedChain
         return policyRequest
     }

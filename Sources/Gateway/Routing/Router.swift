@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfiguration
+import Policies
 
 /// An API ready for routing: its operations compiled, its backend URL parsed. A class: every route
 /// match refers to it, and copying its fields per request (retaining each) was measurable.
@@ -10,6 +11,9 @@ public final class RoutableAPI: Sendable {
     let backend: BackendTarget
     /// The backend URL parsed once (`context.Api.ServiceUrl`).
     let serviceURL: URL?
+    /// What policies see of each operation (`context.Api`, `context.Operation`), in the order of
+    /// `operations`: made once here, as building it per request cost more than using it.
+    let policyIdentities: [PolicyAPIIdentity]
 
     init(config: APIConfig) throws {
         self.config = config
@@ -37,6 +41,25 @@ public final class RoutableAPI: Sendable {
         }
         self.backend = backend
         self.serviceURL = URL(string: config.backendURL)
+        let serviceURL = self.serviceURL
+        self.policyIdentities = self.operations.map { Self.policyIdentity(config, serviceURL: serviceURL, operation: $0.config) }
+    }
+
+    /// The API and one of its operations as policies see them.
+    static func policyIdentity(_ config: APIConfig, serviceURL: URL?, operation: OperationConfig) -> PolicyAPIIdentity {
+        PolicyAPIIdentity(
+            apiId: config.name, apiName: config.name, apiPath: config.pathPrefix,
+            serviceURL: serviceURL, operationId: operation.name,
+            operationName: operation.name, operationMethod: operation.method,
+            urlTemplate: operation.urlTemplate)
+    }
+
+    /// The policy identity of a route into this API (the operation's, made at load).
+    func policyIdentity(_ route: RouteMatch) -> PolicyAPIIdentity {
+        guard route.operationIndex < policyIdentities.count else {
+            return Self.policyIdentity(config, serviceURL: serviceURL, operation: route.operation)
+        }
+        return policyIdentities[route.operationIndex]
     }
 
     /// The operation of an API configured without operations: every method, every path.

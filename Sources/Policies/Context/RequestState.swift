@@ -82,7 +82,7 @@ final class RequestState: @unchecked Sendable {
         identity = request.identity
         subscription = request.subscription
         product = request.product
-        let apiPath = Self.normalizedPrefix(request.identity.apiPath)
+        let apiPath = request.identity.normalizedAPIPath
         self.apiPath = apiPath
         backendBase = request.identity.serviceURL
         var rest = request.path
@@ -96,14 +96,6 @@ final class RequestState: @unchecked Sendable {
         originalQuery = request.query
         self.deployment = deployment
         self.tracing = tracing
-    }
-
-    static func normalizedPrefix(_ path: String) -> String {
-        if path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") { return path }
-        var trimmed = path
-        while trimmed.hasSuffix("/") { trimmed.removeLast() }
-        if trimmed.isEmpty { return "" }
-        return trimmed.hasPrefix("/") ? trimmed : "/" + trimmed
     }
 
     /// `context.Request.Url`: the backend URL as it stands.

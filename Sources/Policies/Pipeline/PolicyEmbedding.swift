@@ -18,7 +18,11 @@ public struct PolicyAPIIdentity: Sendable, Hashable {
     public var apiName: String
     /// The API URL suffix, e.g. `/echo` (`context.Api.Path`); the part of the request path after it
     /// is appended to the service URL for the backend.
-    public var apiPath: String
+    public var apiPath: String { didSet { normalizedAPIPath = Self.normalizedPrefix(apiPath) } }
+    /// `apiPath` as a path prefix (a leading `/`, no trailing ones; empty for the root), made when the
+    /// identity is, so that an embedder that builds the identity once per API does not pay for it
+    /// per request.
+    public private(set) var normalizedAPIPath: String
     /// The backend base URL (`context.Api.ServiceUrl`). Without it (and without `set-backend-service`),
     /// `forward-request` fails with `BackendConnectionFailure` rather than call the gateway itself.
     public var serviceURL: URL?
@@ -37,6 +41,7 @@ public struct PolicyAPIIdentity: Sendable, Hashable {
         self.apiId = apiId
         self.apiName = apiName
         self.apiPath = apiPath
+        normalizedAPIPath = Self.normalizedPrefix(apiPath)
         self.serviceURL = serviceURL
         self.version = version
         self.revision = revision
@@ -44,6 +49,14 @@ public struct PolicyAPIIdentity: Sendable, Hashable {
         self.operationName = operationName
         self.operationMethod = operationMethod
         self.urlTemplate = urlTemplate
+    }
+
+    static func normalizedPrefix(_ path: String) -> String {
+        if path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") { return path }
+        var trimmed = path
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if trimmed.isEmpty { return "" }
+        return trimmed.hasPrefix("/") ? trimmed : "/" + trimmed
     }
 }
 
