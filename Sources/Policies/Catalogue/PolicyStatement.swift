@@ -59,6 +59,7 @@ public enum Policy: Sendable {
     case jsonToXML(JSONToXMLPolicy)
     case xmlToJSON(XMLToJSONPolicy)
     case proxy(ProxyPolicy)
+    case logToEventHub(LogToEventHubPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -114,6 +114,8 @@ struct StepCompiler {
     }
 
     let backends: [String: URL]
+    /// The ids of `PolicyPipelineOptions.loggers` (`log-to-eventhub logger-id`).
+    var loggers: Set<String> = []
 
     init(skipUnsupported: Bool, backends: [String: URL] = [:]) {
         self.skipUnsupported = skipUnsupported
@@ -269,6 +271,7 @@ struct StepCompiler {
         case .jsonToXML(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .xmlToJSON(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         }
     }
 }
