@@ -109,6 +109,13 @@ struct PolicyCLITests {
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("logger 'contoso' of '<log-to-eventhub>' does not exist; configured: other"), "\(bad.stderr)")
         #expect(!bad.stderr.contains(key) && !bad.stdout.contains(key))
+        // A file logger whose folder does not exist is refused by check (serve would fail to open it).
+        try write("contoso")
+        try (try String(contentsOfFile: folder + "/gw.yaml", encoding: .utf8) + "\n    audit: { file: \(folder)/missing/events.jsonl }\n")
+            .write(toFile: folder + "/gw.yaml", atomically: true, encoding: .utf8)
+        let noFolder = try await CLITests.run(["check", "--config", folder + "/gw.yaml"])
+        #expect(noFolder.status == 1)
+        #expect(noFolder.stderr.contains("logger 'audit': the folder of \(folder)/missing/events.jsonl does not exist"), "\(noFolder.stderr)")
     }
 
     /// `policy test` builds and runs `validate-azure-ad-token` as the gateway does: the tenant's
