@@ -148,6 +148,7 @@ public final class GatewayServer: Sendable {
                     self.initializeConnection(channel)
                 }
         } catch {
+            await eventLoggers.shutdown(deadline: .now)
             await forwarder.shutdown()
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port, reason: "\(error)")
         }
