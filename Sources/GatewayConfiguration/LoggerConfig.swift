@@ -54,11 +54,13 @@ public struct EventHubTarget: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "event hub '\(hub)' at \(host) (key '\(keyName)')" }
 
     /// The connection string's fields, or why it is not one (naming fields, never a value).
-    public struct ConnectionString: Sendable, Equatable {
+    public struct ConnectionString: Sendable, Equatable, CustomStringConvertible {
         public var host: String
         public var keyName: String
         public var key: String
         public var entityPath: String?
+        /// Never the key.
+        public var description: String { "Endpoint=sb://\(host)/;SharedAccessKeyName=\(keyName);SharedAccessKey=(hidden)" + (entityPath.map { ";EntityPath=\($0)" } ?? "") }
     }
 
     /// Parses `Endpoint=sb://NS.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=hub]`

@@ -209,4 +209,31 @@ final class ScriptedEventHubTransport: EventHubTransport {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
+
+    @Test func aReloadKeepsAnUnchangedLoggerAndRetiresAChangedOne() async throws {
+        let transport = ScriptedEventHubTransport()
+        let registry = GatewayEventLoggers(transport: transport, factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()),
+                                           logger: Logger(label: "test"))
+        let config = LoggerConfig(id: "a", sink: .eventHub(Self.target))
+        registry.commit(try registry.prepare(["a": config]))
+        let first = try #require(registry.logger("a"))
+        #expect(try registry.prepare(["a": config])["a"] === first)
+        var changed = config
+        changed.batchSize = 5
+        registry.commit(try registry.prepare(["a": changed]), drainFor: .seconds(1))
+        let second = try #require(registry.logger("a"))
+        #expect(second !== first)
+        second.log(PolicyLogEvent(message: "new"))
+        for _ in 0..<100 where transport.sent.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(transport.sent.first?.body == #"[{"Body":"new"}]"#)
+        // The retired one takes no more events (an old snapshot's policy still holding it): dropped, counted.
+        for _ in 0..<100 where first.queue.offer(PolicyLogEvent(message: "probe"), weight: 1).queued { try await Task.sleep(for: .milliseconds(10)) }
+        first.log(PolicyLogEvent(message: "late"))
+        #expect(first.statistics.dropped >= 1)
+        // Removed from the configuration: stopped; shutdown stops the rest.
+        registry.commit(try registry.prepare([:]), drainFor: .seconds(1))
+        #expect(registry.logger("a") == nil)
+        await registry.shutdown(deadline: .now + .seconds(1))
+        #expect(second.statistics.sent == 1)
+    }
 }
