@@ -99,6 +99,9 @@ final class ScriptedEventHubTransport: EventHubTransport {
         // A batch never exceeds the request size: 3 messages of 400 bytes in 1000-byte requests.
         let big = (0..<3).map { _ in PolicyLogEvent(message: String(repeating: "x", count: 400)) }
         #expect(EventHubSink.requests(big, maximumBytes: 1000).map(\.bodies.count) == [2, 1])
+        // Partition keys are cut to Event Hubs' 128 characters.
+        let long = EventHubSink.requests([PolicyLogEvent(message: "m", partitionKey: String(repeating: "é", count: 200))], maximumBytes: 1000)
+        #expect(long.first?.partitionKey == String(repeating: "é", count: 128))
     }
 
     @Test func transientFailuresAreRetriedAndRefusalsAreNot() async throws {

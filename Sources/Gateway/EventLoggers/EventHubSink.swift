@@ -47,11 +47,20 @@ struct EventHubSink: EventLogSink {
         var bodies: [String]
     }
 
+    /// Event Hubs takes partition keys of at most 128 characters: a longer one is cut (events with
+    /// the same first 128 characters still share a partition) rather than having the batch refused.
+    static let maximumPartitionKeyCharacters = 128
+
     /// Groups `events` (in order) by partition target and cuts groups into requests of bounded size.
     static func requests(_ events: [PolicyLogEvent], maximumBytes: Int) -> [Request] {
         var requests: [Request] = []
         var open: [String: (index: Int, bytes: Int)] = [:]
-        for event in events {
+        for original in events {
+            var event = original
+            if let key = event.partitionKey, key.count > maximumPartitionKeyCharacters {
+                event = PolicyLogEvent(message: event.message, partitionID: event.partitionID, partitionKey: String(key.prefix(maximumPartitionKeyCharacters)),
+                                       truncated: event.truncated, requestID: event.requestID, time: event.time)
+            }
             let key = event.partitionID.map { "i\($0)" } ?? event.partitionKey.map { "k" + $0 } ?? ""
             let item = itemJSON(event)
             if let current = open[key], current.bytes + item.utf8.count + 1 <= maximumBytes {
