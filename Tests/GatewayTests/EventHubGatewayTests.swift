@@ -287,7 +287,9 @@ struct EventHubGatewayTests {
         // One batch is stuck in the silent TLS handshake, at most 3 wait; the rest were dropped.
         #expect(running.statistics.dropped >= 6, "\(running.statistics)")
         #expect(running.queue.count <= 3)
-        #expect(gateway.server.metrics.render().contains(#"drawbridge_logger_events_total{logger="contoso-logger",result="dropped"}"#))
+        let metrics = gateway.server.metrics.render()
+        #expect(metrics.contains(#"drawbridge_logger_events_total{logger="contoso-logger",result="dropped"}"#))
+        #expect(metrics.contains(#"drawbridge_logger_queued_events{logger="contoso-logger"} \#(running.queue.count)"#), "\(metrics)")
         // Shutdown keeps the drain deadline (1 s) and gives up what is left.
         let stopping = ContinuousClock.now
         try await gateway.stop()

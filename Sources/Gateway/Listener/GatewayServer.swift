@@ -88,6 +88,7 @@ public final class GatewayServer: Sendable {
         self.metrics = metrics
         self.eventLoggers = eventLoggers
         eventLoggers.commit(snapshot.eventLoggers)
+        metrics.eventLoggers.withLockedValue { $0 = snapshot.eventLoggers }
         metrics.spanExport.configure(config.tracing, logger: logger)  // Operations: span export (before the request tables)
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
@@ -123,6 +124,7 @@ public final class GatewayServer: Sendable {
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
         // Loggers removed or changed drain (within the drain grace period) while new ones start.
         eventLoggers.commit(next.eventLoggers, drainFor: .milliseconds(Int64(config.limits.drainGracePeriod * 1000)))
+        metrics.eventLoggers.withLockedValue { $0 = next.eventLoggers }
         metrics.snapshotLoaded(next, logger: logger)
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
