@@ -124,7 +124,8 @@ public final class GatewayEventLoggers: Sendable {
     private let transport: any EventHubTransport
     private let factory: any MetricsFactory
     private let logger: Logger
-    private let retired = Mutex<[Task<Void, Never>]>([])
+    /// Loggers being stopped after a reload (each removes itself when done), awaited at shutdown.
+    private let retired = Mutex<[UUID: Task<Void, Never>]>([:])
 
     init(transport: any EventHubTransport, factory: any MetricsFactory, logger: Logger) {
         self.transport = transport
@@ -166,8 +167,13 @@ public final class GatewayEventLoggers: Sendable {
         for logger in prepared.values { logger.start() }
         for (id, old) in previous where prepared[id] !== old {
             let deadline = ContinuousClock.now + grace
-            let stopping = Task.detached { await old.stop(deadline: deadline) }
-            retired.withLock { $0.append(stopping) }
+            let key = UUID()
+            retired.withLock { retired in
+                retired[key] = Task.detached { [self] in
+                    await old.stop(deadline: deadline)
+                    _ = self.retired.withLock { $0.removeValue(forKey: key) }
+                }
+            }
         }
     }
 
@@ -184,7 +190,7 @@ public final class GatewayEventLoggers: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for logger in loggers { group.addTask { await logger.stop(deadline: deadline) } }
         }
-        for task in retired.withLock({ $0 }) { await task.value }
+        for task in retired.withLock({ Array($0.values) }) { await task.value }
     }
 }
 
