@@ -26,8 +26,14 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private let environment: HTTP1ConnectionHandler.Environment
     private let initialStreamWindow: Int
     private var streams: [HTTP2StreamID: HTTP2Stream] = [:]
-    /// A WINDOW_UPDATE was written during this read: flush it with the read's end.
+    /// Inside a read (from its first frame to channelReadComplete): flushes wait for the read's end.
+    private var reading = false
+    /// Something was written during this read: flush it with the read's end.
     private var unflushed = false
+    /// A flush asked for outside a read (a backend answered) is done once this loop tick has
+    /// handled all its I/O, so that answers of several streams finished in the same tick leave in
+    /// one write (HAProxy does the same; one write per answer was one system call per request).
+    private var flushScheduled = false
     private(set) var context: ChannelHandlerContext?
 
     /// `initialStreamWindow`: the SETTINGS_INITIAL_WINDOW_SIZE this server advertises.
@@ -48,6 +54,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
@@ -85,10 +92,11 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let increment = Self.connectionWindowTarget - inboundWindowSize
         context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
                       promise: nil)
-        unflushed = true
+        flush()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
         if unflushed {
             unflushed = false
             context.flush()
@@ -145,16 +153,27 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
     }
 
+    /// Flushes what streams wrote: with the end of the current read, or once this loop tick's
+    /// other I/O is handled.
     func flush() {
-        context?.flush()
+        if reading {
+            unflushed = true
+            return
+        }
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolatedUnsafeUnchecked().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
     }
 
-    /// Lets the client send `increment` more bytes on a stream. `flushNow` when called outside a
-    /// read (a paused body's reader caught up); within a read it goes out with the read's end.
-    func openStreamWindow(_ streamID: HTTP2StreamID, by increment: Int, flushNow: Bool) {
+    /// Lets the client send `increment` more bytes on a stream (within a read, the WINDOW_UPDATE
+    /// goes out with the read's end; after a paused body's reader caught up, with this loop tick's).
+    func openStreamWindow(_ streamID: HTTP2StreamID, by increment: Int) {
         guard increment > 0, let context else { return }
         context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))),
                       promise: nil)
-        if flushNow { context.flush() } else { unflushed = true }
+        flush()
     }
 }

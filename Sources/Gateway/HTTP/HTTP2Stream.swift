@@ -106,19 +106,19 @@ final class HTTP2Stream: @unchecked Sendable {
         case .data(let frame):
             if case .byteBuffer(let buffer) = frame.data, buffer.readableBytes > 0 { receive(.body(buffer)) }
             if frame.endStream { receive(.end(nil)) }
-            openWindowIfReading(flushNow: false)
+            openWindowIfReading()
         default:
             break
         }
     }
 
     /// Tops the stream's window up while the body's reader keeps up (and the client may still send).
-    private func openWindowIfReading(flushNow: Bool) {
+    private func openWindowIfReading() {
         let target = HTTP2ConnectionHandler.streamWindowTarget
         guard !bodyPaused, !requestEnded, !closed, window < target / 2 else { return }
         let increment = target - window
         window += increment
-        connection.openStreamWindow(streamID, by: increment, flushNow: flushNow)
+        connection.openStreamWindow(streamID, by: increment)
     }
 
     /// A request whose header block HTTPTypes cannot represent: 400 with the reason. Any body the
@@ -207,7 +207,7 @@ final class HTTP2Stream: @unchecked Sendable {
 
     private func bodyWantsMore() {
         bodyPaused = false
-        openWindowIfReading(flushNow: true)
+        openWindowIfReading()
     }
 
     /// The task path's parts become frames here (Operations: bytes out). The last head or body part

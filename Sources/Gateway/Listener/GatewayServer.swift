@@ -335,7 +335,7 @@ public final class GatewayServer: Sendable {
                 let info = try makeInfo(channel).withALPN("h2")
                 tracked.isHTTP2.withLockedValue { $0 = true }
                 try channel.pipeline.syncOperations.addHandler(
-                    IdleConnectionCloser(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
+                    HTTP2SocketHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
                 var settings = NIOHTTP2Handler.Configuration()
                 // Request header blocks are checked where they are converted (HTTP2HeaderConversion);
                 // NIO's check would also run on every response the gateway builds.

@@ -74,6 +74,66 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
     }
 
     static func parse(_ reader: PolicyElementReader) -> Policy? { make(reader).map(Policy.setBody) }
+
+    /// Where the document's liquid templates are, in the file as written: from each `<set-body …
+    /// template="liquid">` to its `</set-body>`. In a liquid template `{{name}}` is Liquid output —
+    /// `{{body.customer.id}}`, as every liquid example of Microsoft's policy reference writes it — so a
+    /// name that is no named value is left to the template there (APIM loads those examples) instead of
+    /// being an unknown named value; a name that is a named value is still substituted, as anywhere.
+    struct LiquidTemplateStretches {
+        /// Sorted and disjoint (set-body does not nest).
+        let ranges: [ClosedRange<SourcePosition>]
+
+        /// Linear in the document: one pass over its bytes and one over its elements, then a merge
+        /// (a hostile document with many templates costs no more than its size).
+        init(root: PolicyXMLElement, source: SourceText) {
+            var starts: [SourcePosition] = []
+            var pending = [root]  // explicit stack: depth is bounded by the reader, but no recursion either way
+            while let element = pending.popLast() {
+                if element.name == "set-body", case .literal(let template)? = element.attribute("template")?.value, template == "liquid" {
+                    starts.append(element.position)
+                } else {
+                    pending.append(contentsOf: element.childElements)
+                }
+            }
+            guard !starts.isEmpty else {
+                ranges = []
+                return
+            }
+            starts.sort()
+            // Every `</set-body` of the file, in order: each template ends at the first one after it.
+            let closing = Array("</set-body".utf8)
+            let bytes = source.original
+            var ends: [SourcePosition] = []
+            var index = 0
+            while index + closing.count <= bytes.count {
+                if bytes[index] == closing[0], bytes[index..<(index + closing.count)].elementsEqual(closing) {
+                    ends.append(source.position(originalOffset: index))
+                    index += closing.count
+                } else {
+                    index += 1
+                }
+            }
+            var found: [ClosedRange<SourcePosition>] = []
+            var next = 0
+            for start in starts {
+                while next < ends.count, ends[next] <= start { next += 1 }
+                guard next < ends.count else { break }
+                found.append(start...ends[next])
+            }
+            ranges = found
+        }
+
+        func contains(_ position: SourcePosition) -> Bool {
+            // The last range starting at or before the position (binary search).
+            var low = 0, high = ranges.count
+            while low < high {
+                let middle = (low + high) / 2
+                if ranges[middle].lowerBound <= position { low = middle + 1 } else { high = middle }
+            }
+            return low > 0 && ranges[low - 1].contains(position)
+        }
+    }
 }
 
 // MARK: Run

@@ -101,17 +101,25 @@ public struct PolicyLoader: Sendable {
                     "policy document is over the limit of \(limit) bytes once named values are substituted"))
             return nil
         }
+        let root: PolicyXMLElement?
+        var readError: PolicyDiagnostic? = nil
+        do {
+            root = try PolicyXMLReader.read(source, limits: options.limits)
+        } catch {
+            root = nil
+            readError = error
+        }
         if !options.allowUnknownNamedValues {
+            // `{{name}}` inside a liquid template is the template's when no named value has that name.
+            let liquid = unknown.isEmpty ? nil : root.map { SetBodyPolicy.LiquidTemplateStretches(root: $0, source: source) }
             for (offset, name) in unknown {
-                diagnostics.append(PolicyDiagnostic(at: source.position(originalOffset: offset), "unknown named value '{{\(name)}}'"))
+                let position = source.position(originalOffset: offset)
+                if liquid?.contains(position) == true { continue }
+                diagnostics.append(PolicyDiagnostic(at: position, "unknown named value '{{\(name)}}'"))
             }
         }
-        do {
-            return try PolicyXMLReader.read(source, limits: options.limits)
-        } catch {
-            diagnostics.append(error)
-            return nil
-        }
+        if let readError { diagnostics.append(readError) }
+        return root
     }
 
     func redacted(_ diagnostic: PolicyDiagnostic) -> PolicyDiagnostic {

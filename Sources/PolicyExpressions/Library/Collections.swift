@@ -189,6 +189,20 @@ enum Collections {
                 return .null
             }]
             case "TryAdd": return [m2(k, v, .bool) { d, key, x in .bool(try dictionary(d).add(key, x)) }]
+            // APIM's extension on the `AsFormUrlEncodedContent()` dictionary (`IDictionary<string, IList<string>>`):
+            // back to `application/x-www-form-urlencoded` text, `key=value` per value in insertion order, joined
+            // with `&`, both sides form-encoded (space as `+`); a null or empty list gives no pair, a null value `key=`.
+            case "ToFormUrlEncodedContent" where k == .string && v == .list(.string):
+                return [m0(.string) { d in
+                    let box = try dictionary(d)
+                    var pairs: [String] = []
+                    for (key, values) in zip(box.keys, box.values) {
+                        guard case .list(let list) = values else { continue }
+                        let name = WebCoding.urlEncode(Formatting.toString(key))
+                        for value in list.items { pairs.append(name + "=" + (value.isNull ? "" : WebCoding.urlEncode(Formatting.toString(value)))) }
+                    }
+                    return .string(pairs.joined(separator: "&"))
+                }]
             case "Remove": return [m1(k, .bool) { d, key in .bool(try dictionary(d).remove(key)) }]
             case "Clear": return [m0(.void) { d in try dictionary(d).removeAll(); return .null }]
             case "TryGetValue": return [mout([k], out: v, .bool) { d, a in

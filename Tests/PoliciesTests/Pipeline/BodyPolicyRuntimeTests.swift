@@ -35,6 +35,32 @@ import Testing
         #expect(ByteReplacement.replacingAll(in: [UInt8](repeating: 97, count: 1000), [97], with: [UInt8](repeating: 98, count: 100), limit: 10_000) == nil)
     }
 
+    /// `AsFormUrlEncodedContent()` then APIM's `ToFormUrlEncodedContent()` (the policy reference's set-body example):
+    /// values in order, repeated keys repeated, form encoding on the way back.
+    @Test func formContentIsWrittenBackAsFormText() async throws {
+        let xml = document(inbound: """
+            <set-body>@{
+                var body = context.Request.Body.AsFormUrlEncodedContent();
+                body["a"].Add("x&y=z");
+                body.Remove("drop");
+                return body.ToFormUrlEncodedContent();
+            }</set-body>
+            """)
+        let (_, sent) = try await execute(xml, request(method: "POST"), body: BufferedBody("a=1&drop=z&b=hello+world&a=2&c%20d=%C3%A9"))
+        guard case .bytes(let bytes)? = sent.first?.body else {
+            Issue.record("the body was not set")
+            return
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == "a=1&a=2&a=x%26y%3Dz&b=hello+world&c+d=%C3%A9")
+        // An empty form is empty text; the method is only on the form dictionary's type.
+        let (_, empty) = try await execute(document(inbound: "<set-body>@(context.Request.Body.AsFormUrlEncodedContent().ToFormUrlEncodedContent())</set-body>"),
+                                           request(method: "POST"), body: BufferedBody(""))
+        if case .bytes(let bytes)? = empty.first?.body { #expect(bytes.isEmpty) } else { Issue.record("no body") }
+        #expect(throws: (any Error).self) {
+            try pipeline(document(inbound: #"<set-body>@(new Dictionary<string, string>().ToFormUrlEncodedContent())</set-body>"#))
+        }
+    }
+
     @Test func findAndReplaceFailures() async throws {
         #expect(loadErrors("<find-and-replace from=\"\" to=\"x\" />").contains { $0.contains("'from'") })
         #expect(loadErrors("<find-and-replace from=\"x\" />").contains { $0.contains("requires the attribute 'to'") })

@@ -48,6 +48,37 @@ import Testing
         #expect(notJSON.bodyText == "[]")
     }
 
+    /// `{{body.customer.id}}` (no spaces, a named-value-shaped name) is Liquid output in a liquid template, as the
+    /// policy reference writes it; a name that is a named value is still substituted; outside a liquid
+    /// template the same text is an unknown named value, as before.
+    @Test func unspacedOutputsAreTheTemplatesUnlessANamedValueHasThatName() async throws {
+        let loadOptions = PolicyLoadOptions(namedValues: NamedValues([NamedValue(name: "greeting", value: "hello")]))
+        let xml = document(inbound: """
+            <return-response><set-status code="200" /><set-body template="liquid">{"id": "{{body.customer.id}}", "hi": "{{greeting}}", \
+            "m": "{{context.Request.Method}}"}</set-body></return-response>
+            """)
+        let pipeline = try PolicyPipeline.load([(xml, "test.xml", .api)], loadOptions: loadOptions, options: PolicyPipelineOptions(tracing: true))
+        let result = await pipeline.run(request(method: "POST"), body: BufferedBody(#"{"customer":{"id":42}}"#), backend: RecordingBackend())
+        #expect(result.status == 200)
+        #expect(result.bodyText == #"{"id": "42", "hi": "hello", "m": "POST"}"#)
+        for outside in [
+            #"<set-header name="X-Id" exists-action="override"><value>{{body.customer.id}}</value></set-header>"#,
+            #"<set-body>{{body.customer.id}}</set-body>"#,
+            #"<set-body template="none">{{body.customer.id}}</set-body><set-body template="liquid">x</set-body>"#,
+        ] {
+            #expect(throws: PolicyLoadError.self) { try PolicyPipeline.load([(document(inbound: outside), "test.xml", .api)], loadOptions: loadOptions) }
+            let errors = PolicyCheck.check([PolicyCheck.Input(file: "t.xml", text: document(inbound: outside))],
+                                           loader: PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler()))
+            #expect(errors.map(\.message) == ["unknown named value '{{body.customer.id}}'"], "\(outside)")
+        }
+        // Between two templates, only the text outside them is checked.
+        let between = document(
+            inbound: #"<set-body template="liquid">{{body.b}}</set-body><set-header name="X" exists-action="override"><value>{{c.d}}</value></set-header>"#,
+            outbound: #"<set-body template="liquid">{{body.f}}</set-body>"#)
+        let errors = PolicyCheck.check([PolicyCheck.Input(file: "t.xml", text: between)], loader: PolicyLoader(options: loadOptions, compiler: ContextExpressionCompiler()))
+        #expect(errors.map(\.message) == ["unknown named value '{{c.d}}'"])
+    }
+
     @Test func variablesAreReachedAsJSON() async throws {
         let xml = document(inbound: """
             <set-variable name="j" value="@(new JObject(new JProperty("a", "x"), new JProperty("n", new JObject(new JProperty("b", 2)))))" />
