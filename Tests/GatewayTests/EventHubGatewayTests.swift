@@ -359,4 +359,29 @@ struct EventHubGatewayTests {
         try await gateway.stop()
         await hub.stop()
     }
+
+    /// The policy on HTTP/2 and on the bodiless synchronous path (no task per request) logs as well.
+    @Test func overHTTP2AndTheSynchronousPathToAJSONLinesFile() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("h2-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let policy = try CataloguePolicyGatewayTests.writePolicy("""
+            <policies>
+              <inbound><log-to-eventhub logger-id="audit" partition-id="0">@(context.Request.Method + " " + context.Request.Url.Path)</log-to-eventhub></inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            config.apis[1].policyFile = policy
+            config.policies.loggers = ["audit": LoggerConfig(id: "audit", sink: .file(path: file))]
+        })
+        let answer = try await Curl.run(SecurityProbeTests.common(gateway) + ["--http2", "--max-time", "10", "\(gateway.baseURL)/public/h2-\(1)"])
+        #expect(answer.httpCode == 200, "\(answer.stderr)")
+        for _ in 0..<100 where ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains(#""partitionId":0"#) && text.contains(#""message":"GET /h2-1""#), "\(text)")
+        try await gateway.stop()
+    }
 }
