@@ -11,8 +11,9 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve
 COPY . .
-# The Swift runtime and Foundation linked in: the runtime image needs no Swift toolchain.
-RUN swift build -c release --product drawbridge --static-swift-stdlib \
+# The Swift runtime and Foundation linked in: the runtime image needs no Swift toolchain. The flags
+# (exclusivity checks off, functions ordered by bench/drawbridge.order) are scripts/build-release.sh's.
+RUN scripts/build-release.sh --static-swift-stdlib \
  && install -D -m 0755 "$(swift build -c release --show-bin-path)/drawbridge" /out/drawbridge
 
 FROM debian:bookworm-slim

@@ -19,6 +19,6 @@ while [ $# -gt 0 ]; do
 done
 if [ ! -x "$BIN" ]; then
   echo "building $BIN (release)" >&2
-  nice -n 10 swift build -c release --product drawbridge
+  nice -n 10 scripts/build-release.sh
 fi
 exec python3 scripts/soak.py --binary "$BIN" "${args[@]}"

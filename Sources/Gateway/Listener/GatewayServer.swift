@@ -304,7 +304,7 @@ public final class GatewayServer: Sendable {
             var chain = recorder.presentedChain
             if chain.isEmpty, let leaf = try ssl.peerCertificate?.toDERBytes() {
                 // Resumed session: no verification callback ran, but the session remembers the leaf.
-                chain = [leaf]
+                chain = PresentedChainInterner.shared.intern([leaf])
             }
             return ConnectionInfo(
                 serverName: serverName, hostname: hostname, alpn: nil,

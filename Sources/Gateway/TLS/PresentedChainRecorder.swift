@@ -25,8 +25,9 @@ final class PresentedChainRecorder: Sendable {
 
     private func record(_ certificates: [NIOSSLCertificate]) -> [[UInt8]]? {
         guard certificates.count <= Self.maxCertificates else { return nil }
-        let der = certificates.compactMap { try? $0.toDERBytes() }
-        guard der.count == certificates.count else { return nil }
+        let read = certificates.compactMap { try? $0.toDERBytes() }
+        guard read.count == certificates.count else { return nil }
+        let der = PresentedChainInterner.shared.intern(read)
         chain.withLockedValue { $0 = der }
         return der
     }
