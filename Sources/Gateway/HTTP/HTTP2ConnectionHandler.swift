@@ -34,12 +34,21 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// handled all its I/O, so that answers of several streams finished in the same tick leave in
     /// one write (HAProxy does the same; one write per answer was one system call per request).
     private var flushScheduled = false
+    /// A write of this handler is under way (an error now is about that write; its frames reach
+    /// `wroteFrame` too).
+    private var writing = false
+    /// NIOHTTP2Handler wrote a GOAWAY on its own during this read: the error that follows is a
+    /// connection error.
+    private var goAwayByNIO = false
+    /// The handler below NIOHTTP2Handler: it says when an error comes from TLS or the socket.
+    private let socket: HTTP2SocketHandler
     private(set) var context: ChannelHandlerContext?
 
     /// `initialStreamWindow`: the SETTINGS_INITIAL_WINDOW_SIZE this server advertises.
-    init(environment: HTTP1ConnectionHandler.Environment, initialStreamWindow: Int) {
+    init(environment: HTTP1ConnectionHandler.Environment, initialStreamWindow: Int, socket: HTTP2SocketHandler) {
         self.environment = environment
         self.initialStreamWindow = initialStreamWindow
+        self.socket = socket
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -97,6 +106,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
+        goAwayByNIO = false
         if unflushed {
             unflushed = false
             context.flush()
@@ -131,7 +141,29 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             streams[streamError.streamID]?.reset()
             return
         }
+        // What is left is NIOHTTP2Handler's own verdict on a client's frame, unless the error came
+        // from TLS or the socket, from a write of ours, or is about the channel's activation. After
+        // a connection error NIOHTTP2Handler has written GOAWAY at once; after a stream error (DATA
+        // after a stream's end, a stream window overrun, …: RFC 9113 §5.4.2) it has queued a
+        // RST_STREAM for that stream only (whose StreamClosedEvent ends our side) and reads on.
+        let connectionError = socket.passingErrorUp || writing || goAwayByNIO || error is NIOHTTP2Errors.ActivationError
+        goAwayByNIO = false
+        guard connectionError else {
+            environment.logger.debug("HTTP/2 stream reset: the client broke a stream's rules",
+                                     metadata: ["error": "\(LogText.escape("\(error)"))"])
+            return
+        }
         context.fireErrorCaught(error)
+    }
+
+    /// What streams wrote and is still waiting for its flush goes out before the connection closes
+    /// (a drain closes the connection as soon as its last stream is answered).
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if unflushed || flushScheduled {
+            unflushed = false
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
     }
 
     private func closeAllStreams() {
@@ -150,7 +182,9 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        writing = true
         context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+        writing = false
     }
 
     /// Flushes what streams wrote: with the end of the current read, or once this loop tick's
@@ -175,5 +209,13 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))),
                       promise: nil)
         flush()
+    }
+}
+
+extension HTTP2ConnectionHandler: NIOHTTP2FrameDelegate {
+    /// Every frame NIOHTTP2Handler writes, ours included: a GOAWAY it writes on its own (it does so
+    /// at once, before reporting a connection error) marks the error that follows.
+    func wroteFrame(_ frame: HTTP2Frame) {
+        if !writing, case .goAway = frame.payload { goAwayByNIO = true }
     }
 }

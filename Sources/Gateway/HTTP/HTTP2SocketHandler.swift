@@ -82,6 +82,16 @@ final class HTTP2SocketHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.fireChannelRead(data)
     }
 
+    /// An error from TLS or the socket is on its way up: `HTTP2ConnectionHandler` tells these from
+    /// HTTP/2's own verdicts on the client's frames.
+    private(set) var passingErrorUp = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        passingErrorUp = true
+        context.fireErrorCaught(error)
+        passingErrorUp = false
+    }
+
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -334,8 +334,8 @@ public final class GatewayServer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let info = try makeInfo(channel).withALPN("h2")
                 tracked.isHTTP2.withLockedValue { $0 = true }
-                try channel.pipeline.syncOperations.addHandler(
-                    HTTP2SocketHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
+                let socket = HTTP2SocketHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000)))
+                try channel.pipeline.syncOperations.addHandler(socket)
                 var settings = NIOHTTP2Handler.Configuration()
                 // Request header blocks are checked where they are converted (HTTP2HeaderConversion);
                 // NIO's check would also run on every response the gateway builds.
@@ -349,11 +349,13 @@ public final class GatewayServer: Sendable {
                     requestHandler: handler, info: info, tracked: tracked, registry: registry, executor: executor, logger: logger)
                 // Every stream is served on this loop by the connection's own handler: no child
                 // channel and no task per stream (NIOHTTP2Handler runs without a multiplexer).
+                // (The connection handler also hears of every frame written: see its `wroteFrame`.)
+                let connectionHandler = HTTP2ConnectionHandler(environment: environment, initialStreamWindow: Self.initialStreamWindow,
+                                                               socket: socket)
                 try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(
-                    mode: .server, frameDelegate: nil, connectionConfiguration: settings.connection,
+                    mode: .server, frameDelegate: connectionHandler, connectionConfiguration: settings.connection,
                     streamConfiguration: settings.stream))
-                try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(
-                    environment: environment, initialStreamWindow: Self.initialStreamWindow))
+                try channel.pipeline.syncOperations.addHandler(connectionHandler)
                 try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
                 // A connection negotiated while draining is told to go away at once.
                 if registry.isDraining { registry.beginDraining() }
