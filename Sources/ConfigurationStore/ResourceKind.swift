@@ -20,4 +20,6 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable, Codable {
     case subscriptions
     /// Backend entities (`set-backend-service backend-id`): a base URL each.
     case backends
+    /// Loggers (`log-to-eventhub logger-id`): an event hub (with its key, never shown), a file or stdout.
+    case loggers
 }

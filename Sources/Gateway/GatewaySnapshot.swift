@@ -18,6 +18,8 @@ public struct GatewaySnapshot: Sendable {
     let policies: PolicyTable
     /// Products and subscriptions: the subscription-key check (see `RequestHandler.admit`).
     let subscriptions: SubscriptionTable
+    /// `policies.loggers` at work (empty for a snapshot built without the server's loggers).
+    let eventLoggers: [String: RunningEventLogger]
 
     /// - Parameters:
     ///   - crlFetcher: how `Verify()` fetches CRLs from distribution points (the gateway's HTTP
@@ -28,11 +30,16 @@ public struct GatewaySnapshot: Sendable {
     ///   - keyDocuments: how `validate-jwt` `<openid-config>` fetches its documents (the gateway's
     ///     HTTP client); nil: such policies load but find no keys (a snapshot only checked).
     ///   - policyMetrics: where `emit-metric` records (the server's metrics); nil: nowhere.
+    ///   - eventLoggers: the server's loggers for `log-to-eventhub` (prepared from `policies.loggers`,
+    ///     started when the server commits this snapshot); nil: loggers that discard (a snapshot only checked).
     public init(
         config: GatewayConfig, crlFetcher: (any CRLFetcher)? = nil, crlCaches: ServerCRLCache? = nil, ocspCache: OCSPCache? = nil,
-        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, policyMetrics: (any PolicyMetricsRecording)? = nil
+        keyDocuments: (any PolicyKeyDocumentFetching)? = nil, policyMetrics: (any PolicyMetricsRecording)? = nil,
+        eventLoggers: GatewayEventLoggers? = nil
     ) throws {
         self.config = config
+        let preparedLoggers = try eventLoggers?.prepare(config.policies.loggers) ?? [:]
+        self.eventLoggers = preparedLoggers
         let hostnames = try config.hostnames.map(TLSHostname.init)
         self.hostnames = HostnameTable(hostnames: hostnames, defaultName: config.defaultHostname)
         for api in config.apis {
@@ -69,7 +76,10 @@ public struct GatewaySnapshot: Sendable {
         sources.ocspTimeout = .milliseconds(Int64(revocation.fetchTimeout * 1000))
         self.policies = try PolicyTable(
             config: config, verification: try Self.verificationContext(hostnames, revocation: revocation, sources: sources),
-            keyDocuments: keyDocuments ?? OfflineKeyDocuments(), metrics: policyMetrics)
+            keyDocuments: keyDocuments ?? OfflineKeyDocuments(), metrics: policyMetrics,
+            loggers: config.policies.loggers.keys.reduce(into: [String: any PolicyEventLogger]()) { table, id in
+                table[id] = preparedLoggers[id] ?? DiscardingEventLogger()
+            })
         var perHost: [String: VerificationContext] = [:]
         for hostname in hostnames where hostname.clientCertificateMode != .off {
             let own = revocation.crlFiles + hostname.config.crlFiles

@@ -15,7 +15,7 @@ public struct AdminAPI: OperationsAdminHandler {
 
     /// The collections under `/admin/{kind}` (`settings` holds the one document `gateway`).
     static let kinds: [ResourceKind] = [.hostnames, .apis, .policies, .fragments, .namedValues, .certificates, .caCertificates, .crls, .settings,
-                                        .products, .subscriptions, .backends]
+                                        .products, .subscriptions, .backends, .loggers]
 
     public func handle(_ request: OperationsRequest) async -> OperationsResponse {
         do {

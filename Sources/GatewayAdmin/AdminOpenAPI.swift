@@ -65,6 +65,7 @@ public enum AdminOpenAPI {
         case .products: return ("Product", "ProductView", "application/json")
         case .subscriptions: return ("Subscription", "SubscriptionView", "application/json")
         case .backends: return ("Backend", "BackendView", "application/json")
+        case .loggers: return ("Logger", "LoggerView", "application/json")
         }
     }
 
@@ -176,6 +177,18 @@ public enum AdminOpenAPI {
             "SubscriptionKeys": object(["primaryKey": string(), "secondaryKey": string()]),
             "Backend": object(["url": string("http:// or https:// base URL"), "description": string()], required: ["url"]),
             "BackendView": object(common, additional: true),
+            "Logger": object([
+                "eventHub": object([
+                    "connectionString": string("Endpoint=sb://<namespace>/;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=<hub>], or {{named value}}; kept when a PUT leaves it out; never returned"),
+                    "namespace": string("<namespace>.servicebus.windows.net (with name, keyName and key instead of connectionString)"),
+                    "name": string("The event hub"), "keyName": string(),
+                    "key": string("The shared access key, or {{named value}}; kept when a PUT leaves it out; never returned"),
+                ]),
+                "file": string("JSON lines appended to this file (absolute path)"), "stdout": .object(["type": .string("boolean")]),
+                "queueSize": .object(["type": .string("integer")]), "batchSize": .object(["type": .string("integer")]),
+                "overflow": string(enumeration: ["drop-oldest", "drop-newest"]), "description": string(),
+            ]),
+            "LoggerView": object(common, additional: true),
         ]
         return .object([
             "openapi": .string("3.0.3"),

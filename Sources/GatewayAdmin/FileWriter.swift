@@ -24,7 +24,7 @@ struct FileWriter {
             return write(bytes: Array(der), extension: "crl", label: label)
         case .policies, .fragments:
             return write(document["xml"]?.stringValue ?? "", extension: "xml", label: label)
-        case .hostnames, .apis, .namedValues, .settings, .products, .subscriptions, .backends:
+        case .hostnames, .apis, .namedValues, .settings, .products, .subscriptions, .backends, .loggers:
             errors.append("\(label) cannot be referenced as a file")
             return ""
         }

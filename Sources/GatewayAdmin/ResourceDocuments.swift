@@ -163,9 +163,39 @@ enum ResourceDocuments {
                 throw AdminError.badRequest("\(what): 'url' must be an absolute http:// or https:// URL, got '\(text.prefix(200))'")
             }
             return (JSONDocument.data(object), "backend \(id) set (\(text.prefix(200)))")
+        case .loggers:
+            return try logger(object, id: id, what: what, existing: existing)
         case .policies, .fragments:
             throw AdminError.badRequest("unreachable")
         }
+    }
+
+    /// The secret fields of a logger's `eventHub` (literal values are never returned; a `{{named
+    /// value}}` reference is not itself secret).
+    static let loggerSecrets = ["connectionString", "key"]
+
+    /// A logger document: its shape checked here (the YAML loader judges the values); a PUT that
+    /// leaves out the event hub's secret keeps the stored one. The summary (the audit trail) names no secret.
+    static func logger(_ body: JSONDocument.Object, id: String, what: String, existing: StoredResource?) throws -> (Data, String) {
+        var object = body
+        try JSONDocument.allowOnly(object, ["eventHub", "file", "stdout", "queueSize", "overflow", "batchSize", "description"], what: what)
+        _ = try JSONDocument.string(object, "description", what: what)
+        let summary: String
+        if let hub = object["eventHub"] {
+            guard case .object(var fields) = hub else { throw AdminError.badRequest("\(what): 'eventHub' must be an object") }
+            try JSONDocument.allowOnly(fields, ["connectionString", "namespace", "name", "keyName", "key"], what: "\(what): eventHub")
+            for field in ["connectionString", "namespace", "name", "keyName", "key"] { _ = try JSONDocument.string(fields, field, what: "\(what): eventHub") }
+            let previous = existing.flatMap { JSONDocument.object($0.document)["eventHub"]?.objectValue } ?? [:]
+            let secretField = fields["namespace"] == nil ? "connectionString" : "key"
+            if fields[secretField] == nil, let kept = previous[secretField] { fields[secretField] = kept }
+            object["eventHub"] = .object(fields)
+            summary = "logger \(id) set (event hub\(fields["name"]?.stringValue.map { " '\($0.prefix(100))'" } ?? ""))"
+        } else if let file = try JSONDocument.string(object, "file", what: what) {
+            summary = "logger \(id) set (file \(file.prefix(200)))"
+        } else {
+            summary = "logger \(id) set"
+        }
+        return (JSONDocument.data(object), summary)
     }
 
     /// What GET shows: never a private key, never a secret named value's value.
@@ -201,6 +231,19 @@ enum ResourceDocuments {
             view["xml"] = document["xml"] ?? .null
         case .hostnames, .apis, .settings, .products, .backends:
             for (key, value) in document { view[key] = value }
+            view["id"] = .string(resource.key.id)
+        case .loggers:
+            for (key, value) in document { view[key] = value }
+            if case .object(var hub)? = document["eventHub"] {
+                // Never a key: only whether one is stored (a {{named value}} reference is shown).
+                for field in loggerSecrets {
+                    guard let value = hub[field]?.stringValue else { continue }
+                    if value.hasPrefix("{{"), value.hasSuffix("}}") { continue }
+                    hub[field] = nil
+                    hub[field + "Stored"] = .bool(true)
+                }
+                view["eventHub"] = .object(hub)
+            }
             view["id"] = .string(resource.key.id)
         case .subscriptions:
             // Never the keys (POST /admin/subscriptions/{id}/listSecrets shows them).

@@ -126,6 +126,20 @@ public enum StoreImporter {
         }
         for (id, file) in policies.certificateFiles { put(.certificates, id, try certificatesDocument(file)) }
         for (id, url) in policies.backendURLs { put(.backends, id, ["url": .string(url)]) }
+        for (id, logger) in policies.loggers {
+            // (A `{{named value}}` was resolved by the loader: the imported logger holds the key itself.)
+            var document: JSONDocument.Object = [
+                "queueSize": .integer(logger.queueSize), "batchSize": .integer(logger.batchSize), "overflow": .string(logger.overflow.rawValue),
+            ]
+            switch logger.sink {
+            case .eventHub(let target):
+                document["eventHub"] = .object(["namespace": .string(target.host), "name": .string(target.hub),
+                                                "keyName": .string(target.keyName), "key": .string(target.key)])
+            case .file(let path): document["file"] = .string(path)
+            case .stdout: document["stdout"] = .bool(true)
+            }
+            put(.loggers, id, document)
+        }
 
         var settings: JSONDocument.Object = [
             "listen": .object(["address": .string(config.listen.address), "port": .integer(config.listen.port)]),

@@ -200,6 +200,13 @@ public struct StoreMaterializer: Sendable {
         var backends: JSONDocument.Object = [:]
         for backend in contents.all(.backends) { backends[backend.key.id] = JSONDocument.object(backend.document)["url"] ?? .string("") }
         if !backends.isEmpty { policies["backends"] = .object(backends) }
+        var loggers: JSONDocument.Object = [:]
+        for logger in contents.all(.loggers) {
+            var document = JSONDocument.object(logger.document)
+            document["description"] = nil
+            loggers[logger.key.id] = .object(document)
+        }
+        if !loggers.isEmpty { policies["loggers"] = .object(loggers) }
         if !policies.isEmpty { top["policies"] = .object(policies) }
 
         let document = String(decoding: JSONDocument.data(top, pretty: true), as: UTF8.self)

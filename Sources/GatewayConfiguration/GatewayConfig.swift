@@ -175,6 +175,8 @@ public struct PolicySettings: Sendable, Equatable {
     public var revocation: RevocationSettings = RevocationSettings()
     /// Backend entities for `set-backend-service backend-id="…"`: id → absolute http(s) base URL.
     public var backendURLs: [String: String] = [:]
+    /// Loggers for `log-to-eventhub logger-id="…"`, by id (an unknown literal id is refused at load).
+    public var loggers: [String: LoggerConfig] = [:]
     /// `authentication-managed-identity`: the IMDS-compatible token endpoint (Azure's
     /// `http://169.254.169.254/metadata/identity/oauth2/token` on an Azure VM); nil: the policy fails closed.
     public var managedIdentityEndpoint: String?

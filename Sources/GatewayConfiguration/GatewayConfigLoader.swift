@@ -273,7 +273,7 @@ public enum GatewayConfigLoader {
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
                 "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
-                "managedIdentityEndpoint", "entraAuthority",
+                "managedIdentityEndpoint", "entraAuthority", "loggers",
             ])
             for key in ["managedIdentityEndpoint", "entraAuthority"] {
                 guard let n = map[key] else { continue }
@@ -334,6 +334,9 @@ public enum GatewayConfigLoader {
                     else { throw reader.error(urlNode, "backend '\(id)' must be an absolute http:// or https:// URL, got '\(text)'") }
                     policies.backendURLs[id] = text
                 }
+            }
+            if let n = map["loggers"] {
+                policies.loggers = try parseLoggers(n, reader: reader, resolve: resolve, namedValues: policies.namedValues)
             }
             if let n = map["certificates"] {
                 for (id, entry) in try reader.mappingOfAnyKeys(n, "policies.certificates") {

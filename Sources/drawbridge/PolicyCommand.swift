@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import GatewayConfiguration
 import Policies
+import Synchronization
 
 /// `drawbridge policy check|effective`: the policy loader from the command line.
 struct PolicyCommand: AsyncParsableCommand {
@@ -136,6 +137,11 @@ struct PolicyCommand: AsyncParsableCommand {
             let keyDocuments = try GatewayKeyDocuments(backend: resolved.gateway?.backend ?? BackendConfig())
             defer { Task { await keyDocuments.shutdown() } }
             let entraAuthority = resolved.gateway?.policies.entraAuthority.flatMap(URL.init(string:))
+            // log-to-eventhub: the configuration's loggers, offline — what they would be sent is shown.
+            let eventLog = OfflineEventLog()
+            let loggers = (resolved.gateway?.policies.loggers.keys).map { ids in
+                Dictionary(uniqueKeysWithValues: ids.map { ($0, eventLog.logger($0) as any PolicyEventLogger) })
+            } ?? [:]
             do {
                 let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: resolved.namedValues), compiler: PolicyExpressionBinding.compiler)
                 report = try await PolicyTestRunner.run(
@@ -144,9 +150,10 @@ struct PolicyCommand: AsyncParsableCommand {
                     backendResponseJSON: try backendResponse.map(Effective.read),
                     loadOptions: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: resolved.skipUnsupported),
                     options: PolicyPipelineOptions(verification: verification, backends: resolved.backends,
-                                                   keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority),
+                                                   keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority, loggers: loggers),
                     fragments: try loader.fragments(resolved.fragments))
                 print(report.text)
+                for line in eventLog.lines { print(line) }
             } catch {
                 print(error)
                 throw ExitCode(1)
@@ -239,4 +246,23 @@ struct PolicyCommand: AsyncParsableCommand {
             return text
         }
     }
+}
+
+/// `policy test`'s loggers: nothing is sent; each event becomes a line after the report.
+final class OfflineEventLog: Sendable {
+    private let recorded = Mutex<[String]>([])
+
+    struct Logger: PolicyEventLogger {
+        let id: String
+        let log: OfflineEventLog
+        func log(_ event: PolicyLogEvent) {
+            let partition = event.partitionID.map { " partition \($0)" } ?? event.partitionKey.map { " partition key '\(LogText.escape($0, limit: 80))'" } ?? ""
+            let line = "log-to-eventhub → logger '\(id)'\(partition)\(event.truncated ? " (truncated to 200 KB)" : ""): "
+                + LogText.escape(event.message, limit: 2000)
+            log.recorded.withLock { $0.append(line) }
+        }
+    }
+
+    func logger(_ id: String) -> Logger { Logger(id: id, log: self) }
+    var lines: [String] { recorded.withLock { $0 } }
 }

@@ -193,9 +193,9 @@ struct AdminAPITests {
         defer { Task { try? await gateway.stop() } }
         let document = try #require(try JSONSerialization.jsonObject(with: Data(AdminOpenAPI.document.utf8)) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
-        // Per collection a list and an item route (12), status, audit, the document, API, operation
+        // Per collection a list and an item route (13), status, audit, the document, API, operation
         // and product policies, and the subscription actions (listSecrets, regenerate ×2).
-        let expectedRoutes = 2 * 12 + 6 + 3
+        let expectedRoutes = 2 * 13 + 6 + 3
         #expect(paths.count == expectedRoutes)
         for (template, operations) in paths {
             let path = String(template.dropFirst("/admin".count))

@@ -70,6 +70,54 @@ struct PolicyCLITests {
         #expect(mismatch.stdout.contains("status 200 does not match --expect-status 404"))
     }
 
+    /// `log-to-eventhub` with the configuration's loggers: `policy test` shows what would be sent;
+    /// `check` refuses a policy naming a logger that does not exist, naming it (and never the key).
+    @Test func logToEventHubWithTheConfiguredLoggers() async throws {
+        let folder = try CLITests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try CLITests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                              "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "365", "-subj", "/CN=gw.example"])
+        let key = "c2VjcmV0LWtleS1mb3ItY2xpLXRlc3Q="
+        func write(_ logger: String) throws {
+            try """
+                hostnames:
+                  - { name: gw.example, certificate: cert.pem, key: key.pem }
+                apis:
+                  - { name: orders, path: /orders, backend: "http://127.0.0.1:9", policy: api.xml }
+                policies:
+                  namedValues: { eh: { value: "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=\(key);EntityPath=logs", secret: true } }
+                  loggers:
+                    \(logger): { eventHub: { connectionString: "{{eh}}" } }
+                """.write(toFile: folder + "/gw.yaml", atomically: true, encoding: .utf8)
+        }
+        try write("contoso")
+        try """
+            <policies>
+              <inbound><log-to-eventhub logger-id="contoso" partition-key="@(context.Request.Method)">@("order " + context.Request.MatchedParameters.GetValueOrDefault("id", "?") + " \\u001b")</log-to-eventhub></inbound>
+              <backend><forward-request /></backend>
+              <outbound /><on-error />
+            </policies>
+            """.write(toFile: folder + "/api.xml", atomically: true, encoding: .utf8)
+        try #"{"method": "GET", "url": "https://gw.example/orders/7"}"#.write(toFile: folder + "/request.json", atomically: true, encoding: .utf8)
+        let tested = try await CLITests.run(["policy", "test", folder + "/api.xml", "--request", folder + "/request.json", "--config", folder + "/gw.yaml"])
+        #expect(tested.status == 0, "\(tested.stdout) \(tested.stderr)")
+        #expect(tested.stdout.contains("log-to-eventhub → logger 'contoso' partition key 'GET': order ? \\x1b"), "\(tested.stdout)")
+        let good = try await CLITests.run(["check", "--config", folder + "/gw.yaml"])
+        #expect(good.status == 0, "\(good.stderr)")
+        try write("other")
+        let bad = try await CLITests.run(["check", "--config", folder + "/gw.yaml"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("logger 'contoso' of '<log-to-eventhub>' does not exist; configured: other"), "\(bad.stderr)")
+        #expect(!bad.stderr.contains(key) && !bad.stdout.contains(key))
+        // A file logger whose folder does not exist is refused by check (serve would fail to open it).
+        try write("contoso")
+        try (try String(contentsOfFile: folder + "/gw.yaml", encoding: .utf8) + "\n    audit: { file: \(folder)/missing/events.jsonl }\n")
+            .write(toFile: folder + "/gw.yaml", atomically: true, encoding: .utf8)
+        let noFolder = try await CLITests.run(["check", "--config", folder + "/gw.yaml"])
+        #expect(noFolder.status == 1)
+        #expect(noFolder.stderr.contains("logger 'audit': the folder of \(folder)/missing/events.jsonl does not exist"), "\(noFolder.stderr)")
+    }
+
     /// `policy test` builds and runs `validate-azure-ad-token` as the gateway does: the tenant's
     /// discovery document and JWKS fetched from the configuration's `entraAuthority`.
     @Test func testRunsValidateAzureADTokenWithTheConfiguredAuthority() async throws {

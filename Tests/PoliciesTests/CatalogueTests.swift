@@ -16,7 +16,7 @@ struct CatalogueTests {
             "cache-lookup", "cache-store", "wait", "send-one-way-request", "redirect-content-urls", "cross-domain",
             "rate-limit", "quota",
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
-            "proxy", "xsl-transform",
+            "proxy", "xsl-transform", "log-to-eventhub",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

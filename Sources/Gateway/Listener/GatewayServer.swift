@@ -55,8 +55,13 @@ public final class GatewayServer: Sendable {
     // (internal, not private: `readiness` in Operations/GatewayServer+Operations.swift reads them)
     let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
     let stopped = NIOLockedValueBox(false)
+    /// When the drain began plus `drainGracePeriod` (set when the listener closes).
+    private let drainDeadline = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     /// Operations: server-owned metrics (they outlive reloads); `/metrics` renders them.
     public let metrics: GatewayMetrics
+    /// `log-to-eventhub`'s loggers (`policies.loggers`): server-owned queues and senders, kept
+    /// across reloads while their configuration does not change.
+    let eventLoggers: GatewayEventLoggers
 
     public init(config: GatewayConfig, group: any EventLoopGroup, logger: Logger,
                 metrics: GatewayMetrics = GatewayMetrics()) throws {
@@ -64,10 +69,11 @@ public final class GatewayServer: Sendable {
         let snapshot: GatewaySnapshot
         let ocspCache = OCSPCache(fetcher: forwarder.ocspFetcher)
         let crlCaches = ServerCRLCache(fetcher: forwarder.crlFetcher, observer: metrics.crlObserver)
+        let eventLoggers = GatewayEventLoggers(transport: ForwarderEventHubTransport(forwarder: forwarder), factory: metrics.factory, logger: logger)
         do {
             snapshot = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                            keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
-                                           policyMetrics: metrics.policyMetrics)
+                                           policyMetrics: metrics.policyMetrics, eventLoggers: eventLoggers)
         } catch {
             try? forwarder.syncShutdown()
             throw error
@@ -80,6 +86,9 @@ public final class GatewayServer: Sendable {
         self.ocspCache = ocspCache
         self.crlCaches = crlCaches
         self.metrics = metrics
+        self.eventLoggers = eventLoggers
+        eventLoggers.commit(snapshot.eventLoggers)
+        metrics.eventLoggers.withLockedValue { $0 = snapshot.eventLoggers }
         metrics.spanExport.configure(config.tracing, logger: logger)  // Operations: span export (before the request tables)
         self.current = NIOLockedValueBox(RequestHandler(snapshot: snapshot, forwarder: forwarder, logger: logger,
                                                         requestMetrics: RequestMetricsTable(snapshot: snapshot, metrics: metrics)))
@@ -109,10 +118,13 @@ public final class GatewayServer: Sendable {
         }
         let next = try GatewaySnapshot(config: config, crlFetcher: forwarder.crlFetcher, crlCaches: crlCaches, ocspCache: ocspCache,
                                        keyDocuments: HTTPKeyDocumentFetcher(forwarder: forwarder, timeout: .seconds(10)),
-                                       policyMetrics: metrics.policyMetrics)
+                                       policyMetrics: metrics.policyMetrics, eventLoggers: eventLoggers)
         metrics.spanExport.configure(config.tracing, logger: logger)
         let requestMetrics = RequestMetricsTable(snapshot: next, metrics: metrics)
         current.withLockedValue { $0 = RequestHandler(snapshot: next, forwarder: forwarder, logger: logger, requestMetrics: requestMetrics) }
+        // Loggers removed or changed drain (within the drain grace period) while new ones start.
+        eventLoggers.commit(next.eventLoggers, drainFor: .milliseconds(Int64(config.limits.drainGracePeriod * 1000)))
+        metrics.eventLoggers.withLockedValue { $0 = next.eventLoggers }
         metrics.snapshotLoaded(next, logger: logger)
         if config.backend != running.backend || config.limits.maxConnections != running.limits.maxConnections {
             logger.warning("reloaded; backend settings and maxConnections keep their old values until a restart")
@@ -138,6 +150,7 @@ public final class GatewayServer: Sendable {
                     self.initializeConnection(channel)
                 }
         } catch {
+            await eventLoggers.shutdown(deadline: .now)
             await forwarder.shutdown()
             throw GatewayStartupError.bind(address: config.listen.address, port: config.listen.port, reason: "\(error)")
         }
@@ -171,6 +184,7 @@ public final class GatewayServer: Sendable {
             }
             // The listener is closed (shutdown): connections drain, bounded by the grace period.
             registry.beginDraining()
+            drainDeadline.withLockedValue { $0 = ContinuousClock.now + .milliseconds(Int64(config.limits.drainGracePeriod * 1000)) }
             let grace = config.limits.drainGracePeriod
             let registry = self.registry
             group.addTask {
@@ -182,6 +196,10 @@ public final class GatewayServer: Sendable {
             }
             group.cancelAll()
         }
+        // The loggers' queues are sent (through the backend client, so before it shuts down) until
+        // the drain deadline: what connections left of the grace period, at least a second.
+        let deadline = max(drainDeadline.withLockedValue { $0 } ?? .now, ContinuousClock.now + .seconds(1))
+        await eventLoggers.shutdown(deadline: deadline)
         await forwarder.shutdown()
         await metrics.spanExport.shutdown()  // the spans still queued are sent
         logger.info("stopped")

@@ -99,6 +99,18 @@ public enum ConfigurationCheck {
         for (what, path) in policyFiles where missing(path) {
             add(.error, "\(what): file \(path) does not exist or cannot be read")
         }
+        // File loggers: their folder must exist (the file is created, owner-only, at start).
+        for (id, logger) in config.policies.loggers.sorted(by: { $0.key < $1.key }) {
+            guard case .file(let path) = logger.sink else { continue }
+            let folder = (path as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                add(.error, "logger '\(id)': the folder of \(path) does not exist")
+            } else if FileManager.default.fileExists(atPath: path) ? !FileManager.default.isWritableFile(atPath: path)
+                        : !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) {
+                add(.error, "logger '\(id)': \(path) cannot be written")
+            }
+        }
         // Uploaded certificates (context.Deployment.Certificates).
         for (id, path) in config.policies.certificateFiles.sorted(by: { $0.key < $1.key }) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8),

@@ -62,6 +62,9 @@ public final class GatewayMetrics: Sendable {
     /// `emit-metric` series (bounded in number; see `PolicyMetricTable`).
     let policyMetrics = PolicyMetricTable()
 
+    /// The loggers in force (`log-to-eventhub`), for their queue depth at scrape time.
+    let eventLoggers = NIOLockedValueBox<[String: RunningEventLogger]>([:])
+
     /// Policy errors by (api, source), registered on first occurrence (an error path, not the hot path).
     private let policyErrors = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
 
@@ -205,6 +208,14 @@ public final class GatewayMetrics: Sendable {
         text += "# TYPE drawbridge_backend_duration_seconds histogram\n"
         backendDuration.render(into: &text)
         policyMetrics.render(into: &text)
+        let loggers = eventLoggers.withLockedValue { $0 }.sorted { $0.key < $1.key }
+        if !loggers.isEmpty {
+            text += "# HELP drawbridge_logger_queued_events Events waiting in a logger's queue (log-to-eventhub).\n"
+            text += "# TYPE drawbridge_logger_queued_events gauge\n"
+            for (id, logger) in loggers {
+                text += "drawbridge_logger_queued_events{logger=\"\(PrometheusText.escapeLabel(id))\"} \(logger.queue.count)\n"
+            }
+        }
         crl.render(into: &text, now: now)
         let certificates = certificates.withLockedValue { $0 }
         text += "# HELP drawbridge_certificate_expiry_seconds Seconds until the certificate's notAfter (negative: expired).\n"

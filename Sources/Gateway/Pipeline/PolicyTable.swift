@@ -44,7 +44,7 @@ struct PolicyTable: Sendable {
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
         cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
-        metrics: (any PolicyMetricsRecording)? = nil
+        metrics: (any PolicyMetricsRecording)? = nil, loggers: [String: any PolicyEventLogger] = [:]
     ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.products.contains { $0.policyFile != nil } || config.apis.contains { api in
@@ -130,7 +130,8 @@ struct PolicyTable: Sendable {
                                                            certificates: certificates, counters: counters, backends: backends,
                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
-                                                           entraAuthority: settings.entraAuthority.flatMap(URL.init(string:))))
+                                                           entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
+                                                           loggers: loggers))
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
                     } catch {
                         let product = variant.product.map { " with product '\($0)'" } ?? ""

@@ -13,7 +13,7 @@ enum PolicyCatalogue {
         SendOneWayRequestPolicy.self, WaitPolicy.self, RedirectContentURLsPolicy.self, CrossDomainPolicy.self,
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
-        ProxyPolicy.self, XSLTransformPolicy.self,
+        ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -48,7 +48,7 @@ enum PolicyCatalogue {
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
         "get-authorization-context",
-        "log-to-eventhub", "validate-content", "validate-parameters", "validate-headers",
+        "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",

@@ -60,6 +60,7 @@ public enum Policy: Sendable {
     case xmlToJSON(XMLToJSONPolicy)
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
+    case logToEventHub(LogToEventHubPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -114,6 +114,8 @@ struct StepCompiler {
     }
 
     let backends: [String: URL]
+    /// The ids of `PolicyPipelineOptions.loggers` (`log-to-eventhub logger-id`).
+    var loggers: Set<String> = []
 
     init(skipUnsupported: Bool, backends: [String: URL] = [:]) {
         self.skipUnsupported = skipUnsupported
@@ -270,6 +272,7 @@ struct StepCompiler {
         case .xmlToJSON(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .xslTransform(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         }
     }
 }

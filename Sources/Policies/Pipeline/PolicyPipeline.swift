@@ -33,6 +33,8 @@ public struct PolicyPipelineOptions: Sendable {
     public var managedIdentity: ManagedIdentitySettings?
     /// The Entra ID authority of `validate-azure-ad-token` (nil: `https://login.microsoftonline.com`).
     public var entraAuthority: URL?
+    /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
+    public var loggers: [String: any PolicyEventLogger]
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
@@ -40,8 +42,9 @@ public struct PolicyPipelineOptions: Sendable {
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
         metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
-        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil
+        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:]
     ) {
+        self.loggers = loggers
         self.entraAuthority = entraAuthority
         self.managedIdentity = managedIdentity
         self.metrics = metrics
@@ -107,6 +110,7 @@ public final class PolicyPipeline: Sendable {
         var compiler = StepCompiler(skipUnsupported: options.skipUnsupportedPolicies, backends: options.backends)
         compiler.canFetchKeyDocuments = options.keyDocuments != nil
         compiler.entraAuthority = options.entraAuthority
+        compiler.loggers = Set(options.loggers.keys)
         compiler.cacheIsExternal = options.cache.isExternal
         var sections: [PolicySection: [CompiledStep]] = [:]
         var uses: [PolicySection: ExpressionUses] = [:]
