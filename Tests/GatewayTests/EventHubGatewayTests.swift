@@ -184,6 +184,31 @@ struct EventHubGatewayTests {
         return (policies.loggers, policies.namedValues)
     }
 
+    /// A gateway whose API 1 runs `policy`, with `loggers` (and their named values) configured and
+    /// the test CA trusted for the loopback Event Hubs.
+    static func gateway(policy: String, loggers: [String: LoggerConfig], namedValues: [String: String],
+                        tweak: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
+        try await TestGateway.start(tweaking: { config, pki, _ in
+            config.apis[1].policyFile = policy
+            config.policies.loggers = loggers
+            config.policies.namedValues.merge(namedValues) { $1 }
+            config.backend.trustedCAFiles = [pki.rootCA]
+            tweak(&config)
+        })
+    }
+
+    /// A policy document that runs `inbound` and forwards the request.
+    static func forwardingPolicy(_ inbound: String) throws -> String {
+        try CataloguePolicyGatewayTests.writePolicy("""
+            <policies>
+              <inbound>\(inbound)</inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """)
+    }
+
     @Test func thePolicysMessageReachesTheEventHubWithAValidSignature() async throws {
         let pki = try await SharedPKI.shared.pki()
         let hub = try await FakeEventHub.start(pki: pki, keyName: "send", key: Self.key)
@@ -259,23 +284,12 @@ struct EventHubGatewayTests {
 
     @Test func aDeadEventHubNeitherSlowsNorFailsRequestsAndItsQueueStaysBounded() async throws {
         let silent = try await SilentServer.start()
-        let policy = try CataloguePolicyGatewayTests.writePolicy("""
-            <policies>
-              <inbound><log-to-eventhub logger-id="contoso-logger">@(context.Request.Url.Path)</log-to-eventhub></inbound>
-              <backend><forward-request /></backend>
-              <outbound />
-              <on-error />
-            </policies>
-            """)
+        let policy = try Self.forwardingPolicy(#"<log-to-eventhub logger-id="contoso-logger">@(context.Request.Url.Path)</log-to-eventhub>"#)
         defer { try? FileManager.default.removeItem(atPath: policy) }
         let (loggers, namedValues) = try Self.loggers(hubPort: silent.port, queueSize: 3)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, _ in
-            config.apis[1].policyFile = policy
-            config.policies.loggers = loggers
-            config.policies.namedValues.merge(namedValues) { $1 }
-            config.backend.trustedCAFiles = [pki.rootCA]
+        let gateway = try await Self.gateway(policy: policy, loggers: loggers, namedValues: namedValues) { config in
             config.limits.drainGracePeriod = 1
-        })
+        }
         for i in 0..<10 {
             let started = ContinuousClock.now
             let answer = try await CataloguePolicyGatewayTests.call(gateway, "/public/dead-\(i)")
@@ -301,26 +315,15 @@ struct EventHubGatewayTests {
     @Test func shutdownSendsWhatIsQueuedAndAReloadKeepsAnUnchangedLogger() async throws {
         let pki = try await SharedPKI.shared.pki()
         let hub = try await FakeEventHub.start(pki: pki, keyName: "send", key: Self.key, delay: .milliseconds(150))
-        let policy = try CataloguePolicyGatewayTests.writePolicy("""
-            <policies>
-              <inbound><log-to-eventhub logger-id="contoso-logger">@(context.Request.Url.Path)</log-to-eventhub></inbound>
-              <backend><forward-request /></backend>
-              <outbound />
-              <on-error />
-            </policies>
-            """)
+        let policy = try Self.forwardingPolicy(#"<log-to-eventhub logger-id="contoso-logger">@(context.Request.Url.Path)</log-to-eventhub>"#)
         defer { try? FileManager.default.removeItem(atPath: policy) }
         let (parsed, namedValues) = try Self.loggers(hubPort: hub.port)
         var loggers = parsed
         loggers["contoso-logger"]?.batchSize = 1
         let configured = loggers
-        let gateway = try await TestGateway.start(tweaking: { config, pki, _ in
-            config.apis[1].policyFile = policy
-            config.policies.loggers = configured
-            config.policies.namedValues.merge(namedValues) { $1 }
-            config.backend.trustedCAFiles = [pki.rootCA]
+        let gateway = try await Self.gateway(policy: policy, loggers: configured, namedValues: namedValues) { config in
             config.limits.drainGracePeriod = 10
-        })
+        }
         let before = gateway.server.eventLoggers.logger("contoso-logger")
         try gateway.server.reload(config: gateway.server.snapshot.config)
         #expect(gateway.server.eventLoggers.logger("contoso-logger") === before)
@@ -335,22 +338,10 @@ struct EventHubGatewayTests {
     @Test func aTokenSignedWithAnotherKeyIsRefusedAndCountedAsFailed() async throws {
         let pki = try await SharedPKI.shared.pki()
         let hub = try await FakeEventHub.start(pki: pki, keyName: "send", key: "the-hub-knows-another-key")
-        let policy = try CataloguePolicyGatewayTests.writePolicy("""
-            <policies>
-              <inbound><log-to-eventhub logger-id="contoso-logger">hello</log-to-eventhub></inbound>
-              <backend><forward-request /></backend>
-              <outbound />
-              <on-error />
-            </policies>
-            """)
+        let policy = try Self.forwardingPolicy(#"<log-to-eventhub logger-id="contoso-logger">hello</log-to-eventhub>"#)
         defer { try? FileManager.default.removeItem(atPath: policy) }
         let (loggers, namedValues) = try Self.loggers(hubPort: hub.port)
-        let gateway = try await TestGateway.start(tweaking: { config, pki, _ in
-            config.apis[1].policyFile = policy
-            config.policies.loggers = loggers
-            config.policies.namedValues.merge(namedValues) { $1 }
-            config.backend.trustedCAFiles = [pki.rootCA]
-        })
+        let gateway = try await Self.gateway(policy: policy, loggers: loggers, namedValues: namedValues)
         #expect(try await CataloguePolicyGatewayTests.call(gateway, "/public/x").httpCode == 200)
         let running = try #require(gateway.server.eventLoggers.logger("contoso-logger"))
         for _ in 0..<250 where running.statistics.failed == 0 { try await Task.sleep(for: .milliseconds(20)) }
@@ -364,14 +355,7 @@ struct EventHubGatewayTests {
     @Test func overHTTP2AndTheSynchronousPathToAJSONLinesFile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("h2-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let policy = try CataloguePolicyGatewayTests.writePolicy("""
-            <policies>
-              <inbound><log-to-eventhub logger-id="audit" partition-id="0">@(context.Request.Method + " " + context.Request.Url.Path)</log-to-eventhub></inbound>
-              <backend><forward-request /></backend>
-              <outbound />
-              <on-error />
-            </policies>
-            """)
+        let policy = try Self.forwardingPolicy(#"<log-to-eventhub logger-id="audit" partition-id="0">@(context.Request.Method + " " + context.Request.Url.Path)</log-to-eventhub>"#)
         defer { try? FileManager.default.removeItem(atPath: policy) }
         let gateway = try await TestGateway.start(tweaking: { config, _, _ in
             config.apis[1].policyFile = policy
