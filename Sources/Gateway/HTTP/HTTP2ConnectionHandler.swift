@@ -96,12 +96,9 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Tops the connection window up to its target once half of it is spent (`inboundWindowSize`:
     /// what the client may still send, as NIOHTTP2Handler counts it).
-    private func creditConnection(inboundWindowSize: Int, context: ChannelHandlerContext) {
+    private func creditConnection(inboundWindowSize: Int) {
         guard inboundWindowSize < Self.connectionWindowTarget / 2 else { return }
-        let increment = Self.connectionWindowTarget - inboundWindowSize
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
-                      promise: nil)
-        flush()
+        openStreamWindow(.rootStream, by: Self.connectionWindowTarget - inboundWindowSize)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -117,7 +114,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let window = event as? NIOHTTP2WindowUpdatedEvent {
             if window.streamID == .rootStream, let inbound = window.inboundWindowSize {
-                creditConnection(inboundWindowSize: inbound, context: context)
+                creditConnection(inboundWindowSize: inbound)
             }
             return
         }
@@ -202,12 +199,13 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
     }
 
-    /// Lets the client send `increment` more bytes on a stream (within a read, the WINDOW_UPDATE
-    /// goes out with the read's end; after a paused body's reader caught up, with this loop tick's).
+    /// Lets the client send `increment` more bytes on a stream, or on the connection for
+    /// `.rootStream` (within a read, the WINDOW_UPDATE goes out with the read's end; after a paused
+    /// body's reader caught up, with this loop tick's). Written through `write`, so that an error in
+    /// writing it is not taken for a client's stream error.
     func openStreamWindow(_ streamID: HTTP2StreamID, by increment: Int) {
-        guard increment > 0, let context else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))),
-                      promise: nil)
+        guard increment > 0 else { return }
+        write(streamID, .windowUpdate(windowSizeIncrement: increment), promise: nil)
         flush()
     }
 }
