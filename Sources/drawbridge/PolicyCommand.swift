@@ -149,8 +149,13 @@ struct PolicyCommand: AsyncParsableCommand {
                     clientCertificatePEM: try clientCert.map(Effective.read),
                     backendResponseJSON: try backendResponse.map(Effective.read),
                     loadOptions: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: resolved.skipUnsupported),
-                    options: PolicyPipelineOptions(verification: verification, backends: resolved.backends,
-                                                   keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority, loggers: loggers),
+                    options: {
+                        var options = PolicyPipelineOptions(verification: verification, backends: resolved.backends,
+                                                            keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority, loggers: loggers)
+                        // validate-content schema-id: the configuration's schemas.
+                        options.schemas = resolved.gateway?.policies.schemas ?? [:]
+                        return options
+                    }(),
                     fragments: try loader.fragments(resolved.fragments))
                 print(report.text)
                 for line in eventLog.lines { print(line) }

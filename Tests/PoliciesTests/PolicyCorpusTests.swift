@@ -354,7 +354,12 @@ struct PolicyCorpusTests {
 
     /// How the reference's examples are built: no key fetching; the logger `log-to-eventhub`'s example names configured,
     /// as its user configures it (APIM refuses a logger-id no logger has).
-    static let referenceOptions = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+    /// `validate-content`'s SOAP example names the schema `myschema` (an XML schema its user added to APIM).
+    static let referenceOptions: PolicyPipelineOptions = {
+        var options = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+        options.schemas = ["myschema": NamedSchema(id: "myschema", xml: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"/>".utf8))]
+        return options
+    }()
 
     /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
     /// from loading and building a pipeline ([] = it does).
@@ -449,13 +454,6 @@ struct PolicyCorpusTests {
         "get-authorization-context-policy.2.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
         "get-authorization-context-policy.3.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
         "get-authorization-context-policy.4.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        // Validation against the API's schema (Drawbridge holds no OpenAPI/WSDL schema for an API).
-        "validate-content-policy.1.xml": (.notSupported, "'<validate-content>' is not supported"),
-        "validate-content-policy.2.xml": (.notSupported, "'<validate-content>' is not supported"),
-        "validate-headers-policy.1.xml": (.notSupported, "'<validate-headers>' is not supported"),
-        "validate-parameters-policy.1.xml": (.notSupported, "'<validate-parameters>' is not supported"),
-        "validate-status-code-policy.1.xml": (.notSupported, "'<validate-status-code>' is not supported"),
-        "validate-odata-request-policy.1.xml": (.notSupported, "'<validate-odata-request>' is not supported"),
     ]
 
     @Test("corpus figures, per folder and in total")

@@ -124,14 +124,16 @@ struct PolicyTable: Sendable {
                     guard settings.globalFile != nil || variant.document != nil || apiDocument != nil || operationDocument != nil else { continue }
                     let documents = [global, variant.document, apiDocument, operationDocument].compactMap { $0 }
                     do {
-                        let pipeline = try PolicyPipeline.load(
-                            documents, fragments: fragments, loadOptions: loadOptions,
-                            options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                           certificates: certificates, counters: counters, backends: backends,
-                                                           keyDocuments: keyDocuments, cache: cache, metrics: metrics,
-                                                           openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
-                                                           entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
-                                                           loggers: loggers))
+                        var options = PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
+                                                            certificates: certificates, counters: counters, backends: backends,
+                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
+                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
+                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
+                                                            loggers: loggers)
+                        // The validation policies: the API's OpenAPI description and the gateway's schemas.
+                        options.apiDescription = api.openAPI
+                        options.schemas = settings.schemas
+                        let pipeline = try PolicyPipeline.load(documents, fragments: fragments, loadOptions: loadOptions, options: options)
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
                     } catch {
                         let product = variant.product.map { " with product '\($0)'" } ?? ""

@@ -14,6 +14,8 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
+        ValidateParametersPolicy.self, ValidateHeadersPolicy.self, ValidateStatusCodePolicy.self, ValidateContentPolicy.self,
+        ValidateODataRequestPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -48,8 +50,7 @@ enum PolicyCatalogue {
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
         "get-authorization-context",
-        "validate-content", "validate-parameters", "validate-headers",
-        "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
+        "validate-graphql-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",
         "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",

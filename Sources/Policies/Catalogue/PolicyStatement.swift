@@ -61,6 +61,11 @@ public enum Policy: Sendable {
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
     case logToEventHub(LogToEventHubPolicy)
+    case validateParameters(ValidateParametersPolicy)
+    case validateHeaders(ValidateHeadersPolicy)
+    case validateStatusCode(ValidateStatusCodePolicy)
+    case validateContent(ValidateContentPolicy)
+    case validateODataRequest(ValidateODataRequestPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.
