@@ -6,7 +6,7 @@ import Yams
 /// (JSON is YAML's flow style) — into the `JSONNode` trees the validation policies compile at load.
 /// YAML's plain scalars become JSON's nulls, booleans and numbers by the YAML 1.2 core schema; quoted
 /// scalars stay strings (so `"5"` and `5` differ, as in JSON).
-enum SchemaDocumentReader {
+public enum SchemaDocumentReader {
     static let maximumBytes = 16 << 20
     static let maximumNodes = 2_000_000
 
@@ -80,7 +80,7 @@ enum SchemaDocumentReader {
     }
 
     /// An OpenAPI description, compiled.
-    static func openAPI(_ path: String) throws -> APIDescription {
+    public static func openAPI(_ path: String) throws -> APIDescription {
         let (root, bytes) = try read(path)
         do {
             return try APIDescription.compile(root, source: bytes)
@@ -92,7 +92,7 @@ enum SchemaDocumentReader {
 
     /// A schema for `validate-content schema-id`: XML (`.xsd`, `.xml`, or text starting with `<`) is kept
     /// as an XML schema; anything else is read as a JSON schema and compiled.
-    static func namedSchema(id: String, path: String) throws -> NamedSchema {
+    public static func namedSchema(id: String, path: String) throws -> NamedSchema {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(file: path, message: "cannot read schema '\(id)'")
         }
