@@ -57,14 +57,7 @@ extension ValidateHeadersPolicy {
             let state = execution.state
             let described = execution.describedOperation().flatMap { APIDescription.response($0.operation, status: state.status) }
             let declared = described?.headers ?? []
-            var grouped: [(String, [String])] = []
-            for header in state.responseHeaders.prefix(500) {
-                if let index = grouped.firstIndex(where: { $0.0.caseInsensitiveCompare(header.name) == .orderedSame }) {
-                    grouped[index].1.append(header.value)
-                } else {
-                    grouped.append((header.name, [header.value]))
-                }
-            }
+            let grouped = groupedValues(state.responseHeaders.lazy.map { ($0.name, $0.value) }, ignoringCase: true)
             for (name, values) in grouped {
                 let parameter = declared.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }
                 if parameter == nil, framingHeaders.contains(name.lowercased()) { continue }

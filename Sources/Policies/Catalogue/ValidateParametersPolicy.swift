@@ -159,19 +159,9 @@ extension ValidateParametersPolicy {
             }
 
             // Headers, by name (each header line is one value).
-            var headerValues: [(String, [String])] = []
-            for header in state.requestHeaders.prefix(500) {
-                if let index = headerValues.firstIndex(where: { $0.0.caseInsensitiveCompare(header.name) == .orderedSame }) {
-                    headerValues[index].1.append(header.value)
-                } else {
-                    headerValues.append((header.name, [header.value]))
-                }
-            }
+            let headerValues = groupedValues(state.requestHeaders.lazy.map { ($0.name, $0.value) }, ignoringCase: true)
             for (name, values) in headerValues { try check(.header, name, values, group: headers) }
-            var queryValues: [(String, [String])] = []
-            for item in state.query.prefix(500) {
-                if let index = queryValues.firstIndex(where: { $0.0 == item.name }) { queryValues[index].1.append(item.value) } else { queryValues.append((item.name, [item.value])) }
-            }
+            let queryValues = groupedValues(state.query.lazy.map { ($0.name, $0.value) }, ignoringCase: false)
             for (name, values) in queryValues { try check(.query, name, values, group: query) }
             for (name, raw) in described?.path ?? [] {
                 guard let value = raw.removingPercentEncoding else {
@@ -187,8 +177,8 @@ extension ValidateParametersPolicy {
             // Required parameters the request does not have.
             for parameter in parameters where parameter.required && parameter.location != .path && parameter.location != .cookie {
                 let present = parameter.location == .header
-                    ? headerValues.contains { $0.0.caseInsensitiveCompare(parameter.name) == .orderedSame }
-                    : queryValues.contains { $0.0 == parameter.name }
+                    ? headerValues.contains { $0.name.caseInsensitiveCompare(parameter.name) == .orderedSame }
+                    : queryValues.contains { $0.name == parameter.name }
                 guard !present else { continue }
                 let group = parameter.location == .header ? headers : query
                 let chosen = try action(group, parameter.name, ignoringCase: parameter.location == .header, isSpecified: true)

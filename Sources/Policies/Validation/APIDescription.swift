@@ -242,7 +242,8 @@ public final class APIDescription: Sendable, Equatable {
                 guard Self.match(pieces[...], Substring(part), into: &values) else { matches = false; break }
             }
             guard matches else { continue }
-            if best == nil || operation.literalSegments > best!.operation.literalSegments { best = (operation, values) }
+            if let current = best, operation.literalSegments <= current.operation.literalSegments { continue }
+            best = (operation, values)
         }
         return best
     }

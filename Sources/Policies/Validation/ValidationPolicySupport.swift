@@ -156,6 +156,21 @@ extension APIDescription {
     }
 }
 
+/// Values grouped by name in first-seen order (at most `limit` entries read), by a dictionary so that
+/// hostile numbers of headers or parameters cost linear time.
+func groupedValues(_ items: some Sequence<(String, String)>, ignoringCase: Bool, limit: Int = 1000) -> [(name: String, values: [String])] {
+    var groups: [(name: String, values: [String])] = []
+    var index: [String: Int] = [:]
+    for (name, value) in items.prefix(limit) {
+        let key = ignoringCase ? name.lowercased() : name
+        if let at = index[key] { groups[at].values.append(value) } else {
+            index[key] = groups.count
+            groups.append((name, [value]))
+        }
+    }
+    return groups
+}
+
 /// The name of a parameter location in APIM's messages.
 extension APIDescription.Location {
     var spoken: String {
