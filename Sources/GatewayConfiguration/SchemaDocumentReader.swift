@@ -8,7 +8,7 @@ import Yams
 /// scalars stay strings (so `"5"` and `5` differ, as in JSON).
 public enum SchemaDocumentReader {
     static let maximumBytes = 16 << 20
-    static let maximumNodes = 2_000_000
+    static let maximumNodes = 1_000_000
 
     static func read(_ path: String) throws -> (root: JSONNode, bytes: [UInt8]) {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -57,6 +57,8 @@ public final class APIDescription: Sendable, Equatable {
     public let operationCount: Int
     let graph: SchemaGraph
     let operations: [Operation]
+    /// Operation indices by method and segment count (what a request can match at all).
+    let candidates: [String: [Int]]
     let fingerprint: [UInt8]
 
     init(version: String, graph: SchemaGraph, operations: [Operation], fingerprint: [UInt8]) {
@@ -65,6 +67,9 @@ public final class APIDescription: Sendable, Equatable {
         self.operations = operations
         self.fingerprint = fingerprint
         operationCount = operations.count
+        var candidates: [String: [Int]] = [:]
+        for (index, operation) in operations.enumerated() { candidates["\(operation.method) \(operation.segments.count)", default: []].append(index) }
+        self.candidates = candidates
     }
 
     public static func == (lhs: APIDescription, rhs: APIDescription) -> Bool { lhs.fingerprint == rhs.fingerprint }
@@ -235,7 +240,8 @@ public final class APIDescription: Sendable, Equatable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         guard parts.count <= 256 else { return nil }
         var best: (operation: Operation, parameters: [(String, String)])?
-        for operation in operations where operation.method == method && operation.segments.count == max(parts.count, 1) {
+        for index in candidates["\(method) \(max(parts.count, 1))"] ?? [] {
+            let operation = operations[index]
             var values: [(String, String)] = []
             var matches = true
             for (pieces, part) in zip(operation.segments, parts.isEmpty ? [""] : Array(parts)) {

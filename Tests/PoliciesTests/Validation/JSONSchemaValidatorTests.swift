@@ -93,6 +93,16 @@ import Testing
         #expect(regex.test(String(repeating: "a", count: 5000), budget: &small) == nil)  // out of budget: not validated
     }
 
+    @Test("ECMA-262 search semantics", arguments: [
+        ("a|bc", "xbcx", true), ("^a|b$", "cab", true), ("^(?:ab)+?$", "abab", true), ("^a$", "a\n", false),
+        ("\\bcat\\b", "a cat!", true), ("\\bcat\\b", "concat", false), ("^[\\w.-]+$", "a.b-c_1", true), ("^[^0-9]*$", "ab1", false),
+        ("^x{2,3}$", "xxxx", false), ("^x{2,}$", "xxxx", true), ("\\u00e9", "caf\u{e9}", true), ("^.$", "\u{1F600}", true), ("a.c", "a\nc", false),
+    ] as [(String, String, Bool)])
+    func search(pattern: String, text: String, matches: Bool) throws {
+        var budget = 1_000_000
+        #expect(try SchemaRegex(pattern).test(text, budget: &budget) == matches, "\(pattern) / \(text)")
+    }
+
     @Test("patterns outside the linear subset are refused at load", arguments: [#"(a)\1"#, "(?=a)", "(?<!a)b", "a{2000}", "[z-a]", "(a"])
     func refusedPatterns(pattern: String) {
         #expect(throws: SchemaRegex.SyntaxError.self) { try SchemaRegex(pattern) }
