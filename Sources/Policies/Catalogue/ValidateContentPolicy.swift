@@ -211,8 +211,9 @@ extension ValidateContentPolicy {
             if let element, let schema = element.schema {
                 (graph, root, definition) = (schema.graph, schema.root, schema.name)
             } else if element?.schemaID != nil {
-                // An XML schema of the gateway: well-formedness only.
+                // An XML schema of the gateway: well-formedness only (XSD validation is not implemented).
                 (graph, root, definition) = (SchemaGraph.empty, nil, element?.schemaID ?? "")
+                state.record(.info, "validate-content: XML schema '\(definition)' is not applied (XSD validation is not implemented); well-formedness only")
             } else if execution.options.apiDescription == nil {
                 let action = try execution.validationAction(element?.action ?? unspecified, step)
                 findings.append(ValidationFinding(name: "", type: "ApiSchema", rule: "", details: "API's schema does not exist or it could not be resolved.",

@@ -131,6 +131,8 @@ extension ValidateParametersPolicy {
                 let spoken = location.spoken
                 guard let parameter else {
                     if location == .header, framingHeaders.contains(name.lowercased()) { return }
+                    // Cookie parameters travel in the Cookie header, which they specify.
+                    if location == .header, name.caseInsensitiveCompare("Cookie") == .orderedSame, parameters.contains(where: { $0.location == .cookie }) { return }
                     let chosen = try action(group, name, ignoringCase: ignoringCase, isSpecified: false)
                     let text = "Unspecified \(spoken) \(name) is not allowed."
                     findings.append(ValidationFinding(name: name, type: location.findingType, rule: "Unspecified", details: text, publicResponse: text, action: chosen))

@@ -21,6 +21,8 @@ public final class APIDescription: Sendable, Equatable {
         let schema: Int?
         /// Swagger 2.0 `collectionFormat` / OpenAPI `style`+`explode` for arrays: the separator of one value.
         let separator: Character
+        /// OpenAPI 3's `content` form: the value is a JSON document (`application/json`).
+        var json = false
     }
 
     struct Media: Sendable {
@@ -139,8 +141,13 @@ public final class APIDescription: Sendable, Equatable {
                 parameterName = text
             }
             var schema: Int?
+            var json = false
             if let given = node["schema"] {
                 schema = try compiler.compile(given, pointer: nil, depth: 0)
+            } else if let content = node["content"]?.members?.first {
+                // `content: { application/json: { schema } }`: the value is serialised as that media type.
+                json = content.0.lowercased().hasSuffix("json")
+                schema = try content.1["schema"].map { given throws(SchemaError) in try compiler.compile(given, pointer: nil, depth: 0) }
             } else if swagger2 || node["type"] != nil {
                 // Swagger 2.0: the parameter (or header) object itself carries the schema keywords.
                 schema = try compiler.compile(node, pointer: nil, depth: 0)
@@ -153,7 +160,7 @@ public final class APIDescription: Sendable, Equatable {
             default: break
             }
             return Parameter(name: parameterName, location: location, required: node["required"]?.bool ?? (location == .path),
-                             schema: schema, separator: separator)
+                             schema: schema, separator: separator, json: json)
         }
 
         var operations: [Operation] = []

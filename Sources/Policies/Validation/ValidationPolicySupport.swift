@@ -107,6 +107,10 @@ extension APIDescription {
     /// A parameter's text values as the JSON value its schema describes (numbers, booleans, arrays
     /// split on the style's separator); nil when they cannot be read that way.
     func instance(_ values: [String], for parameter: Parameter) -> JSONNode? {
+        if parameter.json {
+            guard values.count == 1, values[0].utf8.count <= 65_536 else { return nil }
+            return try? StrictJSON.parse(Array(values[0].utf8), maximumNodes: 10_000)
+        }
         let types = self.types(of: parameter.schema) ?? [.string]
         if types.contains(.array) {
             let texts = values.count == 1 ? values[0].split(separator: parameter.separator, omittingEmptySubsequences: false).map(String.init) : values

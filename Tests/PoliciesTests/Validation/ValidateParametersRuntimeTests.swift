@@ -81,6 +81,16 @@ import Testing
         #expect(failed.lastError?.reason == "ExpressionValueEvaluationFailure")
     }
 
+    @Test func aContentFormParameterIsReadAsJSON() async throws {
+        let text = #"{"openapi":"3.1.0","paths":{"/items/{id}":{"get":{"parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}},{"name":"filter","in":"query","content":{"application/json":{"schema":{"type":"object","required":["q"]}}}}],"responses":{"200":{"description":"ok"}}}}}}"#
+        let description = try compiledDescription(text)
+        #expect(try await run(query: [("filter", #"{"q":"x"}"#)], description: description).status == 200)
+        let missing = try await run(query: [("filter", #"{"p":"x"}"#)], description: description)
+        #expect(missing.status == 400)
+        #expect(missing.bodyText?.contains("Required properties are missing from object: q.") == true)
+        #expect(try await run(query: [("filter", "not json")], description: description).status == 400)
+    }
+
     @Test func withoutADescriptionTheSchemaIsMissing() async throws {
         let xml = document(inbound: Self.policy)
         let (result, _) = try await execute(xml, options: validationOptions(nil))
