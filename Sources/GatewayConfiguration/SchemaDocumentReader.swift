@@ -90,8 +90,8 @@ public enum SchemaDocumentReader {
         }
     }
 
-    /// A schema for `validate-content schema-id`: XML (`.xsd`, `.xml`, or text starting with `<`) is kept
-    /// as an XML schema; anything else is read as a JSON schema and compiled.
+    /// A schema for `validate-content schema-id`: XML (`.xsd`, `.xml`, or text starting with `<`) is compiled
+    /// as an XML schema (XSD); anything else is read as a JSON schema and compiled.
     public static func namedSchema(id: String, path: String) throws -> NamedSchema {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(file: path, message: "cannot read schema '\(id)'")
@@ -99,7 +99,11 @@ public enum SchemaDocumentReader {
         let lower = path.lowercased()
         let firstByte = data.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }
         if lower.hasSuffix(".xsd") || lower.hasSuffix(".xml") || firstByte == UInt8(ascii: "<") {
-            return NamedSchema(id: id, xml: Array(data))
+            do {
+                return try NamedSchema(id: id, xml: Array(data))
+            } catch {
+                throw ConfigurationError(file: path, message: "XML schema '\(id)': \(error.message)")
+            }
         }
         let (root, bytes) = try read(path)
         do {

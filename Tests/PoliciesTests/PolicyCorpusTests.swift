@@ -357,7 +357,9 @@ struct PolicyCorpusTests {
     /// `validate-content`'s SOAP example names the schema `myschema` (an XML schema its user added to APIM).
     static let referenceOptions: PolicyPipelineOptions = {
         var options = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
-        options.schemas = ["myschema": NamedSchema(id: "myschema", xml: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"/>".utf8))]
+        if let schema = try? NamedSchema(id: "myschema", xml: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"/>".utf8)) {
+            options.schemas = ["myschema": schema]
+        }
         return options
     }()
 

@@ -12,7 +12,9 @@ import PolicyExpressions
 ///
 /// `validate-as="json"` parses the body strictly and validates it (`SchemaValidation`);
 /// `xml` and `soap` check that the body is well-formed XML (and, for SOAP, an `Envelope` of SOAP 1.1 or
-/// 1.2 with a `Body`): XML Schema (XSD) validation is not implemented. An empty body is not validated
+/// 1.2 with a `Body`) and, with an XML `schema-id`, validate the root element (for SOAP, each part of
+/// the Body) against that XSD (`XMLSchemaSet`). Without an XML schema (the API's OpenAPI description
+/// holds JSON schemas only) XML is checked for well-formedness only. An empty body is not validated
 /// (only its size is checked).
 public struct ValidateContentPolicy: Sendable, PolicyDefinition {
     public enum Engine: String, Sendable { case json, xml, soap }
@@ -143,6 +145,8 @@ extension ValidateContentPolicy {
         /// A gateway schema (`schema-id`): its graph and root; nil: the API description's.
         let schema: (graph: SchemaGraph, root: Int, name: String)?
         let schemaID: String?
+        /// A gateway XML schema (`schema-id` of an XSD).
+        let xmlSchema: XMLSchemaSet?
         let allowAdditionalProperties: Bool?
         let caseInsensitivePropertyNames: Bool
     }
@@ -210,10 +214,9 @@ extension ValidateContentPolicy {
             let definition: String
             if let element, let schema = element.schema {
                 (graph, root, definition) = (schema.graph, schema.root, schema.name)
-            } else if element?.schemaID != nil {
-                // An XML schema of the gateway: well-formedness only (XSD validation is not implemented).
-                (graph, root, definition) = (SchemaGraph.empty, nil, element?.schemaID ?? "")
-                state.record(.info, "validate-content: XML schema '\(definition)' is not applied (XSD validation is not implemented); well-formedness only")
+            } else if let id = element?.schemaID {
+                // An XML schema of the gateway (applied below).
+                (graph, root, definition) = (SchemaGraph.empty, nil, id)
             } else if execution.options.apiDescription == nil {
                 let action = try execution.validationAction(element?.action ?? unspecified, step)
                 findings.append(ValidationFinding(name: "", type: "ApiSchema", rule: "", details: "API's schema does not exist or it could not be resolved.",
@@ -269,20 +272,41 @@ extension ValidateContentPolicy {
                     incorrect(error.message)
                     return try execution.concludeValidation(findings, variable: errorsVariable, step)
                 }
+                var roots = [0]
                 if element.engine == .soap {
                     let namespaces = ["http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope"]
                     guard let envelope = elements.first, envelope.local == "Envelope", namespaces.contains(envelope.namespace) else {
                         incorrect("The root element is not a SOAP 1.1 or 1.2 Envelope.")
                         break
                     }
-                    let hasBody = envelope.children.contains { child in
-                        if case .element(let index) = child, index < elements.count {
-                            return elements[index].local == "Body" && elements[index].namespace == envelope.namespace
-                        }
-                        return false
+                    func childElements(_ parent: StrictXML.Element) -> [Int] {
+                        parent.children.compactMap { if case .element(let index) = $0, index < elements.count { index } else { nil } }
                     }
-                    if !hasBody { incorrect("The SOAP Envelope has no Body.") }
+                    guard let body = childElements(envelope).first(where: { elements[$0].local == "Body" && elements[$0].namespace == envelope.namespace }) else {
+                        incorrect("The SOAP Envelope has no Body.")
+                        break
+                    }
+                    // The payload: the Body's parts, each an element of the schema.
+                    roots = childElements(elements[body])
                 }
+                guard let schema = element.xmlSchema else {
+                    if element.engine == .xml || element.engine == .soap {
+                        state.record(.info, "validate-content: no XML schema (schema-id) for \(shownType); well-formedness only")
+                    }
+                    break
+                }
+                var validation = XMLSchemaSet.Validation(set: schema, nodes: elements)
+                for root in roots {
+                    validation.validateGlobal(root)
+                    if validation.exhausted { break }
+                }
+                if validation.exhausted {
+                    findings.append(ValidationFinding(
+                        name: "", type: type, rule: "ValidationException",
+                        details: "Body of the \(message) cannot be validated for the content type \(shownType). The schema validation exceeded its work or depth limit.",
+                        publicResponse: ValidationFinding.internalError, action: action))
+                }
+                for problem in validation.errors { incorrect(problem) }
             }
             return try execution.concludeValidation(findings, variable: errorsVariable, step)
         }
@@ -301,6 +325,7 @@ extension ValidateContentPolicy {
         for content in contents {
             guard let action = compiler.parameter(content.action) else { return nil }
             var schema: (graph: SchemaGraph, root: Int, name: String)?
+            var xmlSchema: XMLSchemaSet?
             if let id = content.schemaID {
                 guard let named = compiler.schemas[id] else {
                     let known = compiler.schemas.keys.sorted()
@@ -320,7 +345,7 @@ extension ValidateContentPolicy {
                         return nil
                     }
                 case (.xml, .xml), (.xml, .soap):
-                    break
+                    xmlSchema = named.xmlSchema
                 default:
                     compiler.diagnostics.append(PolicyDiagnostic(
                         at: content.position,
@@ -329,7 +354,7 @@ extension ValidateContentPolicy {
                 }
             }
             compiledContents.append(CompiledContent(
-                type: content.type, engine: content.engine, action: action, schema: schema, schemaID: content.schemaID,
+                type: content.type, engine: content.engine, action: action, schema: schema, schemaID: content.schemaID, xmlSchema: xmlSchema,
                 allowAdditionalProperties: content.allowAdditionalProperties, caseInsensitivePropertyNames: content.caseInsensitivePropertyNames))
         }
         return Step(unspecified: unspecified, maxSize: maxSize, sizeExceeded: sizeExceeded, errorsVariable: errorsVariable,

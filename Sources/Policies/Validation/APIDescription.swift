@@ -295,8 +295,8 @@ public final class APIDescription: Sendable, Equatable {
     }
 }
 
-/// A schema added to the gateway for `validate-content schema-id` (APIM's global schemas):
-/// a JSON schema (validated) or an XML schema (kept; XML bodies are checked for well-formedness only).
+/// A schema added to the gateway for `validate-content schema-id` (APIM's global schemas): a JSON schema
+/// or an XML schema (XSD, the subset `XMLSchemaSet` describes), compiled when read.
 public final class NamedSchema: Sendable, Equatable {
     public enum Kind: Sendable { case json, xml }
     public let id: String
@@ -305,6 +305,8 @@ public final class NamedSchema: Sendable, Equatable {
     let document: JSONNode?
     let graph: SchemaGraph?
     let root: Int?
+    /// The compiled XML schema (nil for JSON).
+    let xmlSchema: XMLSchemaSet?
     let fingerprint: [UInt8]
 
     public static func == (lhs: NamedSchema, rhs: NamedSchema) -> Bool { lhs.id == rhs.id && lhs.fingerprint == rhs.fingerprint }
@@ -317,15 +319,18 @@ public final class NamedSchema: Sendable, Equatable {
         self.id = id
         kind = .json
         self.document = document
+        xmlSchema = nil
         fingerprint = Array(SHA256.hash(data: source))
     }
 
-    public init(id: String, xml source: [UInt8]) {
+    /// An XML schema (XSD), compiled now (see `XMLSchemaSet` for the subset; anything outside it is an error).
+    public init(id: String, xml source: [UInt8]) throws(SchemaError) {
         self.id = id
         kind = .xml
         document = nil
         graph = nil
         root = nil
+        xmlSchema = try XMLSchemaSet.compile(source)
         fingerprint = Array(SHA256.hash(data: source))
     }
 

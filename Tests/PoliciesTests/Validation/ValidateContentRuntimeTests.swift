@@ -91,21 +91,86 @@ import Testing
         #expect(result.lastError?.message.contains("String '' is less than minimum length of 1.") == true)
     }
 
-    @Test func soapEnvelopesAreCheckedForWellFormedness() async throws {
-        let soap = NamedSchema(id: "myschema", xml: Array("<xs:schema/>".utf8))
+    static let ordersXSD = #"""
+        <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:orders" xmlns:o="urn:orders" elementFormDefault="qualified">
+          <xs:element name="Order" type="o:OrderType"/>
+          <xs:element name="Ping"><xs:complexType/></xs:element>
+          <xs:complexType name="OrderType">
+            <xs:sequence>
+              <xs:element name="Sku" type="o:Sku"/>
+              <xs:element name="Quantity" type="xs:int"/>
+              <xs:element name="Note" type="xs:string" minOccurs="0"/>
+              <xs:element name="Line" minOccurs="0" maxOccurs="unbounded">
+                <xs:complexType><xs:attribute name="n" type="xs:positiveInteger" use="required"/></xs:complexType>
+              </xs:element>
+            </xs:sequence>
+            <xs:attribute name="priority" type="xs:boolean"/>
+          </xs:complexType>
+          <xs:simpleType name="Sku"><xs:restriction base="xs:string"><xs:pattern value="[A-Z]{3}-\d+"/></xs:restriction></xs:simpleType>
+        </xs:schema>
+        """#
+
+    static let xmlPolicy = """
+        <validate-content unspecified-content-type-action="prevent" max-size="102400" size-exceeded-action="prevent">
+            <content type="application/xml" validate-as="xml" schema-id="orders" action="prevent" />
+        </validate-content>
+        """
+
+    @Test("XML bodies against an XSD", arguments: [
+        (#"<Order xmlns="urn:orders" priority="true"><Sku>ABC-1</Sku><Quantity> 3 </Quantity><Line n="1"/><Line n="2"/></Order>"#, nil),
+        (#"<Order xmlns="urn:orders"><Sku>abc</Sku><Quantity>3</Quantity></Order>"#, "The Pattern constraint failed."),
+        (#"<Order xmlns="urn:orders"><Sku>ABC-1</Sku><Quantity>three</Quantity></Order>"#, "The string 'three' is not a valid int value."),
+        (#"<Order xmlns="urn:orders"><Sku>ABC-1</Sku></Order>"#, "The element 'Order' has incomplete content. List of possible elements expected: 'Sku, Quantity, Note, Line'."),
+        (#"<Order xmlns="urn:orders"><Sku>ABC-1</Sku><Quantity>1</Quantity><Foo/></Order>"#, "has invalid child element 'Foo'"),
+        (#"<Order xmlns="urn:orders"><Sku>ABC-1</Sku><Quantity>1</Quantity><Line/></Order>"#, "The required attribute 'n' is missing."),
+        (#"<Order xmlns="urn:orders" rush="1"><Sku>ABC-1</Sku><Quantity>1</Quantity></Order>"#, "The 'rush' attribute is not declared."),
+        (#"<Order><Sku>ABC-1</Sku><Quantity>1</Quantity></Order>"#, "The 'Order' element is not declared."),
+        (#"<o:Order xmlns:o="urn:orders"><o:Sku>ABC-1</o:Sku>text<o:Quantity>1</o:Quantity></o:Order>"#, "cannot contain text"),
+    ] as [(String, String?)])
+    func xmlAgainstAnXSD(body: String, expected: String?) async throws {
+        let orders = try NamedSchema(id: "orders", xml: Array(Self.ordersXSD.utf8))
+        let result = try await put(body, contentType: "application/xml", policy: Self.xmlPolicy, schemas: ["orders": orders])
+        if let expected {
+            #expect(result.status == 400)
+            #expect(result.lastError?.message.contains(expected) == true, "\(result.lastError?.message ?? "")")
+        } else {
+            #expect(result.status == 200, "\(result.lastError?.message ?? "")")
+        }
+    }
+
+    @Test func soapBodiesAreValidatedPartByPart() async throws {
+        let orders = try NamedSchema(id: "myschema", xml: Array(Self.ordersXSD.utf8))
         let policy = """
             <validate-content unspecified-content-type-action="prevent" max-size="102400" size-exceeded-action="prevent">
                 <content-type-map any-content-type-value="application/soap+xml" />
                 <content type="application/soap+xml" validate-as="soap" schema-id="myschema" action="prevent" />
             </validate-content>
             """
-        let envelope = #"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><Ping/></s:Body></s:Envelope>"#
-        #expect(try await put(envelope, contentType: "text/xml", policy: policy, schemas: ["myschema": soap]).status == 200)
-        let notSoap = try await put("<Ping/>", contentType: "text/xml", policy: policy, schemas: ["myschema": soap])
+        func envelope(_ body: String) -> String {
+            #"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body>"# + body + "</s:Body></s:Envelope>"
+        }
+        let valid = envelope(#"<Ping xmlns="urn:orders"/>"#)
+        #expect(try await put(valid, contentType: "text/xml", policy: policy, schemas: ["myschema": orders]).status == 200)
+        let wrong = try await put(envelope(#"<Order xmlns="urn:orders"><Sku>ABC-1</Sku></Order>"#), contentType: "text/xml", policy: policy, schemas: ["myschema": orders])
+        #expect(wrong.status == 400)
+        #expect(wrong.lastError?.message.contains("has incomplete content") == true)
+        let notSoap = try await put("<Ping/>", contentType: "text/xml", policy: policy, schemas: ["myschema": orders])
         #expect(notSoap.status == 400)
         #expect(notSoap.lastError?.message.contains("not a SOAP 1.1 or 1.2 Envelope") == true)
-        let broken = try await put("<s:Envelope", contentType: "text/xml", policy: policy, schemas: ["myschema": soap])
+        let broken = try await put("<s:Envelope", contentType: "text/xml", policy: policy, schemas: ["myschema": orders])
         #expect(broken.status == 400)
+    }
+
+    @Test("XSD constructs outside the subset do not load", arguments: [
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:import namespace="urn:x"/></xs:schema>"#,
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:simpleType name="l"><xs:list itemType="xs:int"/></xs:simpleType></xs:schema>"#,
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:gibberish"/></xs:schema>"#,
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="b"/></xs:schema>"#,
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:simpleType name="p"><xs:restriction base="xs:string"><xs:pattern value="(a)\1"/></xs:restriction></xs:simpleType></xs:schema>"#,
+        "<schema/>",
+    ])
+    func refusedSchemas(text: String) {
+        #expect(throws: SchemaError.self) { try NamedSchema(id: "x", xml: Array(text.utf8)) }
     }
 
     @Test func anUnknownSchemaIDDoesNotLoad() throws {
