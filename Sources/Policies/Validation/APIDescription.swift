@@ -164,6 +164,7 @@ public final class APIDescription: Sendable, Equatable {
         }
 
         var operations: [Operation] = []
+        if let paths = root["paths"], paths.members == nil { throw error("'paths' must be an object", paths) }
         for (template, rawItem) in root["paths"]?.members ?? [] {
             guard template.hasPrefix("/") else { throw error("the path '\(template)' must start with '/'", rawItem) }
             let item = try dereferenced(rawItem)
@@ -172,6 +173,7 @@ public final class APIDescription: Sendable, Equatable {
             let segments = try Self.segments(template, at: rawItem)
             for method in methods {
                 guard let operation = item[method] else { continue }
+                guard operation.members != nil else { throw error("the operation \(method.uppercased()) \(template) must be an object", operation) }
                 let where_ = "\(method.uppercased()) \(template)"
                 var parameters = shared
                 var bodyContents: [Media] = []
