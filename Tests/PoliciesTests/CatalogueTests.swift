@@ -17,6 +17,7 @@ struct CatalogueTests {
             "rate-limit", "quota",
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
+            "validate-parameters", "validate-headers", "validate-status-code", "validate-content", "validate-odata-request",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })
