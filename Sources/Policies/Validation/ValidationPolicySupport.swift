@@ -1,6 +1,9 @@
 import Foundation
 import PolicyExpressions
 
+/// Policies APIM's reference says "can only be used once in a policy section" (checked per document).
+let oncePerSectionPolicies = ["validate-parameters", "validate-headers", "validate-odata-request"]
+
 /// What a validation policy does with what it finds (APIM's "actions").
 enum ValidationAction: String, Sendable {
     case ignore, prevent, detect

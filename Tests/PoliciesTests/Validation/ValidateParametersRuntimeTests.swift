@@ -109,6 +109,15 @@ import Testing
         #expect(errors.contains { $0.contains(expected) }, "\(errors)")
     }
 
+    @Test func onlyOncePerSection() {
+        let twice = #"<validate-parameters specified-parameter-action="ignore" unspecified-parameter-action="ignore" /><validate-parameters specified-parameter-action="ignore" unspecified-parameter-action="ignore" />"#
+        #expect(statementLoadErrors(twice).contains { $0.contains("'<validate-parameters>' may appear at most once in '<inbound>'") })
+        let headers = #"<validate-headers specified-header-action="ignore" unspecified-header-action="ignore" />"#
+        #expect(statementLoadErrors(headers + headers, section: .outbound).count == 1)
+        let codes = #"<validate-status-code unspecified-status-code-action="ignore" />"#
+        #expect(statementLoadErrors(codes + codes, section: .outbound).isEmpty)  // "Multiple statements per policy document: supported"
+    }
+
     @Test func outboundIsRefused() {
         let errors = statementLoadErrors(#"<validate-parameters specified-parameter-action="ignore" unspecified-parameter-action="ignore" />"#, section: .outbound)
         #expect(!errors.isEmpty)
