@@ -424,11 +424,14 @@ struct XSDCompiler {
     var simpleTypes: [XMLSchemaSet.SimpleType] = []
     var complexTypes: [XMLSchemaSet.ComplexType] = []
     var namedSimple: [String: Int] = [:]
+    var simpleNodes: [String: Int] = [:]
     var namedComplex: [String: Int] = [:]
     var globalElementNodes: [String: Int] = [:]
     var globalElements: [String: Int] = [:]
     var globalAttributes: [String: Int] = [:]
     var builtinTypes: [XMLSchemaSet.Builtin: Int] = [:]
+    /// Named complex types being compiled (a derivation cycle is an error, not a recursion without end).
+    var inProgress: Set<String> = []
     var steps = 0
 
     init(nodes: [StrictXML.Element]) { self.nodes = nodes }
@@ -489,7 +492,7 @@ struct XSDCompiler {
                 throw error("'xs:\(kind)' at the top of the schema is not supported (one schema document; no import, include, redefine, group or attributeGroup)")
             }
             switch kind {
-            case "simpleType": namedSimple[name] = try simpleType(child, name: name)
+            case "simpleType": simpleNodes[name] = child  // compiled when first referenced (any order), or below
             case "complexType":
                 namedComplex[name] = complexTypes.count
                 complexTypes.append(XMLSchemaSet.ComplexType(name: name))
@@ -498,6 +501,9 @@ struct XSDCompiler {
             case "annotation", "notation": continue
             default: throw error("'xs:\(kind)' is not supported")
             }
+        }
+        for (name, _) in simpleNodes.sorted(by: { $0.key < $1.key }) where namedSimple[name] == nil {
+            _ = try namedSimpleType(name)
         }
         for child in children(0) where nodes[child].local == "complexType" {
             guard let name = attribute(child, "name"), let index = namedComplex[name] else { continue }
@@ -531,8 +537,20 @@ struct XSDCompiler {
         }
         guard namespace == targetNamespace else { throw error("the type '\(text)' is in another namespace (imports are not supported)") }
         if let simple = namedSimple[local] { return .simple(simple) }
+        if simpleNodes[local] != nil { return .simple(try namedSimpleType(local)) }
         if let complex = namedComplex[local] { return .complex(complex) }
         throw error("the type '\(text)' is not defined")
+    }
+
+    /// A named simple type, compiled on first use (a restriction may name a type declared after it).
+    mutating func namedSimpleType(_ name: String) throws(SchemaError) -> Int {
+        if let known = namedSimple[name] { return known }
+        guard let node = simpleNodes[name] else { throw error("the type '\(name)' is not defined") }
+        guard inProgress.insert("simple:" + name).inserted else { throw error("the simple type '\(name)' derives from itself") }
+        defer { inProgress.remove("simple:" + name) }
+        let index = try simpleType(node, name: name)
+        namedSimple[name] = index
+        return index
     }
 
     mutating func simpleTypeIndex(_ text: String, at index: Int) throws(SchemaError) -> Int {
@@ -592,6 +610,10 @@ struct XSDCompiler {
 
     mutating func complexType(_ index: Int, name: String) throws(SchemaError) -> XMLSchemaSet.ComplexType {
         try tick()
+        if !name.isEmpty {
+            guard inProgress.insert(name).inserted else { throw error("the complex type '\(name)' derives from itself") }
+        }
+        defer { if !name.isEmpty { inProgress.remove(name) } }
         var type = XMLSchemaSet.ComplexType(name: name)
         type.mixed = attribute(index, "mixed") == "true"
         for child in children(index) {
@@ -635,7 +657,9 @@ struct XSDCompiler {
                     // (A base declared later in the document is compiled first.)
                     if complexTypes[complex].content == nil, complexTypes[complex].attributes.isEmpty,
                        let node = children(0).first(where: { nodes[$0].local == "complexType" && attribute($0, "name") == complexTypes[complex].name }) {
-                        complexTypes[complex] = try complexType(node, name: complexTypes[complex].name)
+                        let baseName = complexTypes[complex].name
+                        guard !inProgress.contains(baseName) else { throw error("the complex type '\(baseName)' derives from itself") }
+                        complexTypes[complex] = try complexType(node, name: baseName)
                     }
                     baseContent = complexTypes[complex].content
                     type.attributes += complexTypes[complex].attributes

@@ -168,6 +168,7 @@ import Testing
         #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="b"/></xs:schema>"#,
         #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:simpleType name="p"><xs:restriction base="xs:string"><xs:pattern value="(a)\1"/></xs:restriction></xs:simpleType></xs:schema>"#,
         "<schema/>",
+        #"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:complexType name="A"><xs:complexContent><xs:extension base="B"/></xs:complexContent></xs:complexType><xs:complexType name="B"><xs:complexContent><xs:extension base="A"/></xs:complexContent></xs:complexType></xs:schema>"#,
     ])
     func refusedSchemas(text: String) {
         #expect(throws: SchemaError.self) { try NamedSchema(id: "x", xml: Array(text.utf8)) }

@@ -32,6 +32,9 @@ import Testing
             <xs:complexType><xs:sequence><xs:element ref="node" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
           </xs:element>
           <xs:element name="flag" type="xs:boolean" nillable="true"/>
+          <xs:element name="code" type="ShortCode"/>
+          <xs:simpleType name="ShortCode"><xs:restriction base="Code"><xs:maxLength value="3"/></xs:restriction></xs:simpleType>
+          <xs:simpleType name="Code"><xs:restriction base="xs:token"><xs:enumeration value="ab"/><xs:enumeration value="abcd"/></xs:restriction></xs:simpleType>
         </xs:schema>
         """#
 
@@ -49,6 +52,9 @@ import Testing
         ("<node><node><leaf/></node></node>", "has invalid child element 'leaf'"),
         (#"<flag xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:nil="true"/>"#, nil),
         ("<flag>maybe</flag>", "is not a valid boolean value"),
+        ("<code> ab </code>", nil),  // token: whitespace collapsed; a restriction of a type declared after it
+        ("<code>abcd</code>", "The actual length is greater than the MaxLength value."),
+        ("<code>abc</code>", "The Enumeration constraint failed."),
     ] as [(String, String?)])
     func instance(xml: String, expected: String?) throws {
         let set = try XMLSchemaSet.compile(Array(Self.schema.utf8))
