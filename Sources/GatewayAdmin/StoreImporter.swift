@@ -178,6 +178,7 @@ public enum StoreImporter {
         // authentication-managed-identity's token endpoint and validate-azure-ad-token's authority.
         if let endpoint = policies.managedIdentityEndpoint { settingsPolicies["managedIdentityEndpoint"] = .string(endpoint) }
         if let authority = policies.entraAuthority { settingsPolicies["entraAuthority"] = .string(authority) }
+        if let sidecar = policies.daprSidecar { settingsPolicies["daprSidecar"] = .string(sidecar) }
         settings["policies"] = .object(settingsPolicies)
         let traceLog = config.traceLog
         if traceLog != TraceLogConfig() {

@@ -98,6 +98,8 @@ struct PolicyTable: Sendable {
         let managedIdentity = settings.managedIdentityEndpoint.flatMap(URL.init(string:)).map {
             ManagedIdentitySettings(endpoint: $0, tokens: Self.gatewayManagedIdentityTokens)
         }
+        // publish-to-dapr, invoke-dapr-binding, set-backend-service backend-id="dapr": the sidecar (URL checked when read).
+        let sidecar = settings.daprSidecar.flatMap(URL.init(string:))
         // Without a global document, APIM's default global policy applies: its backend section is
         // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
@@ -124,14 +126,14 @@ struct PolicyTable: Sendable {
                     guard settings.globalFile != nil || variant.document != nil || apiDocument != nil || operationDocument != nil else { continue }
                     let documents = [global, variant.document, apiDocument, operationDocument].compactMap { $0 }
                     do {
-                        let pipeline = try PolicyPipeline.load(
-                            documents, fragments: fragments, loadOptions: loadOptions,
-                            options: PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
+                        var options = PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
                                                            certificates: certificates, counters: counters, backends: backends,
                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
-                                                           loggers: loggers))
+                                                           loggers: loggers)
+                        if let sidecar { options.daprSidecar = sidecar }
+                        let pipeline = try PolicyPipeline.load(documents, fragments: fragments, loadOptions: loadOptions, options: options)
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
                     } catch {
                         let product = variant.product.map { " with product '\($0)'" } ?? ""

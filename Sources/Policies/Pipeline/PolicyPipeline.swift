@@ -35,6 +35,9 @@ public struct PolicyPipelineOptions: Sendable {
     public var entraAuthority: URL?
     /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
     public var loggers: [String: any PolicyEventLogger]
+    /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
+    /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
+    public var daprSidecar: URL = DaprSidecar.defaultAddress
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
