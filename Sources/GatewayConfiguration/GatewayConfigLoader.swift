@@ -273,7 +273,7 @@ public enum GatewayConfigLoader {
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
                 "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
-                "managedIdentityEndpoint", "entraAuthority", "loggers", "daprSidecar",
+                "managedIdentityEndpoint", "entraAuthority", "loggers", "daprSidecar", "credentialProviders",
             ])
             for key in ["managedIdentityEndpoint", "entraAuthority", "daprSidecar"] {
                 guard let n = map[key] else { continue }
@@ -341,6 +341,9 @@ public enum GatewayConfigLoader {
             }
             if let n = map["loggers"] {
                 policies.loggers = try parseLoggers(n, reader: reader, resolve: resolve, namedValues: policies.namedValues)
+            }
+            if let n = map["credentialProviders"] {
+                policies.credentialProviders = try parseCredentialProviders(n, reader: reader, namedValues: policies.namedValues)
             }
             if let n = map["certificates"] {
                 for (id, entry) in try reader.mappingOfAnyKeys(n, "policies.certificates") {

@@ -14,7 +14,7 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
-        PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self,
+        PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -48,7 +48,6 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "get-authorization-context",
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request",
         "set-graphql-resolver", "http-data-source", "sql-data-source",

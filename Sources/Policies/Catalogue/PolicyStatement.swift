@@ -63,6 +63,7 @@ public enum Policy: Sendable {
     case logToEventHub(LogToEventHubPolicy)
     case publishToDapr(PublishToDaprPolicy)
     case invokeDaprBinding(InvokeDaprBindingPolicy)
+    case getAuthorizationContext(GetAuthorizationContextPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -275,6 +275,7 @@ struct StepCompiler {
         case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .publishToDapr(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .invokeDaprBinding(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .getAuthorizationContext(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

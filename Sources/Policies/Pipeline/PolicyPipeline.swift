@@ -38,6 +38,9 @@ public struct PolicyPipelineOptions: Sendable {
     /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
     /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
     public var daprSidecar: URL = DaprSidecar.defaultAddress
+    /// The credential manager's providers and token store (`get-authorization-context`); nil: none configured
+    /// (the policy then fails closed at run time).
+    public var credentials: CredentialManager?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
