@@ -86,6 +86,33 @@ struct CredentialManagerGatewayTests {
         await endpoint.stop()
     }
 
+    @Test func aShortLivedTokenIsFetchedAgainOnceItNearsExpiry() async throws {
+        let issued = NIOLockedValueBox(0)
+        let endpoint = try await LoopbackHTTPServer.start { _ in
+            let number = issued.withLockedValue { count -> Int in
+                count += 1
+                return count
+            }
+            return .init(status: 200, body: #"{"access_token":"short-\#(number)","expires_in":2}"#)
+        }
+        let (gateway, path) = try await Self.gateway(policy: """
+            <policies><inbound>
+            <get-authorization-context provider-id="github-01" authorization-id="auth-01" context-variable-name="auth-context" />
+            <return-response><set-body template="none">@(((Authorization)context.Variables.GetValueOrDefault("auth-context"))?.AccessToken)</set-body></return-response>
+            </inbound><backend /><outbound /><on-error /></policies>
+            """, tokenURL: endpoint.baseURL + "/oauth/token")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try await Self.call(gateway, "/public/a").body == "short-1")
+        #expect(try await Self.call(gateway, "/public/a").body == "short-1")
+        #expect(endpoint.received.count == 1)
+        // A 2 s token is kept 1.8 s (a tenth of its lifetime before it expires), then fetched again.
+        try await Task.sleep(for: .milliseconds(2100))
+        #expect(try await Self.call(gateway, "/public/a").body == "short-2")
+        #expect(endpoint.received.count == 2)
+        try await gateway.stop()
+        await endpoint.stop()
+    }
+
     @Test func unknownConnectionsRefusedIdentitiesAndADeadEndpointFailClosed() async throws {
         let endpoint = try await LoopbackHTTPServer.start { _ in .init(status: 400, body: #"{"error":"invalid_client"}"#) }
         let (gateway, path) = try await Self.gateway(policy: """
