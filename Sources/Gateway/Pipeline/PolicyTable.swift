@@ -104,6 +104,7 @@ struct PolicyTable: Sendable {
         }
         // publish-to-dapr, invoke-dapr-binding, set-backend-service backend-id="dapr": the sidecar (URL checked when read).
         let sidecar = settings.daprSidecar.flatMap(URL.init(string:))
+        let daprAPIToken = DaprSidecar.apiToken(environment: ProcessInfo.processInfo.environment)
         // get-authorization-context: the credential manager, its tokens kept across reloads.
         let credentials = settings.credentialProviders.isEmpty
             ? nil : CredentialManager(providers: settings.credentialProviders, tokens: Self.gatewayCredentialTokens)
@@ -140,6 +141,7 @@ struct PolicyTable: Sendable {
                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
                                                            loggers: loggers)
                         if let sidecar { options.daprSidecar = sidecar }
+                        options.daprAPIToken = daprAPIToken
                         options.credentials = credentials
                         let pipeline = try PolicyPipeline.load(documents, fragments: fragments, loadOptions: loadOptions, options: options)
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline

@@ -12,6 +12,18 @@ public enum DaprSidecar {
     /// `http://localhost:3500`.
     public static let defaultAddress: URL = URL(string: "http://localhost:3500") ?? URL(fileURLWithPath: "/")
 
+    /// The header of Dapr's API token authentication.
+    static let apiTokenHeader = "dapr-api-token"
+
+    /// Dapr's API token from the environment (`DAPR_API_TOKEN`, which Dapr's sidecar injector sets and its
+    /// SDKs read): nil when unset, empty, longer than 4 KiB or not printable ASCII (it goes into a header).
+    public static func apiToken(environment: [String: String]) -> String? {
+        guard let token = environment["DAPR_API_TOKEN"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty, token.utf8.count <= 4096,
+              token.utf8.allSatisfy({ $0 >= 0x21 && $0 < 0x7F })
+        else { return nil }
+        return token
+    }
+
     /// The most bytes one name (pubsub, topic, binding, app id, method) may have.
     static let maximumNameBytes = 1024
 
@@ -88,6 +100,7 @@ extension PolicyExecution {
         let urlText = DaprSidecar.url(options.daprSidecar, path)
         var headers: [PolicyHeader] = []
         if let contentType = settings.contentType { headers.append(PolicyHeader("Content-Type", contentType)) }
+        if let token = options.daprAPIToken { headers.append(PolicyHeader(DaprSidecar.apiTokenHeader, token)) }
         let request = BackendRequest(
             method: "POST", urlText: urlText, headers: headers, body: .bytes(body), timeout: .seconds(timeout), followRedirects: false)
         state.record(.backend, "\(step.name) POST \(urlText)")

@@ -81,6 +81,7 @@ extension SetBackendServicePolicy {
         func run(_ execution: PolicyExecution, _ step: CompiledStep) throws -> Flow {
             let state = execution.state
             state.backendBase = try execution.url(url, step)
+            execution.daprInvocation = false
             state.record(.info, "backend base URL \(state.backendBase?.absoluteString ?? "")")
             return .proceed
         }
@@ -96,6 +97,7 @@ extension SetBackendServicePolicy {
                 throw PolicyFailure.generic(step.name, reason: "BackendNotFound", "No backend with the id '\(id)' is configured.")
             }
             execution.state.backendBase = url
+            execution.daprInvocation = false
             execution.state.record(.info, "backend '\(id)' at \(url.absoluteString)")
             return .proceed
         }
@@ -123,6 +125,7 @@ extension SetBackendServicePolicy {
             let state = execution.state
             state.backendBase = url
             state.operationPath = ""
+            execution.daprInvocation = true
             state.record(.info, "backend: Dapr service invocation \(url.absoluteString)")
             return .proceed
         }

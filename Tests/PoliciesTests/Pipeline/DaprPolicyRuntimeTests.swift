@@ -224,6 +224,37 @@ final class SidecarBackend: PolicyBackend, Sendable {
         #expect(backend.requests.contains { $0.request.url.host == "backend.example" })
     }
 
+    @Test func theDaprAPITokenGoesToTheSidecarOnlyAndNeverTheClients() async throws {
+        let backend = SidecarBackend()
+        var options = options()
+        options.daprAPIToken = "sidecar-token"
+        let publish = document(inbound: #"<publish-to-dapr pubsub-name="p" topic="t">x</publish-to-dapr>"#, backend: "")
+        _ = await (try pipeline(publish, options: options)).run(request(), body: nil, backend: backend)
+        #expect(backend.sidecarRequests.last.map { HeaderList.values($0.request.headers, "dapr-api-token") } == ["sidecar-token"])
+        // Service invocation: the client's own dapr-api-token is replaced by the gateway's.
+        backend.settings.withLock { $0.status = 200 }
+        let invoke = document(inbound: #"<set-backend-service backend-id="dapr" dapr-app-id="echo" dapr-method="m" />"#)
+        let client = request(headers: [PolicyHeader("dapr-api-token", "client-guess")])
+        _ = await (try pipeline(invoke, options: options)).run(client, body: nil, backend: backend)
+        #expect(backend.sidecarRequests.last.map { HeaderList.values($0.request.headers, "dapr-api-token") } == ["sidecar-token"])
+        _ = await (try pipeline(invoke, options: self.options())).run(client, body: nil, backend: backend)
+        #expect(backend.sidecarRequests.last.map { HeaderList.values($0.request.headers, "dapr-api-token") } == [])
+        // Another backend afterwards: no token goes there, the client's header is left as it was.
+        let away = document(inbound: """
+            <set-backend-service backend-id="dapr" dapr-app-id="echo" dapr-method="m" />
+            <set-backend-service base-url="https://elsewhere.example" />
+            """)
+        _ = await (try pipeline(away, options: options)).run(client, body: nil, backend: backend)
+        let elsewhere = try #require(backend.requests.last)
+        #expect(elsewhere.request.url.host == "elsewhere.example")
+        #expect(HeaderList.values(elsewhere.request.headers, "dapr-api-token") == ["client-guess"])
+        // The token comes from DAPR_API_TOKEN (as Dapr's SDKs read it), printable or not at all.
+        #expect(DaprSidecar.apiToken(environment: ["DAPR_API_TOKEN": " abc123= "]) == "abc123=")
+        #expect(DaprSidecar.apiToken(environment: ["DAPR_API_TOKEN": "a\r\nb"]) == nil)
+        #expect(DaprSidecar.apiToken(environment: ["DAPR_API_TOKEN": ""]) == nil)
+        #expect(DaprSidecar.apiToken(environment: [:]) == nil)
+    }
+
     // MARK: set-backend-service (Dapr)
 
     @Test func serviceInvocationReplacesTheBackendAndKeepsTheQuery() async throws {
