@@ -45,6 +45,14 @@ extension GatewayConfigLoader {
                 guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
                     throw reader.error(n, "\(what): tokenUrl must be an absolute http:// or https:// URL, got '\(text.prefix(120))'")
                 }
+                // RFC 6749 §3.2: the token endpoint MUST be reached over TLS (the client secret and tokens cross it);
+                // plain http only to this machine (a local token service, a test).
+                if scheme == "http" {
+                    let host = (url.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                    guard host == "localhost" || host == "::1" || host.hasPrefix("127.") else {
+                        throw reader.error(n, "\(what): tokenUrl must be https:// (RFC 6749 §3.2; plain http only to localhost), got '\(text.prefix(120))'")
+                    }
+                }
                 tokenURL = url
             }
             let clientID = try map["clientId"].map { try secret($0, "\(what): clientId") } ?? ""

@@ -171,6 +171,8 @@ struct CredentialManagerGatewayTests {
             .contains("needs 'refreshToken'"))
         #expect(error("    p: { tokenUrl: ftp://t.example/token, clientId: a, clientSecret: b, connections: { c: { grant: client-credentials } } }")
             .contains("tokenUrl must be an absolute http"))
+        #expect(error("    p: { tokenUrl: http://idp.example/token, clientId: a, clientSecret: b, connections: { c: { grant: client-credentials } } }")
+            .contains("tokenUrl must be https://"))
         #expect(error("    p: { connections: { c: { token: \"{{secret-one}}\", accessPolicy: { identities: [{ tenantId: x, objectId: y }] } } } }")
             .contains("GUIDs"))
         let made = try GatewayConfigLoader.parse(yaml: """
