@@ -145,6 +145,56 @@ struct CredentialManagerGatewayTests {
         await endpoint.stop()
     }
 
+    /// The reference's "get token from incoming request" example: the caller's Entra token is the
+    /// identity, checked against the tenant's keys (a loopback Entra authority) and the access policy.
+    @Test func aJWTIdentityOfTheAccessPolicyGetsTheToken() async throws {
+        let tenant = ValidateAzureADTokenGatewayTests.tenant
+        let objectID = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f60718293"
+        let signer = try TestSigner()
+        let entra = try await DocumentServer.start()
+        entra.set("/\(tenant)/v2.0/.well-known/openid-configuration",
+                  .json(#"{"issuer":"\#(entra.baseURL)/\#(tenant)/v2.0","jwks_uri":"\#(entra.baseURL)/\#(tenant)/discovery/v2.0/keys"}"#))
+        entra.set("/\(tenant)/discovery/v2.0/keys", .json(try signer.jwks()))
+        let endpoint = try await LoopbackHTTPServer.start { _ in .init(status: 200, body: #"{"access_token":"for-the-caller","expires_in":3600}"#) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("credentials-jwt-\(UUID().uuidString).xml").path
+        try """
+            <policies><inbound>
+            <get-authorization-context provider-id="github-01" authorization-id="auth-01" context-variable-name="auth-context" identity-type="jwt" identity="@(context.Request.Headers["Authorization"][0].Replace("Bearer ", ""))" ignore-error="false" />
+            <return-response>
+                <set-status code="200" />
+                <set-body template="none">@(((Authorization)context.Variables.GetValueOrDefault("auth-context"))?.AccessToken)</set-body>
+            </return-response>
+            </inbound><backend /><outbound /><on-error /></policies>
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var connection = CredentialConnection(grant: .clientCredentials)
+        connection.allowsGateway = false
+        connection.identities = [CredentialConnection.Identity(tenantID: tenant, objectID: objectID)]
+        let provider = CredentialProvider(
+            tokenURL: URL(string: endpoint.baseURL + "/token"), clientID: "drawbridge", clientSecret: "jwt-s3cret", connections: ["auth-01": connection])
+        let authority = entra.baseURL
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            config.apis[1].policyFile = path
+            config.policies.credentialProviders = ["github-01": provider]
+            config.policies.entraAuthority = authority
+        })
+        func call(oid: String, aud: String = "https://azure-api.net/authorization-manager") async throws -> Curl.Result {
+            let claims = #"{"iss":"\#(authority)/\#(tenant)/v2.0","aud":"\#(aud)","tid":"\#(tenant)","oid":"\#(oid)","exp":\#(Int(Date().timeIntervalSince1970) + 300)}"#
+            let token = try signer.token("RS256", kid: "rsa-1", claims: claims)
+            return try await Curl.run(SecurityProbeTests.common(gateway) + ["--http1.1", "--max-time", "15", "-H", "Authorization: Bearer \(token)",
+                                                                            "\(gateway.baseURL)/public/token"])
+        }
+        let admitted = try await call(oid: objectID)
+        #expect(admitted.httpCode == 200, "\(admitted.body) \(admitted.stderr)")
+        #expect(admitted.body == "for-the-caller")
+        #expect(try await call(oid: "00000000-0e1f-4a2b-8c3d-4e5f60718293").httpCode == 500)
+        #expect(try await call(oid: objectID, aud: "api://other").httpCode == 500)
+        #expect(endpoint.received.count == 1)
+        try await gateway.stop()
+        await endpoint.stop()
+        await entra.stop()
+    }
+
     @Test func theYAMLIsCheckedAndNamesNoSecret() throws {
         func error(_ providers: String) -> String {
             let yaml = """
