@@ -135,8 +135,9 @@ extension PolicyExecution {
         guard (200...299).contains(response.status) else {
             // Dapr's error answers are `{"errorCode":"ERR_…","message":"…"}`: the code is named, escaped.
             var detail = ""
-            if let object = try? JSONSerialization.jsonObject(with: Data(bytes.prefix(64 << 10))) as? [String: Any],
-               let code = object["errorCode"] as? String {
+            // (Read with the expression library's bounded JSON reader.)
+            if bytes.count <= 64 << 10, case .object(let members)? = (try? JToken.parse(json: String(decoding: bytes, as: UTF8.self)))?.storage,
+               let member = members.first(where: { $0.0 == "errorCode" })?.1, case .value(.string(let code)) = member.storage {
                 detail = " (\(ErrorBody.escape(String(code.prefix(80)))))"
             }
             let message = "The Dapr runtime answered \(response.status)\(detail) to POST \(path)."

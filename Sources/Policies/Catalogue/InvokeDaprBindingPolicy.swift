@@ -1,4 +1,5 @@
 import Foundation
+import PolicyExpressions
 
 /// `<invoke-dapr-binding name="…" operation="…" ignore-error="false" response-variable-name="…"
 /// timeout="5" template="Liquid" content-type="application/json">` with `<metadata><item key="…">value</item></metadata>`
@@ -101,7 +102,8 @@ extension InvokeDaprBindingPolicy {
                 }
                 let text = String(decoding: bytes, as: UTF8.self)
                 if settings.contentType == "application/json" {
-                    guard (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil else {
+                    // The expression library's JSON reader: bounded in depth, as a hostile body needs.
+                    guard (try? JToken.parse(json: text)) != nil else {
                         throw PolicyFailure.expression(step.name, "The binding data is not JSON, as content-type=\"application/json\" says it is.")
                     }
                     fields.append("\"data\":" + text)

@@ -300,32 +300,42 @@ extension CredentialManager {
                 reason: "TokenRequestFailed",
                 message: "The token endpoint of \(what) \(timedOut ? "did not answer in time" : "could not be reached: \(error)").")
         }
-        let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        // Read with the expression library's JSON reader (bounded in depth, as for hostile bodies).
+        var members: [(String, JToken)]? = nil
+        if case .object(let found)? = (try? JToken.parse(json: String(decoding: bytes, as: UTF8.self)))?.storage { members = found }
+        func primitive(_ name: String) -> JToken.Primitive? {
+            guard let member = members?.first(where: { $0.0 == name })?.1, case .value(let value) = member.storage else { return nil }
+            return value
+        }
+        func string(_ name: String) -> String? {
+            if case .string(let text)? = primitive(name) { return text }
+            return nil
+        }
         guard status == 200 else {
             // RFC 6749 §5.2: `error` is an ASCII code; it is named (escaped, cut), the description is not.
-            let code = (object?["error"] as? String).map { " (\(shown($0)))" } ?? ""
+            let code = string("error").map { " (\(shown($0)))" } ?? ""
             throw CredentialFailure(reason: "TokenRequestFailed", message: "The token endpoint of \(what) answered \(status)\(code).")
         }
-        guard let object, let token = object["access_token"] as? String, !token.isEmpty, token.utf8.count <= maximumTokenBytes,
+        guard let members, let token = string("access_token"), !token.isEmpty, token.utf8.count <= maximumTokenBytes,
               token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
         else {
             throw CredentialFailure(reason: "TokenRequestFailed", message: "The token endpoint of \(what) answered without a usable 'access_token'.")
         }
         var lifetime: TimeInterval? = nil
-        if let text = object["expires_in"] as? String { lifetime = Double(text) } else if let number = object["expires_in"] as? NSNumber { lifetime = number.doubleValue }
-        let newRefreshToken = (object["refresh_token"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        // Claims: the response's members but the refresh token (which stays in the store), typed by the
-        // expression library's JSON reader (as `JToken.Parse` would type them).
+        switch primitive("expires_in") {
+        case .integer(let seconds)?: lifetime = Double(seconds)
+        case .float(let seconds)?: lifetime = seconds
+        case .string(let text)?: lifetime = Double(text)
+        default: break
+        }
+        let newRefreshToken = string("refresh_token").flatMap { $0.isEmpty ? nil : $0 }
+        // Claims: the response's members but the refresh token (which stays in the store), typed as
+        // `JToken.Parse` types them; objects and arrays kept as JSON text (a fresh token per request).
         var claims: [(name: String, value: CredentialToken.Claim)] = []
-        if case .object(let members)? = (try? JToken.parse(json: String(decoding: bytes, as: UTF8.self)))?.storage {
-            for (name, member) in members where name != "refresh_token" {
-                switch member.storage {
-                case .value(let primitive): claims.append((name, .value(primitive)))
-                default:
-                    guard let nested = object[name], let data = try? JSONSerialization.data(withJSONObject: nested, options: [.fragmentsAllowed])
-                    else { continue }
-                    claims.append((name, .json(String(decoding: data, as: UTF8.self))))
-                }
+        for (name, member) in members where name != "refresh_token" {
+            switch member.storage {
+            case .value(let value): claims.append((name, .value(value)))
+            default: claims.append((name, .json(ValueConversion.string(.json(member)))))
             }
         }
         return (CredentialToken(accessToken: token, claims: claims), lifetime, newRefreshToken)

@@ -216,6 +216,10 @@ final class SidecarBackend: PolicyBackend, Sendable {
         #expect(notJSON.status == 500)
         #expect(notJSON.lastError?.message.contains("not JSON") == true)
         #expect(backend.sidecarRequests.count == 1)
+        // A hostile body nested far deeper than the JSON reader goes is refused, not a crash.
+        let deep = try await run(xml, backend, body: String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+        #expect(deep.status == 500)
+        #expect(backend.sidecarRequests.count == 1)
         // In outbound too (the reference allows inbound, outbound and on-error).
         let outbound = document(outbound: #"<invoke-dapr-binding name="audit" operation="create"><data>done</data></invoke-dapr-binding>"#)
         let result = try await run(outbound, backend)

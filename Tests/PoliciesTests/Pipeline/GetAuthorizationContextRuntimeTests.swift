@@ -194,6 +194,15 @@ struct IdentityClaims: JWTPayload {
         backend.settings.withLock { $0.failure = PolicyBackendError.connectionFailed("refused") }
         #expect(try await run("github-01", "auth-01").bodyText?.contains("could not be reached") == true)
         #expect(backend.tokenRequests.count == 2)
+        // An answer nested far deeper than the JSON reader goes: no token, and no crash.
+        clock.advance(6)
+        backend.settings.withLock {
+            $0.failure = nil
+            $0.status = 200
+            $0.extra = #","deep":"# + String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000)
+        }
+        #expect(try await run("github-01", "auth-01").bodyText?.contains("without a usable 'access_token'") == true)
+        #expect(backend.tokenRequests.count == 3)
         // No credential manager at all.
         let bare = try pipeline(Self.example, options: PolicyPipelineOptions(tracing: true))
         let none = await bare.run(request(), body: nil, backend: backend)
@@ -202,7 +211,7 @@ struct IdentityClaims: JWTPayload {
         // A static token needs no endpoint.
         let staticOptions = Self.options(providers: Self.providers(grant: .staticToken("static-token")))
         #expect(await (try pipeline(Self.example, options: staticOptions)).run(request(), body: nil, backend: backend).bodyText == "static-token")
-        #expect(backend.tokenRequests.count == 2)
+        #expect(backend.tokenRequests.count == 3)
     }
 
     @Test func theAccessPolicyDecidesWhichIdentityMayHaveTheToken() async throws {
