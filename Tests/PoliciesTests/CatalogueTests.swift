@@ -17,6 +17,7 @@ struct CatalogueTests {
             "rate-limit", "quota",
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
+            "publish-to-dapr", "invoke-dapr-binding", "get-authorization-context",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

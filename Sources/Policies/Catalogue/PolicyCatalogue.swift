@@ -14,6 +14,7 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
+        PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -47,10 +48,9 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "get-authorization-context",
         "validate-content", "validate-parameters", "validate-headers",
-        "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
-        "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
+        "validate-status-code", "validate-graphql-request", "validate-odata-request",
+        "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",
         "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
         "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",

@@ -61,6 +61,9 @@ public enum Policy: Sendable {
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
     case logToEventHub(LogToEventHubPolicy)
+    case publishToDapr(PublishToDaprPolicy)
+    case invokeDaprBinding(InvokeDaprBindingPolicy)
+    case getAuthorizationContext(GetAuthorizationContextPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -35,6 +35,15 @@ public struct PolicyPipelineOptions: Sendable {
     public var entraAuthority: URL?
     /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
     public var loggers: [String: any PolicyEventLogger]
+    /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
+    /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
+    public var daprSidecar: URL = DaprSidecar.defaultAddress
+    /// Dapr's API token (`dapr-api-token` on every call to the sidecar, when the sidecar requires one);
+    /// the gateway takes it from `DAPR_API_TOKEN`, as Dapr's SDKs do.
+    public var daprAPIToken: String?
+    /// The credential manager's providers and token store (`get-authorization-context`); nil: none configured
+    /// (the policy then fails closed at run time).
+    public var credentials: CredentialManager?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
