@@ -17,6 +17,8 @@ struct CatalogueTests {
             "rate-limit", "quota",
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
+            // AI gateway
+            "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

@@ -412,12 +412,7 @@ struct PolicyCorpusTests {
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
         // Policies Drawbridge does not have. AI gateway (out of scope):
-        "azure-openai-emit-token-metric-policy.1.xml": (.notSupported, "'<azure-openai-emit-token-metric>' is not supported"),
-        "azure-openai-token-limit-policy.1.xml": (.notSupported, "'<azure-openai-token-limit>' is not supported"),
         "llm-content-safety-policy.1.xml": (.notSupported, "'<llm-content-safety>' is not supported"),
-        "llm-emit-token-metric-policy.1.xml": (.notSupported, "'<llm-emit-token-metric>' is not supported"),
-        "llm-token-limit-policy.1.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
-        "llm-token-limit-policy.2.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
         "azure-openai-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
         "azure-openai-semantic-cache-store-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
         "llm-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),

@@ -14,6 +14,8 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
+        // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
+        LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -51,8 +53,7 @@ enum PolicyCatalogue {
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
-        "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",
-        "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
+        "cosmosdb-data-source", "publish-event", "azure-openai-semantic-cache-lookup",
         "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
         "llm-content-safety",
     ]

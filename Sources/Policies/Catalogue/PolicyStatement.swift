@@ -61,6 +61,8 @@ public enum Policy: Sendable {
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
     case logToEventHub(LogToEventHubPolicy)
+    case llmTokenLimit(LLMTokenLimitPolicy)
+    case llmEmitTokenMetric(LLMEmitTokenMetricPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -107,6 +107,8 @@ struct StepCompiler {
     /// pipeline buffers it (`find-and-replace`, `jsonp`, conversions).
     var policyReadsRequestBody = false
     var policyReadsResponseBody = false
+    /// An AI-gateway policy waits for the answer's token usage (outbound must see the backend's answer).
+    var observesLLMResponse = false
 
     /// Records that the statement being compiled works on its section's message body.
     mutating func readsMessageBody() {
@@ -273,6 +275,8 @@ struct StepCompiler {
         case .xslTransform(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .llmTokenLimit(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .llmEmitTokenMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

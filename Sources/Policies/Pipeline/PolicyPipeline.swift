@@ -152,7 +152,7 @@ public final class PolicyPipeline: Sendable {
             && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))
         var failsOnErrorStatus = true
         if let forward, case .forwardRequest(_, _, .constant(let fails)) = forward.action { failsOnErrorStatus = fails }
-        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing
+        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing && !compiler.observesLLMResponse
     }
 
     /// Loads documents of several scopes with the context compiler, merges them and builds the pipeline.

@@ -1,0 +1,122 @@
+import Foundation
+import GatewayConfiguration
+import NIOPosix
+import Testing
+
+@testable import Gateway
+
+/// The AI-gateway policies end to end: curl through a real gateway, with loopback servers playing
+/// the Azure OpenAI backend (chat completions with usage, streamed and not), the embeddings
+/// endpoint and Azure AI Content Safety.
+@Suite(.serialized, .enabled(if: Curl.isAvailable, "needs /usr/bin/curl"))
+struct AIGatewayGatewayTests {
+    static func answer(prompt: Int, completion: Int, text: String = "Hello!") -> String {
+        #"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"\#(text)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion)}}"#
+    }
+
+    static func chat(_ content: String, stream: Bool = false) -> String {
+        #"{"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"\#(content)"}]\#(stream ? #","stream":true"# : "")}"#
+    }
+
+    static func events(usage: (Int, Int)?) -> [String] {
+        var events = ["Hel", "lo", "!"].map { #"data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\#($0)"}}]}"# + "\n\n" }
+        if let (prompt, completion) = usage {
+            events.append(#"data: {"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion)}}"# + "\n\n")
+        }
+        events.append("data: [DONE]\n\n")
+        return events
+    }
+
+    static func gateway(policy: String, tweak: @escaping @Sendable (inout GatewayConfig) -> Void = { _ in }) async throws -> (TestGateway, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ai-gateway-\(UUID().uuidString).xml").path
+        try policy.write(toFile: path, atomically: true, encoding: .utf8)
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            config.apis[1].policyFile = path
+            tweak(&config)
+        })
+        return (gateway, path)
+    }
+
+    static func post(_ gateway: TestGateway, _ path: String, _ body: String) async throws -> Curl.Result {
+        try await Curl.run(SecurityProbeTests.common(gateway) + [
+            "--http1.1", "--max-time", "15", "-i", "-N", "-H", "Content-Type: application/json", "--data-binary", body, "\(gateway.baseURL)\(path)",
+        ])
+    }
+
+    static func header(_ result: Curl.Result, _ name: String) -> String? {
+        result.body.split(separator: "\r\n").first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+            .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) }
+    }
+
+    @Test func tokenLimitAndTokenMetricsCountJSONAndStreamedAnswers() async throws {
+        let backend = try await AIServiceServer.start { request in
+            request.body.contains(#""stream":true"#) ? AIServiceServer.eventStream(Self.events(usage: (12, 88)))
+                : AIServiceServer.response(Self.answer(prompt: 40, completion: 30))
+        }
+        let (gateway, path) = try await Self.gateway(policy: """
+            <policies>
+              <inbound>
+                <base />
+                <llm-token-limit counter-key="@("e2e-" + context.Request.IpAddress)" tokens-per-minute="150" estimate-prompt-tokens="false"
+                    remaining-tokens-header-name="x-remaining-tokens" tokens-consumed-header-name="x-consumed-tokens" />
+                <llm-emit-token-metric namespace="MyLLM"><dimension name="API ID" /><dimension name="Caller" value="curl" /></llm-emit-token-metric>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound />
+              <on-error />
+            </policies>
+            """, tweak: { config in config.apis[1].backendURL = backend.baseURL })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let operations = try await gateway.server.startOperations(address: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton)
+
+        let first = try await Self.post(gateway, "/public/chat/completions", Self.chat("Say hello"))
+        #expect(first.httpCode == 200, "\(first.body) \(first.stderr)")
+        #expect(first.body.contains(#""object":"chat.completion""#))
+        #expect(Self.header(first, "x-remaining-tokens") == "150")
+        #expect(Self.header(first, "x-consumed-tokens") == "70")
+        #expect(backend.requests.first?.body == Self.chat("Say hello"))  // forwarded as sent
+
+        // Streamed: the prompt is estimated and charged first; the events reach the client as they came.
+        let streamed = try await Self.post(gateway, "/public/chat/completions", Self.chat("Say hello", stream: true))
+        #expect(streamed.httpCode == 200, "\(streamed.body) \(streamed.stderr)")
+        #expect(Self.header(streamed, "content-type") == "text/event-stream")
+        #expect(streamed.body.hasSuffix(Self.events(usage: (12, 88)).joined()), "\(streamed.body)")
+        let estimate = 150 - 70 - (Int(Self.header(streamed, "x-remaining-tokens") ?? "") ?? 0)
+        #expect((10...30).contains(estimate), "\(streamed.body)")
+
+        // 70 + 100 reported ≥ 150: refused until the minute renews.
+        try await Task.sleep(for: .milliseconds(200))
+        let refused = try await Self.post(gateway, "/public/chat/completions", Self.chat("Again"))
+        #expect(refused.httpCode == 429, "\(refused.body)")
+        #expect(refused.body.contains("Token limit is exceeded. Try again in "), "\(refused.body)")
+        #expect(Self.header(refused, "retry-after").flatMap(Int.init).map { (1...60).contains($0) } == true, "\(refused.body)")
+        #expect(backend.requests.count == 2)
+
+        let metrics = try await OperationsTests.scrape(operations.port)
+        let labels = { (name: String) in #"namespace="MyLLM",name="\#(name)",dim_api_id="public-echo",dim_caller="curl""# }
+        #expect(metrics["drawbridge_policy_metric_sum{\(labels("Total Tokens"))}"] == 170, "\(metrics.keys.filter { $0.contains("policy_metric") })")
+        #expect(metrics["drawbridge_policy_metric_sum{\(labels("Prompt Tokens"))}"] == 52)
+        #expect(metrics["drawbridge_policy_metric_sum{\(labels("Completion Tokens"))}"] == 118)
+        #expect(metrics["drawbridge_policy_metric_count{\(labels("Total Tokens"))}"] == 2)
+        try await gateway.stop()
+        await backend.stop()
+    }
+
+    @Test func theTokenQuotaAnswers403() async throws {
+        let backend = try await AIServiceServer.start { _ in AIServiceServer.response(Self.answer(prompt: 500, completion: 600)) }
+        let (gateway, path) = try await Self.gateway(policy: """
+            <policies>
+              <inbound><base /><azure-openai-token-limit counter-key="quota-test" token-quota="1000" token-quota-period="Monthly" /></inbound>
+              <backend><forward-request /></backend><outbound /><on-error />
+            </policies>
+            """, tweak: { config in config.apis[1].backendURL = backend.baseURL })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try await Self.post(gateway, "/public/chat/completions", Self.chat("One")).httpCode == 200)
+        let refused = try await Self.post(gateway, "/public/chat/completions", Self.chat("Two"))
+        #expect(refused.httpCode == 403, "\(refused.body)")
+        #expect(refused.body.contains("Out of token quota. Quota will be replenished in "), "\(refused.body)")
+        #expect(backend.requests.count == 1)
+        try await gateway.stop()
+        await backend.stop()
+    }
+}
