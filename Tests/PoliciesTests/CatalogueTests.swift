@@ -19,6 +19,7 @@ struct CatalogueTests {
             "proxy", "xsl-transform", "log-to-eventhub",
             // AI gateway
             "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
+            "llm-content-safety",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

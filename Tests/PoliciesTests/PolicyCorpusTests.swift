@@ -354,7 +354,12 @@ struct PolicyCorpusTests {
 
     /// How the reference's examples are built: no key fetching; the logger `log-to-eventhub`'s example names configured,
     /// as its user configures it (APIM refuses a logger-id no logger has).
-    static let referenceOptions = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+    /// The AI-gateway examples' backends (Content Safety, embeddings) configured the same way.
+    static let referenceOptions = PolicyPipelineOptions(
+        backends: ["content-safety-backend": URL(string: "https://contoso.cognitiveservices.azure.com")!,
+                   "azure-openai-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!,
+                   "llm-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!],
+        keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
 
     /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
     /// from loading and building a pipeline ([] = it does).
@@ -412,7 +417,6 @@ struct PolicyCorpusTests {
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
         // Policies Drawbridge does not have. AI gateway (out of scope):
-        "llm-content-safety-policy.1.xml": (.notSupported, "'<llm-content-safety>' is not supported"),
         "azure-openai-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
         "azure-openai-semantic-cache-store-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
         "llm-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),

@@ -16,6 +16,7 @@ enum PolicyCatalogue {
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
         // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
         LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
+        LLMContentSafetyPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -55,6 +56,5 @@ enum PolicyCatalogue {
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
         "cosmosdb-data-source", "publish-event", "azure-openai-semantic-cache-lookup",
         "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
-        "llm-content-safety",
     ]
 }

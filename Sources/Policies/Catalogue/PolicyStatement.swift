@@ -63,6 +63,7 @@ public enum Policy: Sendable {
     case logToEventHub(LogToEventHubPolicy)
     case llmTokenLimit(LLMTokenLimitPolicy)
     case llmEmitTokenMetric(LLMEmitTokenMetricPolicy)
+    case llmContentSafety(LLMContentSafetyPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -277,6 +277,7 @@ struct StepCompiler {
         case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
         case .llmTokenLimit(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .llmEmitTokenMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .llmContentSafety(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -262,3 +262,159 @@ enum ChatFixtures {
         #expect(LLMUsage.from(["usage": ["prompt_tokens": 1e300, "completion_tokens": -5]]) == LLMUsage(promptTokens: LLMUsage.maximumCount, completionTokens: 0))
     }
 }
+
+/// A backend that answers each request with what `respond` returns for it (the LLM, Content Safety,
+/// an embeddings endpoint and a token endpoint, told apart by URL), recording what it was sent.
+final class RoutingBackend: PolicyBackend, @unchecked Sendable {
+    private let lock = NSLock()
+    private var sent: [BackendRequest] = []
+    let respond: @Sendable (BackendRequest) throws -> BackendResponse
+
+    init(_ respond: @escaping @Sendable (BackendRequest) throws -> BackendResponse) { self.respond = respond }
+
+    var requests: [BackendRequest] { lock.withLock { sent } }
+
+    func send(_ request: BackendRequest) async throws -> BackendResponse {
+        lock.withLock { sent.append(request) }
+        return try respond(request)
+    }
+
+    static func json(_ text: String, status: Int = 200) -> BackendResponse {
+        BackendResponse(status: status, headers: ChatFixtures.json, body: BufferedBody(text))
+    }
+
+    static func body(_ request: BackendRequest) -> [String: Any] {
+        guard case .bytes(let bytes) = request.body else { return [:] }
+        return ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]) ?? [:]
+    }
+}
+
+@Suite struct LLMContentSafetyRuntimeTests {
+    static let backends = ["safety": URL(string: "https://safety.example/")!]
+
+    static func analysis(hate: Int = 0, violence: Int = 0, blocklist: String? = nil) -> String {
+        let matches = blocklist.map { #"[{"blocklistName":"\#($0)","blocklistItemId":"1","blocklistItemText":"bad"}]"# } ?? "[]"
+        return #"{"blocklistsMatch":\#(matches),"categoriesAnalysis":[{"category":"Hate","severity":\#(hate)},{"category":"Violence","severity":\#(violence)}]}"#
+    }
+
+    static func backend(analysis: String = analysis(), attack: Bool = false, safetyStatus: Int = 200) -> RoutingBackend {
+        RoutingBackend { request in
+            if request.urlText.contains("text:analyze") { return RoutingBackend.json(analysis, status: safetyStatus) }
+            if request.urlText.contains("text:shieldPrompt") {
+                return RoutingBackend.json(#"{"userPromptAnalysis":{"attackDetected":\#(attack)},"documentsAnalysis":[]}"#, status: safetyStatus)
+            }
+            return RoutingBackend.json(ChatFixtures.answer(prompt: 1, completion: 1))
+        }
+    }
+
+    static let policy = document(inbound: """
+        <llm-content-safety backend-id="safety" shield-prompt="true">
+            <categories output-type="EightSeverityLevels">
+                <category name="Hate" threshold="4" />
+                <category name="Violence" threshold="4" />
+            </categories>
+            <blocklists><id>profanity</id><id>@("comp" + "etitors")</id></blocklists>
+        </llm-content-safety>
+        """)
+
+    static func run(_ backend: RoutingBackend, _ body: String = ChatFixtures.request("Tell me a story", system: "Be kind"),
+                    options: PolicyPipelineOptions = PolicyPipelineOptions(backends: backends)) async throws -> PolicyResult {
+        let (req, payload) = LLMTokenLimitRuntimeTests.post(body)
+        return await (try pipeline(policy, options: options)).run(req, body: payload, backend: backend)
+    }
+
+    @Test func aSafeRequestIsCheckedThenForwarded() async throws {
+        let backend = Self.backend(analysis: Self.analysis(hate: 3, violence: 2))
+        let result = try await Self.run(backend)
+        #expect(result.status == 200)
+        let urls = backend.requests.map(\.urlText)
+        #expect(urls.count == 3)
+        #expect(urls[0] == "https://safety.example/contentsafety/text:analyze?api-version=2024-09-01")
+        #expect(urls[1] == "https://safety.example/contentsafety/text:shieldPrompt?api-version=2024-09-01")
+        let analyze = RoutingBackend.body(backend.requests[0])
+        #expect(analyze["text"] as? String == "Be kind\nTell me a story")
+        #expect(analyze["categories"] as? [String] == ["Hate", "Violence"])
+        #expect(analyze["outputType"] as? String == "EightSeverityLevels")
+        #expect(analyze["blocklistNames"] as? [String] == ["profanity", "competitors"])
+        #expect(analyze["haltOnBlocklistHit"] as? Bool == false)
+        #expect(RoutingBackend.body(backend.requests[1])["userPrompt"] as? String == "Be kind\nTell me a story")
+        #expect(backend.requests[0].headers.contains { $0.name == "Authorization" } == false)  // no managed identity configured
+        #expect(backend.requests[2].urlText.hasPrefix("https://backend.example/"))
+    }
+
+    @Test func aCategoryAtItsThresholdABlocklistHitOrAnAttackIsRefusedWith403() async throws {
+        for (backend, why) in [
+            (Self.backend(analysis: Self.analysis(hate: 4)), "Hate severity 4 reaches the threshold 4"),
+            (Self.backend(analysis: Self.analysis(violence: 7)), "Violence severity 7"),
+            (Self.backend(analysis: Self.analysis(blocklist: "profanity")), "blocklist 'profanity'"),
+            (Self.backend(attack: true), "prompt attack was detected"),
+        ] {
+            let result = try await Self.run(backend)
+            #expect(result.status == 403)
+            #expect(result.lastError?.reason == "ContentSafetyBlocked")
+            #expect(result.bodyText?.contains(why) == true, "\(result.bodyText ?? "")")
+            #expect(!backend.requests.contains { $0.urlText.contains("backend.example") || $0.urlText.contains("/echo/") })
+            #expect(result.backendCalled == false)
+        }
+    }
+
+    @Test func theCheckFailsClosed() async throws {
+        // The service answers an error, or cannot be reached: 500, the LLM is not called.
+        let failing = Self.backend(safetyStatus: 401)
+        let refused = try await Self.run(failing)
+        #expect(refused.status == 500)
+        #expect(refused.lastError?.reason == "ContentSafetyFailed")
+        #expect(refused.lastError?.message.contains("answered 401") == true)
+        #expect(!refused.backendCalled)
+        let down = RoutingBackend { _ in throw PolicyBackendError.connectionFailed("refused") }
+        #expect(try await Self.run(down).lastError?.reason == "ContentSafetyFailed")
+        // A category the service did not rate is not taken as safe.
+        let partial = Self.backend(analysis: #"{"blocklistsMatch":[],"categoriesAnalysis":[{"category":"Hate","severity":0}]}"#)
+        #expect(try await Self.run(partial).status == 500)
+        // Over the service's 10,000 characters: refused without a call.
+        let quiet = Self.backend()
+        let long = try await Self.run(quiet, ChatFixtures.request(String(repeating: "a", count: 10_001)))
+        #expect(long.status == 500)
+        #expect(quiet.requests.isEmpty)
+    }
+
+    @Test func withAManagedIdentityTheServiceGetsItsToken() async throws {
+        let backend = RoutingBackend { request in
+            if request.urlText.hasPrefix("http://169.254.169.254/") {
+                return RoutingBackend.json(#"{"access_token":"cs-token","expires_in":"3600"}"#)
+            }
+            if request.urlText.contains("text:analyze") { return RoutingBackend.json(Self.analysis()) }
+            if request.urlText.contains("text:shieldPrompt") { return RoutingBackend.json(#"{"userPromptAnalysis":{"attackDetected":false}}"#) }
+            return RoutingBackend.json(ChatFixtures.answer(prompt: 1, completion: 1))
+        }
+        let options = PolicyPipelineOptions(
+            backends: Self.backends, managedIdentity: ManagedIdentitySettings(endpoint: URL(string: "http://169.254.169.254/metadata/identity/oauth2/token")!))
+        #expect(try await Self.run(backend, options: options).status == 200)
+        #expect(backend.requests[0].urlText.contains("resource=https%3A%2F%2Fcognitiveservices.azure.com"))
+        #expect(backend.requests[1].headers.first { $0.name == "Authorization" }?.value == "Bearer cs-token")
+    }
+
+    @Test func loadTimeErrors() {
+        func errors(_ statement: String) -> [String] {
+            do {
+                _ = try PolicyPipeline.load([(policies(statement), "test.xml", .api)], options: PolicyPipelineOptions(backends: Self.backends))
+                return []
+            } catch {
+                return "\(error)".split(separator: "\n").map(String.init)
+            }
+        }
+        #expect(errors(#"<llm-content-safety backend-id="nope" />"#).contains { $0.contains("unknown backend-id 'nope' in '<llm-content-safety>'; configured: safety") })
+        #expect(errors(#"<llm-content-safety />"#).contains { $0.contains("backend-id") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><categories><category name="Hatred" threshold="4" /></categories></llm-content-safety>"#)
+            .contains { $0.contains("'Hate'") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><categories><category name="Hate" threshold="8" /></categories></llm-content-safety>"#)
+            .contains { $0.contains("from 0 to 7") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><categories output-type="Two"><category name="Hate" threshold="1" /></categories></llm-content-safety>"#)
+            .contains { $0.contains("'FourSeverityLevels'") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><categories><category name="Hate" threshold="1" /><category name="Hate" threshold="2" /></categories></llm-content-safety>"#)
+            .contains { $0.contains("listed twice") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><categories /></llm-content-safety>"#).contains { $0.contains("at least one '<category>'") })
+        #expect(errors(#"<llm-content-safety backend-id="safety"><blocklists /></llm-content-safety>"#).contains { $0.contains("at least one '<id>'") })
+        #expect(loadErrors(#"<llm-content-safety backend-id="safety" />"#, section: .outbound).contains { $0.contains("is not allowed in '<outbound>'") })
+    }
+}
