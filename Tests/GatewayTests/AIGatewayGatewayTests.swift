@@ -175,4 +175,54 @@ struct AIGatewayGatewayTests {
         #expect(failed.httpCode == 500, "\(failed.body)")
         try await down.stop()
     }
+
+    @Test func aSemanticallySimilarPromptIsServedFromTheGatewaysCache() async throws {
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+            func next() -> Int { lock.withLock { value += 1; return value } }
+        }
+        let answers = Count()
+        let embeddingsPath = "/openai/deployments/emb/embeddings"
+        let services = try await AIServiceServer.start { request in
+            if request.target.hasPrefix(embeddingsPath) {
+                let vector = request.body.contains("roses") ? "[0.0, 1.0]" : request.body.contains("tulip") ? "[1.0, 0.02]" : "[0.7, 0.7]"
+                return AIServiceServer.response(#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":\#(vector)}]}"#)
+            }
+            return AIServiceServer.response(Self.answer(prompt: 3, completion: 4, text: "answer \(answers.next())"))
+        }
+        let (gateway, path) = try await Self.gateway(policy: """
+            <policies>
+              <inbound>
+                <base />
+                <azure-openai-semantic-cache-lookup score-threshold="0.05" embeddings-backend-id="embeddings" embeddings-backend-auth="system-assigned"
+                    ignore-system-messages="true">
+                  <vary-by>@(context.Request.Headers.GetValueOrDefault("X-Team", "none"))</vary-by>
+                </azure-openai-semantic-cache-lookup>
+              </inbound>
+              <backend><forward-request /></backend>
+              <outbound><azure-openai-semantic-cache-store duration="60" /><base /></outbound>
+              <on-error />
+            </policies>
+            """, tweak: { config in
+                config.apis[1].backendURL = services.baseURL
+                config.policies.backendURLs["embeddings"] = services.baseURL + embeddingsPath + "?api-version=2024-02-01"
+            })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try await Self.post(gateway, "/public/chat/completions", Self.chat("Tell me about tulips"))
+        #expect(first.httpCode == 200, "\(first.body)")
+        #expect(first.body.contains("answer 1"))
+        let again = try await Self.post(gateway, "/public/chat/completions", Self.chat("Tell me something about tulips"))
+        #expect(again.httpCode == 200)
+        #expect(again.body.contains("answer 1"), "\(again.body)")  // from the cache
+        let roses = try await Self.post(gateway, "/public/chat/completions", Self.chat("And roses?"))
+        #expect(roses.body.contains("answer 2"), "\(roses.body)")
+        #expect(services.requests.filter { $0.target.hasPrefix("/chat/") }.count == 2)
+        let embedded = services.requests.filter { $0.target.hasPrefix(embeddingsPath) }
+        #expect(embedded.count == 3)
+        #expect(embedded.first?.target == embeddingsPath + "?api-version=2024-02-01")
+        #expect(embedded.first?.body == #"{"input":"Tell me about tulips"}"#)  // the system message left out
+        try await gateway.stop()
+        await services.stop()
+    }
 }

@@ -19,7 +19,8 @@ struct CatalogueTests {
             "proxy", "xsl-transform", "log-to-eventhub",
             // AI gateway
             "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
-            "llm-content-safety",
+            "llm-content-safety", "llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup", "llm-semantic-cache-store",
+            "azure-openai-semantic-cache-store",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

@@ -416,11 +416,7 @@ struct PolicyCorpusTests {
         // this authentication-managed-identity example leaves it out.
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
-        // Policies Drawbridge does not have. AI gateway (out of scope):
-        "azure-openai-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "azure-openai-semantic-cache-store-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-store-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
+        // Policies Drawbridge does not have.
         // GraphQL resolvers and GraphQL validation (out of scope); the three `[...] <query-request>` blocks are pieces of
         // a cosmosdb-data-source resolver.
         "cosmosdb-data-source-policy.1.xml": (.notSupported, "'<cosmosdb-data-source>' is not supported"),

@@ -41,6 +41,9 @@ struct PolicyTable: Sendable {
     /// `authentication-managed-identity` tokens, shared the same way (cached until shortly before expiry).
     static let gatewayManagedIdentityTokens = ManagedIdentityTokenCache()
 
+    /// The answers of `llm-semantic-cache-store`, shared the same way (bounded; see `SemanticResponseCache`).
+    static let gatewaySemanticCache = SemanticResponseCache()
+
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
         cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
@@ -131,7 +134,7 @@ struct PolicyTable: Sendable {
                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
-                                                           loggers: loggers))
+                                                           loggers: loggers, semanticCache: Self.gatewaySemanticCache))
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
                     } catch {
                         let product = variant.product.map { " with product '\($0)'" } ?? ""

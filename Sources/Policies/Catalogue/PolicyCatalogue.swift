@@ -16,7 +16,8 @@ enum PolicyCatalogue {
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
         // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
         LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
-        LLMContentSafetyPolicy.self,
+        LLMContentSafetyPolicy.self, LLMSemanticCacheLookupPolicy.self, AzureOpenAISemanticCacheLookupPolicy.self,
+        LLMSemanticCacheStorePolicy.self, AzureOpenAISemanticCacheStorePolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -54,7 +55,6 @@ enum PolicyCatalogue {
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request", "publish-to-dapr",
         "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
-        "cosmosdb-data-source", "publish-event", "azure-openai-semantic-cache-lookup",
-        "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
+        "cosmosdb-data-source", "publish-event",
     ]
 }

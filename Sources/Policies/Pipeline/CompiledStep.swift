@@ -278,6 +278,8 @@ struct StepCompiler {
         case .llmTokenLimit(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .llmEmitTokenMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .llmContentSafety(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .llmSemanticCacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .llmSemanticCacheStore(let policy): return made(policy.compile(&self).map(CompiledStep.Action.waiting))
         }
     }
 }

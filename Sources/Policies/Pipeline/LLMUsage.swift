@@ -194,6 +194,9 @@ final class LLMExchange: @unchecked Sendable {
     private var actions: [@Sendable (LLMUsage?, PolicyExecution?) -> Void] = []
     private var scanner = LLMEventStreamScanner()
     private var delivered = false
+    /// What `llm-semantic-cache-lookup` left for `llm-semantic-cache-store` (nil: nothing to store).
+    /// Set and read by the request's own run only.
+    var semanticCachePending: SemanticCachePending?
     /// Whether a policy asked for the answer's usage (then outbound reads or watches the body).
     var wantsUsage: Bool { lock.withLock { !actions.isEmpty } }
 

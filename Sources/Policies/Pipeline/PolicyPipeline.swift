@@ -35,6 +35,8 @@ public struct PolicyPipelineOptions: Sendable {
     public var entraAuthority: URL?
     /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
     public var loggers: [String: any PolicyEventLogger]
+    /// The store of `llm-semantic-cache-lookup`/`-store` (share one across reloads).
+    public var semanticCache: SemanticResponseCache
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
@@ -42,8 +44,10 @@ public struct PolicyPipelineOptions: Sendable {
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
         metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
-        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:]
+        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:],
+        semanticCache: SemanticResponseCache? = nil
     ) {
+        self.semanticCache = semanticCache ?? SemanticResponseCache()
         self.loggers = loggers
         self.entraAuthority = entraAuthority
         self.managedIdentity = managedIdentity

@@ -418,3 +418,141 @@ final class RoutingBackend: PolicyBackend, @unchecked Sendable {
         #expect(loadErrors(#"<llm-content-safety backend-id="safety" />"#, section: .outbound).contains { $0.contains("is not allowed in '<outbound>'") })
     }
 }
+
+@Suite struct LLMSemanticCacheRuntimeTests {
+    static let embeddings = "https://emb.example/openai/deployments/emb/embeddings?api-version=2024-02-01"
+    static let backends = ["emb": URL(string: embeddings)!]
+
+    /// Embeddings by topic: tulips (two phrasings a little apart), weather; the model numbers its answers.
+    static func backend(embeddingsStatus: Int = 200) -> RoutingBackend {
+        let answers = NSLock()
+        nonisolated(unsafe) var answered = 0
+        return RoutingBackend { request in
+            if request.urlText == embeddings {
+                let input = RoutingBackend.body(request)["input"] as? String ?? ""
+                let vector = input.contains("tulips please") ? "[0.99, 0.1, 0.0]" : input.contains("tulip") ? "[1.0, 0.0, 0.0]" : "[0.0, 1.0, 0.0]"
+                return RoutingBackend.json(#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":\#(vector)}]}"#, status: embeddingsStatus)
+            }
+            let number = answers.withLock {
+                answered += 1
+                return answered
+            }
+            return RoutingBackend.json(ChatFixtures.answer(prompt: 5, completion: 5, text: "answer \(number)"))
+        }
+    }
+
+    static func policy(threshold: String = "0.05", extra: String = "", varyBy: String = "") -> String {
+        document(inbound: """
+            <llm-semantic-cache-lookup score-threshold="\(threshold)" embeddings-backend-id="emb" embeddings-backend-auth="system-assigned" \(extra)>
+                \(varyBy)
+            </llm-semantic-cache-lookup>
+            """, outbound: #"<llm-semantic-cache-store duration="60" />"#)
+    }
+
+    static func run(_ pipeline: PolicyPipeline, _ backend: RoutingBackend, _ prompt: String, system: String? = nil, headers: [PolicyHeader] = []) async -> PolicyResult {
+        let req = request(method: "POST", path: "/echo/chat/completions", headers: headers)
+        return await pipeline.run(req, body: BufferedBody(ChatFixtures.request(prompt, system: system)), backend: backend)
+    }
+
+    static func llmCalls(_ backend: RoutingBackend) -> Int { backend.requests.filter { $0.urlText != embeddings }.count }
+
+    @Test func aSimilarPromptIsAnsweredFromTheCache() async throws {
+        let cache = SemanticResponseCache()
+        let semantic = try pipeline(Self.policy(), options: PolicyPipelineOptions(backends: Self.backends, semanticCache: cache))
+        let backend = Self.backend()
+        let first = await Self.run(semantic, backend, "I like tulip fields")
+        #expect(first.bodyText?.contains("answer 1") == true)
+        #expect(cache.count == 1)
+        // cos distance of (0.99, 0.1) to (1, 0): ≈ 0.005 ≤ 0.05.
+        let similar = await Self.run(semantic, backend, "tulips please")
+        #expect(similar.status == 200)
+        #expect(similar.bodyText?.contains("answer 1") == true, "\(similar.bodyText ?? "")")
+        #expect(similar.header("Content-Type") == "application/json")
+        #expect(Self.llmCalls(backend) == 1)
+        let other = await Self.run(semantic, backend, "what about the weather")
+        #expect(other.bodyText?.contains("answer 2") == true)
+        #expect(Self.llmCalls(backend) == 2)
+        // Embeddings got the prompt text only.
+        #expect(RoutingBackend.body(backend.requests[0])["input"] as? String == "I like tulip fields")
+    }
+
+    @Test func theScoreIsADistanceLowerIsCloser() async throws {
+        let strict = try pipeline(Self.policy(threshold: "0.001"), options: PolicyPipelineOptions(backends: Self.backends))
+        let backend = Self.backend()
+        _ = await Self.run(strict, backend, "tulip")
+        #expect(await Self.run(strict, backend, "tulips please").bodyText?.contains("answer 2") == true)  // 0.005 > 0.001: a miss
+        #expect(await Self.run(strict, backend, "tulip").bodyText?.contains("answer 1") == true)  // distance 0
+    }
+
+    @Test func varyByPartitionsAndSystemMessagesCanBeIgnored() async throws {
+        let semantic = try pipeline(Self.policy(extra: #"ignore-system-messages="true""#,
+                                                varyBy: #"<vary-by>@(context.Request.Headers.GetValueOrDefault("X-Tenant", ""))</vary-by>"#),
+                                    options: PolicyPipelineOptions(backends: Self.backends))
+        let backend = Self.backend()
+        _ = await Self.run(semantic, backend, "tulip", system: "You talk about weather", headers: [PolicyHeader("X-Tenant", "a")])
+        #expect(RoutingBackend.body(backend.requests[0])["input"] as? String == "tulip")
+        #expect(await Self.run(semantic, backend, "tulip", headers: [PolicyHeader("X-Tenant", "a")]).bodyText?.contains("answer 1") == true)
+        #expect(await Self.run(semantic, backend, "tulip", headers: [PolicyHeader("X-Tenant", "b")]).bodyText?.contains("answer 2") == true)
+    }
+
+    @Test func tooManyMessagesAFailingEmbeddingsCallOrAnErrorAnswerAreNotCached() async throws {
+        let limited = try pipeline(Self.policy(extra: #"max-message-count="1""#), options: PolicyPipelineOptions(backends: Self.backends))
+        let backend = Self.backend()
+        #expect(await Self.run(limited, backend, "tulip", system: "sys").status == 200)
+        #expect(backend.requests.allSatisfy { $0.urlText != Self.embeddings })  // two messages > 1: no lookup
+        // The embeddings endpoint failing is a miss, never an error.
+        let cache = SemanticResponseCache()
+        let semantic = try pipeline(Self.policy(), options: PolicyPipelineOptions(backends: Self.backends, semanticCache: cache))
+        let failing = Self.backend(embeddingsStatus: 503)
+        #expect(await Self.run(semantic, failing, "tulip").status == 200)
+        #expect(cache.count == 0)
+        // A model error is not stored.
+        let erroring = RoutingBackend { request in
+            request.urlText == Self.embeddings ? RoutingBackend.json(#"{"data":[{"embedding":[1,0]}]}"#) : RoutingBackend.json("{}", status: 429)
+        }
+        #expect(await Self.run(semantic, erroring, "tulip").status == 429)
+        #expect(cache.count == 0)
+    }
+
+    @Test func theStoreIsBoundedAndEntriesExpire() {
+        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
+        let clock = Clock()
+        let cache = SemanticResponseCache(maximumBytes: 1 << 20, maximumEntries: 5, maximumEntriesPerPartition: 3, clock: { clock.now })
+        func response(_ size: Int) -> CachedResponse {
+            CachedResponse(status: 200, reason: "OK", headers: [], body: [UInt8](repeating: 1, count: size), expires: clock.now)
+        }
+        for i in 0..<4 { cache.store(partition: "p", vector: [1, Float(i)], response: response(10), duration: 60) }
+        #expect(cache.count == 3)  // per partition
+        #expect(cache.lookup(partition: "p", vector: [1, 0], maximumDistance: 0.0001) == nil)  // the oldest went first
+        for i in 0..<4 { cache.store(partition: "q\(i)", vector: [1, 0], response: response(10), duration: 60) }
+        #expect(cache.count == 5)
+        cache.store(partition: "big", vector: [1, 0], response: response(2 << 20), duration: 60)  // larger than the store: not kept
+        #expect(cache.count == 5)
+        cache.store(partition: "r", vector: [0, 1], response: response(900 << 10), duration: 60)
+        #expect(cache.byteCount <= 1 << 20)
+        #expect(cache.lookup(partition: "r", vector: [0, 2], maximumDistance: 0)?.distance == 0)
+        clock.now += 61
+        #expect(cache.lookup(partition: "r", vector: [0, 2], maximumDistance: 1) == nil)
+        // Vectors that cannot be compared are never stored or matched.
+        #expect(SemanticResponseCache.norm([0, 0]) == nil && SemanticResponseCache.norm([.nan]) == nil && SemanticResponseCache.norm([]) == nil)
+    }
+
+    @Test func loadTimeErrors() {
+        func errors(_ xml: String) -> [String] {
+            do {
+                _ = try PolicyPipeline.load([(xml, "test.xml", .api)], options: PolicyPipelineOptions(backends: Self.backends))
+                return []
+            } catch {
+                return "\(error)".split(separator: "\n").map(String.init)
+            }
+        }
+        #expect(errors(Self.policy()).isEmpty)
+        #expect(errors(Self.policy().replacingOccurrences(of: "embeddings-backend-id=\"emb\"", with: "embeddings-backend-id=\"nope\""))
+            .contains { $0.contains("unknown embeddings-backend-id 'nope'") })
+        #expect(errors(Self.policy(threshold: "1.5")).contains { $0.contains("a decimal from 0.0 to 1.0") })
+        #expect(errors(Self.policy().replacingOccurrences(of: "system-assigned", with: "user-assigned")).contains { $0.contains("'system-assigned'") })
+        #expect(errors(Self.policy(extra: #"max-message-count="0""#)).contains { $0.contains("max-message-count") })
+        #expect(loadErrors(#"<llm-semantic-cache-store duration="60" />"#).contains { $0.contains("is not allowed in '<inbound>'") })
+        #expect(loadErrors(#"<azure-openai-semantic-cache-store />"#, section: .outbound).contains { $0.contains("duration") })
+    }
+}
