@@ -225,4 +225,32 @@ struct AIGatewayGatewayTests {
         try await gateway.stop()
         await services.stop()
     }
+
+    @Test func aStreamedAnswerOverHTTP2IsRelayedAsItComesAndCharged() async throws {
+        let backend = try await AIServiceServer.start { _ in AIServiceServer.eventStream(Self.events(usage: (20, 30))) }
+        let (gateway, path) = try await Self.gateway(policy: """
+            <policies>
+              <inbound><base /><llm-token-limit counter-key="h2-stream" tokens-per-minute="10000" remaining-tokens-header-name="x-left" /></inbound>
+              <backend><forward-request /></backend><outbound /><on-error />
+            </policies>
+            """, tweak: { config in config.apis[1].backendURL = backend.baseURL })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func call() async throws -> Curl.Result {
+            try await Curl.run(SecurityProbeTests.common(gateway) + [
+                "--http2", "--max-time", "15", "-i", "-N", "-H", "Content-Type: application/json", "--data-binary", Self.chat("Hi", stream: true),
+                "\(gateway.baseURL)/public/chat/completions",
+            ])
+        }
+        let first = try await call()
+        #expect(first.httpCode == 200, "\(first.body) \(first.stderr)")
+        #expect(first.body.hasPrefix("HTTP/2 200"), "\(first.body)")
+        #expect(first.body.hasSuffix(Self.events(usage: (20, 30)).joined()), "\(first.body)")
+        let estimate = 10_000 - (Int(Self.header(first, "x-left") ?? "") ?? 0)
+        try await Task.sleep(for: .milliseconds(200))
+        let second = try await call()
+        // The first stream's 50 reported tokens replaced its estimate; the second's estimate is charged too.
+        #expect(Self.header(second, "x-left") == String(10_000 - 50 - estimate), "\(second.body)")
+        try await gateway.stop()
+        await backend.stop()
+    }
 }

@@ -276,6 +276,11 @@ extension PolicyExecution {
             state.backendBody = ObservedResponseBody(inner: body, exchange: llm)
             return
         }
+        // Only a JSON answer (or one without a type) can carry a `usage`: others (audio, files) stream through.
+        guard contentType.isEmpty || contentType.contains("json") else {
+            llm.deliver(nil, self)
+            return
+        }
         if state.responseBody == nil, state.backendBody != nil {
             do {
                 try await loadResponseBody()
