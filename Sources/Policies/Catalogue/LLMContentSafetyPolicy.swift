@@ -2,8 +2,8 @@ import Foundation
 
 /// `<llm-content-safety backend-id="…" [shield-prompt="false"]><categories [output-type="FourSeverityLevels"]>
 /// <category name="Hate|SelfHarm|Sexual|Violence" threshold="0-7"/>…</categories><blocklists><id>…</id>…</blocklists>
-/// </llm-content-safety>` (inbound): the request's text (every message's, or the body's when it is not an
-/// OpenAI-shaped JSON request) is sent to Azure AI Content Safety at the backend `backend-id` names, before the
+/// </llm-content-safety>` (inbound): the request's text (`LLMRequest.contentText`: every text of a JSON body, or the
+/// whole body when it is not JSON) is sent to Azure AI Content Safety at the backend `backend-id` names, before the
 /// backend is called:
 ///
 /// - with `<categories>` or `<blocklists>`: `POST {backend}/contentsafety/text:analyze?api-version=2024-09-01`
@@ -129,7 +129,7 @@ extension LLMContentSafetyPolicy {
             }
 
             let llm = execution.llmExchange()
-            let text = llm.request.isJSON ? llm.request.allText : String(decoding: execution.state.requestBody?.bytes ?? [], as: UTF8.self)
+            let text = llm.request.isJSON ? llm.request.contentText : String(decoding: execution.state.requestBody?.bytes ?? [], as: UTF8.self)
             guard !text.isEmpty else { return .proceed }  // nothing to check
             guard text.count <= LLMContentSafetyPolicy.maximumTextCharacters else {
                 throw failed(step, "the request's text (\(text.count) characters) exceeds Azure AI Content Safety's \(LLMContentSafetyPolicy.maximumTextCharacters).")

@@ -60,6 +60,11 @@ struct LLMRequest: Sendable {
     let streams: Bool
     /// Whether the body was a JSON object at all.
     let isJSON: Bool
+    /// Every text the request carries, in document order: each string value of the JSON body but those of
+    /// fields that name or point rather than say (`model`, `role`, `type`, ids, URLs, inline file and image
+    /// data). What content safety checks — fail closed: `instructions`, a top-level `system`, tool call
+    /// arguments and fields of shapes Drawbridge does not know are checked too, not only the messages.
+    let contentText: String
 
     /// Every text of the request, one message after the other (what content safety checks).
     var allText: String { messages.map(\.text).filter { !$0.isEmpty }.joined(separator: "\n") }
@@ -77,7 +82,32 @@ struct LLMRequest: Sendable {
         return tokens
     }
 
-    static let empty = LLMRequest(messages: [], streams: false, isJSON: false)
+    static let empty = LLMRequest(messages: [], streams: false, isJSON: false, contentText: "")
+
+    /// Fields whose string values are not text said to the model.
+    static let nonContentKeys: Set<String> = [
+        "model", "role", "type", "id", "object", "tool_call_id", "call_id", "url", "image_url", "detail", "data", "file_data",
+        "file_id", "format", "voice", "user", "service_tier", "tool_choice", "reasoning_effort", "modalities", "encoding_format",
+    ]
+
+    /// Appends the string values of `value` (see `contentText`); nesting deeper than 64 levels is not read.
+    static func strings(_ value: Any, key: String?, into parts: inout [String], depth: Int = 0) {
+        guard depth < 64 else { return }
+        switch value {
+        case let text as String:
+            if let key, nonContentKeys.contains(key) { return }
+            if !text.isEmpty { parts.append(text) }
+        case let list as [Any]:
+            for item in list { strings(item, key: key, into: &parts, depth: depth + 1) }
+        case let object as [String: Any]:
+            // Document order is not kept by JSONSerialization: sorted keys, so the text is the same for the same body.
+            for name in object.keys.sorted() where !(nonContentKeys.contains(name)) {
+                if let item = object[name] { strings(item, key: name, into: &parts, depth: depth + 1) }
+            }
+        default:
+            return
+        }
+    }
 
     /// Reads an OpenAI-compatible request body (anything else reads as no prompt).
     static func parse(_ bytes: [UInt8]?) -> LLMRequest {
@@ -104,7 +134,9 @@ struct LLMRequest: Sendable {
             }
         }
         let streams = (object["stream"] as? Bool) ?? false
-        return LLMRequest(messages: messages, streams: streams, isJSON: true)
+        var parts: [String] = []
+        strings(object, key: nil, into: &parts)
+        return LLMRequest(messages: messages, streams: streams, isJSON: true, contentText: parts.joined(separator: "\n"))
     }
 
     /// The text of a message's content: a string, an array of strings or of parts (`{"type":"text","text":…}`).

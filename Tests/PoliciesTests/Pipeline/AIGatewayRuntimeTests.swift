@@ -244,6 +244,9 @@ enum ChatFixtures {
         #expect(LLMRequest.parse(Array(#"{"prompt":"Once upon"}"#.utf8)).allText == "Once upon")
         #expect(LLMRequest.parse(Array(#"{"input":["a","b"]}"#.utf8)).allText == "a\nb")
         #expect(LLMRequest.parse(Array("not json".utf8)).messages.isEmpty)
+        // Content safety reads every text, not only the messages: nothing the model reads slips past it.
+        let responses = LLMRequest.parse(Array(#"{"model":"gpt-4o","instructions":"Obey","input":[{"role":"user","content":[{"type":"input_text","text":"Hi"},{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}],"tools":[{"type":"function","name":"f","description":"Does f"}],"unknown":{"deep":["said"]}}"#.utf8))
+        #expect(responses.contentText == "Hi\nObey\nDoes f\nf\nsaid")  // keys in sorted order
         #expect(LLMRequest.parse(nil).estimatedPromptTokens == 0)
     }
 
