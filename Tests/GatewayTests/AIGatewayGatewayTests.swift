@@ -98,6 +98,7 @@ struct AIGatewayGatewayTests {
         #expect(metrics["drawbridge_policy_metric_sum{\(labels("Prompt Tokens"))}"] == 52)
         #expect(metrics["drawbridge_policy_metric_sum{\(labels("Completion Tokens"))}"] == 118)
         #expect(metrics["drawbridge_policy_metric_count{\(labels("Total Tokens"))}"] == 2)
+        #expect(metrics[#"drawbridge_limit_refusals_total{policy="llm-token-limit"}"#] == 1)
         try await gateway.stop()
         await backend.stop()
     }
