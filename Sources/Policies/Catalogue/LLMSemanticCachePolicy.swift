@@ -74,18 +74,24 @@ struct AzureOpenAISemanticCacheLookupPolicy: PolicyDefinition {
     static func parse(_ reader: PolicyElementReader) -> Policy? { LLMSemanticCacheLookupPolicy.parse(reader) }
 }
 
+/// `<llm-semantic-cache-store duration="seconds" [cache-response="false"]/>`: `cache-response="true"` (APIM's later
+/// attribute) keeps answers of any status, not only `200 OK`.
 public struct LLMSemanticCacheStorePolicy: Sendable, PolicyDefinition {
     public let duration: PolicyParameter<Int>
+    public let cacheResponse: PolicyParameter<Bool>
 
     static func declaration(named name: String) -> PolicySchema {
-        PolicySchema(name, sections: [.outbound], attributes: [PolicyAttributeSpec("duration", .integer(1...Int(Int32.max)), required: true)])
+        PolicySchema(name, sections: [.outbound], attributes: [
+            PolicyAttributeSpec("duration", .integer(1...Int(Int32.max)), required: true),
+            PolicyAttributeSpec("cache-response", .boolean, default: "false"),
+        ])
     }
 
     static let schema: PolicySchema = declaration(named: "llm-semantic-cache-store")
 
     static func parse(_ reader: PolicyElementReader) -> Policy? {
-        guard let duration = reader.integer("duration") else { return nil }
-        return .llmSemanticCacheStore(LLMSemanticCacheStorePolicy(duration: duration))
+        guard let duration = reader.integer("duration"), let cacheResponse = reader.boolean("cache-response") else { return nil }
+        return .llmSemanticCacheStore(LLMSemanticCacheStorePolicy(duration: duration, cacheResponse: cacheResponse))
     }
 }
 
@@ -172,6 +178,7 @@ extension LLMSemanticCacheLookupPolicy {
 
     func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
         compiler.readsMessageBody()
+        guard compiler.semanticCacheOnce(statement, "lookup") else { return nil }
         if compiler.backends[embeddingsBackendID] == nil {
             let known = compiler.backends.keys.sorted()
             compiler.diagnostics.append(PolicyDiagnostic(
@@ -193,16 +200,18 @@ extension LLMSemanticCacheLookupPolicy {
 extension LLMSemanticCacheStorePolicy {
     struct Step: WaitingPolicyStep {
         let duration: RuntimeParameter<Int>
+        let cacheResponse: RuntimeParameter<Bool>
 
         func run(_ execution: PolicyExecution, _ step: CompiledStep) async throws -> Flow {
             let seconds = try execution.int(duration, step, in: 1...Int(Int32.max))
+            let always = try execution.bool(cacheResponse, step)
             let state = execution.state
             guard let pending = execution.llm?.semanticCachePending else {
                 state.record(.info, "\(step.name): no semantic cache lookup missed for this request: nothing stored")
                 return .proceed
             }
             execution.llm?.semanticCachePending = nil
-            guard state.status == 200, let body = execution.sectionBody() else {
+            guard always || state.status == 200, let body = execution.sectionBody() else {
                 state.record(.info, "\(step.name): status \(state.status) is not stored")
                 return .proceed
             }
@@ -215,9 +224,22 @@ extension LLMSemanticCacheStorePolicy {
         }
     }
 
-    func compile(_ compiler: inout StepCompiler) -> (any WaitingPolicyStep)? {
+    func compile(_ compiler: inout StepCompiler, _ statement: PolicyStatement) -> (any WaitingPolicyStep)? {
         compiler.readsMessageBody()
-        guard let duration = compiler.parameter(duration) else { return nil }
-        return Step(duration: duration)
+        guard compiler.semanticCacheOnce(statement, "store") else { return nil }
+        guard let duration = compiler.parameter(duration), let cacheResponse = compiler.parameter(cacheResponse) else { return nil }
+        return Step(duration: duration, cacheResponse: cacheResponse)
+    }
+}
+
+extension StepCompiler {
+    /// APIM: each semantic-cache policy "can only be used once in a policy section" (of the effective policy).
+    mutating func semanticCacheOnce(_ statement: PolicyStatement, _ kind: String) -> Bool {
+        guard semanticCachePolicies.insert(kind).inserted else {
+            diagnostics.append(PolicyDiagnostic(
+                at: statement.position, "'<\(statement.name)>' may be used only once in a policy section (another semantic cache \(kind) comes first)"))
+            return false
+        }
+        return true
     }
 }

@@ -515,6 +515,11 @@ final class RoutingBackend: PolicyBackend, @unchecked Sendable {
         }
         #expect(await Self.run(semantic, erroring, "tulip").status == 429)
         #expect(cache.count == 0)
+        // Unless cache-response says so.
+        let always = try pipeline(Self.policy().replacingOccurrences(of: #"duration="60""#, with: #"duration="60" cache-response="true""#),
+                                  options: PolicyPipelineOptions(backends: Self.backends, semanticCache: cache))
+        #expect(await Self.run(always, erroring, "tulip").status == 429)
+        #expect(cache.count == 1)
     }
 
     @Test func theStoreIsBoundedAndEntriesExpire() {
@@ -556,6 +561,9 @@ final class RoutingBackend: PolicyBackend, @unchecked Sendable {
         #expect(errors(Self.policy().replacingOccurrences(of: "system-assigned", with: "user-assigned")).contains { $0.contains("'system-assigned'") })
         #expect(errors(Self.policy(extra: #"max-message-count="0""#)).contains { $0.contains("max-message-count") })
         #expect(loadErrors(#"<llm-semantic-cache-store duration="60" />"#).contains { $0.contains("is not allowed in '<inbound>'") })
+        let twice = Self.policy().replacingOccurrences(of: #"<llm-semantic-cache-store duration="60" />"#,
+                                                       with: #"<llm-semantic-cache-store duration="60" /><azure-openai-semantic-cache-store duration="5" />"#)
+        #expect(errors(twice).contains { $0.contains("'<azure-openai-semantic-cache-store>' may be used only once in a policy section") })
         #expect(loadErrors(#"<azure-openai-semantic-cache-store />"#, section: .outbound).contains { $0.contains("duration") })
     }
 }
