@@ -177,10 +177,14 @@ extension LLMTokenLimitPolicy {
             }
             let period = policy.tokenQuotaPeriod
             let window = quotaWindow
+            // Each counter once per request: another statement (another scope) with the same key checks its own
+            // limit against the counter but does not count the same tokens again.
+            let chargesRate = perMinute != nil && llm.claim(Self.rateKey(key))
+            let chargesQuota = period.map { llm.claim(Self.quotaKey($0, key)) } ?? false
             @Sendable func charge(_ amount: Int) {
                 guard amount != 0 else { return }
-                if perMinute != nil { counters.add(Self.rateKey(key), amount: amount, period: 60) }
-                if let period, let window {
+                if chargesRate { counters.add(Self.rateKey(key), amount: amount, period: 60) }
+                if chargesQuota, let period, let window {
                     counters.add(Self.quotaKey(period, key), amount: amount, period: window.seconds, anchor: window.start)
                 }
             }

@@ -226,6 +226,13 @@ final class LLMExchange: @unchecked Sendable {
     private var actions: [@Sendable (LLMUsage?, PolicyExecution?) -> Void] = []
     private var scanner = LLMEventStreamScanner()
     private var delivered = false
+    /// The token counters this request is charged to already (a counter is charged once per request,
+    /// however many `llm-token-limit` statements of the effective policy name its key).
+    private var chargedCounters: Set<String> = []
+
+    /// Claims `counter` for this request: true the first time only.
+    func claim(_ counter: String) -> Bool { lock.withLock { chargedCounters.insert(counter).inserted } }
+
     /// What `llm-semantic-cache-lookup` left for `llm-semantic-cache-store` (nil: nothing to store).
     /// Set and read by the request's own run only.
     var semanticCachePending: SemanticCachePending?

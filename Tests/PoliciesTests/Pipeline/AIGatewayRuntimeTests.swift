@@ -83,6 +83,23 @@ enum ChatFixtures {
         #expect(refused.lastError?.source == "llm-token-limit")
     }
 
+    @Test func statementsOfSeveralScopesShareTheKeysCounterAndCountTokensOnce() async throws {
+        let counters = PolicyCounters()
+        let api = #"<policies><inbound><llm-token-limit counter-key="shared" tokens-per-minute="1000" remaining-tokens-header-name="x-api" /><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"#
+        let operation = #"<policies><inbound><base /><llm-token-limit counter-key="shared" tokens-per-minute="150" remaining-tokens-header-name="x-operation" /></inbound><backend><forward-request /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"#
+        let limited = try PolicyPipeline.load([(api, "api.xml", .api), (operation, "operation.xml", .operation)], options: PolicyPipelineOptions(counters: counters))
+        let backend = RecordingBackend(headers: ChatFixtures.json, body: ChatFixtures.answer(prompt: 40, completion: 30))
+        #expect(await Self.run(limited, backend: backend).status == 200)
+        let second = await Self.run(limited, backend: backend)
+        #expect(second.header("x-api") == "930")  // 70 counted once, not twice
+        #expect(second.header("x-operation") == "80")
+        // 140 of the operation's 150: still admitted (under the limit), then its own limit refuses, the api's far away.
+        #expect(await Self.run(limited, backend: backend).status == 200)
+        let refused = await Self.run(limited, backend: backend)
+        #expect(refused.status == 429)
+        #expect(refused.lastError?.scope == "operation")
+    }
+
     @Test func anEstimatedPromptOverTheLimitIsRefusedBeforeTheBackend() async throws {
         let options = PolicyPipelineOptions(counters: PolicyCounters())
         let limited = try pipeline(document(inbound: """
