@@ -90,9 +90,9 @@ struct LLMRequest: Sendable {
         "file_id", "format", "voice", "user", "service_tier", "tool_choice", "reasoning_effort", "modalities", "encoding_format",
     ]
 
-    /// Appends the string values of `value` (see `contentText`); nesting deeper than 64 levels is not read.
+    /// Appends the string values of `value` (see `contentText`), at every depth the JSON reader accepts.
     static func strings(_ value: Any, key: String?, into parts: inout [String], depth: Int = 0) {
-        guard depth < 64 else { return }
+        guard depth < 1024 else { return }  // beyond what the JSON reader accepts (it refuses deeper nesting)
         switch value {
         case let text as String:
             if let key, nonContentKeys.contains(key) { return }

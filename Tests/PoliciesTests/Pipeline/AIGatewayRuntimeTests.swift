@@ -265,6 +265,11 @@ enum ChatFixtures {
         let responses = LLMRequest.parse(Array(#"{"model":"gpt-4o","instructions":"Obey","input":[{"role":"user","content":[{"type":"input_text","text":"Hi"},{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]}],"tools":[{"type":"function","name":"f","description":"Does f"}],"unknown":{"deep":["said"]}}"#.utf8))
         #expect(responses.contentText == "Hi\nObey\nDoes f\nf\nsaid")  // keys in sorted order
         #expect(LLMRequest.parse(nil).estimatedPromptTokens == 0)
+        // Hostile nesting is refused by the JSON reader: no crash; what it accepts is read at every depth.
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(LLMRequest.parse(Array(#"{"messages":\#(deep)}"#.utf8)).messages.isEmpty)
+        let nested = String(repeating: #"{"a":"#, count: 200) + #""x""# + String(repeating: "}", count: 200)
+        #expect(LLMRequest.parse(Array(#"{"input":"y","n":\#(nested)}"#.utf8)).contentText == "y\nx")
     }
 
     @Test func theEventStreamScannerFindsTheUsageAcrossChunksAndSkipsHugeLines() {
