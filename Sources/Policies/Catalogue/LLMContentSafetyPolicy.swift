@@ -128,6 +128,12 @@ extension LLMContentSafetyPolicy {
                 if !name.isEmpty { names.append(name) }
             }
 
+            // A compressed body cannot be read as text, and the model would read it decompressed: fail closed.
+            let encodings = HeaderList.values(execution.state.requestHeaders, "Content-Encoding")
+                .flatMap { $0.split(separator: ",") }.map { ASCII.trimmingWhitespace(String($0)).lowercased() }.filter { $0 != "identity" && !$0.isEmpty }
+            if let encoding = encodings.first {
+                throw failed(step, "the request body is encoded ('\(encoding.prefix(32))'); its text cannot be checked.")
+            }
             let llm = execution.llmExchange()
             let text = llm.request.isJSON ? llm.request.contentText : String(decoding: execution.state.requestBody?.bytes ?? [], as: UTF8.self)
             guard !text.isEmpty else { return .proceed }  // nothing to check

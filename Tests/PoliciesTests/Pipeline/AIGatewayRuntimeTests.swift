@@ -396,6 +396,15 @@ final class RoutingBackend: PolicyBackend, @unchecked Sendable {
         // A category the service did not rate is not taken as safe.
         let partial = Self.backend(analysis: #"{"blocklistsMatch":[],"categoriesAnalysis":[{"category":"Hate","severity":0}]}"#)
         #expect(try await Self.run(partial).status == 500)
+        // A compressed body cannot be checked: refused without a call.
+        let unread = Self.backend()
+        let (plain, payload) = LLMTokenLimitRuntimeTests.post(ChatFixtures.request())
+        let gzipped = PolicyRequest(method: plain.method, host: plain.host, path: plain.path,
+                                    headers: plain.headers + [PolicyHeader("Content-Encoding", "gzip")], identity: plain.identity)
+        let encoded = await (try pipeline(Self.policy, options: PolicyPipelineOptions(backends: Self.backends))).run(gzipped, body: payload, backend: unread)
+        #expect(encoded.status == 500)
+        #expect(encoded.lastError?.message.contains("encoded ('gzip')") == true)
+        #expect(unread.requests.isEmpty)
         // Over the service's 10,000 characters: refused without a call.
         let quiet = Self.backend()
         let long = try await Self.run(quiet, ChatFixtures.request(String(repeating: "a", count: 10_001)))
