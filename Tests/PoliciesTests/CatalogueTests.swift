@@ -18,6 +18,10 @@ struct CatalogueTests {
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
             "publish-to-dapr", "invoke-dapr-binding", "get-authorization-context",
+            // AI gateway
+            "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
+            "llm-content-safety", "llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup", "llm-semantic-cache-store",
+            "azure-openai-semantic-cache-store",
         ]
         #expect(names == expected)
         #expect(PolicyCatalogueInfo.schemas.allSatisfy { !$0.sections.isEmpty })

@@ -15,6 +15,10 @@ enum PolicyCatalogue {
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
         PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
+        // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
+        LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
+        LLMContentSafetyPolicy.self, LLMSemanticCacheLookupPolicy.self, AzureOpenAISemanticCacheLookupPolicy.self,
+        LLMSemanticCacheStorePolicy.self, AzureOpenAISemanticCacheStorePolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -51,9 +55,6 @@ enum PolicyCatalogue {
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-graphql-request", "validate-odata-request",
         "set-graphql-resolver", "http-data-source", "sql-data-source",
-        "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",
-        "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
-        "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
-        "llm-content-safety",
+        "cosmosdb-data-source", "publish-event",
     ]
 }
