@@ -17,6 +17,11 @@ struct CatalogueTests {
             "rate-limit", "quota",
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
+            "publish-to-dapr", "invoke-dapr-binding", "get-authorization-context",
+            // AI gateway
+            "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
+            "llm-content-safety", "llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup", "llm-semantic-cache-store",
+            "azure-openai-semantic-cache-store",
             "validate-parameters", "validate-headers", "validate-status-code", "validate-content", "validate-odata-request",
         ]
         #expect(names == expected)

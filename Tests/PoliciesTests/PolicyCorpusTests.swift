@@ -354,9 +354,14 @@ struct PolicyCorpusTests {
 
     /// How the reference's examples are built: no key fetching; the logger `log-to-eventhub`'s example names configured,
     /// as its user configures it (APIM refuses a logger-id no logger has).
-    /// `validate-content`'s SOAP example names the schema `myschema` (an XML schema its user added to APIM).
+    /// The AI-gateway examples' backends (Content Safety, embeddings) configured the same way; `validate-content`'s SOAP
+    /// example names the schema `myschema` (an XML schema its user added to APIM).
     static let referenceOptions: PolicyPipelineOptions = {
-        var options = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+        var options = PolicyPipelineOptions(
+            backends: ["content-safety-backend": URL(string: "https://contoso.cognitiveservices.azure.com")!,
+                       "azure-openai-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!,
+                       "llm-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!],
+            keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
         if let schema = try? NamedSchema(id: "myschema", xml: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"/>".utf8)) {
             options.schemas = ["myschema": schema]
         }
@@ -418,17 +423,7 @@ struct PolicyCorpusTests {
         // this authentication-managed-identity example leaves it out.
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
-        // Policies Drawbridge does not have. AI gateway (out of scope):
-        "azure-openai-emit-token-metric-policy.1.xml": (.notSupported, "'<azure-openai-emit-token-metric>' is not supported"),
-        "azure-openai-token-limit-policy.1.xml": (.notSupported, "'<azure-openai-token-limit>' is not supported"),
-        "llm-content-safety-policy.1.xml": (.notSupported, "'<llm-content-safety>' is not supported"),
-        "llm-emit-token-metric-policy.1.xml": (.notSupported, "'<llm-emit-token-metric>' is not supported"),
-        "llm-token-limit-policy.1.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
-        "llm-token-limit-policy.2.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
-        "azure-openai-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "azure-openai-semantic-cache-store-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-store-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
+        // Policies Drawbridge does not have.
         // GraphQL resolvers and GraphQL validation (out of scope); the three `[...] <query-request>` blocks are pieces of
         // a cosmosdb-data-source resolver.
         "cosmosdb-data-source-policy.1.xml": (.notSupported, "'<cosmosdb-data-source>' is not supported"),
@@ -447,15 +442,6 @@ struct PolicyCorpusTests {
         "sql-data-source-policy.3.xml": (.notSupported, "'<sql-data-source>' is not supported"),
         "validate-graphql-request-policy.1.xml": (.notSupported, "'<validate-graphql-request>' is not supported"),
         "validate-graphql-request-policy.2.xml": (.notSupported, "'<validate-graphql-request>' is not supported"),
-        // Dapr (out of scope), including set-backend-service's Dapr form.
-        "invoke-dapr-binding-policy.1.xml": (.notSupported, "'<invoke-dapr-binding>' is not supported"),
-        "publish-to-dapr-policy.1.xml": (.notSupported, "'<publish-to-dapr>' is not supported"),
-        "set-backend-service-dapr-policy.1.xml": (.notSupported, "unknown attribute 'dapr-app-id' on '<set-backend-service>'"),
-        // Credential manager connections (APIM's managed OAuth token store).
-        "get-authorization-context-policy.1.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.2.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.3.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.4.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
     ]
 
     @Test("corpus figures, per folder and in total")

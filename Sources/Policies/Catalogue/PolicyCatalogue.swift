@@ -14,6 +14,11 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
+        PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
+        // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
+        LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
+        LLMContentSafetyPolicy.self, LLMSemanticCacheLookupPolicy.self, AzureOpenAISemanticCacheLookupPolicy.self,
+        LLMSemanticCacheStorePolicy.self, AzureOpenAISemanticCacheStorePolicy.self,
         ValidateParametersPolicy.self, ValidateHeadersPolicy.self, ValidateStatusCodePolicy.self, ValidateContentPolicy.self,
         ValidateODataRequestPolicy.self,
     ]
@@ -49,12 +54,8 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "get-authorization-context",
-        "validate-graphql-request", "publish-to-dapr",
-        "invoke-dapr-binding", "set-graphql-resolver", "http-data-source", "sql-data-source",
-        "cosmosdb-data-source", "publish-event", "azure-openai-token-limit", "llm-token-limit",
-        "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
-        "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
-        "llm-content-safety",
+        "validate-graphql-request",
+        "set-graphql-resolver", "http-data-source", "sql-data-source",
+        "cosmosdb-data-source", "publish-event",
     ]
 }

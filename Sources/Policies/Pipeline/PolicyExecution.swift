@@ -22,6 +22,9 @@ final class PolicyExecution: @unchecked Sendable {
     var backendCertificate: X509Certificate2?
     /// The `proxy` policy's forward proxy for the forwarded request.
     var backendProxy: BackendProxy?
+    /// `set-backend-service backend-id="dapr"` made the backend the sidecar: the forwarded request
+    /// carries the gateway's Dapr API token (never one the client sent).
+    var daprInvocation = false
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
@@ -30,6 +33,8 @@ final class PolicyExecution: @unchecked Sendable {
     /// Bandwidth charges whose `increment-condition` looks at the final response.
     var deferredCharges: [(condition: RuntimeParameter<Bool>, key: String, period: Int, anchor: Date?, step: CompiledStep)] = []
     var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
+    /// The AI-gateway policies' state of this request (nil: none ran). See `LLMUsage.swift`.
+    var llm: LLMExchange?
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
         self.pipeline = pipeline
@@ -144,6 +149,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// The outbound section, once the backend answered (or the backend section ended without a call).
     func runOutbound() async throws {
         state.section = .outbound
+        if llm != nil { try await collectLLMUsage() }
         if pipeline.readsResponseBody { try await loadResponseBody() }
         _ = try await run(steps(.outbound))
     }
@@ -273,6 +279,7 @@ final class PolicyExecution: @unchecked Sendable {
                     throw Self.attributed(failure, to: step)
                 }
                 let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && deferredCharges.isEmpty && state.trace.isEmpty
+                    && llm == nil
                 return .forward(PolicyExchange(execution: self, call: call, step: step, outboundIsEmpty: relay))
             }
             // No backend call: outbound follows inbound (it never waits and has no backend body to read).
@@ -663,6 +670,10 @@ final class PolicyExecution: @unchecked Sendable {
             method: state.method, urlText: urlText, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
         request.proxy = backendProxy
+        if daprInvocation {
+            HeaderList.remove(&request.headers, DaprSidecar.apiTokenHeader)
+            if let token = options.daprAPIToken { request.headers.append(PolicyHeader(DaprSidecar.apiTokenHeader, token)) }
+        }
         state.record(.backend, "\(state.method) \(urlText)")
         return request
     }

@@ -35,6 +35,17 @@ public struct PolicyPipelineOptions: Sendable {
     public var entraAuthority: URL?
     /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
     public var loggers: [String: any PolicyEventLogger]
+    /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
+    /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
+    public var daprSidecar: URL = DaprSidecar.defaultAddress
+    /// Dapr's API token (`dapr-api-token` on every call to the sidecar, when the sidecar requires one);
+    /// the gateway takes it from `DAPR_API_TOKEN`, as Dapr's SDKs do.
+    public var daprAPIToken: String?
+    /// The credential manager's providers and token store (`get-authorization-context`); nil: none configured
+    /// (the policy then fails closed at run time).
+    public var credentials: CredentialManager?
+    /// The store of `llm-semantic-cache-lookup`/`-store` (share one across reloads).
+    public var semanticCache: SemanticResponseCache
     /// The API's OpenAPI description (`validate-parameters`, `-headers`, `-status-code`, `-content`);
     /// nil: the API has none, and those policies report "API's schema doesn't exist".
     public var apiDescription: APIDescription? = nil
@@ -47,8 +58,10 @@ public struct PolicyPipelineOptions: Sendable {
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
         metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
-        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:]
+        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:],
+        semanticCache: SemanticResponseCache? = nil
     ) {
+        self.semanticCache = semanticCache ?? SemanticResponseCache()
         self.loggers = loggers
         self.entraAuthority = entraAuthority
         self.managedIdentity = managedIdentity
@@ -158,7 +171,7 @@ public final class PolicyPipeline: Sendable {
             && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))
         var failsOnErrorStatus = true
         if let forward, case .forwardRequest(_, _, .constant(let fails)) = forward.action { failsOnErrorStatus = fails }
-        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing
+        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing && !compiler.observesLLMResponse
     }
 
     /// Loads documents of several scopes with the context compiler, merges them and builds the pipeline.
