@@ -61,6 +61,11 @@ public enum Policy: Sendable {
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
     case logToEventHub(LogToEventHubPolicy)
+    case validateGraphQLRequest(ValidateGraphQLRequestPolicy)
+    /// The root of a GraphQL resolver document (not a statement of `<policies>`).
+    case httpDataSource(HTTPDataSourcePolicy)
+    /// Inside an `<http-data-source>`'s `<http-response>` only.
+    case publishEvent(PublishEventPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -273,6 +273,9 @@ struct StepCompiler {
         case .xslTransform(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .proxy(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .logToEventHub(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .validateGraphQLRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .httpDataSource(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .publishEvent(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }
