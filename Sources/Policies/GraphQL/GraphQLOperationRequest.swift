@@ -21,6 +21,9 @@ struct GraphQLOperationRequest {
     /// The most nesting (`{`, `(`, `[`) a document may have before it is parsed at all: the parser recurses
     /// per level, and a 100 KB document of `{` would otherwise take the stack.
     static let maximumNesting = 128
+    /// The largest document parsed (APIM's `max-size` ceiling is 100 KB): the parser keeps every token in a
+    /// linked list, and the executor would otherwise take documents as large as the body limit.
+    static let maximumDocumentBytes = 128 << 10
 
     struct Problem: Error { let message: String }
 
@@ -116,6 +119,9 @@ struct GraphQLOperationRequest {
 
     /// Parses the document (after the nesting check).
     func document() throws(Problem) -> Document {
+        guard query.utf8.count <= Self.maximumDocumentBytes else {
+            throw Problem(message: "The query is larger than \(Self.maximumDocumentBytes) bytes.")
+        }
         guard Self.nesting(query, limit: Self.maximumNesting) <= Self.maximumNesting else {
             throw Problem(message: "The query is nested deeper than \(Self.maximumNesting) levels.")
         }

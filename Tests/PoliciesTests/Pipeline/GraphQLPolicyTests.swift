@@ -275,6 +275,15 @@ import Testing
         let invalid = try await run("{ nothing }", api: api)
         #expect(invalid.status == 400)
         #expect(invalid.bodyText?.contains(#"Cannot query field \"nothing\" on type \"Query\"."#) == true)
+        // Documents are bounded before parsing: 128 KiB of tokens parse (and are released) fine, more is refused.
+        let many = try await run("{ " + String(repeating: "__typename ", count: 11_900) + "}", api: api)
+        #expect(many.status == 200)
+        let tooMany = try await run("{ " + String(repeating: "__typename ", count: 12_000) + "}", api: api)
+        #expect(tooMany.status == 400)
+        #expect(tooMany.bodyText?.contains("larger than 131072 bytes") == true)
+        // Commas are ignored tokens: 120,000 of them, each a node of the parser's token list.
+        let tokens = try await run("{ users { id" + String(repeating: ",", count: 120_000) + " } }", api: api)
+        #expect(tokens.status == 200)
         let subscription = try await run("subscription { onUserCreated { id } }", api: api)
         #expect(subscription.status == 400)
         #expect(subscription.bodyText?.contains("WebSocket") == true)
