@@ -155,6 +155,10 @@ extension ValidateGraphQLRequestPolicy {
             let fields = FieldCollector()
             let errors = validate(schema: api.schema, ast: document, rules: specifiedRules + [fields.rule])
             if !errors.isEmpty { return requestError(errors) }
+            // Fail closed: every field must be looked at by the rules.
+            if fields.overflowed {
+                return requestError([GraphQLError(message: "The query has more than \(FieldCollector.limit) fields.")])
+            }
             guard let operation = GraphQLOperations.select(document, name: request.operationName) else {
                 return requestError([GraphQLError(message: request.operationName.map { "Unknown operation named '\($0)'." }
                     ?? "Must provide operation name if query contains multiple operations.")])
@@ -274,11 +278,12 @@ final class FieldCollector: Sendable {
         let locations: [SourceLocation]
     }
 
-    private let fields = Mutex<[Collected]>([])
-    /// At most this many fields are looked at (a 100 KB request has fewer).
-    static let limit = 20_000
+    private let fields = Mutex<(items: [Collected], overflowed: Bool)>(([], false))
+    /// At most this many fields are collected (a 100 KB request has fewer); past that the request is refused.
+    static let limit = 60_000
 
-    var collected: [Collected] { fields.withLock { $0 } }
+    var collected: [Collected] { fields.withLock { $0.items } }
+    var overflowed: Bool { fields.withLock { $0.overflowed } }
 
     var rule: @Sendable (ValidationContext) -> Visitor {
         { [self] context in
@@ -287,7 +292,7 @@ final class FieldCollector: Sendable {
                 let line = loc.startToken.line, column = loc.startToken.column
                 let item = Collected(parent: parent.name, name: field.name.value, start: loc.start, end: loc.end,
                                      locations: [SourceLocation(line: line, column: column)])
-                self.fields.withLock { if $0.count < Self.limit { $0.append(item) } }
+                self.fields.withLock { if $0.items.count < Self.limit { $0.items.append(item) } else { $0.overflowed = true } }
                 return .continue
             })
         }

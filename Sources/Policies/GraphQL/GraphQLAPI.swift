@@ -266,7 +266,9 @@ final class GraphQLResolution: Sendable {
         let body = "{\"arguments\":\(argumentsText),\"parent\":\(parentText)}"
         let result = await document.run(policyRequest, body: BufferedBody(body), backend: backend)
         if let error = result.lastError {
-            throw ResolverFailure(description: "The resolver of '\(info.parentType.name).\(info.fieldName)' failed: \(error.message)")
+            // The client learns the reason only (`BackendConnectionFailure`, `Timeout`, …): the message can name
+            // internal hosts. The whole error is in the resolver run's trace.
+            throw ResolverFailure(description: "The resolver of '\(info.parentType.name).\(info.fieldName)' failed: \(error.reason)")
         }
         let bytes: [UInt8]
         switch result.body {

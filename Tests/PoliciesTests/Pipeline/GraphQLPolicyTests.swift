@@ -255,7 +255,7 @@ import Testing
         let result = try await run("{ users { name friends { id } } }", api: api)
         #expect(result.status == 200)
         let text = result.bodyText ?? ""
-        #expect(text.hasPrefix(#"{"data":{"users":[{"name":"ada","friends":[{"id":"2"}]},{"name":"grace","friends":null}]},"errors":[{"message":"The resolver of 'User.friends' failed: The data source answered with status code 500.""#), "\(text)")
+        #expect(text.hasPrefix(#"{"data":{"users":[{"name":"ada","friends":[{"id":"2"}]},{"name":"grace","friends":null}]},"errors":[{"message":"The resolver of 'User.friends' failed: DataSourceErrorStatusCode""#), "\(text)")
         #expect(text.contains(#""path":["users",1,"friends"]"#))
     }
 
