@@ -11,9 +11,9 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve
 COPY . .
-# The Swift runtime and Foundation linked in: the runtime image needs no Swift toolchain. The flags
-# (exclusivity checks off, functions ordered by bench/drawbridge.order) are scripts/build-release.sh's.
-RUN scripts/build-release.sh --static-swift-stdlib \
+# scripts/build-release.sh links the Swift runtime and Foundation in (the runtime image needs no Swift
+# toolchain), turns exclusivity checks off and orders functions by bench/drawbridge.order.
+RUN scripts/build-release.sh \
  && install -D -m 0755 "$(swift build -c release --show-bin-path)/drawbridge" /out/drawbridge
 
 FROM debian:bookworm-slim

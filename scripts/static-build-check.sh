@@ -10,9 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:-}"
 if [ -z "$bin" ]; then
-  echo "== scripts/build-release.sh --static-swift-stdlib (the Dockerfile's command)"
+  echo "== scripts/build-release.sh (the Dockerfile's command; it links the Swift runtime in)"
   start=$(date +%s)
-  scripts/build-release.sh --static-swift-stdlib
+  scripts/build-release.sh
   echo "build: $(( $(date +%s) - start )) s"
   bin="$(swift build -c release --show-bin-path)/drawbridge"
 fi

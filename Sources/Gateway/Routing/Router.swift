@@ -117,12 +117,19 @@ public struct Router: Sendable {
             for (operationIndex, operation) in api.operations.enumerated() {
                 guard operation.config.method == "*" || operation.config.method == method else { continue }
                 if let parameters = operation.template.match(keys: restKeys, decoded: request.decoded[api.prefixSegments.count...]) {
-                    let rest = request.segments[api.prefixSegments.count...]
-                    var remaining = "/" + rest.joined(separator: "/")
-                    if request.trailingSlash && !rest.isEmpty { remaining += "/" }
+                    let normalized = request.normalized
+                    let remaining: String
+                    if api.prefixSegments.isEmpty {
+                        remaining = normalized  // an API at the root: the same text, built once
+                    } else {
+                        let rest = request.segments[api.prefixSegments.count...]
+                        var text = "/" + rest.joined(separator: "/")
+                        if request.trailingSlash && !rest.isEmpty { text += "/" }
+                        remaining = text
+                    }
                     return .matched(RouteMatch(api: api, operation: operation.config,
                                                matchedParameters: parameters, remainingPath: remaining,
-                                               normalizedPath: request.normalized,
+                                               normalizedPath: normalized,
                                                apiIndex: apiIndex, operationIndex: operationIndex))
                 }
             }
