@@ -333,8 +333,12 @@ struct PolicyCorpusTests {
     static func referencePipeline(_ name: String, loadOptions: PolicyLoadOptions, loader: PolicyLoader, fragments: PolicyFragments,
                                   options: PolicyPipelineOptions = referenceOptions) throws -> Result<PolicyPipeline, ReferenceFailure> {
         // A GraphQL resolver document (root `<http-data-source>`, …) loads as one, not as a `<policies>` section.
-        let raw = try String(contentsOf: referenceFolder.appendingPathComponent(name), encoding: .utf8)
+        var raw = try String(contentsOf: referenceFolder.appendingPathComponent(name), encoding: .utf8)
         if GraphQLAPI.isResolverDocument(raw) {
+            for line in try lines("azure-docs-policy-reference.placeholders.txt") {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                if fields.count == 3, fields[0] == name { raw = raw.replacingOccurrences(of: fields[1], with: fields[2]) }
+            }
             do {
                 return .success(try GraphQLAPI.resolverPipeline(raw, file: name, loader: loader, options: options))
             } catch {
@@ -435,15 +439,12 @@ struct PolicyCorpusTests {
         // `return`), Visual Basic's `<>` for "not equal".
         "http-data-source-policy.3.xml": (.invalidAsPublished, "expected ';' but found 'return'"),
         "validate-graphql-request-policy.2.xml": (.invalidAsPublished, "unexpected '>'"),
-        // Resolvers on data sources Drawbridge does not reach: Cosmos DB (its REST API is not implemented yet; the three
-        // `[...] <query-request>` blocks are pieces of a cosmosdb-data-source resolver) and Azure SQL (TDS, a binary
-        // protocol Drawbridge does not speak).
-        "cosmosdb-data-source-policy.1.xml": (.notSupported, "the policy '<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.3.xml": (.notSupported, "the policy '<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.4.xml": (.notSupported, "the policy '<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.5.xml": (.notSupported, "unknown policy element '<query-request>'"),
-        "cosmosdb-data-source-policy.6.xml": (.notSupported, "unknown policy element '<query-request>'"),
-        "cosmosdb-data-source-policy.7.xml": (.notSupported, "unknown policy element '<query-request>'"),
+        // The three `[...] <query-request>` blocks are pieces of a cosmosdb-data-source resolver, not documents: a
+        // `<query-request>` on its own is neither a resolver document nor a policy.
+        "cosmosdb-data-source-policy.5.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        "cosmosdb-data-source-policy.6.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        "cosmosdb-data-source-policy.7.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        // Resolvers on Azure SQL: TDS, a binary protocol Drawbridge does not speak.
         "sql-data-source-policy.1.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.2.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.3.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),

@@ -14,7 +14,7 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
-        ValidateGraphQLRequestPolicy.self, HTTPDataSourcePolicy.self,
+        ValidateGraphQLRequestPolicy.self, HTTPDataSourcePolicy.self, CosmosDBDataSourcePolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -51,8 +51,7 @@ enum PolicyCatalogue {
         "get-authorization-context",
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-odata-request", "publish-to-dapr",
-        "invoke-dapr-binding", "set-graphql-resolver", "sql-data-source",
-        "cosmosdb-data-source", "azure-openai-token-limit", "llm-token-limit",
+        "invoke-dapr-binding", "set-graphql-resolver", "sql-data-source", "azure-openai-token-limit", "llm-token-limit",
         "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
         "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
         "llm-content-safety",

@@ -66,6 +66,8 @@ public enum Policy: Sendable {
     case httpDataSource(HTTPDataSourcePolicy)
     /// Inside an `<http-data-source>`'s `<http-response>` only.
     case publishEvent(PublishEventPolicy)
+    /// The root of a GraphQL resolver document (Cosmos DB).
+    case cosmosDBDataSource(CosmosDBDataSourcePolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -123,9 +123,10 @@ public final class GraphQLAPI: Sendable {
         guard context.errorCount == 0 else { throw PolicyLoadError(diagnostics: context.diagnostics.map(loader.redacted)) }
         var targets: [String] = []
         for statement in statements {
-            if case .httpDataSource(let source) = statement.policy {
-                for inner in source.response ?? [] { if case .publishEvent(let event) = inner.policy { targets += event.targets } }
-            }
+            var response: [PolicyStatement] = []
+            if case .httpDataSource(let source) = statement.policy { response = source.response ?? [] }
+            if case .cosmosDBDataSource(let source) = statement.policy { response = source.response ?? [] }
+            for inner in response { if case .publishEvent(let event) = inner.policy { targets += event.targets } }
         }
         let scoped = ScopedPolicy(
             scope: .api, file: file, sections: [.inbound: statements], warnings: context.diagnostics.map(loader.redacted),

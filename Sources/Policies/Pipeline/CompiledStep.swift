@@ -276,6 +276,7 @@ struct StepCompiler {
         case .validateGraphQLRequest(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .httpDataSource(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .publishEvent(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .cosmosDBDataSource(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }
