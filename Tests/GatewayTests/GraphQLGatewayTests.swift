@@ -131,4 +131,49 @@ struct GraphQLGatewayTests {
         #expect(invalid.body.contains(#"Cannot query field \"nope\" on type \"Query\"."#), "\(invalid.body)")
         try await gateway.stop()
     }
+
+    /// A cosmosdb-data-source resolver reads an item from a loopback server playing Cosmos DB; the request it received
+    /// carries the master-key signature of its verb, resource link and date.
+    @Test func aCosmosDBResolverSignsItsRequests() async throws {
+        let key = Data((0..<32).map { UInt8($0) })
+        let cosmos = try await DocumentServer.start(["/dbs/db/colls/people/docs/7": .json(#"{"id": "7", "name": "ada", "_etag": "x"}"#)])
+        let schema = try Self.write("type Query { person(id: ID!): Person } type Person { id: ID! name: String }", "graphql")
+        let resolver = try Self.write("""
+            <cosmosdb-data-source>
+                <connection-info>
+                    <connection-string>AccountEndpoint=\(cosmos.baseURL)/;AccountKey=\(key.base64EncodedString());</connection-string>
+                    <database-name>db</database-name>
+                    <container-name>people</container-name>
+                </connection-info>
+                <read-request>
+                    <id>@(context.GraphQL.Arguments["id"].ToString())</id>
+                    <partition-key>@(context.GraphQL.Arguments["id"].ToString())</partition-key>
+                </read-request>
+            </cosmosdb-data-source>
+            """, "xml")
+        defer { for file in [schema, resolver] { try? FileManager.default.removeItem(atPath: file) } }
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in
+            var api = APIConfig(name: "graph", pathPrefix: "/graph", backendURL: GraphQLConfig.syntheticBackend)
+            api.graphQL = GraphQLConfig(schemaFile: schema, resolvers: [GraphQLResolverConfig(type: "Query", field: "person", policyFile: resolver)])
+            config.apis.insert(api, at: 0)
+        })
+        let answer = try await Self.post(gateway, "/graph", #"{"query": "{ person(id: 7) { name } }"}"#)
+        #expect(answer.httpCode == 200, "\(answer.stdout) \(answer.stderr)")
+        #expect(answer.body == #"{"data":{"person":{"name":"ada"}}}"#, "\(answer.body)")
+        let head = try #require(cosmos.requestHeads.last)
+        var fields: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        #expect(head.hasPrefix("GET /dbs/db/colls/people/docs/7 "), "\(head)")
+        #expect(fields["x-ms-documentdb-partitionkey"] == #"["7"]"#)
+        let date = try #require(fields["x-ms-date"])
+        let payload = "get\ndocs\ndbs/db/colls/people/docs/7\n\(date.lowercased())\n\n"
+        let signature = Data(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: SymmetricKey(data: key))).base64EncodedString()
+        let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        #expect(fields["authorization"] == "type=master&ver=1.0&sig=\(signature)".addingPercentEncoding(withAllowedCharacters: unreserved))
+        try await gateway.stop()
+        await cosmos.stop()
+    }
 }
