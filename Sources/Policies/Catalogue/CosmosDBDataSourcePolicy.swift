@@ -228,6 +228,12 @@ public struct CosmosDBDataSourcePolicy: Sendable, PolicyDefinition {
             }
             if request.literal("type") == "replace", id == nil { request.error("'<write-request type=\"replace\">' requires '<id>'") }
         }
+        // Trigger names go into headers: printable ASCII only.
+        for name in ["pre-trigger", "post-trigger"] {
+            if let value = request.literal(name), !value.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F }) {
+                request.error(attribute: name, "the '\(name)' of \(request.tag) must be a trigger id (printable ASCII, no spaces)")
+            }
+        }
         // The response.
         var response: [PolicyStatement]? = nil
         if let responseElement = first("response", in: element) {

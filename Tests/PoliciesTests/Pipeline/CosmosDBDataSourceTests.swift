@@ -183,6 +183,8 @@ import Testing
         #expect(problem(Self.connection() + #"<query-request><parameters><parameter name="x">1</parameter></parameters></query-request>"#)
             .contains("starts with '@'"))
         #expect(problem(Self.connection() + #"<write-request type="replace"><set-body>{}</set-body></write-request>"#).contains("requires '<id>'"))
+        #expect(problem(Self.connection() + #"<write-request pre-trigger="a&#10;X-Injected: 1"><set-body>{}</set-body></write-request>"#)
+            .contains("must be a trigger id"))
         let managed = Self.connection().replacingOccurrences(of: "<connection-string>", with: #"<connection-string use-managed-identity="true">"#)
             .replacingOccurrences(of: "AccountKey=\(Self.keyText);", with: "")
         #expect(problem(managed + read) == "")
