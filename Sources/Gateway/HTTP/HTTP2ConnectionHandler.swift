@@ -42,6 +42,16 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var goAwayByNIO = false
     /// The handler below NIOHTTP2Handler: it says when an error comes from TLS or the socket.
     private let socket: HTTP2SocketHandler
+    /// Streams the client reset while the gateway still served them, in the current window: the
+    /// rapid-reset defence (CVE-2023-44487), a GOAWAY (ENHANCE_YOUR_CALM) past `cancelledStreamLimit`
+    /// in `cancelledStreamWindow`. NIOHTTP2Handler's own counter takes every RST_STREAM, those for
+    /// streams already answered too — curl 7.88 sends one after each answer that ends in its HEADERS
+    /// frame (a 403 without a body), so 200 refused requests within 30 s cost such a client its
+    /// connection — and is set far higher (GatewayServer) to bound only a flood of them.
+    private var cancelledStreams = 0
+    private var cancelledWindowStart = NIODeadline.now()
+    static let cancelledStreamLimit = 200
+    static let cancelledStreamWindow = TimeAmount.seconds(30)
     private(set) var context: ChannelHandlerContext?
 
     /// `initialStreamWindow`: the SETTINGS_INITIAL_WINDOW_SIZE this server advertises.
@@ -119,10 +129,35 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             return
         }
         if let closed = event as? StreamClosedEvent {
-            streams.removeValue(forKey: closed.streamID)?.streamClosed(reason: closed.reason)
+            guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
+            // Reset by the client (or by NIOHTTP2Handler for a client's stream error) while in flight:
+            // a stream the gateway reset itself is marked closed before its event.
+            let cancelledByClient = closed.reason != nil && !stream.resetByGateway
+            stream.streamClosed(reason: closed.reason)
+            if cancelledByClient { countCancelledStream(context: context) }
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func countCancelledStream(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        if now - cancelledWindowStart > Self.cancelledStreamWindow {
+            cancelledWindowStart = now
+            cancelledStreams = 0
+        }
+        cancelledStreams += 1
+        guard cancelledStreams > Self.cancelledStreamLimit else { return }
+        environment.logger.debug("HTTP/2 connection closed: the client reset too many streams in flight",
+                                 metadata: ["limit": "\(Self.cancelledStreamLimit) per \(Self.cancelledStreamWindow.nanoseconds / 1_000_000_000) s"])
+        writing = true
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
+                                                 payload: .goAway(lastStreamID: .rootStream, errorCode: .enhanceYourCalm, opaqueData: nil))),
+                      promise: nil)
+        writing = false
+        unflushed = false
+        context.flush()
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

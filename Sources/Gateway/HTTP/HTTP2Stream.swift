@@ -54,6 +54,8 @@ final class HTTP2Stream: @unchecked Sendable {
     private var bodyPaused = false
     /// No more frames from this side (reset, or the stream closed).
     private var closed = false
+    /// The gateway reset this stream (its StreamClosedEvent is not the client cancelling it).
+    private(set) var resetByGateway = false
     /// The stream is gone (StreamClosedEvent or the connection ended).
     private var gone = false
     private var finished = false
@@ -435,6 +437,7 @@ final class HTTP2Stream: @unchecked Sendable {
     private func close() {
         guard !closed else { return }
         closed = true
+        resetByGateway = true
         failHeld()
         connection.write(streamID, .rstStream(.cancel), promise: nil)
         connection.flush()

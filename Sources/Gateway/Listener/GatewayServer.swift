@@ -340,6 +340,10 @@ public final class GatewayServer: Sendable {
                 // Request header blocks are checked where they are converted (HTTP2HeaderConversion);
                 // NIO's check would also run on every response the gateway builds.
                 settings.connection.headerBlockValidation = .disabled
+                // Every RST_STREAM counts here, also those for streams already answered (see
+                // HTTP2ConnectionHandler.cancelledStreamLimit, which counts the ones that cancel work):
+                // this bound only stops a flood of them.
+                settings.stream.streamResetFrameRateLimit.maximumCount = 20_000
                 settings.connection.initialSettings = [
                     HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maxConcurrentStreams),
                     HTTP2Setting(parameter: .maxHeaderListSize, value: max(65_536, 2 * limits.maxHeaderBytes + 64 * limits.maxHeaderCount)),
@@ -356,7 +360,7 @@ public final class GatewayServer: Sendable {
                     mode: .server, frameDelegate: connectionHandler, connectionConfiguration: settings.connection,
                     streamConfiguration: settings.stream))
                 try channel.pipeline.syncOperations.addHandler(connectionHandler)
-                try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError())
+                try channel.pipeline.syncOperations.addHandler(CloseOnConnectionError(logger: logger))
                 // A connection negotiated while draining is told to go away at once.
                 if registry.isDraining { registry.beginDraining() }
                 return info
