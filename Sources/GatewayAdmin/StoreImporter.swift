@@ -9,6 +9,11 @@ import GatewayConfiguration
 /// store serves what the file served.
 public enum StoreImporter {
     public static func documents(for config: GatewayConfig) throws -> [ResourceKey: Data] {
+        // The credential manager has no store resource yet: refuse rather than drop it (and its secrets) silently.
+        guard config.policies.credentialProviders.isEmpty else {
+            throw AdminError.badRequest(
+                "policies.credentialProviders cannot be imported into the configuration store yet; serve that configuration from its YAML file")
+        }
         var documents: [ResourceKey: Data] = [:]
         func put(_ kind: ResourceKind, _ id: String, _ object: JSONDocument.Object) { documents[ResourceKey(kind, id)] = JSONDocument.data(object) }
         func read(_ path: String) throws -> String {
@@ -178,6 +183,7 @@ public enum StoreImporter {
         // authentication-managed-identity's token endpoint and validate-azure-ad-token's authority.
         if let endpoint = policies.managedIdentityEndpoint { settingsPolicies["managedIdentityEndpoint"] = .string(endpoint) }
         if let authority = policies.entraAuthority { settingsPolicies["entraAuthority"] = .string(authority) }
+        if let sidecar = policies.daprSidecar { settingsPolicies["daprSidecar"] = .string(sidecar) }
         settings["policies"] = .object(settingsPolicies)
         let traceLog = config.traceLog
         if traceLog != TraceLogConfig() {

@@ -12,7 +12,7 @@ public struct StoreMaterializer: Sendable {
     /// Top-level fields of the `settings/gateway` document (the YAML configuration's own).
     static let settingsKeys: Set<String> = ["listen", "defaultHostname", "limits", "backend", "accessLog", "traceLog", "tracing", "operations", "policies"]
     /// The fields of `policies:` that settings may set (the rest are resources of their own).
-    static let settingsPolicyKeys: Set<String> = ["skipUnsupported", "revocation", "managedIdentityEndpoint", "entraAuthority"]
+    static let settingsPolicyKeys: Set<String> = ["skipUnsupported", "revocation", "managedIdentityEndpoint", "entraAuthority", "daprSidecar"]
 
     public struct Result: Sendable {
         /// The configuration, when nothing is wrong with it.

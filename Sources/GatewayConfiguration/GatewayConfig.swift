@@ -1,5 +1,6 @@
 import ClientCertificates
 import Foundation
+import Policies
 
 /// The whole declarative configuration of one gateway: what it listens on, the hostnames it serves
 /// (TLS and client-certificate mode per hostname), the APIs it routes to, and its limits.
@@ -183,6 +184,11 @@ public struct PolicySettings: Sendable, Equatable {
     /// `validate-azure-ad-token`: the Entra ID authority whose `{tenant}/v2.0/.well-known/openid-configuration`
     /// is read (default `https://login.microsoftonline.com`; sovereign clouds or a test server otherwise).
     public var entraAuthority: String?
+    /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
+    /// backend-id="dapr"`); nil: `http://localhost:3500`, as APIM's documentation has it.
+    public var daprSidecar: String?
+    /// `get-authorization-context`: the credential manager's providers and connections, by provider id.
+    public var credentialProviders: [String: CredentialProvider] = [:]
 
     public init(globalFile: String? = nil, fragmentFiles: [String: String] = [:], namedValues: [String: String] = [:],
                 secretNamedValues: Set<String> = [], skipUnsupported: Bool = false, certificateFiles: [String: String] = [:]) {

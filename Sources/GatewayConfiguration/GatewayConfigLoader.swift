@@ -273,14 +273,18 @@ public enum GatewayConfigLoader {
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
                 "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
-                "managedIdentityEndpoint", "entraAuthority", "loggers",
+                "managedIdentityEndpoint", "entraAuthority", "loggers", "daprSidecar", "credentialProviders",
             ])
-            for key in ["managedIdentityEndpoint", "entraAuthority"] {
+            for key in ["managedIdentityEndpoint", "entraAuthority", "daprSidecar"] {
                 guard let n = map[key] else { continue }
                 let text = try reader.nonEmptyString(n, "policies.\(key)")
                 guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
                 else { throw reader.error(n, "policies.\(key) must be an absolute http:// or https:// URL, got '\(text)'") }
-                if key == "managedIdentityEndpoint" { policies.managedIdentityEndpoint = text } else { policies.entraAuthority = text }
+                switch key {
+                case "managedIdentityEndpoint": policies.managedIdentityEndpoint = text
+                case "daprSidecar": policies.daprSidecar = text
+                default: policies.entraAuthority = text
+                }
             }
             if let n = map["global"] { policies.globalFile = resolve(try reader.nonEmptyString(n, "policies.global")) }
             if let n = map["fragments"] {
@@ -337,6 +341,9 @@ public enum GatewayConfigLoader {
             }
             if let n = map["loggers"] {
                 policies.loggers = try parseLoggers(n, reader: reader, resolve: resolve, namedValues: policies.namedValues)
+            }
+            if let n = map["credentialProviders"] {
+                policies.credentialProviders = try parseCredentialProviders(n, reader: reader, namedValues: policies.namedValues)
             }
             if let n = map["certificates"] {
                 for (id, entry) in try reader.mappingOfAnyKeys(n, "policies.certificates") {

@@ -46,6 +46,30 @@ struct CurlTests {
         try await gateway.stop()
     }
 
+    /// curl 7.88 resets every HTTP/2 stream whose answer ends in its HEADERS frame (here a policy's
+    /// 403 without a body, as the seed policy answers): 250 such refusals on one connection are all
+    /// answered (NIOHTTP2Handler's count of every RST_STREAM once sent GOAWAY after 202).
+    @Test func manyBodilessRefusalsOnOneHTTP2Connection() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = directory.appendingPathComponent("refuse.xml").path
+        try """
+            <policies>
+              <inbound><return-response><set-status code="403" reason="Forbidden" /></return-response></inbound>
+              <backend><forward-request /></backend>
+              <outbound /><on-error />
+            </policies>
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let gateway = try await TestGateway.start(tweaking: { config, _, _ in config.apis[1].policyFile = policy })
+        let config = directory.appendingPathComponent("curl.cfg")
+        let entry = "url = \"\(gateway.baseURL)/public/refused\"\noutput = \"/dev/null\"\n"
+        try String(repeating: entry, count: 250).write(to: config, atomically: true, encoding: .utf8)
+        let result = try await Curl.run(common(gateway) + ["--http2", "-K", config.path])
+        #expect(result.stdout == String(repeating: "403", count: 250), "\(result.stdout.replacingOccurrences(of: "403", with: "")) \(result.stderr)")
+        try await gateway.stop()
+    }
+
     @Test func forgedClientCertificateHeadersAreStripped() async throws {
         let gateway = try await TestGateway.start()
         let result = try await Curl.run(common(gateway) + ["-H", "X-ARR-ClientCert: forged", "-H", "X-Forwarded-Client-Cert: forged",

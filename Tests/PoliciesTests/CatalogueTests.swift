@@ -18,6 +18,7 @@ struct CatalogueTests {
             "authentication-managed-identity", "validate-azure-ad-token", "json-to-xml", "xml-to-json",
             "proxy", "xsl-transform", "log-to-eventhub",
             "validate-graphql-request", "http-data-source", "cosmosdb-data-source",
+            "publish-to-dapr", "invoke-dapr-binding", "get-authorization-context",
         ]
         #expect(names == expected)
         // GraphQL resolver policies have no section: they are the roots of resolver documents.

@@ -448,15 +448,6 @@ struct PolicyCorpusTests {
         "sql-data-source-policy.1.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.2.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.3.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
-        // Dapr (out of scope), including set-backend-service's Dapr form.
-        "invoke-dapr-binding-policy.1.xml": (.notSupported, "'<invoke-dapr-binding>' is not supported"),
-        "publish-to-dapr-policy.1.xml": (.notSupported, "'<publish-to-dapr>' is not supported"),
-        "set-backend-service-dapr-policy.1.xml": (.notSupported, "unknown attribute 'dapr-app-id' on '<set-backend-service>'"),
-        // Credential manager connections (APIM's managed OAuth token store).
-        "get-authorization-context-policy.1.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.2.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.3.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
-        "get-authorization-context-policy.4.xml": (.notSupported, "'<get-authorization-context>' is not supported"),
         // Validation against the API's schema (Drawbridge holds no OpenAPI/WSDL schema for an API).
         "validate-content-policy.1.xml": (.notSupported, "'<validate-content>' is not supported"),
         "validate-content-policy.2.xml": (.notSupported, "'<validate-content>' is not supported"),

@@ -41,6 +41,10 @@ struct PolicyTable: Sendable {
     /// `authentication-managed-identity` tokens, shared the same way (cached until shortly before expiry).
     static let gatewayManagedIdentityTokens = ManagedIdentityTokenCache()
 
+    /// Credential manager connection tokens (`get-authorization-context`), shared the same way; keyed by
+    /// what makes each token, so a changed provider or connection never reuses an old one.
+    static let gatewayCredentialTokens = CredentialTokenStore()
+
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
         cache: any PolicyCacheStore = PolicyTable.gatewayCache, keyDocuments: any PolicyKeyDocumentFetching = OfflineKeyDocuments(),
@@ -98,6 +102,12 @@ struct PolicyTable: Sendable {
         let managedIdentity = settings.managedIdentityEndpoint.flatMap(URL.init(string:)).map {
             ManagedIdentitySettings(endpoint: $0, tokens: Self.gatewayManagedIdentityTokens)
         }
+        // publish-to-dapr, invoke-dapr-binding, set-backend-service backend-id="dapr": the sidecar (URL checked when read).
+        let sidecar = settings.daprSidecar.flatMap(URL.init(string:))
+        let daprAPIToken = DaprSidecar.apiToken(environment: ProcessInfo.processInfo.environment)
+        // get-authorization-context: the credential manager, its tokens kept across reloads.
+        let credentials = settings.credentialProviders.isEmpty
+            ? nil : CredentialManager(providers: settings.credentialProviders, tokens: Self.gatewayCredentialTokens)
         // Without a global document, APIM's default global policy applies: its backend section is
         // `<forward-request />`, which is what `<base />` in an API's backend section brings in.
         let global = try settings.globalFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.global) }
@@ -146,11 +156,14 @@ struct PolicyTable: Sendable {
                     let documents = [global, variant.document, apiDocument, operationDocument].compactMap { $0 }
                     do {
                         var options = PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
-                                                            certificates: certificates, counters: counters, backends: backends,
-                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
-                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
-                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
-                                                            loggers: loggers)
+                                                           certificates: certificates, counters: counters, backends: backends,
+                                                           keyDocuments: keyDocuments, cache: cache, metrics: metrics,
+                                                           openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
+                                                           entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
+                                                           loggers: loggers)
+                        if let sidecar { options.daprSidecar = sidecar }
+                        options.daprAPIToken = daprAPIToken
+                        options.credentials = credentials
                         options.graphQL = graphQL
                         let pipeline = try PolicyPipeline.load(documents, fragments: fragments, loadOptions: loadOptions, options: options)
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline

@@ -15,6 +15,7 @@ enum PolicyCatalogue {
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
         ValidateGraphQLRequestPolicy.self, HTTPDataSourcePolicy.self, CosmosDBDataSourcePolicy.self,
+        PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -48,10 +49,9 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "get-authorization-context",
         "validate-content", "validate-parameters", "validate-headers",
-        "validate-status-code", "validate-odata-request", "publish-to-dapr",
-        "invoke-dapr-binding", "set-graphql-resolver", "sql-data-source", "azure-openai-token-limit", "llm-token-limit",
+        "validate-status-code", "validate-odata-request",
+        "set-graphql-resolver", "sql-data-source", "azure-openai-token-limit", "llm-token-limit",
         "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
         "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
         "llm-content-safety",

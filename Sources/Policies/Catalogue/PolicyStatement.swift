@@ -68,6 +68,9 @@ public enum Policy: Sendable {
     case publishEvent(PublishEventPolicy)
     /// The root of a GraphQL resolver document (Cosmos DB).
     case cosmosDBDataSource(CosmosDBDataSourcePolicy)
+    case publishToDapr(PublishToDaprPolicy)
+    case invokeDaprBinding(InvokeDaprBindingPolicy)
+    case getAuthorizationContext(GetAuthorizationContextPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

@@ -81,47 +81,51 @@ public struct SetBodyPolicy: Sendable, PolicyDefinition {
     /// name that is no named value is left to the template there (APIM loads those examples) instead of
     /// being an unknown named value; a name that is a named value is still substituted, as anywhere.
     struct LiquidTemplateStretches {
-        /// Sorted and disjoint (set-body does not nest).
+        /// Sorted and disjoint (templates do not nest).
         let ranges: [ClosedRange<SourcePosition>]
 
         /// Linear in the document: one pass over its bytes and one over its elements, then a merge
         /// (a hostile document with many templates costs no more than its size).
         init(root: PolicyXMLElement, source: SourceText) {
-            var starts: [SourcePosition] = []
+            // Each template's start, by the closing tag that ends it: `<set-body template="liquid">`, and the
+            // Dapr policies' `template="Liquid"` content (`<publish-to-dapr>`'s, `<invoke-dapr-binding>`'s `<data>`).
+            var starts: [String: [SourcePosition]] = [:]
             var pending = [root]  // explicit stack: depth is bounded by the reader, but no recursion either way
             while let element = pending.popLast() {
-                if element.name == "set-body", case .literal(let template)? = element.attribute("template")?.value, template == "liquid" {
-                    starts.append(element.position)
+                let template = element.attribute("template")?.value.literal
+                if element.name == "set-body", template == "liquid" {
+                    starts["</set-body", default: []].append(element.position)
+                } else if element.name == "publish-to-dapr", let template, PublishToDaprPolicy.templates.contains(template) {
+                    starts["</publish-to-dapr", default: []].append(element.position)
+                } else if element.name == "invoke-dapr-binding", let template, PublishToDaprPolicy.templates.contains(template) {
+                    for data in element.childElements where data.name == "data" { starts["</data", default: []].append(data.position) }
                 } else {
                     pending.append(contentsOf: element.childElements)
                 }
             }
-            guard !starts.isEmpty else {
-                ranges = []
-                return
-            }
-            starts.sort()
-            // Every `</set-body` of the file, in order: each template ends at the first one after it.
-            let closing = Array("</set-body".utf8)
-            let bytes = source.original
-            var ends: [SourcePosition] = []
-            var index = 0
-            while index + closing.count <= bytes.count {
-                if bytes[index] == closing[0], bytes[index..<(index + closing.count)].elementsEqual(closing) {
-                    ends.append(source.position(originalOffset: index))
-                    index += closing.count
-                } else {
-                    index += 1
+            var found: [ClosedRange<SourcePosition>] = []
+            for (tag, tagStarts) in starts.sorted(by: { $0.key < $1.key }) {
+                // Every closing tag of the file, in order: each template ends at the first one after it.
+                let closing = Array(tag.utf8)
+                let bytes = source.original
+                var ends: [SourcePosition] = []
+                var index = 0
+                while index + closing.count <= bytes.count {
+                    if bytes[index] == closing[0], bytes[index..<(index + closing.count)].elementsEqual(closing) {
+                        ends.append(source.position(originalOffset: index))
+                        index += closing.count
+                    } else {
+                        index += 1
+                    }
+                }
+                var next = 0
+                for start in tagStarts.sorted() {
+                    while next < ends.count, ends[next] <= start { next += 1 }
+                    guard next < ends.count else { break }
+                    found.append(start...ends[next])
                 }
             }
-            var found: [ClosedRange<SourcePosition>] = []
-            var next = 0
-            for start in starts {
-                while next < ends.count, ends[next] <= start { next += 1 }
-                guard next < ends.count else { break }
-                found.append(start...ends[next])
-            }
-            ranges = found
+            ranges = found.sorted { $0.lowerBound < $1.lowerBound }
         }
 
         func contains(_ position: SourcePosition) -> Bool {

@@ -5,7 +5,7 @@ import PolicyExpressions
 /// The `context` tree of REFERENCE.md §2.3 as host types for the expression compiler.
 public enum PolicyContextTypes {
     /// What every policy expression is compiled against.
-    public static let model = TypeModel(contextType: context, namedTypes: [request, response, url, api, operation, deployment, lastError],
+    public static let model = TypeModel(contextType: context, namedTypes: [request, response, url, api, operation, deployment, lastError, AuthorizationObject.type],
                                         certificateFactory: makeCertificate)
 
     /// `new X509Certificate2(rawData[, password])`: DER, PEM (certificate, optionally with its key) or

@@ -277,6 +277,9 @@ struct StepCompiler {
         case .httpDataSource(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .publishEvent(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         case .cosmosDBDataSource(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .publishToDapr(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .invokeDaprBinding(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .getAuthorizationContext(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -22,6 +22,9 @@ final class PolicyExecution: @unchecked Sendable {
     var backendCertificate: X509Certificate2?
     /// The `proxy` policy's forward proxy for the forwarded request.
     var backendProxy: BackendProxy?
+    /// `set-backend-service backend-id="dapr"` made the backend the sidecar: the forwarded request
+    /// carries the gateway's Dapr API token (never one the client sent).
+    var daprInvocation = false
     /// Headers counter policies add to whatever response the client gets.
     var extraResponseHeaders: [PolicyHeader] = []
     /// Counter increments whose `increment-condition` is decided once the response is known.
@@ -663,6 +666,10 @@ final class PolicyExecution: @unchecked Sendable {
             method: state.method, urlText: urlText, headers: headers, body: body, timeout: .seconds(timeout == 0 ? 300 : timeout),
             followRedirects: followRedirects, clientCertificate: backendCertificate)
         request.proxy = backendProxy
+        if daprInvocation {
+            HeaderList.remove(&request.headers, DaprSidecar.apiTokenHeader)
+            if let token = options.daprAPIToken { request.headers.append(PolicyHeader(DaprSidecar.apiTokenHeader, token)) }
+        }
         state.record(.backend, "\(state.method) \(urlText)")
         return request
     }

@@ -38,6 +38,15 @@ public struct PolicyPipelineOptions: Sendable {
     /// The API's GraphQL schema and resolvers (`validate-graphql-request`; a synthetic API's `forward-request`
     /// executes the query with the resolvers instead of calling a backend). Nil: not a GraphQL API.
     public var graphQL: GraphQLAPI? = nil
+    /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
+    /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
+    public var daprSidecar: URL = DaprSidecar.defaultAddress
+    /// Dapr's API token (`dapr-api-token` on every call to the sidecar, when the sidecar requires one);
+    /// the gateway takes it from `DAPR_API_TOKEN`, as Dapr's SDKs do.
+    public var daprAPIToken: String?
+    /// The credential manager's providers and token store (`get-authorization-context`); nil: none configured
+    /// (the policy then fails closed at run time).
+    public var credentials: CredentialManager?
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
