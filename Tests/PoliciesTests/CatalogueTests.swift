@@ -19,6 +19,10 @@ struct CatalogueTests {
             "proxy", "xsl-transform", "log-to-eventhub",
             "validate-graphql-request", "http-data-source", "cosmosdb-data-source",
             "publish-to-dapr", "invoke-dapr-binding", "get-authorization-context",
+            // AI gateway
+            "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
+            "llm-content-safety", "llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup", "llm-semantic-cache-store",
+            "azure-openai-semantic-cache-store",
         ]
         #expect(names == expected)
         // GraphQL resolver policies have no section: they are the roots of resolver documents.

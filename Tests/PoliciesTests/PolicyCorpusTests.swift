@@ -367,7 +367,12 @@ struct PolicyCorpusTests {
 
     /// How the reference's examples are built: no key fetching; the logger `log-to-eventhub`'s example names configured,
     /// as its user configures it (APIM refuses a logger-id no logger has).
-    static let referenceOptions = PolicyPipelineOptions(keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+    /// The AI-gateway examples' backends (Content Safety, embeddings) configured the same way.
+    static let referenceOptions = PolicyPipelineOptions(
+        backends: ["content-safety-backend": URL(string: "https://contoso.cognitiveservices.azure.com")!,
+                   "azure-openai-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!,
+                   "llm-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!],
+        keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
 
     /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
     /// from loading and building a pipeline ([] = it does).
@@ -424,17 +429,6 @@ struct PolicyCorpusTests {
         // this authentication-managed-identity example leaves it out.
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
-        // Policies Drawbridge does not have. AI gateway (out of scope):
-        "azure-openai-emit-token-metric-policy.1.xml": (.notSupported, "'<azure-openai-emit-token-metric>' is not supported"),
-        "azure-openai-token-limit-policy.1.xml": (.notSupported, "'<azure-openai-token-limit>' is not supported"),
-        "llm-content-safety-policy.1.xml": (.notSupported, "'<llm-content-safety>' is not supported"),
-        "llm-emit-token-metric-policy.1.xml": (.notSupported, "'<llm-emit-token-metric>' is not supported"),
-        "llm-token-limit-policy.1.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
-        "llm-token-limit-policy.2.xml": (.notSupported, "'<llm-token-limit>' is not supported"),
-        "azure-openai-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "azure-openai-semantic-cache-store-policy.1.xml": (.notSupported, "'<azure-openai-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-lookup-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
-        "llm-semantic-cache-store-policy.1.xml": (.notSupported, "'<llm-semantic-cache-lookup>' is not supported"),
         // GraphQL. Invalid as published: C# APIM refuses — a statement without its `;` (`jsonObject.Add(…)` before
         // `return`), Visual Basic's `<>` for "not equal".
         "http-data-source-policy.3.xml": (.invalidAsPublished, "expected ';' but found 'return'"),
@@ -444,7 +438,7 @@ struct PolicyCorpusTests {
         "cosmosdb-data-source-policy.5.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
         "cosmosdb-data-source-policy.6.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
         "cosmosdb-data-source-policy.7.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
-        // Resolvers on Azure SQL: TDS, a binary protocol Drawbridge does not speak.
+        // Policies Drawbridge does not have. Resolvers on Azure SQL: TDS, a binary protocol Drawbridge does not speak.
         "sql-data-source-policy.1.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.2.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.3.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),

@@ -88,7 +88,7 @@ public enum LimitPolicyKind: String, CaseIterable, Sendable {
     /// From a policy error (`context.LastError`): the failing policy's name when its reason is a limit.
     init?(source: String, reason: String) {
         switch reason {
-        case "RateLimitExceeded", "QuotaExceeded", "TokenLimitExceeded", "ConcurrencyLimitExceeded", "LimitConcurrencyExceeded":
+        case "RateLimitExceeded", "QuotaExceeded", "TokenLimitExceeded", "TokenQuotaExceeded", "ConcurrencyLimitExceeded", "LimitConcurrencyExceeded":
             self = LimitPolicyKind(rawValue: source) ?? .other
         default:
             return nil

@@ -120,6 +120,22 @@ struct PolicyRunner: Sendable {
                 if let length = streamed.declaredLength { fields[.contentLength] = String(length) }
                 try await writer.relay(HTTPResponse(status: status, headerFields: fields), body: streamed.body,
                                        declaredLength: streamed.declaredLength)
+            case .backend(let observed as ObservedResponseBody):
+                // AI gateway: a streamed answer whose token usage policies wait for is relayed as it
+                // streams, each chunk shown to them; the usage is delivered when it ends (or fails).
+                defer { observed.finish() }
+                guard let streamed = observed.inner as? BackendResponseBody else {
+                    let bytes = try await observed.collect(upTo: 64 << 20)
+                    fields[.contentLength] = String(bytes.count)
+                    try await writer.writeWhole(HTTPResponse(status: status, headerFields: fields), body: ByteBuffer(bytes: bytes))
+                    return result.status
+                }
+                if let length = streamed.declaredLength { fields[.contentLength] = String(length) }
+                let watched = streamed.body.map { chunk -> ByteBuffer in
+                    observed.observe(chunk.readableBytesView)
+                    return chunk
+                }
+                try await writer.relay(HTTPResponse(status: status, headerFields: fields), body: watched, declaredLength: streamed.declaredLength)
             case .backend(let source):
                 let bytes = try await source.collect(upTo: 64 << 20)
                 fields[.contentLength] = String(bytes.count)

@@ -44,6 +44,8 @@ struct PolicyTable: Sendable {
     /// Credential manager connection tokens (`get-authorization-context`), shared the same way; keyed by
     /// what makes each token, so a changed provider or connection never reuses an old one.
     static let gatewayCredentialTokens = CredentialTokenStore()
+    /// The answers of `llm-semantic-cache-store`, shared the same way (bounded; see `SemanticResponseCache`).
+    static let gatewaySemanticCache = SemanticResponseCache()
 
     init(
         config: GatewayConfig, verification: VerificationContext, counters: PolicyCounters = PolicyTable.gatewayCounters,
@@ -160,7 +162,7 @@ struct PolicyTable: Sendable {
                                                            keyDocuments: keyDocuments, cache: cache, metrics: metrics,
                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
-                                                           loggers: loggers)
+                                                           loggers: loggers, semanticCache: Self.gatewaySemanticCache)
                         if let sidecar { options.daprSidecar = sidecar }
                         options.daprAPIToken = daprAPIToken
                         options.credentials = credentials

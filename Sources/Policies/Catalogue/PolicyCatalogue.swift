@@ -16,6 +16,10 @@ enum PolicyCatalogue {
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
         ValidateGraphQLRequestPolicy.self, HTTPDataSourcePolicy.self, CosmosDBDataSourcePolicy.self,
         PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
+        // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
+        LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
+        LLMContentSafetyPolicy.self, LLMSemanticCacheLookupPolicy.self, AzureOpenAISemanticCacheLookupPolicy.self,
+        LLMSemanticCacheStorePolicy.self, AzureOpenAISemanticCacheStorePolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -51,9 +55,6 @@ enum PolicyCatalogue {
     static let knownUnsupported: Set<String> = [
         "validate-content", "validate-parameters", "validate-headers",
         "validate-status-code", "validate-odata-request",
-        "set-graphql-resolver", "sql-data-source", "azure-openai-token-limit", "llm-token-limit",
-        "azure-openai-emit-token-metric", "llm-emit-token-metric", "azure-openai-semantic-cache-lookup",
-        "azure-openai-semantic-cache-store", "llm-semantic-cache-lookup", "llm-semantic-cache-store",
-        "llm-content-safety",
+        "set-graphql-resolver", "sql-data-source",
     ]
 }

@@ -71,6 +71,11 @@ public enum Policy: Sendable {
     case publishToDapr(PublishToDaprPolicy)
     case invokeDaprBinding(InvokeDaprBindingPolicy)
     case getAuthorizationContext(GetAuthorizationContextPolicy)
+    case llmTokenLimit(LLMTokenLimitPolicy)
+    case llmEmitTokenMetric(LLMEmitTokenMetricPolicy)
+    case llmContentSafety(LLMContentSafetyPolicy)
+    case llmSemanticCacheLookup(LLMSemanticCacheLookupPolicy)
+    case llmSemanticCacheStore(LLMSemanticCacheStorePolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

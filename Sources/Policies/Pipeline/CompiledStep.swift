@@ -107,6 +107,10 @@ struct StepCompiler {
     /// pipeline buffers it (`find-and-replace`, `jsonp`, conversions).
     var policyReadsRequestBody = false
     var policyReadsResponseBody = false
+    /// An AI-gateway policy waits for the answer's token usage (outbound must see the backend's answer).
+    var observesLLMResponse = false
+    /// The semantic-cache policies compiled so far (each may appear once: APIM's usage note).
+    var semanticCachePolicies: Set<String> = []
 
     /// Records that the statement being compiled works on its section's message body.
     mutating func readsMessageBody() {
@@ -280,6 +284,11 @@ struct StepCompiler {
         case .publishToDapr(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .invokeDaprBinding(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .getAuthorizationContext(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .llmTokenLimit(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .llmEmitTokenMetric(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .llmContentSafety(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .llmSemanticCacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .llmSemanticCacheStore(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         }
     }
 }

@@ -46,7 +46,9 @@ public final class PolicyCounters: @unchecked Sendable {
         lock.withLock {
             var window = current(key, period: period, anchor: anchor)
             let (sum, overflow) = window.count.addingReportingOverflow(amount)
-            window.count = overflow ? Int.max : sum  // byte counts (bandwidth) saturate
+            // Byte counts (bandwidth) saturate; a negative amount (an over-estimate of LLM tokens
+            // given back) never takes the count below zero.
+            window.count = overflow ? (amount > 0 ? Int.max : 0) : max(0, sum)
             if window.generation == 0 {
                 window.generation = nextGeneration
                 nextGeneration += 1

@@ -33,6 +33,8 @@ final class PolicyExecution: @unchecked Sendable {
     /// Bandwidth charges whose `increment-condition` looks at the final response.
     var deferredCharges: [(condition: RuntimeParameter<Bool>, key: String, period: Int, anchor: Date?, step: CompiledStep)] = []
     var deferredIncrements: [(condition: RuntimeParameter<Bool>, key: String, amount: Int, period: Int, anchor: Date?, step: CompiledStep)] = []
+    /// The AI-gateway policies' state of this request (nil: none ran). See `LLMUsage.swift`.
+    var llm: LLMExchange?
 
     init(pipeline: PolicyPipeline, state: RequestState, requestBody: (any PolicyBodySource)?, backend: any PolicyBackend) {
         self.pipeline = pipeline
@@ -147,6 +149,7 @@ final class PolicyExecution: @unchecked Sendable {
     /// The outbound section, once the backend answered (or the backend section ended without a call).
     func runOutbound() async throws {
         state.section = .outbound
+        if llm != nil { try await collectLLMUsage() }
         if pipeline.readsResponseBody { try await loadResponseBody() }
         _ = try await run(steps(.outbound))
     }
@@ -276,6 +279,7 @@ final class PolicyExecution: @unchecked Sendable {
                     throw Self.attributed(failure, to: step)
                 }
                 let relay = pipeline.outboundIsEmpty && extraResponseHeaders.isEmpty && deferredIncrements.isEmpty && deferredCharges.isEmpty && state.trace.isEmpty
+                    && llm == nil
                 return .forward(PolicyExchange(execution: self, call: call, step: step, outboundIsEmpty: relay))
             }
             // No backend call: outbound follows inbound (it never waits and has no backend body to read).

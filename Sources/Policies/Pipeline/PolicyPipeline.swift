@@ -47,6 +47,8 @@ public struct PolicyPipelineOptions: Sendable {
     /// The credential manager's providers and token store (`get-authorization-context`); nil: none configured
     /// (the policy then fails closed at run time).
     public var credentials: CredentialManager?
+    /// The store of `llm-semantic-cache-lookup`/`-store` (share one across reloads).
+    public var semanticCache: SemanticResponseCache
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
@@ -54,8 +56,10 @@ public struct PolicyPipelineOptions: Sendable {
         deployment: DeploymentObject? = nil, counters: PolicyCounters = PolicyCounters(), backends: [String: URL] = [:],
         keyDocuments: (any PolicyKeyDocumentFetching)? = nil, cache: (any PolicyCacheStore)? = nil,
         metrics: (any PolicyMetricsRecording)? = nil, openIDKeys: OpenIDKeyRegistry? = nil,
-        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:]
+        managedIdentity: ManagedIdentitySettings? = nil, entraAuthority: URL? = nil, loggers: [String: any PolicyEventLogger] = [:],
+        semanticCache: SemanticResponseCache? = nil
     ) {
+        self.semanticCache = semanticCache ?? SemanticResponseCache()
         self.loggers = loggers
         self.entraAuthority = entraAuthority
         self.managedIdentity = managedIdentity
@@ -166,7 +170,7 @@ public final class PolicyPipeline: Sendable {
             && (forward != nil || (backend.isEmpty && outbound.allSatisfy(\.runsSynchronously)))
         var failsOnErrorStatus = true
         if let forward, case .forwardRequest(_, _, .constant(let fails)) = forward.action { failsOnErrorStatus = fails }
-        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing
+        outboundIsEmpty = outbound.isEmpty && onError.isEmpty && !failsOnErrorStatus && !options.tracing && !compiler.observesLLMResponse
     }
 
     /// Loads documents of several scopes with the context compiler, merges them and builds the pipeline.
