@@ -14,6 +14,7 @@ enum PolicyCatalogue {
         RateLimitPolicy.self, QuotaPolicy.self,
         AuthenticationManagedIdentityPolicy.self, ValidateAzureADTokenPolicy.self, JSONToXMLPolicy.self, XMLToJSONPolicy.self,
         ProxyPolicy.self, XSLTransformPolicy.self, LogToEventHubPolicy.self,
+        ValidateGraphQLRequestPolicy.self, HTTPDataSourcePolicy.self, CosmosDBDataSourcePolicy.self,
         PublishToDaprPolicy.self, InvokeDaprBindingPolicy.self, GetAuthorizationContextPolicy.self,
         // AI gateway (the azure-openai-* names are aliases of the llm-* policies).
         LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
@@ -53,8 +54,7 @@ enum PolicyCatalogue {
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
         "validate-content", "validate-parameters", "validate-headers",
-        "validate-status-code", "validate-graphql-request", "validate-odata-request",
-        "set-graphql-resolver", "http-data-source", "sql-data-source",
-        "cosmosdb-data-source", "publish-event",
+        "validate-status-code", "validate-odata-request",
+        "set-graphql-resolver", "sql-data-source",
     ]
 }
