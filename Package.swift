@@ -28,6 +28,12 @@ var targets: [Target] = [
             "PolicyExpressions", "ClientCertificates",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
+            // GraphQL APIs (validate-graphql-request, synthetic resolvers): the reference implementation's port parses
+            // documents and SDL, builds schemas, validates and executes with our resolvers, so no GraphQL parser or
+            // executor of our own. Its one dependency, swift-collections, is already in the graph (swift-nio).
+            .product(name: "GraphQL", package: "GraphQL"),
+            // The ordered dictionaries of GraphQL's `Map` (variables, results).
+            .product(name: "OrderedCollections", package: "swift-collections"),
         ],
         swiftSettings: swiftSettings),
     .target(
@@ -250,6 +256,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+        .package(url: "https://github.com/GraphQLSwift/GraphQL.git", from: "4.3.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Built only with the OTel trait (see the Gateway target); the OTLP/HTTP exporter, no gRPC.

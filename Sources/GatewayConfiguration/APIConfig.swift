@@ -31,6 +31,8 @@ public struct APIConfig: Sendable, Equatable {
     /// compiled at load for the validation policies (`validate-parameters`, `-headers`, `-status-code`, `-content`).
     public var openAPIFile: String?
     public var openAPI: APIDescription?
+    /// A GraphQL API (`graphql:`): its schema and, for a synthetic API, its resolvers.
+    public var graphQL: GraphQLConfig? = nil
 
     public init(
         name: String,
@@ -64,6 +66,35 @@ public struct OperationConfig: Sendable, Equatable {
         self.name = name ?? "\(method) \(urlTemplate)"
         self.method = method
         self.urlTemplate = urlTemplate
+        self.policyFile = policyFile
+    }
+}
+
+/// `graphql:` of an API: the schema (an SDL file) and the resolvers of a synthetic API. Without resolvers the
+/// API passes GraphQL requests through to its backend (a GraphQL server), which `validate-graphql-request`
+/// checks against the schema; with resolvers the gateway executes the requests itself.
+public struct GraphQLConfig: Sendable, Equatable {
+    /// The backend URL of a synthetic API given none (never called: its forward-request executes the query).
+    public static let syntheticBackend = "http://graphql.synthetic.invalid"
+    public var schemaFile: String
+    public var resolvers: [GraphQLResolverConfig]
+
+    public init(schemaFile: String, resolvers: [GraphQLResolverConfig] = []) {
+        self.schemaFile = schemaFile
+        self.resolvers = resolvers
+    }
+}
+
+/// One resolver: the field `type`.`field` of the schema is resolved by the resolver document `policyFile`
+/// (root `<http-data-source>`).
+public struct GraphQLResolverConfig: Sendable, Equatable {
+    public var type: String
+    public var field: String
+    public var policyFile: String
+
+    public init(type: String, field: String, policyFile: String) {
+        self.type = type
+        self.field = field
         self.policyFile = policyFile
     }
 }

@@ -504,14 +504,22 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
-            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey", "openapi",
+            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey", "graphql", "openapi",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
-        guard let backendNode = map["backend"] else { throw reader.error(node, "api '\(name)' needs 'backend' (a URL)") }
-        let backend = try reader.nonEmptyString(backendNode, "backend")
-        guard let url = URL(string: backend), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-            throw reader.error(backendNode, "api '\(name)': backend must be an absolute http:// or https:// URL, got '\(backend)'")
+        let graphQL = try map["graphql"].map { try parseGraphQL($0, api: name, reader: reader, resolve: resolve) }
+        let backend: String
+        if let backendNode = map["backend"] {
+            backend = try reader.nonEmptyString(backendNode, "backend")
+            guard let url = URL(string: backend), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw reader.error(backendNode, "api '\(name)': backend must be an absolute http:// or https:// URL, got '\(backend)'")
+            }
+        } else if let graphQL, !graphQL.resolvers.isEmpty {
+            // A synthetic GraphQL API has no backend: its forward-request executes the query (`.invalid` never resolves).
+            backend = GraphQLConfig.syntheticBackend
+        } else {
+            throw reader.error(node, "api '\(name)' needs 'backend' (a URL)")
         }
         var prefix = try map["path"].map { try reader.string($0, "path") } ?? "/"
         if !prefix.hasPrefix("/") { prefix = "/" + prefix }
@@ -552,6 +560,7 @@ public enum GatewayConfigLoader {
             }
             api.forwardClientCertificate = mode
         }
+        api.graphQL = graphQL
         if let node = map["openapi"] {
             let file = resolve(try reader.nonEmptyString(node, "api '\(name)': openapi"))
             api.openAPIFile = file
@@ -573,6 +582,31 @@ public enum GatewayConfigLoader {
             }
         }
         return api
+    }
+}
+
+extension GatewayConfigLoader {
+    /// `graphql: {schema: file.graphql, resolvers: [{type: Query, field: users, policy: resolver.xml}]}`.
+    static func parseGraphQL(_ node: Node, api name: String, reader: YAMLReader, resolve: (String) -> String) throws -> GraphQLConfig {
+        let map = try reader.mapping(node, "api '\(name)': graphql", allowedKeys: ["schema", "resolvers"])
+        guard let schemaNode = map["schema"] else { throw reader.error(node, "api '\(name)': graphql needs 'schema' (an SDL file)") }
+        var config = GraphQLConfig(schemaFile: resolve(try reader.nonEmptyString(schemaNode, "graphql schema")))
+        if let resolversNode = map["resolvers"] {
+            for item in try reader.sequence(resolversNode, "graphql resolvers") {
+                let resolver = try reader.mapping(item, "resolver", allowedKeys: ["type", "field", "policy"])
+                guard let type = resolver["type"], let field = resolver["field"], let policy = resolver["policy"] else {
+                    throw reader.error(item, "api '\(name)': a resolver needs 'type', 'field' and 'policy'")
+                }
+                let made = GraphQLResolverConfig(
+                    type: try reader.nonEmptyString(type, "resolver type"), field: try reader.nonEmptyString(field, "resolver field"),
+                    policyFile: resolve(try reader.nonEmptyString(policy, "resolver policy")))
+                guard !config.resolvers.contains(where: { $0.type == made.type && $0.field == made.field }) else {
+                    throw reader.error(item, "api '\(name)': a second resolver for '\(made.type).\(made.field)'")
+                }
+                config.resolvers.append(made)
+            }
+        }
+        return config
     }
 }
 

@@ -332,6 +332,19 @@ struct PolicyCorpusTests {
     /// build a pipeline, or the first errors.
     static func referencePipeline(_ name: String, loadOptions: PolicyLoadOptions, loader: PolicyLoader, fragments: PolicyFragments,
                                   options: PolicyPipelineOptions = referenceOptions) throws -> Result<PolicyPipeline, ReferenceFailure> {
+        // A GraphQL resolver document (root `<http-data-source>`, …) loads as one, not as a `<policies>` section.
+        var raw = try String(contentsOf: referenceFolder.appendingPathComponent(name), encoding: .utf8)
+        if GraphQLAPI.isResolverDocument(raw) {
+            for line in try lines("azure-docs-policy-reference.placeholders.txt") {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                if fields.count == 3, fields[0] == name { raw = raw.replacingOccurrences(of: fields[1], with: fields[2]) }
+            }
+            do {
+                return .success(try GraphQLAPI.resolverPipeline(raw, file: name, loader: loader, options: options))
+            } catch {
+                return .failure(ReferenceFailure(errors: "\(error)".split(separator: "\n").map(String.init)))
+            }
+        }
         var firstErrors: [String]? = nil
         for scope in [PolicyScope.api, .product, .global] {
             for text in try referenceDocuments(name) {
@@ -423,25 +436,19 @@ struct PolicyCorpusTests {
         // this authentication-managed-identity example leaves it out.
         "authentication-managed-identity-policy.11.xml": (.invalidAsPublished, "'<send-request>' requires the attribute 'response-variable-name'"),
 
-        // Policies Drawbridge does not have.
-        // GraphQL resolvers and GraphQL validation (out of scope); the three `[...] <query-request>` blocks are pieces of
-        // a cosmosdb-data-source resolver.
-        "cosmosdb-data-source-policy.1.xml": (.notSupported, "'<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.3.xml": (.notSupported, "'<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.4.xml": (.notSupported, "'<cosmosdb-data-source>' is not supported"),
-        "cosmosdb-data-source-policy.5.xml": (.notSupported, "unknown policy element '<query-request>'"),
-        "cosmosdb-data-source-policy.6.xml": (.notSupported, "unknown policy element '<query-request>'"),
-        "cosmosdb-data-source-policy.7.xml": (.notSupported, "unknown policy element '<query-request>'"),
-        "http-data-source-policy.1.xml": (.notSupported, "'<http-data-source>' is not supported"),
-        "http-data-source-policy.2.xml": (.notSupported, "'<http-data-source>' is not supported"),
-        "http-data-source-policy.3.xml": (.notSupported, "'<http-data-source>' is not supported"),
-        "http-data-source-policy.4.xml": (.notSupported, "'<http-data-source>' is not supported"),
-        "publish-event-policy.1.xml": (.notSupported, "'<http-data-source>' is not supported"),
-        "sql-data-source-policy.1.xml": (.notSupported, "'<sql-data-source>' is not supported"),
-        "sql-data-source-policy.2.xml": (.notSupported, "'<sql-data-source>' is not supported"),
-        "sql-data-source-policy.3.xml": (.notSupported, "'<sql-data-source>' is not supported"),
-        "validate-graphql-request-policy.1.xml": (.notSupported, "'<validate-graphql-request>' is not supported"),
-        "validate-graphql-request-policy.2.xml": (.notSupported, "'<validate-graphql-request>' is not supported"),
+        // GraphQL. Invalid as published: C# APIM refuses — a statement without its `;` (`jsonObject.Add(…)` before
+        // `return`), Visual Basic's `<>` for "not equal".
+        "http-data-source-policy.3.xml": (.invalidAsPublished, "expected ';' but found 'return'"),
+        "validate-graphql-request-policy.2.xml": (.invalidAsPublished, "unexpected '>'"),
+        // The three `[...] <query-request>` blocks are pieces of a cosmosdb-data-source resolver, not documents: a
+        // `<query-request>` on its own is neither a resolver document nor a policy.
+        "cosmosdb-data-source-policy.5.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        "cosmosdb-data-source-policy.6.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        "cosmosdb-data-source-policy.7.xml": (.invalidAsPublished, "unknown policy element '<query-request>'"),
+        // Policies Drawbridge does not have. Resolvers on Azure SQL: TDS, a binary protocol Drawbridge does not speak.
+        "sql-data-source-policy.1.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
+        "sql-data-source-policy.2.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
+        "sql-data-source-policy.3.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
     ]
 
     @Test("corpus figures, per folder and in total")

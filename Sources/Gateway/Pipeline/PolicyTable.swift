@@ -54,7 +54,7 @@ struct PolicyTable: Sendable {
     ) throws {
         let settings = config.policies
         let hasPolicies = settings.globalFile != nil || config.products.contains { $0.policyFile != nil } || config.apis.contains { api in
-            api.policyFile != nil || api.operations.contains { $0.policyFile != nil }
+            api.policyFile != nil || api.operations.contains { $0.policyFile != nil } || api.graphQL != nil
         }
         guard hasPolicies else {
             pipelines = [:]
@@ -125,6 +125,26 @@ struct PolicyTable: Sendable {
         }
         for api in config.apis {
             let apiDocument = try api.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.api) }
+            // A GraphQL API: its schema and resolvers, built once for all its operations' pipelines.
+            var graphQL: GraphQLAPI? = nil
+            if let given = api.graphQL {
+                do {
+                    let resolvers = try given.resolvers.map {
+                        GraphQLAPI.ResolverDocument(type: $0.type, field: $0.field, text: try Self.read($0.policyFile), file: $0.policyFile)
+                    }
+                    graphQL = try GraphQLAPI.load(
+                        schema: try Self.read(given.schemaFile), schemaFile: given.schemaFile, resolvers: resolvers, synthetic: !given.resolvers.isEmpty,
+                        loader: loader,
+                        options: PolicyPipelineOptions(
+                            skipUnsupportedPolicies: settings.skipUnsupported, verification: verification, certificates: certificates, counters: counters,
+                            backends: backends, keyDocuments: keyDocuments, cache: cache, metrics: metrics, openIDKeys: Self.gatewayOpenIDKeys,
+                            managedIdentity: managedIdentity, entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)), loggers: loggers))
+                } catch let error as GatewayStartupError {
+                    throw error
+                } catch {
+                    throw GatewayStartupError.route(api: api.name, reason: "graphql:\n\(error)")
+                }
+            }
             let operations = api.operations.isEmpty ? [RoutableAPI.catchAllOperation] : api.operations
             for operation in operations {
                 let operationDocument = try operation.policyFile.map { (text: try Self.read($0), file: $0, scope: PolicyScope.operation) }
@@ -133,7 +153,8 @@ struct PolicyTable: Sendable {
                 for variant in variants {
                     // An operation with no document of its own at any scope but the default keeps the plain
                     // (policy-free) forwarding path.
-                    guard settings.globalFile != nil || variant.document != nil || apiDocument != nil || operationDocument != nil else { continue }
+                    guard settings.globalFile != nil || variant.document != nil || apiDocument != nil || operationDocument != nil || graphQL != nil
+                    else { continue }
                     let documents = [global, variant.document, apiDocument, operationDocument].compactMap { $0 }
                     do {
                         var options = PolicyPipelineOptions(skipUnsupportedPolicies: settings.skipUnsupported, verification: verification,
@@ -148,6 +169,7 @@ struct PolicyTable: Sendable {
                         if let sidecar { options.daprSidecar = sidecar }
                         options.daprAPIToken = daprAPIToken
                         options.credentials = credentials
+                        options.graphQL = graphQL
                         let pipeline = try PolicyPipeline.load(documents, fragments: fragments, loadOptions: loadOptions, options: options)
                         pipelines[Self.key(api: api.name, operation: operation.name, product: variant.product)] = pipeline
                     } catch {

@@ -21,7 +21,8 @@ import Foundation
 ///   `==`, `!=`, `<`, `>`, `<=`, `>=` (numbers), `contains` (text), `and`/`or` (Liquid's right-to-left
 ///   grouping) and truthiness (nil and false are false — and, unlike Liquid, the text "false");
 /// - `{% for x in … %}`/`{% endfor %}` over a collection (`context.Request.Headers` gives `x.Key`
-///   and `x.Value`) or a JSON array of the body;
+///   and `x.Value`) or a JSON array of the body; APIM's `{% JSONArrayFor x in … %}`/`{% endJSONArrayFor %}`
+///   the same, with a comma between the iterations (the items of a JSON array);
 /// - `{% assign name = value %}` (a variable until the end of the enclosing block, as C# scopes it);
 /// - `{% comment %}…{% endcomment %}`.
 /// Anything else is a load error at the tag's line and column. Rendering: text as is, a string
@@ -186,24 +187,35 @@ private struct Translator {
             open.removeLast()
             loops.removeLast(loops.count - opened.variables)
             code += "}\n"
-        case "for":
+        case "for", "JSONArrayFor":
             guard words.count >= 4, words[2] == "in", Self.isName(words[1]) else {
-                throw Failure(message: "liquid: expected '{% for item in collection %}'", templateOffset: offset)
+                throw Failure(message: "liquid: expected '{% \(name) item in collection %}'", templateOffset: offset)
             }
             guard words.count == 4 else {
                 throw Failure(message: "liquid: for-loop parameters (limit, offset, reversed) are not supported", templateOffset: offset)
             }
             let (sequence, json) = try value(words[3], at: offset)
             let variable = "__l_" + words[1]
-            if json {
-                code += "foreach (var \(variable) in ((\(sequence)) as JArray) ?? new JArray()) {\n"
-            } else {
-                code += "foreach (var \(variable) in \(sequence)) {\n"
+            // APIM's `JSONArrayFor`: the iterations' texts separated by commas (the items of a JSON array).
+            var separator = ""
+            if name == "JSONArrayFor" {
+                temporaries += 1
+                let counter = "__n\(temporaries)"
+                code += "var \(counter) = 0;\n"
+                separator = "if (\(counter) > 0) { __o.Append(\",\"); }\n\(counter) = \(counter) + 1;\n"
             }
-            open.append(("for", offset, loops.count))
+            if json {
+                code += "foreach (var \(variable) in ((\(sequence)) as JArray) ?? new JArray()) {\n" + separator
+            } else {
+                code += "foreach (var \(variable) in \(sequence)) {\n" + separator
+            }
+            open.append((name, offset, loops.count))
             loops.append((words[1], json))
-        case "endfor":
-            guard let opened = open.last, opened.tag == "for" else { throw Failure(message: "liquid: '{% endfor %}' without '{% for %}'", templateOffset: offset) }
+        case "endfor", "endJSONArrayFor":
+            let opener = name == "endfor" ? "for" : "JSONArrayFor"
+            guard let opened = open.last, opened.tag == opener else {
+                throw Failure(message: "liquid: '{% \(name) %}' without '{% \(opener) %}'", templateOffset: offset)
+            }
             open.removeLast()
             loops.removeLast(loops.count - opened.variables)
             code += "}\n"
@@ -227,7 +239,7 @@ private struct Translator {
             guard let range = findTag("endcomment") else { throw Failure(message: "liquid: '{% comment %}' is not closed", templateOffset: offset) }
             index = range
         default:
-            throw Failure(message: "liquid: the tag '\(name)' is not supported (if, elsif, else, unless, for, assign, comment are)", templateOffset: offset)
+            throw Failure(message: "liquid: the tag '\(name)' is not supported (if, elsif, else, unless, for, JSONArrayFor, assign, comment are)", templateOffset: offset)
         }
     }
 

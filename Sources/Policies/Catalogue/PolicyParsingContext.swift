@@ -103,6 +103,11 @@ final class PolicyParsingContext {
             return nil
         }
         let schema = definition.schema
+        if let section, schema.sections.isEmpty {
+            error(at: element.position, "'<\(element.name)>' is a GraphQL resolver policy: it is the root element of a resolver document "
+                + "(an API's 'graphql.resolvers'), not a statement of '<\(section)>'")
+            return nil
+        }
         if let section, !schema.sections.contains(section) {
             let allowed = PolicySection.allCases.filter { schema.sections.contains($0) }.map { "'<\($0)>'" }
             error(at: element.position, "the policy '<\(element.name)>' is not allowed in '<\(section)>'; it is allowed in \(allowed.joined(separator: ", "))")

@@ -61,6 +61,13 @@ public enum Policy: Sendable {
     case xslTransform(XSLTransformPolicy)
     case proxy(ProxyPolicy)
     case logToEventHub(LogToEventHubPolicy)
+    case validateGraphQLRequest(ValidateGraphQLRequestPolicy)
+    /// The root of a GraphQL resolver document (not a statement of `<policies>`).
+    case httpDataSource(HTTPDataSourcePolicy)
+    /// Inside an `<http-data-source>`'s `<http-response>` only.
+    case publishEvent(PublishEventPolicy)
+    /// The root of a GraphQL resolver document (Cosmos DB).
+    case cosmosDBDataSource(CosmosDBDataSourcePolicy)
     case publishToDapr(PublishToDaprPolicy)
     case invokeDaprBinding(InvokeDaprBindingPolicy)
     case getAuthorizationContext(GetAuthorizationContextPolicy)

@@ -97,6 +97,12 @@ public enum PolicyContextTypes {
         })
     }
 
+    /// `context.GraphQL` in a resolver: `Arguments` and `Parent` as `JObject`s (null outside resolvers).
+    static let graphQL = HostType(name: "IGraphQLContext", members: [
+        .property("Arguments", .json(.object), of: GraphQLContextObject.self) { .json($0.arguments) },
+        .property("Parent", .json(.object), of: GraphQLContextObject.self) { .json($0.parent) },
+    ])
+
     static let user = absent("IUser", ["Id", "Email", "FirstName", "LastName", "Note"])
     static let subscription = SubscriptionContextTypes.subscription
     static let product = SubscriptionContextTypes.product
@@ -124,6 +130,7 @@ public enum PolicyContextTypes {
             $0.state.subscription.map { .object(SubscriptionObject($0)) } ?? .null
         },
         .property("Product", .host(product), of: ContextObject.self) { $0.state.product.map { .object(ProductObject($0)) } ?? .null },
+        .property("GraphQL", .host(graphQL), of: ContextObject.self) { $0.state.graphQL.map { .object(GraphQLContextObject($0)) } ?? .null },
         .method("Trace", [.string], returns: .void, of: ContextObject.self) { context, arguments in
             let message = arguments.first?.stringValue ?? ""
             context.state.recordTrace(message, source: nil, severity: nil, text: message)

@@ -36,6 +36,8 @@ final class RequestState: @unchecked Sendable {
     /// `context.Subscription` and `context.Product` (nil: the request has none).
     let subscription: PolicySubscription?
     let product: PolicyProduct?
+    /// `context.GraphQL` (a resolver's run only).
+    let graphQL: PolicyGraphQLField?
 
     // Response
     var status: Int = 200
@@ -82,6 +84,7 @@ final class RequestState: @unchecked Sendable {
         identity = request.identity
         subscription = request.subscription
         product = request.product
+        graphQL = request.graphQL
         let apiPath = request.identity.normalizedAPIPath
         self.apiPath = apiPath
         backendBase = request.identity.serviceURL

@@ -97,6 +97,8 @@ public struct PolicyRequest: Sendable {
     public var product: PolicyProduct? = nil
     /// Told when each section (inbound, backend, outbound, on-error) starts: the gateway's span export.
     public var sectionObserver: (any PolicySectionObserver)? = nil
+    /// In a GraphQL resolver's run: the field being resolved (`context.GraphQL`).
+    public var graphQL: PolicyGraphQLField? = nil
 
     public init(
         method: String, scheme: String = "https", host: String, port: Int? = nil, path: String,

@@ -35,6 +35,9 @@ public struct PolicyPipelineOptions: Sendable {
     public var entraAuthority: URL?
     /// The loggers `log-to-eventhub` writes to, by logger id (an id not here does not load).
     public var loggers: [String: any PolicyEventLogger]
+    /// The API's GraphQL schema and resolvers (`validate-graphql-request`; a synthetic API's `forward-request`
+    /// executes the query with the resolvers instead of calling a backend). Nil: not a GraphQL API.
+    public var graphQL: GraphQLAPI? = nil
     /// The Dapr sidecar's HTTP API (`publish-to-dapr`, `invoke-dapr-binding`, `set-backend-service
     /// backend-id="dapr"`); by default `http://localhost:3500`, where APIM's documentation puts it.
     public var daprSidecar: URL = DaprSidecar.defaultAddress
@@ -153,7 +156,9 @@ public final class PolicyPipeline: Sendable {
         countsBandwidth = compiler.countsBandwidth
         let all = uses.values.reduce(ExpressionUses()) { $0.union($1) }
         let responseUses = (uses[.outbound] ?? ExpressionUses()).union(uses[.onError] ?? ExpressionUses())
-        readsBody = all.uses("IRequest", "Body") || compiler.policyReadsRequestBody
+        // A synthetic GraphQL API executes the request's body in the gateway: it is read first.
+        let executesGraphQL = options.graphQL?.isSynthetic == true
+        readsBody = all.uses("IRequest", "Body") || compiler.policyReadsRequestBody || executesGraphQL
         readsResponseBody = responseUses.uses("IResponse", "Body") || compiler.policyReadsResponseBody
         usesVerify = all.uses("X509Certificate2", "Verify")
         usesVerifyNoRevocation = all.uses("X509Certificate2", "VerifyNoRevocation")
@@ -189,6 +194,9 @@ public final class PolicyPipeline: Sendable {
     /// Runs the policy for one request. Never throws: every failure becomes the response APIM would send.
     public func run(_ request: PolicyRequest, body: (any PolicyBodySource)? = nil, backend: any PolicyBackend) async -> PolicyResult {
         let state = RequestState(request: request, deployment: options.deployment, tracing: options.tracing)
+        // A synthetic GraphQL API's forward-request reaches the executor; its resolvers reach `backend`.
+        let backend: any PolicyBackend = options.graphQL.map { $0.isSynthetic ? GraphQLExecutorBackend(api: $0, client: request, inner: backend) : backend }
+            ?? backend
         let execution = PolicyExecution(pipeline: self, state: state, requestBody: body, backend: backend)
         await execution.prepareCertificate(chain: request.clientCertificateChain, parsed: request.parsedClientCertificate)
         await execution.run()
