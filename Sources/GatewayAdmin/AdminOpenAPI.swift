@@ -148,6 +148,7 @@ public enum AdminOpenAPI {
                 "subscriptionRequired": .object(["type": .string("boolean")]),
                 "subscriptionKeyParameterNames": object(["header": string(), "query": string()]),
                 "forwardSubscriptionKey": .object(["type": .string("boolean")]),
+                "openapiDocument": string("The API's OpenAPI description (3.0/3.1 or Swagger 2.0), its YAML or JSON text, for the validation policies"),
             ], required: ["backend"], additional: true),
             "APIView": object(common, additional: true),
             "PolicyXML": .object(["type": .string("string"), "description": .string("An APIM <policies> or <fragment> document")]),

@@ -35,6 +35,11 @@ struct FileWriter {
         return write(key, extension: "key", label: "\(certificate.key) (private key)")
     }
 
+    /// A file holding `text` (an API's OpenAPI description).
+    mutating func file(text: String, extension ext: String, label: String) -> String {
+        write(text, extension: ext, label: label)
+    }
+
     private mutating func write(_ text: String, extension ext: String, label: String) -> String {
         write(bytes: Array(text.utf8), extension: ext, label: label)
     }

@@ -137,6 +137,12 @@ enum ResourceDocuments {
                operations.contains(where: { $0.objectValue?["policy"] != nil }) {
                 throw AdminError.badRequest("\(what): operation policies are set with PUT /admin/apis/\(id)/operations/{operation}/policy")
             }
+            if object["openapi"] != nil {
+                throw AdminError.badRequest("\(what): send the API's OpenAPI description as 'openapiDocument' (its YAML or JSON text), not a file path")
+            }
+            if let description = object["openapiDocument"], description.stringValue == nil {
+                throw AdminError.badRequest("\(what): 'openapiDocument' must be a string (the OpenAPI description's YAML or JSON text)")
+            }
             return (JSONDocument.data(object), "API \(id) set")
         case .settings:
             try JSONDocument.allowOnly(object, StoreMaterializer.settingsKeys, what: what)

@@ -100,6 +100,8 @@ public enum StoreImporter {
                     .object(["name": .string(operation.name), "method": .string(operation.method), "template": .string(operation.urlTemplate)])
                 })
             }
+            // The API's OpenAPI description travels as its text (the store holds no files).
+            if let file = api.openAPIFile { document["openapiDocument"] = .string(try read(file)) }
             put(.apis, api.name, document)
             if let file = api.policyFile { put(.policies, "api:\(api.name)", ["xml": .string(try read(file))]) }
             for operation in api.operations {
@@ -124,6 +126,9 @@ public enum StoreImporter {
         }
 
         let policies = config.policies
+        if !policies.schemaFiles.isEmpty {
+            throw AdminError.badRequest("policies.schemas is not kept by the configuration store yet (YAML configuration only)")
+        }
         if let global = policies.globalFile { put(.policies, "global", ["xml": .string(try read(global))]) }
         for (id, file) in policies.fragmentFiles { put(.fragments, id, ["xml": .string(try read(file))]) }
         for (name, value) in policies.namedValues {

@@ -140,6 +140,10 @@ public struct StoreMaterializer: Sendable {
             let name = resource.key.id
             var entry = JSONDocument.object(resource.document).mapValues { resolve($0, "apis/\(name)") }
             entry["name"] = .string(name)
+            // `openapiDocument` (the description's YAML or JSON text) becomes the file `openapi:` names.
+            if let text = entry.removeValue(forKey: "openapiDocument")?.stringValue {
+                entry["openapi"] = .string(files.file(text: text, extension: "openapi", label: "apis/\(name) (openapiDocument)"))
+            }
             if let policy = contents[.policies, "api:\(name)"] {
                 entry["policy"] = .string(files.file(for: policy))
                 usedPolicies.insert(policy.key.id)

@@ -1,3 +1,5 @@
+import Policies
+
 /// One API: where it is reachable (host names, path prefix), where it forwards to, and its operations.
 public struct APIConfig: Sendable, Equatable {
     public var name: String
@@ -25,6 +27,10 @@ public struct APIConfig: Sendable, Equatable {
     /// receives it), as APIM does by default. Off: the key is removed once checked (policies use
     /// `context.Subscription`), so a backend never learns it.
     public var forwardSubscriptionKey: Bool = false
+    /// `openapi:` the API's OpenAPI description (3.0/3.1 or Swagger 2.0; YAML or JSON) as a file, and
+    /// compiled at load for the validation policies (`validate-parameters`, `-headers`, `-status-code`, `-content`).
+    public var openAPIFile: String?
+    public var openAPI: APIDescription?
     /// A GraphQL API (`graphql:`): its schema and, for a synthetic API, its resolvers.
     public var graphQL: GraphQLConfig? = nil
 

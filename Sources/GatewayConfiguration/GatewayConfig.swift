@@ -1,3 +1,4 @@
+import Policies
 import ClientCertificates
 import Foundation
 import Policies
@@ -178,6 +179,10 @@ public struct PolicySettings: Sendable, Equatable {
     public var backendURLs: [String: String] = [:]
     /// Loggers for `log-to-eventhub logger-id="…"`, by id (an unknown literal id is refused at load).
     public var loggers: [String: LoggerConfig] = [:]
+    /// `schemas:` schemas for `validate-content schema-id` (APIM's schemas), by id: the files and the
+    /// schemas read from them at load.
+    public var schemaFiles: [String: String] = [:]
+    public var schemas: [String: NamedSchema] = [:]
     /// `authentication-managed-identity`: the IMDS-compatible token endpoint (Azure's
     /// `http://169.254.169.254/metadata/identity/oauth2/token` on an Azure VM); nil: the policy fails closed.
     public var managedIdentityEndpoint: String?

@@ -273,7 +273,7 @@ public enum GatewayConfigLoader {
         if let node = top["policies"] { try part {
             let map = try reader.mapping(node, "policies", allowedKeys: [
                 "global", "fragments", "namedValues", "skipUnsupported", "certificates", "revocation", "backends",
-                "managedIdentityEndpoint", "entraAuthority", "loggers", "daprSidecar", "credentialProviders",
+                "managedIdentityEndpoint", "entraAuthority", "loggers", "daprSidecar", "credentialProviders", "schemas",
             ])
             for key in ["managedIdentityEndpoint", "entraAuthority", "daprSidecar"] {
                 guard let n = map[key] else { continue }
@@ -337,6 +337,13 @@ public enum GatewayConfigLoader {
                     guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
                     else { throw reader.error(urlNode, "backend '\(id)' must be an absolute http:// or https:// URL, got '\(text)'") }
                     policies.backendURLs[id] = text
+                }
+            }
+            if let n = map["schemas"] {
+                for (id, fileNode) in try reader.mappingOfAnyKeys(n, "policies.schemas") {
+                    let file = resolve(try reader.nonEmptyString(fileNode, "schema '\(id)'"))
+                    policies.schemaFiles[id] = file
+                    policies.schemas[id] = try SchemaDocumentReader.namedSchema(id: id, path: file)
                 }
             }
             if let n = map["loggers"] {
@@ -497,7 +504,7 @@ public enum GatewayConfigLoader {
     private static func parseAPI(_ node: Node, reader: YAMLReader, resolve: (String) -> String) throws -> APIConfig {
         let map = try reader.mapping(node, "api", allowedKeys: [
             "name", "hostnames", "path", "backend", "operations", "requireTrustedClientCertificate", "policy",
-            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey", "graphql",
+            "forwardClientCertificate", "subscriptionRequired", "subscriptionKeyParameterNames", "forwardSubscriptionKey", "graphql", "openapi",
         ])
         guard let nameNode = map["name"] else { throw reader.error(node, "api needs 'name'") }
         let name = try reader.nonEmptyString(nameNode, "api name")
@@ -554,6 +561,11 @@ public enum GatewayConfigLoader {
             api.forwardClientCertificate = mode
         }
         api.graphQL = graphQL
+        if let node = map["openapi"] {
+            let file = resolve(try reader.nonEmptyString(node, "api '\(name)': openapi"))
+            api.openAPIFile = file
+            api.openAPI = try SchemaDocumentReader.openAPI(file)
+        }
         if let node = map["subscriptionRequired"] { api.subscriptionRequired = try reader.bool(node, "api '\(name)': subscriptionRequired") }
         if let node = map["forwardSubscriptionKey"] { api.forwardSubscriptionKey = try reader.bool(node, "api '\(name)': forwardSubscriptionKey") }
         if let node = map["subscriptionKeyParameterNames"] {

@@ -90,6 +90,10 @@ struct PolicyCommand: AsyncParsableCommand {
 
         @OptionGroup var settings: PolicySettingsOptions
 
+        @Option(name: .customLong("openapi"),
+                help: "The API's OpenAPI description (YAML or JSON) for validate-parameters/-headers/-status-code/-content; paths are relative to the request's api.path.")
+        var openAPI: String?
+
         @Option(name: .customLong("expect-status"),
                 help: "Exit 1 unless the response status matches: codes or classes, comma-separated (e.g. 2xx,3xx or 200,404).")
         var expectStatus: String?
@@ -142,6 +146,7 @@ struct PolicyCommand: AsyncParsableCommand {
             let loggers = (resolved.gateway?.policies.loggers.keys).map { ids in
                 Dictionary(uniqueKeysWithValues: ids.map { ($0, eventLog.logger($0) as any PolicyEventLogger) })
             } ?? [:]
+            let description = try openAPI.map { try SchemaDocumentReader.openAPI($0) }
             do {
                 let loader = PolicyLoader(options: PolicyLoadOptions(namedValues: resolved.namedValues), compiler: PolicyExpressionBinding.compiler)
                 report = try await PolicyTestRunner.run(
@@ -149,8 +154,14 @@ struct PolicyCommand: AsyncParsableCommand {
                     clientCertificatePEM: try clientCert.map(Effective.read),
                     backendResponseJSON: try backendResponse.map(Effective.read),
                     loadOptions: PolicyLoadOptions(namedValues: resolved.namedValues, skipUnsupportedPolicies: resolved.skipUnsupported),
-                    options: PolicyPipelineOptions(verification: verification, backends: resolved.backends,
-                                                   keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority, loggers: loggers),
+                    options: {
+                        var options = PolicyPipelineOptions(verification: verification, backends: resolved.backends,
+                                                            keyDocuments: keyDocuments.fetcher, entraAuthority: entraAuthority, loggers: loggers)
+                        // validate-content schema-id: the configuration's schemas.
+                        options.schemas = resolved.gateway?.policies.schemas ?? [:]
+                        options.apiDescription = description
+                        return options
+                    }(),
                     fragments: try loader.fragments(resolved.fragments))
                 print(report.text)
                 for line in eventLog.lines { print(line) }

@@ -70,6 +70,23 @@ struct PolicyCLITests {
         #expect(mismatch.stdout.contains("status 200 does not match --expect-status 404"))
     }
 
+    /// `--openapi`: the validation policies run against the description given.
+    @Test func testValidatesAgainstAnOpenAPIFile() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try ValidationPolicyGatewayTests.openAPI.write(toFile: folder + "/orders.yaml", atomically: true, encoding: .utf8)
+        try #"<policies><inbound><validate-parameters specified-parameter-action="prevent" unspecified-parameter-action="prevent"><headers unspecified-parameter-action="ignore" /></validate-parameters></inbound><backend><forward-request /></backend><outbound /><on-error /></policies>"#
+            .write(toFile: folder + "/validate.xml", atomically: true, encoding: .utf8)
+        try #"{"method": "POST", "url": "https://gw.example/shop/orders/0", "api": {"path": "/shop"}}"#.write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
+        try #"{"method": "POST", "url": "https://gw.example/shop/orders/5", "api": {"path": "/shop"}}"#.write(toFile: folder + "/good.json", atomically: true, encoding: .utf8)
+        let base = ["policy", "test", folder + "/validate.xml", "--openapi", folder + "/orders.yaml"]
+        let refused = try await CLITests.run(base + ["--request", folder + "/bad.json", "--expect-status", "400"])
+        #expect(refused.status == 0, "\(refused.stdout)")
+        #expect(refused.stdout.contains("path parameter id does not conform"), "\(refused.stdout)")
+        let passed = try await CLITests.run(base + ["--request", folder + "/good.json", "--expect-status", "2xx"])
+        #expect(passed.status == 0, "\(passed.stdout)")
+    }
+
     /// `log-to-eventhub` with the configuration's loggers: `policy test` shows what would be sent;
     /// `check` refuses a policy naming a logger that does not exist, naming it (and never the key).
     @Test func logToEventHubWithTheConfiguredLoggers() async throws {

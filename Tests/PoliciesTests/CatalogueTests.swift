@@ -23,6 +23,7 @@ struct CatalogueTests {
             "llm-token-limit", "azure-openai-token-limit", "llm-emit-token-metric", "azure-openai-emit-token-metric",
             "llm-content-safety", "llm-semantic-cache-lookup", "azure-openai-semantic-cache-lookup", "llm-semantic-cache-store",
             "azure-openai-semantic-cache-store",
+            "validate-parameters", "validate-headers", "validate-status-code", "validate-content", "validate-odata-request",
         ]
         #expect(names == expected)
         // GraphQL resolver policies have no section: they are the roots of resolver documents.

@@ -367,12 +367,19 @@ struct PolicyCorpusTests {
 
     /// How the reference's examples are built: no key fetching; the logger `log-to-eventhub`'s example names configured,
     /// as its user configures it (APIM refuses a logger-id no logger has).
-    /// The AI-gateway examples' backends (Content Safety, embeddings) configured the same way.
-    static let referenceOptions = PolicyPipelineOptions(
-        backends: ["content-safety-backend": URL(string: "https://contoso.cognitiveservices.azure.com")!,
-                   "azure-openai-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!,
-                   "llm-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!],
-        keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+    /// The AI-gateway examples' backends (Content Safety, embeddings) configured the same way; `validate-content`'s SOAP
+    /// example names the schema `myschema` (an XML schema its user added to APIM).
+    static let referenceOptions: PolicyPipelineOptions = {
+        var options = PolicyPipelineOptions(
+            backends: ["content-safety-backend": URL(string: "https://contoso.cognitiveservices.azure.com")!,
+                       "azure-openai-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!,
+                       "llm-backend": URL(string: "https://contoso.openai.azure.com/openai/deployments/embeddings/embeddings")!],
+            keyDocuments: NoFetching(), loggers: ["contoso-logger": CorpusLogger()])
+        if let schema = try? NamedSchema(id: "myschema", xml: Array("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"/>".utf8)) {
+            options.schemas = ["myschema": schema]
+        }
+        return options
+    }()
 
     /// The reference's examples (see `Corpus/azure-docs-policy-reference/SOURCE.md`): each file with the errors that stop it
     /// from loading and building a pipeline ([] = it does).
@@ -442,13 +449,6 @@ struct PolicyCorpusTests {
         "sql-data-source-policy.1.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.2.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
         "sql-data-source-policy.3.xml": (.notSupported, "the policy '<sql-data-source>' is not supported"),
-        // Validation against the API's schema (Drawbridge holds no OpenAPI/WSDL schema for an API).
-        "validate-content-policy.1.xml": (.notSupported, "'<validate-content>' is not supported"),
-        "validate-content-policy.2.xml": (.notSupported, "'<validate-content>' is not supported"),
-        "validate-headers-policy.1.xml": (.notSupported, "'<validate-headers>' is not supported"),
-        "validate-parameters-policy.1.xml": (.notSupported, "'<validate-parameters>' is not supported"),
-        "validate-status-code-policy.1.xml": (.notSupported, "'<validate-status-code>' is not supported"),
-        "validate-odata-request-policy.1.xml": (.notSupported, "'<validate-odata-request>' is not supported"),
     ]
 
     @Test("corpus figures, per folder and in total")

@@ -150,15 +150,15 @@ struct UnknownPolicyTests {
         #expect(loadErrors("\n<set-heder name=\"x\" />") == ["test.xml:2:1: unknown policy element '<set-heder>' (did you mean '<set-header>'?)"])
         #expect(loadErrors("<Choose />") == ["test.xml:1:20: unknown policy element '<Choose>' (did you mean '<choose>'?)"])
         #expect(loadErrors("<frobnicate />") == ["test.xml:1:20: unknown policy element '<frobnicate>'"])
-        #expect(loadErrors("<validate-content />") == ["test.xml:1:20: the policy '<validate-content>' is not supported by Drawbridge"])
+        #expect(loadErrors("<sql-data-source />") == ["test.xml:1:20: the policy '<sql-data-source>' is not supported by Drawbridge"])
     }
 
     @Test("skipUnsupportedPolicies turns it into a warning and leaves the policy out")
     func skipped() throws {
         let loader = PolicyLoader(options: PolicyLoadOptions(skipUnsupportedPolicies: true))
-        let scoped = try loader.load(policies(#"<validate-content /><set-status code="200" />"#), file: "t.xml", scope: .api)
+        let scoped = try loader.load(policies(#"<sql-data-source /><set-status code="200" />"#), file: "t.xml", scope: .api)
         #expect(scoped.statements(in: .inbound).map(\.name) == ["set-status"])
-        #expect(scoped.warnings.map(\.description) == ["t.xml:1:20: warning: the policy '<validate-content>' is not supported by Drawbridge; skipped (skipUnsupportedPolicies)"])
+        #expect(scoped.warnings.map(\.description) == ["t.xml:1:20: warning: the policy '<sql-data-source>' is not supported by Drawbridge; skipped (skipUnsupportedPolicies)"])
     }
 
     @Test("all errors of a document are reported, not only the first")

@@ -163,6 +163,9 @@ struct PolicyTable: Sendable {
                                                            openIDKeys: Self.gatewayOpenIDKeys, managedIdentity: managedIdentity,
                                                            entraAuthority: settings.entraAuthority.flatMap(URL.init(string:)),
                                                            loggers: loggers, semanticCache: Self.gatewaySemanticCache)
+                        // The validation policies: the API's OpenAPI description and the gateway's schemas.
+                        options.apiDescription = api.openAPI
+                        options.schemas = settings.schemas
                         if let sidecar { options.daprSidecar = sidecar }
                         options.daprAPIToken = daprAPIToken
                         options.credentials = credentials

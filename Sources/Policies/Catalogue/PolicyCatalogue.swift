@@ -20,6 +20,8 @@ enum PolicyCatalogue {
         LLMTokenLimitPolicy.self, AzureOpenAITokenLimitPolicy.self, LLMEmitTokenMetricPolicy.self, AzureOpenAIEmitTokenMetricPolicy.self,
         LLMContentSafetyPolicy.self, LLMSemanticCacheLookupPolicy.self, AzureOpenAISemanticCacheLookupPolicy.self,
         LLMSemanticCacheStorePolicy.self, AzureOpenAISemanticCacheStorePolicy.self,
+        ValidateParametersPolicy.self, ValidateHeadersPolicy.self, ValidateStatusCodePolicy.self, ValidateContentPolicy.self,
+        ValidateODataRequestPolicy.self,
     ]
 
     static let byName: [String: any PolicyDefinition.Type] = Dictionary(
@@ -53,8 +55,6 @@ enum PolicyCatalogue {
     /// APIM policies Drawbridge does not implement, so the error can say "not supported" rather
     /// than "unknown".
     static let knownUnsupported: Set<String> = [
-        "validate-content", "validate-parameters", "validate-headers",
-        "validate-status-code", "validate-odata-request",
         "set-graphql-resolver", "sql-data-source",
     ]
 }

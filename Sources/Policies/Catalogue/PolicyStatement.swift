@@ -76,6 +76,11 @@ public enum Policy: Sendable {
     case llmContentSafety(LLMContentSafetyPolicy)
     case llmSemanticCacheLookup(LLMSemanticCacheLookupPolicy)
     case llmSemanticCacheStore(LLMSemanticCacheStorePolicy)
+    case validateParameters(ValidateParametersPolicy)
+    case validateHeaders(ValidateHeadersPolicy)
+    case validateStatusCode(ValidateStatusCodePolicy)
+    case validateContent(ValidateContentPolicy)
+    case validateODataRequest(ValidateODataRequestPolicy)
 }
 
 /// A catalogue entry: the element's declaration and how to build its typed configuration.

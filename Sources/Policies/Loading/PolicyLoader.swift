@@ -56,6 +56,11 @@ public struct PolicyLoader: Sendable {
             for extra in bases.dropFirst() {
                 context.error(at: extra.position, "'<base/>' may appear at most once in '<\(section)>'")
             }
+            for name in oncePerSectionPolicies {
+                for extra in statements.filter({ $0.name == name }).dropFirst() {
+                    context.error(at: extra.position, "'<\(name)>' may appear at most once in '<\(section)>'")
+                }
+            }
             sections[section] = statements
         }
         guard context.errorCount == 0 else { throw failure(context.diagnostics) }

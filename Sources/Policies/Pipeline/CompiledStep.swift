@@ -120,6 +120,8 @@ struct StepCompiler {
     let backends: [String: URL]
     /// The ids of `PolicyPipelineOptions.loggers` (`log-to-eventhub logger-id`).
     var loggers: Set<String> = []
+    /// `PolicyPipelineOptions.schemas` (`validate-content schema-id`).
+    var schemas: [String: NamedSchema] = [:]
 
     init(skipUnsupported: Bool, backends: [String: URL] = [:]) {
         self.skipUnsupported = skipUnsupported
@@ -289,6 +291,11 @@ struct StepCompiler {
         case .llmContentSafety(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .llmSemanticCacheLookup(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
         case .llmSemanticCacheStore(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.waiting))
+        case .validateParameters(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .validateHeaders(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .validateStatusCode(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
+        case .validateContent(let policy): return made(policy.compile(&self, statement).map(CompiledStep.Action.synchronous))
+        case .validateODataRequest(let policy): return made(policy.compile(&self).map(CompiledStep.Action.synchronous))
         }
     }
 }

@@ -49,6 +49,11 @@ public struct PolicyPipelineOptions: Sendable {
     public var credentials: CredentialManager?
     /// The store of `llm-semantic-cache-lookup`/`-store` (share one across reloads).
     public var semanticCache: SemanticResponseCache
+    /// The API's OpenAPI description (`validate-parameters`, `-headers`, `-status-code`, `-content`);
+    /// nil: the API has none, and those policies report "API's schema doesn't exist".
+    public var apiDescription: APIDescription? = nil
+    /// Schemas added to the gateway, by id (`validate-content schema-id`; an id not here does not load).
+    public var schemas: [String: NamedSchema] = [:]
 
     public init(
         skipUnsupportedPolicies: Bool = false, tracing: Bool = false, maximumBodyBytes: Int = 4 << 20,
@@ -127,6 +132,7 @@ public final class PolicyPipeline: Sendable {
         compiler.canFetchKeyDocuments = options.keyDocuments != nil
         compiler.entraAuthority = options.entraAuthority
         compiler.loggers = Set(options.loggers.keys)
+        compiler.schemas = options.schemas
         compiler.cacheIsExternal = options.cache.isExternal
         var sections: [PolicySection: [CompiledStep]] = [:]
         var uses: [PolicySection: ExpressionUses] = [:]
