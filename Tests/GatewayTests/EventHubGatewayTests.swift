@@ -26,10 +26,10 @@ final class FakeEventHub: Sendable {
         let resource: String
     }
 
-    let port: Int
-    private let channel: any Channel
+    private let server: LoopbackHTTPServer
     private let state: NIOLockedValueBox<[Received]>
 
+    var port: Int { server.port }
     var received: [Received] { state.withLockedValue { $0 } }
 
     /// The messages received, in order (each request's JSON batch unpacked).
@@ -42,9 +42,8 @@ final class FakeEventHub: Sendable {
         }
     }
 
-    private init(port: Int, channel: any Channel, state: NIOLockedValueBox<[Received]>) {
-        self.port = port
-        self.channel = channel
+    private init(server: LoopbackHTTPServer, state: NIOLockedValueBox<[Received]>) {
+        self.server = server
         self.state = state
     }
 
@@ -52,20 +51,18 @@ final class FakeEventHub: Sendable {
         let chain = try NIOSSLCertificate.fromPEMFile(pki.serverCertificate).map { NIOSSLCertificateSource.certificate($0) }
         let context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .file(pki.serverKey)))
         let state = NIOLockedValueBox<[Received]>([])
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(keyName: keyName, key: key, delay: delay, state: state))
-                }
+        let server = try await LoopbackHTTPServer.start(tls: context) { request in
+            let (problem, resource) = FakeEventHub.verify(request.header("Authorization"), keyName: keyName, key: key)
+            state.withLockedValue {
+                $0.append(Received(uri: request.uri, headers: Dictionary(request.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
+                                   body: request.body, signatureProblem: problem, resource: resource))
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        return FakeEventHub(port: channel.localAddress?.port ?? 0, channel: channel, state: state)
+            return LoopbackHTTPServer.Answer(status: problem == nil ? 201 : 401, delay: delay)
+        }
+        return FakeEventHub(server: server, state: state)
     }
 
-    func stop() async { try? await channel.close() }
+    func stop() async { await server.stop() }
 
     /// Waits until `count` messages have arrived (or `seconds` passed).
     func waitFor(messages count: Int, seconds: Double = 10) async throws {
@@ -90,52 +87,6 @@ final class FakeEventHub: Sendable {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(sr)\n\(se)".utf8), using: SymmetricKey(data: Array(key.utf8)))
         guard Data(mac).base64EncodedString() == sig else { return ("bad signature", resource) }
         return (nil, resource)
-    }
-
-    private final class Handler: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-
-        let keyName: String
-        let key: String
-        let delay: TimeAmount
-        let state: NIOLockedValueBox<[Received]>
-        var head: HTTPRequestHead?
-        var body: [UInt8] = []
-
-        init(keyName: String, key: String, delay: TimeAmount, state: NIOLockedValueBox<[Received]>) {
-            self.keyName = keyName
-            self.key = key
-            self.delay = delay
-            self.state = state
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head):
-                self.head = head
-                body = []
-            case .body(var buffer):
-                body += buffer.readBytes(length: buffer.readableBytes) ?? []
-            case .end:
-                guard let head else { return }
-                let (problem, resource) = FakeEventHub.verify(head.headers.first(name: "Authorization"), keyName: keyName, key: key)
-                let received = Received(uri: head.uri, headers: Dictionary(head.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }),
-                                        body: String(decoding: body, as: UTF8.self), signatureProblem: problem, resource: resource)
-                let status: HTTPResponseStatus = problem == nil ? .created : .unauthorized
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                let state = self.state
-                let answer = {
-                    state.withLockedValue { $0.append(received) }
-                    let context = loopBound.value
-                    var headers = HTTPHeaders()
-                    headers.add(name: "Content-Length", value: "0")
-                    context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-                    context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
-                }
-                if delay == .zero { answer() } else { context.eventLoop.assumeIsolated().scheduleTask(in: delay) { answer() } }
-            }
-        }
     }
 }
 

@@ -3,10 +3,11 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// A plain-HTTP loopback server for tests that plays a service (a Dapr sidecar, an OAuth token
-/// endpoint): it records each request (method, target, headers, body) and answers with what
-/// `answer` returns for it (after `delay`, when set).
+/// A loopback HTTP server for tests that plays a service (a Dapr sidecar, an OAuth token endpoint,
+/// Event Hubs over TLS with `tls`): it records each request (method, target, headers, body) and
+/// answers with what `answer` returns for it (after `delay`, when set).
 final class LoopbackHTTPServer: Sendable {
     struct Received: Sendable {
         let method: String
@@ -37,12 +38,13 @@ final class LoopbackHTTPServer: Sendable {
         self.state = state
     }
 
-    static func start(_ answer: @escaping @Sendable (Received) -> Answer) async throws -> LoopbackHTTPServer {
+    static func start(tls: NIOSSLContext? = nil, _ answer: @escaping @Sendable (Received) -> Answer) async throws -> LoopbackHTTPServer {
         let state = NIOLockedValueBox<[Received]>([])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler(answer: answer, state: state))
                 }
